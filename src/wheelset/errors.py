@@ -1,0 +1,30 @@
+"""The root of wheelset's exception tree.
+
+Every error a user can cause is a WheelsetError: it knows its exit code and how to print
+itself as one line (``path: CODE message``). Library code raises these; only the CLI
+prints them. Foreign exceptions are re-raised as ours at module boundaries.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["WheelsetError"]
+
+
+class WheelsetError(Exception):
+    """An error with a stable code, an optional location, and exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, path: Path | str | None = None, code: str = "ERROR"):
+        super().__init__(message)
+        self.path = path
+        self.code = code
+
+    def one_line(self) -> str:
+        """The error as a single line, ``path: CODE message`` (newlines folded)."""
+        text = " ".join(str(self).split("\n"))
+        return (
+            f"{self.path}: {self.code} {text}" if self.path is not None else f"{self.code} {text}"
+        )

@@ -1,0 +1,205 @@
+"""dag-pb nodes and UnixFS data: the byte formats Kubo writes, and strict readers.
+
+Specs: https://ipld.io/specs/codecs/dag-pb/spec/ and https://specs.ipfs.tech/unixfs/ .
+Writers emit the canonical form Kubo/boxo emit (links before data; every link carries
+Hash, Name — even empty — and Tsize; UnixFS fields in field-number order, only when set).
+Readers reject anything malformed with InvalidNode. No I/O, no wheels.
+Entry points: PBLink, PBNode, encode_node(), decode_node(), UnixFSData, encode_unixfs(),
+decode_unixfs().
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes
+from wheelset.ipfs.varint import InvalidVarint, decode_varint, encode_varint
+
+__all__ = [
+    "DIRECTORY",
+    "FILE",
+    "HAMT_SHARD",
+    "RAW_TYPE",
+    "SYMLINK",
+    "InvalidNode",
+    "PBLink",
+    "PBNode",
+    "UnixFSData",
+    "decode_node",
+    "decode_unixfs",
+    "encode_link",
+    "encode_node",
+    "encode_unixfs",
+]
+
+RAW_TYPE, DIRECTORY, FILE, METADATA, SYMLINK, HAMT_SHARD = range(6)
+
+_VARINT, _LEN = 0, 2  # protobuf wire types used by dag-pb and UnixFS
+
+
+class InvalidNode(WheelsetError, ValueError):
+    """Bytes are not a well-formed dag-pb node or UnixFS data message."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="DAG_PB")
+
+
+@dataclass(frozen=True, slots=True)
+class PBLink:
+    cid: CID
+    name: str
+    tsize: int
+
+
+@dataclass(frozen=True, slots=True)
+class PBNode:
+    links: tuple[PBLink, ...] = ()
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnixFSData:
+    type: int
+    data: bytes | None = None
+    filesize: int | None = None
+    blocksizes: tuple[int, ...] = field(default=())
+    hash_type: int | None = None
+    fanout: int | None = None
+
+
+def _field_bytes(number: int, payload: bytes) -> bytes:
+    return encode_varint((number << 3) | _LEN) + encode_varint(len(payload)) + payload
+
+
+def _field_varint(number: int, value: int) -> bytes:
+    return encode_varint((number << 3) | _VARINT) + encode_varint(value)
+
+
+def encode_link(link: PBLink) -> bytes:
+    """One PBLink as it appears (length-prefixed, field 2) inside a PBNode."""
+    body = (
+        _field_bytes(1, link.cid.to_bytes())
+        + _field_bytes(2, link.name.encode("utf-8"))
+        + _field_varint(3, link.tsize)
+    )
+    return _field_bytes(2, body)
+
+
+def encode_node(node: PBNode) -> bytes:
+    """Serialise a node: links first, then data (the canonical dag-pb order)."""
+    out = b"".join(encode_link(link) for link in node.links)
+    if node.data is not None:
+        out += _field_bytes(1, node.data)
+    return out
+
+
+def encode_unixfs(meta: UnixFSData) -> bytes:
+    out = _field_varint(1, meta.type)
+    if meta.data is not None:
+        out += _field_bytes(2, meta.data)
+    if meta.filesize is not None:
+        out += _field_varint(3, meta.filesize)
+    for size in meta.blocksizes:
+        out += _field_varint(4, size)
+    if meta.hash_type is not None:
+        out += _field_varint(5, meta.hash_type)
+    if meta.fanout is not None:
+        out += _field_varint(6, meta.fanout)
+    return out
+
+
+def _iter_fields(buf: bytes | memoryview):
+    """Yield (field number, wire type, value) where value is int or memoryview."""
+    view = memoryview(buf)
+    pos = 0
+    try:
+        while pos < len(view):
+            key, pos = decode_varint(view, pos)
+            number, wire = key >> 3, key & 7
+            if wire == _VARINT:
+                value, pos = decode_varint(view, pos)
+                yield number, wire, value
+            elif wire == _LEN:
+                length, pos = decode_varint(view, pos)
+                if pos + length > len(view):
+                    raise InvalidNode("length-delimited field runs past the end")
+                yield number, wire, view[pos : pos + length]
+                pos += length
+            else:
+                raise InvalidNode(f"unsupported protobuf wire type {wire}")
+    except InvalidVarint as e:
+        raise InvalidNode(f"bad varint: {e}") from e
+
+
+def _decode_link(buf: memoryview) -> PBLink:
+    cid: CID | None = None
+    name = ""
+    tsize = 0
+    for number, wire, value in _iter_fields(buf):
+        if number == 1 and wire == _LEN:
+            try:
+                cid, end = decode_cid_bytes(value)
+            except InvalidCID as e:
+                raise InvalidNode(f"link hash is not a CID: {e}") from e
+            if end != len(value):
+                raise InvalidNode("trailing bytes after link CID")
+        elif number == 2 and wire == _LEN:
+            try:
+                name = bytes(value).decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InvalidNode("link name is not UTF-8") from e
+        elif number == 3 and wire == _VARINT:
+            tsize = value
+        else:
+            raise InvalidNode(f"unexpected field {number} in PBLink")
+    if cid is None:
+        raise InvalidNode("link without a hash")
+    return PBLink(cid, name, tsize)
+
+
+def decode_node(block: bytes | memoryview) -> PBNode:
+    """Parse a dag-pb block. Raises InvalidNode on malformed input."""
+    links: list[PBLink] = []
+    data: bytes | None = None
+    for number, wire, value in _iter_fields(block):
+        if number == 2 and wire == _LEN:
+            if data is not None:
+                raise InvalidNode("links after data")
+            links.append(_decode_link(value))
+        elif number == 1 and wire == _LEN:
+            if data is not None:
+                raise InvalidNode("data field repeated")
+            data = bytes(value)
+        else:
+            raise InvalidNode(f"unexpected field {number} in PBNode")
+    return PBNode(tuple(links), data)
+
+
+def decode_unixfs(buf: bytes | memoryview) -> UnixFSData:
+    """Parse UnixFS Data. Raises InvalidNode on malformed input."""
+    values: dict[int, int | bytes] = {}
+    blocksizes: list[int] = []
+    for number, wire, value in _iter_fields(buf):
+        if number == 4 and wire == _VARINT:
+            blocksizes.append(value)  # type: ignore[arg-type]
+        elif number in (1, 3, 5, 6, 7) and wire == _VARINT:
+            values[number] = value  # type: ignore[assignment]
+        elif number in (2, 8) and wire == _LEN:
+            values[number] = bytes(value)
+        else:
+            raise InvalidNode(f"unexpected field {number} in UnixFS data")
+    if 1 not in values:
+        raise InvalidNode("UnixFS data without a type")
+    kind = values[1]
+    if not isinstance(kind, int) or kind > HAMT_SHARD:
+        raise InvalidNode(f"unknown UnixFS type {kind}")
+    data = values.get(2)
+    return UnixFSData(
+        type=kind,
+        data=data if isinstance(data, bytes) else None,
+        filesize=values.get(3),  # type: ignore[arg-type]
+        blocksizes=tuple(blocksizes),
+        hash_type=values.get(5),  # type: ignore[arg-type]
+        fanout=values.get(6),  # type: ignore[arg-type]
+    )
