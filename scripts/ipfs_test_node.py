@@ -7,6 +7,7 @@ Needs `npm ci` in scripts/ipfs-node first (.ci/run does it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -128,10 +129,8 @@ class IpfsTestNode:
 def main() -> int:
     with IpfsTestNode() as node:
         print(f"API      {node.api_url}\nGateway  {node.gateway_url}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
