@@ -1,0 +1,148 @@
+"""UnixFS directories as Kubo builds them: basic nodes, or HAMT shards past the size threshold.
+
+Spec: https://specs.ipfs.tech/unixfs/#dag-pb-directory and #dag-pb-hamtdirectory; rules
+from boxo ipld/unixfs/io/directory.go and ipld/unixfs/hamt. The form depends only on the
+final set of entries (an add-only import), so the whole directory is built at once.
+No file-system access, no wheels. Entry points: build_directory(), build_tree().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Union
+
+import mmh3
+
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.blockstore import BlockStore
+from wheelset.ipfs.cid import cid_for_block
+from wheelset.ipfs.dagpb import (
+    DIRECTORY,
+    HAMT_SHARD,
+    PBLink,
+    PBNode,
+    UnixFSData,
+    encode_node,
+    encode_unixfs,
+)
+from wheelset.ipfs.importer import Imported
+
+__all__ = [
+    "HAMT_FANOUT",
+    "HAMT_THRESHOLD",
+    "InvalidEntryName",
+    "Tree",
+    "build_directory",
+    "build_tree",
+    "estimated_directory_size",
+    "hamt_hash",
+]
+
+# Kubo >= 0.40 shards when the estimate is strictly greater (equal stays a basic directory).
+HAMT_THRESHOLD = 256 * 1024  # bytes of Σ(len(name) + len(cid bytes))
+HAMT_FANOUT = 256  # buckets per shard = 8 bits of the hash per level
+_MURMUR3_X64_64 = 0x22  # multihash code recorded in each shard node
+
+Tree = Mapping[str, Union[Imported, "Tree"]]
+
+
+class InvalidEntryName(WheelsetError, ValueError):
+    """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="NAME")
+
+
+def _check_name(name: str) -> bytes:
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise InvalidEntryName(f"invalid directory entry name {name!r}")
+    return name.encode("utf-8")
+
+
+def estimated_directory_size(entries: Iterable[tuple[bytes, Imported]]) -> int:
+    """Kubo's `links` estimate: Σ(len(name bytes) + len(CID bytes))."""
+    return sum(len(name) + len(child.cid.to_bytes()) for name, child in entries)
+
+
+def hamt_hash(name: bytes) -> bytes:
+    """murmur3-x64-64 of a name as boxo uses it: h1 of MurmurHash3_x64_128, seed 0, big-endian."""
+    return mmh3.mmh3_x64_128_digest(name, 0)[:8][::-1]
+
+
+def _store_node(node: PBNode, version: int, store: BlockStore | None) -> Imported:
+    block = encode_node(node)
+    cid = cid_for_block(block, version=version)
+    if store is not None:
+        store.put(cid, block)
+    return Imported(cid, len(block) + sum(link.tsize for link in node.links), 0)
+
+
+def _basic_directory(
+    entries: list[tuple[bytes, Imported]], version: int, store: BlockStore | None
+) -> Imported:
+    links = tuple(
+        PBLink(child.cid, name.decode("utf-8"), child.tsize)
+        for name, child in sorted(entries, key=lambda e: e[0])
+    )
+    return _store_node(PBNode(links, encode_unixfs(UnixFSData(DIRECTORY))), version, store)
+
+
+def _hamt_shard(
+    entries: list[tuple[bytes, bytes, Imported]], depth: int, version: int, store: BlockStore | None
+) -> Imported:
+    if depth >= 8:
+        raise WheelsetError("HAMT hash exhausted: 64-bit murmur3 collision", code="HAMT")
+    buckets: dict[int, list[tuple[bytes, bytes, Imported]]] = {}
+    for entry in entries:
+        buckets.setdefault(entry[0][depth], []).append(entry)
+    links = []
+    bitfield = 0
+    for index in sorted(buckets):
+        bitfield |= 1 << index
+        members = buckets[index]
+        if len(members) == 1:
+            _, name, child = members[0]
+            links.append(PBLink(child.cid, f"{index:02X}" + name.decode("utf-8"), child.tsize))
+        else:
+            shard = _hamt_shard(members, depth + 1, version, store)
+            links.append(PBLink(shard.cid, f"{index:02X}", shard.tsize))
+    bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
+    data = encode_unixfs(
+        UnixFSData(HAMT_SHARD, data=bits, hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
+    )
+    return _store_node(PBNode(tuple(links), data), version, store)
+
+
+def build_directory(
+    entries: Iterable[tuple[str, Imported]],
+    *,
+    cid_version: int = 0,
+    store: BlockStore | None = None,
+    hamt_threshold: int = HAMT_THRESHOLD,
+) -> Imported:
+    """Build one directory from (name, child) pairs, sharding exactly when Kubo would.
+
+    Raises:
+        InvalidEntryName: a name UnixFS cannot hold, or a duplicate name.
+    """
+    encoded = [(_check_name(name), child) for name, child in entries]
+    if len({name for name, _ in encoded}) != len(encoded):
+        raise InvalidEntryName("duplicate directory entry name")
+    if estimated_directory_size(encoded) > hamt_threshold:
+        hashed = [(hamt_hash(name), name, child) for name, child in encoded]
+        return _hamt_shard(hashed, 0, cid_version, store)
+    return _basic_directory(encoded, cid_version, store)
+
+
+def build_tree(tree: Tree, *, cid_version: int = 0, store: BlockStore | None = None) -> Imported:
+    """Build nested directories bottom-up from a mapping of name -> Imported or sub-mapping."""
+    children = [
+        (
+            name,
+            node
+            if isinstance(node, Imported)
+            else build_tree(node, cid_version=cid_version, store=store),
+        )
+        for name, node in tree.items()
+    ]
+    return build_directory(children, cid_version=cid_version, store=store)
