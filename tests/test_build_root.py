@@ -1,0 +1,64 @@
+"""The built root equals what a real IPFS node computes for the same tree on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path, PurePosixPath
+
+import httpx
+
+from tests.support.wheels import make_wheel
+from wheelset.build import build_root
+from wheelset.declarations import parse_declaration, relpath_for
+from wheelset.ipfs.importer import import_bytes
+from wheelset.manifest import MetadataFile, manifest_of
+
+
+def _declare(wheel: Path, deps: list[str] | None = None):
+    data = wheel.read_bytes()
+    table = {
+        "source": f"index:{wheel.name}",
+        "content-id": str(import_bytes(data).cid),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "requires-python": ">=3.10",
+        "extras": [],
+        "dependencies": deps or [],
+    }
+    return parse_declaration(table, PurePosixPath(str(relpath_for(wheel.name))))
+
+
+def test_root_matches_node_add(tmp_path: Path, ipfs_node) -> None:
+    wheels = [
+        make_wheel(tmp_path / "w", "alpha", "1.0"),
+        make_wheel(tmp_path / "w", "beta-pkg", "2.0", requires_dist=["alpha>=1"]),
+    ]
+    decls = [_declare(w) for w in wheels]
+    metadata_bytes = b"Metadata-Version: 2.1\nName: alpha\nVersion: 1.0\n\n"
+    meta = MetadataFile(
+        import_bytes(metadata_bytes).cid,
+        hashlib.sha256(metadata_bytes).hexdigest(),
+        len(metadata_bytes),
+    )
+    manifest = manifest_of({"python-versions": ["3.11"]}, decls, {wheels[0].name: meta})
+    built = build_root(manifest)
+
+    files: dict[str, bytes] = dict(built.generated)
+    for wheel, decl in zip(wheels, decls, strict=True):
+        files[f"{decl.name}/{wheel.name}"] = wheel.read_bytes()
+    files[f"alpha/{wheels[0].name}.metadata"] = metadata_bytes
+    parts = [
+        ("file", (f"root/{path}", data, "application/octet-stream"))
+        for path, data in sorted(files.items())
+    ]
+    response = httpx.post(
+        f"{ipfs_node.api_url}/api/v0/add", params={"pin": "false"}, files=parts, timeout=60
+    )
+    response.raise_for_status()
+    results = {r["Name"]: r["Hash"] for r in map(json.loads, response.text.splitlines())}
+    assert results["root"] == str(built.cid)
+    page = built.generated["alpha/index.html"].decode()
+    assert f'href="{wheels[0].name}#sha256={decls[0].sha256}"' in page
+    assert 'data-requires-python="&gt;=3.10"' in page
+    assert f'data-core-metadata="sha256={meta.sha256}"' in page
