@@ -11,7 +11,10 @@ Entry points: ImportParams, import_file(), import_bytes(), dag_size_of_file().
 from __future__ import annotations
 
 import hashlib
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -73,18 +76,28 @@ def _dagpb_leaf_frame(length: int) -> tuple[bytes, bytes]:
     return b"\x0a" + encode_varint(unixfs_len) + inner_head, trailer
 
 
-def _make_leaf(chunk: memoryview, params: ImportParams, store: BlockStore | None) -> Imported:
+def _leaf_digest(chunk: memoryview, params: ImportParams) -> bytes:
+    """sha2-256 of the leaf block around ``chunk``, without assembling the block."""
+    if params.use_raw_leaves:
+        return hashlib.sha256(chunk).digest()
+    head, tail = _dagpb_leaf_frame(len(chunk))
+    h = hashlib.sha256(head)
+    h.update(chunk)
+    h.update(tail)
+    return h.digest()
+
+
+def _leaf(
+    digest: bytes, chunk: memoryview, params: ImportParams, store: BlockStore | None
+) -> Imported:
     length = len(chunk)
     if params.use_raw_leaves:
-        cid = CID(1, RAW, hashlib.sha256(chunk).digest())
+        cid = CID(1, RAW, digest)
         if store is not None:
             store.put(cid, bytes(chunk))
         return Imported(cid, length, length)
     head, tail = _dagpb_leaf_frame(length)
-    h = hashlib.sha256(head)
-    h.update(chunk)
-    h.update(tail)
-    cid = CID(params.cid_version, DAG_PB, h.digest())
+    cid = CID(params.cid_version, DAG_PB, digest)
     if store is not None:
         store.put(cid, head + bytes(chunk) + tail)
     return Imported(cid, len(head) + length + len(tail), length)
@@ -154,26 +167,85 @@ def _read_full(stream: BinaryIO, buf: bytearray) -> int:
     return filled
 
 
+_HASH_THREADS = min(4, os.cpu_count() or 1)
+_GROUP_CHUNKS = 8  # chunks per read and per hashing task: 2 MiB at the default chunk size
+_GROUPS_IN_FLIGHT = _HASH_THREADS + 2  # one being read, one being collected, one per thread
+_hash_pool: tuple[int, ThreadPoolExecutor] | None = None  # (owning pid, pool)
+
+
+def _get_hash_pool() -> ThreadPoolExecutor:
+    global _hash_pool
+    # A forked child inherits the pool object but not its threads: make a new one there.
+    if _hash_pool is None or _hash_pool[0] != os.getpid():
+        pool = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="wheelset-hash")
+        _hash_pool = (os.getpid(), pool)
+    return _hash_pool[1]
+
+
+def _group_digests(chunks: list[memoryview], params: ImportParams) -> list[bytes]:
+    return [_leaf_digest(chunk, params) for chunk in chunks]
+
+
+_Group = tuple["Future[list[bytes]]", list[memoryview], bytearray]
+
+
+def _collect(group: _Group, params: ImportParams, store: BlockStore | None) -> Iterator[Imported]:
+    digests, chunks, _ = group
+    for digest, chunk in zip(digests.result(), chunks, strict=True):
+        yield _leaf(digest, chunk, params, store)
+
+
 def _iter_leaves(
     stream: BinaryIO,
     params: ImportParams,
     store: BlockStore | None,
     on_chunk: Callable[[memoryview], None] | None,
 ) -> Iterator[Imported]:
-    buf = bytearray(params.chunk_size)
-    view = memoryview(buf)
-    first = True
+    """Leaves in file order.
+
+    A one-chunk file is hashed right here. Longer files are read a group of chunks at a
+    time into a few reused buffers and hashed on a thread pool (hashlib releases the GIL),
+    so reading, hashing and building overlap on all cores; memory stays bounded by the
+    buffers, and blocks still reach the store in file order, from this thread.
+    """
+    size = params.chunk_size
+    first_buf = bytearray(size)
+    n = _read_full(stream, first_buf)
+    first = memoryview(first_buf)[:n]
+    if on_chunk is not None and n:
+        on_chunk(first)
+    if n < size:
+        yield _leaf(_leaf_digest(first, params), first, params, store)
+        return
+    pool = _get_hash_pool()
+    pending: deque[_Group] = deque(
+        [(pool.submit(_group_digests, [first], params), [first], first_buf)]
+    )
+    free: list[bytearray] = []
+    allocated = 0
     while True:
+        if not free and allocated == _GROUPS_IN_FLIGHT:
+            group = pending.popleft()
+            yield from _collect(group, params, store)
+            free.append(group[2])
+        if free:
+            buf = free.pop()
+        else:
+            buf = bytearray(size * _GROUP_CHUNKS)
+            allocated += 1
         n = _read_full(stream, buf)
-        if n == 0 and not first:
-            return
-        chunk = view[:n]
-        if on_chunk is not None and n:
-            on_chunk(chunk)
-        yield _make_leaf(chunk, params, store)
-        first = False
+        if n == 0:
+            break
+        view = memoryview(buf)
+        chunks = [view[i : min(i + size, n)] for i in range(0, n, size)]
+        if on_chunk is not None:
+            for chunk in chunks:
+                on_chunk(chunk)
+        pending.append((pool.submit(_group_digests, chunks, params), chunks, buf))
         if n < len(buf):
-            return
+            break
+    while pending:
+        yield from _collect(pending.popleft(), params, store)
 
 
 def import_file(
