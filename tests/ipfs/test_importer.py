@@ -1,4 +1,4 @@
-"""The importer's threaded hashing keeps every observable order and works after fork."""
+"""The importer: more Kubo/spec file vectors; threaded hashing keeps every order, survives fork."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import os
 import random
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.cid import RAW
 from wheelset.ipfs.dagpb import decode_node
 from wheelset.ipfs.importer import ImportParams, import_bytes, import_file
 
+V0 = ImportParams()
+V1_DAG_PB = ImportParams(cid_version=1, raw_leaves=False)
 DATA = random.Random(5).randbytes(40 * 262_144 + 123)
 
 
@@ -55,3 +59,25 @@ def test_import_after_fork() -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "params", "expected"),
+    [
+        # t0040: `ipfs add --cid-base=base32` prints the CIDv0 DAG's root as CIDv1.
+        (b"base32 test\n", None, "bafybeibyosqxljd2eptb4ebbtvk7pb4aoxzqa6ttdsflty6rsslz5y6i34"),
+        (b"Helloo Worlds!\n", V0, "Qmf35k66MZNW2GijohUmXQEWKZU4cCGTCwK6idfnt152wJ"),
+        (b"Hello Jupiter!\n", V0, "QmUnvPcBctVTAcJpigv6KMqDvmDewksPWrNVoy1E1WP5fh"),
+        (b"Hello Neptune!\nHello Pluton!", V0, "QmZDhWpi8NvKrekaYYhxKCdNVGWsFFe1CREnAjP1QbPaB3"),
+        # UnixFS spec well-known CIDs: the empty file and a one-block file as CIDv1 dag-pb.
+        (b"", V1_DAG_PB, "bafybeif7ztnhq65lumvvtr4ekcwd2ifwgm3awq4zfr3srh462rwyinlb4y"),
+        (
+            b"Hello from IPFS Gateway Checker\n",
+            V1_DAG_PB,
+            "bafybeifx7yeb55armcsxwwitkymga5xf53dxiarykms3ygqic223w5sk3m",
+        ),
+    ],
+)
+def test_more_file_vectors(data: bytes, params: ImportParams | None, expected: str) -> None:
+    root = import_bytes(data, params or V0).cid
+    assert str(root if params else root.to_v1()) == expected
