@@ -1,8 +1,9 @@
 """UnixFS file importer: bytes -> balanced dag-pb DAG, exactly as `ipfs add` with Kubo defaults.
 
-Spec: https://specs.ipfs.tech/unixfs/ ; layout as boxo's importer/balanced. Reads one
-chunk at a time into a reused buffer (constant memory whatever the file size), hashes
-each leaf without copying the chunk, and hands blocks to an optional BlockStore.
+Spec: https://specs.ipfs.tech/unixfs/ ; layout as boxo's importer/balanced. Reads a
+chunk at a time into reused buffers (constant memory whatever the file size; regular
+files on a few threads), hashes each leaf without copying the chunk, and hands blocks to
+an optional BlockStore in file order.
 Also computes a file's cumulative DAG size from its byte length alone, so a directory
 can link a file it has never seen. No network, no wheel knowledge.
 Entry points: ImportParams, import_file(), import_bytes(), dag_size_of_file().
@@ -10,10 +11,12 @@ Entry points: ImportParams, import_file(), import_bytes(), dag_size_of_file().
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import stat
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -65,6 +68,7 @@ _Leaf = Imported
 NodeMaker = Callable[[list[Imported]], Imported]
 
 
+@functools.lru_cache(maxsize=64)
 def _dagpb_leaf_frame(length: int) -> tuple[bytes, bytes]:
     """The bytes around a chunk in a dag-pb File leaf: (header, trailer)."""
     if length == 0:
@@ -167,9 +171,36 @@ def _read_full(stream: BinaryIO, buf: bytearray) -> int:
     return filled
 
 
+def _iter_stream_leaves(
+    stream: BinaryIO,
+    params: ImportParams,
+    store: BlockStore | None,
+    on_chunk: Callable[[memoryview], None] | None,
+) -> Iterator[Imported]:
+    """Leaves of any readable stream, one chunk at a time in one reused buffer."""
+    buf = bytearray(params.chunk_size)
+    view = memoryview(buf)
+    first = True
+    while True:
+        n = _read_full(stream, buf)
+        if n == 0 and not first:
+            return
+        chunk = view[:n]
+        if on_chunk is not None and n:
+            on_chunk(chunk)
+        yield _leaf(_leaf_digest(chunk, params), chunk, params, store)
+        first = False
+        if n < len(buf):
+            return
+
+
+# Regular files are read with positional reads (pread) by a few threads, each reading a
+# group of chunks and hashing every chunk right after reading it, while it is still in
+# the CPU cache; hashlib and preadv release the GIL, so reading and hashing run on all
+# cores. This thread only turns digests into leaves, in file order.
 _HASH_THREADS = min(4, os.cpu_count() or 1)
-_GROUP_CHUNKS = 8  # chunks per read and per hashing task: 2 MiB at the default chunk size
-_GROUPS_IN_FLIGHT = _HASH_THREADS + 2  # one being read, one being collected, one per thread
+_GROUP_CHUNKS = 8  # chunks per task: 2 MiB at the default chunk size
+_GROUPS_IN_FLIGHT = _HASH_THREADS + 2  # buffers: every thread busy, results waiting
 _hash_pool: tuple[int, ThreadPoolExecutor] | None = None  # (owning pid, pool)
 
 
@@ -182,17 +213,95 @@ def _get_hash_pool() -> ThreadPoolExecutor:
     return _hash_pool[1]
 
 
-def _group_digests(chunks: list[memoryview], params: ImportParams) -> list[bytes]:
-    return [_leaf_digest(chunk, params) for chunk in chunks]
+def _pread_full(fd: int, view: memoryview, offset: int) -> int:
+    """Fill ``view`` from ``offset``; fewer bytes only at end of file."""
+    filled = 0
+    while filled < len(view):
+        n = os.preadv(fd, [view[filled:]], offset + filled)
+        if not n:
+            break
+        filled += n
+    return filled
 
 
-_Group = tuple["Future[list[bytes]]", list[memoryview], bytearray]
+def _read_and_hash(
+    fd: int, offset: int, buf: bytearray, params: ImportParams
+) -> list[tuple[int, bytes]]:
+    """Read up to len(buf) bytes at ``offset`` a chunk at a time, hashing each chunk as
+    soon as it is read; return (length, leaf digest) per chunk. Short only at end of file."""
+    view = memoryview(buf)
+    size = params.chunk_size
+    leaves = []
+    for start in range(0, len(buf), size):
+        n = _pread_full(fd, view[start : start + size], offset + start)
+        if n:
+            leaves.append((n, _leaf_digest(view[start : start + n], params)))
+        if n < size:
+            break
+    return leaves
 
 
-def _collect(group: _Group, params: ImportParams, store: BlockStore | None) -> Iterator[Imported]:
-    digests, chunks, _ = group
-    for digest, chunk in zip(digests.result(), chunks, strict=True):
-        yield _leaf(digest, chunk, params, store)
+def _regular_file(stream: BinaryIO) -> tuple[int, int] | None:
+    """(fd, position) when ``stream`` is a regular file that positional reads can serve."""
+    if not hasattr(os, "preadv"):
+        return None
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return fd, stream.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _iter_file_leaves(
+    fd: int,
+    start: int,
+    params: ImportParams,
+    store: BlockStore | None,
+    on_chunk: Callable[[memoryview], None] | None,
+) -> Generator[Imported, None, int]:
+    """Leaves of a regular file read from ``start``; the generator returns the end offset."""
+    size = params.chunk_size
+    first_buf = bytearray(size)
+    n = _pread_full(fd, memoryview(first_buf), start)
+    first = memoryview(first_buf)[:n]
+    if on_chunk is not None and n:
+        on_chunk(first)
+    yield _leaf(_leaf_digest(first, params), first, params, store)
+    if n < size:
+        return start + n
+    pool = _get_hash_pool()
+    next_offset = start + size
+    pending: deque[tuple[Future[list[tuple[int, bytes]]], bytearray, int]] = deque()
+
+    def submit(buf: bytearray) -> None:
+        nonlocal next_offset
+        pending.append(
+            (pool.submit(_read_and_hash, fd, next_offset, buf, params), buf, next_offset)
+        )
+        next_offset += len(buf)
+
+    try:
+        for _ in range(_GROUPS_IN_FLIGHT):
+            submit(bytearray(size * _GROUP_CHUNKS))
+        while True:
+            future, buf, offset = pending.popleft()
+            view = memoryview(buf)
+            position = 0
+            for length, digest in future.result():
+                chunk = view[position : position + length]
+                if on_chunk is not None:
+                    on_chunk(chunk)
+                yield _leaf(digest, chunk, params, store)
+                position += length
+            if position < len(buf):
+                return offset + position
+            submit(buf)
+    finally:
+        # Reads past the end may still run: let them finish before the caller closes the fd.
+        for future, _, _ in pending:
+            future.exception()
 
 
 def _iter_leaves(
@@ -201,51 +310,14 @@ def _iter_leaves(
     store: BlockStore | None,
     on_chunk: Callable[[memoryview], None] | None,
 ) -> Iterator[Imported]:
-    """Leaves in file order.
-
-    A one-chunk file is hashed right here. Longer files are read a group of chunks at a
-    time into a few reused buffers and hashed on a thread pool (hashlib releases the GIL),
-    so reading, hashing and building overlap on all cores; memory stays bounded by the
-    buffers, and blocks still reach the store in file order, from this thread.
-    """
-    size = params.chunk_size
-    first_buf = bytearray(size)
-    n = _read_full(stream, first_buf)
-    first = memoryview(first_buf)[:n]
-    if on_chunk is not None and n:
-        on_chunk(first)
-    if n < size:
-        yield _leaf(_leaf_digest(first, params), first, params, store)
+    """Leaves in file order: threaded positional reads for regular files, else serial."""
+    located = _regular_file(stream)
+    if located is None:
+        yield from _iter_stream_leaves(stream, params, store, on_chunk)
         return
-    pool = _get_hash_pool()
-    pending: deque[_Group] = deque(
-        [(pool.submit(_group_digests, [first], params), [first], first_buf)]
-    )
-    free: list[bytearray] = []
-    allocated = 0
-    while True:
-        if not free and allocated == _GROUPS_IN_FLIGHT:
-            group = pending.popleft()
-            yield from _collect(group, params, store)
-            free.append(group[2])
-        if free:
-            buf = free.pop()
-        else:
-            buf = bytearray(size * _GROUP_CHUNKS)
-            allocated += 1
-        n = _read_full(stream, buf)
-        if n == 0:
-            break
-        view = memoryview(buf)
-        chunks = [view[i : min(i + size, n)] for i in range(0, n, size)]
-        if on_chunk is not None:
-            for chunk in chunks:
-                on_chunk(chunk)
-        pending.append((pool.submit(_group_digests, chunks, params), chunks, buf))
-        if n < len(buf):
-            break
-    while pending:
-        yield from _collect(pending.popleft(), params, store)
+    fd, start = located
+    end = yield from _iter_file_leaves(fd, start, params, store, on_chunk)
+    stream.seek(end)  # leave the stream where a sequential reader would have
 
 
 def import_file(
@@ -257,8 +329,10 @@ def import_file(
 ) -> Imported:
     """Import a byte stream as `ipfs add` would; return its root.
 
-    ``on_chunk`` sees every chunk once (e.g. to compute sha256 in the same pass). An empty
-    stream gives Kubo's empty-file node.
+    Reads from the stream's current position to its end and leaves it there. Regular
+    files are read and hashed on a few threads; memory stays bounded either way.
+    ``on_chunk`` sees every chunk once, in order, from the calling thread (e.g. to compute
+    sha256 in the same pass). An empty stream gives Kubo's empty-file node.
     """
     return balanced_layout(
         _iter_leaves(stream, params, store, on_chunk), params.max_links, _node_maker(params, store)
