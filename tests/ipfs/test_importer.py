@@ -7,6 +7,7 @@ import io
 import os
 import random
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,38 @@ V1_DAG_PB = ImportParams(cid_version=1, raw_leaves=False)
 DATA = random.Random(5).randbytes(40 * 262_144 + 123)
 
 
-def test_on_chunk_sees_the_file_in_order() -> None:
+CHUNK = 262_144
+SIZES = [0, 1, CHUNK, CHUNK + 1, 9 * CHUNK, 9 * CHUNK + 5, len(DATA)]  # 8 chunks per task
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("importer") / "data"
+    path.write_bytes(DATA)
+    return path
+
+
+def import_both_ways(data: bytes, path: Path, params: ImportParams = V0, **kwargs):
+    """(stream import, threaded regular-file import) of the same bytes."""
+    path.write_bytes(data)
+    serial = import_file(io.BytesIO(data), params, **kwargs)
+    with path.open("rb", buffering=0) as f:
+        threaded = import_file(f, params, **kwargs)
+        assert f.tell() == len(data)
+    return serial, threaded
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("params", [V0, ImportParams(cid_version=1)], ids=["v0", "v1"])
+def test_threaded_file_import_equals_stream_import(
+    tmp_path: Path, size: int, params: ImportParams
+) -> None:
+    serial, threaded = import_both_ways(DATA[:size], tmp_path / "f", params)
+    assert threaded == serial
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_on_chunk_sees_the_file_in_order(data_file: Path, threaded: bool) -> None:
     digest = hashlib.sha256()
     sizes = []
 
@@ -28,34 +60,54 @@ def test_on_chunk_sees_the_file_in_order() -> None:
         digest.update(chunk)
         sizes.append(len(chunk))
 
-    root = import_file(io.BytesIO(DATA), on_chunk=on_chunk)
+    with data_file.open("rb") as f:
+        root = import_file(f if threaded else io.BytesIO(f.read()), on_chunk=on_chunk)
     assert digest.digest() == hashlib.sha256(DATA).digest()
-    assert sizes == [262_144] * 40 + [123]
+    assert sizes == [CHUNK] * 40 + [123]
     assert root.file_size == len(DATA)
 
 
-def test_blocks_reach_the_store_in_file_order() -> None:
+@pytest.mark.parametrize("threaded", [False, True])
+def test_blocks_reach_the_store_in_file_order(data_file: Path, threaded: bool) -> None:
     store = MemoryBlockStore()
-    root = import_bytes(DATA, ImportParams(cid_version=1), store=store)
+    with data_file.open("rb") as f:
+        source = f if threaded else io.BytesIO(f.read())
+        root = import_file(source, ImportParams(cid_version=1), store=store)
     leaves = [block for cid, block in store.items() if cid.codec == RAW]
     assert b"".join(leaves) == DATA
     links = [link.cid for link in decode_node(store.get(root.cid)).links]
     assert links == [cid for cid, _ in store.items() if cid.codec == RAW]
 
 
-def test_concurrent_imports_do_not_mix() -> None:
-    inputs = [random.Random(seed).randbytes(9 * 262_144 + seed) for seed in range(6)]
-    serial = [str(import_bytes(data).cid) for data in inputs]
+def test_import_starts_at_the_stream_position(data_file: Path) -> None:
+    with data_file.open("rb") as f:
+        f.read(1000)  # a buffered reader has read ahead; its logical position counts
+        root = import_file(f)
+        assert f.tell() == len(DATA)
+    assert root == import_bytes(DATA[1000:])
+
+
+def test_concurrent_imports_do_not_mix(tmp_path: Path) -> None:
+    inputs = [random.Random(seed).randbytes(9 * CHUNK + seed) for seed in range(6)]
+    for i, data in enumerate(inputs):
+        (tmp_path / str(i)).write_bytes(data)
+    serial = [import_bytes(data).cid for data in inputs]
+
+    def import_path_i(i: int):  # type: ignore[no-untyped-def]
+        with (tmp_path / str(i)).open("rb") as f:
+            return import_file(f).cid
+
     with ThreadPoolExecutor(6) as pool:
-        parallel = list(pool.map(lambda data: str(import_bytes(data).cid), inputs))
-    assert parallel == serial
+        assert list(pool.map(import_path_i, range(6))) == serial
 
 
-def test_import_after_fork() -> None:
-    expected = import_bytes(DATA).cid  # the parent's hashing threads exist now
+def test_import_after_fork(data_file: Path) -> None:
+    with data_file.open("rb") as f:
+        expected = import_file(f).cid  # the parent's hashing threads exist now
     pid = os.fork()
     if pid == 0:
-        ok = import_bytes(DATA).cid == expected
+        with data_file.open("rb") as f:
+            ok = import_file(f).cid == expected
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
