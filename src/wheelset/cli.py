@@ -75,7 +75,9 @@ def _root(
 @app.command("cid")
 @handles_errors
 def cid_command(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories or symlinks.")],
+    paths: Annotated[
+        list[str], typer.Argument(metavar="PATH", help="Files, directories or symlinks.")
+    ],
     cid_version: Annotated[
         int,
         typer.Option(
@@ -99,14 +101,14 @@ def cid_command(
 ) -> None:
     """Print the CID of each path exactly as `ipfs add -Q -r --only-hash PATH` (Kubo) would.
 
-    Same defaults as Kubo: 256 KiB chunks, balanced DAG of 174 links, directories sharded
-    into HAMTs past 256 KiB of links, names starting with '.' skipped inside directories
-    (not when given as PATH), empty directories kept, symlinks stored as links.
+    Same defaults as Kubo: 256 KiB chunks, balanced DAG of 174 links, directories sharded \
+into HAMTs past 256 KiB of links, names starting with '.' skipped inside directories \
+(not when given as PATH), empty directories kept, symlinks stored as links.
 
-    Output: one CID per line, in the order the paths were given. A path that cannot be
-    added (missing, unreadable, FIFO/socket/device, symlink loop) prints
-    `error: PATH: CODE message` on stderr instead; the other paths are still processed
-    and the exit code is 1. Check the exit code before pairing output lines with paths.
+    Output: one CID per line, in the order the paths were given. A path that cannot be \
+added (missing, unreadable, FIFO/socket/device, non-UTF-8 name, symlink loop) prints \
+`error: PATH: CODE message` on stderr instead; the other paths are still processed and \
+the exit code is 1. Check the exit code before pairing output lines with paths.
     """
     from wheelset.ipfs.filesystem import import_path
     from wheelset.ipfs.importer import ImportParams
