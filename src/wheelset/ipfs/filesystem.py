@@ -6,7 +6,7 @@ not follow it); inside directories, names starting with "." are skipped unless
 ``include_hidden``; empty directories are kept; symlinks become UnixFS Symlink nodes
 holding the target bytes; FIFOs, sockets and devices are refused. With
 ``dereference_symlinks`` (Kubo's ``--dereference-symlinks``) every link is followed
-instead, and loops are refused. Files are streamed one chunk at a time; memory grows only
+instead, and loops are refused. Files are streamed through a few chunk buffers; memory grows only
 with the number of entries in the directories currently open, never with file size.
 No network, no wheels. Entry point: import_path().
 """
