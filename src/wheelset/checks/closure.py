@@ -42,7 +42,7 @@ def check_closure(
         view = index.view(platform)
         for decl in view.selected.values():
             used.add(id(decl))
-            for unsatisfied in view.iter_unsatisfied(decl):
+            for unsatisfied in view.unsatisfied(decl):
                 key = (decl.path, unsatisfied.code, unsatisfied.message)
                 problems.setdefault(key, []).append(platform.id)
     findings = [
