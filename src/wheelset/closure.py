@@ -25,7 +25,7 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelset.declarations import Declaration
-from wheelset.platforms import Platform
+from wheelset.platforms import Platform, better_wheel
 
 __all__ = ["ClosureIndex", "PlatformView", "Selected", "Unsatisfied", "iter_closure"]
 
@@ -189,7 +189,7 @@ class PlatformView:
                         gap = gap or decl
                         continue
                 key = (rank, decl.filename)
-                if best_key is None or key < best_key:
+                if best is None or best_key is None or better_wheel(decl, key, best, best_key):
                     best, best_key = decl, key
             if best is not None:
                 self.selected[name] = best
