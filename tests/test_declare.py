@@ -273,6 +273,17 @@ def test_declare_local_wheel_with_explicit_source(world: tuple[str, Path, Path])
     assert result.exit_code == 1 and "SOURCE" in result.stderr
 
 
+def test_extras_option_keeps_a_subset(world: tuple[str, Path, Path]) -> None:
+    url, root, _local = world
+    args = ["declare", "app==1.0", "--into", str(root), "--index-url", f"{url}/simple"]
+    assert _run(*args, "--extras", "").exit_code == 0
+    text = (root / f"{_p('app')}/app/app-1.0-py3-none-any.toml").read_text()
+    assert "extras = []" in text and 'extra == \\"speed\\"' in text
+    assert _run(*args, "--extras", "Speed,other").exit_code == 0
+    text = (root / f"{_p('app')}/app/app-1.0-py3-none-any.toml").read_text()
+    assert 'extras = [\n    "speed",\n]' in text
+
+
 def test_replace_removes_other_versions(world: tuple[str, Path, Path], tmp_path: Path) -> None:
     url, root, _local = world
     old = root / f"{_p('colorama')}/colorama/colorama-0.3-py3-none-any.toml"

@@ -192,6 +192,14 @@ def declare_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove the projects' other declarations.")
     ] = False,
+    extras: Annotated[
+        str | None,
+        typer.Option(
+            "--extras",
+            help="Comma-separated extras the collection supports (default: all the wheel "
+            "provides; '' for none). The closure check covers only declared extras.",
+        ),
+    ] = None,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = 60.0,
     jobs: JobsOption = 4,
@@ -214,8 +222,14 @@ def declare_command(
             index = IndexClient(configured_index_url(index_url), http=http)
         cache = None if no_cache else WheelCache(default_cache_dir())
         fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
+        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
         declared = declare_sources(
-            sources, fetcher=fetcher, platforms=platforms, source=source, jobs=jobs
+            sources,
+            fetcher=fetcher,
+            platforms=platforms,
+            source=source,
+            extras=wanted,
+            jobs=jobs,
         )
     for note in declared.notes:
         typer.echo(f"note: {note}", err=True)

@@ -87,7 +87,9 @@ class ClosureIndex:
         self._views: dict[Platform, PlatformView] = {}
         self._names: dict[str, NormalizedName] = {}
         self._contains: dict[tuple[str, object], bool] = {}
-        self._plans: dict[int, tuple[_Dependency, ...]] = {}
+        # Keyed by id() for speed; the entry keeps its declaration alive and is checked
+        # against it, so a recycled id can never return another declaration's plan.
+        self._plans: dict[int, tuple[Declaration, tuple[_Dependency, ...]]] = {}
         self._dependencies: dict[str, _Dependency] = {}
 
     def view(self, platform: Platform) -> PlatformView:
@@ -98,12 +100,8 @@ class ClosureIndex:
         return view
 
     def tagset_of(self, decl: Declaration) -> int:
-        found = self._tagset_of.get(id(decl))
-        if found is None:  # a declaration from outside the index
-            found = self._tagset_ids.setdefault(decl.tags, len(self.tagsets))
-            if found == len(self.tagsets):
-                self.tagsets.append(decl.tags)
-        return found
+        """The id of a declaration's tag set (declarations of this index only)."""
+        return self._tagset_of[id(decl)]
 
     def canonical(self, name: str) -> NormalizedName:
         canonical = self._names.get(name)
@@ -113,14 +111,15 @@ class ClosureIndex:
 
     def plan(self, decl: Declaration) -> tuple[_Dependency, ...]:
         """The declaration's dependencies, analysed (cached per declaration)."""
-        found = self._plans.get(id(decl))
-        if found is None:
-            known = self._dependencies
-            found = tuple(
-                known.get(text) or self._remember(requirement, text)
-                for requirement, text in zip(decl.requirements, decl.dependencies, strict=True)
-            )
-            self._plans[id(decl)] = found
+        entry = self._plans.get(id(decl))
+        if entry is not None and entry[0] is decl:
+            return entry[1]
+        known = self._dependencies
+        found = tuple(
+            known.get(text) or self._remember(requirement, text)
+            for requirement, text in zip(decl.requirements, decl.dependencies, strict=True)
+        )
+        self._plans[id(decl)] = (decl, found)
         return found
 
     def _remember(self, requirement: Requirement, text: str) -> _Dependency:

@@ -14,7 +14,7 @@ Entry points: parse_source(), plan_release(), declare_sources(), write_declarati
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +190,10 @@ def plan_release(
         usable = [c for c in candidates if c.covers and not c.file.yanked]
         finals = [c for c in usable if not c.version.is_prerelease]
         if not usable:
-            raise DeclareError(f"{project}: no release has a wheel for a supported platform")
+            raise DeclareError(
+                f"{project}: no release has a wheel for a supported platform"
+                + _newest_wheels(candidates)
+            )
         version = max(c.version for c in (finals or usable))
     release = [c for c in candidates if c.version == version]
     if not release:
@@ -205,9 +208,10 @@ def plan_release(
         )
     uncovered = set().union(*(c.covers for c in release))
     if not uncovered:
+        tags = sorted(c.file.filename.split("-", 2)[2][: -len(".whl")] for c in release)
         raise DeclareError(
             f"no wheel of {project} {version} installs on a supported platform "
-            f"({len(release)} wheels on the index)"
+            f"(it has {', '.join(tags[:3])}{', …' if len(tags) > 3 else ''})"
         )
     chosen: list[_Candidate] = []
     while uncovered:
@@ -234,6 +238,18 @@ def plan_release(
     )
 
 
+def _newest_wheels(candidates: Sequence[_Candidate]) -> str:
+    """`` (newest: 2.0 for cp312-cp312-win_amd64, …)`` to show what the index has."""
+    if not candidates:
+        return ""
+    newest = max(c.version for c in candidates)
+    tags = sorted(
+        c.file.filename.split("-", 2)[2][: -len(".whl")] for c in candidates if c.version == newest
+    )
+    shown = ", ".join(tags[:3]) + (", …" if len(tags) > 3 else "")
+    return f" (newest: {newest} for {shown})"
+
+
 def _is_sdist_of(filename: str, project: NormalizedName, version: Version) -> bool:
     for suffix in _SDIST_SUFFIXES:
         if filename.endswith(suffix):
@@ -254,7 +270,7 @@ class Declared:
     notes: tuple[str, ...] = ()
 
 
-def _declare_file(text: str, source: str | None) -> Declaration:
+def _declare_file(text: str, source: str | None, extras: Collection[str] | None) -> Declaration:
     path = Path(text)
     filename = path.name
     try:
@@ -269,19 +285,21 @@ def _declare_file(text: str, source: str | None) -> Declaration:
         source = path.resolve().as_uri()
     elif source == "index":
         source = INDEX_SOURCE_PREFIX + filename
-    return declaration_for(filename, digest, metadata, source)
+    return declaration_for(filename, digest, metadata, source, extras)
 
 
-def _declare_url(url: str, fetcher: WheelFetcher) -> Declaration:
+def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None) -> Declaration:
     filename = _url_filename(url)
     fetched = fetcher.fetch(url, filename)
-    return declaration_for(filename, fetched.digest, fetched.metadata, url)
+    return declaration_for(filename, fetched.digest, fetched.metadata, url, extras)
 
 
-def _declare_index_file(item: IndexFile, fetcher: WheelFetcher) -> Declaration:
+def _declare_index_file(
+    item: IndexFile, fetcher: WheelFetcher, extras: Collection[str] | None
+) -> Declaration:
     source = INDEX_SOURCE_PREFIX + item.filename
     fetched = fetcher.fetch(source, item.filename, expected_sha256=item.sha256)
-    return declaration_for(item.filename, fetched.digest, fetched.metadata, source)
+    return declaration_for(item.filename, fetched.digest, fetched.metadata, source, extras)
 
 
 def declare_sources(
@@ -290,12 +308,14 @@ def declare_sources(
     fetcher: WheelFetcher,
     platforms: Sequence[Platform] | None = None,
     source: str | None = None,
+    extras: Collection[str] | None = None,
     jobs: int = 4,
 ) -> Declared:
     """Fetch, check and describe every wheel the sources name; write nothing.
 
     ``platforms`` is needed for releases; ``source`` (a URL or ``index``) replaces the
-    file:// URL of a single local wheel. Downloads run ``jobs`` at a time.
+    file:// URL of a single local wheel; ``extras`` keeps only those extras (None: all).
+    Downloads run ``jobs`` at a time.
 
     Raises:
         DeclareError, DeclarationError, FetchError, NotAWheelError: the first failure.
@@ -307,9 +327,9 @@ def declare_sources(
     notes: list[str] = []
     for spec in specs:
         if spec.kind == "file":
-            tasks.append(lambda spec=spec: _declare_file(spec.text, source))
+            tasks.append(lambda spec=spec: _declare_file(spec.text, source, extras))
         elif spec.kind == "url":
-            tasks.append(lambda spec=spec: _declare_url(spec.text, fetcher))
+            tasks.append(lambda spec=spec: _declare_url(spec.text, fetcher, extras))
         else:
             if not platforms:
                 raise DeclareError(f"{spec.text}: declaring a release needs platforms.toml")
@@ -323,7 +343,7 @@ def declare_sources(
                 ids = ", ".join(p.id for p in plan.uncovered)
                 notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
             for item in plan.files:
-                tasks.append(lambda item=item: _declare_index_file(item, fetcher))
+                tasks.append(lambda item=item: _declare_index_file(item, fetcher, extras))
     declarations = _run(tasks, jobs)
     unique: dict[str, Declaration] = {}
     for decl in declarations:

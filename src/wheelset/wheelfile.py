@@ -16,6 +16,7 @@ import hashlib
 import io
 import warnings
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -158,7 +159,12 @@ def _check_record(archive: zipfile.ZipFile, record_name: str, filename: str) -> 
                 h.update(block)
         actual = base64.urlsafe_b64encode(h.digest()).rstrip(b"=").decode()
         if actual != expected.rstrip("="):
-            raise NotAWheelError(f"{filename}: RECORD hash of {name} differs", code="RECORD")
+            how = (
+                "is written in hex, not urlsafe base64 as the wheel spec requires"
+                if expected.lower() == h.hexdigest()
+                else "differs"
+            )
+            raise NotAWheelError(f"{filename}: RECORD hash of {name} {how}", code="RECORD")
     present = {info.filename for info in archive.infolist()}
     for name in listed:
         if name not in present and not name.endswith("/"):
@@ -208,9 +214,16 @@ def read_wheel(path: Path, filename: str) -> WheelMetadata:
 
 
 def declaration_for(
-    filename: str, digest: Digest, metadata: WheelMetadata, source: str
+    filename: str,
+    digest: Digest,
+    metadata: WheelMetadata,
+    source: str,
+    extras: Collection[str] | None = None,
 ) -> Declaration:
     """The declaration of a wheel read with read_wheel() and digested with digest_stream().
+
+    ``extras`` keeps only those of the wheel's extras (in METADATA order; names it does
+    not provide are ignored); None keeps them all.
 
     Raises:
         DeclarationError: the source does not fit the file name (code SOURCE) and the like.
@@ -223,6 +236,7 @@ def declaration_for(
     }
     if metadata.requires_python is not None:
         table["requires-python"] = str(metadata.requires_python)
-    table["extras"] = list(metadata.extras)
+    wanted = None if extras is None else {canonicalize_name(e) for e in extras}
+    table["extras"] = [e for e in metadata.extras if wanted is None or e in wanted]
     table["dependencies"] = list(metadata.dependencies)
     return parse_declaration(table, relpath_for(filename))

@@ -67,7 +67,7 @@ def test_clean(setup: tuple[Path, Path, WheelFetcher]) -> None:
         ({"sha256": "0" * 64}, "SHA256-MISMATCH"),
         ({"size": 1}, "SIZE-MISMATCH"),
         ({"dependencies": ["six>=2"]}, "METADATA-MISMATCH"),
-        ({"extras": []}, "METADATA-MISMATCH"),
+        ({"extras": ["x", "y"]}, "METADATA-MISMATCH"),
         ({"requires-python": ">=3.13"}, "METADATA-MISMATCH"),
     ],
 )
@@ -77,6 +77,12 @@ def test_planted_mismatch(
     root, _index, fetcher = setup
     path = _edit(root, **changes)
     assert _integrity(root, fetcher) == [(path, code)]
+
+
+def test_trimmed_extras_are_a_curation_choice(setup: tuple[Path, Path, WheelFetcher]) -> None:
+    root, _index, fetcher = setup
+    _edit(root, extras=[])
+    assert _integrity(root, fetcher) == []
 
 
 def test_compromised_source(setup: tuple[Path, Path, WheelFetcher], tmp_path: Path) -> None:

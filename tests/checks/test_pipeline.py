@@ -161,6 +161,16 @@ def test_unsatisfied_extra(sound: Path) -> None:
     assert "has no extra 'colour' (on all 8 platforms)" in findings[0].message
 
 
+def test_extras_left_out_of_a_declaration_are_not_checked(sound: Path) -> None:
+    write_decl(
+        sound,
+        "click-8.1.7-py3-none-any.whl",
+        extras=[],
+        dependencies=['rich; extra == "color"', 'pytest; extra == "dev"'],
+    )
+    assert _check(sound) == []
+
+
 def test_extra_of_a_dependency_is_checked(sound: Path) -> None:
     write_decl(
         sound,

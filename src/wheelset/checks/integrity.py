@@ -1,8 +1,10 @@
 """Integrity check: re-fetch each declaration's source and compare every field.
 
 The fetched bytes give the CID (Kubo defaults), sha256 and size; the wheel's METADATA
-gives name, version, requires-python, extras and dependencies (which must equal the
-declaration exactly, in order); WHEEL tags and RECORD hashes are checked on the way.
+gives name, version, requires-python and dependencies (which must equal the declaration
+exactly, in order) and the extras (the declaration lists all of them, or a subset: extras
+a curator leaves out are extras the collection does not support, see README); WHEEL tags
+and RECORD hashes are checked on the way.
 Network access happens only through the Fetcher passed in; the check never builds one.
 Entry points: Fetcher, check_integrity().
 """
@@ -49,8 +51,9 @@ def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
     differences = []
     if meta.requires_python != decl.requires_python:
         differences.append(f"requires-python {meta.requires_python or '(none)'}")
-    if meta.extras != decl.extras:
-        differences.append(f"extras {list(meta.extras)}")
+    unknown = [e for e in decl.extras if e not in meta.extras]
+    if unknown:
+        differences.append(f"no extra {', '.join(map(repr, unknown))} (it has {list(meta.extras)})")
     if meta.dependencies != decl.dependencies:
         differences.append(f"dependencies {list(meta.dependencies)}")
     if differences:

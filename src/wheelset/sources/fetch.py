@@ -69,11 +69,14 @@ class WheelCache:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            os.close(fd)
+        except OSError:
+            return
+        os.close(fd)
+        try:
             shutil.copyfile(file, tmp)
             os.replace(tmp, target)
         except OSError:
-            with contextlib.suppress(OSError, UnboundLocalError):
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
     def discard(self, sha256: str) -> None:
