@@ -291,19 +291,44 @@ def validate_declaration(
         name, version, build, tags = parse_wheel_name(filename, path)
     except DeclarationError as e:
         return None, [e]
-    for key in table:
-        if key not in _KNOWN:
-            problems.add("UNKNOWN-KEY", f"unknown key {key!r} (allowed: {', '.join(KEY_ORDER)})")
-    for key in _REQUIRED:
-        if key not in table:
-            problems.add("MISSING-KEY", f"missing required key {key!r}")
+    get = table.get
+    source, cid_text, python_text = get("source"), get("content-id"), get("requires-python")
+    raw_extras, raw_dependencies = get("extras"), get("dependencies")
+    sha256, size = get("sha256"), get("size")
+    # The shape of almost every file is right: test it in one expression, and only when it
+    # is not, walk the keys and types again to say what is wrong.
+    well_formed = (
+        _KNOWN.issuperset(table)
+        and type(source) is str
+        and type(cid_text) is str
+        and type(raw_extras) is list
+        and type(raw_dependencies) is list
+        and (python_text is None or type(python_text) is str)
+        and (sha256 is None or type(sha256) is str)
+        and (size is None or type(size) is int)
+        and all(type(e) is str for e in raw_extras)
+        and all(type(d) is str for d in raw_dependencies)
+    )
+    if not well_formed:
+        for key in table:
+            if key not in _KNOWN:
+                allowed = ", ".join(KEY_ORDER)
+                problems.add("UNKNOWN-KEY", f"unknown key {key!r} (allowed: {allowed})")
+        for key in _REQUIRED:
+            if key not in table:
+                problems.add("MISSING-KEY", f"missing required key {key!r}")
+        source = problems.typed(table, "source", str)
+        cid_text = problems.typed(table, "content-id", str)
+        python_text = problems.typed(table, "requires-python", str)
+        raw_extras = problems.strings(table, "extras")
+        raw_dependencies = problems.strings(table, "dependencies")
+        sha256 = problems.typed(table, "sha256", str)
+        size = problems.typed(table, "size", int)
 
-    source = problems.typed(table, "source", str)
     if isinstance(source, str) and (problem := _source_problem(source, filename)):
         problems.add("SOURCE", problem)
 
     content_id = None
-    cid_text = problems.typed(table, "content-id", str)
     if isinstance(cid_text, str):
         try:
             content_id = parse_cid(cid_text)
@@ -314,16 +339,15 @@ def validate_declaration(
                 problems.add("CID", "content-id must be a CIDv0 (Qm…), as `ipfs add` gives")
 
     requires_python = None
-    text = problems.typed(table, "requires-python", str)
-    if isinstance(text, str):
+    if isinstance(python_text, str):
         try:
-            requires_python = _parse_specifier(text)
+            requires_python = _parse_specifier(python_text)
         except InvalidSpecifier as e:
             problems.add("SPECIFIER", f"requires-python: {e}")
 
     extras: tuple[NormalizedName, ...] = ()
-    raw_extras = problems.strings(table, "extras")
-    if raw_extras is not None:
+    if raw_extras:
+        assert isinstance(raw_extras, list)
         extras = tuple(canonicalize_name(e) for e in raw_extras)
         if list(extras) != raw_extras:
             bad = next(e for e, n in zip(raw_extras, extras, strict=True) if e != n)
@@ -331,7 +355,7 @@ def validate_declaration(
         if len(set(extras)) != len(extras):
             problems.add("EXTRAS", "extras must not repeat")
 
-    dependencies = tuple(problems.strings(table, "dependencies") or ())
+    dependencies: tuple[str, ...] = tuple(raw_dependencies or ())  # type: ignore[arg-type]
     requirements: list[Requirement] = []
     for dependency in dependencies:
         try:
@@ -339,10 +363,8 @@ def validate_declaration(
         except InvalidRequirement as e:
             problems.add("REQUIREMENT", f"dependency {dependency!r}: {e}")
 
-    sha256 = problems.typed(table, "sha256", str)
     if isinstance(sha256, str) and not _SHA256.fullmatch(sha256):
         problems.add("VALUE", "sha256 must be 64 lower-case hex digits")
-    size = problems.typed(table, "size", int)
     if isinstance(size, int) and size < 0:
         problems.add("VALUE", "size must not be negative")
 
