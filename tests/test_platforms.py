@@ -186,3 +186,13 @@ def test_select_wheel_respects_requires_python() -> None:
     patch = make_decl("baz-1.0-py3-none-any.whl", requires_python=">=3.11.2")
     assert select_wheel([patch], make_platform("3.11", "win_amd64")) is None
     assert select_wheel([patch], make_platform("3.11.4", "win_amd64")) is patch
+
+
+def test_current_platform_is_this_interpreter() -> None:
+    from wheelset.platforms import current_platform
+
+    here = current_platform()
+    assert here.tags == tuple(dict.fromkeys(ptags.sys_tags()))
+    assert here.environment["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    pure = make_decl("foo-1.0-py3-none-any.whl")
+    assert select_wheel([pure], here) is pure

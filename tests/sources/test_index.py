@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import os
 from pathlib import Path
+from urllib.parse import urljoin
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.index import serve_directory
 from wheelset.sources import FetchError
-from wheelset.sources.index import IndexClient, IndexLookupError, configured_index_url
+from wheelset.sources.index import (
+    IndexClient,
+    IndexLookupError,
+    configured_index_url,
+    parse_html_page,
+)
 
 
 def test_explicit_and_environment_win(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,3 +127,29 @@ def test_malformed_json_page(tmp_path: Path) -> None:
         pytest.raises(IndexLookupError, match="not a valid simple-index page"),
     ):
         IndexClient(f"{url}/simple", http=http).project_files("demo")
+
+
+_wheel_names = st.from_regex(
+    r"[A-Za-z][A-Za-z0-9_]{0,6}-[0-9]{1,2}(\.[0-9]{1,2})?-py3-none-any\.whl", fullmatch=True
+)
+
+
+@given(
+    names=st.lists(_wheel_names, unique=True, max_size=5),
+    requires_python=st.sampled_from([None, ">=3.8", ">=3.8,<4", "!=3.9.*,>=3.7"]),
+    base=st.sampled_from(["http://127.0.0.1:9/simple/demo/", "https://127.0.0.1/a/b/"]),
+)
+def test_html_pages_parse_back(names: list[str], requires_python: str | None, base: str) -> None:
+    """What a PEP 503 page says (escaped as real indexes escape it) is what we read."""
+    anchors = []
+    for i, name in enumerate(names):
+        href = f"../../files/{i}/{name}#sha256={i:064x}"
+        attribute = (
+            f' data-requires-python="{html.escape(requires_python)}"' if requires_python else ""
+        )
+        anchors.append(f'<a href="{html.escape(href)}"{attribute}>{html.escape(name)}</a>')
+    files = parse_html_page("<html><body>" + "<br>".join(anchors) + "</body></html>", base)
+    assert [f.filename for f in files] == names
+    for i, f in enumerate(files):
+        assert f.url == urljoin(base, f"../../files/{i}/{names[i]}")
+        assert f.sha256 == f"{i:064x}" and f.requires_python == requires_python

@@ -6,7 +6,8 @@ pip's own configuration (``PIP_INDEX_URL``, then ``index-url`` in the ``download
 default, asked from pip at run time (no index host is written in wheelset). A project
 page is read as PEP 691 JSON when the index offers it, else as PEP 503 HTML; relative
 links are resolved against the page URL and ``#sha256=`` fragments are kept.
-Entry points: configured_index_url(), IndexClient, IndexFile.
+Entry points: configured_index_url(), IndexClient, IndexFile, parse_html_page(),
+parse_json_page().
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from packaging.utils import canonicalize_name
 from wheelset.errors import WheelsetError
 from wheelset.sources import FetchError
 
-__all__ = ["IndexClient", "IndexFile", "IndexLookupError", "configured_index_url"]
+__all__ = [
+    "IndexClient",
+    "IndexFile",
+    "IndexLookupError",
+    "configured_index_url",
+    "parse_html_page",
+    "parse_json_page",
+]
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
@@ -154,7 +162,8 @@ def _split_hash(url: str) -> tuple[str, str | None]:
     return bare, sha256
 
 
-def _parse_html(text: str, page_url: str) -> list[IndexFile]:
+def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
+    """The files a PEP 503 project page links, URLs made absolute against ``page_url``."""
     parser = _LinkParser()
     parser.feed(text)
     base = urljoin(page_url, parser.base) if parser.base else page_url
@@ -177,7 +186,12 @@ def _parse_html(text: str, page_url: str) -> list[IndexFile]:
     return files
 
 
-def _parse_json(data: object, page_url: str) -> list[IndexFile]:
+def parse_json_page(data: object, page_url: str) -> list[IndexFile]:
+    """The files of a PEP 691 JSON project page.
+
+    Raises:
+        ValueError: not a PEP 691 project document.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise ValueError("no files array")
     files = []
@@ -248,9 +262,9 @@ class IndexClient:
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         try:
             if content_type == _JSON_TYPE:
-                files = _parse_json(json.loads(response.text), page)
+                files = parse_json_page(json.loads(response.text), page)
             else:
-                files = _parse_html(response.text, page)
+                files = parse_html_page(response.text, page)
         except ValueError as e:
             raise IndexLookupError(f"{url}: not a valid simple-index page ({e})") from e
         self._pages[name] = files
@@ -267,7 +281,7 @@ class IndexClient:
             ) from e
         except (OSError, UnicodeDecodeError) as e:
             raise FetchError(f"{page}: cannot read ({e})") from e
-        return _parse_html(text, page)
+        return parse_html_page(text, page)
 
     def find_file(self, filename: str, project: str) -> IndexFile:
         """The link for ``filename`` on ``project``'s page (what ``index:<filename>`` means).
