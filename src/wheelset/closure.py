@@ -188,7 +188,7 @@ class PlatformView:
                         gap = gap or decl
                         continue
                 key = (rank, decl.filename)
-                if best is None or best_key is None or better_wheel(decl, key, best, best_key):
+                if better_wheel(decl, key, best, best_key):
                     best, best_key = decl, key
             if best is not None:
                 self.selected[name] = best
