@@ -242,7 +242,11 @@ class _Problems:
         if key not in table:
             return None
         value = table[key]
-        if value is None or not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if (
+            value is None
+            or not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+        ):
             self.add("TYPE", f"{key!r} must be {_KIND[kind]}, not {_toml_type(value)}")
             return None
         return value
