@@ -7,6 +7,14 @@ selected wheel (platforms.select_wheel), and a requirement is satisfied when tha
 version is in its specifier and it provides the requested extras. Markers are evaluated
 in the platform's environment with ``extra`` set to each extra in play (PEP 508/685),
 cached per (marker, extra) and platform; selections are computed once per platform.
+
+Extras: a wheel's extra is *offered* on a platform when every project it brings in there
+is declared in the collection; an extra that names an undeclared project (a test or docs
+toolchain, say) is simply not part of the collection. The closure check examines the
+dependencies of every offered extra, and a requirement that asks for an extra the target
+does not offer is an EXTRA problem, so nothing a user or a wheel can ask for goes
+unchecked. (Checking every extra of every wheel would drag each project's development
+tooling, and sdist-only projects, into the collection.)
 No I/O. Entry points: ClosureIndex, PlatformView, Selected, Unsatisfied, iter_closure().
 """
 
@@ -116,6 +124,7 @@ class PlatformView:
                 self.python_gaps[name] = candidates[0]
         self._environments: dict[str, dict[str, str]] = {}
         self._markers: dict[tuple[str, str], bool | str] = {}
+        self._unoffered: dict[int, dict[str, str]] = {}
 
     def _environment(self, extra: str) -> dict[str, str]:
         env = self._environments.get(extra)
@@ -165,13 +174,23 @@ class PlatformView:
     def _missing_extras(
         self, requirement: Requirement, target: Declaration, text: str, prefix: str
     ) -> Iterator[tuple[str, str]]:
+        unoffered = self.unoffered_extras(target)
         for extra in sorted(requirement.extras):
-            if self.index.canonical(extra) not in target.extras:
+            canonical = self.index.canonical(extra)
+            if canonical not in target.extras:
                 yield (
                     "EXTRA",
                     (
                         f"{prefix}requires {text!r}: {target.name} {target.version} "
                         f"has no extra {extra!r}"
+                    ),
+                )
+            elif canonical in unoffered:
+                yield (
+                    "EXTRA",
+                    (
+                        f"{prefix}requires {text!r}: extra {canonical!r} of {target.name} "
+                        f"{target.version} needs {unoffered[canonical]}, which is not declared"
                     ),
                 )
 
@@ -206,9 +225,31 @@ class PlatformView:
                 elif result:
                     yield requirement, text, extra
 
+    def unoffered_extras(self, decl: Declaration) -> dict[str, str]:
+        """Extras of ``decl`` not offered here -> the first undeclared project each needs
+        (see the module docstring)."""
+        found = self._unoffered.get(id(decl))
+        if found is None:
+            found = {}
+            for requirement, _text, extra in self.iter_dependencies(decl, decl.extras):
+                if (
+                    extra
+                    and not extra.startswith("!")
+                    and extra not in found
+                    and self.index.canonical(requirement.name) not in self.index.by_name
+                ):
+                    found[extra] = self.index.canonical(requirement.name)
+            self._unoffered[id(decl)] = found
+        return found
+
+    def offered_extras(self, decl: Declaration) -> tuple[str, ...]:
+        """The extras of ``decl`` whose every dependency here names a declared project."""
+        unoffered = self.unoffered_extras(decl)
+        return tuple(e for e in decl.extras if e not in unoffered)
+
     def iter_unsatisfied(self, decl: Declaration) -> Iterator[Unsatisfied]:
-        """Every dependency of ``decl`` (with each of its own extras) not met here."""
-        for requirement, text, extra in self.iter_dependencies(decl, decl.extras):
+        """Every dependency of ``decl`` (with each extra it offers) not met here."""
+        for requirement, text, extra in self.iter_dependencies(decl, self.offered_extras(decl)):
             for code, message in self._check(requirement, text, extra):
                 yield Unsatisfied(requirement, code, message, decl, extra)
 

@@ -60,7 +60,7 @@ CODES: dict[str, tuple[str, str]] = {
     "OVERLAP": ("uniqueness", "two wheels of the project can be installed on one system"),
     "MISSING": ("closure", "a dependency has no declared wheel for a platform"),
     "UNSATISFIED": ("closure", "the declared version of a dependency is outside its specifier"),
-    "EXTRA": ("closure", "a dependency does not provide a requested extra"),
+    "EXTRA": ("closure", "a dependency does not provide (or not offer) a requested extra"),
     "PYTHON": ("closure", "a dependency's wheel excludes the platform's Python (requires-python)"),
     "MARKER": ("closure", "a marker cannot be evaluated in a platform's environment"),
     "UNUSED": ("closure", "warning: the wheel installs on none of the supported platforms"),

@@ -1,9 +1,11 @@
 """Closure check: on every supported platform, every dependency of every wheel is met.
 
 For each platform, each project's selected wheel (the one pip would install there) has
-its dependencies checked — those that apply without extras and those each of its own
-extras brings in — against the single declared wheel of the dependency on that platform
-(version in the specifier, requested extras provided, requires-python respected).
+its dependencies checked — those that apply without extras and those each extra it
+offers brings in (an extra is offered when the collection declares every project it
+needs; see wheelset.closure) — against the single declared wheel of the dependency on
+that platform (version in the specifier, requested extras provided and offered,
+requires-python respected).
 Findings are grouped: one per (file, problem), listing the platforms it occurs on.
 Wheels that no platform selects are reported as UNUSED warnings.
 No I/O. Entry point: check_closure().
