@@ -281,7 +281,12 @@ def check_command(
     scope = None
     if run_integrity and not all_declarations:
         ref = changed_since or "HEAD"
-        scope = changed_paths(directory, ref)
+        try:
+            scope = changed_paths(directory, ref)
+        except WheelsetError as e:
+            raise WheelsetError(
+                f"{e} (use --all to check every declaration)", path=e.path, code=e.code
+            ) from e
         typer.echo(f"integrity: {len(scope)} declaration(s) changed since {ref}", err=True)
     if run_integrity:
         from wheelset.sources.fetch import WheelFetcher

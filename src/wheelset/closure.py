@@ -3,10 +3,12 @@
 Shared by the closure check (every selected wheel, every extra, every platform) and the
 installer (the wheels a set of requested requirements pulls in). A collection holds one
 version per project, so nothing is resolved: on a platform each project has at most one
-selected wheel (platforms.select_wheel), and a requirement is satisfied when that wheel's
-version is in its specifier and it provides the requested extras. Markers are evaluated
-in the platform's environment with ``extra`` set to each extra in play (PEP 508/685),
-cached per (marker, extra) and platform; selections are computed once per platform.
+selected wheel (the one platforms.select_wheel picks), and a requirement is satisfied
+when that wheel's version is in its specifier and it provides the requested extras.
+Markers are evaluated in the platform's environment with ``extra`` set to each extra in
+play (PEP 508/685). For speed on large collections, each declaration's dependencies are
+analysed once (not per platform), distinct tag sets are ranked once per platform, and
+marker results are cached per (marker, extra) and platform.
 
 Extras: a wheel's extra is *offered* on a platform when every project it brings in there
 is declared in the collection; an extra that names an undeclared project (a test or docs
@@ -26,10 +28,12 @@ from dataclasses import dataclass
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelset.declarations import Declaration
-from wheelset.platforms import Platform, select_wheel
+from wheelset.platforms import Platform, better_wheel
 
 __all__ = ["ClosureIndex", "PlatformView", "Selected", "Unsatisfied", "iter_closure"]
 
@@ -59,16 +63,40 @@ class Unsatisfied:
     extra: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Dependency:
+    """One dependency of a declaration, analysed once for every platform."""
+
+    requirement: Requirement
+    text: str  # as written in the declaration
+    name: NormalizedName
+    marker: Marker | None
+    marker_text: str  # str(marker), the cache key
+    conditional: bool  # the marker mentions ``extra``
+    checks_version: bool  # the specifier is not empty
+
+
 class ClosureIndex:
     """The declarations of a collection grouped by project, with a view per platform."""
 
     def __init__(self, declarations: Iterable[Declaration]):
         self.by_name: dict[NormalizedName, list[Declaration]] = {}
+        # Distinct tag sets get small ids so a platform ranks each set once.
+        self._tagset_ids: dict[frozenset[Tag], int] = {}
+        self.tagsets: list[frozenset[Tag]] = []
+        self._tagset_of: dict[int, int] = {}
         for decl in declarations:
             self.by_name.setdefault(decl.name, []).append(decl)
+            tagset = self._tagset_ids.get(decl.tags)
+            if tagset is None:
+                tagset = self._tagset_ids[decl.tags] = len(self.tagsets)
+                self.tagsets.append(decl.tags)
+            self._tagset_of[id(decl)] = tagset
         self._views: dict[Platform, PlatformView] = {}
         self._names: dict[str, NormalizedName] = {}
-        self._contains: dict[tuple[object, object], bool] = {}
+        self._contains: dict[tuple[str, object], bool] = {}
+        self._plans: dict[int, tuple[_Dependency, ...]] = {}
+        self._dependencies: dict[str, _Dependency] = {}
 
     def view(self, platform: Platform) -> PlatformView:
         """The (cached) selections and marker results of one platform."""
@@ -77,51 +105,104 @@ class ClosureIndex:
             view = self._views[platform] = PlatformView(self, platform)
         return view
 
+    def tagset_of(self, decl: Declaration) -> int:
+        found = self._tagset_of.get(id(decl))
+        if found is None:  # a declaration from outside the index
+            found = self._tagset_ids.setdefault(decl.tags, len(self.tagsets))
+            if found == len(self.tagsets):
+                self.tagsets.append(decl.tags)
+        return found
+
     def canonical(self, name: str) -> NormalizedName:
         canonical = self._names.get(name)
         if canonical is None:
             canonical = self._names[name] = canonicalize_name(name)
         return canonical
 
-    def version_ok(self, requirement: Requirement, decl: Declaration) -> bool:
-        """Is ``decl``'s version inside the requirement's specifier (pre-releases allowed:
+    def plan(self, decl: Declaration) -> tuple[_Dependency, ...]:
+        """The declaration's dependencies, analysed (cached per declaration)."""
+        found = self._plans.get(id(decl))
+        if found is None:
+            known = self._dependencies
+            found = tuple(
+                known.get(text) or self._remember(requirement, text)
+                for requirement, text in zip(decl.requirements, decl.dependencies, strict=True)
+            )
+            self._plans[id(decl)] = found
+        return found
+
+    def _remember(self, requirement: Requirement, text: str) -> _Dependency:
+        found = self._dependencies[text] = self.dependency(requirement, text)
+        return found
+
+    def dependency(self, requirement: Requirement, text: str | None = None) -> _Dependency:
+        marker = requirement.marker
+        marker_text = str(marker) if marker is not None else ""
+        return _Dependency(
+            requirement=requirement,
+            text=str(requirement) if text is None else text,
+            name=self.canonical(requirement.name),
+            marker=marker,
+            marker_text=marker_text,
+            conditional="extra" in marker_text,
+            checks_version=bool(requirement.specifier),
+        )
+
+    def version_ok(self, dependency: _Dependency, decl: Declaration) -> bool:
+        """Is ``decl``'s version inside the dependency's specifier (pre-releases allowed:
         a single declared version is what pip would take)."""
-        specifier = requirement.specifier
-        if not specifier:
+        if not dependency.checks_version:
             return True
-        key = (specifier, decl.version)
+        key = (dependency.text, decl.version)
         ok = self._contains.get(key)
         if ok is None:
+            specifier = dependency.requirement.specifier
             ok = self._contains[key] = specifier.contains(decl.version, prereleases=True)
         return ok
 
 
 class PlatformView:
-    """One platform of a ClosureIndex: the selected wheel of each project, cached markers."""
+    """One platform of a ClosureIndex: the selected wheel of each project, cached markers.
+
+    ``selected`` maps each project to the wheel pip would install here (as
+    platforms.select_wheel picks it); ``python_gaps`` the projects whose wheels fit the
+    platform's tags but whose requires-python excludes its Python.
+    """
 
     def __init__(self, index: ClosureIndex, platform: Platform):
         self.index = index
         self.platform = platform
         self.selected: dict[NormalizedName, Declaration] = {}
-        # Projects whose wheels fit the platform's tags but not its Python.
         self.python_gaps: dict[NormalizedName, Declaration] = {}
         ranks = platform.tag_rank
-        fits: dict[frozenset, bool] = {}
+        tagset_rank = [
+            min((ranks[t] for t in tags if t in ranks), default=None) for tags in index.tagsets
+        ]
+        python = platform.python
+        python_ok: dict[int, bool] = {}  # by id() of a SpecifierSet the declarations hold
         for name, decls in index.by_name.items():
-            candidates = []
+            best: Declaration | None = None
+            best_key: tuple[int, str] | None = None
+            gap: Declaration | None = None
             for decl in decls:
-                fit = fits.get(decl.tags)
-                if fit is None:
-                    fit = fits[decl.tags] = any(t in ranks for t in decl.tags)
-                if fit:
-                    candidates.append(decl)
-            if not candidates:
-                continue
-            chosen = select_wheel(candidates, platform)
-            if chosen is not None:
-                self.selected[name] = chosen
-            else:
-                self.python_gaps[name] = candidates[0]
+                rank = tagset_rank[index.tagset_of(decl)]
+                if rank is None:
+                    continue
+                spec: SpecifierSet | None = decl.requires_python
+                if spec is not None:
+                    ok = python_ok.get(id(spec))
+                    if ok is None:
+                        ok = python_ok[id(spec)] = spec.contains(python, prereleases=True)
+                    if not ok:
+                        gap = gap or decl
+                        continue
+                key = (rank, decl.filename)
+                if best is None or best_key is None or better_wheel(decl, key, best, best_key):
+                    best, best_key = decl, key
+            if best is not None:
+                self.selected[name] = best
+            elif gap is not None:
+                self.python_gaps[name] = gap
         self._environments: dict[str, dict[str, str]] = {}
         self._markers: dict[tuple[str, str], bool | str] = {}
         self._unoffered: dict[int, dict[str, str]] = {}
@@ -132,9 +213,9 @@ class PlatformView:
             env = self._environments[extra] = {**self.platform.environment, "extra": extra}
         return env
 
-    def marker_result(self, marker: Marker, extra: str = "") -> bool | str:
+    def marker_result(self, marker: Marker, extra: str = "", text: str | None = None) -> bool | str:
         """True/False, or the reason the marker cannot be evaluated here (a string)."""
-        text = str(marker)
+        text = str(marker) if text is None else text
         key = (text, extra if "extra" in text else "")
         result = self._markers.get(key)
         if result is None:
@@ -145,85 +226,90 @@ class PlatformView:
             self._markers[key] = result
         return result
 
-    def _resolve(
-        self, requirement: Requirement, text: str, prefix: str
-    ) -> Declaration | tuple[str, str]:
-        """The selected wheel satisfying the requirement, or (code, message)."""
-        name = self.index.canonical(requirement.name)
-        target = self.selected.get(name)
+    def _problems(self, dep: _Dependency, extra: str) -> list[tuple[str, str]]:
+        """(code, message) for each way the selected wheel fails the dependency."""
+        prefix = f"extra {extra!r} " if extra else ""
+        text = dep.text
+        target = self.selected.get(dep.name)
         if target is None:
-            gap = self.python_gaps.get(name)
+            gap = self.python_gaps.get(dep.name)
             if gap is not None:
-                return "PYTHON", (
-                    f"{prefix}requires {text!r}: {gap.filename} requires Python "
-                    f"{gap.requires_python}"
-                )
-            declared = self.index.by_name.get(name)
+                return [
+                    (
+                        "PYTHON",
+                        f"{prefix}requires {text!r}: {gap.filename} requires Python "
+                        f"{gap.requires_python}",
+                    )
+                ]
+            declared = self.index.by_name.get(dep.name)
             if not declared:
-                return "MISSING", f"{prefix}requires {text!r}: {name} is not declared"
+                return [("MISSING", f"{prefix}requires {text!r}: {dep.name} is not declared")]
             versions = ", ".join(sorted({str(d.version) for d in declared}))
-            return "MISSING", (
-                f"{prefix}requires {text!r}: {name} {versions} has no wheel for the platform"
-            )
-        if not self.index.version_ok(requirement, target):
-            return "UNSATISFIED", (
-                f"{prefix}requires {text!r}: {name} {target.version} is declared"
-            )
-        return target
-
-    def _missing_extras(
-        self, requirement: Requirement, target: Declaration, text: str, prefix: str
-    ) -> Iterator[tuple[str, str]]:
-        unoffered = self.unoffered_extras(target)
-        for extra in sorted(requirement.extras):
-            canonical = self.index.canonical(extra)
+            return [
+                (
+                    "MISSING",
+                    f"{prefix}requires {text!r}: {dep.name} {versions} has no wheel for "
+                    "the platform",
+                )
+            ]
+        if not self.index.version_ok(dep, target):
+            return [
+                (
+                    "UNSATISFIED",
+                    f"{prefix}requires {text!r}: {dep.name} {target.version} is declared",
+                )
+            ]
+        found = []
+        unoffered = self.unoffered_extras(target) if dep.requirement.extras else {}
+        for e in sorted(dep.requirement.extras):
+            canonical = self.index.canonical(e)
             if canonical not in target.extras:
-                yield (
-                    "EXTRA",
-                    (
-                        f"{prefix}requires {text!r}: {target.name} {target.version} "
-                        f"has no extra {extra!r}"
-                    ),
-                )
+                message = f"{target.name} {target.version} has no extra {e!r}"
             elif canonical in unoffered:
-                yield (
-                    "EXTRA",
-                    (
-                        f"{prefix}requires {text!r}: extra {canonical!r} of {target.name} "
-                        f"{target.version} needs {unoffered[canonical]}, which is not declared"
-                    ),
+                message = (
+                    f"extra {canonical!r} of {target.name} {target.version} needs "
+                    f"{unoffered[canonical]}, which is not declared"
                 )
+            else:
+                continue
+            found.append(("EXTRA", f"{prefix}requires {text!r}: {message}"))
+        return found
+
+    def _applies(self, dep: _Dependency, extra: str) -> bool | str:
+        marker = dep.marker
+        if marker is None:
+            return True
+        key = (dep.marker_text, extra if dep.conditional else "")
+        result = self._markers.get(key)
+        if result is None:
+            result = self.marker_result(marker, extra, dep.marker_text)
+        return result
 
     def iter_dependencies(
         self, decl: Declaration, extras: Iterable[str] = ()
-    ) -> Iterator[tuple[Requirement, str, str]]:
-        """(requirement, raw text, extra) of each dependency of ``decl`` that applies here.
+    ) -> Iterator[tuple[_Dependency, str]]:
+        """(dependency, extra) for each dependency of ``decl`` that applies here.
 
         First those that apply without extras (extra ""), then, for each of ``extras``,
-        those that only that extra brings in. A marker that cannot be evaluated is yielded
-        with extra set to ``"!<reason>"``.
+        those only that extra brings in. A marker that cannot be evaluated is yielded with
+        extra ``"!<reason>"``.
         """
-        pairs = tuple(zip(decl.requirements, decl.dependencies, strict=True))
         conditional = []
-        for requirement, text in pairs:
-            marker = requirement.marker
-            if marker is None:
-                yield requirement, text, ""
-                continue
-            result = self.marker_result(marker)
-            if isinstance(result, str):
-                yield requirement, text, "!" + result
-            elif result:
-                yield requirement, text, ""
-            elif "extra" in text:
-                conditional.append((requirement, text, marker))
+        for dep in self.index.plan(decl):
+            result = self._applies(dep, "")
+            if result is True:
+                yield dep, ""
+            elif isinstance(result, str):
+                yield dep, "!" + result
+            elif dep.conditional:
+                conditional.append(dep)
         for extra in extras:
-            for requirement, text, marker in conditional:
-                result = self.marker_result(marker, extra)
-                if isinstance(result, str):
-                    yield requirement, text, "!" + result
-                elif result:
-                    yield requirement, text, extra
+            for dep in conditional:
+                result = self._applies(dep, extra)
+                if result is True:
+                    yield dep, extra
+                elif isinstance(result, str):
+                    yield dep, "!" + result
 
     def unoffered_extras(self, decl: Declaration) -> dict[str, str]:
         """Extras of ``decl`` not offered here -> the first undeclared project each needs
@@ -231,14 +317,10 @@ class PlatformView:
         found = self._unoffered.get(id(decl))
         if found is None:
             found = {}
-            for requirement, _text, extra in self.iter_dependencies(decl, decl.extras):
-                if (
-                    extra
-                    and not extra.startswith("!")
-                    and extra not in found
-                    and self.index.canonical(requirement.name) not in self.index.by_name
-                ):
-                    found[extra] = self.index.canonical(requirement.name)
+            by_name = self.index.by_name
+            for dep, extra in self.iter_dependencies(decl, decl.extras):
+                if extra and extra[0] != "!" and extra not in found and dep.name not in by_name:
+                    found[extra] = dep.name
             self._unoffered[id(decl)] = found
         return found
 
@@ -247,22 +329,51 @@ class PlatformView:
         unoffered = self.unoffered_extras(decl)
         return tuple(e for e in decl.extras if e not in unoffered)
 
-    def iter_unsatisfied(self, decl: Declaration) -> Iterator[Unsatisfied]:
-        """Every dependency of ``decl`` (with each extra it offers) not met here."""
-        for requirement, text, extra in self.iter_dependencies(decl, self.offered_extras(decl)):
-            for code, message in self._check(requirement, text, extra):
-                yield Unsatisfied(requirement, code, message, decl, extra)
+    def unsatisfied(self, decl: Declaration) -> list[Unsatisfied]:
+        """Every dependency of ``decl`` (with each extra it offers here) not met here."""
+        found: list[Unsatisfied] = []
+        selected = self.selected
+        version_ok = self.index.version_ok
+        conditional = []
+        for dep in self.index.plan(decl):
+            if dep.marker is not None:
+                result = self._applies(dep, "")
+                if result is False:
+                    if dep.conditional and decl.extras:
+                        conditional.append(dep)
+                    continue
+                if result is not True:
+                    found.append(self._marker_problem(dep, str(result), decl))
+                    continue
+            # The common case, inline: the selected wheel exists and fits.
+            target = selected.get(dep.name)
+            if (
+                target is not None
+                and not dep.requirement.extras
+                and (not dep.checks_version or version_ok(dep, target))
+            ):
+                continue
+            found += (
+                Unsatisfied(dep.requirement, code, message, decl)
+                for code, message in self._problems(dep, "")
+            )
+        for extra in self.offered_extras(decl) if conditional else ():
+            for dep in conditional:
+                result = self._applies(dep, extra)
+                if result is True:
+                    found += (
+                        Unsatisfied(dep.requirement, code, message, decl, extra)
+                        for code, message in self._problems(dep, extra)
+                    )
+                elif result is not False:
+                    found.append(self._marker_problem(dep, str(result), decl))
+        return found
 
-    def _check(self, requirement: Requirement, text: str, extra: str) -> Iterator[tuple[str, str]]:
-        if extra.startswith("!"):
-            yield "MARKER", f"dependency {text!r}: marker cannot be evaluated: {extra[1:]}"
-            return
-        prefix = f"extra {extra!r} " if extra else ""
-        outcome = self._resolve(requirement, text, prefix)
-        if isinstance(outcome, tuple):
-            yield outcome
-        elif requirement.extras:
-            yield from self._missing_extras(requirement, outcome, text, prefix)
+    def _marker_problem(
+        self, dep: _Dependency, reason: str, decl: Declaration | None
+    ) -> Unsatisfied:
+        message = f"dependency {dep.text!r}: marker cannot be evaluated: {reason}"
+        return Unsatisfied(dep.requirement, "MARKER", message, decl)
 
     def resolve(
         self,
@@ -275,14 +386,14 @@ class PlatformView:
         """The wheel answering ``requirement`` here (its marker is not evaluated), and any
         problems: Selected, or Unsatisfied, or Selected plus Unsatisfied for missing extras.
         """
-        shown = str(requirement) if text is None else text
-        prefix = f"extra {extra!r} " if extra else ""
-        outcome = self._resolve(requirement, shown, prefix)
-        if isinstance(outcome, tuple):
-            return [Unsatisfied(requirement, *outcome, required_by, extra)]
-        found: list[Selected | Unsatisfied] = [Selected(outcome, requirement, required_by)]
-        for code, message in self._missing_extras(requirement, outcome, shown, prefix):
-            found.append(Unsatisfied(requirement, code, message, required_by, extra))
+        dep = self.index.dependency(requirement, text)
+        problems = self._problems(dep, extra)
+        found: list[Selected | Unsatisfied] = [
+            Unsatisfied(requirement, code, message, required_by, extra)
+            for code, message in problems
+        ]
+        if not problems or problems[0][0] == "EXTRA":
+            found.insert(0, Selected(self.selected[dep.name], requirement, required_by))
         return found
 
 
@@ -325,12 +436,12 @@ def iter_closure(
                 done = activated[decl.name] = set()
                 yield outcome
                 new = sorted(wanted)
-                dependencies = view.iter_dependencies(decl, new)
+                dependencies = list(view.iter_dependencies(decl, new))
             else:
                 new = sorted(wanted - done)
                 if not new:
                     continue
-                dependencies = (d for d in view.iter_dependencies(decl, new) if d[2] != "")
+                dependencies = [d for d in view.iter_dependencies(decl, new) if d[1] in new]
             done.update(new)
-            for dependency, raw, why in dependencies:
-                queue.append((dependency, raw, decl, why))
+            for dependency, why in dependencies:
+                queue.append((dependency.requirement, dependency.text, decl, why))

@@ -15,6 +15,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from wheelset import canonical_toml
 from wheelset.declarations import Declaration, validate_declaration
 from wheelset.errors import WheelsetError
 from wheelset.findings import Finding
@@ -79,12 +80,11 @@ def _list_files(root: Path) -> tuple[list[str], list[str]]:
     return tree, top_toml
 
 
-def _load_one(root: str, rel: str) -> tuple[Declaration | None, list[Finding]]:
-    path = PurePosixPath(rel)
+def _load_one(root: str, rel: str, path: PurePosixPath) -> tuple[Declaration | None, list[Finding]]:
     try:
         with open(os.path.join(root, rel), "rb") as f:
             data = f.read()
-        table = tomllib.loads(data.decode("utf-8"))
+        table = canonical_toml.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         return None, [Finding(path, "TOML", f"malformed TOML: {e}")]
     except UnicodeDecodeError as e:
@@ -113,10 +113,14 @@ def load_collection(directory: Path) -> Collection:
         findings.append(Finding(PurePosixPath(PLATFORMS_FILE), "PLATFORMS", str(e)))
     tree, top_toml = _list_files(directory)
     tree.sort()
+    rels = [*sorted(top_toml), *tree]
+    paths = [PurePosixPath(r) for r in rels]
     root = str(directory)
     declarations: list[Declaration] = []
-    for rel in [*sorted(top_toml), *(r for r in tree if r.endswith(".toml"))]:
-        decl, problems = _load_one(root, rel)
+    for rel, path in zip(rels, paths, strict=True):
+        if not rel.endswith(".toml"):
+            continue
+        decl, problems = _load_one(root, rel, path)
         if decl is not None:
             declarations.append(decl)
         findings.extend(problems)
@@ -127,7 +131,7 @@ def load_collection(directory: Path) -> Collection:
         platforms_table=table,
         declarations=tuple(declarations),
         findings=tuple(findings),
-        files=tuple(PurePosixPath(r) for r in [*sorted(top_toml), *tree]),
+        files=tuple(paths),
     )
 
 

@@ -98,18 +98,48 @@ def parse_wheel_name(
     Raises:
         DeclarationError: not a valid wheel file name (code FILENAME).
     """
-    path = filename if path is None else path
-    if not _SAFE_FILENAME.fullmatch(filename):
-        raise DeclarationError(f"invalid wheel file name {filename!r}", path=path, code="FILENAME")
+    if _SAFE_FILENAME.fullmatch(filename):
+        # name-version[-build] and the three tag components are parsed (by packaging) and
+        # cached separately: a release's wheels share the first, many wheels the second.
+        parts = filename[: -len(".whl")].rsplit("-", 3)
+        if len(parts) == 4:
+            head = _parse_head(parts[0])
+            tags = _parse_tags(f"{parts[1]}-{parts[2]}-{parts[3]}")
+            if head is not None and tags is not None:
+                return (*head, tags)
+    raise _filename_error(filename, filename if path is None else path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
+    if not _PROJECT_NAME.fullmatch(head.split("-", 1)[0]):
+        return None
     try:
-        parsed = parse_wheel_filename(filename)
-    except InvalidWheelFilename as e:
-        raise DeclarationError(f"invalid wheel file name: {e}", path=path, code="FILENAME") from e
-    if not _PROJECT_NAME.fullmatch(filename.split("-", 1)[0]):
-        raise DeclarationError(
+        name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
+    except InvalidWheelFilename:
+        return None
+    return name, version, build
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tags(text: str) -> frozenset[Tag] | None:
+    try:
+        return parse_wheel_filename(f"x-0-{text}.whl")[3]
+    except InvalidWheelFilename:
+        return None
+
+
+def _filename_error(filename: str, path: PurePosixPath | Path | str) -> DeclarationError:
+    """The precise reason a wheel file name is invalid."""
+    if _SAFE_FILENAME.fullmatch(filename):
+        try:
+            parse_wheel_filename(filename)
+        except InvalidWheelFilename as e:
+            return DeclarationError(f"invalid wheel file name: {e}", path=path, code="FILENAME")
+        return DeclarationError(
             f"invalid project name in wheel file name {filename!r}", path=path, code="FILENAME"
         )
-    return parsed
+    return DeclarationError(f"invalid wheel file name {filename!r}", path=path, code="FILENAME")
 
 
 def relpath_for(wheel_filename: str) -> PurePosixPath:

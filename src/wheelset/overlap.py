@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from packaging import tags as _tags
 from packaging.tags import Tag
 
-__all__ = ["tags_overlap", "wheels_overlap"]
+__all__ = ["machines_of", "tags_overlap", "wheels_overlap"]
 
 ANY = "*"  # a machine key meaning "every machine"
 _GLIBC = re.compile(r"manylinux(?:1|2010|2014|_\d+_\d+)_(.+)")
@@ -92,6 +92,7 @@ def _cpythons(interpreter: str, abi: str, is_any: bool) -> frozenset[str]:
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _foreign(interpreter: str) -> tuple[int, int] | None:
     """(major, minor) of a non-CPython interpreter tag such as ``pp310``; else None."""
     m = _INTERPRETER.fullmatch(interpreter)
@@ -116,6 +117,7 @@ def _foreign_accepts(system: str, version: tuple[int, int], tag: Tag) -> bool:
     return not m.group(3) or int(m.group(3)) <= version[1]
 
 
+@functools.lru_cache(maxsize=65536)
 def tags_overlap(a: Tag, b: Tag) -> bool:
     """True when one system accepts both tags.
 
@@ -138,8 +140,23 @@ def tags_overlap(a: Tag, b: Tag) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def machines_of(tags: frozenset[Tag]) -> frozenset[str]:
+    """Every machine some tag of a wheel installs on (``*``: any machine).
+
+    Wheels whose machine sets are disjoint (and neither has ``*``) never overlap, which
+    spares the pairwise tag comparison for most wheels of a binary project.
+    """
+    return frozenset().union(*(_machines(t.platform) for t in tags))
+
+
 def wheels_overlap(a: Iterable[Tag], b: Iterable[Tag]) -> tuple[Tag, Tag] | None:
     """A pair of tags, one from each wheel, that one system accepts; None if none."""
+    return _wheels_overlap(frozenset(a), frozenset(b))
+
+
+@functools.lru_cache(maxsize=65536)
+def _wheels_overlap(a: frozenset[Tag], b: frozenset[Tag]) -> tuple[Tag, Tag] | None:
     tags_b = sorted(b, key=str)
     for tag_a in sorted(a, key=str):
         for tag_b in tags_b:

@@ -35,6 +35,7 @@ __all__ = [
     "PLATFORMS_FILE",
     "Platform",
     "PlatformError",
+    "better_wheel",
     "current_platform",
     "expand_system",
     "load_platforms",
@@ -276,11 +277,13 @@ def select_wheel(
     *,
     python_version: str | Version | None = None,
 ) -> Declaration | None:
-    """The declaration pip would pick on a platform: best tag rank, requires-python kept.
+    """The declaration pip would pick on a platform: as pip, the highest version first,
+    then the best tag rank; requires-python is respected.
 
     ``platform_tags`` is a Platform (its tags and Python are used) or an ordered tag
-    list, most preferred first, with ``python_version`` for requires-python. Ties (only
-    possible in a collection with OVERLAP findings) go to the first file name.
+    list, most preferred first, with ``python_version`` for requires-python. Several
+    versions or equal ranks only occur in collections with VERSIONS or OVERLAP findings;
+    remaining ties go to the first file name.
     """
     if isinstance(platform_tags, Platform):
         ranks = platform_tags.tag_rank
@@ -301,6 +304,21 @@ def select_wheel(
         ):
             continue
         key = (rank, decl.filename)
-        if best_key is None or key < best_key:
+        if better_wheel(decl, key, best, best_key):
             best, best_key = decl, key
     return best
+
+
+def better_wheel(
+    decl: Declaration,
+    key: tuple[int, str],
+    best: Declaration | None,
+    best_key: tuple[int, str] | None,
+) -> bool:
+    """select_wheel()'s order: is ``decl`` (with ``key`` = (tag rank, file name)) preferred
+    to ``best``? A higher version wins, then the lower key."""
+    if best is None or best_key is None:
+        return True
+    if decl.version != best.version:
+        return decl.version > best.version
+    return key < best_key

@@ -46,7 +46,9 @@ def run_checks(
     findings: list[Finding] = []
     if "layout" in families:
         findings += (f for f in collection.findings if family_of(f.code) == "layout")
-        findings += check_layout(collection.files)
+        findings += check_layout(
+            collection.files, {d.path: d.name for d in collection.declarations}
+        )
     if "schema" in families:
         findings += check_schema(collection.findings)
     if "uniqueness" in families:

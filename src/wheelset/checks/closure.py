@@ -44,15 +44,20 @@ def check_closure(
         view = index.view(platform)
         for decl in view.selected.values():
             used.add(id(decl))
-            for unsatisfied in view.iter_unsatisfied(decl):
+            for unsatisfied in view.unsatisfied(decl):
                 key = (decl.path, unsatisfied.code, unsatisfied.message)
                 problems.setdefault(key, []).append(platform.id)
     findings = [
         Finding(path, code, f"{message} ({_where(ids, len(platforms))})")  # type: ignore[arg-type]
         for (path, code, message), ids in problems.items()
     ]
+    newest: dict[str, object] = {}
     for decl in declarations:
-        if id(decl) not in used:
+        if decl.name not in newest or decl.version > newest[decl.name]:  # type: ignore[operator]
+            newest[decl.name] = decl.version
+    for decl in declarations:
+        # Older versions are VERSIONS findings already; only the newest is ever selected.
+        if id(decl) not in used and decl.version == newest[decl.name]:
             findings.append(
                 Finding(
                     decl.path,

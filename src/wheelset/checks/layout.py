@@ -8,7 +8,7 @@ No I/O. Entry point: check_layout().
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import PurePosixPath
 
 from wheelset.declarations import DeclarationError, parse_wheel_name, prefix_of
@@ -17,22 +17,34 @@ from wheelset.findings import Finding
 __all__ = ["check_layout"]
 
 
-def check_layout(files: Iterable[PurePosixPath]) -> Iterator[Finding]:
-    """Findings LAYOUT, PREFIX, PROJECT and STRAY for the collection's files."""
+def check_layout(
+    files: Iterable[PurePosixPath], names: Mapping[PurePosixPath, str] | None = None
+) -> Iterator[Finding]:
+    """Findings LAYOUT, PREFIX, PROJECT and STRAY for the collection's files.
+
+    ``names`` maps paths already parsed (loaded declarations) to their canonical project
+    name, to avoid parsing those file names again.
+    """
+    known = names or {}
+    prefixes: dict[str, str] = {}
     for path in files:
         if path.suffix != ".toml":
             yield Finding(path, "STRAY", "not a declaration (only .toml files belong here)")
             continue
-        if len(path.parts) != 3:
+        parts = path.parts
+        if len(parts) != 3:
             yield Finding(path, "LAYOUT", "declarations live at <prefix>/<project>/<wheel>.toml")
             continue
-        try:
-            name = parse_wheel_name(path.name[: -len(".toml")] + ".whl", path)[0]
-        except DeclarationError:
-            continue
-        prefix, project = path.parts[0], path.parts[1]
-        if project != name:
-            yield Finding(path, "PROJECT", f"project directory {project!r} should be {name!r}")
-        expected = prefix_of(name)
-        if prefix != expected:
-            yield Finding(path, "PREFIX", f"prefix directory {prefix!r} should be {expected!r}")
+        name = known.get(path)
+        if name is None:
+            try:
+                name = parse_wheel_name(parts[2][: -len(".toml")] + ".whl", path)[0]
+            except DeclarationError:
+                continue
+        if parts[1] != name:
+            yield Finding(path, "PROJECT", f"project directory {parts[1]!r} should be {name!r}")
+        expected = prefixes.get(name)
+        if expected is None:
+            expected = prefixes[name] = prefix_of(name)
+        if parts[0] != expected:
+            yield Finding(path, "PREFIX", f"prefix directory {parts[0]!r} should be {expected!r}")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from wheelset.declarations import Declaration
 from wheelset.findings import Finding
-from wheelset.overlap import wheels_overlap
+from wheelset.overlap import ANY, machines_of, wheels_overlap
 
 __all__ = ["check_uniqueness"]
 
@@ -23,6 +23,8 @@ def check_uniqueness(declarations: Iterable[Declaration]) -> Iterator[Finding]:
     for decl in declarations:
         by_name.setdefault(decl.name, []).append(decl)
     for name, decls in sorted(by_name.items()):
+        if len(decls) == 1:
+            continue
         decls.sort(key=lambda d: d.path)
         versions = {d.version for d in decls}
         if len(versions) > 1:
@@ -36,15 +38,25 @@ def check_uniqueness(declarations: Iterable[Declaration]) -> Iterator[Finding]:
                         f"{name} {decl.version} is declared beside {newest} "
                         f"(versions: {listed}); a project has exactly one version",
                     )
-        for i, later in enumerate(decls):
-            for earlier in decls[:i]:
-                if earlier.version != later.version:
-                    continue  # already a VERSIONS finding
-                pair = wheels_overlap(later.tags, earlier.tags)
-                if pair is not None:
-                    yield Finding(
-                        later.path,
-                        "OVERLAP",
-                        f"installable on the same system as {earlier.filename} "
-                        f"(tags {pair[0]} and {pair[1]})",
-                    )
+        by_version: dict[object, list[Declaration]] = {}
+        for decl in decls:  # wheels of different versions: already a VERSIONS finding
+            by_version.setdefault(decl.version, []).append(decl)
+        for group in by_version.values():
+            yield from _overlaps(group)
+
+
+def _overlaps(decls: list[Declaration]) -> Iterator[Finding]:
+    machines = [machines_of(d.tags) for d in decls]
+    for i, later in enumerate(decls):
+        for j in range(i):
+            if ANY not in machines[i] and ANY not in machines[j] and not machines[i] & machines[j]:
+                continue
+            earlier = decls[j]
+            pair = wheels_overlap(later.tags, earlier.tags)
+            if pair is not None:
+                yield Finding(
+                    later.path,
+                    "OVERLAP",
+                    f"installable on the same system as {earlier.filename} "
+                    f"(tags {pair[0]} and {pair[1]})",
+                )

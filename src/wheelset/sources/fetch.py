@@ -164,11 +164,12 @@ class WheelFetcher:
         *,
         expected_sha256: str | None = None,
         use_cache: bool = True,
+        trust_index_hash: bool = True,
     ) -> FetchedWheel:
         """Fetch, digest and check the wheel ``filename`` from ``source``.
 
-        ``expected_sha256`` (or the index's hash) is enforced; with ``use_cache`` a cached
-        copy with that hash is used instead of the network.
+        ``expected_sha256`` (or, with ``trust_index_hash``, the index's hash) is enforced;
+        with ``use_cache`` a cached copy with that hash is used instead of the network.
 
         Raises:
             FetchError: HTTP error, timeout, unreachable, or a hash other than expected.
@@ -177,7 +178,7 @@ class WheelFetcher:
         """
         parse_wheel_name(filename)
         url, index_sha256 = self.resolve(source)
-        expected = expected_sha256 or index_sha256
+        expected = expected_sha256 or (index_sha256 if trust_index_hash else None)
         if use_cache and self.cache is not None and expected:
             cached = self.cache.get(expected)
             if cached is not None:
@@ -197,8 +198,9 @@ class WheelFetcher:
         return FetchedWheel(filename, url, digest, metadata)
 
     def inspect(self, decl: Declaration) -> FetchedWheel:
-        """Re-fetch a declaration's source from the network (never the cache)."""
-        return self.fetch(decl.source, decl.filename, use_cache=False)
+        """Re-fetch a declaration's source from the network (never the cache); the bytes
+        are compared with the declaration by the caller, not with the index's hash."""
+        return self.fetch(decl.source, decl.filename, use_cache=False, trust_index_hash=False)
 
     def _report(self, label: str, total: int | None) -> Callable[[int], None]:
         callback = self._on_progress
