@@ -7,6 +7,7 @@ exit code; a traceback appears only with --debug. Nothing below this module prin
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -380,12 +381,19 @@ def serve_command(
         )
         typer.echo(f"Serving root {opened.cid} at {server.url} (Ctrl-C stops)", err=True)
         typer.echo(server.url)
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             typer.echo("stopped", err=True)
         finally:
+            signal.signal(signal.SIGTERM, previous)
             server.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops `serve` as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def main() -> None:

@@ -150,7 +150,8 @@ def target_for_platform_id(platform_id: str) -> TargetEnv:
 def running_target() -> TargetEnv:
     """The running interpreter: `default_environment()` and `sys_tags()`."""
     env = {k: str(v) for k, v in default_environment().items()}
-    return TargetEnv("this interpreter", env, tuple(sys_tags()))
+    tags = tuple(sys_tags())
+    return TargetEnv(f"this interpreter ({tags[0]})", env, tags)
 
 
 def _python_tag(version: str) -> str:
