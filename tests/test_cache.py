@@ -52,9 +52,8 @@ def test_a_corrupted_cache_file_is_refetched(tmp_path: Path, http) -> None:
 
 def test_nothing_unverified_enters_the_cache(tmp_path: Path, http) -> None:
     cache = Cache(tmp_path)
-    with content_gateway({f"/ipfs/{CID}": DATA}, "flip") as liar:
-        with pytest.raises(FetchError):
-            cache.obtain(CID, GatewayFetcher([liar.url], http=http), "data.whl")
+    with content_gateway({f"/ipfs/{CID}": DATA}, "flip") as liar, pytest.raises(FetchError):
+        cache.obtain(CID, GatewayFetcher([liar.url], http=http), "data.whl")
     assert not cache.file_path(CID, "data.whl").exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 

@@ -64,11 +64,11 @@ SET = [
 ]
 
 
-def _resolve(*names: str, target=LINUX):  # noqa: ANN202
+def _resolve(*names: str, target=LINUX):
     return resolve(SET, [Requirement(n) for n in names], target.env, target.tags)
 
 
-def _names(resolution) -> list[str]:  # noqa: ANN001
+def _names(resolution) -> list[str]:
     return [f"{d.name}-{d.version}" for d in resolution.selected]
 
 
@@ -108,7 +108,7 @@ def test_extras_requested_later_are_still_followed() -> None:
         (["app[turbo]"], UnknownExtra, "EXTRA", "fast, win"),
     ],
 )
-def test_errors_are_precise(requested, error, code, fragment) -> None:  # noqa: ANN001
+def test_errors_are_precise(requested, error, code, fragment) -> None:
     with pytest.raises(error) as info:
         _resolve(*requested)
     assert info.value.code == code
@@ -121,7 +121,7 @@ def test_unsatisfied_and_missing_dependencies_name_the_dependent() -> None:
     with pytest.raises(UnsatisfiedDependency, match=r"top 1.0 requires lib-b>=1.*lib-b 0.5"):
         resolve(broken, [Requirement("top")], LINUX.env, LINUX.tags)
     missing = [decl("top-1.0-py3-none-any.whl", ["ghost"])]
-    with pytest.raises(UnknownProject, match="top 1.0 depends on 'ghost'"):
+    with pytest.raises(UnknownProject, match=r"top 1\.0 depends on 'ghost'"):
         resolve(missing, [Requirement("top")], LINUX.env, LINUX.tags)
 
 
@@ -143,7 +143,7 @@ def test_select_wheel_prefers_the_most_specific_tag() -> None:
 
 
 @st.composite
-def _dag(draw):  # noqa: ANN001, ANN202
+def _dag(draw):
     """Projects p0..pn where each depends on some later ones (versions always satisfy)."""
     n = draw(st.integers(1, 8))
     decls = []
@@ -155,7 +155,7 @@ def _dag(draw):  # noqa: ANN001, ANN202
 
 @settings(max_examples=50, deadline=None)
 @given(_dag())
-def test_every_dependency_is_selected_and_installed_before_its_dependent(decls) -> None:  # noqa: ANN001
+def test_every_dependency_is_selected_and_installed_before_its_dependent(decls) -> None:
     result = resolve(decls, [Requirement("p0")], LINUX.env, LINUX.tags)
     position = {d.name: i for i, d in enumerate(result.selected)}
     for d in result.selected:

@@ -82,7 +82,7 @@ def test_malformed_roots(text: str) -> None:
 
 
 def test_a_directory_root_needs_a_manifest(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRoot, match="without wheelset.json"):
+    with pytest.raises(InvalidRoot, match=r"without wheelset\.json"):
         parse_root_ref(str(tmp_path))
     (tmp_path / "wheelset.json").write_text("{}")
     assert parse_root_ref(str(tmp_path)).directory == tmp_path
@@ -111,9 +111,11 @@ def test_authentic_manifest_from_the_second_gateway(manifest, http, tmp_path: Pa
 def test_a_forged_manifest_everywhere_is_refused(manifest, http) -> None:
     root = build_root(manifest).cid
     other = manifest_of(DEFAULT_PLATFORMS, manifest.declarations[:1])
-    with content_gateway(_served(root, format_manifest(other))) as liar:
-        with pytest.raises(RootError) as info:
-            open_root(parse_root_ref(str(root)), GatewayFetcher([liar.url], http=http))
+    with (
+        content_gateway(_served(root, format_manifest(other))) as liar,
+        pytest.raises(RootError) as info,
+    ):
+        open_root(parse_root_ref(str(root)), GatewayFetcher([liar.url], http=http))
     assert "MISMATCH" in info.value.one_line() and str(root) in str(info.value)
 
 
@@ -136,16 +138,21 @@ def test_unknown_format_version_is_reported_as_such(manifest, http) -> None:
     doc["version"] = 99
     data = json.dumps(doc).encode()
     root = import_bytes(b"some directory").cid  # any root: the version is checked first
-    with content_gateway(_served(root, data)) as a, content_gateway(_served(root, data)) as b:
-        with pytest.raises(RootError, match="unknown manifest format version 99"):
-            open_root(parse_root_ref(str(root)), GatewayFetcher([a.url, b.url], http=http))
+    with (
+        content_gateway(_served(root, data)) as a,
+        content_gateway(_served(root, data)) as b,
+        pytest.raises(RootError, match="unknown manifest format version 99"),
+    ):
+        open_root(parse_root_ref(str(root)), GatewayFetcher([a.url, b.url], http=http))
 
 
 def test_missing_manifest_and_unreachable_gateways(http) -> None:
     root = import_bytes(b"not a wheelset root").cid
-    with content_gateway({}) as empty:
-        with pytest.raises(RootError, match="no /wheelset.json on any gateway"):
-            open_root(parse_root_ref(str(root)), GatewayFetcher([empty.url], http=http))
+    with (
+        content_gateway({}) as empty,
+        pytest.raises(RootError, match=r"no /wheelset\.json on any gateway"),
+    ):
+        open_root(parse_root_ref(str(root)), GatewayFetcher([empty.url], http=http))
     with pytest.raises(RootError) as info:
         open_root(parse_root_ref(str(root)), GatewayFetcher([DEAD, DEAD + "1"], http=http))
     assert DEAD in str(info.value) and "\n" not in info.value.one_line()

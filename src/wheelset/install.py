@@ -314,8 +314,9 @@ def install_wheels(
         observe.installing(decl)
         try:
             if decl.name in present:
+                old_version = present[decl.name].version  # read before its files go
                 _remove_distribution(present[decl.name], roots)
-                replaced.append((decl, str(present[decl.name].version)))
+                replaced.append((decl, old_version))
             _install_one(decl, files[decl.content_id], plan, scheme)
         except (InstallerError, OSError, ValueError, zipfile.BadZipFile) as e:
             _roll_back(installed, scheme, roots)

@@ -83,9 +83,12 @@ def test_each_failure_falls_back_to_the_next_gateway(
 
 
 def test_all_gateways_failing_is_one_line_naming_each(tmp_path: Path, http) -> None:
-    with content_gateway(FILES, "flip") as flipper, content_gateway(FILES, "404") as missing:
-        with pytest.raises(FetchError) as info:
-            _fetch([flipper.url, missing.url, DEAD], http, tmp_path / "out")
+    with (
+        content_gateway(FILES, "flip") as flipper,
+        content_gateway(FILES, "404") as missing,
+        pytest.raises(FetchError) as info,
+    ):
+        _fetch([flipper.url, missing.url, DEAD], http, tmp_path / "out")
     line = info.value.one_line()
     assert "\n" not in line
     assert "data.bin" in line and str(CID0) in line
@@ -98,9 +101,8 @@ def test_all_gateways_failing_is_one_line_naming_each(tmp_path: Path, http) -> N
 
 def test_oversized_body_is_abandoned_early(tmp_path: Path, http) -> None:
     big = {f"/ipfs/{CID0}": DATA * 20}
-    with content_gateway(big) as liar:
-        with pytest.raises(FetchError) as info:
-            _fetch([liar.url], http, tmp_path / "out")
+    with content_gateway(big) as liar, pytest.raises(FetchError) as info:
+        _fetch([liar.url], http, tmp_path / "out")
     assert info.value.failures[0].kind == "oversized"
 
 
@@ -129,9 +131,8 @@ def test_progress_is_rewound_for_abandoned_attempts(tmp_path: Path, http) -> Non
 def test_cancel_stops_the_fetch(tmp_path: Path, http) -> None:
     cancel = threading.Event()
     cancel.set()
-    with content_gateway(FILES) as good:
-        with pytest.raises(FetchCancelled):
-            _fetch([good.url], http, tmp_path / "out", cancel=cancel)
+    with content_gateway(FILES) as good, pytest.raises(FetchCancelled):
+        _fetch([good.url], http, tmp_path / "out", cancel=cancel)
 
 
 def test_cidv1_raw_leaves_content_is_verified(tmp_path: Path, http) -> None:
