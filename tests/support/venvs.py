@@ -51,8 +51,8 @@ def isolated_env(cache: Path | None = None) -> dict[str, str]:
         }
     )
     if cache is not None:
-        env["UV_CACHE_DIR"] = str(cache / "uv")
-        env["PIP_CACHE_DIR"] = str(cache / "pip")
+        env["UV_CACHE_DIR"] = str(cache / "uv-cache")
+        env["PIP_CACHE_DIR"] = str(cache / "pip-cache")
     return env
 
 
