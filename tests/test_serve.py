@@ -155,7 +155,7 @@ def test_ctrl_c_stops_serve_cleanly(published, ipfs_node, tmp_path: Path) -> Non
         assert url.startswith("http://127.0.0.1:") and url.endswith("/simple/")
         assert httpx.get(url + "app/", timeout=10).status_code == 200
         os.kill(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        _, err = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()

@@ -16,10 +16,16 @@ import sysconfig
 from typing import Any
 
 
-def scheme_for_prefix(prefix: str | None) -> dict[str, str]:
-    """Install paths: the interpreter's default scheme, or its prefix scheme under ``prefix``."""
-    if prefix is None:
+def scheme_for_prefix(prefix: str | None, venv: str | None = None) -> dict[str, str]:
+    """Install paths: the interpreter's default scheme, or its prefix scheme under ``prefix``.
+
+    ``venv`` names another virtual environment of this same interpreter binary: its paths
+    are this venv's scheme with the base directories replaced.
+    """
+    if prefix is None and venv is None:
         paths = sysconfig.get_paths()
+    elif prefix is None:
+        paths = sysconfig.get_paths(vars={"base": venv, "platbase": venv})
     else:
         get_preferred = getattr(sysconfig, "get_preferred_scheme", None)
         scheme = get_preferred("prefix") if get_preferred else f"{os.name}_prefix"

@@ -2,7 +2,8 @@
 
 Layout under ``$WHEELSET_CACHE_DIR`` (default ``$XDG_CACHE_HOME/wheelset``, else
 ``~/.cache/wheelset``): ``files/<cid>/<name>`` (the name is the caller's, e.g. a wheel's
-file name, which installers need) and ``roots/<cid>.json``. A file enters the cache
+file name, which installers need), ``files/<cid>/.<mark>`` (facts recorded about that
+content, e.g. a passed check) and ``roots/<cid>.json``. A file enters the cache
 only after its CID (and expected size and sha256) are verified, by atomic rename, so a reader
 never sees a partial file. A cached file is re-verified every time it is used (its CID is
 recomputed — one hashing pass, the same cost as a sha256 check): a corrupted or planted
@@ -71,6 +72,17 @@ class Cache:
 
     def manifest_path(self, root: CID) -> Path:
         return self.directory / "roots" / f"{root}.json"
+
+    def has_mark(self, cid: CID, mark: str) -> bool:
+        """Whether a fact about the content ``cid`` was recorded (see mark())."""
+        return (self.directory / "files" / str(cid) / f".{mark}").exists()
+
+    def mark(self, cid: CID, mark: str) -> None:
+        """Record a fact about the content ``cid`` (e.g. that a check passed). Content of one
+        CID never changes, so a mark never needs to be invalidated."""
+        path = self.directory / "files" / str(cid) / f".{mark}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
 
     def _lock(self, cid: CID) -> threading.Lock:
         with self._guard:

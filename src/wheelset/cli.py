@@ -21,6 +21,7 @@ from wheelset.errors import WheelsetError
 if TYPE_CHECKING:
     import httpx
     from packaging.requirements import Requirement
+    from rich.progress import Progress
 
     from wheelset.cache import Cache
     from wheelset.declarations import Declaration
@@ -118,11 +119,33 @@ CacheDirOption = Annotated[
 ]
 
 
-def _http_client(connections: int = 16) -> httpx.Client:
-    import httpx
+class _LazyHttp:
+    """An httpx.Client built on first use, so an install served entirely from the cache never
+    pays for importing httpx. Attribute access is forwarded to the client."""
 
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.Client(follow_redirects=True, limits=limits)
+    def __init__(self, connections: int = 16):
+        self._connections = connections
+        self._client: httpx.Client | None = None
+
+    def __getattr__(self, name: str) -> object:
+        if self._client is None:
+            import httpx
+
+            n = self._connections
+            limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+            self._client = httpx.Client(follow_redirects=True, limits=limits)
+        return getattr(self._client, name)
+
+    def __enter__(self) -> httpx.Client:
+        return self  # type: ignore[return-value]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _http_client(connections: int = 16) -> _LazyHttp:
+    return _LazyHttp(connections)
 
 
 def _requirements(names: list[str]) -> list[Requirement]:
@@ -222,7 +245,7 @@ def install_command(
         with _InstallProgress(len(wanted)) as observer:
             files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
             report = install_wheels(
-                plan, files, compile_bytecode=compile_bytecode, observer=observer
+                plan, files, compile_bytecode=compile_bytecode, workers=jobs, observer=observer
             )
     for line in observer.warnings:
         typer.echo(line, err=True)
@@ -242,61 +265,67 @@ def install_command(
 
 
 class _InstallProgress:
-    """A rich progress bar on stderr (only on a terminal) fed by install's callbacks."""
+    """Install's callbacks: records sources and warnings; a rich progress bar on stderr when
+    it is a terminal (rich is not even imported otherwise)."""
 
     def __init__(self, count: int):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        console = Console(stderr=True)
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            disable=not console.is_terminal,
-            transient=True,
-        )
-        self._task = self._progress.add_task(f"Fetching {count} wheels", total=None)
         self.sources: dict[str, str] = {}
         self.warnings: list[str] = []
         self._ready = 0
         self._count = count
+        self._progress: Progress | None = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._task = self._progress.add_task(f"Fetching {count} wheels", total=None)
 
     def __enter__(self) -> _InstallProgress:
-        self._progress.start()
+        if self._progress is not None:
+            self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _update(self, **fields: object) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, **fields)  # type: ignore[arg-type]
 
     def fetch_started(self, count: int, total_bytes: int) -> None:
-        self._progress.update(self._task, total=total_bytes or None)
+        self._update(total=total_bytes or None)
 
     def advanced(self, delta: int) -> None:
-        self._progress.advance(self._task, delta)
+        if self._progress is not None:
+            self._progress.advance(self._task, delta)
 
     def wheel_ready(self, decl: Declaration, source: str) -> None:
         self.sources[decl.filename] = source
         self._ready += 1
-        self._progress.update(
-            self._task, description=f"Verified {self._ready}/{self._count} wheels"
-        )
+        self._update(description=f"Verified {self._ready}/{self._count} wheels")
 
     def gateway_failed(self, decl: Declaration, failure: GatewayFailure) -> None:
         self.warnings.append(f"warning: {decl.filename}: {failure}")
 
     def installing(self, decl: Declaration) -> None:
-        self._progress.update(self._task, description=f"Installing {decl.name} {decl.version}")
+        self._update(description=f"Installing {decl.name} {decl.version}")
 
 
 @app.command("export")

@@ -55,6 +55,7 @@ __all__ = [
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
 INSTALLER_NAME = b"wheelset"
+_RECORD_VALID = "record-valid"  # cache mark: this content's RECORD matched its files
 
 
 class InstallError(WheelsetError):
@@ -218,7 +219,10 @@ def fetch_wheels(
             observe.gateway_failed(decl, failure)
         if got.source == "cache":
             observe.advanced(got.size)
-        _validate(got.path, decl)
+        # The same CID is the same bytes, so a wheel whose RECORD once validated still does.
+        if not cache.has_mark(decl.content_id, _RECORD_VALID):
+            _validate(got.path, decl)
+            cache.mark(decl.content_id, _RECORD_VALID)
         observe.wheel_ready(decl, got.source)
         return got.path
 
@@ -294,12 +298,14 @@ def install_wheels(
     files: Mapping[CID, Path],
     *,
     compile_bytecode: bool = False,
+    workers: int = DEFAULT_WORKERS,
     observer: InstallObserver | None = None,
 ) -> InstallReport:
-    """Install the plan's wheels (already verified, in ``files``) in dependency order.
+    """Install the plan's wheels (already verified, in ``files``).
 
-    Another installed version of a project is removed first. If installing fails midway,
-    the wheels installed by this call are removed again.
+    Other installed versions of these projects are removed first; then the wheels are
+    installed in parallel (each into its own files; writing is mostly waiting on the file
+    system). If one fails, the wheels installed by this call are removed again.
     Raises:
         InstallError: a file conflict or an OS error, naming the wheel.
     """
@@ -307,28 +313,39 @@ def install_wheels(
     scheme = dict(plan.scheme)
     roots = list(dict.fromkeys(scheme.values()))
     present = _installed(scheme)
-    installed: list[Declaration] = []
     replaced: list[tuple[Declaration, str]] = []
-    for item in plan.to_install:
-        decl = item.declaration
+    wanted = [item.declaration for item in plan.to_install]
+    for decl in wanted:
+        if decl.name in present:
+            old_version = present[decl.name].version  # read before its files go
+            _remove_distribution(present[decl.name], roots)
+            replaced.append((decl, old_version))
+
+    def install_one(decl: Declaration) -> Declaration:
         observe.installing(decl)
-        try:
-            if decl.name in present:
-                old_version = present[decl.name].version  # read before its files go
-                _remove_distribution(present[decl.name], roots)
-                replaced.append((decl, old_version))
-            _install_one(decl, files[decl.content_id], plan, scheme)
-        except (InstallerError, OSError, ValueError, zipfile.BadZipFile) as e:
-            _roll_back(installed, scheme, roots)
-            undone = f"; the {len(installed)} wheels installed before were removed"
-            raise InstallError(
-                f"{decl.filename}: cannot install: {e}{undone if installed else ''}"
-            ) from e
-        installed.append(decl)
-    if compile_bytecode and installed:
-        _compile(plan.interpreter.executable, installed, scheme)
+        _install_one(decl, files[decl.content_id], plan, scheme)
+        return decl
+
+    done: set[Declaration] = set()
+    failures: dict[str, Exception] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
+        futures = {pool.submit(install_one, decl): decl for decl in wanted}
+        for future in as_completed(futures):
+            try:
+                done.add(future.result())
+            except (InstallerError, OSError, ValueError, zipfile.BadZipFile) as e:
+                failures[futures[future].filename] = e
+    if failures:
+        _roll_back([d for d in wanted if d in done], scheme, roots)
+        filename = sorted(failures)[0]
+        undone = f"; the {len(done)} wheels installed with it were removed" if done else ""
+        raise InstallError(
+            f"{filename}: cannot install: {failures[filename]}{undone}"
+        ) from failures[filename]
+    if compile_bytecode and wanted:
+        _compile(plan.interpreter.executable, wanted, scheme)
     return InstallReport(
-        tuple(installed),
+        tuple(wanted),
         tuple(replaced),
         tuple(item.declaration for item in plan.already_installed),
         compile_bytecode,

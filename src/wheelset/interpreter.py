@@ -12,16 +12,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import packaging
-from packaging.tags import Tag, parse_tag
+from packaging.markers import default_environment
+from packaging.tags import Tag, parse_tag, sys_tags
 
 from wheelset import _interpreter_probe
 from wheelset.errors import WheelsetError
 
-__all__ = ["Interpreter", "InterpreterError", "inspect_interpreter", "running_interpreter"]
+__all__ = [
+    "Interpreter",
+    "InterpreterError",
+    "inspect_interpreter",
+    "probe_interpreter",
+    "running_interpreter",
+]
 
 _PROBE_TIMEOUT = 60.0  # seconds
 
@@ -54,11 +63,53 @@ def _from_description(doc: dict[str, Any]) -> Interpreter:
 
 def running_interpreter(prefix: str | None = None) -> Interpreter:
     """The interpreter running wheelset: its default scheme, or the scheme for ``prefix``."""
-    return _from_description(_interpreter_probe.describe(prefix))
+    return Interpreter(
+        sys.executable,
+        {k: str(v) for k, v in default_environment().items()},
+        tuple(sys_tags()),
+        _interpreter_probe.scheme_for_prefix(prefix),
+    )
+
+
+def _sibling_venv(executable: str) -> str | None:
+    """The venv directory of ``executable`` when it is a venv of the binary running us.
+
+    Then its tags and markers are ours and only its paths differ, so no subprocess is
+    needed. Only taken when we run in a venv too, whose scheme we reuse (PEP 405:
+    pyvenv.cfg sits next to the executable or one directory above).
+    """
+    if sys.prefix == sys.base_prefix:
+        return None
+    path = Path(os.path.abspath(executable))
+    base = getattr(sys, "_base_executable", None)
+    if base is None or not path.exists() or path.resolve() != Path(base).resolve():
+        return None
+    for directory in (path.parent, path.parent.parent):
+        if (directory / "pyvenv.cfg").is_file():
+            return str(directory)
+    return None
 
 
 def inspect_interpreter(executable: str, prefix: str | None = None) -> Interpreter:
-    """Describe another interpreter by running the probe with it.
+    """Describe another interpreter (in-process for a venv of our own binary, else by
+    running the probe with it).
+
+    Raises:
+        InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
+    """
+    venv = _sibling_venv(executable)
+    if venv is not None:
+        return Interpreter(
+            os.path.abspath(executable),
+            {k: str(v) for k, v in default_environment().items()},
+            tuple(sys_tags()),
+            _interpreter_probe.scheme_for_prefix(prefix, venv),
+        )
+    return probe_interpreter(executable, prefix)
+
+
+def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter:
+    """Describe an interpreter by running the probe with it.
 
     Raises:
         InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
