@@ -3,8 +3,9 @@
 A root of 21 wheels (one app, 5 services, 15 libraries; 5 of them a few hundred kB) is
 published on a fresh js-ipfs test node. Each tool installs ``bench-app`` (and so the whole
 closure) into its own fresh venv, from the node's gateway, cold (empty cache) and warm
-(cache filled by an earlier run); every figure is the median of ``--repeat`` runs, all in
-one process, side by side. pip and uv read the root as a PEP 503 index
+(cache filled by an earlier run), and once more into the already complete venv ("no-op":
+the fixed cost of starting the tool, reading the root and checking what is installed);
+every figure is the median of ``--repeat`` runs, all in one process, side by side. pip and uv read the root as a PEP 503 index
 (``--index-url <gateway>/ipfs/<root>/``); wheelset reads the manifest and fetches by CID.
 Byte-compilation is compared like for like: uv and wheelset do not compile by default, pip
 does, so rows with and without compilation are both measured.
@@ -134,10 +135,11 @@ def run_all(work: Path, gateway: str, index: str, root: str, repeat: int) -> Non
         ("pip (compiles)", pip([]), True),
         ("uv --compile-bytecode", uv(["--compile-bytecode"]), False),
     ]
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float]] = {}
     for label, runner, needs_pip in variants:
         cold: list[float] = []
         warm: list[float] = []
+        noop: list[float] = []
         for i in range(repeat):
             cache = work / "caches" / f"{label}-{i}"
             env = isolated_env()
@@ -146,18 +148,20 @@ def run_all(work: Path, gateway: str, index: str, root: str, repeat: int) -> Non
             cold.append(timed(runner(python, cache), env))
             python = fresh_venv(work / "venv", with_pip=needs_pip)
             warm.append(timed(runner(python, cache), env))
-        results[label] = (statistics.median(cold), statistics.median(warm))
-        print(f"  {label:24} cold {results[label][0]:6.2f} s   warm {results[label][1]:6.2f} s")
+            noop.append(timed(runner(python, cache), env))
+        results[label] = (statistics.median(cold), statistics.median(warm), statistics.median(noop))
+        c, w, n = results[label]
+        print(f"  {label:24} cold {c:6.2f} s   warm {w:6.2f} s   no-op {n:6.2f} s", flush=True)
     print()
-    print(f"{'tool':24} {'cold (s)':>9} {'warm (s)':>9}")
-    for label, (c, w) in results.items():
-        print(f"{label:24} {c:9.2f} {w:9.2f}")
+    print(f"{'tool':24} {'cold (s)':>9} {'warm (s)':>9} {'no-op (s)':>9}")
+    for label, (c, w, n) in results.items():
+        print(f"{label:24} {c:9.2f} {w:9.2f} {n:9.2f}")
     print()
     for ours, pip_row, uv_row in [
         ("wheelset", "pip --no-compile", "uv"),
         ("wheelset --compile", "pip (compiles)", "uv --compile-bytecode"),
     ]:
-        for kind, k in (("cold", 0), ("warm", 1)):
+        for kind, k in (("cold", 0), ("warm", 1), ("no-op", 2)):
             a, p, u = results[ours][k], results[pip_row][k], results[uv_row][k]
             print(
                 f"{ours} {kind}: {a / p:.2f}x {pip_row} (goal <= 1), "
