@@ -5,8 +5,9 @@ published on a fresh js-ipfs test node. Each tool installs ``bench-app`` (and so
 closure) into its own fresh venv, from the node's gateway, cold (empty cache) and warm
 (cache filled by an earlier run), and once more into the already complete venv ("no-op":
 the fixed cost of starting the tool, reading the root and checking what is installed);
-every figure is the median of ``--repeat`` runs, all in one process, side by side. pip and uv read the root as a PEP 503 index
-(``--index-url <gateway>/ipfs/<root>/``); wheelset reads the manifest and fetches by CID.
+every figure is the median of ``--repeat`` runs, all in one process, side by side. pip and
+uv read the root as a PEP 503 index (``--index-url <gateway>/ipfs/<root>/``); wheelset
+reads the manifest and fetches by CID.
 Byte-compilation is compared like for like: uv and wheelset do not compile by default, pip
 does, so rows with and without compilation are both measured.
 Run: .venv/bin/python scripts/bench_install.py [--repeat 3]
