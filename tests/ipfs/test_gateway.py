@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.gateways import BEHAVIOURS, content_gateway
+from tests.support.gateways import BEHAVIOURS, block_gateway, content_gateway
+from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.cid import CID, parse_cid
+from wheelset.ipfs.directory import build_directory
 from wheelset.ipfs.gateway import (
     DEFAULT_GATEWAYS,
     FetchCancelled,
@@ -223,3 +225,58 @@ def test_any_content_survives_one_bad_gateway(data: bytes, behaviour: str) -> No
         )
         assert Path(tmp, "out").read_bytes() == data
     assert got.cid == cid
+
+
+def _blocks(data: bytes, params: ImportParams | None = None) -> tuple[CID, dict[str, bytes]]:
+    store = MemoryBlockStore()
+    params = params or ImportParams()
+    cid = import_bytes(data, params, store=store).cid
+    return cid, {str(c): block for c, block in store.items()}
+
+
+@pytest.mark.parametrize("params", [ImportParams(), ImportParams(cid_version=1)])
+def test_a_trustless_only_gateway_is_read_block_by_block(
+    tmp_path: Path, http, params: ImportParams
+) -> None:
+    cid, blocks = _blocks(DATA, params)
+    assert len(blocks) == 4  # three leaves and their parent
+    with block_gateway(blocks) as trustless:
+        got = GatewayFetcher([trustless.url], http=http).fetch_file(
+            cid, tmp_path / "out", size=len(DATA), sha256=SHA
+        )
+    assert (tmp_path / "out").read_bytes() == DATA
+    assert (got.gateway, got.size, got.sha256, got.failures) == (trustless.url, len(DATA), SHA, ())
+    assert sum("format=raw" in r for r in trustless.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "kind"), [("flip", "mismatch"), ("404", "not-found"), ("oversize", "mismatch")]
+)
+def test_a_bad_block_falls_back_to_the_next_gateway(
+    tmp_path: Path, http, behaviour: str, kind: str
+) -> None:
+    cid, blocks = _blocks(DATA)
+    leaf = next(c for c in blocks if c != str(cid))
+    with block_gateway(blocks, behaviour, only=leaf) as bad, content_gateway(FILES) as good:
+        got = GatewayFetcher([bad.url, good.url], http=http).fetch_file(cid, tmp_path / "out")
+    assert got.gateway == good.url and [(f.gateway, f.kind) for f in got.failures] == [
+        (bad.url, kind)
+    ]
+    assert (tmp_path / "out").read_bytes() == DATA
+
+
+def test_a_dag_larger_than_declared_is_refused(tmp_path: Path, http) -> None:
+    cid, blocks = _blocks(DATA)
+    with block_gateway(blocks) as trustless, pytest.raises(FetchError) as info:
+        GatewayFetcher([trustless.url], http=http).fetch_file(cid, tmp_path / "out", size=1000)
+    assert info.value.failures[0].kind == "oversized"
+
+
+def test_a_directory_is_not_a_file(tmp_path: Path, http) -> None:
+    store = MemoryBlockStore()
+    child = import_bytes(b"hello", store=store)
+    directory = build_directory([("a.txt", child)], store=store)
+    blocks = {str(c): b for c, b in store.items()}
+    with block_gateway(blocks) as trustless, pytest.raises(FetchError) as info:
+        GatewayFetcher([trustless.url], http=http).fetch_file(directory.cid, tmp_path / "out")
+    assert info.value.failures[0].kind == "invalid"

@@ -168,3 +168,24 @@ def tampering_proxy(
             yield gateway
     finally:
         client.close()
+
+
+@contextmanager
+def block_gateway(
+    blocks: Mapping[str, bytes],
+    behaviour: str | Callable[[str], str] = "ok",
+    *,
+    only: str | None = None,
+) -> Iterator[RunningGateway]:
+    """A trustless-only gateway: ``/ipfs/<cid>?format=raw`` answers that raw block (``blocks``
+    maps CID text to block bytes); any request for a deserialised file gets 406."""
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        parts = urlsplit(path)
+        if "format=raw" not in parts.query:
+            return 406, b"this gateway only serves verifiable responses\n"
+        cid = parts.path.removeprefix("/ipfs/")
+        return (200, blocks[cid]) if cid in blocks else (404, b"no such block\n")
+
+    with _serve(fetch, behaviour, only, 5.0) as gateway:
+        yield gateway

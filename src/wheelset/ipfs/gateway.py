@@ -7,9 +7,11 @@ same pass; it is kept only when the CID (and the expected size and sha256, when 
 match. Connection errors, HTTP errors, timeouts (a stalled body times out between reads),
 truncated or oversized bodies and CID mismatches all move on to the next gateway; when every
 gateway fails the error names the content and each gateway's failure, on one line.
-``fetch_path`` fetches a path below a root unverified and lets the caller verify it.
-Knows nothing about wheels. Entry points: GatewayFetcher, Fetched, FetchError,
-gateway_urls(), DEFAULT_GATEWAYS.
+A trustless-only gateway (one that refuses deserialised files) is used block by block
+(``?format=raw``, spec: https://specs.ipfs.tech/http-gateways/trustless-gateway/), each
+block hashed against the CID its verified parent names. ``fetch_path`` fetches a path
+below a root unverified and lets the caller verify it. Knows nothing about wheels.
+Entry points: GatewayFetcher, Fetched, FetchError, gateway_urls(), DEFAULT_GATEWAYS.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from wheelset.errors import WheelsetError
-from wheelset.ipfs.cid import CID, SHA2_256
+from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
+from wheelset.ipfs.dagpb import FILE, RAW_TYPE, InvalidNode, decode_node, decode_unixfs
 from wheelset.ipfs.importer import ImportParams, import_file
 
 if TYPE_CHECKING:
@@ -41,6 +44,7 @@ __all__ = [
     "DEFAULT_GATEWAYS",
     "DEFAULT_LOCAL_GATEWAY",
     "DEFAULT_TIMEOUT",
+    "MAX_BLOCK_SIZE",
     "FetchCancelled",
     "FetchError",
     "Fetched",
@@ -61,6 +65,11 @@ _PROBE_TIMEOUT = 0.5  # seconds
 # A gateway answers this identity CID (empty content) from the CID alone, without the network.
 _PROBE_PATH = "/ipfs/bafkqaaa"
 _READ_SIZE = 65_536  # bytes per network read
+MAX_BLOCK_SIZE = 2 * 1024 * 1024  # bytes; the largest block IPFS exchanges (bitswap's limit)
+RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
+# A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
+# file and answers one of these; then the file is fetched block by block instead.
+_TRUSTLESS_ONLY = (400, 406, 501)
 
 
 class FetchError(WheelsetError):
@@ -78,8 +87,8 @@ class FetchCancelled(FetchError):
 @dataclass(frozen=True, slots=True)
 class GatewayFailure:
     """Why one gateway did not deliver: ``kind`` is transport (connection refused, reset or
-    closed early), timeout, http, not-found, truncated, oversized, mismatch or rejected (the
-    caller's verification refused the body)."""
+    closed early), timeout, http, not-found, truncated, oversized, mismatch, invalid (a block
+    that is not part of a UnixFS file) or rejected (the caller's verification refused it)."""
 
     gateway: str
     kind: str
@@ -101,10 +110,11 @@ class Fetched:
 
 
 class _Failed(Exception):
-    def __init__(self, kind: str, reason: str):
+    def __init__(self, kind: str, reason: str, status: int | None = None):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.status = status
 
 
 def normalise_gateway(url: str) -> str:
@@ -279,8 +289,8 @@ class GatewayFetcher:
                     out.truncate()
                     progress = _Progress(on_progress)
                     try:
-                        got_cid, got_size, digest = self._attempt(
-                            f"{gateway}/ipfs/{cid}", cid, out, size, progress, cancel
+                        got_cid, got_size, digest = self._attempt_any(
+                            gateway, cid, out, size, progress, cancel
                         )
                     except _Failed as e:
                         progress.rewind()
@@ -299,6 +309,85 @@ class GatewayFetcher:
         finally:
             tmp.unlink(missing_ok=True)
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
+
+    def _attempt_any(
+        self,
+        gateway: str,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> tuple[CID, int, str]:
+        """The whole file; from a trustless-only gateway (it refuses that), block by block."""
+        try:
+            return self._attempt(f"{gateway}/ipfs/{cid}", cid, out, size, progress, cancel)
+        except _Failed as e:
+            if e.status not in _TRUSTLESS_ONLY:
+                raise
+        progress.rewind()
+        out.seek(0)
+        out.truncate()
+        return self._attempt_blocks(gateway, cid, out, size, progress, cancel)
+
+    def _attempt_blocks(
+        self,
+        gateway: str,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> tuple[CID, int, str]:
+        """Walk the file's DAG from ``cid``, fetching each block raw and checking its hash.
+
+        Every block hashes to the CID its verified parent names, so the bytes written are
+        exactly the file ``cid`` stands for, whatever the DAG's layout.
+        """
+        sha = hashlib.sha256()
+        written = 0
+        pending = [cid]  # depth first, children in link order
+        while pending:
+            if cancel is not None and cancel.is_set():
+                raise FetchCancelled("cancelled")
+            block_cid = pending.pop()
+            block = self._fetch_block(gateway, block_cid)
+            data, children = _file_block(block_cid, block)
+            pending.extend(reversed(children))
+            written += len(data)
+            if size is not None and written > size:
+                raise _Failed("oversized", f"DAG holds more than the expected {size} bytes")
+            sha.update(data)
+            out.write(data)
+            progress.add(len(data))
+        if size is not None and written < size:
+            raise _Failed("truncated", f"DAG holds {written} bytes, not {size}")
+        return cid, written, sha.hexdigest()
+
+    def _fetch_block(self, gateway: str, cid: CID) -> bytes:
+        """One raw block from a trustless gateway (``?format=raw``), checked against its CID."""
+        import httpx
+
+        if cid.hash_code != SHA2_256:
+            raise _Failed("mismatch", f"cannot verify block {cid}: not sha2-256")
+        url = f"{gateway}/ipfs/{cid}?format=raw"
+        buffer = bytearray()
+        try:
+            with self._http.stream(
+                "GET", url, timeout=self._timeout, headers={"Accept": RAW_BLOCK_TYPE}
+            ) as response:
+                _check_status(response)
+                for chunk in response.iter_bytes(_READ_SIZE):
+                    buffer += chunk
+                    if len(buffer) > MAX_BLOCK_SIZE:
+                        raise _Failed("oversized", f"block {cid} is over {MAX_BLOCK_SIZE} bytes")
+        except httpx.TimeoutException as e:
+            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+        except httpx.HTTPError as e:
+            raise _Failed("transport", _describe_http_error(e)) from e
+        if hashlib.sha256(buffer).digest() != cid.digest:
+            raise _Failed("mismatch", f"block {cid} does not hash to its CID")
+        return bytes(buffer)
 
     def _attempt(
         self,
@@ -404,7 +493,23 @@ def _check_status(response: httpx.Response) -> None:
     if response.status_code == 200:
         return
     kind = "not-found" if response.status_code in (404, 410) else "http"
-    raise _Failed(kind, f"HTTP {response.status_code}")
+    raise _Failed(kind, f"HTTP {response.status_code}", response.status_code)
+
+
+def _file_block(cid: CID, block: bytes) -> tuple[bytes, list[CID]]:
+    """A verified block of a UnixFS file: its own bytes and its children, in order."""
+    if cid.codec == RAW:
+        return block, []
+    if cid.codec != DAG_PB:
+        raise _Failed("invalid", f"block {cid} is neither raw nor dag-pb")
+    try:
+        node = decode_node(block)
+        meta = decode_unixfs(node.data or b"")
+    except InvalidNode as e:
+        raise _Failed("invalid", f"block {cid}: {e}") from e
+    if meta.type not in (FILE, RAW_TYPE):
+        raise _Failed("invalid", f"block {cid} is not part of a file")
+    return meta.data or b"", [link.cid for link in node.links]
 
 
 def _check_expected(
