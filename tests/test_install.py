@@ -300,3 +300,42 @@ def test_compile_writes_bytecode_for_the_target(published, ipfs_node, tmp_path: 
     )
     assert result.exit_code == 0, result.stderr
     assert list((site_packages(tmp_path / "venv") / "lib_b" / "__pycache__").glob("*.pyc"))
+
+
+def test_an_unusable_cache_is_one_line(published, ipfs_node, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "cache"
+    not_a_directory.write_text("a file where the cache should be")
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "lib-b",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--target",
+            tmp_path / "t",
+        ],
+        not_a_directory,
+    )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: CACHE ")
+    assert not (tmp_path / "t").exists()
+
+
+def test_nothing_to_install_when_markers_exclude_everything(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "winonly; sys_platform == 'win32'",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--target",
+            tmp_path / "t",
+        ],
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Nothing to install")

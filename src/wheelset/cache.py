@@ -21,11 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
 from wheelset.ipfs.importer import ImportParams, import_file
 
-__all__ = ["Cache", "Obtained", "default_cache_dir", "verify_file"]
+__all__ = ["Cache", "CacheError", "Obtained", "default_cache_dir", "verify_file"]
+
+
+class CacheError(WheelsetError):
+    """The cache directory cannot be read or written (permissions, full disk)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="CACHE")
 
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -81,8 +89,11 @@ class Cache:
         """Record a fact about the content ``cid`` (e.g. that a check passed). Content of one
         CID never changes, so a mark never needs to be invalidated."""
         path = self.directory / "files" / str(cid) / f".{mark}"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        except OSError as e:
+            raise CacheError(f"cache {self.directory}: {e}") from e
 
     def _lock(self, cid: CID) -> threading.Lock:
         with self._guard:
@@ -123,18 +134,22 @@ class Cache:
 
         Raises:
             FetchError: (from the fetcher) no gateway delivered verified content.
+            CacheError: the cache directory cannot be read or written.
         """
         with self._lock(cid):
             path = self.file_path(cid, name)
-            if self.cached(cid, name, size=size, sha256=sha256):
-                return Obtained(path, "cache", path.stat().st_size)
-            fetched = fetcher.fetch_file(
-                cid,
-                path,
-                size=size,
-                sha256=sha256,
-                label=label,
-                on_progress=on_progress,
-                cancel=cancel,
-            )
+            try:
+                if self.cached(cid, name, size=size, sha256=sha256):
+                    return Obtained(path, "cache", path.stat().st_size)
+                fetched = fetcher.fetch_file(
+                    cid,
+                    path,
+                    size=size,
+                    sha256=sha256,
+                    label=label,
+                    on_progress=on_progress,
+                    cancel=cancel,
+                )
+            except OSError as e:
+                raise CacheError(f"cache {self.directory}: {e}") from e
             return Obtained(path, fetched.gateway, fetched.size, fetched.failures)

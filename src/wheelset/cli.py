@@ -204,7 +204,7 @@ def install_command(
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", help="Parallel downloads.")] = 8,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel downloads.")] = 8,
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -253,8 +253,9 @@ def install_command(
     if report.installed:
         fetched = sum(1 for s in observer.sources.values() if s != "cache")
         typer.echo(
-            f"Installed {len(report.installed)} wheels into {where} (root {opened.cid}; "
-            f"{fetched} fetched, {len(report.installed) - fetched} from cache):"
+            f"Installed {_count(len(report.installed), 'wheel')} into {where} "
+            f"(root {opened.cid}; {fetched} fetched, {len(report.installed) - fetched} "
+            "from cache):"
         )
         for decl in report.installed:
             was = f" (replaced {old[decl.name]})" if decl.name in old else ""
@@ -262,6 +263,12 @@ def install_command(
     if report.skipped:
         done = ", ".join(f"{d.name} {d.version}" for d in report.skipped)
         typer.echo(f"Already installed: {done}")
+    if not report.installed and not report.skipped:
+        typer.echo("Nothing to install: no requested project applies to this interpreter")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class _InstallProgress:

@@ -232,15 +232,19 @@ def fetch_wheels(
     errors: dict[str, WheelsetError] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ordered)))) as pool:
         futures = {pool.submit(obtain, decl): decl for decl in ordered}
-        for future in as_completed(futures):
-            decl = futures[future]
-            try:
-                paths[decl.content_id] = future.result()
-            except FetchCancelled:
-                continue
-            except WheelsetError as e:
-                errors[decl.filename] = e
-                cancel.set()
+        try:
+            for future in as_completed(futures):
+                decl = futures[future]
+                try:
+                    paths[decl.content_id] = future.result()
+                except FetchCancelled:
+                    continue
+                except WheelsetError as e:
+                    errors[decl.filename] = e
+                    cancel.set()
+        except BaseException:  # Ctrl-C: stop the downloads before waiting for them
+            cancel.set()
+            raise
     if errors:
         raise _fetch_failure(errors)
     return paths
@@ -253,9 +257,8 @@ def _fetch_failure(errors: Mapping[str, WheelsetError]) -> InstallError:
         return error
     more = f" (and {len(errors) - 1} more wheels failed)" if len(errors) > 1 else ""
     tampered = isinstance(error, FetchError) and any(f.kind == "mismatch" for f in error.failures)
-    return InstallError(
-        f"{error}{more}; nothing was installed", code="VERIFY" if tampered else "FETCH"
-    )
+    code = "VERIFY" if tampered else "FETCH" if isinstance(error, FetchError) else error.code
+    return InstallError(f"{error}{more}; nothing was installed", code=code)
 
 
 def _remove_distribution(dist: Distribution, roots: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ Entry points: parse_root_ref(), open_root(), authenticate_manifest(), RootRef, O
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -177,7 +178,9 @@ def open_root(ref: RootRef, fetcher: GatewayFetcher, *, cache: Cache | None = No
     except FetchError as e:
         raise RootError(_explain(root, e)) from e
     if cache is not None:
-        atomic_write_bytes(cache.manifest_path(root), fetched["data"])
+        # A cache that cannot be written only costs a refetch next time.
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(cache.manifest_path(root), fetched["data"])
     return OpenedRoot(root, manifest, gateway)
 
 
