@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from wheelset.cache import Cache
     from wheelset.declarations import Declaration
+    from wheelset.install import InstallPlan, InstallReport
     from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
     from wheelset.root import OpenedRoot
 
@@ -227,19 +228,8 @@ def install_command(
         plan = plan_install(
             opened.manifest.declarations, opened.cid, requested, interpreter, scheme
         )
-        where = scheme["purelib"]
         if dry_run:
-            typer.echo(f"Would install into {where} (root {opened.cid}):")
-            for item in plan.to_install:
-                decl = item.declaration
-                was = f" (replacing {item.installed_version})" if item.installed_version else ""
-                size = _size(decl.size or 0)
-                typer.echo(f"  {decl.name} {decl.version}  {decl.filename}  {size}{was}")
-            if plan.already_installed:
-                done = ", ".join(
-                    f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed
-                )
-                typer.echo(f"Already installed: {done}")
+            _print_plan(plan)
             return
         wanted = [item.declaration for item in plan.to_install]
         with _InstallProgress(len(wanted)) as observer:
@@ -249,12 +239,28 @@ def install_command(
             )
     for line in observer.warnings:
         typer.echo(line, err=True)
+    _print_report(plan, report, observer.sources)
+
+
+def _print_plan(plan: InstallPlan) -> None:
+    typer.echo(f"Would install into {plan.scheme['purelib']} (root {plan.root}):")
+    for item in plan.to_install:
+        decl = item.declaration
+        was = f" (replacing {item.installed_version})" if item.installed_version else ""
+        size = _size(decl.size or 0)
+        typer.echo(f"  {decl.name} {decl.version}  {decl.filename}  {size}{was}")
+    if plan.already_installed:
+        done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)
+        typer.echo(f"Already installed: {', '.join(done)}")
+
+
+def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, str]) -> None:
     old = {decl.name: version for decl, version in report.replaced}
     if report.installed:
-        fetched = sum(1 for s in observer.sources.values() if s != "cache")
+        fetched = sum(1 for d in report.installed if sources.get(d.filename) != "cache")
         typer.echo(
-            f"Installed {_count(len(report.installed), 'wheel')} into {where} "
-            f"(root {opened.cid}; {fetched} fetched, {len(report.installed) - fetched} "
+            f"Installed {_count(len(report.installed), 'wheel')} into {plan.scheme['purelib']} "
+            f"(root {plan.root}; {fetched} fetched, {len(report.installed) - fetched} "
             "from cache):"
         )
         for decl in report.installed:

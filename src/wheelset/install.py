@@ -19,7 +19,7 @@ import threading
 import zipfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import Distribution, distributions
 from pathlib import Path
 
@@ -98,7 +98,7 @@ class PlanItem:
 
 @dataclass(frozen=True, slots=True)
 class InstallPlan:
-    """What `install_wheels` will do, wheels in install order (dependencies first)."""
+    """What `install_wheels` will do; wheels listed dependencies first."""
 
     root: CID
     interpreter: Interpreter
@@ -121,7 +121,6 @@ class InstallReport:
     replaced: tuple[tuple[Declaration, str], ...]  # (new, old version)
     skipped: tuple[Declaration, ...]
     compiled: bool = False
-    sources: Mapping[str, str] = field(default_factory=dict)  # filename -> cache or gateway
 
 
 def target_scheme(directory: Path) -> dict[str, str]:
@@ -370,7 +369,9 @@ def _install_one(decl: Declaration, path: Path, plan: InstallPlan, scheme: dict[
         install(source, destination, metadata)
 
 
-def _roll_back(installed: Sequence[Declaration], scheme: Mapping[str, str], roots: list[str]):
+def _roll_back(
+    installed: Sequence[Declaration], scheme: Mapping[str, str], roots: list[str]
+) -> None:
     for decl in reversed(installed):
         dist = _installed_record(scheme, decl.name)
         if dist is not None:
