@@ -339,3 +339,14 @@ def test_nothing_to_install_when_markers_exclude_everything(
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("Nothing to install")
+
+
+def test_install_from_a_local_build_directory(published, ipfs_node, tmp_path: Path) -> None:
+    build = published.write_build_dir(tmp_path / "build")
+    result = wheelset(
+        ["install", build, "lib-a", "--gateway", ipfs_node.gateway_url, "--target", tmp_path / "t"],
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"(root {published.cid};" in result.stdout
+    assert (tmp_path / "t" / "lib_c" / "__init__.py").exists()
