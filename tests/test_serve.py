@@ -20,6 +20,7 @@ from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.sample_set import APP_FAST, make_sample_set
 from tests.support.venvs import installed, isolated_env, make_venv, run_pip, run_uv
 from wheelset.cache import Cache
+from wheelset.errors import WheelsetError
 from wheelset.ipfs.gateway import GatewayFetcher
 from wheelset.root import open_root, parse_root_ref
 from wheelset.serve import HTML, JSON, IndexServer, negotiate
@@ -189,3 +190,13 @@ def test_json_root_lists_every_project(published, ipfs_node, tmp_path: Path, htt
         body = http.get(server.url, headers={"Accept": JSON}).text
     names = sorted(p["name"] for p in json.loads(body)["projects"])
     assert names == sorted({d.name for d in published.declarations.values()})
+
+
+def test_a_port_in_use_is_one_clear_error(published, ipfs_node, tmp_path: Path, http) -> None:
+    fetcher = GatewayFetcher([ipfs_node.gateway_url], http=http)
+    opened = open_root(parse_root_ref(str(published.cid)), fetcher)
+    with IndexServer(opened, Cache(tmp_path), fetcher) as first:
+        port = int(first.url.split(":")[2].split("/")[0])
+        with pytest.raises(WheelsetError) as info:
+            IndexServer(opened, Cache(tmp_path), fetcher, port=port)
+    assert info.value.code == "SERVE" and f"127.0.0.1:{port}" in str(info.value)
