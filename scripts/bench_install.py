@@ -1,0 +1,174 @@
+"""Benchmark: install a ~20-wheel closure from one local gateway with wheelset, pip and uv.
+
+A root of 21 wheels (one app, 5 services, 15 libraries; 5 of them a few hundred kB) is
+published on a fresh js-ipfs test node. Each tool installs ``bench-app`` (and so the whole
+closure) into its own fresh venv, from the node's gateway, cold (empty cache) and warm
+(cache filled by an earlier run), and once more into the already complete venv ("no-op":
+the fixed cost of starting the tool, reading the root and checking what is installed);
+every figure is the median of ``--repeat`` runs, all in one process, side by side. pip and
+uv read the root as a PEP 503 index (``--index-url <gateway>/ipfs/<root>/``); wheelset
+reads the manifest and fetches by CID.
+Byte-compilation is compared like for like: uv and wheelset do not compile by default, pip
+does, so rows with and without compilation are both measured.
+Run: .venv/bin/python scripts/bench_install.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from ipfs_test_node import IpfsTestNode  # noqa: E402
+from tests.support.roots import publish_test_root  # noqa: E402
+from tests.support.venvs import UV, isolated_env  # noqa: E402
+from tests.support.wheels import make_wheel  # noqa: E402
+
+WHEELSET = Path(sys.executable).parent / "wheelset"
+LARGE = 400_000  # bytes of random text in each large wheel (about 300 kB compressed)
+
+
+def _modules(rng: random.Random, package: str, count: int, size: int) -> dict[str, bytes]:
+    files = {f"{package}/__init__.py": b"VALUE = 1\n"}
+    for i in range(count):
+        blob = base64.b64encode(rng.randbytes(size * 3 // 4)).decode()
+        files[f"{package}/mod{i}.py"] = f'DATA = "{blob}"\n\ndef f():\n    return {i}\n'.encode()
+    return files
+
+
+def build_wheels(directory: Path) -> list[Path]:
+    """21 wheels: bench-app -> 5 services -> 3 libraries each; libraries 0-4 are large."""
+    rng = random.Random(2026)
+    wheels = []
+    for i in range(15):
+        name = f"bench-lib{i}"
+        size = LARGE // 8 if i < 5 else 2_000
+        files = _modules(rng, name.replace("-", "_"), 8, size)
+        wheels.append(make_wheel(directory, name, "1.0", files=files))
+    for s in range(5):
+        name = f"bench-svc{s}"
+        deps = [f"bench-lib{3 * s + k}>=1" for k in range(3)]
+        files = _modules(rng, name.replace("-", "_"), 4, 4_000)
+        wheels.append(make_wheel(directory, name, "2.0", requires_dist=deps, files=files))
+    deps = [f"bench-svc{s}>=2" for s in range(5)]
+    files = _modules(rng, "bench_app", 2, 1_000)
+    wheels.append(make_wheel(directory, "bench-app", "3.0", requires_dist=deps, files=files))
+    return wheels
+
+
+def fresh_venv(path: Path, *, with_pip: bool) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    command = [sys.executable, "-m", "venv", str(path)]
+    if not with_pip:
+        command.append("--without-pip")
+    subprocess.run(command, check=True, capture_output=True)
+    return path / "bin" / "python"
+
+
+def timed(command: Sequence[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stdout}\n{done.stderr}")
+    return elapsed
+
+
+Runner = Callable[[Path, Path], list[str]]  # (venv python, cache dir) -> command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
+    try:
+        with IpfsTestNode() as node:
+            wheels = build_wheels(work / "wheels")
+            published = publish_test_root(node.api_url, wheels)
+            total = sum(w.stat().st_size for w in wheels)
+            index = f"{node.gateway_url}/ipfs/{published.cid}/"
+            print(f"root {published.cid}: {len(wheels)} wheels, {total / 1e6:.2f} MB")
+            print(f"gateway {node.gateway_url} (js-ipfs test node); median of {args.repeat} runs")
+            run_all(work, node.gateway_url, index, str(published.cid), args.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def run_all(work: Path, gateway: str, index: str, root: str, repeat: int) -> None:
+    def wheelset(extra: list[str]) -> Runner:
+        return lambda python, cache: [
+            str(WHEELSET), "install", root, "bench-app", "--gateway", gateway,
+            "--python", str(python), *extra,
+        ]  # fmt: skip
+
+    def pip(extra: list[str]) -> Runner:
+        return lambda python, cache: [
+            str(python), "-m", "pip", "install", "--index-url", index, "--cache-dir",
+            str(cache), *extra, "bench-app",
+        ]  # fmt: skip
+
+    def uv(extra: list[str]) -> Runner:
+        return lambda python, cache: [
+            str(UV), "pip", "install", "--python", str(python), "--index-url", index,
+            "--cache-dir", str(cache), *extra, "bench-app",
+        ]  # fmt: skip
+
+    variants: list[tuple[str, Runner, bool]] = [
+        ("wheelset", wheelset([]), False),
+        ("pip --no-compile", pip(["--no-compile"]), True),
+        ("uv", uv([]), False),
+        ("wheelset --compile", wheelset(["--compile"]), False),
+        ("pip (compiles)", pip([]), True),
+        ("uv --compile-bytecode", uv(["--compile-bytecode"]), False),
+    ]
+    results: dict[str, tuple[float, float, float]] = {}
+    for label, runner, needs_pip in variants:
+        cold: list[float] = []
+        warm: list[float] = []
+        noop: list[float] = []
+        for i in range(repeat):
+            cache = work / "caches" / f"{label}-{i}"
+            env = isolated_env()
+            env.update({"WHEELSET_CACHE_DIR": str(cache), "WHEELSET_LOCAL_GATEWAY": "off"})
+            python = fresh_venv(work / "venv", with_pip=needs_pip)
+            cold.append(timed(runner(python, cache), env))
+            python = fresh_venv(work / "venv", with_pip=needs_pip)
+            warm.append(timed(runner(python, cache), env))
+            noop.append(timed(runner(python, cache), env))
+        results[label] = (statistics.median(cold), statistics.median(warm), statistics.median(noop))
+        c, w, n = results[label]
+        print(f"  {label:24} cold {c:6.2f} s   warm {w:6.2f} s   no-op {n:6.2f} s", flush=True)
+    print()
+    print(f"{'tool':24} {'cold (s)':>9} {'warm (s)':>9} {'no-op (s)':>9}")
+    for label, (c, w, n) in results.items():
+        print(f"{label:24} {c:9.2f} {w:9.2f} {n:9.2f}")
+    print()
+    for ours, pip_row, uv_row in [
+        ("wheelset", "pip --no-compile", "uv"),
+        ("wheelset --compile", "pip (compiles)", "uv --compile-bytecode"),
+    ]:
+        for kind, k in (("cold", 0), ("warm", 1), ("no-op", 2)):
+            a, p, u = results[ours][k], results[pip_row][k], results[uv_row][k]
+            print(
+                f"{ours} {kind}: {a / p:.2f}x {pip_row} (goal <= 1), "
+                f"{a / u:.2f}x {uv_row} (goal <= 1.5)"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,528 @@
+"""Fetch content from IPFS HTTP gateways in order, verifying every file against its CID.
+
+Spec: path gateways (https://specs.ipfs.tech/http-gateways/path-gateway/): ``GET
+/ipfs/<cid>`` returns the file's bytes. No gateway is trusted: a file is streamed to a
+temporary file while its UnixFS DAG is rebuilt (Kubo defaults) and its sha256 computed in the
+same pass; it is kept only when the CID (and the expected size and sha256, when given)
+match. Connection errors, HTTP errors, timeouts (a stalled body times out between reads),
+truncated or oversized bodies and CID mismatches all move on to the next gateway; when every
+gateway fails the error names the content and each gateway's failure, on one line.
+A trustless-only gateway (one that refuses deserialised files) is used block by block
+(``?format=raw``, spec: https://specs.ipfs.tech/http-gateways/trustless-gateway/), each
+block hashed against the CID its verified parent names. ``fetch_path`` fetches a path
+below a root unverified and lets the caller verify it. Knows nothing about wheels.
+Entry points: GatewayFetcher, Fetched, FetchError, gateway_urls(), DEFAULT_GATEWAYS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import socket
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
+from wheelset.ipfs.dagpb import FILE, RAW_TYPE, InvalidNode, decode_node, decode_unixfs
+from wheelset.ipfs.importer import ImportParams, import_file
+
+if TYPE_CHECKING:
+    # httpx is imported where it is used: it costs ~70 ms at start-up, and an install
+    # served entirely from the cache never touches the network.
+    import httpx
+
+__all__ = [
+    "DEFAULT_GATEWAYS",
+    "DEFAULT_LOCAL_GATEWAY",
+    "DEFAULT_TIMEOUT",
+    "MAX_BLOCK_SIZE",
+    "FetchCancelled",
+    "FetchError",
+    "Fetched",
+    "GatewayFailure",
+    "GatewayFetcher",
+    "configured_gateways",
+    "gateway_urls",
+    "normalise_gateway",
+]
+
+T = TypeVar("T")
+
+# Used only when nothing is configured (no --gateway, no WHEELSET_GATEWAY, no local node).
+DEFAULT_GATEWAYS = ("https://ipfs.io", "https://dweb.link")
+DEFAULT_LOCAL_GATEWAY = "http://127.0.0.1:8080"  # a local Kubo node's gateway
+DEFAULT_TIMEOUT = 30.0  # seconds: to connect, and between two reads of a body
+_PROBE_TIMEOUT = 0.5  # seconds
+# A gateway answers this identity CID (empty content) from the CID alone, without the network.
+_PROBE_PATH = "/ipfs/bafkqaaa"
+_READ_SIZE = 65_536  # bytes per network read
+MAX_BLOCK_SIZE = 2 * 1024 * 1024  # bytes; the largest block IPFS exchanges (bitswap's limit)
+RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
+# A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
+# file and answers one of these; then the file is fetched block by block instead.
+_TRUSTLESS_ONLY = (400, 406, 501)
+
+
+class FetchError(WheelsetError):
+    """Content could not be fetched and verified from any gateway."""
+
+    def __init__(self, message: str, failures: Sequence[GatewayFailure] = ()):
+        super().__init__(message, code="FETCH")
+        self.failures = tuple(failures)
+
+
+class FetchCancelled(FetchError):
+    """The caller cancelled the fetch (another fetch of the same batch failed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayFailure:
+    """Why one gateway did not deliver: ``kind`` is transport (connection refused, reset or
+    closed early), timeout, http, not-found, truncated, oversized, mismatch, invalid (a block
+    that is not part of a UnixFS file) or rejected (the caller's verification refused it)."""
+
+    gateway: str
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.gateway}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A verified file: where it came from, and which gateways failed before."""
+
+    cid: CID
+    size: int
+    sha256: str
+    gateway: str
+    failures: tuple[GatewayFailure, ...] = ()
+
+
+class _Failed(Exception):
+    def __init__(self, kind: str, reason: str, status: int | None = None):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.status = status
+
+
+def normalise_gateway(url: str) -> str:
+    """``http://host:port/`` or ``…/ipfs/`` -> ``http://host:port`` (the gateway's base URL).
+
+    >>> normalise_gateway("http://127.0.0.1:8080/ipfs/")
+    'http://127.0.0.1:8080'
+    """
+    base = url.strip().rstrip("/")
+    if base.endswith("/ipfs"):
+        base = base[: -len("/ipfs")]
+    if not re.match(r"https?://[^/\s]+", base):
+        raise FetchError(f"gateway {url!r} is not an http:// or https:// URL")
+    return base
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in re.split(r"[\s,]+", text) if part]
+
+
+def configured_gateways(explicit: Sequence[str], environ: Mapping[str, str]) -> list[str]:
+    """``explicit`` (``--gateway``), else ``$WHEELSET_GATEWAY`` (comma or space separated),
+    else DEFAULT_GATEWAYS; normalised, in order, without duplicates.
+
+    Raises:
+        FetchError: a configured URL is not http(s).
+    """
+    configured = list(explicit) or _split(environ.get("WHEELSET_GATEWAY", ""))
+    urls = [normalise_gateway(u) for u in configured] or list(DEFAULT_GATEWAYS)
+    return list(dict.fromkeys(urls))
+
+
+def gateway_urls(
+    explicit: Sequence[str],
+    *,
+    environ: Mapping[str, str] = os.environ,
+    http: httpx.Client | None = None,
+) -> list[str]:
+    """The gateways to fetch from: a reachable local node first, then configured_gateways().
+
+    The local node is ``$WHEELSET_LOCAL_GATEWAY`` (default 127.0.0.1:8080; ``off``
+    disables the probe), used only when it answers a gateway request within half a second.
+    Raises:
+        FetchError: a configured URL is not http(s).
+    """
+    urls = configured_gateways(explicit, environ)
+    local = environ.get("WHEELSET_LOCAL_GATEWAY", DEFAULT_LOCAL_GATEWAY).strip()
+    if local.lower() not in ("", "off", "0", "no", "false"):
+        local = normalise_gateway(local)
+        if local not in urls and _is_gateway(local, http):
+            urls.insert(0, local)
+    return urls
+
+
+def _is_gateway(base: str, http: httpx.Client | None) -> bool:
+    import httpx
+
+    parts = urlsplit(base)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        # A refused connection (no local node: the common case) answers in microseconds.
+        socket.create_connection((parts.hostname or "", port), timeout=_PROBE_TIMEOUT).close()
+    except OSError:
+        return False
+    try:
+        if http is None:
+            response = httpx.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
+        else:
+            response = http.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+class _Body(io.RawIOBase):
+    """A response body as a readable stream, refusing more than ``limit`` bytes."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        limit: int | None,
+        on_bytes: Callable[[int], None] | None,
+        cancel: threading.Event | None,
+    ):
+        self._chunks = chunks
+        self._pending = memoryview(b"")
+        self._limit = limit
+        self._on_bytes = on_bytes
+        self._cancel = cancel
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            if self._cancel is not None and self._cancel.is_set():
+                raise FetchCancelled("cancelled")
+            chunk = next(self._chunks, b"")
+            if not chunk:
+                return 0
+            self.received += len(chunk)
+            if self._limit is not None and self.received > self._limit:
+                raise _Failed("oversized", f"body longer than the expected {self._limit} bytes")
+            if self._on_bytes is not None:
+                self._on_bytes(len(chunk))
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+def _import_params(cid: CID) -> ImportParams:
+    # CIDv1 files come from `ipfs add --cid-version 1`, which implies raw leaves.
+    return ImportParams(cid_version=cid.version)
+
+
+class GatewayFetcher:
+    """Fetches from ``gateways`` (base URLs, in order) through an injected httpx client."""
+
+    def __init__(
+        self,
+        gateways: Sequence[str],
+        *,
+        http: httpx.Client,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
+        if not gateways:
+            raise FetchError("no gateway configured")
+        self.gateways = tuple(normalise_gateway(g) for g in gateways)
+        self._http = http
+        self._timeout = timeout
+
+    def _get(self, url: str) -> contextlib.AbstractContextManager[httpx.Response]:
+        return self._http.stream(
+            "GET", url, timeout=self._timeout, headers={"Accept-Encoding": "identity"}
+        )
+
+    def fetch_file(
+        self,
+        cid: CID,
+        dest: Path,
+        *,
+        size: int | None = None,
+        sha256: str | None = None,
+        label: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Fetched:
+        """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified).
+
+        ``size``/``sha256`` are what the caller expects besides the CID; ``label`` names the
+        content in errors; ``on_progress`` gets byte deltas (negative when an attempt is
+        abandoned); setting ``cancel`` stops the fetch.
+        Raises:
+            FetchError: no gateway delivered content with this CID (each failure listed), or
+                the content has the CID but not the expected size or sha256.
+            FetchCancelled: ``cancel`` was set.
+        """
+        if cid.hash_code != SHA2_256:
+            raise FetchError(f"cannot verify {cid}: only sha2-256 CIDs are supported")
+        what = f"{label} ({cid})" if label else str(cid)
+        failures: list[GatewayFailure] = []
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                for gateway in self.gateways:
+                    out.seek(0)
+                    out.truncate()
+                    progress = _Progress(on_progress)
+                    try:
+                        got_cid, got_size, digest = self._attempt_any(
+                            gateway, cid, out, size, progress, cancel
+                        )
+                    except _Failed as e:
+                        progress.rewind()
+                        failures.append(GatewayFailure(gateway, e.kind, e.reason))
+                        continue
+                    if got_cid != cid:
+                        progress.rewind()
+                        failures.append(
+                            GatewayFailure(gateway, "mismatch", f"content is {got_cid}, not {cid}")
+                        )
+                        continue
+                    _check_expected(what, got_size, digest, size, sha256)
+                    out.flush()
+                    os.replace(tmp, dest)
+                    return Fetched(cid, got_size, digest, gateway, tuple(failures))
+        finally:
+            tmp.unlink(missing_ok=True)
+        raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
+
+    def _attempt_any(
+        self,
+        gateway: str,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> tuple[CID, int, str]:
+        """The whole file; from a trustless-only gateway (it refuses that), block by block."""
+        try:
+            return self._attempt(f"{gateway}/ipfs/{cid}", cid, out, size, progress, cancel)
+        except _Failed as e:
+            if e.status not in _TRUSTLESS_ONLY:
+                raise
+        progress.rewind()
+        out.seek(0)
+        out.truncate()
+        return self._attempt_blocks(gateway, cid, out, size, progress, cancel)
+
+    def _attempt_blocks(
+        self,
+        gateway: str,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> tuple[CID, int, str]:
+        """Walk the file's DAG from ``cid``, fetching each block raw and checking its hash.
+
+        Every block hashes to the CID its verified parent names, so the bytes written are
+        exactly the file ``cid`` stands for, whatever the DAG's layout.
+        """
+        sha = hashlib.sha256()
+        written = 0
+        pending = [cid]  # depth first, children in link order
+        while pending:
+            if cancel is not None and cancel.is_set():
+                raise FetchCancelled("cancelled")
+            block_cid = pending.pop()
+            block = self._fetch_block(gateway, block_cid)
+            data, children = _file_block(block_cid, block)
+            pending.extend(reversed(children))
+            written += len(data)
+            if size is not None and written > size:
+                raise _Failed("oversized", f"DAG holds more than the expected {size} bytes")
+            sha.update(data)
+            out.write(data)
+            progress.add(len(data))
+        if size is not None and written < size:
+            raise _Failed("truncated", f"DAG holds {written} bytes, not {size}")
+        return cid, written, sha.hexdigest()
+
+    def _fetch_block(self, gateway: str, cid: CID) -> bytes:
+        """One raw block from a trustless gateway (``?format=raw``), checked against its CID."""
+        import httpx
+
+        if cid.hash_code != SHA2_256:
+            raise _Failed("mismatch", f"cannot verify block {cid}: not sha2-256")
+        url = f"{gateway}/ipfs/{cid}?format=raw"
+        buffer = bytearray()
+        try:
+            with self._http.stream(
+                "GET", url, timeout=self._timeout, headers={"Accept": RAW_BLOCK_TYPE}
+            ) as response:
+                _check_status(response)
+                for chunk in response.iter_bytes(_READ_SIZE):
+                    buffer += chunk
+                    if len(buffer) > MAX_BLOCK_SIZE:
+                        raise _Failed("oversized", f"block {cid} is over {MAX_BLOCK_SIZE} bytes")
+        except httpx.TimeoutException as e:
+            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+        except httpx.HTTPError as e:
+            raise _Failed("transport", _describe_http_error(e)) from e
+        if hashlib.sha256(buffer).digest() != cid.digest:
+            raise _Failed("mismatch", f"block {cid} does not hash to its CID")
+        return bytes(buffer)
+
+    def _attempt(
+        self,
+        url: str,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        progress: _Progress,
+        cancel: threading.Event | None,
+    ) -> tuple[CID, int, str]:
+        import httpx
+
+        sha = hashlib.sha256()
+
+        def on_chunk(chunk: memoryview) -> None:
+            sha.update(chunk)
+            out.write(chunk)
+
+        try:
+            with self._get(url) as response:
+                _check_status(response)
+                declared = response.headers.get("content-length")
+                if size is not None and declared and declared.isdigit() and int(declared) > size:
+                    raise _Failed(
+                        "oversized", f"Content-Length {declared} exceeds the expected {size}"
+                    )
+                body = _Body(response.iter_bytes(_READ_SIZE), size, progress.add, cancel)
+                imported = import_file(body, _import_params(cid), on_chunk=on_chunk)
+        except httpx.TimeoutException as e:
+            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+        except httpx.HTTPError as e:
+            raise _Failed("transport", _describe_http_error(e)) from e
+        if size is not None and imported.file_size < size:
+            raise _Failed("truncated", f"body ended after {imported.file_size} of {size} bytes")
+        return imported.cid, imported.file_size, sha.hexdigest()
+
+    def fetch_path(
+        self,
+        root: CID,
+        path: str,
+        *,
+        accept: Callable[[bytes], T],
+        max_size: int,
+        label: str | None = None,
+    ) -> tuple[T, str]:
+        """GET ``/ipfs/<root>/<path>`` from each gateway until ``accept(body)`` returns.
+
+        The body is unverified: ``accept`` must verify it and raise a WheelsetError to reject
+        it (the next gateway is then tried). Returns ``accept``'s value and the gateway.
+        Raises:
+            FetchError: every gateway failed or was rejected (each failure listed).
+        """
+        url_path = f"/ipfs/{root}/{path.lstrip('/')}"
+        failures: list[GatewayFailure] = []
+        for gateway in self.gateways:
+            try:
+                data = self._read_small(gateway + url_path, max_size)
+            except _Failed as e:
+                failures.append(GatewayFailure(gateway, e.kind, e.reason))
+                continue
+            try:
+                return accept(data), gateway
+            except WheelsetError as e:
+                failures.append(GatewayFailure(gateway, "rejected", e.one_line()))
+        what = label or url_path
+        raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
+
+    def _read_small(self, url: str, max_size: int) -> bytes:
+        import httpx
+
+        buffer = bytearray()
+        try:
+            with self._get(url) as response:
+                _check_status(response)
+                for chunk in response.iter_bytes(_READ_SIZE):
+                    buffer += chunk
+                    if len(buffer) > max_size:
+                        raise _Failed("oversized", f"body longer than {max_size} bytes")
+        except httpx.TimeoutException as e:
+            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+        except httpx.HTTPError as e:
+            raise _Failed("transport", _describe_http_error(e)) from e
+        return bytes(buffer)
+
+
+class _Progress:
+    def __init__(self, callback: Callable[[int], None] | None):
+        self._callback = callback
+        self.total = 0
+
+    def add(self, n: int) -> None:
+        self.total += n
+        if self._callback is not None:
+            self._callback(n)
+
+    def rewind(self) -> None:
+        if self._callback is not None and self.total:
+            self._callback(-self.total)
+        self.total = 0
+
+
+def _check_status(response: httpx.Response) -> None:
+    if response.status_code == 200:
+        return
+    kind = "not-found" if response.status_code in (404, 410) else "http"
+    raise _Failed(kind, f"HTTP {response.status_code}", response.status_code)
+
+
+def _file_block(cid: CID, block: bytes) -> tuple[bytes, list[CID]]:
+    """A verified block of a UnixFS file: its own bytes and its children, in order."""
+    if cid.codec == RAW:
+        return block, []
+    if cid.codec != DAG_PB:
+        raise _Failed("invalid", f"block {cid} is neither raw nor dag-pb")
+    try:
+        node = decode_node(block)
+        meta = decode_unixfs(node.data or b"")
+    except InvalidNode as e:
+        raise _Failed("invalid", f"block {cid}: {e}") from e
+    if meta.type not in (FILE, RAW_TYPE):
+        raise _Failed("invalid", f"block {cid} is not part of a file")
+    return meta.data or b"", [link.cid for link in node.links]
+
+
+def _check_expected(
+    what: str, size: int, digest: str, want_size: int | None, want_sha256: str | None
+) -> None:
+    # The CID matched, so the gateway delivered the right content: a different size or
+    # sha256 means the caller's expectations are inconsistent, and no gateway can help.
+    if want_size is not None and size != want_size:
+        raise FetchError(f"{what} has the expected CID but {size} bytes, not {want_size}")
+    if want_sha256 is not None and digest != want_sha256.lower():
+        raise FetchError(f"{what} has the expected CID but sha256 {digest}, not {want_sha256}")
+
+
+def _describe_http_error(error: httpx.HTTPError) -> str:
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,352 @@
+"""`wheelset install` against the real test node: verified, all-or-nothing, with fallback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.support.gateways import tampering_proxy
+from tests.support.roots import PublishedRoot, publish_test_root
+from tests.support.sample_set import APP_FAST, make_sample_set
+from tests.support.venvs import installed, make_venv, run_pip, site_packages
+from tests.support.wheels import make_wheel
+from wheelset.cli import app
+
+DEAD = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="module")
+def published(ipfs_node, tmp_path_factory: pytest.TempPathFactory) -> PublishedRoot:
+    wheels = make_sample_set(tmp_path_factory.mktemp("sample"))
+    return publish_test_root(ipfs_node.api_url, wheels)
+
+
+def wheelset(args: list[str], cache: Path):
+    env = {
+        "WHEELSET_LOCAL_GATEWAY": "off",
+        "WHEELSET_CACHE_DIR": str(cache),
+        "WHEELSET_GATEWAY": "",
+    }
+    return CliRunner().invoke(app, [str(a) for a in args], env=env)
+
+
+def _cid_of(published: PublishedRoot, project: str) -> str:
+    return next(str(d.content_id) for d in published.declarations.values() if d.name == project)
+
+
+def test_install_extras_and_markers_into_a_fresh_venv(published, ipfs_node, tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    cache = tmp_path / "cache"
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "app[fast]",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--python",
+            python,
+        ],
+        cache,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert installed(tmp_path / "venv") == APP_FAST
+    assert "Installed 5 wheels" in result.stdout and "5 fetched" in result.stdout
+    done = subprocess.run(
+        [python, "-c", "import app, speedup; print(app.__version__, speedup.NATIVE)"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.stdout == "1.0 True\n", done.stderr
+    check = run_pip(python, ["check"])
+    assert check.returncode == 0, check.stdout + check.stderr
+    dist_info = site_packages(tmp_path / "venv") / "app-1.0.dist-info"
+    assert (dist_info / "INSTALLER").read_text() == "wheelset\n"
+    assert (dist_info / "REQUESTED").exists()
+    assert not (site_packages(tmp_path / "venv") / "lib_a-1.2.dist-info" / "REQUESTED").exists()
+    assert "app/__init__.py" in (dist_info / "RECORD").read_text()
+
+    # A second install into another fresh venv fetches nothing: root and wheels are cached.
+    other = make_venv(tmp_path / "venv2")
+    with tampering_proxy(ipfs_node.gateway_url) as counting:
+        again = wheelset(
+            ["install", published.cid, "app[fast]", "--gateway", counting.url, "--python", other],
+            cache,
+        )
+    assert again.exit_code == 0, again.stderr
+    assert counting.requests == []
+    assert "0 fetched, 5 from cache" in again.stdout
+    assert installed(tmp_path / "venv2") == APP_FAST
+
+    # Installing again into the same venv skips what is there.
+    same = wheelset(["install", published.cid, "app", "--gateway", DEAD, "--python", python], cache)
+    assert same.exit_code == 0, same.stderr
+    assert (
+        same.stdout.startswith("Already installed: ")
+        and "lib-b 0.5" in same.stdout
+        and "Installed" not in same.stdout
+    )
+
+
+def test_a_flipped_byte_is_refused_and_nothing_is_installed(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    before = sorted(p.name for p in site_packages(tmp_path / "venv").iterdir())
+    speedup = _cid_of(published, "speedup")
+    with tampering_proxy(ipfs_node.gateway_url, "flip", only=speedup) as liar:
+        result = wheelset(
+            ["install", published.cid, "app[fast]", "--gateway", liar.url, "--python", python],
+            tmp_path / "cache",
+        )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    line = result.stderr
+    assert line.count("\n") == 1 and line.startswith("error: VERIFY ")
+    assert "speedup-2.1-" in line and "nothing was installed" in line
+    assert sorted(p.name for p in site_packages(tmp_path / "venv").iterdir()) == before
+    assert not (tmp_path / "cache" / "files" / speedup).exists() or not any(
+        (tmp_path / "cache" / "files" / speedup).iterdir()
+    )
+
+
+def test_a_flipping_gateway_is_reported_and_the_next_one_used(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    speedup = _cid_of(published, "speedup")
+    with tampering_proxy(ipfs_node.gateway_url, "flip", only=speedup) as liar:
+        result = wheelset(
+            [
+                "install",
+                published.cid,
+                "app[fast]",
+                "--python",
+                python,
+                "--gateway",
+                liar.url,
+                "--gateway",
+                ipfs_node.gateway_url,
+            ],
+            tmp_path / "cache",
+        )
+    assert result.exit_code == 0, result.stderr
+    assert installed(tmp_path / "venv") == APP_FAST
+    assert "warning: speedup-2.1-" in result.stderr and liar.url in result.stderr
+
+
+@pytest.mark.parametrize("behaviour", ["truncate", "short", "stall", "500"])
+def test_truncating_or_stalling_gateways_fall_back(
+    published, ipfs_node, tmp_path: Path, behaviour: str
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    with tampering_proxy(
+        ipfs_node.gateway_url, behaviour, only=_cid_of(published, "lib-a"), stall_seconds=4
+    ) as bad:
+        result = wheelset(
+            [
+                "install",
+                published.cid,
+                "app",
+                "--python",
+                python,
+                "--timeout",
+                "1",
+                "--gateway",
+                bad.url,
+                "--gateway",
+                ipfs_node.gateway_url,
+            ],
+            tmp_path / "cache",
+        )
+    assert result.exit_code == 0, result.stderr
+    assert installed(tmp_path / "venv") == {k: v for k, v in APP_FAST.items() if k != "speedup"}
+
+
+def test_a_wheel_with_a_bad_record_stops_everything(published, ipfs_node, tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "usesbad",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--python",
+            python,
+        ],
+        tmp_path / "cache",
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: WHEEL badrecord-1.0-py3-none-any.whl")
+    assert installed(tmp_path / "venv") == {}
+
+
+@pytest.mark.parametrize(
+    ("names", "code", "fragment"),
+    [
+        (["nosuchproject"], "UNKNOWN", "no project 'nosuchproject'"),
+        (["ap"], "UNKNOWN", "did you mean app"),
+        (["winonly"], "PLATFORM", "no wheel of winonly 1.0 fits this interpreter"),
+        (["app>=2"], "CONFLICT", "you asked for app>=2, but this root has only app 1.0"),
+        (["app[turbo]"], "EXTRA", "has no extra 'turbo'"),
+        (["app[fast"], "USAGE", "is not NAME[extras][specifier]"),
+    ],
+)
+def test_resolution_errors_are_one_line(
+    published, ipfs_node, tmp_path: Path, names: list[str], code: str, fragment: str
+) -> None:
+    result = wheelset(
+        ["install", published.cid, *names, "--gateway", ipfs_node.gateway_url, "--dry-run"],
+        tmp_path / "cache",
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {code} ") and fragment in result.stderr
+
+
+def test_unreachable_gateways_and_malformed_roots(published, tmp_path: Path) -> None:
+    result = wheelset(
+        ["install", published.cid, "app", "--gateway", DEAD, "--gateway", DEAD + "1"],
+        tmp_path / "cache",
+    )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert f"cannot read /wheelset.json of root {published.cid}" in result.stderr
+    assert DEAD + ":" in result.stderr and DEAD + "1:" in result.stderr
+    for root in ["QmNotACid", "/ipfs/", str(tmp_path)]:
+        bad = wheelset(["install", root, "app", "--gateway", DEAD], tmp_path / "cache")
+        assert bad.exit_code == 1 and bad.stderr.startswith("error: ROOT "), bad.stderr
+        assert bad.stderr.count("\n") == 1
+
+
+def test_dry_run_target_and_prefix(published, ipfs_node, tmp_path: Path) -> None:
+    gateway = ["--gateway", ipfs_node.gateway_url]
+    plan = wheelset(
+        ["install", published.cid, "app", *gateway, "--target", tmp_path / "t", "--dry-run"],
+        tmp_path / "c",
+    )
+    assert plan.exit_code == 0, plan.stderr
+    assert (
+        "Would install into" in plan.stdout
+        and "lib-c 3.0  lib_c-3.0-py3-none-any.whl" in plan.stdout
+    )
+    assert not (tmp_path / "t").exists()
+
+    target = wheelset(
+        ["install", published.cid, "app", *gateway, "--target", tmp_path / "t"], tmp_path / "c"
+    )
+    assert target.exit_code == 0, target.stderr
+    assert (tmp_path / "t" / "app" / "__init__.py").exists()
+    done = subprocess.run(
+        [make_venv(tmp_path / "v"), "-c", "import app; print(app.__version__)"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(tmp_path / "t")},
+    )
+    assert done.stdout == "1.0\n", done.stderr
+
+    prefix = wheelset(
+        ["install", published.cid, "lib-b", *gateway, "--prefix", tmp_path / "p"], tmp_path / "c"
+    )
+    assert prefix.exit_code == 0, prefix.stderr
+    assert list((tmp_path / "p").glob("lib/python3*/site-packages/lib_b/__init__.py"))
+
+    both = wheelset(
+        ["install", published.cid, "app", "--target", "a", "--prefix", "b"], tmp_path / "c"
+    )
+    assert both.exit_code == 2
+
+
+def test_another_installed_version_is_replaced(ipfs_node, published, tmp_path: Path) -> None:
+    old_root = publish_test_root(ipfs_node.api_url, [make_wheel(tmp_path / "w", "lib-b", "0.4")])
+    python = make_venv(tmp_path / "venv")
+    gateway = ["--gateway", ipfs_node.gateway_url, "--python", python]
+    first = wheelset(["install", old_root.cid, "lib-b", *gateway], tmp_path / "c")
+    assert first.exit_code == 0, first.stderr
+    (site_packages(tmp_path / "venv") / "lib_b" / "__pycache__").mkdir()
+    (
+        site_packages(tmp_path / "venv")
+        / "lib_b"
+        / "__pycache__"
+        / f"__init__.{sys.implementation.cache_tag}.pyc"
+    ).write_bytes(b"")
+    second = wheelset(["install", published.cid, "lib-b", *gateway], tmp_path / "c")
+    assert second.exit_code == 0, second.stderr
+    assert "lib-b 0.5 (replaced 0.4)" in second.stdout
+    assert installed(tmp_path / "venv") == {"lib-b": "0.5"}
+    assert not (site_packages(tmp_path / "venv") / "lib_b-0.4.dist-info").exists()
+    assert not (site_packages(tmp_path / "venv") / "lib_b" / "__pycache__").exists()
+
+
+def test_compile_writes_bytecode_for_the_target(published, ipfs_node, tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "lib-b",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--python",
+            python,
+            "--compile",
+        ],
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert list((site_packages(tmp_path / "venv") / "lib_b" / "__pycache__").glob("*.pyc"))
+
+
+def test_an_unusable_cache_is_one_line(published, ipfs_node, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "cache"
+    not_a_directory.write_text("a file where the cache should be")
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "lib-b",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--target",
+            tmp_path / "t",
+        ],
+        not_a_directory,
+    )
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: CACHE ")
+    assert not (tmp_path / "t").exists()
+
+
+def test_nothing_to_install_when_markers_exclude_everything(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    result = wheelset(
+        [
+            "install",
+            published.cid,
+            "winonly; sys_platform == 'win32'",
+            "--gateway",
+            ipfs_node.gateway_url,
+            "--target",
+            tmp_path / "t",
+        ],
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Nothing to install")
+
+
+def test_install_from_a_local_build_directory(published, ipfs_node, tmp_path: Path) -> None:
+    build = published.write_build_dir(tmp_path / "build")
+    result = wheelset(
+        ["install", build, "lib-a", "--gateway", ipfs_node.gateway_url, "--target", tmp_path / "t"],
+        tmp_path / "c",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"(root {published.cid};" in result.stdout
+    assert (tmp_path / "t" / "lib_c" / "__init__.py").exists()
