@@ -16,7 +16,7 @@ from wheelset.fork import (
     read_upstream,
 )
 from wheelset.ipfs.importer import import_bytes
-from wheelset.manifest import format_manifest, manifest_of
+from wheelset.manifest import manifest_of
 
 PLATFORMS = {"python-versions": ["3.11"], "systems": ["manylinux_2_28_x86_64"]}
 
@@ -85,7 +85,7 @@ def test_init_then_apply_merge_on_disk(tmp_path: Path) -> None:
     base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
     root = import_bytes(b"base-root").cid
     target = tmp_path / "fork"
-    assert init_collection(base, root, target, format_manifest(base)) == 2
+    assert init_collection(base, root, target) == 2
     recorded_root, recorded = read_upstream(target)
     assert recorded_root == root and recorded == base
     loaded = [load_declaration(p, target) for p in sorted(target.glob("*/*/*.toml"))]
@@ -94,7 +94,7 @@ def test_init_then_apply_merge_on_disk(tmp_path: Path) -> None:
     theirs = manifest(decl("alpha", "2.0"))
     result = merge_collections(base, theirs, loaded, PLATFORMS)
     new_root = import_bytes(b"new-root").cid
-    apply_merge(target, result, loaded, new_root, format_manifest(theirs))
+    apply_merge(target, result, loaded, new_root, theirs)
     names = sorted(p.name for p in target.glob("*/*/*.toml"))
     assert names == ["alpha-2.0-py3-none-any.toml"]
     assert read_upstream(target) == (new_root, theirs)
@@ -104,7 +104,7 @@ def test_init_refuses_a_non_empty_target_and_leaves_it_alone(tmp_path: Path) -> 
     (tmp_path / "keep.txt").write_text("mine")
     base = manifest(decl("alpha", "1.0"))
     with pytest.raises(ForkError):
-        init_collection(base, import_bytes(b"r").cid, tmp_path, format_manifest(base))
+        init_collection(base, import_bytes(b"r").cid, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 

@@ -716,6 +716,126 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@app.command("init")
+@handles_errors
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="New collection directory (must be empty).")],
+    from_root: Annotated[
+        str, typer.Option("--from", help="The published root to derive from (CID or build dir).")
+    ],
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = 30.0,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Derive a declarations repository from a published root (a fork).
+
+    Writes every declaration and platforms.toml of the root's authenticated manifest, plus
+    upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
+    base of later `sync`s). Building the new directory unchanged (with the options the root
+    was built with, e.g. --with-metadata) gives the same root CID.
+    """
+    from wheelset.fork import init_collection
+
+    with _http_client() as http:
+        opened, _, _ = _open_root(from_root, gateway, timeout, cache_dir, http)
+    count = init_collection(opened.manifest, opened.cid, directory)
+    projects = len({d.name for d in opened.manifest.declarations})
+    typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
+
+
+@app.command("prune")
+@handles_errors
+def prune_command(
+    directory: Annotated[Path, typer.Argument(help="The collection directory.")],
+    keep: Annotated[
+        list[str], typer.Option("--keep", help="NAME[extras] to keep with its closure (repeat).")
+    ],
+    platform: Annotated[
+        list[str],
+        typer.Option(
+            "--platform",
+            help="Keep only these Python versions (3.12) and/or systems (win_amd64); repeat.",
+        ),
+    ] = [],  # noqa: B006 - typer needs a literal default
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing.")] = False,
+) -> None:
+    """Keep exactly the named projects and their closure on every supported platform.
+
+    The kept set is checked first; if its closure would break, nothing is changed.
+    """
+    from wheelset.collection import load_collection
+    from wheelset.fork import apply_prune, plan_prune
+
+    collection = load_collection(directory)
+    if collection.findings:
+        first = collection.findings[0]
+        raise WheelsetError(
+            f"fix the collection first: {first.code} {first.message}",
+            path=directory / first.path,
+            code="PRUNE",
+        )
+    plan = plan_prune(
+        collection.declarations, collection.platforms_table, _requirements(keep), platform
+    )
+    removed: dict[str, set[str]] = {}
+    for decl in plan.remove:
+        removed.setdefault(decl.name, set()).add(str(decl.version))
+    kept_names = {d.name for d in plan.keep}
+    for name in sorted(removed):
+        how = "removed" if name not in kept_names else "wheels removed"
+        typer.echo(f"{how}: {name} {', '.join(sorted(removed[name]))}")
+    verb = "would keep" if dry_run else "kept"
+    typer.echo(
+        f"{verb} {len(kept_names)} projects, {len(plan.keep)} wheels; "
+        f"{len(plan.remove)} wheels removed"
+    )
+    if not dry_run:
+        apply_prune(directory, plan)
+
+
+@app.command("sync")
+@handles_errors
+def sync_command(
+    directory: Annotated[Path, typer.Argument(help="The fork's collection directory.")],
+    from_root: Annotated[str, typer.Option("--from", help="The new upstream root.")],
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = 30.0,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
+
+    Per project: a side that did not change yields to the side that did; projects both
+    changed differently are conflicts, kept as the fork has them and reported. Exit 1 on
+    conflicts or when the merged collection fails its checks.
+    """
+    from wheelset.checks import run_checks
+    from wheelset.collection import load_collection
+    from wheelset.findings import Severity
+    from wheelset.fork import ChangeKind, apply_merge, merge_collections, read_upstream
+
+    _base_root, base = read_upstream(directory)
+    collection = load_collection(directory)
+    with _http_client() as http:
+        opened, _, _ = _open_root(from_root, gateway, timeout, cache_dir, http)
+    result = merge_collections(
+        base, opened.manifest, collection.declarations, collection.platforms_table
+    )
+    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+    for change in result.changes:
+        line = f"{change.kind.value}: {change.project} ({change.detail})"
+        typer.echo(line, err=change.kind is ChangeKind.CONFLICT)
+    findings = run_checks(load_collection(directory))
+    for finding in findings:
+        typer.echo(f"{finding.path}: {finding.code} {finding.message}", err=True)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    typer.echo(
+        f"synced to {opened.cid}: {len(result.changes)} change(s), "
+        f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
+    )
+    if result.conflicts or errors:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")

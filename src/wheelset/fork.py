@@ -7,24 +7,32 @@ base offline. Rebuilding an unchanged fork gives the upstream root again.
 `sync` is a three-way merge per project (base = recorded root, theirs = new root, ours =
 the fork): a side that did not change yields to the side that did; both changing the same
 project differently is a conflict, left as the fork has it and reported.
-Entry points: init_collection(), merge_collections(), apply_merge(), read_upstream().
+`prune` keeps the named projects and their closure on every (remaining) platform.
+Entry points: init_collection(), merge_collections(), apply_merge(), read_upstream(),
+plan_prune(), apply_prune().
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
+from wheelset.checks.closure import check_closure
+from wheelset.closure import ClosureIndex, Selected, iter_closure
 from wheelset.declarations import Declaration, dump_declaration
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
-from wheelset.manifest import Manifest, parse_manifest
+from wheelset.manifest import Manifest, format_manifest, parse_manifest
+from wheelset.platforms import PLATFORMS_FILE, PlatformError, parse_platforms
 
 try:
     import tomllib
@@ -38,15 +46,17 @@ __all__ = [
     "ChangeKind",
     "ForkError",
     "MergeResult",
+    "PrunePlan",
     "apply_merge",
+    "apply_prune",
     "init_collection",
     "merge_collections",
+    "plan_prune",
     "read_upstream",
 ]
 
 UPSTREAM_FILE = "upstream.toml"
 UPSTREAM_MANIFEST = ".wheelset/upstream.json"
-PLATFORMS_FILE = "platforms.toml"
 _PLATFORMS_KEY = "platforms.toml"  # the platforms table takes part in the merge like a project
 
 
@@ -54,7 +64,7 @@ class ForkError(WheelsetError):
     """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
 
 
-def init_collection(manifest: Manifest, root: CID, target: Path, manifest_bytes: bytes) -> int:
+def init_collection(manifest: Manifest, root: CID, target: Path) -> int:
     """Write ``manifest`` as a collection in the new directory ``target``; return the wheel count.
 
     Everything is written into a temporary sibling directory that is renamed at the end, so a
@@ -72,7 +82,7 @@ def init_collection(manifest: Manifest, root: CID, target: Path, manifest_bytes:
         for decl in manifest.declarations:
             dump_declaration(decl, staging)
         atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(manifest.platforms)))
-        _write_upstream(staging, root, manifest_bytes)
+        _write_upstream(staging, root, manifest)
         if target.exists():
             target.rmdir()
         staging.rename(target)
@@ -82,12 +92,13 @@ def init_collection(manifest: Manifest, root: CID, target: Path, manifest_bytes:
     return len(manifest.declarations)
 
 
-def _write_upstream(collection: Path, root: CID, manifest_bytes: bytes) -> None:
+def _write_upstream(collection: Path, root: CID, manifest: Manifest) -> None:
     text = (
         "# The published root this collection was derived from (wheelset init / sync).\n"
         + tomli_w.dumps({"root": str(root)})
     )
-    atomic_write_bytes(collection / UPSTREAM_MANIFEST, manifest_bytes)
+    # The canonical bytes of an authenticated manifest are the ones its root was built from.
+    atomic_write_bytes(collection / UPSTREAM_MANIFEST, format_manifest(manifest))
     atomic_write_text(collection / UPSTREAM_FILE, text)
 
 
@@ -214,7 +225,7 @@ def apply_merge(
     result: MergeResult,
     current: Sequence[Declaration],
     new_root: CID,
-    new_manifest_bytes: bytes,
+    new_manifest: Manifest,
 ) -> None:
     """Write the merged collection: new/changed declaration files, removed ones deleted,
     platforms, and the new upstream record (only after everything else is in place)."""
@@ -224,14 +235,109 @@ def apply_merge(
             dump_declaration(decl, collection)
     for decl in current:
         if str(decl.path) not in wanted:
-            file = collection / Path(*decl.path.parts)
-            file.unlink(missing_ok=True)
-            for folder in (file.parent, file.parent.parent):
-                if folder != collection and not any(folder.iterdir()):
-                    folder.rmdir()
+            _remove_declaration(collection, decl)
+    _write_platforms_if_changed(collection, result.platforms)
+    _write_upstream(collection, new_root, new_manifest)
+
+
+@dataclass(frozen=True, slots=True)
+class PrunePlan:
+    """What `prune` keeps and removes; ``platforms`` is the new platforms.toml table."""
+
+    keep: tuple[Declaration, ...]
+    remove: tuple[Declaration, ...]
+    platforms: Mapping[str, object]
+
+
+def _narrow(table: Mapping[str, object], only: Sequence[str]) -> dict[str, object]:
+    """Keep only the named Python versions and/or systems (each given dimension narrows)."""
+    narrowed = dict(table)
+    for key, pick in (
+        ("python-versions", [o for o in only if re.fullmatch(r"\d+\.\d+(\.\d+)?", o)]),
+        ("systems", [o for o in only if not re.fullmatch(r"\d+\.\d+(\.\d+)?", o)]),
+    ):
+        if not pick:
+            continue
+        present = [str(v) for v in table.get(key, [])]  # type: ignore[attr-defined]
+        unknown = [p for p in pick if p not in present]
+        if unknown:
+            raise ForkError(
+                f"--platform {unknown[0]!r} is not in {PLATFORMS_FILE} "
+                f"(its {key}: {', '.join(present)})",
+                code="PRUNE",
+            )
+        narrowed[key] = [v for v in present if v in pick]
+    return narrowed
+
+
+def plan_prune(
+    declarations: Sequence[Declaration],
+    platforms_table: Mapping[str, object],
+    keep: Sequence[Requirement],
+    only: Sequence[str] = (),
+) -> PrunePlan:
+    """Keep ``keep`` and everything they need, on every platform left after ``only``.
+
+    A wheel stays when some remaining platform installs it for the kept set; everything
+    else goes. The kept set is then checked (closure on every platform).
+    Raises:
+        ForkError: an unknown project, an unknown platform, or a kept set whose closure is
+            broken (code PRUNE; nothing is changed).
+    """
+    table = _narrow(platforms_table, only)
+    try:
+        platforms = parse_platforms(table)
+    except PlatformError as e:
+        raise ForkError(str(e), path=PLATFORMS_FILE, code="PRUNE") from e
+    index = ClosureIndex(declarations)
+    unknown = [str(r) for r in keep if canonicalize_name(r.name) not in index.by_name]
+    if unknown:
+        raise ForkError(f"--keep {unknown[0]!r}: no such project in the collection", code="PRUNE")
+    kept: dict[str, Declaration] = {}
+    problems: list[str] = []
+    for platform in platforms:
+        view = index.view(platform)
+        wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
+        for outcome in iter_closure(index, platform, wanted):
+            if isinstance(outcome, Selected):
+                kept[str(outcome.declaration.path)] = outcome.declaration
+            else:
+                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+    if not kept:
+        raise ForkError(
+            "no wheel of the kept projects installs on the remaining platforms", code="PRUNE"
+        )
+    findings = list(check_closure(list(kept.values()), platforms))
+    problems += [f"{f.path}: {f.code} {f.message}" for f in findings]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ForkError(f"the pruned set would not be sound: {problems[0]}{more}", code="PRUNE")
+    keep_decls = tuple(sorted(kept.values(), key=lambda d: d.path))
+    remove = tuple(d for d in declarations if str(d.path) not in kept)
+    return PrunePlan(keep_decls, remove, table)
+
+
+def _remove_declaration(collection: Path, decl: Declaration) -> None:
+    file = collection / Path(*decl.path.parts)
+    file.unlink(missing_ok=True)
+    for folder in (file.parent, file.parent.parent):
+        if folder != collection and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _write_platforms_if_changed(collection: Path, table: Mapping[str, object]) -> None:
     platforms_file = collection / PLATFORMS_FILE
-    with platforms_file.open("rb") as f:
-        unchanged = tomllib.load(f) == dict(result.platforms)
+    try:
+        with platforms_file.open("rb") as f:
+            unchanged = tomllib.load(f) == dict(table)
+    except (OSError, tomllib.TOMLDecodeError):
+        unchanged = False
     if not unchanged:
-        atomic_write_text(platforms_file, tomli_w.dumps(dict(result.platforms)))
-    _write_upstream(collection, new_root, new_manifest_bytes)
+        atomic_write_text(platforms_file, tomli_w.dumps(dict(table)))
+
+
+def apply_prune(collection: Path, plan: PrunePlan) -> None:
+    """Delete the removed declarations and write the narrowed platforms.toml."""
+    for decl in plan.remove:
+        _remove_declaration(collection, decl)
+    _write_platforms_if_changed(collection, plan.platforms)
