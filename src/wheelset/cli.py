@@ -258,7 +258,7 @@ def declare_command(
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
     platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
-    with _http_client(timeout) as http, _progress() as on_progress:
+    with _http_client(timeout, index_url=index_url) as http, _progress() as on_progress:
         index = None
         if releases:
             index = IndexClient(configured_index_url(index_url), http=http)
@@ -348,7 +348,7 @@ def check_command(
         from wheelset.sources.fetch import WheelFetcher
         from wheelset.sources.index import IndexClient, configured_index_url
 
-        with _http_client(timeout) as http, _progress() as on_progress:
+        with _http_client(timeout, index_url=index_url) as http, _progress() as on_progress:
             needs_index = any(
                 d.is_index_source
                 for d in collection.declarations
@@ -397,17 +397,26 @@ class _LazyHttp:
     from the cache never pays for importing httpx (which honours proxy and certificate
     variables). Attribute access is forwarded to the client."""
 
-    def __init__(self, timeout: float | None, connections: int):
+    def __init__(self, timeout: float | None, connections: int, index_url: str | None):
         self._timeout = timeout
         self._connections = connections
+        self._index_url = index_url
         self._client: httpx.Client | None = None
 
     def __getattr__(self, name: str) -> object:
         if self._client is None:
             import httpx
 
+            from wheelset.sources.credentials import IndexAuth
+            from wheelset.sources.index import configured_index_url
+
+            try:
+                indexes = [configured_index_url(self._index_url)]
+            except WheelsetError:
+                indexes = []
             n = self._connections
             self._client = httpx.Client(
+                auth=IndexAuth(indexes),
                 follow_redirects=True,
                 limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
                 headers={"User-Agent": f"wheelset/{__version__}"},
@@ -423,8 +432,11 @@ class _LazyHttp:
             self._client.close()
 
 
-def _http_client(timeout: float | None = None, *, connections: int = 16) -> _LazyHttp:
-    return _LazyHttp(timeout, connections)
+def _http_client(
+    timeout: float | None = None, *, connections: int = 16, index_url: str | None = None
+) -> _LazyHttp:
+    """The command's HTTP client; private-index credentials come as pip finds them."""
+    return _LazyHttp(timeout, connections, index_url)
 
 
 def _requirements(names: list[str]) -> list[Requirement]:

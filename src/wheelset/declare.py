@@ -36,6 +36,7 @@ from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_text
 from wheelset.overlap import wheels_overlap
 from wheelset.platforms import Platform
+from wheelset.sources.credentials import strip_credentials
 from wheelset.sources.fetch import WheelFetcher
 from wheelset.sources.index import IndexFile
 from wheelset.wheelfile import declaration_for, digest_stream, read_wheel
@@ -291,7 +292,9 @@ def _declare_file(text: str, source: str | None, extras: Collection[str] | None)
 def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None) -> Declaration:
     filename = _url_filename(url)
     fetched = fetcher.fetch(url, filename)
-    return declaration_for(filename, fetched.digest, fetched.metadata, url, extras)
+    # Credentials in the URL serve this download only; the declaration never records them.
+    source = strip_credentials(url)
+    return declaration_for(filename, fetched.digest, fetched.metadata, source, extras)
 
 
 def _declare_index_file(

@@ -7,9 +7,12 @@ prints them. Foreign exceptions are re-raised as ours at module boundaries.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 __all__ = ["WheelsetError"]
+
+_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 class WheelsetError(Exception):
@@ -23,8 +26,9 @@ class WheelsetError(Exception):
         self.code = code
 
     def one_line(self) -> str:
-        """The error as a single line, ``path: CODE message`` (newlines folded)."""
-        text = " ".join(str(self).split("\n"))
+        """The error as a single line, ``path: CODE message`` (newlines folded, any
+        ``user:password@`` in URLs hidden)."""
+        text = _USERINFO.sub(r"\1***@", " ".join(str(self).split("\n")))
         return (
             f"{self.path}: {self.code} {text}" if self.path is not None else f"{self.code} {text}"
         )

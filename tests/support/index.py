@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import html
@@ -133,6 +134,32 @@ def serve_directory(root: Path, *, negotiate: bool = False) -> Iterator[str]:
     """
     handler_class = _NegotiatingHandler if negotiate else _QuietHandler
     handler = functools.partial(handler_class, directory=str(root))
+    with _serve(handler) as url:
+        yield url
+
+
+class _ProtectedHandler(_QuietHandler):
+    """Serves files only to requests carrying the expected basic-auth header."""
+
+    def __init__(self, *args: object, expected: str, **kwargs: object):
+        self.expected = expected
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="private"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+
+@contextmanager
+def serve_protected(root: Path, user: str, password: str) -> Iterator[str]:
+    """Like serve_directory(), but every request needs HTTP basic auth ``user:password``."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    handler = functools.partial(_ProtectedHandler, directory=str(root), expected=f"Basic {token}")
     with _serve(handler) as url:
         yield url
 
