@@ -88,6 +88,100 @@ def cid_command(
             typer.echo(str(import_file(f, params).cid))
 
 
+def _http_client(timeout: float = 60.0):
+    import httpx
+
+    return httpx.Client(timeout=timeout, follow_redirects=False)
+
+
+def _metadata_provider(http, *, index_url: str | None, gateway: str | None, counter: list[int]):
+    from wheelset.metadata_cache import MetadataCache, collect_metadata
+    from wheelset.wheel_fetch import WheelFetcher
+
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=gateway)
+
+    def provide(decls):
+        found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
+        counter.append(fetched)
+        return found
+
+    return provide
+
+
+def _wheel_writer(http, *, index_url: str | None, gateway: str | None):
+    from wheelset.wheel_fetch import WheelFetcher
+
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=gateway)
+
+    def write(decl, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fetcher.fetch(decl, directory)
+
+    return write
+
+
+_DIR_ARG = typer.Argument(help="The collection directory (platforms.toml + declarations).")
+_INDEX_OPT = typer.Option(
+    "--index-url", envvar="WHEELSET_INDEX_URL", help="Index for `index:` sources (default: pip's)."
+)
+_GATEWAY_FETCH_OPT = typer.Option(
+    "--gateway", help="Fetch wheels from this IPFS gateway by content-id instead of their sources."
+)
+_METADATA_OPT = typer.Option(
+    "--with-metadata", help="Publish each wheel's METADATA as a PEP 658 .metadata file."
+)
+
+
+@app.command("build")
+@handles_errors
+def build_command(
+    directory: Annotated[Path, _DIR_ARG] = Path("declarations"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write a build directory (ROOT, root.car, tree/).")
+    ] = None,
+    car: Annotated[Path | None, typer.Option("--car", help="Write the CAR file here.")] = None,
+    with_metadata: Annotated[bool, _METADATA_OPT] = False,
+    with_wheels: Annotated[
+        bool, typer.Option("--with-wheels", help="Also put the verified wheels in OUT/tree.")
+    ] = False,
+    index_url: Annotated[str | None, _INDEX_OPT] = None,
+    gateway: Annotated[str | None, _GATEWAY_FETCH_OPT] = None,
+) -> None:
+    """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
+
+    Prints a summary on stderr and the root CID, alone, as the last line on stdout.
+    """
+    from wheelset.build_stage import build_collection, write_build_dir, write_car_file
+
+    if with_wheels and out is None:
+        raise typer.BadParameter("--with-wheels needs --out")
+    with _http_client() as http:
+        fetched: list[int] = []
+        provider = (
+            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=fetched)
+            if with_metadata
+            else None
+        )
+        result = build_collection(directory, metadata=provider)
+        if out is not None:
+            writer = (
+                _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
+            )
+            write_build_dir(result, out, wheels=writer)
+        car_size = write_car_file(result, car) if car is not None else None
+    entries = result.manifest.entries
+    projects = len({e.declaration.name for e in entries})
+    summary = f"{len(entries)} wheels, {projects} projects, {len(result.blocks)} blocks"
+    if with_metadata:
+        summary += f"; METADATA: {sum(fetched)} fetched, {len(entries) - sum(fetched)} cached"
+    if out is not None:
+        summary += f"; wrote {out}"
+    if car_size is not None:
+        summary += f"; CAR {car} ({car_size} bytes)"
+    typer.echo(summary, err=True)
+    typer.echo(str(result.root))
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")
