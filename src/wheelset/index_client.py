@@ -10,7 +10,6 @@ Entry points: index_url_from(), find_wheel_url(), IndexLookupError.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
@@ -54,7 +53,6 @@ def index_url_from(explicit: str | None, environ: Mapping[str, str] | None = Non
     return explicit or environ.get(INDEX_URL_ENV) or _pip_index_url()
 
 
-@functools.cache
 def _pip_index_url() -> str:
     try:
         listing = subprocess.run(
