@@ -49,9 +49,12 @@ def test_json_page_from_a_file_index(index: Path) -> None:
     ],
 )
 def test_lookup_errors(index: Path, filename: str, match: str) -> None:
-    with serve_directory(index) as base, httpx.Client() as http:
-        with pytest.raises(IndexLookupError, match=match):
-            find_wheel_url(f"{base}/simple", filename, http=http)
+    with (
+        serve_directory(index) as base,
+        httpx.Client() as http,
+        pytest.raises(IndexLookupError, match=match),
+    ):
+        find_wheel_url(f"{base}/simple", filename, http=http)
 
 
 def test_unreachable_index() -> None:

@@ -1,4 +1,4 @@
-"""dag_size_of_file (computed from a length) equals the Tsize of really importing that many bytes."""
+"""dag_size_of_file (computed from a length) equals the Tsize of importing that many bytes."""
 
 from __future__ import annotations
 

@@ -38,9 +38,12 @@ def test_failed_pin_is_final() -> None:
 
 
 def test_wrong_token_is_one_clear_line() -> None:
-    with serve_pinning_service(PinningServiceState(token="right")) as url, httpx.Client() as http:
-        with pytest.raises(PinningServiceError) as info:
-            PinningService(url, "wrong", http=http).add(ROOT)
+    with (
+        serve_pinning_service(PinningServiceState(token="right")) as url,
+        httpx.Client() as http,
+        pytest.raises(PinningServiceError) as info,
+    ):
+        PinningService(url, "wrong", http=http).add(ROOT)
     assert info.value.code == "PINNING"
     assert "401 UNAUTHORIZED" in info.value.one_line()
     assert "\n" not in info.value.one_line()
