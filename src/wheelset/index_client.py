@@ -136,6 +136,8 @@ def _read_page(page_url: str, http: httpx.Client) -> tuple[bytes, str, str]:
         response = http.get(page_url, headers={"Accept": _ACCEPT}, follow_redirects=True)
     except httpx.HTTPError as e:
         raise IndexLookupError(f"cannot read {page_url}: {e}") from e
+    if response.status_code == 404:
+        raise IndexLookupError(f"{page_url}: HTTP 404 (the index has no such project)")
     if response.status_code != 200:
         raise IndexLookupError(f"{page_url}: HTTP {response.status_code}")
     return response.content, response.headers.get("content-type", ""), str(response.url)
