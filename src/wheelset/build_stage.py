@@ -31,9 +31,9 @@ from wheelset.declarations import Declaration
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
-from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
-from wheelset.ipfs.dagpb import decode_node
+from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.varint import decode_varint
 from wheelset.manifest import (
     MANIFEST_NAME,
     InvalidManifest,
@@ -60,6 +60,8 @@ __all__ = [
 ROOT_FILE = "ROOT"
 CAR_FILE = "root.car"
 TREE_DIR = "tree"
+
+_LINK_TAG, _HASH_TAG = 0x12, 0x0A  # dag-pb PBNode.Links (field 2), PBLink.Hash (field 1)
 
 # Given the declarations, return each wheel's METADATA bytes by wheel file name.
 MetadataProvider = Callable[[Sequence[Declaration]], Mapping[str, bytes]]
@@ -88,9 +90,7 @@ class BuildResult:
             seen.add(cid)
             block = self.blocks.get(cid)
             yield cid, block
-            # Our canonical dag-pb puts links (field 2, tag 0x12) first: no 0x12, no links.
-            if block[:1] == b"\x12":
-                stack.extend(reversed([link.cid for link in decode_node(block).links]))
+            stack.extend(reversed(_linked_cids(block)))
         if len(seen) != len(self.blocks):
             raise BuildError("internal: a generated block is not reachable from the root")
 
@@ -99,6 +99,23 @@ class BuildResult:
         out = io.BytesIO()
         write_car(out, [self.root], self.iter_car_blocks())
         return out.getvalue()
+
+
+def _linked_cids(block: bytes) -> list[CID]:
+    """The CIDs a block links to, in link order.
+
+    Only for blocks this build encoded (canonical dag-pb: every link, field 2, comes
+    first and starts with its hash, field 1), which spares decoding names and sizes.
+    """
+    cids = []
+    pos = 0
+    while pos < len(block) and block[pos] == _LINK_TAG:
+        length, start = decode_varint(block, pos + 1)
+        if block[start] != _HASH_TAG:
+            raise BuildError("internal: a link without a leading hash", code="BUILD")
+        cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
+        pos = start + length
+    return cids
 
 
 def _metadata_files(

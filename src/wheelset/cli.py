@@ -6,6 +6,7 @@ exit code; a traceback appears only with --debug. Nothing below this module prin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable
@@ -155,7 +156,8 @@ def build_command(
 
     if with_wheels and out is None:
         raise typer.BadParameter("--with-wheels needs --out")
-    with _http_client() as http:
+    offline = not (with_metadata or with_wheels)
+    with contextlib.nullcontext() if offline else _http_client() as http:
         fetched: list[int] = []
         provider = (
             _metadata_provider(http, index_url=index_url, gateway=gateway, counter=fetched)
@@ -184,8 +186,6 @@ def build_command(
 
 def _progress_callbacks(label: str):
     """A rich progress bar on stderr (a terminal only), driven by start(total), advance(outcome)."""
-    import contextlib
-
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -19,6 +19,8 @@ def encode_varint(value: int) -> bytes:
     >>> encode_varint(300).hex()
     'ac02'
     """
+    if 0 <= value < 0x80:  # most lengths and tags: one byte, the hot path of every encoder
+        return bytes((value,))
     if value < 0:
         raise ValueError("varints are unsigned")
     out = bytearray()
