@@ -20,7 +20,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.version import Version
 
 from wheelset.build import build_root
-from wheelset.build_stage import is_build_dir, load_build_dir
+from wheelset.build_stage import load_build_dir
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.manifest import MANIFEST_NAME, InvalidManifest, Manifest, parse_manifest
@@ -130,7 +130,7 @@ def load_root(spec: str, *, http: httpx.Client, gateway: str | None) -> tuple[CI
         InvalidManifest, BuildError: a malformed manifest or build directory.
     """
     path = Path(spec)
-    if path.is_dir() or is_build_dir(path):
+    if path.is_dir():
         return load_build_dir(path)
     try:
         cid = parse_cid(spec)
