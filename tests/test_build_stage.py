@@ -226,3 +226,13 @@ def test_no_platforms_file(collection: Path, tmp_path: Path) -> None:
 
 def test_with_wheels_needs_out(collection: Path) -> None:
     assert runner.invoke(app, ["build", str(collection), "--with-wheels"]).exit_code == 2
+
+
+def test_outputs_get_ordinary_permissions(collection: Path, tmp_path: Path) -> None:
+    from wheelset.fsutil import current_umask
+
+    out, car = tmp_path / "out", tmp_path / "root.car"
+    result = runner.invoke(app, ["build", str(collection), "--out", str(out), "--car", str(car)])
+    assert result.exit_code == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    assert car.stat().st_mode & 0o777 == 0o666 & ~current_umask()

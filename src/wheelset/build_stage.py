@@ -28,7 +28,7 @@ from pathlib import Path
 from wheelset.build import METADATA_SUFFIX, BuildError, build_root
 from wheelset.collection_reader import read_collection
 from wheelset.declarations import Declaration
-from wheelset.fsutil import atomic_write_bytes
+from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes, parse_cid
@@ -207,6 +207,7 @@ def write_build_dir(result: BuildResult, out: Path, *, wheels: WheelWriter | Non
     out.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
     try:
+        staged.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; give what mkdir() gives
         tree = staged / TREE_DIR
         for path, data in result.files.items():
             target = tree / path
