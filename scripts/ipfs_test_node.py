@@ -46,7 +46,7 @@ class IpfsTestNode:
         self.api_port = free_port()
         self.gateway_port = free_port()
         self.swarm_port = free_port()
-        self.rpc_port = free_port()
+        self.rpc_port = free_port()  # js-ipfs's gRPC API; its default 5003 clashes between nodes
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -80,8 +80,6 @@ class IpfsTestNode:
             "Addresses.Swarm": [f"/ip4/127.0.0.1/tcp/{self.swarm_port}"],
             "Addresses.API": f"/ip4/127.0.0.1/tcp/{self.api_port}",
             "Addresses.Gateway": f"/ip4/127.0.0.1/tcp/{self.gateway_port}",
-            # js-ipfs also serves gRPC-over-websockets, by default on a fixed port (5003):
-            # two nodes on one machine would collide there.
             "Addresses.RPC": f"/ip4/127.0.0.1/tcp/{self.rpc_port}",
         }.items():
             self._jsipfs("config", "--json", key, json.dumps(value))

@@ -25,27 +25,13 @@ from wheelset.build_stage import (
 )
 from wheelset.cli import app
 from wheelset.errors import WheelsetError
-from wheelset.ipfs.cid import CID, cid_for_block, decode_cid_bytes
+from wheelset.ipfs.car import read_car
+from wheelset.ipfs.cid import CID
 from wheelset.ipfs.dagpb import decode_node
 from wheelset.ipfs.rpc import KuboRpc
-from wheelset.ipfs.varint import decode_varint
 from wheelset.manifest import parse_manifest
 
 runner = CliRunner()
-
-
-def read_car(data: bytes) -> tuple[bytes, list[tuple[CID, bytes]]]:
-    """(header bytes, [(cid, block)]) of a CARv1."""
-    length, pos = decode_varint(data, 0)
-    header = data[pos : pos + length]
-    pos += length
-    sections = []
-    while pos < len(data):
-        length, pos = decode_varint(data, pos)
-        cid, start = decode_cid_bytes(data, pos)
-        sections.append((cid, data[start : pos + length]))
-        pos += length
-    return header, sections
 
 
 @pytest.fixture
@@ -90,8 +76,9 @@ def test_cli_prints_root_last_and_builds_deterministically(collection: Path, tmp
 
 def test_car_holds_exactly_the_generated_blocks_depth_first(collection: Path) -> None:
     result = build_collection(collection)
-    header, sections = read_car(result.car_bytes())
-    assert result.root.to_bytes() in header
+    car = read_car(result.car_bytes())  # verifies every block against its CID
+    assert car.roots == (result.root,)
+    sections = car.blocks
     cids = [cid for cid, _ in sections]
     assert cids[0] == result.root
     assert len(set(cids)) == len(cids) == len(result.blocks)
@@ -100,7 +87,6 @@ def test_car_holds_exactly_the_generated_blocks_depth_first(collection: Path) ->
     assert not wheel_cids & set(cids)
     linked_from_earlier: set[CID] = {result.root}
     for cid, block in sections:
-        assert cid_for_block(block) == cid
         assert cid in linked_from_earlier  # a parent always precedes its children
         linked_from_earlier.update(link.cid for link in decode_node(block).links)
     assert wheel_cids <= linked_from_earlier
@@ -129,7 +115,7 @@ def test_build_directory_round_trip(collection: Path, tmp_path: Path) -> None:
         "native/index.html",
         "wheelset.json",
     ]
-    assert read_car((out / "root.car").read_bytes())[1][0][0] == build_collection(collection).root
+    assert read_car((out / "root.car").read_bytes()).roots == (build_collection(collection).root,)
     cid, manifest = load_build_dir(out)
     assert str(cid) == root and len(manifest.entries) == 4
     assert parse_manifest((out / "tree" / "wheelset.json").read_bytes()) == manifest
@@ -203,7 +189,7 @@ def test_metadata_blocks_are_in_the_car(collection: Path, wheels, index: str) ->
                 0
             ],
         )
-    car_cids = {cid for cid, _ in read_car(result.car_bytes())[1]}
+    car_cids = {cid for cid, _ in read_car(result.car_bytes()).blocks}
     for entry in result.manifest.entries:
         assert entry.metadata is not None and entry.metadata.content_id in car_cids
 

@@ -33,6 +33,7 @@ RAW = 0x55
 DAG_CBOR = 0x71
 SHA2_256 = 0x12
 _SHA2_256_LENGTH = 32  # bytes
+_SHA2_256_PREFIX = bytes((SHA2_256, _SHA2_256_LENGTH))
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
@@ -62,6 +63,8 @@ class CID:
 
     @property
     def multihash(self) -> bytes:
+        if self.hash_code == SHA2_256 and len(self.digest) == _SHA2_256_LENGTH:
+            return _SHA2_256_PREFIX + self.digest
         return encode_varint(self.hash_code) + encode_varint(len(self.digest)) + self.digest
 
     def to_bytes(self) -> bytes:

@@ -7,6 +7,7 @@ __all__ = ["InvalidVarint", "decode_varint", "encode_varint"]
 from wheelset.errors import WheelsetError
 
 _MAX_VARINT_BYTES = 9  # multiformats caps varints at 63 bits = 9 bytes
+_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
 class InvalidVarint(WheelsetError, ValueError):
@@ -19,10 +20,10 @@ def encode_varint(value: int) -> bytes:
     >>> encode_varint(300).hex()
     'ac02'
     """
-    if 0 <= value < 0x80:  # most lengths and tags: one byte, the hot path of every encoder
-        return bytes((value,))
-    if value < 0:
-        raise ValueError("varints are unsigned")
+    if value < 0x80:
+        if value < 0:
+            raise ValueError("varints are unsigned")
+        return _ONE_BYTE[value]
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)

@@ -1,0 +1,164 @@
+"""Hostile input to every parser: only the documented error type escapes (10,000 examples each)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import PurePosixPath
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wheelset.declarations import DeclarationError, parse_declaration, relpath_for
+from wheelset.ipfs.cid import InvalidCID, parse_cid
+from wheelset.ipfs.dagpb import InvalidNode, decode_node, decode_unixfs, encode_node
+from wheelset.ipfs.directory import build_tree
+from wheelset.ipfs.importer import import_bytes
+from wheelset.manifest import InvalidManifest, format_manifest, manifest_of, parse_manifest
+
+FUZZ = settings(
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+GOOD_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+GOOD_TABLE = {
+    "source": "index:demo-1.0-py3-none-any.whl",
+    "content-id": GOOD_CID,
+    "sha256": "0" * 64,
+    "size": 12,
+    "requires-python": ">=3.10",
+    "extras": ["socks"],
+    "dependencies": ["pysocks>=1; extra == 'socks'"],
+}
+GOOD_PATH = PurePosixPath("2d/demo/demo-1.0-py3-none-any.toml")
+
+toml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+def _mutate(data: bytes, positions: list[int], values: list[int]) -> bytes:
+    buf = bytearray(data)
+    for p, v in zip(positions, values, strict=False):
+        if buf:
+            buf[p % len(buf)] = v
+    return bytes(buf)
+
+
+@FUZZ
+@given(st.text(max_size=80))
+def test_cid_text(text: str) -> None:
+    try:
+        cid = parse_cid(text)
+    except InvalidCID:
+        return
+    assert parse_cid(str(cid)) == cid
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_dag_pb_random_bytes(data: bytes) -> None:
+    for decode in (decode_node, decode_unixfs):
+        with contextlib.suppress(InvalidNode):
+            decode(data)
+
+
+_DIRECTORY_BLOCK = None
+
+
+def _directory_block() -> bytes:
+    global _DIRECTORY_BLOCK
+    if _DIRECTORY_BLOCK is None:
+        from wheelset.ipfs.blockstore import MemoryBlockStore
+
+        store = MemoryBlockStore()
+        root = build_tree({"a": import_bytes(b"x" * 300_000), "é": import_bytes(b"y")}, store=store)
+        _DIRECTORY_BLOCK = store.get(root.cid)
+    return _DIRECTORY_BLOCK
+
+
+@FUZZ
+@given(
+    st.lists(st.integers(min_value=0), max_size=6),
+    st.lists(st.integers(0, 255), max_size=6),
+    st.integers(min_value=0, max_value=200),
+)
+def test_dag_pb_mutations(positions: list[int], values: list[int], cut: int) -> None:
+    block = _mutate(_directory_block(), positions, values)[: len(_directory_block()) - cut]
+    try:
+        node = decode_node(block)
+    except InvalidNode:
+        return
+    if node.data is not None:
+        with contextlib.suppress(InvalidNode):
+            decode_unixfs(node.data)
+    assert decode_node(encode_node(node)) == node
+
+
+@FUZZ
+@given(
+    st.dictionaries(st.sampled_from([*GOOD_TABLE, "extra-key", "name"]), toml_values, max_size=9)
+)
+def test_declaration_tables(table: dict) -> None:
+    with contextlib.suppress(DeclarationError):
+        parse_declaration(table, GOOD_PATH)
+
+
+@FUZZ
+@given(st.sampled_from(sorted(GOOD_TABLE)), toml_values)
+def test_declaration_one_bad_field(key: str, value: object) -> None:
+    table = dict(GOOD_TABLE, **{key: value})
+    with contextlib.suppress(DeclarationError):
+        parse_declaration(table, GOOD_PATH)
+
+
+@FUZZ
+@given(st.text(max_size=60))
+def test_wheel_file_names(name: str) -> None:
+    for candidate in (name, name + ".whl"):
+        with contextlib.suppress(DeclarationError):
+            relpath_for(candidate)
+        with contextlib.suppress(DeclarationError):
+            parse_declaration(GOOD_TABLE, PurePosixPath(candidate + ".toml"))
+
+
+def _good_manifest() -> bytes:
+    decl = parse_declaration(GOOD_TABLE, GOOD_PATH)
+    return format_manifest(manifest_of({"python-versions": ["3.11"]}, [decl]))
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_manifest_random_bytes(data: bytes) -> None:
+    with contextlib.suppress(InvalidManifest):
+        parse_manifest(data)
+
+
+@FUZZ
+@given(st.lists(st.integers(min_value=0), max_size=4), st.lists(st.integers(0, 255), max_size=4))
+def test_manifest_byte_mutations(positions: list[int], values: list[int]) -> None:
+    with contextlib.suppress(InvalidManifest):
+        parse_manifest(_mutate(_good_manifest(), positions, values))
+
+
+@FUZZ
+@given(
+    st.sampled_from(
+        ["format", "version", "platforms", "declarations", "path", "metadata", *GOOD_TABLE]
+    ),
+    toml_values,
+)
+def test_manifest_structural_mutations(key: str, value: object) -> None:
+    doc = json.loads(_good_manifest())
+    if key in ("format", "version", "platforms", "declarations"):
+        doc[key] = value
+    else:
+        doc["declarations"][0][key] = value
+    with contextlib.suppress(InvalidManifest):
+        parse_manifest(json.dumps(doc, default=str).encode())
