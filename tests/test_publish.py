@@ -151,6 +151,22 @@ def test_publish_from_sources_then_pip_installs_through_the_gateway(
     )
     assert check.stdout == "2.0\n"
 
+    # uv reads the same gateway URL as an index (its config and cache kept out).
+    uv = Path(sys.executable).parent / "uv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    uv_venv = tmp_path / "uv-venv"
+    subprocess.run([str(uv), "venv", "--no-config", str(uv_venv)], env=env, check=True)
+    uv_args = ["pip", "install", "--no-config", "--no-cache", "--python", str(uv_venv)]
+    uv_install = subprocess.run(
+        [str(uv), *uv_args, "--index-url", gateway_index, "beta"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert uv_install.returncode == 0, uv_install.stderr
+    assert "+ alpha==1.0" in uv_install.stderr and "+ beta==2.0" in uv_install.stderr
+
     # With PEP 658 metadata pip resolves from the .metadata files: it fetches both of them
     # before any wheel (pip 23.2 still downloads the chosen wheels afterwards, even here).
     with logging_proxy(ipfs_node.gateway_url) as (proxy, seen):
