@@ -208,7 +208,8 @@ def test_failed_wheel_is_reported_and_a_rerun_finishes(
         failed = _publish(*args, "--index-url", index)
     assert failed.exit_code == 1 and failed.stdout == ""
     lines = failed.stderr.splitlines()
-    assert lines[0].startswith(f"failed: {wheels[2].name}: ") and "HTTP 404" in lines[0]
+    assert lines[0].startswith(f"failed: {wheels[2].name}: ")
+    assert "not found on the index" in lines[0]
     assert "NOT pinned" in lines[1] and "2 added, 0 pinned, 0 already there, 1 failed" in lines[1]
     assert lines[2].startswith("error: PUBLISH 1 of 3 wheels failed")
 

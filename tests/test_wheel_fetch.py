@@ -14,7 +14,8 @@ from tests.support.index import serve_directory, write_index
 from tests.support.wheels import make_wheel
 from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.rpc import KuboRpc
-from wheelset.wheel_fetch import ContentMismatch, FetchError, WheelFetcher
+from wheelset.sources import FetchError
+from wheelset.wheel_fetch import ContentMismatch, WheelFetcher
 
 
 @pytest.fixture

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
 from wheelset import __version__
 from wheelset.errors import WheelsetError
+
+if TYPE_CHECKING:
+    import httpx
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -133,12 +138,6 @@ the exit code is 1. Check the exit code before pairing output lines with paths.
         raise typer.Exit(1)
 
 
-def _http_client(timeout: float = 60.0):
-    import httpx
-
-    return httpx.Client(timeout=timeout, follow_redirects=False)
-
-
 def _metadata_provider(http, *, index_url: str | None, gateway: str | None, counter: list[int]):
     from wheelset.metadata_cache import MetadataCache, collect_metadata
     from wheelset.wheel_fetch import WheelFetcher
@@ -201,7 +200,7 @@ def build_command(
     if with_wheels and out is None:
         raise typer.BadParameter("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else _http_client() as http:
+    with contextlib.nullcontext() if offline else _http_client(60.0) as http:
         fetched: list[int] = []
         provider = (
             _metadata_provider(http, index_url=index_url, gateway=gateway, counter=fetched)
@@ -380,10 +379,246 @@ def diff_command(
     formatter = FORMATTERS.get(output_format.lower())
     if formatter is None:
         raise typer.BadParameter(f"--format must be one of {', '.join(FORMATTERS)}")
-    with _http_client() as http:
+    with _http_client(60.0) as http:
         a_root, a = load_root(root_a, http=http, gateway=gateway)
         b_root, b = load_root(root_b, http=http, gateway=gateway)
     typer.echo(formatter(diff_manifests(a_root, a, b_root, b)), nl=False)
+
+
+_PROJECT = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+@app.command("prefix")
+@handles_errors
+def prefix_command(
+    projects: Annotated[list[str], typer.Argument(help="Project names (any spelling).")],
+) -> None:
+    """Print the declaration directory prefix of each project."""
+    from wheelset.declarations import prefix_of
+
+    for project in projects:
+        if not _PROJECT.fullmatch(project):
+            raise WheelsetError(f"invalid project name {project!r}", code="USAGE")
+    for project in projects:
+        typer.echo(prefix_of(project))
+
+
+def _http_client(timeout: float) -> httpx.Client:
+    """The one HTTP client of a command (httpx honours proxy and certificate variables)."""
+    import httpx
+
+    return httpx.Client(
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        headers={"User-Agent": f"wheelset/{__version__}"},
+    )
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
+    """A rich progress display on stderr (only on a terminal); yields the callback."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    tasks: dict[str, object] = {}
+    lock = threading.Lock()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+
+        def update(label: str, done: int, total: int | None) -> None:
+            with lock:
+                task = tasks.get(label)
+                if task is None:
+                    task = tasks[label] = progress.add_task(label, total=total)
+            progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+IndexUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--index-url",
+        help="PEP 503 index for index: sources (default: WHEELSET_INDEX_URL, pip's config).",
+    ),
+]
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=0.1, help="Network timeout in seconds.")
+]
+JobsOption = Annotated[int, typer.Option("--jobs", min=1, help="Downloads at a time.")]
+
+
+@app.command("declare")
+@handles_errors
+def declare_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION."),
+    ],
+    into: Annotated[Path, typer.Option("--into", help="The collection directory.")] = Path(
+        "declarations"
+    ),
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="For one local .whl: the URL to record (or 'index'), not its file:// URL.",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Remove the projects' other declarations.")
+    ] = False,
+    extras: Annotated[
+        str | None,
+        typer.Option(
+            "--extras",
+            help="Comma-separated extras the collection supports (default: all the wheel "
+            "provides; '' for none). The closure check covers only declared extras.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
+    ] = False,
+) -> None:
+    """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
+    from wheelset.declare import declare_sources, parse_source, write_declarations
+    from wheelset.platforms import PLATFORMS_FILE, load_platforms
+    from wheelset.sources.fetch import WheelCache, WheelFetcher, default_cache_dir
+    from wheelset.sources.index import IndexClient, configured_index_url
+
+    specs = [parse_source(s) for s in sources]
+    releases = any(s.kind == "release" for s in specs)
+    platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
+    with _http_client(timeout) as http, _progress() as on_progress:
+        index = None
+        if releases:
+            index = IndexClient(configured_index_url(index_url), http=http)
+        cache = None if no_cache else WheelCache(default_cache_dir())
+        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
+        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        declared = declare_sources(
+            sources,
+            fetcher=fetcher,
+            platforms=platforms,
+            source=source,
+            extras=wanted,
+            jobs=jobs,
+        )
+    for note in declared.notes:
+        typer.echo(f"note: {note}", err=True)
+    for status, path in write_declarations(declared.declarations, into, replace=replace):
+        typer.echo(f"{status} {path}")
+
+
+@app.command("check")
+@handles_errors
+def check_command(
+    directory: Annotated[Path, typer.Argument(help="The collection directory.")] = Path(
+        "declarations"
+    ),
+    integrity: Annotated[
+        bool, typer.Option("--integrity", help="Also re-fetch sources and compare (network).")
+    ] = False,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
+        ),
+    ] = None,
+    all_declarations: Annotated[
+        bool, typer.Option("--all", help="Integrity scope: every declaration.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json or github (workflow annotations).")
+    ] = "text",
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only these families (repeat or comma-separate): layout, schema, "
+            "uniqueness, closure, integrity.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+) -> None:
+    """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
+    from wheelset.checks import DEFAULT_FAMILIES, FAMILIES, run_checks
+    from wheelset.collection import changed_paths, load_collection
+    from wheelset.findings import Severity
+    from wheelset.report import FORMATTERS
+
+    if output_format not in FORMATTERS:
+        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    families = [f.strip() for item in only or () for f in item.split(",") if f.strip()]
+    for family in families:
+        if family not in FAMILIES:
+            raise fail(f"unknown check family {family!r} ({', '.join(FAMILIES)})", code=2)
+    if not families:
+        families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
+    run_integrity = "integrity" in families
+    if (changed_since or all_declarations) and not run_integrity:
+        raise fail("--changed-since and --all choose the scope of --integrity", code=2)
+    if changed_since and all_declarations:
+        raise fail("--changed-since and --all exclude each other", code=2)
+
+    collection = load_collection(directory)
+    scope = None
+    if run_integrity and not all_declarations:
+        ref = changed_since or "HEAD"
+        try:
+            scope = changed_paths(directory, ref)
+        except WheelsetError as e:
+            raise WheelsetError(
+                f"{e} (use --all to check every declaration)", path=e.path, code=e.code
+            ) from e
+        typer.echo(f"integrity: {len(scope)} declaration(s) changed since {ref}", err=True)
+    if run_integrity:
+        from wheelset.sources.fetch import WheelFetcher
+        from wheelset.sources.index import IndexClient, configured_index_url
+
+        with _http_client(timeout) as http, _progress() as on_progress:
+            needs_index = any(
+                d.is_index_source
+                for d in collection.declarations
+                if scope is None or d.path in scope
+            )
+            index = IndexClient(configured_index_url(index_url), http=http) if needs_index else None
+            fetcher = WheelFetcher(http=http, index=index, on_progress=on_progress)
+            findings = run_checks(
+                collection, families, fetcher=fetcher, integrity_paths=scope, jobs=jobs
+            )
+    else:
+        findings = run_checks(collection, families)
+    typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    typer.echo(
+        f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
+        f"{errors} error(s), {len(findings) - errors} warning(s)",
+        err=True,
+    )
+    if errors:
+        raise typer.Exit(1)
 
 
 def main() -> None:

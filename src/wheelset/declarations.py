@@ -2,17 +2,21 @@
 
 One declaration = one wheel, at ``<prefix>/<project>/<wheel filename without .whl>.toml``
 (DESIGN §2). Parsing validates every field and returns an immutable Declaration whose
-fields are already parsed; dumping writes keys in a fixed order so files diff cleanly.
-No network here. Entry points: Declaration, parse_declaration(), format_declaration(),
-load_declaration(), dump_declaration(), prefix_of(), relpath_for().
+fields are already parsed; validate_declaration() reports every problem of a file at once,
+each with a stable code (see README, "Finding codes"). Dumping writes keys in a fixed
+order so files diff cleanly. No network here. Entry points: Declaration,
+parse_declaration(), validate_declaration(), format_declaration(), load_declaration(),
+dump_declaration(), prefix_of(), relpath_for(), parse_wheel_name().
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import tomli_w
 from packaging.requirements import InvalidRequirement, Requirement
@@ -37,6 +41,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
+    "INDEX_SOURCE_PREFIX",
     "KEY_ORDER",
     "Declaration",
     "DeclarationError",
@@ -44,8 +49,11 @@ __all__ = [
     "format_declaration",
     "load_declaration",
     "parse_declaration",
+    "parse_requirement",
+    "parse_wheel_name",
     "prefix_of",
     "relpath_for",
+    "validate_declaration",
 ]
 
 # The order keys are written in; also the set of keys allowed.
@@ -58,8 +66,14 @@ KEY_ORDER = (
     "extras",
     "dependencies",
 )
-_REQUIRED = frozenset({"source", "content-id", "extras", "dependencies"})
+_KNOWN = frozenset(KEY_ORDER)
+_REQUIRED = ("source", "content-id", "extras", "dependencies")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+# Wheel names never need more than these characters; anything else (separators, "..",
+# control characters) could escape the collection directory.
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]*\.whl")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._]*[A-Za-z0-9])?")
+_URL = re.compile(r"(https?|file)://\S+")
 INDEX_SOURCE_PREFIX = "index:"
 
 
@@ -76,31 +90,94 @@ def prefix_of(name: str) -> str:
     return f"{sum(map(ord, canonicalize_name(name))) & 0xFF:02x}"
 
 
+def parse_wheel_name(
+    filename: str, path: PurePosixPath | Path | str | None = None
+) -> tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]:
+    """Name, version, build tag and tags of a wheel file name (PEP 427), path-safe.
+
+    Raises:
+        DeclarationError: not a valid wheel file name (code FILENAME).
+    """
+    if _SAFE_FILENAME.fullmatch(filename):
+        # name-version[-build] and the three tag components are parsed (by packaging) and
+        # cached separately: a release's wheels share the first, many wheels the second.
+        parts = filename[: -len(".whl")].rsplit("-", 3)
+        if len(parts) == 4:
+            head = _parse_head(parts[0])
+            tags = _parse_tags(f"{parts[1]}-{parts[2]}-{parts[3]}")
+            if head is not None and tags is not None:
+                return (*head, tags)
+    raise _filename_error(filename, filename if path is None else path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
+    if not _PROJECT_NAME.fullmatch(head.split("-", 1)[0]):
+        return None
+    try:
+        name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
+    except InvalidWheelFilename:
+        return None
+    return name, version, build
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tags(text: str) -> frozenset[Tag] | None:
+    try:
+        return parse_wheel_filename(f"x-0-{text}.whl")[3]
+    except InvalidWheelFilename:
+        return None
+
+
+def _filename_error(filename: str, path: PurePosixPath | Path | str) -> DeclarationError:
+    """The precise reason a wheel file name is invalid."""
+    if _SAFE_FILENAME.fullmatch(filename):
+        try:
+            parse_wheel_filename(filename)
+        except InvalidWheelFilename as e:
+            return DeclarationError(f"invalid wheel file name: {e}", path=path, code="FILENAME")
+        return DeclarationError(
+            f"invalid project name in wheel file name {filename!r}", path=path, code="FILENAME"
+        )
+    return DeclarationError(f"invalid wheel file name {filename!r}", path=path, code="FILENAME")
+
+
 def relpath_for(wheel_filename: str) -> PurePosixPath:
     """Where a wheel's declaration lives, relative to the collection directory.
 
+    >>> relpath_for("tomli-2.0.1-py3-none-any.whl")
+    PurePosixPath('25/tomli/tomli-2.0.1-py3-none-any.toml')
+
     Raises:
-        DeclarationError: the file name is not a valid wheel name (code LAYOUT).
+        DeclarationError: the file name is not a valid wheel name (code FILENAME).
     """
-    name = _parse_filename(wheel_filename, PurePosixPath(wheel_filename))[0]
+    name = parse_wheel_name(wheel_filename)[0]
     stem = wheel_filename[: -len(".whl")]
     return PurePosixPath(prefix_of(name), name, f"{stem}.toml")
 
 
-def _parse_filename(
-    filename: str, path: PurePosixPath | Path
-) -> tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]:
-    if "/" in filename or "\\" in filename or filename.startswith("."):
-        raise DeclarationError(f"invalid wheel file name {filename!r}", path=path, code="LAYOUT")
-    try:
-        return parse_wheel_filename(filename)
-    except InvalidWheelFilename as e:
-        raise DeclarationError(f"invalid wheel file name: {e}", path=path, code="LAYOUT") from e
+@functools.lru_cache(maxsize=65536)
+def parse_requirement(text: str) -> Requirement:
+    """A PEP 508 requirement, parsed once per distinct string (treat it as read-only).
+
+    Raises:
+        InvalidRequirement: from packaging, when ``text`` is not PEP 508.
+    """
+    return Requirement(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_specifier(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
 
 
 @dataclass(frozen=True, slots=True)
 class Declaration:
-    """One declared wheel. ``path`` is relative to the collection directory (posix)."""
+    """One declared wheel. ``path`` is relative to the collection directory (posix).
+
+    ``requirements`` are ``dependencies`` parsed, in the same order (shared, read-only
+    objects: the same string parses to the same Requirement).
+    """
 
     path: PurePosixPath
     filename: str
@@ -135,102 +212,171 @@ class Declaration:
         return table
 
 
-def _require(table: Mapping[str, object], key: str, kind: type, path: PurePosixPath) -> object:
-    value = table[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise DeclarationError(
-            f"{key!r} must be {kind.__name__}, not {type(value).__name__}", path=path, code="SCHEMA"
-        )
-    return value
-
-
-def _string_list(table: Mapping[str, object], key: str, path: PurePosixPath) -> list[str]:
-    items = _require(table, key, list, path)
-    assert isinstance(items, list)
-    if not all(isinstance(item, str) for item in items):
-        raise DeclarationError(f"{key!r} must be an array of strings", path=path, code="SCHEMA")
-    return items
-
-
-def _check_source(source: str, filename: str, path: PurePosixPath) -> None:
+def _source_problem(source: str, filename: str) -> str | None:
     if source.startswith(INDEX_SOURCE_PREFIX):
         if source[len(INDEX_SOURCE_PREFIX) :] != filename:
-            raise DeclarationError(
-                f"index source {source!r} does not name this wheel ({filename})",
-                path=path,
-                code="SOURCE",
-            )
-        return
-    if not re.match(r"(https?|file)://[^\s]+$", source):
-        raise DeclarationError(
-            f"source must be an https://, http://, file:// URL or index:<wheel>, got {source!r}",
-            path=path,
-            code="SOURCE",
-        )
-    if source.rsplit("/", 1)[-1].split("#", 1)[0].split("?", 1)[0] != filename:
-        raise DeclarationError(
-            f"source URL does not end in the wheel file name {filename}", path=path, code="SOURCE"
-        )
+            return f"index source {source!r} does not name this wheel ({filename})"
+        return None
+    if not _URL.fullmatch(source):
+        return f"source must be an https://, http://, file:// URL or index:<wheel>, got {source!r}"
+    last = unquote(urlsplit(source).path.rsplit("/", 1)[-1])
+    if last != filename:
+        return f"source URL does not end in the wheel file name {filename}"
+    return None
 
 
-def parse_declaration(table: Mapping[str, object], path: PurePosixPath) -> Declaration:
+class _Problems:
+    """Collects a file's problems; the first one is what parse_declaration raises."""
+
+    __slots__ = ("items", "path")
+
+    def __init__(self, path: PurePosixPath) -> None:
+        self.path = path
+        self.items: list[DeclarationError] = []
+
+    def add(self, code: str, message: str) -> None:
+        self.items.append(DeclarationError(message, path=self.path, code=code))
+
+    def typed(self, table: Mapping[str, object], key: str, kind: type) -> object:
+        """``table[key]`` if present and of ``kind`` (bool is not an int), else None."""
+        if key not in table:
+            return None
+        value = table[key]
+        if (
+            value is None
+            or not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+        ):
+            self.add("TYPE", f"{key!r} must be {_KIND[kind]}, not {_toml_type(value)}")
+            return None
+        return value
+
+    def strings(self, table: Mapping[str, object], key: str) -> list[str] | None:
+        items = self.typed(table, key, list)
+        if items is None:
+            return None
+        assert isinstance(items, list)
+        if not all(isinstance(item, str) for item in items):
+            self.add("TYPE", f"{key!r} must be an array of strings")
+            return None
+        return items
+
+
+_KIND = {str: "a string", int: "an integer", list: "an array"}
+
+
+def _toml_type(value: object) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a float",
+        bool: "a boolean",
+        list: "an array",
+        dict: "a table",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def validate_declaration(
+    table: Mapping[str, object], path: PurePosixPath
+) -> tuple[Declaration | None, list[DeclarationError]]:
     """Validate a parsed TOML table found at ``path`` (relative to the collection).
 
-    The path must end in ``<project>/<stem>.toml``; the wheel name comes from the stem.
-    Raises:
-        DeclarationError: with code LAYOUT, SCHEMA, SOURCE or CID.
+    Returns the Declaration (None when anything is wrong) and every problem found, each a
+    DeclarationError with code FILENAME, MISSING-KEY, UNKNOWN-KEY, TYPE, SOURCE, CID,
+    SPECIFIER, EXTRAS, REQUIREMENT or VALUE. The path must end in ``<stem>.toml``;
+    the wheel's name, version and tags come from the stem.
     """
+    problems = _Problems(path)
     if path.suffix != ".toml":
-        raise DeclarationError("declaration must end in .toml", path=path, code="LAYOUT")
+        problems.add("FILENAME", "declaration must end in .toml")
+        return None, problems.items
     filename = path.name[: -len(".toml")] + ".whl"
-    name, version, build, tags = _parse_filename(filename, path)
-    unknown = sorted(set(table) - set(KEY_ORDER))
-    if unknown:
-        raise DeclarationError(f"unknown key {unknown[0]!r}", path=path, code="SCHEMA")
-    missing = sorted(_REQUIRED - set(table))
-    if missing:
-        raise DeclarationError(f"missing required key {missing[0]!r}", path=path, code="SCHEMA")
-    source = _require(table, "source", str, path)
-    assert isinstance(source, str)
-    _check_source(source, filename, path)
-    cid_text = _require(table, "content-id", str, path)
     try:
-        content_id = parse_cid(str(cid_text))
-    except InvalidCID as e:
-        raise DeclarationError(f"content-id: {e}", path=path, code="CID") from e
-    if content_id.version != 0:
-        raise DeclarationError("content-id must be a CIDv0 (Qm…)", path=path, code="CID")
-    requires_python = None
-    if "requires-python" in table:
-        text = _require(table, "requires-python", str, path)
+        name, version, build, tags = parse_wheel_name(filename, path)
+    except DeclarationError as e:
+        return None, [e]
+    get = table.get
+    source, cid_text, python_text = get("source"), get("content-id"), get("requires-python")
+    raw_extras, raw_dependencies = get("extras"), get("dependencies")
+    sha256, size = get("sha256"), get("size")
+    # The shape of almost every file is right: test it in one expression, and only when it
+    # is not, walk the keys and types again to say what is wrong.
+    well_formed = (
+        _KNOWN.issuperset(table)
+        and type(source) is str
+        and type(cid_text) is str
+        and type(raw_extras) is list
+        and type(raw_dependencies) is list
+        and (python_text is None or type(python_text) is str)
+        and (sha256 is None or type(sha256) is str)
+        and (size is None or type(size) is int)
+        and all(type(e) is str for e in raw_extras)
+        and all(type(d) is str for d in raw_dependencies)
+    )
+    if not well_formed:
+        for key in table:
+            if key not in _KNOWN:
+                allowed = ", ".join(KEY_ORDER)
+                problems.add("UNKNOWN-KEY", f"unknown key {key!r} (allowed: {allowed})")
+        for key in _REQUIRED:
+            if key not in table:
+                problems.add("MISSING-KEY", f"missing required key {key!r}")
+        source = problems.typed(table, "source", str)
+        cid_text = problems.typed(table, "content-id", str)
+        python_text = problems.typed(table, "requires-python", str)
+        raw_extras = problems.strings(table, "extras")
+        raw_dependencies = problems.strings(table, "dependencies")
+        sha256 = problems.typed(table, "sha256", str)
+        size = problems.typed(table, "size", int)
+
+    if isinstance(source, str) and (problem := _source_problem(source, filename)):
+        problems.add("SOURCE", problem)
+
+    content_id = None
+    if isinstance(cid_text, str):
         try:
-            requires_python = SpecifierSet(str(text))
+            content_id = parse_cid(cid_text)
+        except InvalidCID as e:
+            problems.add("CID", f"content-id: {e}")
+        else:
+            if content_id.version != 0:
+                problems.add("CID", "content-id must be a CIDv0 (Qm…), as `ipfs add` gives")
+
+    requires_python = None
+    if isinstance(python_text, str):
+        try:
+            requires_python = _parse_specifier(python_text)
         except InvalidSpecifier as e:
-            raise DeclarationError(f"requires-python: {e}", path=path, code="SCHEMA") from e
-    extras = _string_list(table, "extras", path)
-    normalised = tuple(canonicalize_name(e) for e in extras)
-    if list(normalised) != extras:
-        raise DeclarationError("extras must be normalised names", path=path, code="SCHEMA")
-    if len(set(normalised)) != len(normalised):
-        raise DeclarationError("extras must not repeat", path=path, code="SCHEMA")
-    dependencies = tuple(_string_list(table, "dependencies", path))
-    try:
-        requirements = tuple(Requirement(d) for d in dependencies)
-    except InvalidRequirement as e:
-        raise DeclarationError(f"dependencies: {e}", path=path, code="SCHEMA") from e
-    sha256 = None
-    if "sha256" in table:
-        sha256 = _require(table, "sha256", str, path)
-        if not _SHA256.fullmatch(str(sha256)):
-            raise DeclarationError(
-                "sha256 must be 64 lower-case hex digits", path=path, code="SCHEMA"
-            )
-    size = None
-    if "size" in table:
-        size = _require(table, "size", int, path)
-        if int(size) < 0:  # type: ignore[call-overload]
-            raise DeclarationError("size must not be negative", path=path, code="SCHEMA")
-    return Declaration(
+            problems.add("SPECIFIER", f"requires-python: {e}")
+
+    extras: tuple[NormalizedName, ...] = ()
+    if raw_extras:
+        assert isinstance(raw_extras, list)
+        extras = tuple(canonicalize_name(e) for e in raw_extras)
+        if list(extras) != raw_extras:
+            bad = next(e for e, n in zip(raw_extras, extras, strict=True) if e != n)
+            problems.add("EXTRAS", f"extra {bad!r} is not normalised (PEP 685)")
+        if len(set(extras)) != len(extras):
+            problems.add("EXTRAS", "extras must not repeat")
+
+    dependencies: tuple[str, ...] = tuple(raw_dependencies or ())  # type: ignore[arg-type]
+    requirements: list[Requirement] = []
+    for dependency in dependencies:
+        try:
+            requirements.append(parse_requirement(dependency))
+        except InvalidRequirement as e:
+            problems.add("REQUIREMENT", f"dependency {dependency!r}: {e}")
+
+    if isinstance(sha256, str) and not _SHA256.fullmatch(sha256):
+        problems.add("VALUE", "sha256 must be 64 lower-case hex digits")
+    if isinstance(size, int) and size < 0:
+        problems.add("VALUE", "size must not be negative")
+
+    if problems.items:
+        return None, problems.items
+    assert isinstance(source, str) and content_id is not None
+    decl = Declaration(
         path=path,
         filename=filename,
         name=name,
@@ -239,13 +385,27 @@ def parse_declaration(table: Mapping[str, object], path: PurePosixPath) -> Decla
         tags=tags,
         source=source,
         content_id=content_id,
-        extras=normalised,
+        extras=extras,
         dependencies=dependencies,
         requires_python=requires_python,
-        sha256=sha256,  # type: ignore[arg-type]
-        size=size,  # type: ignore[arg-type]
-        requirements=requirements,
+        sha256=sha256 if isinstance(sha256, str) else None,
+        size=size if isinstance(size, int) else None,
+        requirements=tuple(requirements),
     )
+    return decl, []
+
+
+def parse_declaration(table: Mapping[str, object], path: PurePosixPath) -> Declaration:
+    """Validate a parsed TOML table found at ``path``; the Declaration or the first problem.
+
+    Raises:
+        DeclarationError: see validate_declaration() for the codes.
+    """
+    decl, problems = validate_declaration(table, path)
+    if problems:
+        raise problems[0]
+    assert decl is not None
+    return decl
 
 
 def format_declaration(decl: Declaration) -> str:
@@ -257,7 +417,7 @@ def load_declaration(file: Path, root: Path) -> Declaration:
     """Read and validate ``file`` (inside collection directory ``root``).
 
     Raises:
-        DeclarationError: unreadable file, malformed TOML (code TOML), or invalid content.
+        DeclarationError: unreadable file (IO), malformed TOML (TOML), or invalid content.
     """
     rel = PurePosixPath(file.relative_to(root).as_posix())
     try:
@@ -265,8 +425,10 @@ def load_declaration(file: Path, root: Path) -> Declaration:
             table = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise DeclarationError(f"malformed TOML: {e}", path=rel, code="TOML") from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise DeclarationError(f"cannot read: {e}", path=rel, code="IO") from e
+    except UnicodeDecodeError as e:
+        raise DeclarationError(f"not UTF-8: {e}", path=rel, code="TOML") from e
+    except OSError as e:
+        raise DeclarationError(f"cannot read: {e.strerror or e}", path=rel, code="IO") from e
     return parse_declaration(table, rel)
 
 

@@ -10,13 +10,12 @@ Entry points: load_root(), diff_manifests(), RootDiff, FORMATTERS, platform_tags
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.tags import Tag
 from packaging.version import Version
 
 from wheelset.build import build_root
@@ -24,6 +23,7 @@ from wheelset.build_stage import load_build_dir
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.manifest import MANIFEST_NAME, InvalidManifest, Manifest, parse_manifest
+from wheelset.platforms import PlatformError, parse_platforms
 
 __all__ = [
     "FORMATTERS",
@@ -49,58 +49,18 @@ class DiffError(WheelsetError):
 
 
 # --- platforms -----------------------------------------------------------------------
-# A stand-in for wheelset.platforms (same platforms.toml shape): python-versions × systems.
-
-_LEGACY_MANYLINUX = {
-    17: ("manylinux2014", {"x86_64", "i686", "aarch64", "armv7l", "ppc64", "ppc64le", "s390x"}),
-    12: ("manylinux2010", {"x86_64", "i686"}),
-    5: ("manylinux1", {"x86_64", "i686"}),
-}
-
-
-def _expand_system(system: str) -> list[str]:
-    """Platform tags a system accepts, as pip expands them (older glibc/musl/macOS too)."""
-    if m := re.fullmatch(r"manylinux_2_(\d+)_(\w+)", system):
-        minor, arch = int(m[1]), m[2]
-        lowest = 5 if arch in ("x86_64", "i686") else 17
-        tags = []
-        for level in range(minor, lowest - 1, -1):
-            tags.append(f"manylinux_2_{level}_{arch}")
-            legacy, arches = _LEGACY_MANYLINUX.get(level, ("", set()))
-            if arch in arches:
-                tags.append(f"{legacy}_{arch}")
-        return tags
-    if m := re.fullmatch(r"musllinux_1_(\d+)_(\w+)", system):
-        return [f"musllinux_1_{level}_{m[2]}" for level in range(int(m[1]), -1, -1)]
-    if m := re.fullmatch(r"macosx_(\d+)_(\d+)_(\w+)", system):
-        return list(mac_platforms((int(m[1]), int(m[2])), m[3]))
-    return [system]
 
 
 def platform_tags(platforms: Mapping[str, object]) -> dict[str, frozenset[Tag]]:
-    """Compatible tags per platform name (``cp311-manylinux_2_28_x86_64``…).
+    """Compatible tags per platform id (``cp311-manylinux_2_28_x86_64``…) of a table.
 
     Raises:
-        DiffError: the table lacks python-versions/systems lists of strings.
+        DiffError: a platforms table wheelset.platforms cannot read.
     """
-    versions, systems = platforms.get("python-versions"), platforms.get("systems")
-    if not (
-        isinstance(versions, list)
-        and isinstance(systems, list)
-        and all(isinstance(v, str) and re.fullmatch(r"3\.\d+", v) for v in versions)
-        and all(isinstance(s, str) and s for s in systems)
-    ):
-        raise DiffError("platforms need python-versions (like '3.11') and systems lists")
-    result = {}
-    for version in versions:
-        python = (3, int(version.split(".")[1]))
-        interpreter = f"cp3{python[1]}"
-        for system in systems:
-            expanded = _expand_system(system)
-            tags = {*cpython_tags(python, platforms=expanded)}
-            tags.update(compatible_tags(python, interpreter, expanded))
-            result[f"{interpreter}-{system}"] = frozenset(tags)
-    return result
+    try:
+        return {p.id: frozenset(p.tags) for p in parse_platforms(platforms)}
+    except PlatformError as e:
+        raise DiffError(f"platforms of the manifest: {e}") from e
 
 
 # --- loading a ROOT --------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Where from: an IPFS gateway by content-id (``<gateway>/ipfs/<cid>``) when one is given,
 else the declaration's source — an http(s)/file URL, or ``index:<file>`` looked up on the
-configured index (wheelset.index_client). The bytes are streamed into a temporary file
+configured index (wheelset.sources.index). The bytes are streamed into a temporary file
 while the UnixFS importer recomputes the CID (and sha256, size) in the same pass; a
 mismatch deletes the file and raises ContentMismatch, so callers only ever see verified
 wheels. HTTP client injected. Entry points: WheelFetcher, FetchedWheel.
@@ -24,20 +24,13 @@ from urllib.request import url2pathname
 import httpx
 
 from wheelset.declarations import INDEX_SOURCE_PREFIX, Declaration
-from wheelset.errors import WheelsetError
-from wheelset.index_client import find_wheel_url, index_url_from
 from wheelset.ipfs.importer import import_file
+from wheelset.sources import FetchError
+from wheelset.sources.index import IndexClient, configured_index_url
 
 __all__ = ["ContentMismatch", "FetchError", "FetchedWheel", "WheelFetcher"]
 
 _COPY_CHUNK = 1 << 20  # bytes read at a time from local files
-
-
-class FetchError(WheelsetError):
-    """A wheel could not be downloaded (network, HTTP status, missing file)."""
-
-    def __init__(self, message: str, *, path: object = None):
-        super().__init__(message, path=path, code="FETCH")  # type: ignore[arg-type]
 
 
 class ContentMismatch(FetchError):
@@ -98,20 +91,23 @@ class WheelFetcher:
     ):
         self._http = http
         self._index_url = index_url
+        self._index: IndexClient | None = None
         self._gateway = gateway.rstrip("/") if gateway else None
 
     def url_of(self, decl: Declaration) -> str:
         """Where this fetcher downloads ``decl`` from.
 
         Raises:
-            IndexLookupError: an index: source that the index does not list.
+            FetchError: an index: source that the index does not list (IndexLookupError),
+                or an index that cannot be read.
         """
         if self._gateway:
             return f"{self._gateway}/ipfs/{decl.content_id}"
         if decl.source.startswith(INDEX_SOURCE_PREFIX):
-            if self._index_url is None:
-                self._index_url = index_url_from(None)
-            return find_wheel_url(self._index_url, decl.filename, http=self._http)
+            if self._index is None:
+                index_url = configured_index_url(self._index_url)
+                self._index = IndexClient(index_url, http=self._http)
+            return self._index.find_file(decl.filename, decl.name).url
         return decl.source
 
     def fetch(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import io
 import json
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -21,8 +24,54 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+class _NegotiatingHandler(_QuietHandler):
+    """Serves a directory's ``index.json`` (PEP 691) when the client asks for JSON."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        if _JSON in self.headers.get("Accept", "") and self.path.endswith("/"):
+            local = Path(self.translate_path(self.path)) / "index.json"
+            if local.is_file():
+                data = local.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", _JSON)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return io.BytesIO(data)
+        return super().send_head()
+
+
+class _StallingHandler(BaseHTTPRequestHandler):
+    """Accepts the request, sends headers, then never sends the body."""
+
+    stall = 5.0  # seconds; longer than any client timeout used in tests
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        time.sleep(self.stall)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _requires_python(wheel: Path) -> str | None:
+    """Requires-Python from a wheel's METADATA, as an index publishes it (None for sdists)."""
+    if wheel.suffix != ".whl":
+        return None
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        for line in zf.read(name).decode().splitlines():
+            if line.startswith("Requires-Python:"):
+                return line.split(":", 1)[1].strip()
+    return None
+
+
 def write_index(root: Path, wheels: Iterable[Path]) -> Path:
-    """Copy wheels under ``root/files`` and write ``root/simple/<project>/index.html``.
+    """Copy wheels (and sdists) under ``root/files``; write ``root/simple/<project>/index.html``.
 
     Returns the ``simple`` directory. Links carry ``#sha256=`` like a real index; a
     ``index.json`` beside each page holds the PEP 691 form.
@@ -35,7 +84,11 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
         target = files / wheel.name
         if wheel.resolve() != target.resolve():
             shutil.copyfile(wheel, target)
-        name = canonicalize_name(parse_wheel_filename(wheel.name)[0])
+        name = canonicalize_name(
+            parse_wheel_filename(wheel.name)[0]
+            if wheel.suffix == ".whl"
+            else parse_sdist_filename(wheel.name)[0]
+        )
         by_project.setdefault(name, []).append(target)
     for project, paths in sorted(by_project.items()):
         page = simple / project
@@ -45,10 +98,21 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
         for p in sorted(paths):
             digest = hashlib.sha256(p.read_bytes()).hexdigest()
             href = f"../../files/{p.name}#sha256={digest}"
-            anchors.append(f'<a href="{html.escape(href)}">{html.escape(p.name)}</a><br/>')
-            entries.append(
-                {"filename": p.name, "url": f"../../files/{p.name}", "hashes": {"sha256": digest}}
+            requires_python = _requires_python(p)
+            attribute = (
+                f' data-requires-python="{html.escape(requires_python)}"' if requires_python else ""
             )
+            anchors.append(
+                f'<a href="{html.escape(href)}"{attribute}>{html.escape(p.name)}</a><br/>'
+            )
+            entry: dict[str, object] = {
+                "filename": p.name,
+                "url": f"../../files/{p.name}",
+                "hashes": {"sha256": digest},
+            }
+            if requires_python:
+                entry["requires-python"] = requires_python
+            entries.append(entry)
         (page / "index.html").write_text(
             "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n"
         )
@@ -62,11 +126,30 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
 
 
 @contextmanager
-def serve_directory(root: Path) -> Iterator[str]:
-    """Serve ``root`` on 127.0.0.1 (a free port); yield the base URL without a trailing slash."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+def serve_directory(root: Path, *, negotiate: bool = False) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 (a free port); yield the base URL without a trailing slash.
+
+    With ``negotiate``, project pages are served as PEP 691 JSON to clients that ask.
+    """
+    handler_class = _NegotiatingHandler if negotiate else _QuietHandler
+    handler = functools.partial(handler_class, directory=str(root))
+    with _serve(handler) as url:
+        yield url
+
+
+@contextmanager
+def serve_stalling() -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every GET with headers and then stalls."""
+    with _serve(_StallingHandler) as url:
+        yield url
+
+
+@contextmanager
+def _serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.daemon_threads = True
+    # A short poll interval: shutdown() waits up to one interval, once per test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

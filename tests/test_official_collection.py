@@ -1,0 +1,141 @@
+"""The official collection in declarations/: its invariants, checked offline.
+
+Loads the real directory (no network) and asserts what the repository promises: it
+checks clean, it is large enough, every source is index-relative, and on every supported
+platform every project that has a wheel there installs together with its closure (with
+each extra its declaration lists), as do wheelset's own runtime dependencies and the
+extras the collection's README advertises.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from wheelset.checks import run_checks
+from wheelset.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
+from wheelset.collection import Collection, load_collection
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+REPO = Path(__file__).resolve().parent.parent
+DECLARATIONS = REPO / "declarations"
+FAMILIES = {
+    "manylinux_2_28_x86_64",
+    "manylinux_2_28_aarch64",
+    "macosx_11_0_arm64",
+    "macosx_10_15_x86_64",
+    "win_amd64",
+}
+# Extras declarations/README.md says the collection supports on every platform.
+ADVERTISED = (
+    "requests[socks]",
+    "httpx[brotli,cli,http2,socks,zstd]",
+    "jinja2[i18n]",
+    "pydantic[email,timezone]",
+    "cryptography[ssh]",
+    "anyio[trio]",
+    "urllib3[brotli,h2,socks,zstd]",
+)
+
+
+@pytest.fixture(scope="module")
+def collection() -> Collection:
+    return load_collection(DECLARATIONS)
+
+
+@pytest.fixture(scope="module")
+def index(collection: Collection) -> ClosureIndex:
+    return ClosureIndex(collection.declarations)
+
+
+def _problems(index: ClosureIndex, collection: Collection, requirements: list[str]) -> list[str]:
+    """Every unmet requirement, per platform, when installing ``requirements`` together."""
+    parsed = [Requirement(r) for r in requirements]
+    found = []
+    for platform in collection.platforms:
+        for outcome in iter_closure(index, platform, parsed):
+            if isinstance(outcome, Unsatisfied):
+                found.append(f"{platform.id}: {outcome.code} {outcome.message}")
+    return found
+
+
+def test_the_collection_checks_clean(collection: Collection) -> None:
+    assert collection.findings == ()
+    findings = run_checks(collection)
+    assert [f"{f.path}: {f.code} {f.message}" for f in findings] == []
+
+
+def test_platforms_are_four_pythons_on_five_systems(collection: Collection) -> None:
+    assert {p.python_version for p in collection.platforms} == {"3.11", "3.12", "3.13", "3.14"}
+    assert {p.system for p in collection.platforms} == FAMILIES
+    assert len(collection.platforms) == 20
+
+
+def test_size_and_sources(collection: Collection) -> None:
+    projects = {d.name for d in collection.declarations}
+    assert len(projects) >= 40
+    # Every source names the index-relative wheel, never a host; every wheel has the
+    # fields build needs offline.
+    assert all(d.source == f"index:{d.filename}" for d in collection.declarations)
+    assert all(d.size and d.sha256 for d in collection.declarations)
+
+
+def test_every_project_installs_with_its_closure_everywhere(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    problems = []
+    installed = 0
+    for platform in collection.platforms:
+        view = index.view(platform)
+        for name, decl in sorted(view.selected.items()):
+            extras = decl.extras
+            requirement = Requirement(f"{name}[{','.join(extras)}]" if extras else name)
+            outcomes = list(iter_closure(index, platform, [requirement]))
+            installed += 1
+            for outcome in outcomes:
+                if isinstance(outcome, Unsatisfied):
+                    problems.append(f"{platform.id} {requirement}: {outcome.message}")
+                else:
+                    # What the closure picks must install here (tags and Python).
+                    assert view.selected[outcome.declaration.name] is outcome.declaration
+    assert problems == []
+    # Every project has a wheel on most platforms (backports-zstd skips Python 3.14).
+    assert installed >= 0.95 * len(collection.platforms) * len(index.by_name)
+
+
+def test_the_whole_collection_installs_together(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    for platform in collection.platforms:
+        names = sorted(index.view(platform).selected)
+        outcomes = list(iter_closure(index, platform, [Requirement(n) for n in names]))
+        assert [o for o in outcomes if isinstance(o, Unsatisfied)] == []
+        chosen = [o.declaration.name for o in outcomes if isinstance(o, Selected)]
+        assert sorted(chosen) == names
+
+
+def test_wheelsets_own_runtime_dependencies_are_in_the_collection(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    with (REPO / "pyproject.toml").open("rb") as f:
+        dependencies = tomllib.load(f)["project"]["dependencies"]
+    assert _problems(index, collection, dependencies) == []
+    for requirement in map(Requirement, dependencies):
+        assert requirement.name in index.by_name
+
+
+def test_advertised_extras_are_declared_everywhere(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    assert _problems(index, collection, list(ADVERTISED)) == []
+    for text in ADVERTISED:
+        requirement = Requirement(text)
+        for platform in collection.platforms:
+            declared = index.view(platform).selected[requirement.name].extras
+            assert requirement.extras <= set(declared), (platform.id, text)
