@@ -52,7 +52,7 @@ def test_metadata_must_match_the_file_name(tmp_path: Path) -> None:
         read_wheel(wheel, wheel.name)
     assert info.value.code == "METADATA-MISMATCH"
     wheel = make_wheel(tmp_path / "v", "demo", "1.0", metadata=make_metadata("demo", "1.1"))
-    with pytest.raises(NotAWheelError, match=r"METADATA says demo 1\.1"):
+    with pytest.raises(NotAWheelError, match=r"METADATA Version .1\.1. is not 1\.0"):
         read_wheel(wheel, wheel.name)
 
 
@@ -62,7 +62,7 @@ def test_wheel_tags_must_match_the_file_name(tmp_path: Path) -> None:
     wheel.rename(renamed)
     with pytest.raises(NotAWheelError) as info:
         read_wheel(renamed, renamed.name)
-    assert info.value.code == "METADATA-MISMATCH" and "WHEEL tags" in str(info.value)
+    assert info.value.code == "TAGS-MISMATCH" and "WHEEL tags" in str(info.value)
 
 
 def test_record_hashes_are_checked(tmp_path: Path) -> None:
@@ -97,5 +97,5 @@ def test_no_metadata(tmp_path: Path) -> None:
     path = tmp_path / "demo-1.0-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("demo/__init__.py", "")
-    with pytest.raises(NotAWheelError, match=r"no \*\.dist-info/METADATA"):
+    with pytest.raises(NotAWheelError, match=r"no \*\.dist-info"):
         read_wheel(path, path.name)

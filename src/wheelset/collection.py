@@ -1,11 +1,12 @@
 """A collection directory: platforms.toml plus every declaration below it, loaded once.
 
 Declarations are every ``*.toml`` below the directory except the top-level
-``platforms.toml``; other top-level files (README.md, …) and dot-directories (.git,
-.github) are ignored; any other file inside the prefix tree is kept in ``files`` so the
-layout check can report it. Files that fail to load become findings, never exceptions,
-so one bad file does not hide the others. Also: which declarations changed since a Git
-ref (for `check --integrity`). Entry points: Collection, load_collection(), changed_paths().
+``platforms.toml``, ``policy.toml`` and ``upstream.toml``; other top-level files
+(README.md, …) and dot-directories (.git, .github, .wheelset) are ignored; any other file
+inside the prefix tree is kept in ``files`` so the layout check can report it. Files that
+fail to load become findings, never exceptions, so one bad file does not hide the others.
+Also: which declarations changed since a Git ref (for `check --integrity`).
+Entry points: Collection, load_collection(), changed_paths().
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from wheelset.declarations import Declaration, validate_declaration
 from wheelset.errors import WheelsetError
 from wheelset.findings import Finding
 from wheelset.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
+from wheelset.policy import POLICY_FILE, Policy, PolicyError, load_policy
+
+# Top-level files that are not declarations: the platforms, the policy (names, licences)
+# and a fork's record of its upstream root.
+RESERVED_FILES = frozenset({PLATFORMS_FILE, POLICY_FILE, "upstream.toml"})
 
 try:
     import tomllib
@@ -48,6 +54,7 @@ class Collection:
     declarations: tuple[Declaration, ...]
     findings: tuple[Finding, ...]
     files: tuple[PurePosixPath, ...]
+    policy: Policy | None = None
 
     @property
     def ok(self) -> bool:
@@ -75,7 +82,7 @@ def _list_files(root: Path) -> tuple[list[str], list[str]]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 _walk(entry.path, entry.name, tree)
-            elif entry.name.endswith(".toml") and entry.name != PLATFORMS_FILE:
+            elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
                 top_toml.append(entry.name)
     return tree, top_toml
 
@@ -111,6 +118,11 @@ def load_collection(directory: Path) -> Collection:
         platforms = tuple(loaded)
     except PlatformError as e:
         findings.append(Finding(PurePosixPath(PLATFORMS_FILE), "PLATFORMS", str(e)))
+    policy = None
+    try:
+        policy = load_policy(directory / POLICY_FILE)
+    except PolicyError as e:
+        findings.append(Finding(PurePosixPath(POLICY_FILE), "POLICY", str(e)))
     tree, top_toml = _list_files(directory)
     tree.sort()
     rels = [*sorted(top_toml), *tree]
@@ -132,6 +144,7 @@ def load_collection(directory: Path) -> Collection:
         declarations=tuple(declarations),
         findings=tuple(findings),
         files=tuple(paths),
+        policy=policy,
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import tomli_w
+from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -63,6 +64,7 @@ KEY_ORDER = (
     "sha256",
     "size",
     "requires-python",
+    "license",
     "extras",
     "dependencies",
 )
@@ -192,6 +194,7 @@ class Declaration:
     requires_python: SpecifierSet | None = None
     sha256: str | None = None
     size: int | None = None
+    license: str | None = None
     requirements: tuple[Requirement, ...] = field(default=(), compare=False, repr=False)
 
     @property
@@ -207,6 +210,8 @@ class Declaration:
             table["size"] = self.size
         if self.requires_python is not None:
             table["requires-python"] = str(self.requires_python)
+        if self.license is not None:
+            table["license"] = self.license
         table["extras"] = list(self.extras)
         table["dependencies"] = list(self.dependencies)
         return table
@@ -284,7 +289,7 @@ def validate_declaration(
 
     Returns the Declaration (None when anything is wrong) and every problem found, each a
     DeclarationError with code FILENAME, MISSING-KEY, UNKNOWN-KEY, TYPE, SOURCE, CID,
-    SPECIFIER, EXTRAS, REQUIREMENT or VALUE. The path must end in ``<stem>.toml``;
+    SPECIFIER, EXTRAS, REQUIREMENT, LICENSE or VALUE. The path must end in ``<stem>.toml``;
     the wheel's name, version and tags come from the stem.
     """
     problems = _Problems(path)
@@ -372,6 +377,15 @@ def validate_declaration(
         problems.add("VALUE", "sha256 must be 64 lower-case hex digits")
     if isinstance(size, int) and size < 0:
         problems.add("VALUE", "size must not be negative")
+    license_text = problems.typed(table, "license", str) if "license" in table else None
+    if isinstance(license_text, str):
+        try:
+            canonical = canonicalize_license_expression(license_text)
+        except InvalidLicenseExpression as e:
+            problems.add("LICENSE", f"license is not an SPDX expression: {e}")
+        else:
+            if canonical != license_text:
+                problems.add("LICENSE", f"license should be written {canonical!r}")
 
     if problems.items:
         return None, problems.items
@@ -390,6 +404,7 @@ def validate_declaration(
         requires_python=requires_python,
         sha256=sha256 if isinstance(sha256, str) else None,
         size=size if isinstance(size, int) else None,
+        license=license_text if isinstance(license_text, str) else None,
         requirements=tuple(requirements),
     )
     return decl, []

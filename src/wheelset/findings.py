@@ -35,7 +35,7 @@ class Finding:
         return (str(self.path), self.code, self.message)
 
 
-FAMILIES = ("layout", "schema", "uniqueness", "closure", "integrity")
+FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust", "integrity")
 
 # code -> (family, description). Stable: tools and CI annotations rely on these.
 CODES: dict[str, tuple[str, str]] = {
@@ -56,6 +56,7 @@ CODES: dict[str, tuple[str, str]] = {
     "EXTRAS": ("schema", "extras are not normalised (PEP 685) or repeat"),
     "REQUIREMENT": ("schema", "a dependency is not a valid PEP 508 requirement"),
     "VALUE": ("schema", "sha256 is not 64 lower-case hex digits, or size is negative"),
+    "LICENSE": ("schema", "license is not a canonical SPDX expression"),
     "VERSIONS": ("uniqueness", "the project has more than one version declared"),
     "OVERLAP": ("uniqueness", "two wheels of the project can be installed on one system"),
     "MISSING": ("closure", "a dependency has no declared wheel for a platform"),
@@ -64,12 +65,23 @@ CODES: dict[str, tuple[str, str]] = {
     "PYTHON": ("closure", "a dependency's wheel excludes the platform's Python (requires-python)"),
     "MARKER": ("closure", "a marker cannot be evaluated in a platform's environment"),
     "UNUSED": ("closure", "warning: the wheel installs on none of the supported platforms"),
+    "NAME-CONFUSABLE": (
+        "trust",
+        "the project name is confusable with another project's or a most-used name",
+    ),
+    "LICENSE-UNKNOWN": ("trust", "no machine-readable licence recorded for the wheel"),
+    "LICENSE-DISALLOWED": ("trust", "the wheel's licence is not allowed by policy.toml"),
+    "POLICY": ("trust", "policy.toml is malformed"),
     "FETCH": ("integrity", "the source cannot be fetched (HTTP error, timeout, not on the index)"),
     "NOT-WHEEL": ("integrity", "the fetched file is not a wheel, or has no valid METADATA"),
     "CID-MISMATCH": ("integrity", "content-id differs from the CID of the fetched bytes"),
     "SHA256-MISMATCH": ("integrity", "sha256 differs from the fetched bytes"),
     "SIZE-MISMATCH": ("integrity", "size differs from the fetched bytes"),
-    "RECORD": ("integrity", "the wheel's RECORD misses a file or a hash differs"),
+    "RECORD": ("integrity", "the wheel's RECORD misses a file or a hash or size differs"),
+    "UNSAFE-PATH": ("integrity", "a wheel member has an absolute path, '..' or a backslash"),
+    "UNSAFE-LINK": ("integrity", "a wheel member is a symbolic link"),
+    "ZIP-BOMB": ("integrity", "member count, total size or compression ratio over the limits"),
+    "TAGS-MISMATCH": ("integrity", "the WHEEL file's tags differ from the file name's"),
     "METADATA-MISMATCH": (
         "integrity",
         "name, version, tags, requires-python, extras or dependencies differ from the wheel",

@@ -9,6 +9,11 @@ from pathlib import PurePosixPath
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
 from wheelset.declarations import DeclarationError, parse_declaration, relpath_for
 from wheelset.ipfs.cid import InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import InvalidNode, decode_node, decode_unixfs, encode_node
@@ -162,3 +167,108 @@ def test_manifest_structural_mutations(key: str, value: object) -> None:
         doc["declarations"][0][key] = value
     with contextlib.suppress(InvalidManifest):
         parse_manifest(json.dumps(doc, default=str).encode())
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_declaration_toml_text(text: str) -> None:
+    from wheelset import canonical_toml
+    from wheelset.declarations import validate_declaration
+
+    try:
+        table = canonical_toml.loads(text)
+    except tomllib.TOMLDecodeError:
+        return
+    decl, problems = validate_declaration(table, GOOD_PATH)
+    assert (decl is None) == bool(problems)
+    assert all(isinstance(p, DeclarationError) for p in problems)
+
+
+_CAR: bytes | None = None
+
+
+def _valid_car() -> bytes:
+    global _CAR
+    if _CAR is None:
+        import io
+
+        from wheelset.ipfs.blockstore import MemoryBlockStore
+        from wheelset.ipfs.car import write_car
+
+        store = MemoryBlockStore()
+        root = build_tree({"a": import_bytes(b"x" * 300_000), "b": import_bytes(b"y")}, store=store)
+        out = io.BytesIO()
+        write_car(out, [root.cid], store.items())
+        _CAR = out.getvalue()
+    return _CAR
+
+
+@FUZZ
+@given(
+    st.lists(st.integers(min_value=0), max_size=6),
+    st.lists(st.integers(0, 255), max_size=6),
+    st.integers(min_value=0, max_value=400_000),
+)
+def test_car_mutations(positions: list[int], values: list[int], cut: int) -> None:
+    from wheelset.ipfs.car import InvalidCAR, read_car
+
+    data = _mutate(_valid_car(), positions, values)[: max(0, len(_valid_car()) - cut)]
+    with contextlib.suppress(InvalidCAR):
+        car = read_car(data)
+        assert car.roots
+
+
+_METADATA_LINE = st.one_of(
+    st.sampled_from(
+        [
+            "Metadata-Version: 2.1",
+            "Name: demo",
+            "Version: 1.0",
+            "Version: 1.0.0",
+            "Requires-Python: >=3.8",
+            "Provides-Extra: cli",
+            "License-Expression: MIT",
+            "Classifier: License :: OSI Approved :: MIT License",
+            "",
+            "\t continued",
+        ]
+    ),
+    st.tuples(
+        st.sampled_from(
+            [
+                "Name",
+                "Version",
+                "Requires-Python",
+                "Requires-Dist",
+                "Provides-Extra",
+                "License-Expression",
+                "License",
+                "Classifier",
+                "Metadata-Version",
+            ]
+        ),
+        st.text(max_size=30),
+    ).map(lambda kv: f"{kv[0]}: {kv[1]}"),
+)
+
+
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_METADATA_LINE, max_size=12), st.binary(max_size=20))
+def test_wheel_metadata(lines: list[str], tail: bytes) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from tests.support.wheels import make_wheel
+    from wheelset.sources import NotAWheelError
+    from wheelset.wheelfile import read_wheel
+
+    text = "\n".join(lines) + "\n\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = make_wheel(Path(tmp), "demo", "1.0", metadata=text)
+        if tail:
+            wheel.write_bytes(wheel.read_bytes() + tail)
+        try:
+            meta = read_wheel(wheel, wheel.name)
+        except NotAWheelError:
+            return
+        assert meta.name == "demo"

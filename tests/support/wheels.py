@@ -101,3 +101,23 @@ def make_wheel(
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     return path
+
+
+def rewrite_wheel(
+    src: Path,
+    dst: Path,
+    *,
+    replace: dict[str, bytes] | None = None,
+    add: dict[str, bytes] | None = None,
+    add_info: list[zipfile.ZipInfo] | None = None,
+) -> Path:
+    """Copy a wheel, replacing or adding members (to plant faults) without fixing RECORD."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = (replace or {}).get(info.filename, zin.read(info))
+            zout.writestr(info, data)
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+        for info in add_info or []:
+            zout.writestr(info, b"target")
+    return dst

@@ -1,6 +1,6 @@
 """The check pipeline: run the selected check families over a loaded collection.
 
-One module per family (layout, schema, uniqueness, closure, integrity), each a pure
+One module per family (layout, schema, uniqueness, closure, trust, integrity), each a pure
 function yielding findings; this package only selects, runs and sorts them.
 Entry points: DEFAULT_FAMILIES, run_checks().
 """
@@ -15,13 +15,14 @@ from wheelset.checks.closure import check_closure
 from wheelset.checks.integrity import Fetcher, check_integrity
 from wheelset.checks.layout import check_layout
 from wheelset.checks.schema import check_schema
+from wheelset.checks.trust import check_licenses, check_names
 from wheelset.checks.uniqueness import check_uniqueness
 from wheelset.collection import Collection
 from wheelset.findings import FAMILIES, Finding, family_of
 
 __all__ = ["DEFAULT_FAMILIES", "FAMILIES", "run_checks"]
 
-DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure")
+DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
 
 
 def run_checks(
@@ -55,6 +56,10 @@ def run_checks(
         findings += check_uniqueness(collection.declarations)
     if "closure" in families:
         findings += check_closure(collection.declarations, collection.platforms)
+    if "trust" in families:
+        findings += (f for f in collection.findings if family_of(f.code) == "trust")
+        findings += check_names(collection.declarations, collection.policy)
+        findings += check_licenses(collection.declarations, collection.policy)
     if "integrity" in families:
         if fetcher is None:
             raise ValueError("the integrity check needs a fetcher")

@@ -56,6 +56,8 @@ def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
         differences.append(f"no extra {', '.join(map(repr, unknown))} (it has {list(meta.extras)})")
     if meta.dependencies != decl.dependencies:
         differences.append(f"dependencies {list(meta.dependencies)}")
+    if decl.license is not None and meta.license != decl.license:
+        differences.append(f"license {meta.license or '(unknown)'}")
     if differences:
         yield Finding(path, "METADATA-MISMATCH", "METADATA has " + "; ".join(differences))
 

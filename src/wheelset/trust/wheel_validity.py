@@ -46,7 +46,7 @@ class WheelLimits:
 
 @dataclass(frozen=True, slots=True)
 class WheelProblem:
-    # WHEEL_ZIP, WHEEL_PATH, WHEEL_LINK, WHEEL_BOMB, WHEEL_RECORD, WHEEL_METADATA or WHEEL_TAGS
+    # NOT-WHEEL, UNSAFE-PATH, UNSAFE-LINK, ZIP-BOMB, RECORD, METADATA-MISMATCH or TAGS-MISMATCH
     code: str
     message: str
 
@@ -94,31 +94,29 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: WheelLimits) -> list[Wh
     problems: list[WheelProblem] = []
     if len(infos) > limits.max_members:
         problems.append(
-            WheelProblem("WHEEL_BOMB", f"{len(infos)} members (limit {limits.max_members})")
+            WheelProblem("ZIP-BOMB", f"{len(infos)} members (limit {limits.max_members})")
         )
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_size:
         problems.append(
-            WheelProblem(
-                "WHEEL_BOMB", f"{total} bytes uncompressed (limit {limits.max_total_size})"
-            )
+            WheelProblem("ZIP-BOMB", f"{total} bytes uncompressed (limit {limits.max_total_size})")
         )
     seen: set[str] = set()
     for info in infos:
         reason = _unsafe_reason(info.filename)
         if reason:
-            problems.append(WheelProblem("WHEEL_PATH", f"{info.filename!r}: {reason}"))
+            problems.append(WheelProblem("UNSAFE-PATH", f"{info.filename!r}: {reason}"))
         if stat.S_ISLNK(info.external_attr >> 16):
-            problems.append(WheelProblem("WHEEL_LINK", f"{info.filename!r} is a symbolic link"))
+            problems.append(WheelProblem("UNSAFE-LINK", f"{info.filename!r} is a symbolic link"))
         if info.filename in seen:
-            problems.append(WheelProblem("WHEEL_ZIP", f"{info.filename!r} appears twice"))
+            problems.append(WheelProblem("NOT-WHEEL", f"{info.filename!r} appears twice"))
         seen.add(info.filename)
         if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
         ):
             problems.append(
                 WheelProblem(
-                    "WHEEL_BOMB",
+                    "ZIP-BOMB",
                     f"{info.filename!r} expands {info.file_size // max(info.compress_size, 1)}x "
                     f"(limit {limits.max_ratio}x)",
                 )
@@ -134,13 +132,13 @@ def _check_record(
         text = _read_small(zf, infos[record_name]).decode("utf-8")
         rows = list(csv.reader(io.StringIO(text)))
     except (ValueError, UnicodeDecodeError, csv.Error, zipfile.BadZipFile) as e:
-        return [WheelProblem("WHEEL_RECORD", f"unreadable RECORD: {e}")]
+        return [WheelProblem("RECORD", f"unreadable RECORD: {e}")]
     listed: set[str] = set()
     for row in rows:
         if not row:
             continue
         if len(row) != 3:
-            problems.append(WheelProblem("WHEEL_RECORD", f"malformed RECORD row {row!r}"))
+            problems.append(WheelProblem("RECORD", f"malformed RECORD row {row!r}"))
             continue
         path, hash_text, size_text = row
         listed.add(path)
@@ -148,22 +146,24 @@ def _check_record(
             continue
         info = infos.get(path)
         if info is None:
-            problems.append(WheelProblem("WHEEL_RECORD", f"RECORD lists missing file {path!r}"))
+            problems.append(WheelProblem("RECORD", f"RECORD lists missing file {path!r}"))
             continue
         expected = _decode_record_hash(hash_text)
         if expected is None:
-            problems.append(WheelProblem("WHEEL_RECORD", f"{path!r}: no usable hash in RECORD"))
+            problems.append(WheelProblem("RECORD", f"{path!r}: no usable hash in RECORD"))
             continue
         digest, size = _hash_member(zf, info, expected[0])
         if digest != expected[1]:
-            problems.append(WheelProblem("WHEEL_RECORD", f"{path!r}: hash differs from RECORD"))
+            hex_written = hash_text.partition("=")[2].lower() == digest.hex()
+            how = "is written in hex, not urlsafe base64" if hex_written else "differs"
+            problems.append(WheelProblem("RECORD", f"{path!r}: RECORD hash {how}"))
         if size_text and size_text != str(size):
             problems.append(
-                WheelProblem("WHEEL_RECORD", f"{path!r}: size {size} but RECORD says {size_text}")
+                WheelProblem("RECORD", f"{path!r}: size {size} but RECORD says {size_text}")
             )
     for name, info in infos.items():
         if name not in listed and not info.is_dir() and not name.endswith(_SIGNATURE_FILES):
-            problems.append(WheelProblem("WHEEL_RECORD", f"{name!r} is not listed in RECORD"))
+            problems.append(WheelProblem("RECORD", f"{name!r} is not listed in RECORD"))
     return problems
 
 
@@ -175,20 +175,20 @@ def _check_metadata(
     meta_info = infos.get(f"{dist_info}/METADATA")
     wheel_info = infos.get(f"{dist_info}/WHEEL")
     if meta_info is None or wheel_info is None:
-        return [WheelProblem("WHEEL_METADATA", f"{dist_info} lacks METADATA or WHEEL")]
+        return [WheelProblem("METADATA-MISMATCH", f"{dist_info} lacks METADATA or WHEEL")]
     try:
         meta = HeaderParser().parsestr(_read_small(zf, meta_info).decode("utf-8"))
         wheel = HeaderParser().parsestr(_read_small(zf, wheel_info).decode("utf-8"))
     except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as e:
-        return [WheelProblem("WHEEL_METADATA", f"unreadable METADATA/WHEEL: {e}")]
+        return [WheelProblem("METADATA-MISMATCH", f"unreadable METADATA/WHEEL: {e}")]
     meta_name, meta_version = meta.get("Name", ""), meta.get("Version", "")
     if canonicalize_name(meta_name) != name:
         problems.append(
-            WheelProblem("WHEEL_METADATA", f"METADATA Name {meta_name!r} is not {name}")
+            WheelProblem("METADATA-MISMATCH", f"METADATA Name {meta_name!r} is not {name}")
         )
     if canonicalize_version(meta_version or "0-invalid") != canonicalize_version(version):
         problems.append(
-            WheelProblem("WHEEL_METADATA", f"METADATA Version {meta_version!r} is not {version}")
+            WheelProblem("METADATA-MISMATCH", f"METADATA Version {meta_version!r} is not {version}")
         )
     try:
         declared = frozenset(t for text in wheel.get_all("Tag", []) for t in parse_tag(text))
@@ -197,13 +197,13 @@ def _check_metadata(
     if declared != tags:
         problems.append(
             WheelProblem(
-                "WHEEL_TAGS",
+                "TAGS-MISMATCH",
                 f"WHEEL tags {sorted(map(str, declared))} differ from the file name's "
                 f"{sorted(map(str, tags))}",
             )
         )
     if not wheel.get("Wheel-Version", "").startswith("1."):
-        problems.append(WheelProblem("WHEEL_METADATA", "WHEEL has no Wheel-Version 1.x"))
+        problems.append(WheelProblem("METADATA-MISMATCH", "WHEEL has no Wheel-Version 1.x"))
     return problems
 
 
@@ -214,12 +214,12 @@ def validate_wheel(
     try:
         name, version, _, _ = parse_wheel_filename(filename)
     except InvalidWheelFilename as e:
-        return [WheelProblem("WHEEL_ZIP", f"invalid wheel file name: {e}")]
+        return [WheelProblem("NOT-WHEEL", f"invalid wheel file name: {e}")]
     try:
         with zipfile.ZipFile(source) as zf:
             all_infos = zf.infolist()
             problems = _check_members(all_infos, limits)
-            if any(p.code in ("WHEEL_BOMB", "WHEEL_PATH", "WHEEL_LINK") for p in problems):
+            if any(p.code in ("ZIP-BOMB", "UNSAFE-PATH", "UNSAFE-LINK") for p in problems):
                 return problems  # don't decompress anything from a hostile archive
             infos = {i.filename: i for i in all_infos}
             dist_infos = {
@@ -231,20 +231,22 @@ def validate_wheel(
                 for d in dist_infos
                 if canonicalize_name(d[: -len(".dist-info")].rsplit("-", 1)[0]) == name
             ]
+            if not dist_infos:
+                return [*problems, WheelProblem("NOT-WHEEL", "no *.dist-info directory")]
             if len(dist_infos) != 1 or len(matching) != 1:
                 return [
                     *problems,
                     WheelProblem(
-                        "WHEEL_METADATA",
+                        "METADATA-MISMATCH",
                         f"expected one {expected} directory, found {sorted(dist_infos)}",
                     ),
                 ]
             dist_info = matching[0]
             record = f"{dist_info}/RECORD"
             if record not in infos:
-                return [*problems, WheelProblem("WHEEL_RECORD", f"{record} is missing")]
+                return [*problems, WheelProblem("RECORD", f"{record} is missing")]
             problems += _check_record(zf, infos, record)
             problems += _check_metadata(zf, infos, dist_info, filename)
             return problems
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
-        return [WheelProblem("WHEEL_ZIP", f"not a readable zip archive: {e}")]
+        return [WheelProblem("NOT-WHEEL", f"not a readable zip archive: {e}")]
