@@ -28,6 +28,7 @@ from wheelset.collection import load_collection
 from wheelset.declarations import prefix_of
 from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.report import format_text
+from wheelset.trust.names import load_popular_names, ultranormalize
 
 try:
     import tomllib
@@ -44,6 +45,8 @@ WHEEL_PLATFORMS = (
     "win_amd64",
 )
 SYLLABLES = ("py", "lib", "net", "data", "core", "ml", "web", "io", "fast", "tool", "async")
+# Letters that ultranormalisation neither folds (i, l, o) nor joins (rn, vv): name suffixes.
+SUFFIX_LETTERS = "abcdefghjkpqstuxyz"
 MARKERS = (
     'python_version < "3.12"',
     'sys_platform == "win32"',
@@ -54,8 +57,22 @@ MARKERS = (
 )
 
 
-def _name(i: int, rng: random.Random) -> str:
-    return f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}-{i}"
+def _variants(name: str) -> set[str]:
+    """The ultranormal form and its single-deletion variants: names within one edit of
+    each other (the trust check's NAME-CONFUSABLE rule) share one."""
+    text = ultranormalize(name)
+    return {text, *(text[:k] + text[k + 1 :] for k in range(len(text)))}
+
+
+def _name(rng: random.Random, taken: set[str]) -> str:
+    """A project name that no earlier name nor a most-used name is confusable with."""
+    while True:
+        suffix = "".join(rng.choice(SUFFIX_LETTERS) for _ in range(5))
+        name = f"{rng.choice(SYLLABLES)}{rng.choice(SYLLABLES)}-{suffix}"
+        variants = _variants(name)
+        if not variants & taken:
+            taken |= variants
+            return name
 
 
 def _cid(rng: random.Random) -> str:
@@ -69,11 +86,10 @@ def generate(root: Path, count: int, seed: int = 7) -> int:
         tomli_w.dumps({"python-versions": list(PYTHONS), "systems": list(SYSTEMS)})
     )
     projects: list[tuple[str, str, list[str]]] = []  # (name, version, extras)
+    taken: set[str] = set().union(*map(_variants, load_popular_names()))
     written = 0
-    i = 0
     while written < count:
-        name = _name(i, rng)
-        i += 1
+        name = _name(rng, taken)
         version = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
         extras = [f"x{k}" for k in range(rng.choice((0, 0, 0, 1, 2, 3)))]
         dependencies = []
@@ -187,7 +203,7 @@ def main() -> int:
     parse, check = min(parses), min(checks)
     print(f"collection: {written} declarations of {projects} projects, 12 platforms")
     print(f"tomllib parse of the same files: {parse:.3f} s (best of {args.repeat})")
-    print(f"wheelset check (load + layout, schema, uniqueness, closure): {check:.3f} s")
+    print(f"wheelset check (load + layout, schema, uniqueness, closure, trust): {check:.3f} s")
     print(f"ratio check/parse: {check / parse:.2f} (goal <= 2.0)")
     print(f"whole CLI process incl. start-up: {cli_time:.3f} s, exit {cli.returncode}")
     print(f"  ({cli.stderr.strip()})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.requirements import Requirement
 
 from tests.support.decls import make_decl
-from wheelset.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
+from wheelset.closure import ClosureIndex, ClosureWalk, Selected, Unsatisfied, iter_closure
 from wheelset.platforms import make_platform, select_wheel
 
 WIN = make_platform("3.11", "win_amd64")
@@ -100,3 +100,37 @@ def test_unsatisfied_of_a_wheel_includes_its_extras() -> None:
     rich_less = ClosureIndex([d for d in decls if d.name != "colorama"])
     (missing,) = rich_less.view(WIN).unsatisfied(app)
     assert (missing.code, missing.requirement.name, missing.extra) == ("MISSING", "colorama", "")
+
+
+def test_a_walk_records_what_an_installer_needs() -> None:
+    index = ClosureIndex(_collection())
+    walk = ClosureWalk(
+        index, MAC, [Requirement("app[all]"), Requirement('colorama; sys_platform == "win32"')]
+    )
+    outcomes = list(walk.outcomes())
+    assert list(walk.selected) == [o.declaration.name for o in outcomes if isinstance(o, Selected)]
+    assert walk.requested == ["app"]
+    assert walk.extras["app"] == {"all", "cli"} and walk.extras["click"] == {"color"}
+    assert walk.edges["app"] == {"app", "lib", "click"}
+    # Dependencies first, each project's dependencies in name order.
+    assert [d.name for d in walk.install_order()] == ["rich", "click", "six", "lib", "app"]
+
+
+def test_install_order_cuts_cycles_where_the_walk_re_enters_them() -> None:
+    cycle = [
+        make_decl("a-1.0-py3-none-any.whl", dependencies=["b"]),
+        make_decl("b-1.0-py3-none-any.whl", dependencies=["c", "d"]),
+        make_decl("c-1.0-py3-none-any.whl", dependencies=["a"]),
+        make_decl("d-1.0-py3-none-any.whl"),
+    ]
+    walk = ClosureWalk(ClosureIndex(cycle), WIN, [Requirement("a")])
+    assert not [o for o in walk.outcomes() if isinstance(o, Unsatisfied)]
+    assert [d.name for d in walk.install_order()] == ["c", "d", "b", "a"]
+    deep = [
+        make_decl(f"p{i}-1.0-py3-none-any.whl", dependencies=[f"p{i + 1}"]) for i in range(3000)
+    ]
+    deep.append(make_decl("p3000-1.0-py3-none-any.whl"))
+    long = ClosureWalk(ClosureIndex(deep), WIN, [Requirement("p0")])
+    list(long.outcomes())
+    # Far deeper than Python's recursion limit: the order is computed without recursion.
+    assert [d.name for d in long.install_order()] == [f"p{i}" for i in range(3000, -1, -1)]

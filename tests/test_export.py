@@ -15,7 +15,7 @@ from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.export import ExportError, environment_marker, format_pylock, format_requirements
 from wheelset.ipfs.importer import import_bytes
-from wheelset.target_env import target_for_platform_id
+from wheelset.platforms import make_platform
 
 try:
     import tomllib
@@ -56,10 +56,10 @@ def test_requirements_format(decls) -> None:
 
 
 def test_pylock_format(decls) -> None:
-    target = target_for_platform_id("cp312-macosx_11_0_arm64")
+    target = make_platform("3.12", "macosx_11_0_arm64")
     doc = tomllib.loads(
         format_pylock(
-            decls, root=ROOT, gateway="http://gw.test", platform=target.name, env=target.env
+            decls, root=ROOT, gateway="http://gw.test", platform=target.id, env=target.environment
         )
     )
     assert doc["lock-version"] == "1.0" and doc["created-by"] == "wheelset"
@@ -93,10 +93,11 @@ def test_a_wheel_without_sha256_cannot_be_exported(decls) -> None:
 def test_environment_marker_holds_on_its_platform() -> None:
     from packaging.markers import Marker
 
-    linux = target_for_platform_id("cp311-manylinux_2_28_x86_64")
-    windows = target_for_platform_id("cp311-win_amd64")
-    marker = Marker(environment_marker(linux.env))
-    assert marker.evaluate(dict(linux.env)) and not marker.evaluate(dict(windows.env))
+    linux = make_platform("3.11", "manylinux_2_28_x86_64")
+    windows = make_platform("3.11", "win_amd64")
+    marker = Marker(environment_marker(linux.environment))
+    assert marker.evaluate(dict(linux.environment))
+    assert not marker.evaluate(dict(windows.environment))
 
 
 def test_pip_and_uv_install_what_wheelset_installs(published, ipfs_node, tmp_path: Path) -> None:
@@ -180,6 +181,32 @@ def test_export_for_another_platform(published, ipfs_node, tmp_path: Path) -> No
     assert any(f.startswith("speedup-") and f.endswith("win_amd64.whl") for f in files)
     assert "winonly-1.0-py3-none-win_amd64.whl" in files
     assert doc["tool"]["wheelset"]["platform"] == platform_id
+
+
+def test_export_for_a_platform_whose_patch_release_is_pinned(tmp_path: Path) -> None:
+    """A root whose platforms.toml names 3.11.4 exports for cp311-win_amd64 with Python
+    3.11.4 (the former install-side platform table reader refused '3.11.4' entries)."""
+    from wheelset.build import build_root
+    from wheelset.manifest import manifest_of
+
+    wheel = make_wheel(tmp_path, "patched", "1.0", requires_python=">=3.11.2")
+    decl, meta, _ = declare_wheel(wheel)
+    platforms = {"python-versions": ["3.11.4", "3.12"], "systems": ["win_amd64"]}
+    built = build_root(manifest_of(platforms, [decl], {decl.filename: meta}))
+    for path, data in built.generated.items():
+        (tmp_path / "build" / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "build" / path).write_bytes(data)
+    args = ["export", tmp_path / "build", "patched", "--gateway", "http://127.0.0.1:9"]
+    result = wheelset([*args, "--platform", "cp311-win_amd64"], tmp_path / "c")
+    assert result.exit_code == 0, result.stderr
+    assert "patched @ http://127.0.0.1:9/ipfs/" in result.stdout
+    assert "platform cp311-win_amd64" in result.stdout
+    unknown = wheelset([*args, "--platform", "cp313-win_amd64"], tmp_path / "c")
+    assert unknown.exit_code == 1
+    assert unknown.stderr == (
+        "error: PLATFORM platform 'cp313-win_amd64' is not one of this root's: "
+        "cp311-win_amd64, cp312-win_amd64\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 from wheelset.checks import run_checks
 from wheelset.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
 from wheelset.collection import Collection, load_collection
+from wheelset.resolve import resolve
 
 try:
     import tomllib
@@ -118,6 +119,24 @@ def test_the_whole_collection_installs_together(
         assert [o for o in outcomes if isinstance(o, Unsatisfied)] == []
         chosen = [o.declaration.name for o in outcomes if isinstance(o, Selected)]
         assert sorted(chosen) == names
+
+
+def test_install_resolves_the_whole_collection_dependencies_first(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    """install and export resolve with the check's own walk and platforms: what the check
+    accepts resolves on every platform, each wheel after its dependencies (the collection
+    has no dependency cycle)."""
+    for platform in collection.platforms:
+        view = index.view(platform)
+        names = sorted(view.selected)
+        resolution = resolve(collection.declarations, [Requirement(n) for n in names], platform)
+        assert sorted(d.name for d in resolution.selected) == names
+        assert resolution.requested == tuple(names)
+        position = {d.name: i for i, d in enumerate(resolution.selected)}
+        for decl in resolution.selected:
+            for dependency, _ in view.iter_dependencies(decl):
+                assert position[dependency.name] < position[decl.name], (platform.id, decl.name)
 
 
 def test_wheelsets_own_runtime_dependencies_are_in_the_collection(

@@ -1,4 +1,5 @@
-"""platforms.toml -> marker environments and pip-ordered tags; select_wheel()."""
+"""Platforms (platforms.toml, platform ids, interpreters) -> marker environments and
+pip-ordered tags; select_wheel()."""
 
 from __future__ import annotations
 
@@ -8,18 +9,44 @@ from pathlib import Path
 
 import pytest
 from packaging import tags as ptags
-from packaging.markers import default_environment
+from packaging.markers import Marker, default_environment
 from packaging.tags import Tag
 
 from tests.support.decls import make_decl, write_platforms
 from wheelset.platforms import (
+    Platform,
     PlatformError,
+    UnknownPlatform,
+    current_platform,
     expand_system,
+    find_platform,
+    interpreter_platform,
     load_platforms,
     make_platform,
     parse_platforms,
     select_wheel,
 )
+
+# A root's platforms table, as its manifest carries it (platforms.toml verbatim).
+TABLE = {
+    "python-versions": ["3.10", "3.11", "3.12", "3.13"],
+    "systems": [
+        "manylinux_2_28_x86_64",
+        "manylinux_2_28_aarch64",
+        "musllinux_1_2_x86_64",
+        "macosx_11_0_arm64",
+        "macosx_10_13_x86_64",
+        "win_amd64",
+    ],
+}
+
+
+def _by_id(platform_id: str) -> Platform:
+    return find_platform(TABLE, platform_id)
+
+
+def _tags(platform_id: str) -> list[str]:
+    return [str(t) for t in _by_id(platform_id).tags]
 
 
 def test_parse_matrix_in_order() -> None:
@@ -135,6 +162,11 @@ def test_same_tags_as_this_machine() -> None:
         ({"python-versions": ["3.11"], "systems": ["macosx_10_15_arm64"]}, "too old"),
         ({"python-versions": ["3.11"], "systems": ["manylinux_2_12_aarch64"]}, "glibc level"),
         ({"python-versions": ["3.11"], "systems": ["manylinux_2_28_sparc"]}, "architecture"),
+        # Accepted by install's former platform-id parser, which then accepted no
+        # manylinux wheel at all (glibc below 2.5) or a universal2 "machine".
+        ({"python-versions": ["3.11"], "systems": ["manylinux_2_4_x86_64"]}, "glibc level"),
+        ({"python-versions": ["3.11"], "systems": ["macosx_12_0_universal2"]}, "architecture"),
+        ({"python-versions": ["cp311"], "systems": ["win_amd64"]}, "3.Y"),
     ],
 )
 def test_invalid_platforms(table: dict[str, object], fragment: str) -> None:
@@ -189,10 +221,143 @@ def test_select_wheel_respects_requires_python() -> None:
 
 
 def test_current_platform_is_this_interpreter() -> None:
-    from wheelset.platforms import current_platform
-
     here = current_platform()
     assert here.tags == tuple(dict.fromkeys(ptags.sys_tags()))
+    assert isinstance(here.tags[0], Tag)
     assert here.environment["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert here.python_version == here.environment["python_version"]
+    assert here.id == f"{here.tags[0].interpreter}-{here.tags[0].platform}"
     pure = make_decl("foo-1.0-py3-none-any.whl")
     assert select_wheel([pure], here) is pure
+
+
+@pytest.mark.parametrize(("full", "release"), [("3.14.0rc1", "3.14.0"), ("3.13.0+", "3.13.0")])
+def test_an_interpreters_pre_release_counts_as_its_release(full: str, release: str) -> None:
+    """pip checks requires-python against sys.version_info[:3], so a 3.14.0rc1 interpreter
+    installs a wheel that requires >=3.14 (install's former walk compared the full version
+    text, refused it, and crashed on a '+' build)."""
+    environment = {**default_environment(), "python_full_version": full}
+    environment["python_version"] = release[:4]
+    tag = Tag(f"cp{release[0]}{release[2:4]}", f"cp{release[0]}{release[2:4]}", "win_amd64")
+    platform = interpreter_platform(environment, [tag, tag, Tag("py3", "none", "any")])
+    assert platform.tags == (tag, Tag("py3", "none", "any"))
+    assert (platform.id, platform.python_full_version) == (f"{tag.interpreter}-win_amd64", full)
+    needs = make_decl("foo-1.0-py3-none-any.whl", requires_python=f">={release[:4]}")
+    assert select_wheel([needs], platform) is needs
+
+
+def test_an_interpreter_without_a_version_or_tags_is_refused() -> None:
+    with pytest.raises(PlatformError, match="python_full_version"):
+        interpreter_platform({"python_full_version": "unknown"}, [Tag("py3", "none", "any")])
+    with pytest.raises(PlatformError, match="0 tags"):
+        interpreter_platform(dict(default_environment()), [])
+
+
+# Platform ids, as `export --platform` takes them from a root's table.
+
+
+def test_manylinux_expands_downward_with_legacy_aliases() -> None:
+    tags = _tags("cp311-manylinux_2_28_x86_64")
+    platforms = list(dict.fromkeys(t.split("-")[2] for t in tags if t.startswith("cp311-cp311")))
+    assert platforms[:2] == ["manylinux_2_28_x86_64", "manylinux_2_27_x86_64"]
+    assert platforms.index("manylinux_2_17_x86_64") + 1 == platforms.index("manylinux2014_x86_64")
+    assert "manylinux1_x86_64" in platforms and "manylinux2010_x86_64" in platforms
+    assert platforms[-1] == "manylinux1_x86_64"
+    assert "manylinux_2_29_x86_64" not in platforms
+    assert not any(p.startswith("linux_") for p in platforms)
+    assert tags[0] == "cp311-cp311-manylinux_2_28_x86_64"
+    assert "cp311-abi3-manylinux_2_17_x86_64" in tags
+    assert "cp310-abi3-manylinux_2_17_x86_64" in tags
+    assert "cp312-abi3-manylinux_2_17_x86_64" not in tags
+    assert tags[-1] == "py30-none-any"
+    assert "py3-none-any" in tags
+
+
+def test_aarch64_manylinux_stops_at_2_17() -> None:
+    tags = _tags("cp312-manylinux_2_28_aarch64")
+    assert "cp312-cp312-manylinux2014_aarch64" in tags
+    assert not any("manylinux_2_16" in t or "manylinux1" in t for t in tags)
+
+
+def test_macos_goes_down_and_includes_universal2() -> None:
+    tags = _tags("cp312-macosx_11_0_arm64")
+    assert tags[:2] == ["cp312-cp312-macosx_11_0_arm64", "cp312-cp312-macosx_11_0_universal2"]
+    assert "cp312-cp312-macosx_10_16_universal2" in tags
+    assert not any("x86_64" in t for t in tags)
+    x86 = _tags("cp310-macosx_10_13_x86_64")
+    assert "cp310-cp310-macosx_10_9_x86_64" in x86
+    assert "cp310-cp310-macosx_10_13_intel" in x86
+
+
+def test_windows_and_musllinux() -> None:
+    assert _tags("cp313-win_amd64")[0] == "cp313-cp313-win_amd64"
+    assert not any("win32" in t for t in _tags("cp313-win_amd64"))
+    musl = _tags("cp311-musllinux_1_2_x86_64")
+    assert "cp311-cp311-musllinux_1_0_x86_64" in musl
+    assert not any("manylinux" in t for t in musl)
+
+
+@pytest.mark.parametrize(
+    ("platform_id", "marker", "expected"),
+    [
+        ("cp311-manylinux_2_28_x86_64", 'sys_platform == "linux"', True),
+        ("cp311-manylinux_2_28_x86_64", 'platform_machine == "x86_64"', True),
+        ("cp311-manylinux_2_28_x86_64", 'python_version >= "3.11"', True),
+        ("cp310-manylinux_2_28_x86_64", 'python_version >= "3.11"', False),
+        (
+            "cp312-macosx_11_0_arm64",
+            'sys_platform == "darwin" and platform_machine == "arm64"',
+            True,
+        ),
+        ("cp313-win_amd64", 'os_name == "nt" and platform_system == "Windows"', True),
+        ("cp313-win_amd64", 'implementation_name == "cpython"', True),
+        ("cp311-manylinux_2_28_x86_64", 'python_full_version >= "3.11.0"', True),
+    ],
+)
+def test_marker_environment_of_a_platform_id(platform_id: str, marker: str, expected: bool) -> None:
+    env = _by_id(platform_id).environment
+    assert Marker(marker).evaluate(dict(env)) is expected
+
+
+@pytest.mark.parametrize(
+    "platform_id",
+    [
+        "",
+        "cp311",
+        "py3-manylinux_2_28_x86_64",
+        "cp311-linux_x86_64",
+        "cp311-solaris_2_sparc",
+        "cp39-win_amd64",
+    ],
+)
+def test_unknown_platform_ids(platform_id: str) -> None:
+    with pytest.raises(UnknownPlatform) as info:
+        _by_id(platform_id)
+    assert info.value.code == "PLATFORM"
+    assert f"platform {platform_id!r} is not one of platforms.toml's: " in str(info.value)
+    assert "cp310-manylinux_2_28_x86_64, cp310-manylinux_2_28_aarch64" in str(info.value)
+    assert "\n" not in info.value.one_line()
+
+
+def test_find_platform_validates_the_table() -> None:
+    assert find_platform(TABLE, "cp313-win_amd64", owner="this root").id == "cp313-win_amd64"
+    with pytest.raises(PlatformError, match="array of strings"):
+        find_platform({"python-versions": "3.11", "systems": ["win_amd64"]}, "cp311-win_amd64")
+    with pytest.raises(PlatformError, match=r"3\.Y"):
+        find_platform({"python-versions": ["2.7"], "systems": ["win_amd64"]}, "cp27-win_amd64")
+    with pytest.raises(PlatformError, match="unknown system 'solaris_2_sparc'"):
+        find_platform({"python-versions": ["3.11"], "systems": ["solaris_2_sparc"]}, "x")
+    with pytest.raises(UnknownPlatform, match=r"is not one of this root's: cp311-win_amd64$"):
+        find_platform(
+            {"python-versions": ["3.11"], "systems": ["win_amd64"]}, "x", owner="this root"
+        )
+
+
+def test_a_patch_release_in_the_table_is_found_by_its_id() -> None:
+    """platforms.toml may pin 3.Y.Z: its platform keeps the id cp3Y-… and the patch release
+    (install's former platform-id parser refused such a table and used 3.Y.0)."""
+    table = {"python-versions": ["3.11.4"], "systems": ["win_amd64"]}
+    platform = find_platform(table, "cp311-win_amd64")
+    assert platform.python_full_version == platform.environment["python_full_version"] == "3.11.4"
+    patched = make_decl("baz-1.0-py3-none-any.whl", requires_python=">=3.11.2")
+    assert select_wheel([patched], platform) is patched

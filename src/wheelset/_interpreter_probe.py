@@ -2,7 +2,8 @@
 
 `wheelset.interpreter` runs this file with another Python (``python -I this_file
 PACKAGING_DIR [PREFIX]``), putting wheelset's copy of `packaging` (pure Python) first on
-that interpreter's path, so the tags are computed there exactly as pip computes them.
+that interpreter's path, so the tags are computed there exactly as pip computes them
+(`wheelset.interpreter` makes a `wheelset.platforms.Platform` of the answer).
 Hence: standard library only at module level, and no wheelset imports.
 Entry points: describe(), and the script's main.
 """

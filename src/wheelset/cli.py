@@ -907,8 +907,8 @@ def export_command(
     from wheelset.export import FORMATTERS
     from wheelset.fsutil import atomic_write_text
     from wheelset.ipfs.gateway import configured_gateways
+    from wheelset.platforms import current_platform, find_platform
     from wheelset.resolve import resolve
-    from wheelset.target_env import iter_platform_ids, running_target, target_for_platform_id
 
     if format not in FORMATTERS:
         raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
@@ -916,24 +916,18 @@ def export_command(
     with _http_client() as http:
         opened, _, _ = _open_root(root, gateway, timeout, cache_dir, http)
     if platform is None:
-        target = running_target()
+        target = current_platform()
+        described = f"this interpreter ({target.id})"
     else:
-        known = list(iter_platform_ids(opened.manifest.platforms))
-        if platform not in known:
-            raise WheelsetError(
-                f"platform {platform!r} is not one of this root's: {', '.join(known) or 'none'}",
-                code="PLATFORM",
-            )
-        target = target_for_platform_id(platform)
-    resolution = resolve(
-        opened.manifest.declarations, requested, target.env, target.tags, target=target.name
-    )
+        target = find_platform(opened.manifest.platforms, platform, owner="this root")
+        described = target.id
+    resolution = resolve(opened.manifest.declarations, requested, target, target=described)
     text = FORMATTERS[format](
         resolution.selected,
         root=opened.cid,
         gateway=configured_gateways(gateway, os.environ)[0],
-        platform=target.name,
-        env=target.env,
+        platform=target.id,
+        env=target.environment,
     )
     if output is None:
         typer.echo(text, nl=False)

@@ -8,8 +8,11 @@ when that wheel's version is in its specifier and it provides the requested extr
 Markers are evaluated in the platform's environment with ``extra`` set to each extra in
 play (PEP 508/685). For speed on large collections, each declaration's dependencies are
 analysed once (not per platform), distinct tag sets are ranked once per platform, and
-marker results are cached per (marker, extra) and platform.
-No I/O. Entry points: ClosureIndex, PlatformView, Selected, Unsatisfied, iter_closure().
+marker results are cached per (marker, extra) and platform. A ClosureWalk also records
+the requested projects, activated extras and dependency edges, so `wheelset.resolve` gets
+its install order (dependencies first) from the same walk.
+No I/O. Entry points: ClosureIndex, PlatformView, Selected, Unsatisfied, iter_closure(),
+ClosureWalk.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from packaging.utils import NormalizedName, canonicalize_name
 from wheelset.declarations import Declaration
 from wheelset.platforms import Platform, better_wheel
 
-__all__ = ["ClosureIndex", "PlatformView", "Selected", "Unsatisfied", "iter_closure"]
+__all__ = [
+    "ClosureIndex",
+    "ClosureWalk",
+    "PlatformView",
+    "Selected",
+    "Unsatisfied",
+    "iter_closure",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,42 +381,100 @@ def iter_closure(
     needed; extras requested later still bring in their dependencies. A requested
     requirement whose marker is false on the platform is skipped.
     """
-    view = index.view(platform)
-    queue: deque[tuple[Requirement, str | None, Declaration | None, str]] = deque()
-    for requirement in requirements:
-        if requirement.marker is not None:
-            result = view.marker_result(requirement.marker)
-            if isinstance(result, str):
-                message = f"requirement {str(requirement)!r}: marker cannot be evaluated: {result}"
-                yield Unsatisfied(requirement, "MARKER", message)
-                continue
-            if not result:
-                continue
-        queue.append((requirement, None, None, ""))
-    activated: dict[NormalizedName, set[str]] = {}
-    while queue:
-        requirement, text, required_by, extra = queue.popleft()
-        if extra.startswith("!"):
-            message = f"dependency {text!r}: marker cannot be evaluated: {extra[1:]}"
-            yield Unsatisfied(requirement, "MARKER", message, required_by)
-            continue
-        for outcome in view.resolve(requirement, required_by=required_by, extra=extra, text=text):
-            if isinstance(outcome, Unsatisfied):
-                yield outcome
-                continue
-            decl = outcome.declaration
-            wanted = {index.canonical(e) for e in requirement.extras} & set(decl.extras)
-            done = activated.get(decl.name)
-            if done is None:
-                done = activated[decl.name] = set()
-                yield outcome
-                new = sorted(wanted)
-                dependencies = list(view.iter_dependencies(decl, new))
-            else:
-                new = sorted(wanted - done)
-                if not new:
+    return ClosureWalk(index, platform, requirements).outcomes()
+
+
+class ClosureWalk:
+    """One closure walk (what iter_closure() yields), remembering what an installer needs
+    once it has run: the requested projects, each selected project's activated extras,
+    and who depends on whom, for install_order().
+
+    ``requested`` lists the projects of the requirements whose marker holds here, in
+    order; ``selected`` every project's wheel, in discovery order; ``extras`` the extras
+    of each selected project that are in play; ``edges`` each project's dependencies
+    (among the selected).
+    """
+
+    def __init__(
+        self, index: ClosureIndex, platform: Platform, requirements: Sequence[Requirement]
+    ):
+        self.index = index
+        self.platform = platform
+        self.requirements = tuple(requirements)
+        self.requested: list[NormalizedName] = []
+        self.selected: dict[NormalizedName, Declaration] = {}
+        self.extras: dict[NormalizedName, set[NormalizedName]] = {}
+        self.edges: dict[NormalizedName, set[NormalizedName]] = {}
+
+    def outcomes(self) -> Iterator[Selected | Unsatisfied]:
+        """Walk breadth-first from the requirements; call once per ClosureWalk."""
+        index = self.index
+        view = index.view(self.platform)
+        queue: deque[tuple[Requirement, str | None, Declaration | None, str]] = deque()
+        for requirement in self.requirements:
+            if requirement.marker is not None:
+                result = view.marker_result(requirement.marker)
+                if isinstance(result, str):
+                    message = (
+                        f"requirement {str(requirement)!r}: marker cannot be evaluated: {result}"
+                    )
+                    yield Unsatisfied(requirement, "MARKER", message)
                     continue
-                dependencies = [d for d in view.iter_dependencies(decl, new) if d[1] in new]
-            done.update(new)
-            for dependency, why in dependencies:
-                queue.append((dependency.requirement, dependency.text, decl, why))
+                if not result:
+                    continue
+            self.requested.append(index.canonical(requirement.name))
+            queue.append((requirement, None, None, ""))
+        activated = self.extras
+        while queue:
+            requirement, text, required_by, extra = queue.popleft()
+            if extra.startswith("!"):
+                message = f"dependency {text!r}: marker cannot be evaluated: {extra[1:]}"
+                yield Unsatisfied(requirement, "MARKER", message, required_by)
+                continue
+            for outcome in view.resolve(
+                requirement, required_by=required_by, extra=extra, text=text
+            ):
+                if isinstance(outcome, Unsatisfied):
+                    yield outcome
+                    continue
+                decl = outcome.declaration
+                if required_by is not None:
+                    self.edges.setdefault(required_by.name, set()).add(decl.name)
+                wanted = {index.canonical(e) for e in requirement.extras} & set(decl.extras)
+                done = activated.get(decl.name)
+                if done is None:
+                    done = activated[decl.name] = set()
+                    self.selected[decl.name] = decl
+                    yield outcome
+                    new = sorted(wanted)
+                    dependencies = list(view.iter_dependencies(decl, new))
+                else:
+                    new = sorted(wanted - done)
+                    if not new:
+                        continue
+                    dependencies = [d for d in view.iter_dependencies(decl, new) if d[1] in new]
+                done.update(new)
+                for dependency, why in dependencies:
+                    queue.append((dependency.requirement, dependency.text, decl, why))
+
+    def install_order(self) -> list[Declaration]:
+        """The selected wheels, each after its dependencies: depth first from the requested
+        projects, dependencies in name order; a cycle is cut where the walk re-enters it."""
+        order: list[Declaration] = []
+        seen: set[NormalizedName] = set()
+        for root in (*self.requested, *self.selected):
+            if root in seen or root not in self.selected:
+                continue
+            seen.add(root)
+            stack = [(root, iter(sorted(self.edges.get(root, ()))))]
+            while stack:
+                name, children = stack[-1]
+                for child in children:
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append((child, iter(sorted(self.edges.get(child, ())))))
+                        break
+                else:
+                    stack.pop()
+                    order.append(self.selected[name])
+        return order

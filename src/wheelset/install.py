@@ -158,13 +158,13 @@ def plan_install(
         ResolutionError: (from resolve) an unknown project, no wheel for this interpreter,
             a version conflict or an unsatisfied dependency.
     """
+    platform = interpreter.platform
     resolution = resolve(
         declarations,
         requested,
-        interpreter.env,
-        interpreter.tags,
+        platform,
         target=f"this interpreter ({interpreter.executable}, Python "
-        f"{interpreter.env['python_full_version']}, {interpreter.tags[0]})",
+        f"{platform.python_full_version}, {platform.tags[0]})",
     )
     present = _installed(scheme)
     items = tuple(

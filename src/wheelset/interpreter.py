@@ -1,9 +1,11 @@
-"""The interpreter to install into: its tags, marker environment and install scheme.
+"""The interpreter to install into: its Platform (tags, marker environment) and install scheme.
 
-For the running interpreter: `packaging.tags.sys_tags()`, `default_environment()` and its
-`sysconfig` paths. For another one (``--python PATH``, e.g. a fresh venv without packaging)
-`_interpreter_probe.py` is run *by that interpreter* with our `packaging` first on its path,
-so it computes its own tags exactly as pip would there. No wheels here.
+For the running interpreter: `wheelset.platforms.current_platform()` (`sys_tags()`,
+`default_environment()`) and its `sysconfig` paths. For another one (``--python PATH``, e.g.
+a fresh venv without packaging) `_interpreter_probe.py` is run *by that interpreter* with
+our `packaging` first on its path, so it computes its own tags exactly as pip would there;
+its answer becomes a Platform through `wheelset.platforms.interpreter_platform()`, the same
+type `wheelset check` uses for the platforms of platforms.toml. No wheels here.
 Entry points: Interpreter, running_interpreter(), inspect_interpreter(), InterpreterError.
 """
 
@@ -18,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import packaging
-from packaging.markers import default_environment
-from packaging.tags import Tag, parse_tag, sys_tags
+from packaging.tags import parse_tag
 
 from wheelset import _interpreter_probe
 from wheelset.errors import WheelsetError
+from wheelset.platforms import Platform, current_platform, interpreter_platform
 
 __all__ = [
     "Interpreter",
@@ -47,27 +49,21 @@ class Interpreter:
     """An interpreter and the scheme (purelib, platlib, scripts, data, headers) to install into."""
 
     executable: str
-    env: dict[str, str]
-    tags: tuple[Tag, ...]  # best first
+    platform: Platform  # its marker environment and tags, best first
     scheme: dict[str, str]
-
-    @property
-    def python_version(self) -> str:
-        return self.env["python_version"]
 
 
 def _from_description(doc: dict[str, Any]) -> Interpreter:
-    tags = tuple(tag for text in doc["tags"] for tag in parse_tag(text))
-    return Interpreter(doc["executable"], dict(doc["env"]), tags, dict(doc["scheme"]))
+    tags = [tag for text in doc["tags"] for tag in parse_tag(text)]
+    environment = {str(k): str(v) for k, v in doc["env"].items()}
+    platform = interpreter_platform(environment, tags)
+    return Interpreter(doc["executable"], platform, dict(doc["scheme"]))
 
 
 def running_interpreter(prefix: str | None = None) -> Interpreter:
     """The interpreter running wheelset: its default scheme, or the scheme for ``prefix``."""
     return Interpreter(
-        sys.executable,
-        {k: str(v) for k, v in default_environment().items()},
-        tuple(sys_tags()),
-        _interpreter_probe.scheme_for_prefix(prefix),
+        sys.executable, current_platform(), _interpreter_probe.scheme_for_prefix(prefix)
     )
 
 
@@ -101,8 +97,7 @@ def inspect_interpreter(executable: str, prefix: str | None = None) -> Interpret
     if venv is not None:
         return Interpreter(
             os.path.abspath(executable),
-            {k: str(v) for k, v in default_environment().items()},
-            tuple(sys_tags()),
+            current_platform(),
             _interpreter_probe.scheme_for_prefix(prefix, venv),
         )
     return probe_interpreter(executable, prefix)
@@ -129,5 +124,6 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
         raise InterpreterError(f"{executable} could not describe itself: {last}")
     try:
         return _from_description(json.loads(done.stdout))
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        # PlatformError is a ValueError too: no usable python_full_version or no tags.
         raise InterpreterError(f"{executable} gave an unreadable description: {e}") from e

@@ -1,14 +1,19 @@
-"""Supported platforms: `platforms.toml` -> marker environments and ordered wheel tags.
+"""Platforms: marker environments and ordered wheel tags, for checking and for installing.
 
-A platform is one CPython X.Y on one system, the system named by its most capable
+A supported platform is one CPython X.Y on one system, the system named by its most capable
 platform tag (DESIGN §3). From it come (a) the PEP 508 marker environment and (b) the
 ordered list of wheel tags pip would accept there (`packaging.tags.cpython_tags` +
 `compatible_tags`, platform tags expanded as pip expands them on a real machine:
 manylinux_2_28 also accepts 2_27 … 2_17 (… 2_5 on x86_64/i686) and the legacy
 manylinux2014/2010/1 aliases; musllinux_1_2 accepts 1_1, 1_0; macOS accepts older versions
 and fat/universal2 binaries via `packaging.tags.mac_platforms`). `linux_<arch>` wheels are
-not portable and are not accepted. No I/O except load_platforms().
-Entry points: Platform, parse_platforms(), load_platforms(), select_wheel(), current_platform().
+not portable and are not accepted. A platform id (``cp311-manylinux_2_28_x86_64``) names
+one platform of a platforms table; `find_platform` looks one up in platforms.toml's table
+or a root manifest's copy of it. An interpreter is a Platform too: `current_platform()` for
+the running one, `interpreter_platform()` for what another one reports about itself
+(`wheelset.interpreter`). No I/O except load_platforms().
+Entry points: Platform, parse_platforms(), load_platforms(), find_platform(),
+current_platform(), interpreter_platform(), select_wheel().
 """
 
 from __future__ import annotations
@@ -35,9 +40,12 @@ __all__ = [
     "PLATFORMS_FILE",
     "Platform",
     "PlatformError",
+    "UnknownPlatform",
     "better_wheel",
     "current_platform",
     "expand_system",
+    "find_platform",
+    "interpreter_platform",
     "load_platforms",
     "make_platform",
     "parse_platforms",
@@ -47,6 +55,7 @@ __all__ = [
 PLATFORMS_FILE = "platforms.toml"
 _KEYS = ("python-versions", "systems")
 _PYTHON = re.compile(r"3\.(0|[1-9][0-9]?)(?:\.(0|[1-9][0-9]*))?")
+_RELEASE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 _MANYLINUX = re.compile(r"manylinux_(\d+)_(\d+)_([a-z0-9_]+)")
 _LEGACY_MANYLINUX = re.compile(r"manylinux(1|2010|2014)_([a-z0-9_]+)")
 _MUSLLINUX = re.compile(r"musllinux_(\d+)_(\d+)_([a-z0-9_]+)")
@@ -65,20 +74,30 @@ _WINDOWS = {"win_amd64": "AMD64", "win_arm64": "ARM64", "win32": "x86"}
 
 
 class PlatformError(WheelsetError, ValueError):
-    """platforms.toml is missing, malformed, or names an unknown Python or system."""
+    """platforms.toml is missing, malformed, or names an unknown Python or system (or an
+    interpreter described itself without a usable Python version or tags)."""
 
     def __init__(self, message: str, *, path: Path | str | None = PLATFORMS_FILE):
         super().__init__(message, path=path, code="PLATFORMS")
 
 
+class UnknownPlatform(WheelsetError, LookupError):
+    """A platform id that is not one of a platforms table's (python-versions × systems)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="PLATFORM")
+
+
 @dataclass(frozen=True, slots=True)
 class Platform:
-    """One supported platform: CPython ``python_version`` on ``system``.
+    """One platform: CPython ``python_version`` on ``system`` (a supported platform of a
+    platforms table, made by make_platform), or an interpreter (interpreter_platform).
 
     ``environment`` is the full PEP 508 marker environment (without ``extra``);
     ``tags`` are the compatible wheel tags, most preferred first. ``python_full_version``
     is ``X.Y.0`` unless platforms.toml names a patch release: the oldest release of the
     line, so a marker or requires-python that needs a later patch release is caught.
+    ``python`` is the version requires-python is checked against.
     """
 
     id: str
@@ -253,22 +272,61 @@ def load_platforms(path: Path) -> tuple[list[Platform], dict[str, object]]:
         raise PlatformError(str(e), path=path) from None
 
 
-def current_platform() -> Platform:
-    """This interpreter as a Platform (tags from `packaging.tags.sys_tags()`)."""
-    environment = {k: str(v) for k, v in default_environment().items()}
-    ordered = tuple(dict.fromkeys(_tags.sys_tags()))
-    full = environment["python_full_version"]
+def find_platform(
+    table: Mapping[str, object], platform_id: str, *, owner: str = PLATFORMS_FILE
+) -> Platform:
+    """The platform ``platform_id`` (``cp311-manylinux_2_28_x86_64``) of a platforms table:
+    platforms.toml's, or the copy of it in a root's manifest (``owner`` names it in errors).
+
+    Raises:
+        PlatformError: the table itself is invalid.
+        UnknownPlatform: no platform of the table has that id (the message lists them all).
+    """
+    platforms = parse_platforms(table)
+    for platform in platforms:
+        if platform.id == platform_id:
+            return platform
+    raise UnknownPlatform(
+        f"platform {platform_id!r} is not one of {owner}'s: {', '.join(p.id for p in platforms)}"
+    )
+
+
+def interpreter_platform(environment: Mapping[str, str], tags: Iterable[Tag]) -> Platform:
+    """An interpreter as a Platform, from its own `default_environment()` and `sys_tags()`.
+
+    The id is the first tag's interpreter and platform (``cp312-manylinux_2_39_x86_64``).
+    requires-python is checked against the release X.Y.Z of ``python_full_version``, as pip
+    checks it against ``sys.version_info[:3]``: a pre-release (``3.14.0rc1``) or a local
+    build (``3.13.0+``) counts as its release.
+
+    Raises:
+        PlatformError: the environment has no usable python_full_version, or no tags.
+    """
+    ordered = tuple(dict.fromkeys(tags))
+    full = environment.get("python_full_version", "")
+    release = _RELEASE.match(full)
+    if release is None or not ordered:
+        raise PlatformError(
+            f"interpreter reports python_full_version {full!r} and {len(ordered)} tags",
+            path=None,
+        )
     first = ordered[0]
     return Platform(
         id=f"{first.interpreter}-{first.platform}",
-        python_version=environment["python_version"],
+        python_version=environment.get("python_version") or ".".join(release.groups()[:2]),
         python_full_version=full,
         system=first.platform,
-        environment=environment,
+        environment=dict(environment),
         tags=ordered,
         tag_rank={tag: rank for rank, tag in enumerate(ordered)},
-        python=Version(Version(full).base_version),
+        python=Version(".".join(g for g in release.groups() if g is not None)),
     )
+
+
+def current_platform() -> Platform:
+    """The running interpreter as a Platform (`default_environment()`, `sys_tags()`)."""
+    environment = {k: str(v) for k, v in default_environment().items()}
+    return interpreter_platform(environment, _tags.sys_tags())
 
 
 def select_wheel(
