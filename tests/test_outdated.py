@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.support.releases import PLATFORM_IDS, PYTHONS, SYSTEMS, served_world
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
-from wheelset.outdated import describe_platforms, find_update
+from wheelset.outdated import describe_platforms, find_update, format_table
 from wheelset.platforms import make_platform
 from wheelset.sources.index import IndexFile
 
@@ -155,6 +155,17 @@ def test_older_releases_are_never_proposed() -> None:
     files = _files("demo-0.9-py3-none-any.whl", "demo-1.0-cp312-cp312-win_amd64.whl")
     status = find_update("demo", [Version("1.0")], PLATFORM_IDS, files, PLATFORMS)
     assert status.newest is None and status.newer == ()
+
+
+def test_when_no_release_covers_the_note_says_so() -> None:
+    files = _files("demo-0.9-py3-none-any.whl", "demo-1.0-cp312-cp312-win_amd64.whl")
+    status = find_update("demo", [Version("1.0")], PLATFORM_IDS, files, PLATFORMS)
+    assert format_table([status]).splitlines()[1].split(None, 3) == [
+        "demo",
+        "1.0",
+        "none",
+        "no release >= 1.0 covers its platforms",
+    ]
 
 
 def test_a_project_covering_no_platform_needs_a_release_covering_one() -> None:

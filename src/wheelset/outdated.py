@@ -27,7 +27,7 @@ from packaging.version import Version
 
 from wheelset.closure import ClosureIndex
 from wheelset.collection import Collection as LoadedCollection
-from wheelset.declarations import Declaration
+from wheelset.declarations import Declaration, DeclarationError, parse_wheel_name
 from wheelset.declare import DeclareError, WheelCandidate, plan_release, wheel_candidates
 from wheelset.errors import WheelsetError
 from wheelset.platforms import PLATFORMS_FILE, Platform
@@ -122,6 +122,17 @@ def _system_label(platform: Platform) -> str:
     return platform.system
 
 
+def _wheel_version(project: NormalizedName, filename: str) -> Version | None:
+    """The version of ``project``'s wheel ``filename`` (None: not a wheel of it)."""
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        name, version, _build, _tags = parse_wheel_name(filename)
+    except DeclarationError:
+        return None
+    return version if name == project else None
+
+
 def _final_versions_of_sdists(name: NormalizedName, files: Sequence[IndexFile]) -> set[Version]:
     found = set()
     for item in files:
@@ -183,19 +194,22 @@ def find_update(
     project = canonicalize_name(name)
     current = max(declared)
     offered = [f for f in files if not f.yanked]
-    releases: dict[Version, list[WheelCandidate]] = {}
-    for candidate in wheel_candidates(project, offered, platforms):
-        if not candidate.version.is_prerelease:
-            releases.setdefault(candidate.version, []).append(candidate)
+    # Group by version first (file names only): coverage is then worked out for the newest
+    # releases alone, until one covers; a page's many older releases cost nothing.
+    releases: dict[Version, list[IndexFile]] = {}
+    for item in offered:
+        version = _wheel_version(project, item.filename)
+        if version is not None and not version.is_prerelease and version >= current:
+            releases.setdefault(version, []).append(item)
     for version in _final_versions_of_sdists(project, offered):
-        releases.setdefault(version, [])
+        if version >= current:
+            releases.setdefault(version, [])
     wanted = [p for p in platforms if p.id in needed]
     newest: Version | None = None
     newer: list[Shortfall] = []
     for version in sorted(releases, reverse=True):
-        if version < current:
-            break
-        shortfall = _shortfall(version, releases[version], wanted, platforms)
+        candidates = wheel_candidates(project, releases[version], platforms)
+        shortfall = _shortfall(version, candidates, wanted, platforms)
         if shortfall is None:
             shortfall = _plan_shortfall(project, version, offered, wanted, platforms)
         if shortfall is None:
@@ -293,7 +307,7 @@ def _note(status: ProjectStatus) -> str:
     if status.error is not None:
         return f"error: {status.error}"
     if status.newest is None:
-        note = "no release covers its platforms"
+        note = f"no release >= {status.current} covers its platforms"
     elif status.is_outdated:
         note = f"update to {status.newest}"
     else:
