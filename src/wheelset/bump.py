@@ -212,6 +212,8 @@ def plan_bump(
         would_be, replaced = _swap(would_be, name, new)
         removed = tuple(sorted(replaced - {d.path for d in new}))
         bumps[name] = (ProjectBump(name, old_versions, version, removed, new), replaced)
+    if all(bump.is_noop for bump, _replaced in bumps.values()):
+        return BumpPlan(tuple(b for b, _r in bumps.values()), platforms=platforms)
     project_files = {path for _bump, replaced in bumps.values() for path in replaced}
     project_files |= {d.path for bump, _replaced in bumps.values() for d in bump.added}
     introduced, fixed = _compare(collection, would_be, set(wanted), project_files)

@@ -382,9 +382,7 @@ def declare_release(
     Raises:
         FetchError, NotAWheelError, DeclarationError: the first failure.
     """
-    tasks = [
-        lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files
-    ]
+    tasks = [lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files]
     return tuple(_run(tasks, jobs))
 
 
