@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.version import Version
 from typer.testing import CliRunner
 
@@ -214,3 +216,33 @@ def test_mixed_reasons_are_both_given() -> None:
 )
 def test_describe_platforms(ids: list[str], within: list[str] | None, text: str) -> None:
     assert describe_platforms(ids, PLATFORMS, within) == text
+
+
+WIDE = [
+    make_platform(p, s) for p in ("3.11", "3.12", "3.13") for s in (*SYSTEMS, "macosx_11_0_arm64")
+]
+
+
+def _expand(text: str, universe: list[str]) -> set[str]:
+    """The platform ids a describe_platforms() text stands for."""
+    ids: set[str] = set()
+    for part in filter(None, text.split(", ")):
+        if part.startswith("all ") and part.endswith(" platforms"):
+            ids |= set(universe)
+        elif "-" in part:
+            ids.add(part)
+        else:
+            ids |= {i for i in universe if i.startswith(part + "-") or i.endswith("-" + part)}
+    return ids
+
+
+@given(
+    st.sets(st.sampled_from([p.id for p in WIDE])),
+    st.sets(st.sampled_from([p.id for p in WIDE]), min_size=1),
+)
+def test_describe_platforms_names_exactly_the_platforms(ids: set[str], within: set[str]) -> None:
+    ids &= within
+    universe = [p.id for p in WIDE if p.id in within]
+    text = describe_platforms(ids, WIDE, within)
+    assert _expand(text, universe) == ids
+    assert len(text.split(", ")) <= max(1, len(ids))
