@@ -211,7 +211,7 @@ def find_update(
         candidates = wheel_candidates(project, releases[version], platforms)
         shortfall = _shortfall(version, candidates, wanted, platforms)
         if shortfall is None:
-            shortfall = _plan_shortfall(project, version, offered, wanted, platforms)
+            shortfall = _plan_shortfall(project, version, releases[version], wanted, platforms)
         if shortfall is None:
             newest = version
             break
