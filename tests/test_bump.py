@@ -175,11 +175,17 @@ def test_requires_python_excluding_a_platform_is_reported(world: tuple[str, Path
 def test_pre_existing_problems_are_not_blamed_on_the_bump(world: tuple[str, Path]) -> None:
     url, root = world
     write_decl(root, "broken-1.0-py3-none-any.whl", dependencies=["missingdep"])
-    assert _run("check", str(root)).exit_code == 1
-    result = _bump(url, root, "util", "--format", "json")
+    # Unmet before (lib 1.0 is declared) and after (lib 2.0): the message changes, the
+    # problem does not.
+    write_decl(root, "ancient-1.0-py3-none-any.whl", dependencies=["lib<1"])
+    check = _run("check", str(root))
+    assert check.exit_code == 1 and "lib 1.0 is declared" in check.stdout
+    result = _bump(url, root, "lib", "app", "--format", "json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert (doc["sound"], doc["applied"], doc["breaks"], doc["fixed"]) == (True, True, [], [])
+    check = _run("check", str(root))
+    assert "requires 'lib<1': lib 2.0 is declared" in check.stdout and "missingdep" in check.stdout
 
 
 @pytest.mark.parametrize(
