@@ -13,7 +13,16 @@ from hypothesis import strategies as st
 from packaging.version import Version
 from typer.testing import CliRunner
 
-from tests.support.releases import PLATFORM_IDS, PYTHONS, SYSTEMS, served_world
+from tests.support.index import serve_protected
+from tests.support.releases import (
+    OLD,
+    PLATFORM_IDS,
+    PYTHONS,
+    SYSTEMS,
+    build_index,
+    new_collection,
+    served_world,
+)
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.outdated import describe_platforms, find_update, format_table
@@ -107,9 +116,26 @@ def test_project_missing_from_the_index_is_a_row_not_a_failure(
     row = next(p for p in json.loads(result.stdout)["projects"] if p["project"] == "private-tool")
     assert row["newest"] is None and "not found" in row["error"]
     table = _run("outdated", str(root), "--index-url", url)
-    assert "private-tool  0.1       none           error: project 'private-tool' not found" in (
-        table.stdout
-    )
+    assert (
+        "private-tool  0.1       none           error: FETCH project 'private-tool' not found"
+    ) in table.stdout
+
+
+def test_private_index_credentials_are_used_and_never_shown(tmp_path: Path) -> None:
+    index = build_index(tmp_path)
+    root = new_collection(tmp_path)
+    local = make_wheel(tmp_path / "local", "private-tool", "0.1")
+    with serve_protected(index, "me", "s3cret") as base:
+        url = base.replace("http://", "http://me:s3cret@") + "/simple"
+        declared = _run("declare", *OLD, str(local), "--into", str(root), "--index-url", url)
+        assert declared.exit_code == 0, declared.output
+        result = _run("outdated", str(root), "--index-url", url, "--format", "json")
+        assert _run("outdated", str(root), "--index-url", base + "/simple").exit_code == 1
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.stdout + result.stderr
+    rows = {p["project"]: p for p in json.loads(result.stdout)["projects"]}
+    assert rows["lib"]["newest"] == "2.0" and "me:***@" not in rows["private-tool"]["error"]
+    assert "://***@127.0.0.1" in rows["private-tool"]["error"]
 
 
 def _closed_port() -> int:

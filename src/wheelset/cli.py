@@ -848,7 +848,7 @@ def sync_command(
         raise typer.Exit(1)
 
 
-# --- maintaining a collection: what is outdated, and bumping one project -------------------
+# --- maintaining a collection: what is outdated, and bumping projects ----------------------
 
 
 @app.command("outdated")
@@ -874,7 +874,7 @@ Informative: exits 0 whatever it finds (1 only when the index cannot be read).
     if output_format not in FORMATTERS:
         raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
     collection = load_collection(directory)
-    with _http_client(timeout, connections=jobs) as http:
+    with _http_client(timeout, connections=jobs, index_url=index_url) as http:
         index = IndexClient(configured_index_url(index_url), http=http)
         statuses = check_outdated(collection, index, jobs=jobs)
     typer.echo(FORMATTERS[output_format](statuses), nl=False)
@@ -944,7 +944,7 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
             raise fail(f"{spec.name} is named twice", code=2)
         targets[spec.name] = spec.version
     collection = load_collection(directory)
-    with _http_client(timeout) as http, _progress() as on_progress:
+    with _http_client(timeout, index_url=index_url) as http, _progress() as on_progress:
         index = IndexClient(configured_index_url(index_url), http=http)
         cache = None if no_cache else WheelCache(default_cache_dir())
         fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)

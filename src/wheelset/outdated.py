@@ -290,7 +290,7 @@ def check_outdated(
                 declared=tuple(sorted(set(declared[name]))),
                 platforms=tuple(covered[name]),
                 newest=None,
-                error=str(e),
+                error=e.one_line(),  # code first; credentials in the index URL hidden
             )
         return find_update(name, declared[name], covered[name], files, platforms)
 
