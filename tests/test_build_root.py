@@ -62,3 +62,29 @@ def test_root_matches_node_add(tmp_path: Path, ipfs_node) -> None:
     assert f'href="{wheels[0].name}#sha256={decls[0].sha256}"' in page
     assert 'data-requires-python="&gt;=3.10"' in page
     assert f'data-core-metadata="sha256={meta.sha256}"' in page
+
+
+def test_sharded_root_matches_node_add(tmp_path: Path, ipfs_node) -> None:
+    """Enough projects with long names that the root directory passes Kubo's HAMT threshold."""
+    from tests.support.node import add_files
+    from wheelset.ipfs.blockstore import MemoryBlockStore
+    from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
+    from wheelset.ipfs.directory import HAMT_THRESHOLD
+
+    padding = "x" * 190
+    wheels = [make_wheel(tmp_path / "w", f"p{i:04d}-{padding}", "1.0") for i in range(1250)]
+    decls = [_declare(w) for w in wheels]
+    assert sum(len(d.name) + 34 for d in decls) > HAMT_THRESHOLD
+    store = MemoryBlockStore()
+    built = build_root(manifest_of({"python-versions": ["3.11"]}, decls), store=store)
+    root_node = decode_node(store.get(built.cid))
+    assert root_node.data is not None and decode_unixfs(root_node.data).type == HAMT_SHARD
+
+    files = dict(built.generated)
+    for wheel, decl in zip(wheels, decls, strict=True):
+        files[f"{decl.name}/{wheel.name}"] = wheel.read_bytes()
+    # js-ipfs shards by entry count (Kubo by size): more than 1000 entries shards here too,
+    # while the two-entry project directories stay basic in both.
+    assert add_files(ipfs_node.api_url, files, **{"shard-split-threshold": "1000"}) == str(
+        built.cid
+    )

@@ -346,34 +346,58 @@ def import_bytes(data: bytes, params: ImportParams = ImportParams(), **kwargs) -
     return import_file(io.BytesIO(data), params, **kwargs)
 
 
-def _size_only_leaves(file_size: int, params: ImportParams) -> Iterator[Imported]:
-    placeholder = CID(
-        params.cid_version if not params.use_raw_leaves else 1,
-        RAW if params.use_raw_leaves else DAG_PB,
-        bytes(32),
-    )
-    remaining = file_size
-    while True:
-        length = min(remaining, params.chunk_size)
-        if params.use_raw_leaves:
-            yield Imported(placeholder, length, length)
-        else:
-            head, tail = _dagpb_leaf_frame(length)
-            yield Imported(placeholder, len(head) + length + len(tail), length)
-        remaining -= length
-        if remaining <= 0:
-            return
+def _varint_length(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _link_length(cid_length: int, tsize: int) -> int:
+    """Bytes of one encoded PBLink with an empty name (as encode_link writes it)."""
+    inner = (1 + _varint_length(cid_length) + cid_length) + 2 + (1 + _varint_length(tsize))
+    return 1 + _varint_length(inner) + inner
 
 
 def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> int:
     """Cumulative DAG size (the Tsize a directory link carries) of a file of ``file_size`` bytes.
 
-    Depends only on the length: chunk boundaries are fixed and CIDs have fixed width.
+    Depends only on the length: chunk boundaries are fixed and CIDs have fixed width, so
+    the balanced tree's block lengths are computed, not encoded. Complete subtrees of full
+    chunks are alike, so the work is O(tree depth), whatever the size.
 
     >>> dag_size_of_file(1_048_576)
     1048832
     """
-    placeholder_maker = _node_maker(params, None)
-    return balanced_layout(
-        _size_only_leaves(file_size, params), params.max_links, placeholder_maker
-    ).tsize
+    chunk, fanout = params.chunk_size, params.max_links
+    node_cid = 34 if params.cid_version == 0 else 36  # multihash alone, or 01 70 + multihash
+    leaf_cid = 36 if params.use_raw_leaves else node_cid
+
+    def leaf(length: int) -> int:
+        if params.use_raw_leaves:
+            return length
+        head, tail = _dagpb_leaf_frame(length)
+        return len(head) + length + len(tail)
+
+    leaves = max(1, -(-file_size // chunk))
+    if leaves == 1:
+        return leaf(file_size)
+    height = 1
+    while fanout**height < leaves:
+        height += 1
+
+    def subtree(count: int, level: int, last: int) -> tuple[int, int]:
+        """(tsize, file bytes) of a subtree of ``count`` leaves; only the last may be short."""
+        if level == 0:
+            return leaf(last), last
+        per_child = fanout ** (level - 1)
+        full_children = (count - 1) // per_child
+        full = subtree(per_child, level - 1, chunk) if full_children else (0, 0)
+        tail = subtree(count - full_children * per_child, level - 1, last)
+        cid_length = leaf_cid if level == 1 else node_cid
+        links = full_children * _link_length(cid_length, full[0])
+        links += _link_length(cid_length, tail[0])
+        size = full_children * full[1] + tail[1]
+        unixfs = 2 + 1 + _varint_length(size)
+        unixfs += full_children * (1 + _varint_length(full[1])) + 1 + _varint_length(tail[1])
+        block = links + 1 + _varint_length(unixfs) + unixfs
+        return block + full_children * full[0] + tail[0], size
+
+    return subtree(leaves, height, file_size - (leaves - 1) * chunk)[0]

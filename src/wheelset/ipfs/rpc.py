@@ -1,0 +1,248 @@
+"""A client for the Kubo RPC API (`POST /api/v0/<command>`), also served by js-ipfs.
+
+Reference: https://docs.ipfs.tech/reference/kubo/rpc/ . Every call is a POST with the
+arguments in the query string and files as multipart parts; errors come back as JSON
+``{"Message", "Code", "Type"}`` and become RpcError with the node's message. The HTTP
+client is injected. Knows nothing about wheels. Entry points: KuboRpc, RpcError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import httpx
+
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
+
+__all__ = ["AddedEntry", "ImportedRoot", "KuboRpc", "RpcError"]
+
+DEFAULT_TIMEOUT = 300.0  # seconds per call; adding a large file takes a while
+_Params = Mapping[str, str | Sequence[str]]
+
+
+class RpcError(WheelsetError):
+    """The node could not be reached, or answered a call with an error."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="RPC")
+
+
+@dataclass(frozen=True, slots=True)
+class AddedEntry:
+    """One line of `add` output: the name given, its CID and cumulative DAG size."""
+
+    name: str
+    cid: CID
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedRoot:
+    """A root reported by `dag/import`; ``pin_error`` is empty when it was pinned."""
+
+    cid: CID
+    pin_error: str
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _seconds(timeout: float) -> str:
+    return f"{max(1, round(timeout))}s"
+
+
+class KuboRpc:
+    """Calls on one node's RPC API, e.g. ``KuboRpc("http://127.0.0.1:5001", http=client)``."""
+
+    def __init__(self, api_url: str, *, http: httpx.Client, timeout: float = DEFAULT_TIMEOUT):
+        self.api_url = api_url.rstrip("/")
+        self._http = http
+        self.timeout = timeout
+
+    def _post(
+        self,
+        command: str,
+        params: _Params | None = None,
+        *,
+        files: Mapping[str, object] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        url = f"{self.api_url}/api/v0/{command}"
+        try:
+            response = self._http.post(
+                url,
+                params=params,
+                files=files,  # type: ignore[arg-type]
+                timeout=timeout or self.timeout,
+            )
+        except httpx.TimeoutException as e:
+            raise RpcError(f"{command}: the node at {self.api_url} did not answer in time") from e
+        except httpx.HTTPError as e:
+            raise RpcError(f"cannot reach the IPFS node at {self.api_url}: {e}") from e
+        if response.status_code != 200:
+            raise RpcError(f"{command}: {_error_message(response, self.api_url)}")
+        return response
+
+    def _json_lines(self, response: httpx.Response, command: str) -> Iterator[dict]:
+        for line in response.text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise RpcError(f"{command}: the node sent something that is not JSON") from e
+            if not isinstance(item, dict):
+                raise RpcError(f"{command}: unexpected answer {line[:100]!r}")
+            if item.get("Type") == "error" and "Message" in item:
+                raise RpcError(f"{command}: {item['Message']}")
+            yield item
+
+    def version(self) -> str:
+        """The node's version string (also a cheap reachability check)."""
+        item = next(self._json_lines(self._post("version"), "version"), {})
+        return str(item.get("Version", "?"))
+
+    def id(self) -> dict:
+        """The node's identity: ``ID`` and the multiaddrs it listens on (``Addresses``)."""
+        return next(self._json_lines(self._post("id"), "id"), {})
+
+    def add(
+        self,
+        stream: BinaryIO | bytes,
+        name: str,
+        *,
+        pin: bool = True,
+        cid_version: int = 0,
+        raw_leaves: bool | None = None,
+        only_hash: bool = False,
+        wrap: bool = False,
+    ) -> list[AddedEntry]:
+        """Add one file (streamed); return every entry the node reports (the last is the root).
+
+        The DAG options are sent explicitly, so a node configured with other import
+        defaults still gives the CID `ipfs add` gives with Kubo's defaults.
+        """
+        params = {
+            "pin": _flag(pin),
+            "cid-version": str(cid_version),
+            "raw-leaves": _flag(cid_version == 1 if raw_leaves is None else raw_leaves),
+            "chunker": "size-262144",
+            "trickle": "false",
+            "only-hash": _flag(only_hash),
+            "wrap-with-directory": _flag(wrap),
+        }
+        response = self._post(
+            "add", params, files={"file": (name, stream, "application/octet-stream")}
+        )
+        return [
+            AddedEntry(str(item.get("Name", "")), self._cid(item.get("Hash"), "add"), item["Size"])
+            for item in self._json_lines(response, "add")
+            if "Hash" in item
+        ]
+
+    def dag_import(self, car: BinaryIO | bytes, *, pin_roots: bool = True) -> list[ImportedRoot]:
+        """Import a CAR; with ``pin_roots`` the node pins its roots and reports each one.
+
+        The node pins recursively, so a root is pinned only once every block below it
+        (wheels included) is on the node; otherwise a node may wait for them to appear.
+        """
+        response = self._post(
+            "dag/import",
+            {"pin-roots": _flag(pin_roots)},
+            files={"file": ("root.car", car, "application/vnd.ipld.car")},
+        )
+        roots = []
+        for item in self._json_lines(response, "dag/import"):
+            root = item.get("Root")
+            if isinstance(root, dict):
+                cid = root.get("Cid")
+                text = cid.get("/") if isinstance(cid, dict) else cid
+                roots.append(
+                    ImportedRoot(self._cid(text, "dag/import"), str(root.get("PinErrorMsg", "")))
+                )
+        return roots
+
+    def pin_add(self, cid: CID, *, timeout: float | None = None) -> None:
+        """Pin recursively; the node fetches what it lacks, up to ``timeout`` seconds."""
+        timeout = timeout or self.timeout
+        params = {"arg": str(cid), "recursive": "true", "timeout": _seconds(timeout)}
+        self._post("pin/add", params, timeout=timeout + 10)
+
+    def pin_ls(self) -> set[CID]:
+        """Every recursively pinned CID (one call, local to the node)."""
+        response = self._post("pin/ls", {"type": "recursive"})
+        pinned: set[CID] = set()
+        for item in self._json_lines(response, "pin/ls"):
+            keys = item.get("Keys")
+            texts = keys if isinstance(keys, dict) else [item.get("Cid", "")]
+            for text in texts:
+                try:
+                    pinned.add(parse_cid(str(text)))
+                except InvalidCID:
+                    continue  # a pin of a kind we never create (e.g. another hash function)
+        return {_as_v0(c) for c in pinned}
+
+    def block_stat(self, cid: CID, *, timeout: float = 5.0) -> int | None:
+        """The block's size, or None when the node cannot find it within ``timeout``."""
+        params = {"arg": str(cid), "timeout": _seconds(timeout)}
+        try:
+            response = self._post("block/stat", params, timeout=timeout + 10)
+        except RpcError as e:
+            if "timed out" in str(e) or "not found" in str(e).lower():
+                return None
+            raise
+        item = next(self._json_lines(response, "block/stat"), {})
+        return int(item.get("Size", 0))
+
+    def files_mkdir(self, path: str, *, parents: bool = True) -> None:
+        self._post("files/mkdir", {"arg": path, "parents": _flag(parents)})
+
+    def files_cp(self, source: str, destination: str) -> None:
+        """Link existing content (``/ipfs/<cid>``) or an MFS path at an MFS path."""
+        self._post("files/cp", {"arg": [source, destination]})
+
+    def files_write(self, path: str, data: bytes, *, parents: bool = True) -> None:
+        """Create or replace a small MFS file with ``data``."""
+        params = {
+            "arg": path,
+            "create": "true",
+            "parents": _flag(parents),
+            "truncate": "true",
+        }
+        self._post("files/write", params, files={"file": ("data", data)})
+
+    def files_stat(self, path: str) -> dict:
+        """`files/stat` of an MFS path: ``Hash``, ``Type``, ``CumulativeSize``…"""
+        return next(self._json_lines(self._post("files/stat", {"arg": path}), "files/stat"), {})
+
+    def _cid(self, text: object, command: str) -> CID:
+        try:
+            return parse_cid(str(text))
+        except InvalidCID as e:
+            raise RpcError(f"{command}: the node reported an invalid CID {text!r}") from e
+
+
+def _as_v0(cid: CID) -> CID:
+    """Nodes may list dag-pb sha2-256 pins as CIDv1; compare them in the v0 form we declare."""
+    if cid.version == 1 and cid.codec == DAG_PB and cid.hash_code == SHA2_256:
+        return CID(0, DAG_PB, cid.digest)
+    return cid
+
+
+def _error_message(response: httpx.Response, api_url: str) -> str:
+    hint = ""
+    if response.status_code in (404, 405):
+        hint = f" (is {api_url} a node's RPC API address?)"
+    try:
+        doc = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
+        return doc["Message"] + hint
+    text = " ".join(response.text.split())[:200]
+    return f"HTTP {response.status_code} {response.reason_phrase}: {text}{hint}"
