@@ -1089,6 +1089,122 @@ def sync_command(
         raise typer.Exit(1)
 
 
+# --- maintaining a collection: what is outdated, and bumping projects ----------------------
+
+
+@app.command("outdated")
+@handles_errors
+def outdated_command(
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The collection directory.")
+    ] = Path("declarations"),
+    output_format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Index pages read at a time.")] = 8,
+) -> None:
+    """For each project: the newest release on the index with wheels for its platforms.
+
+    Also names newer releases that lack wheels for some of those platforms, and why. \
+Informative: exits 0 whatever it finds (1 only when the index cannot be read).
+    """
+    from wheelset.collection import load_collection
+    from wheelset.outdated import FORMATTERS, check_outdated
+    from wheelset.sources.index import IndexClient, configured_index_url
+
+    if output_format not in FORMATTERS:
+        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    collection = load_collection(directory)
+    with _http_client(timeout, connections=jobs, index_url=index_url) as http:
+        index = IndexClient(configured_index_url(index_url), http=http)
+        statuses = check_outdated(collection, index, jobs=jobs)
+    typer.echo(FORMATTERS[output_format](statuses), nl=False)
+    outdated = sum(s.is_outdated for s in statuses)
+    blocked = sum(bool(s.newer) for s in statuses)
+    typer.echo(
+        f"{len(statuses)} projects: {outdated} can be updated, "
+        f"{blocked} have newer releases lacking wheels",
+        err=True,
+    )
+
+
+@app.command("bump")
+@handles_errors
+def bump_command(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The collection directory.")],
+    releases: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PROJECT[==VERSION]...",
+            help="The projects, and the releases to move to (default: the newest release "
+            "with wheels for every platform the project covers now), bumped together.",
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the bump even if it breaks the collection.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="markdown (a PR description) or json.")
+    ] = "markdown",
+    extras: Annotated[
+        str | None,
+        typer.Option(
+            "--extras",
+            help="Comma-separated extras to declare (default: those declared now; '' for "
+            "none). With one project only.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
+    ] = False,
+) -> None:
+    """Replace projects' declarations with other releases', if the collection stays sound.
+
+    The release's wheels are fetched and verified, the checks run on the would-be \
+collection, and what the bump breaks (compared with before) is reported: dependents \
+whose specifiers exclude the new version, platforms left without a wheel, any other new \
+finding. Nothing is written when it breaks something (exit 1) unless --force.
+    """
+    from wheelset.bump import FORMATTERS, apply_bump, plan_bump
+    from wheelset.collection import load_collection
+    from wheelset.declare import parse_source
+    from wheelset.sources.fetch import WheelCache, WheelFetcher, default_cache_dir
+    from wheelset.sources.index import IndexClient, configured_index_url
+
+    if output_format not in FORMATTERS:
+        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    targets = {}
+    for text in releases:
+        spec = parse_source(text)
+        if spec.kind != "release" or spec.name is None:
+            raise fail(f"{text!r}: expected PROJECT or PROJECT==VERSION", code=2)
+        if spec.name in targets:
+            raise fail(f"{spec.name} is named twice", code=2)
+        targets[spec.name] = spec.version
+    collection = load_collection(directory)
+    with _http_client(timeout, index_url=index_url) as http, _progress() as on_progress:
+        index = IndexClient(configured_index_url(index_url), http=http)
+        cache = None if no_cache else WheelCache(default_cache_dir())
+        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
+        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
+    applied = not plan.is_noop and (plan.is_sound or force)
+    written = apply_bump(plan, directory) if applied else []
+    typer.echo(FORMATTERS[output_format](plan, applied=applied, base=directory), nl=False)
+    for status, path in written:
+        typer.echo(f"{status} {path}", err=True)
+    if plan.is_noop:
+        typer.echo("up to date: nothing to bump", err=True)
+    elif not plan.is_sound:
+        what = "written anyway (--force)" if applied else "nothing written"
+        typer.echo(f"the bump breaks {len(plan.breaks)} thing(s): {what}", err=True)
+        if not applied:
+            raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")

@@ -8,7 +8,8 @@ beats many per-version ones; manylinux2014 beats manylinux_2_28), never two that
 system could both install; they are written with ``source = "index:<filename>"``.
 A local wheel is written with its absolute ``file://`` URL unless a source is given.
 Everything is fetched and checked before anything is written (nothing half-declared).
-Entry points: parse_source(), plan_release(), declare_sources(), write_declarations().
+Entry points: parse_source(), plan_release(), declare_sources(), declare_release(),
+write_declarations(), wheel_candidates().
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ __all__ = [
     "Declared",
     "ReleasePlan",
     "SourceSpec",
+    "WheelCandidate",
+    "declare_release",
     "declare_sources",
     "parse_source",
     "plan_release",
+    "wheel_candidates",
     "write_declarations",
 ]
 
@@ -127,17 +131,26 @@ class ReleasePlan:
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class WheelCandidate:
+    """A wheel on an index page and the supported platforms that would install it."""
+
     file: IndexFile
     version: Version
     tags: frozenset[Tag]
-    covers: frozenset[str]  # platform ids
+    covers: frozenset[str]  # platform ids: a tag fits and requires-python admits the Python
     generality: int  # sum of tag ranks over covered platforms: higher = fits more systems
 
 
-def _candidates(
-    name: NormalizedName, files: Sequence[IndexFile], platforms: Sequence[Platform]
-) -> list[_Candidate]:
+def wheel_candidates(
+    name: str, files: Sequence[IndexFile], platforms: Sequence[Platform]
+) -> list[WheelCandidate]:
+    """Every wheel of project ``name`` among ``files``, with the platforms it covers.
+
+    Other projects' files, source distributions and invalid wheel names are skipped; a
+    wheel that covers no platform is kept (with empty ``covers``). Yanked files are kept
+    too: ``file.yanked`` tells.
+    """
+    name = canonicalize_name(name)
     found = []
     for item in files:
         if not item.filename.endswith(".whl"):
@@ -166,7 +179,7 @@ def _candidates(
                 continue
             covers.add(platform.id)
             generality += min(ranks)
-        found.append(_Candidate(item, version, tags, frozenset(covers), generality))
+        found.append(WheelCandidate(item, version, tags, frozenset(covers), generality))
     return found
 
 
@@ -186,7 +199,7 @@ def plan_release(
         DeclareError: no such release, source distributions only, or no wheel fits.
     """
     project = canonicalize_name(name)
-    candidates = _candidates(project, files, platforms)
+    candidates = wheel_candidates(project, files, platforms)
     if version is None:
         usable = [c for c in candidates if c.covers and not c.file.yanked]
         finals = [c for c in usable if not c.version.is_prerelease]
@@ -214,7 +227,7 @@ def plan_release(
             f"no wheel of {project} {version} installs on a supported platform "
             f"(it has {', '.join(tags[:3])}{', …' if len(tags) > 3 else ''})"
         )
-    chosen: list[_Candidate] = []
+    chosen: list[WheelCandidate] = []
     while uncovered:
         options = [
             c
@@ -239,7 +252,7 @@ def plan_release(
     )
 
 
-def _newest_wheels(candidates: Sequence[_Candidate]) -> str:
+def _newest_wheels(candidates: Sequence[WheelCandidate]) -> str:
     """`` (newest: 2.0 for cp312-cp312-win_amd64, …)`` to show what the index has."""
     if not candidates:
         return ""
@@ -354,6 +367,23 @@ def declare_sources(
         if previous != decl:
             raise DeclareError(f"{decl.filename}: two sources give different wheels")
     return Declared(tuple(unique.values()), tuple(notes))
+
+
+def declare_release(
+    plan: ReleasePlan,
+    *,
+    fetcher: WheelFetcher,
+    extras: Collection[str] | None = None,
+    jobs: int = 4,
+) -> tuple[Declaration, ...]:
+    """Fetch, check and describe the wheels of a release plan (``jobs`` at a time); write
+    nothing. ``extras`` keeps only those extras (None: all the wheels provide).
+
+    Raises:
+        FetchError, NotAWheelError, DeclarationError: the first failure.
+    """
+    tasks = [lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files]
+    return tuple(_run(tasks, jobs))
 
 
 def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:

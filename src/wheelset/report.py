@@ -13,10 +13,15 @@ from pathlib import PurePath, PurePosixPath
 
 from wheelset.findings import Finding, Severity, family_of
 
-__all__ = ["FORMATTERS", "format_github", "format_json", "format_text"]
+__all__ = ["FORMATTERS", "format_github", "format_json", "format_text", "shown_path"]
 
 
-def _shown(base: PurePath | str | None, path: PurePosixPath) -> str:
+def shown_path(base: PurePath | str | None, path: PurePosixPath) -> str:
+    """``path`` (relative to a collection) as shown to the user: under ``base`` as given.
+
+    >>> shown_path("declarations", PurePosixPath("25/tomli/tomli-2.0.1-py3-none-any.toml"))
+    'declarations/25/tomli/tomli-2.0.1-py3-none-any.toml'
+    """
     if base is None or str(base) in ("", "."):
         return str(path)
     return str(PurePosixPath(PurePath(base).as_posix(), path))
@@ -27,7 +32,7 @@ def format_text(findings: Sequence[Finding], base: PurePath | str | None = None)
     lines = []
     for f in findings:
         suffix = " (warning)" if f.severity is Severity.WARNING else ""
-        lines.append(f"{_shown(base, f.path)}: {f.code} {f.message}{suffix}")
+        lines.append(f"{shown_path(base, f.path)}: {f.code} {f.message}{suffix}")
     return "".join(line + "\n" for line in lines)
 
 
@@ -35,7 +40,7 @@ def format_json(findings: Sequence[Finding], base: PurePath | str | None = None)
     """A JSON document: ``{"findings": [{path, code, family, severity, message}], counts}``."""
     items = [
         {
-            "path": _shown(base, f.path),
+            "path": shown_path(base, f.path),
             "code": f.code,
             "family": family_of(f.code),
             "severity": f.severity.value,
@@ -61,7 +66,7 @@ def format_github(findings: Sequence[Finding], base: PurePath | str | None = Non
     lines = []
     for f in findings:
         level = "error" if f.severity is Severity.ERROR else "warning"
-        file = _escape_property(_shown(base, f.path))
+        file = _escape_property(shown_path(base, f.path))
         title = _escape_property(f.code)
         lines.append(f"::{level} file={file},title={title}::{_escape_data(f.message)}")
     return "".join(line + "\n" for line in lines)
