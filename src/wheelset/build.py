@@ -11,7 +11,7 @@ Entry points: build_root(), BuiltRoot, render_root_page(), render_project_page()
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wheelset.errors import WheelsetError
@@ -55,9 +55,9 @@ def render_root_page(projects: Sequence[str]) -> bytes:
     return _page("Simple index", anchors)
 
 
-def _anchor(entry: WheelEntry) -> str:
+def _anchor(entry: WheelEntry, location: str) -> str:
     decl = entry.declaration
-    href = decl.filename + (f"#sha256={decl.sha256}" if decl.sha256 else "")
+    href = location + (f"#sha256={decl.sha256}" if decl.sha256 else "")
     attributes = [f'href="{html.escape(href)}"']
     if decl.requires_python is not None:
         attributes.append(f'data-requires-python="{html.escape(str(decl.requires_python))}"')
@@ -68,10 +68,19 @@ def _anchor(entry: WheelEntry) -> str:
     return f"    <a {' '.join(attributes)}>{html.escape(decl.filename)}</a><br/>"
 
 
-def render_project_page(project: str, entries: Sequence[WheelEntry]) -> bytes:
-    """PEP 503 project page (with PEP 658/714 attributes when METADATA is published)."""
+def render_project_page(
+    project: str,
+    entries: Sequence[WheelEntry],
+    location: Callable[[WheelEntry], str] | None = None,
+) -> bytes:
+    """PEP 503 project page (with PEP 658/714 attributes when METADATA is published).
+
+    ``location`` gives each wheel's link target; by default its file name, which is where
+    the root tree puts it beside the page (`serve` links its own verifying URLs instead).
+    """
     ordered = sorted(entries, key=lambda e: e.declaration.filename)
-    return _page(f"Links for {project}", "\n".join(_anchor(e) for e in ordered))
+    anchors = (_anchor(e, location(e) if location else e.declaration.filename) for e in ordered)
+    return _page(f"Links for {project}", "\n".join(anchors))
 
 
 def _page(title: str, body: str) -> bytes:

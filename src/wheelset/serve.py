@@ -12,7 +12,6 @@ Entry points: IndexServer, negotiate(), render_project_html(), render_project_js
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import threading
@@ -24,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 
-from wheelset.build import render_root_page
+from wheelset.build import render_project_page, render_root_page
 from wheelset.cache import Cache
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
@@ -81,27 +80,7 @@ def _file_url(entry: WheelEntry) -> str:
 
 def render_project_html(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """A PEP 503 project page linking each wheel under /files/ (with PEP 658/714 attributes)."""
-    anchors = []
-    for entry in sorted(entries, key=lambda e: e.declaration.filename):
-        decl = entry.declaration
-        href = _file_url(entry) + (f"#sha256={decl.sha256}" if decl.sha256 else "")
-        attributes = [f'href="{html.escape(href)}"']
-        if decl.requires_python is not None:
-            attributes.append(f'data-requires-python="{html.escape(str(decl.requires_python))}"')
-        if entry.metadata is not None:
-            value = html.escape(f"sha256={entry.metadata.sha256}")
-            attributes.append(f'data-dist-info-metadata="{value}"')
-            attributes.append(f'data-core-metadata="{value}"')
-        anchors.append(f"    <a {' '.join(attributes)}>{html.escape(decl.filename)}</a><br/>")
-    title = html.escape(f"Links for {project}")
-    text = (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.1">\n'
-        f"    <title>{title}</title>\n  </head>\n  <body>\n    <h1>{title}</h1>\n"
-        + "\n".join(anchors)
-        + "\n  </body>\n</html>\n"
-    )
-    return text.encode("utf-8")
+    return render_project_page(project, entries, _file_url)
 
 
 def render_project_json(project: str, entries: Sequence[WheelEntry]) -> bytes:

@@ -249,10 +249,13 @@ class GatewayFetcher:
         self._http = http
         self._timeout = timeout
 
-    def _get(self, url: str) -> contextlib.AbstractContextManager[httpx.Response]:
-        return self._http.stream(
-            "GET", url, timeout=self._timeout, headers={"Accept-Encoding": "identity"}
-        )
+    def _get(
+        self, url: str, accept: str | None = None
+    ) -> contextlib.AbstractContextManager[httpx.Response]:
+        headers = {"Accept-Encoding": "identity"}
+        if accept is not None:
+            headers["Accept"] = accept
+        return self._http.stream("GET", url, timeout=self._timeout, headers=headers)
 
     def fetch_file(
         self,
@@ -366,28 +369,13 @@ class GatewayFetcher:
 
     def _fetch_block(self, gateway: str, cid: CID) -> bytes:
         """One raw block from a trustless gateway (``?format=raw``), checked against its CID."""
-        import httpx
-
         if cid.hash_code != SHA2_256:
             raise _Failed("mismatch", f"cannot verify block {cid}: not sha2-256")
         url = f"{gateway}/ipfs/{cid}?format=raw"
-        buffer = bytearray()
-        try:
-            with self._http.stream(
-                "GET", url, timeout=self._timeout, headers={"Accept": RAW_BLOCK_TYPE}
-            ) as response:
-                _check_status(response)
-                for chunk in response.iter_bytes(_READ_SIZE):
-                    buffer += chunk
-                    if len(buffer) > MAX_BLOCK_SIZE:
-                        raise _Failed("oversized", f"block {cid} is over {MAX_BLOCK_SIZE} bytes")
-        except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
-        except httpx.HTTPError as e:
-            raise _Failed("transport", _describe_http_error(e)) from e
-        if hashlib.sha256(buffer).digest() != cid.digest:
+        block = self._read_small(url, MAX_BLOCK_SIZE, accept=RAW_BLOCK_TYPE)
+        if hashlib.sha256(block).digest() != cid.digest:
             raise _Failed("mismatch", f"block {cid} does not hash to its CID")
-        return bytes(buffer)
+        return block
 
     def _attempt(
         self,
@@ -455,12 +443,12 @@ class GatewayFetcher:
         what = label or url_path
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
-    def _read_small(self, url: str, max_size: int) -> bytes:
+    def _read_small(self, url: str, max_size: int, accept: str | None = None) -> bytes:
         import httpx
 
         buffer = bytearray()
         try:
-            with self._get(url) as response:
+            with self._get(url, accept) as response:
                 _check_status(response)
                 for chunk in response.iter_bytes(_READ_SIZE):
                     buffer += chunk
