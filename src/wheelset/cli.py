@@ -459,6 +459,9 @@ TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=0.1, help="Network timeout in seconds.")
 ]
 JobsOption = Annotated[int, typer.Option("--jobs", min=1, help="Downloads at a time.")]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
+]
 
 
 @app.command("declare")
@@ -492,9 +495,7 @@ def declare_command(
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = 60.0,
     jobs: JobsOption = 4,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
     from wheelset.declare import declare_sources, parse_source, write_declarations
@@ -1157,9 +1158,7 @@ def bump_command(
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = 60.0,
     jobs: JobsOption = 4,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
 ) -> None:
     """Replace projects' declarations with other releases', if the collection stays sound.
 
