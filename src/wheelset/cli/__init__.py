@@ -1208,6 +1208,3 @@ def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")
 
-
-if __name__ == "__main__":
-    sys.exit(main())
