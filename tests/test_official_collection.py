@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from wheelset.checks import run_checks
-from wheelset.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
-from wheelset.collection import Collection, load_collection
-from wheelset.resolve import resolve
+from wheelset.check import run_checks
+from wheelset.client.resolve import resolve
+from wheelset.model.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
+from wheelset.model.collection import Collection, load_collection
 
 try:
     import tomllib

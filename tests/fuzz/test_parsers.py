@@ -14,12 +14,12 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from wheelset.declarations import DeclarationError, parse_declaration, relpath_for
+from wheelset.build.manifest import InvalidManifest, format_manifest, manifest_of, parse_manifest
 from wheelset.ipfs.cid import InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import InvalidNode, decode_node, decode_unixfs, encode_node
 from wheelset.ipfs.directory import build_tree
 from wheelset.ipfs.importer import import_bytes
-from wheelset.manifest import InvalidManifest, format_manifest, manifest_of, parse_manifest
+from wheelset.model.declarations import DeclarationError, parse_declaration, relpath_for
 
 FUZZ = settings(
     max_examples=10_000,
@@ -172,8 +172,8 @@ def test_manifest_structural_mutations(key: str, value: object) -> None:
 @FUZZ
 @given(st.text(max_size=300))
 def test_declaration_toml_text(text: str) -> None:
-    from wheelset import canonical_toml
-    from wheelset.declarations import validate_declaration
+    from wheelset.model import canonical_toml
+    from wheelset.model.declarations import validate_declaration
 
     try:
         table = canonical_toml.loads(text)
@@ -259,8 +259,8 @@ def test_wheel_metadata(lines: list[str], tail: bytes) -> None:
     from pathlib import Path
 
     from tests.support.wheels import make_wheel
-    from wheelset.sources import NotAWheelError
-    from wheelset.wheelfile import read_wheel
+    from wheelset.fetch import NotAWheelError
+    from wheelset.model.wheelfile import read_wheel
 
     text = "\n".join(lines) + "\n\n"
     with tempfile.TemporaryDirectory() as tmp:
