@@ -37,12 +37,15 @@ def is_installed() -> bool:
 
 
 class TrustlessGateway:
-    """A Helia trustless gateway over a fresh blockstore; ``url`` once started."""
+    """A Helia trustless gateway over a fresh blockstore, once started: ``url`` serves file
+    bytes, raw blocks and CARs; ``trustless_only_url`` (the same blocks) answers 406 to
+    anything but a raw block or a CAR, as trustless-only public gateways do."""
 
     def __init__(self, workdir: Path | None = None):
         self._own_dir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="wheelset-helia-"))
         self.url = ""
+        self.trustless_only_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = self.workdir / "gateway.log"
 
@@ -66,6 +69,7 @@ class TrustlessGateway:
             ready = _READY.search(self._log.read_bytes())
             if ready:
                 self.url = ready.group(1).decode()
+                self.trustless_only_url = f"{self.url}/trustless-only"
                 return self
             if self._proc.poll() is not None:
                 raise RuntimeError(f"Helia gateway exited early: {self._log_tail()}")
