@@ -47,6 +47,17 @@ def test_one_pure_wheel_beats_many_binaries() -> None:
     assert _chosen("demo", files) == ["demo-1.0-py3-none-any.whl"]
 
 
+def test_compiled_wheels_that_cover_every_platform_beat_the_pure_one() -> None:
+    # pip installs the compiled wheel wherever one fits; the pure fallback is for others.
+    binaries = [f"demo-1.0-cp3{v}-cp3{v}-{s}.whl" for v in (11, 12) for s in SYSTEMS]
+    files = _files("demo-1.0-py3-none-any.whl", *binaries)
+    assert _chosen("demo", files) == sorted(binaries)
+    # One platform without a compiled wheel: the pure wheel alone covers all of them.
+    assert _chosen("demo", _files("demo-1.0-py3-none-any.whl", *binaries[1:])) == [
+        "demo-1.0-py3-none-any.whl"
+    ]
+
+
 def test_abi3_beats_per_version_wheels_and_nothing_overlaps() -> None:
     files = _files(
         "demo-1.0-cp311-cp311-win_amd64.whl",
