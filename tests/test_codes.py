@@ -49,8 +49,10 @@ def _code_nodes(tree: ast.AST) -> Iterator[ast.Constant]:
             args = node.args
             positional = args.posonlyargs + args.args
             pairs = [
-                *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
-                *zip(args.kwonlyargs, args.kw_defaults),
+                *zip(
+                    positional[len(positional) - len(args.defaults) :], args.defaults, strict=True
+                ),
+                *zip(args.kwonlyargs, args.kw_defaults, strict=True),
             ]
             for arg, default in pairs:
                 if arg.arg == "code":
@@ -63,10 +65,13 @@ def _code_nodes(tree: ast.AST) -> Iterator[ast.Constant]:
                     for part, value in zip(target.elts, node.value.elts, strict=False):
                         if isinstance(part, ast.Name) and part.id == "code":
                             yield from _strings(value)
-        elif isinstance(node, ast.Compare):
-            if isinstance(node.left, ast.Attribute) and node.left.attr == "code":
-                for comparator in node.comparators:
-                    yield from _strings(comparator)
+        elif (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Attribute)
+            and node.left.attr == "code"
+        ):
+            for comparator in node.comparators:
+                yield from _strings(comparator)
 
 
 def _used_codes() -> dict[str, str]:

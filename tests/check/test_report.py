@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from wheelset.check.report import format_github, format_json, format_text
 from wheelset.formats import get_formatter

@@ -40,6 +40,7 @@ class Finding:
 
 FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust", "integrity")
 
+
 def family_of(code: str) -> str:
     """The check family a code belongs to (codes not in the table count as schema)."""
     return CODES.get(code, ("schema", ""))[0]
