@@ -94,3 +94,38 @@ def test_python_m_wheelset_cli_usage_error() -> None:
     )
     assert process.returncode == 2
     assert process.stderr.count("\n") == 1 and process.stderr.startswith("error: USAGE ")
+
+
+def _readme_options() -> dict[str, tuple[str, set[str]]]:
+    """The README's option table: long option -> (env var, commands)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("| option | env var | meaning | commands |")
+    table = {}
+    for line in readme[start:].splitlines()[2:]:
+        if not line.startswith("| `-"):
+            break
+        option, env, _meaning, commands = (cell.strip() for cell in line.strip("|").split("|"))
+        long_option = re.search(r"--[\w-]+", option)
+        assert long_option is not None, line
+        table[long_option.group()] = (env.strip("`"), set(commands.split(", ")))
+    return table
+
+
+def test_readme_option_table_matches_the_commands() -> None:
+    table = _readme_options()
+    assert {"--gateway", "--index-url", "--cache-dir", "--timeout", "--jobs", "--format"} <= set(
+        table
+    )
+    group = typer.main.get_command(app)
+    for option, (env, commands) in table.items():
+        taking = {
+            name: param
+            for name, command in group.commands.items()  # type: ignore[attr-defined]
+            for param in command.params
+            if option in param.opts
+        }
+        if commands == {"all"}:
+            assert any(option in p.opts for p in group.params), option
+            continue
+        assert set(taking) == commands, option
+        assert {p.envvar or "" for p in taking.values()} == {env}, option

@@ -79,12 +79,16 @@ TimeoutOption = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
+        envvar="WHEELSET_TIMEOUT",
         min=0.1,
         help="Network timeout: to connect, and between two reads of a body.",
     ),
 ]
 JobsOption = Annotated[
-    int, typer.Option("--jobs", metavar="N", min=1, help="Network transfers at a time.")
+    int,
+    typer.Option(
+        "--jobs", metavar="N", min=1, envvar="WHEELSET_JOBS", help="Network transfers at a time."
+    ),
 ]
 CacheDirOption = Annotated[
     Path | None,
