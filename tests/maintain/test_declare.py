@@ -371,4 +371,4 @@ def test_prefix_command() -> None:
     result = _run("prefix", "numpy", "Requests", "tomli")
     assert (result.exit_code, result.stdout) == (0, "39\n7c\n25\n")
     bad = _run("prefix", "../x")
-    assert bad.exit_code == 1 and "invalid project name" in bad.stderr
+    assert bad.exit_code == 2 and "invalid project name" in bad.stderr
