@@ -18,6 +18,7 @@ from wheelset.cli.options import (
     TimeoutOption,
 )
 from wheelset.cli.progress import download_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["declare_command"]
@@ -28,8 +29,7 @@ def declare_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            metavar="SOURCE...",
-            help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION.",
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME[extras][==VERSION]."
         ),
     ],
     into: Annotated[
@@ -51,10 +51,13 @@ def declare_command(
         typer.Option(
             "--extras",
             metavar="NAMES",
-            help="Comma-separated extras the collection supports (default: all the wheel "
-            "provides; '' for none). The closure check covers only declared extras.",
+            help="Comma-separated extras to declare (default: none, or those NAME[a,b] "
+            "names). The closure check covers only declared extras.",
         ),
     ] = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -75,7 +78,9 @@ def declare_command(
             index = IndexClient(configured_index_url(index_url), http=http)
         cache = None if no_cache else WheelCache(default_cache_dir())
         fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        if all_extras and extras is not None:
+            raise UsageError("--extras and --all-extras exclude each other")
+        wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
         declared = declare_sources(
             sources,
             fetcher=fetcher,
