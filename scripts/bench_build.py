@@ -37,12 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ipfs_test_node import IpfsTestNode
 
-from wheelset.build import render_project_page, render_root_page
-from wheelset.build_stage import build_collection, write_car_file
-from wheelset.declarations import prefix_of
+from wheelset.build.manifest import WheelEntry, format_manifest
+from wheelset.build.stage import build_collection, write_car_file
+from wheelset.build.tree import render_project_page, render_root_page
 from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.ipfs.rpc import KuboRpc
-from wheelset.manifest import WheelEntry, format_manifest
+from wheelset.model.declarations import prefix_of
 
 PLATFORMS = (
     'python-versions = ["3.10", "3.11", "3.12", "3.13"]\n'

@@ -23,12 +23,12 @@ from pathlib import Path
 
 import tomli_w
 
-from wheelset.checks import run_checks
-from wheelset.collection import load_collection
-from wheelset.declarations import prefix_of
+from wheelset.check import run_checks
+from wheelset.check.names import load_popular_names, ultranormalize
+from wheelset.check.report import format_text
 from wheelset.ipfs.cid import CID, DAG_PB
-from wheelset.report import format_text
-from wheelset.trust.names import load_popular_names, ultranormalize
+from wheelset.model.collection import load_collection
+from wheelset.model.declarations import prefix_of
 
 try:
     import tomllib

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import httpx
 
-from wheelset.collection import load_collection
-from wheelset.declarations import Declaration
-from wheelset.outdated import check_outdated
-from wheelset.sources.index import IndexClient
+from wheelset.fetch.index import IndexClient
+from wheelset.maintain.outdated import check_outdated
+from wheelset.model.collection import load_collection
+from wheelset.model.declarations import Declaration
 
 COLLECTION = Path(__file__).resolve().parent.parent / "declarations"
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"

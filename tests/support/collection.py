@@ -10,8 +10,13 @@ from pathlib import Path, PurePosixPath
 
 import tomli_w
 
-from wheelset.declarations import Declaration, dump_declaration, parse_declaration, relpath_for
 from wheelset.ipfs.importer import import_bytes
+from wheelset.model.declarations import (
+    Declaration,
+    dump_declaration,
+    parse_declaration,
+    relpath_for,
+)
 
 DEFAULT_PLATFORMS: dict[str, object] = {
     "python-versions": ["3.11"],

@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import tomli_w
 
-from wheelset.declarations import Declaration, parse_declaration, relpath_for
+from wheelset.model.declarations import Declaration, parse_declaration, relpath_for
 
 # The CID of an empty directory: any valid CIDv0 text will do for offline checks.
 SOME_CID = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"

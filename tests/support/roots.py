@@ -20,14 +20,14 @@ from pathlib import Path, PurePosixPath
 import httpx
 from packaging.utils import canonicalize_name
 
-from wheelset.build import BuiltRoot, build_root
-from wheelset.declarations import Declaration, parse_declaration, relpath_for
+from wheelset.build.manifest import MANIFEST_NAME, Manifest, MetadataFile, manifest_of
+from wheelset.build.tree import BuiltRoot, build_root
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_tree
 from wheelset.ipfs.importer import import_bytes
-from wheelset.manifest import MANIFEST_NAME, Manifest, MetadataFile, manifest_of
+from wheelset.model.declarations import Declaration, parse_declaration, relpath_for
 
 DEFAULT_PLATFORMS: Mapping[str, object] = {
     "python-versions": ["3.10", "3.11", "3.12", "3.13"],

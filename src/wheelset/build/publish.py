@@ -1,0 +1,183 @@
+"""The `wheelset publish` stage: put a built root, and every wheel it links, on an IPFS node.
+
+A node pins a root recursively, which needs every block below it — the wheels' too — so
+the wheels go first: with a WheelFetcher each wheel is downloaded (verified against its
+content-id) and added with a pin, and the CID the node computes must equal the declared
+one; without, each content-id is pinned and the node must find it on the network. Then
+the build's CAR is imported with its root pinned, and the node must report that root.
+If a wheel fails, the CAR is still imported (unpinned) and the failures are reported;
+running publish again retries only what is missing, since pinned wheels are skipped.
+request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
+Entry points: node_api(), publish(), PublishReport, WheelOutcome, request_remote_pin().
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from wheelset.build.stage import BuildResult
+from wheelset.errors import WheelsetError
+from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.ipfs.cid import CID
+from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
+from wheelset.ipfs.rpc import KuboRpc
+from wheelset.model.declarations import Declaration
+
+__all__ = [
+    "ADDED",
+    "FAILED",
+    "PINNED",
+    "PRESENT",
+    "PublishError",
+    "PublishReport",
+    "WheelOutcome",
+    "node_api",
+    "publish",
+    "request_remote_pin",
+]
+
+ADDED, PINNED, PRESENT, FAILED = "added", "pinned", "present", "failed"
+DEFAULT_WORKERS = 4  # wheels fetched and added at once
+DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
+
+
+class PublishError(WheelsetError):
+    """The node disagrees with the build (another root), or refused to pin it."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="PUBLISH")
+
+
+@dataclass(frozen=True, slots=True)
+class WheelOutcome:
+    """What happened to one wheel: added (from its source), pinned, present, or failed."""
+
+    filename: str
+    content_id: CID
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReport:
+    root: CID
+    blocks: int
+    car_size: int  # bytes
+    root_pinned: bool
+    wheels: tuple[WheelOutcome, ...]
+
+    def count(self, status: str) -> int:
+        return sum(1 for w in self.wheels if w.status == status)
+
+    @property
+    def failures(self) -> tuple[WheelOutcome, ...]:
+        return tuple(w for w in self.wheels if w.status == FAILED)
+
+
+def node_api(api: str | None, pinning_service: str | None) -> str | None:
+    """The node to publish to: ``api`` if given, else the local node's default address,
+    unless only a pinning service was named (then no node: the service alone pins)."""
+    if api is None and not pinning_service:
+        return DEFAULT_API
+    return api
+
+
+def _provide(
+    decl: Declaration,
+    rpc: KuboRpc,
+    fetcher: WheelFetcher | None,
+    pin_timeout: float | None,
+) -> WheelOutcome:
+    try:
+        if fetcher is None:
+            rpc.pin_add(decl.content_id, timeout=pin_timeout)
+            return WheelOutcome(decl.filename, decl.content_id, PINNED)
+        with tempfile.TemporaryDirectory(prefix="wheelset-publish-") as tmp:
+            wheel = fetcher.fetch(decl, Path(tmp))
+            with wheel.path.open("rb") as stream:
+                entries = rpc.add(stream, decl.filename, pin=True)
+        if not entries or entries[-1].cid != decl.content_id:
+            got = entries[-1].cid if entries else "nothing"
+            return WheelOutcome(
+                decl.filename,
+                decl.content_id,
+                FAILED,
+                f"the node computed {got}, the declaration says {decl.content_id}",
+            )
+        return WheelOutcome(decl.filename, decl.content_id, ADDED)
+    except WheelsetError as e:
+        return WheelOutcome(decl.filename, decl.content_id, FAILED, e.one_line())
+
+
+def publish(
+    result: BuildResult,
+    rpc: KuboRpc,
+    *,
+    fetcher: WheelFetcher | None = None,
+    workers: int = DEFAULT_WORKERS,
+    pin_timeout: float | None = None,
+    on_wheel: Callable[[WheelOutcome], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> PublishReport:
+    """Make ``result``'s root and all its wheels available (and pinned) on the node.
+
+    ``fetcher`` given: add wheels from their sources; else pin them by content-id.
+    ``on_start(n)`` is told how many wheels there are; ``on_wheel`` sees each outcome.
+    Raises:
+        RpcError: the node cannot be reached or refuses the CAR.
+        PublishError: the node reports another root, or cannot pin it.
+    """
+    rpc.version()
+    pinned = rpc.pin_ls()
+    decls: Sequence[Declaration] = result.manifest.declarations
+    if on_start is not None:
+        on_start(len(decls))
+
+    def provide(decl: Declaration) -> WheelOutcome:
+        if result.root in pinned or decl.content_id in pinned:
+            outcome = WheelOutcome(decl.filename, decl.content_id, PRESENT)
+        else:
+            outcome = _provide(decl, rpc, fetcher, pin_timeout)
+        if on_wheel is not None:
+            on_wheel(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        outcomes = tuple(pool.map(provide, decls))
+    car = result.car_bytes()
+    complete = all(o.status != FAILED for o in outcomes)
+    roots = rpc.dag_import(car, pin_roots=complete)
+    if complete:
+        reported = {r.cid: r.pin_error for r in roots}
+        if result.root not in reported:
+            listed = ", ".join(str(c) for c in reported) or "none"
+            raise PublishError(f"the node imported the CAR but reports root {listed}")
+        if reported[result.root]:
+            raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
+    return PublishReport(result.root, len(result.blocks), len(car), complete, outcomes)
+
+
+def request_remote_pin(
+    service: PinningService,
+    root: CID,
+    *,
+    name: str = "",
+    origins: Sequence[str] = (),
+    timeout: float = 600.0,
+    interval: float = 2.0,
+) -> PinStatus:
+    """Ask a pinning service to pin ``root`` and wait until it is pinned.
+
+    Raises:
+        PinningServiceError: refused, failed, or not done within ``timeout`` seconds.
+    """
+    status = service.wait(
+        service.add(root, name=name, origins=origins), timeout=timeout, interval=interval
+    )
+    if status.status != "pinned":
+        raise PinningServiceError(f"the service could not pin {root} (request {status.requestid})")
+    return status

@@ -1,0 +1,72 @@
+"""The check pipeline: run the selected check families over a loaded collection.
+
+One module per family (layout, schema, uniqueness, closure, trust, integrity), each a pure
+function yielding findings; this package only selects, runs and sorts them.
+Entry points: DEFAULT_FAMILIES, run_checks().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection as Families
+from collections.abc import Set
+from pathlib import PurePosixPath
+
+from wheelset.check.closure import check_closure
+from wheelset.check.integrity import Fetcher, check_integrity
+from wheelset.check.layout import check_layout
+from wheelset.check.schema import check_schema
+from wheelset.check.trust import check_licenses, check_names
+from wheelset.check.uniqueness import check_uniqueness
+from wheelset.model.collection import Collection
+from wheelset.model.findings import FAMILIES, Finding, family_of
+
+__all__ = ["DEFAULT_FAMILIES", "FAMILIES", "run_checks"]
+
+DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
+
+
+def run_checks(
+    collection: Collection,
+    families: Families[str] = DEFAULT_FAMILIES,
+    *,
+    fetcher: Fetcher | None = None,
+    integrity_paths: Set[PurePosixPath] | None = None,
+    jobs: int = 1,
+) -> list[Finding]:
+    """Every finding of the selected families, sorted by path, code and message.
+
+    ``integrity_paths`` limits the integrity check (None: every declaration); it needs
+    ``fetcher``.
+
+    Raises:
+        ValueError: an unknown family, or integrity without a fetcher.
+    """
+    unknown = set(families) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown check family {sorted(unknown)[0]!r}")
+    findings: list[Finding] = []
+    if "layout" in families:
+        findings += (f for f in collection.findings if family_of(f.code) == "layout")
+        findings += check_layout(
+            collection.files, {d.path: d.name for d in collection.declarations}
+        )
+    if "schema" in families:
+        findings += check_schema(collection.findings)
+    if "uniqueness" in families:
+        findings += check_uniqueness(collection.declarations)
+    if "closure" in families:
+        findings += check_closure(collection.declarations, collection.platforms)
+    if "trust" in families:
+        findings += (f for f in collection.findings if family_of(f.code) == "trust")
+        findings += check_names(collection.declarations, collection.policy)
+        findings += check_licenses(collection.declarations, collection.policy)
+    if "integrity" in families:
+        if fetcher is None:
+            raise ValueError("the integrity check needs a fetcher")
+        selected = [
+            d
+            for d in collection.declarations
+            if integrity_paths is None or d.path in integrity_paths
+        ]
+        findings += check_integrity(selected, fetcher, jobs=jobs)
+    return sorted(set(findings), key=Finding.sort_key)

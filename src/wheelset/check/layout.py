@@ -1,0 +1,51 @@
+"""Layout check: every declaration sits at ``<prefix>/<project>/<wheel stem>.toml``.
+
+Works on relative paths only (the path rule: docs/declarations.md): depth, prefix
+directory, project directory (the canonical name from the file name), and stray files in
+the prefix tree. Invalid
+wheel file names (FILENAME) are reported when the collection loads, not here.
+No I/O. Entry point: check_layout().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import PurePosixPath
+
+from wheelset.model.declarations import DeclarationError, parse_wheel_name, prefix_of
+from wheelset.model.findings import Finding
+
+__all__ = ["check_layout"]
+
+
+def check_layout(
+    files: Iterable[PurePosixPath], names: Mapping[PurePosixPath, str] | None = None
+) -> Iterator[Finding]:
+    """Findings LAYOUT, PREFIX, PROJECT and STRAY for the collection's files.
+
+    ``names`` maps paths already parsed (loaded declarations) to their canonical project
+    name, to avoid parsing those file names again.
+    """
+    known = names or {}
+    prefixes: dict[str, str] = {}
+    for path in files:
+        if path.suffix != ".toml":
+            yield Finding(path, "STRAY", "not a declaration (only .toml files belong here)")
+            continue
+        parts = path.parts
+        if len(parts) != 3:
+            yield Finding(path, "LAYOUT", "declarations live at <prefix>/<project>/<wheel>.toml")
+            continue
+        name = known.get(path)
+        if name is None:
+            try:
+                name = parse_wheel_name(parts[2][: -len(".toml")] + ".whl", path)[0]
+            except DeclarationError:
+                continue
+        if parts[1] != name:
+            yield Finding(path, "PROJECT", f"project directory {parts[1]!r} should be {name!r}")
+        expected = prefixes.get(name)
+        if expected is None:
+            expected = prefixes[name] = prefix_of(name)
+        if parts[0] != expected:
+            yield Finding(path, "PREFIX", f"prefix directory {parts[0]!r} should be {expected!r}")

@@ -1,0 +1,74 @@
+"""The `wheelset` command line: parse arguments, call library functions, print results.
+
+One module per command or command group (cid, build, diff, prefix, declare, check,
+install, export, serve, fork, outdated, bump); options shared by several commands are
+defined once in `options`, error handling in `errors`, progress display in `progress`.
+This module builds the app from them. Entry points: app, main().
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wheelset import __version__
+from wheelset.cli import build, bump, check, cid, declare, diff, export, fork, install, outdated
+from wheelset.cli import prefix as prefix_module
+from wheelset.cli import serve as serve_module
+from wheelset.cli.command import WheelsetCommand, WheelsetGroup
+from wheelset.cli.errors import set_debug
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="wheelset",
+    cls=WheelsetGroup,
+    rich_markup_mode=None,
+    help="Curated single-version Python wheel repositories on IPFS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wheelset {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    set_debug(debug)
+
+
+for _name, _command in (
+    ("cid", cid.cid_command),
+    ("build", build.build_command),
+    ("publish", build.publish_command),
+    ("diff", diff.diff_command),
+    ("prefix", prefix_module.prefix_command),
+    ("declare", declare.declare_command),
+    ("check", check.check_command),
+    ("install", install.install_command),
+    ("export", export.export_command),
+    ("serve", serve_module.serve_command),
+    ("init", fork.init_command),
+    ("prune", fork.prune_command),
+    ("sync", fork.sync_command),
+    ("outdated", outdated.outdated_command),
+    ("bump", bump.bump_command),
+):
+    app.command(_name, cls=WheelsetCommand)(_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="wheelset")

@@ -1,0 +1,129 @@
+"""The interpreter to install into: its Platform (tags, marker environment) and install scheme.
+
+For the running interpreter: `wheelset.model.platforms.current_platform()` (`sys_tags()`,
+`default_environment()`) and its `sysconfig` paths. For another one (``--python PATH``, e.g.
+a fresh venv without packaging) `_interpreter_probe.py` is run *by that interpreter* with
+our `packaging` first on its path, so it computes its own tags exactly as pip would there;
+its answer becomes a Platform through `wheelset.model.platforms.interpreter_platform()`, the same
+type `wheelset check` uses for the platforms of platforms.toml. No wheels here.
+Entry points: Interpreter, running_interpreter(), inspect_interpreter(), InterpreterError.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import packaging
+from packaging.tags import parse_tag
+
+from wheelset.client import _interpreter_probe
+from wheelset.errors import WheelsetError
+from wheelset.model.platforms import Platform, current_platform, interpreter_platform
+
+__all__ = [
+    "Interpreter",
+    "InterpreterError",
+    "inspect_interpreter",
+    "probe_interpreter",
+    "running_interpreter",
+]
+
+_PROBE_TIMEOUT = 60.0  # seconds
+
+
+class InterpreterError(WheelsetError):
+    """The interpreter given with --python cannot be run or described."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="PYTHON")
+
+
+@dataclass(frozen=True, slots=True)
+class Interpreter:
+    """An interpreter and the scheme (purelib, platlib, scripts, data, headers) to install into."""
+
+    executable: str
+    platform: Platform  # its marker environment and tags, best first
+    scheme: dict[str, str]
+
+
+def _from_description(doc: dict[str, Any]) -> Interpreter:
+    tags = [tag for text in doc["tags"] for tag in parse_tag(text)]
+    environment = {str(k): str(v) for k, v in doc["env"].items()}
+    platform = interpreter_platform(environment, tags)
+    return Interpreter(doc["executable"], platform, dict(doc["scheme"]))
+
+
+def running_interpreter(prefix: str | None = None) -> Interpreter:
+    """The interpreter running wheelset: its default scheme, or the scheme for ``prefix``."""
+    return Interpreter(
+        sys.executable, current_platform(), _interpreter_probe.scheme_for_prefix(prefix)
+    )
+
+
+def _sibling_venv(executable: str) -> str | None:
+    """The venv directory of ``executable`` when it is a venv of the binary running us.
+
+    Then its tags and markers are ours and only its paths differ, so no subprocess is
+    needed. Only taken when we run in a venv too, whose scheme we reuse (PEP 405:
+    pyvenv.cfg sits next to the executable or one directory above).
+    """
+    if sys.prefix == sys.base_prefix:
+        return None
+    path = Path(os.path.abspath(executable))
+    base = getattr(sys, "_base_executable", None)
+    if base is None or not path.exists() or path.resolve() != Path(base).resolve():
+        return None
+    for directory in (path.parent, path.parent.parent):
+        if (directory / "pyvenv.cfg").is_file():
+            return str(directory)
+    return None
+
+
+def inspect_interpreter(executable: str, prefix: str | None = None) -> Interpreter:
+    """Describe another interpreter (in-process for a venv of our own binary, else by
+    running the probe with it).
+
+    Raises:
+        InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
+    """
+    venv = _sibling_venv(executable)
+    if venv is not None:
+        return Interpreter(
+            os.path.abspath(executable),
+            current_platform(),
+            _interpreter_probe.scheme_for_prefix(prefix, venv),
+        )
+    return probe_interpreter(executable, prefix)
+
+
+def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter:
+    """Describe an interpreter by running the probe with it.
+
+    Raises:
+        InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
+    """
+    packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
+    command = [executable, "-I", os.path.abspath(_interpreter_probe.__file__), packaging_parent]
+    if prefix is not None:
+        command.append(prefix)
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=_PROBE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise InterpreterError(f"cannot run {executable}: {e}") from e
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InterpreterError(f"{executable} could not describe itself: {last}")
+    try:
+        return _from_description(json.loads(done.stdout))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        # PlatformError is a ValueError too: no usable python_full_version or no tags.
+        raise InterpreterError(f"{executable} gave an unreadable description: {e}") from e

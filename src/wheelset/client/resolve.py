@@ -1,0 +1,198 @@
+"""Resolution in a single-version set: requested names -> the one wheel of each project needed.
+
+Every project of a root has exactly one version, so resolving is the closure walk that
+`wheelset check` runs too (`wheelset.model.closure.ClosureWalk` over the root's declarations, on a
+`wheelset.model.platforms.Platform`: a platform of the root's table or an interpreter). This
+module only turns the walk's first unmet requirement into an error that names the
+requirement and who asked (the user or a dependent), and returns the selected wheels in
+install order. A dependency asking for an extra its project does not declare is not an
+error here (pip only warns; `wheelset check` reports it as EXTRA). No I/O, no network.
+Entry points: parse_requirements(), resolve(), Resolution, ResolutionError and its subclasses.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName
+
+from wheelset.errors import WheelsetError
+from wheelset.model.closure import ClosureIndex, ClosureWalk, Unsatisfied
+from wheelset.model.declarations import Declaration
+from wheelset.model.platforms import Platform
+
+__all__ = [
+    "NoWheelForPlatform",
+    "Resolution",
+    "ResolutionError",
+    "UnknownExtra",
+    "UnknownProject",
+    "UnsatisfiedDependency",
+    "VersionConflict",
+    "parse_requirements",
+    "resolve",
+]
+
+
+class ResolutionError(WheelsetError):
+    """The requested projects cannot be installed from this set on this target (the code
+    MARKER: a marker cannot be evaluated in the target's environment)."""
+
+
+class UnknownProject(ResolutionError):
+    """A requested (or depended-on) project has no wheel at all in the set."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="UNKNOWN")
+
+
+class NoWheelForPlatform(ResolutionError):
+    """The project exists, but none of its wheels fits the target's tags or Python."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="PLATFORM")
+
+
+class VersionConflict(ResolutionError):
+    """A user specifier (``NAME>=X``) excludes the single available version."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="CONFLICT")
+
+
+class UnsatisfiedDependency(ResolutionError):
+    """A wheel's dependency specifier excludes the single available version."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="DEPENDENCY")
+
+
+class UnknownExtra(ResolutionError):
+    """The user asked for an extra the project does not provide."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="EXTRA")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The chosen wheels, dependencies before dependents, and the extras each one needs."""
+
+    selected: tuple[Declaration, ...]
+    extras: Mapping[NormalizedName, frozenset[NormalizedName]]
+    requested: tuple[NormalizedName, ...]
+
+
+def resolve(
+    declarations: Iterable[Declaration],
+    requested: Sequence[Requirement],
+    platform: Platform,
+    *,
+    target: str | None = None,
+) -> Resolution:
+    """Choose the wheel of every requested project and of its dependency closure.
+
+    ``target`` names the platform in error messages (default: its id).
+
+    Raises:
+        UnknownProject, NoWheelForPlatform, VersionConflict, UnsatisfiedDependency,
+        UnknownExtra, ResolutionError (MARKER): the first problem met, walking
+        breadth-first from the requests.
+    """
+    walk = ClosureWalk(ClosureIndex(declarations), platform, requested)
+    for outcome in walk.outcomes():
+        if isinstance(outcome, Unsatisfied):
+            error = _error(outcome, walk, target or platform.id)
+            if error is not None:
+                raise error
+    return Resolution(
+        tuple(walk.install_order()),
+        {name: frozenset(extras) for name, extras in walk.extras.items()},
+        tuple(dict.fromkeys(walk.requested)),
+    )
+
+
+def _by(parent: Declaration | None) -> str:
+    return "" if parent is None else f" (required by {parent.name} {parent.version})"
+
+
+def _error(outcome: Unsatisfied, walk: ClosureWalk, target: str) -> ResolutionError | None:
+    """The install-side error for an unmet requirement (None: not an error here)."""
+    index, platform = walk.index, walk.platform
+    requirement, parent = outcome.requirement, outcome.required_by
+    name = index.canonical(requirement.name)
+    if outcome.code == "MARKER":
+        return ResolutionError(f"{outcome.message}{_by(parent)}", code="MARKER")
+    if outcome.code in ("MISSING", "PYTHON"):
+        candidates = index.by_name.get(name, [])
+        if not candidates and parent is None:
+            close = difflib.get_close_matches(name, list(index.by_name), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            return UnknownProject(f"no project {name!r} in this root{hint}")
+        if not candidates:
+            return UnknownProject(
+                f"{parent.name} {parent.version} depends on {name!r}, which is not in this root"
+            )
+        return _no_wheel(name, candidates, platform, target, parent)
+    selected = index.view(platform).selected[name]
+    if outcome.code == "UNSATISFIED":
+        if parent is None:
+            return VersionConflict(
+                f"you asked for {requirement.name}{requirement.specifier}, but this root has "
+                f"only {selected.name} {selected.version}"
+            )
+        return UnsatisfiedDependency(
+            f"{parent.name} {parent.version} requires {requirement}, but this root has only "
+            f"{selected.name} {selected.version}"
+        )
+    if parent is not None:  # EXTRA of a dependency: pip installs without it, so do we
+        return None
+    unknown = sorted({index.canonical(e) for e in requirement.extras} - set(selected.extras))
+    offered = ", ".join(selected.extras) or "none"
+    return UnknownExtra(
+        f"{selected.name} {selected.version} has no extra {unknown[0]!r} (extras: {offered})"
+    )
+
+
+def _no_wheel(
+    name: str,
+    candidates: Sequence[Declaration],
+    platform: Platform,
+    target: str,
+    parent: Declaration | None,
+) -> NoWheelForPlatform:
+    ranks = platform.tag_rank
+    fitting = [d for d in candidates if any(t in ranks for t in d.tags)]
+    if fitting:  # they fit the tags, so requires-python excluded every one of them
+        versions = ", ".join(sorted({str(d.version) for d in fitting}))
+        needs = " or ".join(sorted({str(d.requires_python) for d in fitting}))
+        return NoWheelForPlatform(
+            f"{name} {versions}{_by(parent)} requires Python {needs}; {target} is Python "
+            f"{platform.python_full_version}"
+        )
+    versions = ", ".join(sorted({str(d.version) for d in candidates}))
+    files = ", ".join(sorted(d.filename for d in candidates)[:3])
+    more = f" (+{len(candidates) - 3} more)" if len(candidates) > 3 else ""
+    return NoWheelForPlatform(
+        f"no wheel of {name} {versions} fits {target}{_by(parent)}; available: {files}{more}"
+    )
+
+
+def parse_requirements(texts: Iterable[str]) -> list[Requirement]:
+    """The projects a user asked for, each ``NAME[extras][specifier]`` (PEP 508).
+
+    Raises:
+        WheelsetError: a text is not a requirement (code USAGE).
+    """
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(Requirement(text))
+        except InvalidRequirement as e:
+            raise WheelsetError(
+                f"{text!r} is not NAME[extras][specifier]: {e}", code="USAGE"
+            ) from e
+    return parsed

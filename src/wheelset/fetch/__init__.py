@@ -1,0 +1,26 @@
+"""Fetching: package indexes (index), wheel downloads (download, wheel_fetch) and the local cache.
+
+Every network access goes through an httpx.Client passed in by the caller (the CLI
+builds it, with its timeouts). Errors a caller handles on their own: FetchError (the
+source cannot be fetched) and NotAWheelError (it was fetched, but is not a usable wheel).
+"""
+
+from __future__ import annotations
+
+from wheelset.errors import WheelsetError
+
+__all__ = ["FetchError", "NotAWheelError"]
+
+
+class FetchError(WheelsetError):
+    """A source or index page could not be fetched (HTTP status, timeout, connection)."""
+
+    def __init__(self, message: str, *, path: str | None = None, code: str = "FETCH"):
+        super().__init__(message, path=path, code=code)
+
+
+class NotAWheelError(WheelsetError):
+    """The bytes are not a wheel: not a zip, no METADATA, or METADATA/RECORD disagree."""
+
+    def __init__(self, message: str, *, path: str | None = None, code: str = "NOT-WHEEL"):
+        super().__init__(message, path=path, code=code)

@@ -1,0 +1,184 @@
+"""A collection directory: platforms.toml plus every declaration below it, loaded once.
+
+Declarations are every ``*.toml`` below the directory except the top-level
+``platforms.toml``, ``policy.toml`` and ``upstream.toml``; other top-level files
+(README.md, …) and dot-directories (.git, .github, .wheelset) are ignored; any other file
+inside the prefix tree is kept in ``files`` so the layout check can report it. Files that
+fail to load become findings, never exceptions, so one bad file does not hide the others.
+Also: which declarations changed since a Git ref (for `check --integrity`).
+Entry points: Collection, load_collection(), changed_paths().
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from wheelset.errors import WheelsetError
+from wheelset.model import canonical_toml
+from wheelset.model.declarations import Declaration, validate_declaration
+from wheelset.model.findings import Finding
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
+from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
+
+# Top-level files that are not declarations: the platforms, the policy (names, licences)
+# and a fork's record of its upstream root.
+RESERVED_FILES = frozenset({PLATFORMS_FILE, POLICY_FILE, "upstream.toml"})
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["Collection", "CollectionError", "changed_paths", "load_collection"]
+
+
+class CollectionError(WheelsetError):
+    """The collection directory itself is unusable (missing, not a directory, no Git)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """A loaded collection. Paths in ``files``, ``declarations`` and ``findings`` are relative.
+
+    ``platforms`` is empty when platforms.toml failed to load (then ``findings`` says why);
+    ``platforms_table`` is that file's table verbatim (the build manifest embeds it).
+    ``files`` lists every file of the prefix tree, declarations or not, sorted.
+    """
+
+    root: Path
+    platforms: tuple[Platform, ...]
+    platforms_table: dict[str, object]
+    declarations: tuple[Declaration, ...]
+    findings: tuple[Finding, ...]
+    files: tuple[PurePosixPath, ...]
+    policy: Policy | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every file loaded (no findings)."""
+        return not self.findings
+
+
+def _walk(directory: str, rel: str, out: list[str]) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, name, out)
+            else:
+                out.append(name)
+
+
+def _list_files(root: Path) -> tuple[list[str], list[str]]:
+    """(declaration candidates + prefix-tree files, top-level TOML files)."""
+    tree: list[str] = []
+    top_toml: list[str] = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, entry.name, tree)
+            elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
+                top_toml.append(entry.name)
+    return tree, top_toml
+
+
+def _load_one(root: str, rel: str, path: PurePosixPath) -> tuple[Declaration | None, list[Finding]]:
+    try:
+        with open(os.path.join(root, rel), "rb") as f:
+            data = f.read()
+        table = canonical_toml.loads(data.decode("utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        return None, [Finding(path, "TOML", f"malformed TOML: {e}")]
+    except UnicodeDecodeError as e:
+        return None, [Finding(path, "TOML", f"not UTF-8: {e}")]
+    except OSError as e:
+        return None, [Finding(path, "IO", f"cannot read: {e.strerror or e}")]
+    decl, problems = validate_declaration(table, path)
+    return decl, [Finding(path, p.code, str(p)) for p in problems]
+
+
+def load_collection(directory: Path) -> Collection:
+    """Load platforms.toml and every declaration below ``directory``.
+
+    Raises:
+        CollectionError: the directory does not exist or is not a directory.
+    """
+    if not directory.is_dir():
+        raise CollectionError(f"{directory}: not a collection directory", code="IO")
+    findings: list[Finding] = []
+    platforms: tuple[Platform, ...] = ()
+    table: dict[str, object] = {}
+    try:
+        loaded, table = load_platforms(directory / PLATFORMS_FILE)
+        platforms = tuple(loaded)
+    except PlatformError as e:
+        findings.append(Finding(PurePosixPath(PLATFORMS_FILE), "PLATFORMS", str(e)))
+    policy = None
+    try:
+        policy = load_policy(directory / POLICY_FILE)
+    except PolicyError as e:
+        findings.append(Finding(PurePosixPath(POLICY_FILE), "POLICY", str(e)))
+    tree, top_toml = _list_files(directory)
+    tree.sort()
+    rels = [*sorted(top_toml), *tree]
+    paths = [PurePosixPath(r) for r in rels]
+    root = str(directory)
+    declarations: list[Declaration] = []
+    for rel, path in zip(rels, paths, strict=True):
+        if not rel.endswith(".toml"):
+            continue
+        decl, problems = _load_one(root, rel, path)
+        if decl is not None:
+            declarations.append(decl)
+        findings.extend(problems)
+    declarations.sort(key=lambda d: d.path)
+    return Collection(
+        root=directory,
+        platforms=platforms,
+        platforms_table=table,
+        declarations=tuple(declarations),
+        findings=tuple(findings),
+        files=tuple(paths),
+        policy=policy,
+    )
+
+
+def changed_paths(directory: Path, ref: str) -> set[PurePosixPath]:
+    """Declarations below ``directory`` added or modified since Git ``ref`` (incl. uncommitted
+    and untracked files), relative to ``directory``.
+
+    Raises:
+        CollectionError: not a Git work tree, or ``ref`` is unknown.
+    """
+    # Outside a work tree `git diff` compares files (--no-index) and prints its usage.
+    commands = (
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        ["git", "diff", "--name-only", "--relative", "--no-renames", "--diff-filter=AM", ref, "--"],
+        ["git", "ls-files", "--others", "--exclude-standard"],
+    )
+    paths: set[PurePosixPath] = set()
+    for command in commands:
+        try:
+            result = subprocess.run(
+                command, cwd=directory, capture_output=True, text=True, check=False
+            )
+        except OSError as e:
+            raise CollectionError(f"cannot run git: {e}", code="GIT") from e
+        if command[1] == "rev-parse":
+            if result.returncode != 0 or result.stdout.strip() != "true":
+                raise CollectionError("not inside a Git work tree", path=directory, code="GIT")
+            continue
+        if result.returncode != 0:
+            detail = result.stderr.strip().splitlines()
+            raise CollectionError(
+                f"git {command[1]} failed: {detail[-1] if detail else 'unknown error'}",
+                path=directory,
+                code="GIT",
+            )
+        paths.update(PurePosixPath(line) for line in result.stdout.splitlines() if line)
+    return {p for p in paths if p.suffix == ".toml"}

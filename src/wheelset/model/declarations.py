@@ -1,0 +1,454 @@
+"""Wheel declarations: the TOML model, its validation, and the path + prefix rule.
+
+One declaration = one wheel, at ``<prefix>/<project>/<wheel filename without .whl>.toml``
+(spec: docs/declarations.md). Parsing validates every field and returns an immutable
+Declaration whose fields are already parsed; validate_declaration() reports every problem
+of a file at once, each with a stable code (wheelset.codes). Dumping writes keys in a
+fixed order so files diff cleanly. No network here. Entry points: Declaration,
+parse_declaration(), validate_declaration(), format_declaration(), load_declaration(),
+dump_declaration(), prefix_of(), relpath_for(), parse_wheel_name().
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import tomli_w
+from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    BuildTag,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from wheelset.errors import WheelsetError
+from wheelset.fsutil import atomic_write_text
+from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = [
+    "INDEX_SOURCE_PREFIX",
+    "KEY_ORDER",
+    "Declaration",
+    "DeclarationError",
+    "dump_declaration",
+    "format_declaration",
+    "load_declaration",
+    "parse_declaration",
+    "parse_requirement",
+    "parse_wheel_name",
+    "prefix_of",
+    "relpath_for",
+    "validate_declaration",
+]
+
+# The order keys are written in; also the set of keys allowed.
+KEY_ORDER = (
+    "source",
+    "content-id",
+    "sha256",
+    "size",
+    "requires-python",
+    "license",
+    "extras",
+    "dependencies",
+)
+_KNOWN = frozenset(KEY_ORDER)
+_REQUIRED = ("source", "content-id", "extras", "dependencies")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Wheel names never need more than these characters; anything else (separators, "..",
+# control characters) could escape the collection directory.
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]*\.whl")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._]*[A-Za-z0-9])?")
+_URL = re.compile(r"(https?|file)://\S+")
+INDEX_SOURCE_PREFIX = "index:"
+
+
+class DeclarationError(WheelsetError, ValueError):
+    """A declaration file is malformed, misplaced or inconsistent (docs/declarations.md)."""
+
+
+def prefix_of(name: str) -> str:
+    """The two-hex-digit directory prefix of a project (of its canonical name).
+
+    >>> prefix_of("numpy"), prefix_of("requests"), prefix_of("Tomli")
+    ('39', '7c', '25')
+    """
+    return f"{sum(map(ord, canonicalize_name(name))) & 0xFF:02x}"
+
+
+def parse_wheel_name(
+    filename: str, path: PurePosixPath | Path | str | None = None
+) -> tuple[NormalizedName, Version, BuildTag, frozenset[Tag]]:
+    """Name, version, build tag and tags of a wheel file name (PEP 427), path-safe.
+
+    Raises:
+        DeclarationError: not a valid wheel file name (code FILENAME).
+    """
+    if _SAFE_FILENAME.fullmatch(filename):
+        # name-version[-build] and the three tag components are parsed (by packaging) and
+        # cached separately: a release's wheels share the first, many wheels the second.
+        parts = filename[: -len(".whl")].rsplit("-", 3)
+        if len(parts) == 4:
+            head = _parse_head(parts[0])
+            tags = _parse_tags(f"{parts[1]}-{parts[2]}-{parts[3]}")
+            if head is not None and tags is not None:
+                return (*head, tags)
+    raise _filename_error(filename, filename if path is None else path)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
+    if not _PROJECT_NAME.fullmatch(head.split("-", 1)[0]):
+        return None
+    try:
+        name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
+    except InvalidWheelFilename:
+        return None
+    return name, version, build
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_tags(text: str) -> frozenset[Tag] | None:
+    try:
+        return parse_wheel_filename(f"x-0-{text}.whl")[3]
+    except InvalidWheelFilename:
+        return None
+
+
+def _filename_error(filename: str, path: PurePosixPath | Path | str) -> DeclarationError:
+    """The precise reason a wheel file name is invalid."""
+    if _SAFE_FILENAME.fullmatch(filename):
+        try:
+            parse_wheel_filename(filename)
+        except InvalidWheelFilename as e:
+            return DeclarationError(f"invalid wheel file name: {e}", path=path, code="FILENAME")
+        return DeclarationError(
+            f"invalid project name in wheel file name {filename!r}", path=path, code="FILENAME"
+        )
+    return DeclarationError(f"invalid wheel file name {filename!r}", path=path, code="FILENAME")
+
+
+def relpath_for(wheel_filename: str) -> PurePosixPath:
+    """Where a wheel's declaration lives, relative to the collection directory.
+
+    >>> relpath_for("tomli-2.0.1-py3-none-any.whl")
+    PurePosixPath('25/tomli/tomli-2.0.1-py3-none-any.toml')
+
+    Raises:
+        DeclarationError: the file name is not a valid wheel name (code FILENAME).
+    """
+    name = parse_wheel_name(wheel_filename)[0]
+    stem = wheel_filename[: -len(".whl")]
+    return PurePosixPath(prefix_of(name), name, f"{stem}.toml")
+
+
+@functools.lru_cache(maxsize=65536)
+def parse_requirement(text: str) -> Requirement:
+    """A PEP 508 requirement, parsed once per distinct string (treat it as read-only).
+
+    Raises:
+        InvalidRequirement: from packaging, when ``text`` is not PEP 508.
+    """
+    return Requirement(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_specifier(text: str) -> SpecifierSet:
+    return SpecifierSet(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One declared wheel. ``path`` is relative to the collection directory (posix).
+
+    ``requirements`` are ``dependencies`` parsed, in the same order (shared, read-only
+    objects: the same string parses to the same Requirement).
+    """
+
+    path: PurePosixPath
+    filename: str
+    name: NormalizedName
+    version: Version
+    build: BuildTag
+    tags: frozenset[Tag]
+    source: str
+    content_id: CID
+    extras: tuple[NormalizedName, ...]
+    dependencies: tuple[str, ...]
+    requires_python: SpecifierSet | None = None
+    sha256: str | None = None
+    size: int | None = None
+    license: str | None = None
+    requirements: tuple[Requirement, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def is_index_source(self) -> bool:
+        return self.source.startswith(INDEX_SOURCE_PREFIX)
+
+    def to_toml(self) -> dict[str, object]:
+        """The TOML table, keys in KEY_ORDER, optional keys only when set."""
+        table: dict[str, object] = {"source": self.source, "content-id": str(self.content_id)}
+        if self.sha256 is not None:
+            table["sha256"] = self.sha256
+        if self.size is not None:
+            table["size"] = self.size
+        if self.requires_python is not None:
+            table["requires-python"] = str(self.requires_python)
+        if self.license is not None:
+            table["license"] = self.license
+        table["extras"] = list(self.extras)
+        table["dependencies"] = list(self.dependencies)
+        return table
+
+
+def _source_problem(source: str, filename: str) -> str | None:
+    if source.startswith(INDEX_SOURCE_PREFIX):
+        if source[len(INDEX_SOURCE_PREFIX) :] != filename:
+            return f"index source {source!r} does not name this wheel ({filename})"
+        return None
+    if not _URL.fullmatch(source):
+        return f"source must be an https://, http://, file:// URL or index:<wheel>, got {source!r}"
+    last = unquote(urlsplit(source).path.rsplit("/", 1)[-1])
+    if last != filename:
+        return f"source URL does not end in the wheel file name {filename}"
+    return None
+
+
+class _Problems:
+    """Collects a file's problems; the first one is what parse_declaration raises."""
+
+    __slots__ = ("items", "path")
+
+    def __init__(self, path: PurePosixPath) -> None:
+        self.path = path
+        self.items: list[DeclarationError] = []
+
+    def add(self, code: str, message: str) -> None:
+        self.items.append(DeclarationError(message, path=self.path, code=code))
+
+    def typed(self, table: Mapping[str, object], key: str, kind: type) -> object:
+        """``table[key]`` if present and of ``kind`` (bool is not an int), else None."""
+        if key not in table:
+            return None
+        value = table[key]
+        if (
+            value is None
+            or not isinstance(value, kind)
+            or (kind is int and isinstance(value, bool))
+        ):
+            self.add("TYPE", f"{key!r} must be {_KIND[kind]}, not {_toml_type(value)}")
+            return None
+        return value
+
+    def strings(self, table: Mapping[str, object], key: str) -> list[str] | None:
+        items = self.typed(table, key, list)
+        if items is None:
+            return None
+        assert isinstance(items, list)
+        if not all(isinstance(item, str) for item in items):
+            self.add("TYPE", f"{key!r} must be an array of strings")
+            return None
+        return items
+
+
+_KIND = {str: "a string", int: "an integer", list: "an array"}
+
+
+def _toml_type(value: object) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a float",
+        bool: "a boolean",
+        list: "an array",
+        dict: "a table",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def validate_declaration(
+    table: Mapping[str, object], path: PurePosixPath
+) -> tuple[Declaration | None, list[DeclarationError]]:
+    """Validate a parsed TOML table found at ``path`` (relative to the collection).
+
+    Returns the Declaration (None when anything is wrong) and every problem found, each a
+    DeclarationError with code FILENAME, MISSING-KEY, UNKNOWN-KEY, TYPE, SOURCE, CID,
+    SPECIFIER, EXTRAS, REQUIREMENT, LICENSE or VALUE. The path must end in ``<stem>.toml``;
+    the wheel's name, version and tags come from the stem.
+    """
+    problems = _Problems(path)
+    if path.suffix != ".toml":
+        problems.add("FILENAME", "declaration must end in .toml")
+        return None, problems.items
+    filename = path.name[: -len(".toml")] + ".whl"
+    try:
+        name, version, build, tags = parse_wheel_name(filename, path)
+    except DeclarationError as e:
+        return None, [e]
+    get = table.get
+    source, cid_text, python_text = get("source"), get("content-id"), get("requires-python")
+    raw_extras, raw_dependencies = get("extras"), get("dependencies")
+    sha256, size = get("sha256"), get("size")
+    # The shape of almost every file is right: test it in one expression, and only when it
+    # is not, walk the keys and types again to say what is wrong.
+    well_formed = (
+        _KNOWN.issuperset(table)
+        and type(source) is str
+        and type(cid_text) is str
+        and type(raw_extras) is list
+        and type(raw_dependencies) is list
+        and (python_text is None or type(python_text) is str)
+        and (sha256 is None or type(sha256) is str)
+        and (size is None or type(size) is int)
+        and all(type(e) is str for e in raw_extras)
+        and all(type(d) is str for d in raw_dependencies)
+    )
+    if not well_formed:
+        for key in table:
+            if key not in _KNOWN:
+                allowed = ", ".join(KEY_ORDER)
+                problems.add("UNKNOWN-KEY", f"unknown key {key!r} (allowed: {allowed})")
+        for key in _REQUIRED:
+            if key not in table:
+                problems.add("MISSING-KEY", f"missing required key {key!r}")
+        source = problems.typed(table, "source", str)
+        cid_text = problems.typed(table, "content-id", str)
+        python_text = problems.typed(table, "requires-python", str)
+        raw_extras = problems.strings(table, "extras")
+        raw_dependencies = problems.strings(table, "dependencies")
+        sha256 = problems.typed(table, "sha256", str)
+        size = problems.typed(table, "size", int)
+
+    if isinstance(source, str) and (problem := _source_problem(source, filename)):
+        problems.add("SOURCE", problem)
+
+    content_id = None
+    if isinstance(cid_text, str):
+        try:
+            content_id = parse_cid(cid_text)
+        except InvalidCID as e:
+            problems.add("CID", f"content-id: {e}")
+        else:
+            if content_id.version != 0:
+                problems.add("CID", "content-id must be a CIDv0 (Qm…), as `ipfs add` gives")
+
+    requires_python = None
+    if isinstance(python_text, str):
+        try:
+            requires_python = _parse_specifier(python_text)
+        except InvalidSpecifier as e:
+            problems.add("SPECIFIER", f"requires-python: {e}")
+
+    extras: tuple[NormalizedName, ...] = ()
+    if raw_extras:
+        assert isinstance(raw_extras, list)
+        extras = tuple(canonicalize_name(e) for e in raw_extras)
+        if list(extras) != raw_extras:
+            bad = next(e for e, n in zip(raw_extras, extras, strict=True) if e != n)
+            problems.add("EXTRAS", f"extra {bad!r} is not normalised (PEP 685)")
+        if len(set(extras)) != len(extras):
+            problems.add("EXTRAS", "extras must not repeat")
+
+    dependencies: tuple[str, ...] = tuple(raw_dependencies or ())  # type: ignore[arg-type]
+    requirements: list[Requirement] = []
+    for dependency in dependencies:
+        try:
+            requirements.append(parse_requirement(dependency))
+        except InvalidRequirement as e:
+            problems.add("REQUIREMENT", f"dependency {dependency!r}: {e}")
+
+    if isinstance(sha256, str) and not _SHA256.fullmatch(sha256):
+        problems.add("VALUE", "sha256 must be 64 lower-case hex digits")
+    if isinstance(size, int) and size < 0:
+        problems.add("VALUE", "size must not be negative")
+    license_text = problems.typed(table, "license", str) if "license" in table else None
+    if isinstance(license_text, str):
+        try:
+            canonical = canonicalize_license_expression(license_text)
+        except InvalidLicenseExpression as e:
+            problems.add("LICENSE", f"license is not an SPDX expression: {e}")
+        else:
+            if canonical != license_text:
+                problems.add("LICENSE", f"license should be written {canonical!r}")
+
+    if problems.items:
+        return None, problems.items
+    assert isinstance(source, str) and content_id is not None
+    decl = Declaration(
+        path=path,
+        filename=filename,
+        name=name,
+        version=version,
+        build=build,
+        tags=tags,
+        source=source,
+        content_id=content_id,
+        extras=extras,
+        dependencies=dependencies,
+        requires_python=requires_python,
+        sha256=sha256 if isinstance(sha256, str) else None,
+        size=size if isinstance(size, int) else None,
+        license=license_text if isinstance(license_text, str) else None,
+        requirements=tuple(requirements),
+    )
+    return decl, []
+
+
+def parse_declaration(table: Mapping[str, object], path: PurePosixPath) -> Declaration:
+    """Validate a parsed TOML table found at ``path``; the Declaration or the first problem.
+
+    Raises:
+        DeclarationError: see validate_declaration() for the codes.
+    """
+    decl, problems = validate_declaration(table, path)
+    if problems:
+        raise problems[0]
+    assert decl is not None
+    return decl
+
+
+def format_declaration(decl: Declaration) -> str:
+    """The TOML text of a declaration (stable key order)."""
+    return tomli_w.dumps(decl.to_toml())
+
+
+def load_declaration(file: Path, root: Path) -> Declaration:
+    """Read and validate ``file`` (inside collection directory ``root``).
+
+    Raises:
+        DeclarationError: unreadable file (IO), malformed TOML (TOML), or invalid content.
+    """
+    rel = PurePosixPath(file.relative_to(root).as_posix())
+    try:
+        with file.open("rb") as f:
+            table = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise DeclarationError(f"malformed TOML: {e}", path=rel, code="TOML") from e
+    except UnicodeDecodeError as e:
+        raise DeclarationError(f"not UTF-8: {e}", path=rel, code="TOML") from e
+    except OSError as e:
+        raise DeclarationError(f"cannot read: {e.strerror or e}", path=rel, code="IO") from e
+    return parse_declaration(table, rel)
+
+
+def dump_declaration(decl: Declaration, root: Path) -> Path:
+    """Write the declaration under collection directory ``root``; return the file written."""
+    target = root / Path(*decl.path.parts)
+    atomic_write_text(target, format_declaration(decl))
+    return target

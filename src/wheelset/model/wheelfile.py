@@ -1,0 +1,180 @@
+"""A wheel file on disk: its digests (CID, sha256, size) and what its METADATA declares.
+
+digest_stream() computes the Kubo CID, sha256 and size in one pass. read_wheel() first
+validates the archive (wheelset.model.wheel_validity: RECORD hashes and sizes, which pip
+does not check, unsafe paths and links, zip-bomb limits, METADATA Name/Version and WHEEL
+tags against the file name), then reads the one ``*.dist-info/METADATA`` with pkginfo,
+licence included. declaration_for() turns the two into a Declaration. No network.
+Entry points: Digest, WheelMetadata, digest_stream(), read_wheel(), declaration_for().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+import zipfile
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import pkginfo
+from packaging.requirements import InvalidRequirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from wheelset.fetch import NotAWheelError
+from wheelset.ipfs.cid import CID
+from wheelset.ipfs.importer import import_file
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationError,
+    parse_declaration,
+    parse_requirement,
+    parse_wheel_name,
+    relpath_for,
+)
+from wheelset.model.licenses import license_from_fields
+from wheelset.model.wheel_validity import validate_wheel
+
+__all__ = ["Digest", "WheelMetadata", "declaration_for", "digest_stream", "read_wheel"]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The identity of some bytes: Kubo CIDv0, hex sha256, length."""
+
+    content_id: CID
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class WheelMetadata:
+    """What a wheel's METADATA says, already normalised; ``raw`` is the file's bytes."""
+
+    name: NormalizedName
+    version: Version
+    requires_python: SpecifierSet | None
+    extras: tuple[NormalizedName, ...]
+    dependencies: tuple[str, ...]
+    raw: bytes
+    license: str | None = None
+
+
+def digest_stream(stream: BinaryIO) -> Digest:
+    """CID (as `ipfs add` with Kubo defaults), sha256 and size of a stream, in one pass."""
+    sha = hashlib.sha256()
+    imported = import_file(stream, on_chunk=sha.update)
+    return Digest(imported.cid, sha.hexdigest(), imported.file_size)
+
+
+def _dist_info_file(names: list[str], leaf: str, filename: str) -> str:
+    found = [
+        n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{leaf}") and n[0] != "/"
+    ]
+    if len(found) != 1:
+        what = "no" if not found else "more than one"
+        raise NotAWheelError(f"{filename}: {what} *.dist-info/{leaf} in the archive")
+    return found[0]
+
+
+def _parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
+    dist = pkginfo.Distribution()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pkginfo warns about newer Metadata-Versions
+        dist.parse(raw)
+    if not dist.name or not dist.version:
+        raise NotAWheelError(f"{filename}: METADATA lacks Name or Version")
+    try:
+        version = Version(dist.version)
+    except InvalidVersion as e:
+        raise NotAWheelError(f"{filename}: METADATA Version {dist.version!r} is invalid") from e
+    requires_python = None
+    if dist.requires_python:
+        try:
+            requires_python = SpecifierSet(dist.requires_python)
+        except InvalidSpecifier as e:
+            raise NotAWheelError(
+                f"{filename}: METADATA Requires-Python {dist.requires_python!r} is invalid"
+            ) from e
+    dependencies = tuple(dist.requires_dist or ())
+    for dependency in dependencies:
+        try:
+            parse_requirement(dependency)
+        except InvalidRequirement as e:
+            raise NotAWheelError(f"{filename}: METADATA Requires-Dist {dependency!r}: {e}") from e
+    extras = tuple(dict.fromkeys(canonicalize_name(e) for e in dist.provides_extras or ()))
+    return WheelMetadata(
+        name=canonicalize_name(dist.name),
+        version=version,
+        requires_python=requires_python,
+        extras=extras,
+        dependencies=dependencies,
+        raw=raw,
+        license=license_from_fields(
+            getattr(dist, "license_expression", None), dist.classifiers or (), dist.license
+        ),
+    )
+
+
+def read_wheel(path: Path, filename: str) -> WheelMetadata:
+    """Open the wheel at ``path`` (named ``filename``) and return its checked METADATA.
+
+    Raises:
+        NotAWheelError: bad file name, not a zip, no METADATA, or the first problem
+            validate_wheel() finds, with its code (RECORD, UNSAFE-PATH, UNSAFE-LINK,
+            ZIP-BOMB, TAGS-MISMATCH, METADATA-MISMATCH, NOT-WHEEL).
+    """
+    if filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
+        raise NotAWheelError(f"{filename} is a source distribution; wheelset declares wheels")
+    try:
+        parse_wheel_name(filename)
+    except DeclarationError as e:
+        raise NotAWheelError(str(e)) from e
+    problems = validate_wheel(path, filename)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NotAWheelError(f"{filename}: {problems[0].message}{more}", code=problems[0].code)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            metadata_name = _dist_info_file(names, "METADATA", filename)
+            metadata = _parse_metadata(archive.read(metadata_name), filename)
+    except (zipfile.BadZipFile, EOFError) as e:
+        raise NotAWheelError(f"{filename}: not a zip archive ({e})") from e
+    except (OSError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError) as e:
+        raise NotAWheelError(f"{filename}: cannot read the archive ({e})") from e
+    return metadata
+
+
+def declaration_for(
+    filename: str,
+    digest: Digest,
+    metadata: WheelMetadata,
+    source: str,
+    extras: Collection[str] | None = None,
+) -> Declaration:
+    """The declaration of a wheel read with read_wheel() and digested with digest_stream().
+
+    ``extras`` keeps only those of the wheel's extras (in METADATA order; names it does
+    not provide are ignored); None keeps them all.
+
+    Raises:
+        DeclarationError: the source does not fit the file name (code SOURCE) and the like.
+    """
+    table: dict[str, object] = {
+        "source": source,
+        "content-id": str(digest.content_id),
+        "sha256": digest.sha256,
+        "size": digest.size,
+    }
+    if metadata.requires_python is not None:
+        table["requires-python"] = str(metadata.requires_python)
+    if metadata.license is not None:
+        table["license"] = metadata.license
+    wanted = None if extras is None else {canonicalize_name(e) for e in extras}
+    table["extras"] = [e for e in metadata.extras if wanted is None or e in wanted]
+    table["dependencies"] = list(metadata.dependencies)
+    return parse_declaration(table, relpath_for(filename))

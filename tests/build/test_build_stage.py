@@ -1,0 +1,225 @@
+"""`wheelset build`: root CID last on stdout, deterministic CAR of exactly the generated blocks,
+build directories, PEP 658 metadata, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from tests.support.collection import write_collection
+from tests.support.index import serve_directory, write_index
+from tests.support.node import add_directory
+from tests.support.wheels import make_wheel
+from wheelset.build.manifest import parse_manifest
+from wheelset.build.stage import (
+    BuildResult,
+    build_collection,
+    load_build_dir,
+    write_build_dir,
+)
+from wheelset.cli import app
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.car import read_car
+from wheelset.ipfs.cid import CID
+from wheelset.ipfs.dagpb import decode_node
+from wheelset.ipfs.rpc import KuboRpc
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def wheels(tmp_path: Path) -> list[Path]:
+    out = tmp_path / "wheels"
+    return [
+        make_wheel(out, "alpha", "1.0", requires_python=">=3.8"),
+        make_wheel(out, "beta", "2.0", requires_dist=["alpha>=1"], extras=["fast"]),
+        make_wheel(out, "native", "0.3", tag="cp311-cp311-manylinux_2_28_x86_64"),
+        make_wheel(out, "native", "0.3", tag="cp311-cp311-win_amd64"),
+    ]
+
+
+@pytest.fixture
+def collection(tmp_path: Path, wheels: list[Path]) -> Path:
+    write_collection(tmp_path / "declarations", wheels)
+    return tmp_path / "declarations"
+
+
+@pytest.fixture
+def index(tmp_path: Path, wheels: list[Path]) -> Iterator[str]:
+    write_index(tmp_path / "site", wheels)
+    with serve_directory(tmp_path / "site") as base:
+        yield f"{base}/simple"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+def test_cli_prints_root_last_and_builds_deterministically(collection: Path, tmp_path) -> None:
+    first = runner.invoke(app, ["build", str(collection), "--car", str(tmp_path / "1.car")])
+    second = runner.invoke(app, ["build", str(collection), "--car", str(tmp_path / "2.car")])
+    assert first.exit_code == 0, first.stderr
+    root = first.stdout.splitlines()[-1]
+    assert first.stdout == f"{root}\n" == second.stdout
+    assert root == str(build_collection(collection).root)
+    assert "4 wheels, 3 projects" in first.stderr
+    assert (tmp_path / "1.car").read_bytes() == (tmp_path / "2.car").read_bytes()
+
+
+def test_car_holds_exactly_the_generated_blocks_depth_first(collection: Path) -> None:
+    result = build_collection(collection)
+    car = read_car(result.car_bytes())  # verifies every block against its CID
+    assert car.roots == (result.root,)
+    sections = car.blocks
+    cids = [cid for cid, _ in sections]
+    assert cids[0] == result.root
+    assert len(set(cids)) == len(cids) == len(result.blocks)
+    assert set(cids) == {cid for cid, _ in result.blocks.items()}
+    wheel_cids = {d.content_id for d in result.manifest.declarations}
+    assert not wheel_cids & set(cids)
+    linked_from_earlier: set[CID] = {result.root}
+    for cid, block in sections:
+        assert cid in linked_from_earlier  # a parent always precedes its children
+        linked_from_earlier.update(link.cid for link in decode_node(block).links)
+    assert wheel_cids <= linked_from_earlier
+
+
+def test_car_imports_to_the_same_root_on_the_node(collection: Path, wheels, ipfs_node) -> None:
+    result = build_collection(collection)
+    with httpx.Client() as http:
+        rpc = KuboRpc(ipfs_node.api_url, http=http)
+        for wheel in wheels:
+            rpc.add(wheel.read_bytes(), wheel.name, pin=False)
+        roots = rpc.dag_import(result.car_bytes(), pin_roots=True)
+    assert [(r.cid, r.pin_error) for r in roots] == [(result.root, "")]
+
+
+def test_build_directory_round_trip(collection: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["build", str(collection), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    root = result.stdout.strip()
+    assert (out / "ROOT").read_text() == f"{root}\n"
+    assert sorted(p.relative_to(out / "tree").as_posix() for p in out.rglob("tree/**/*.*")) == [
+        "alpha/index.html",
+        "beta/index.html",
+        "index.html",
+        "native/index.html",
+        "wheelset.json",
+    ]
+    assert read_car((out / "root.car").read_bytes()).roots == (build_collection(collection).root,)
+    cid, manifest = load_build_dir(out)
+    assert str(cid) == root and len(manifest.entries) == 4
+    assert parse_manifest((out / "tree" / "wheelset.json").read_bytes()) == manifest
+    again = runner.invoke(app, ["build", str(collection), "--out", str(out)])
+    assert again.exit_code == 0 and again.stdout == result.stdout
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_out_never_clobbers_other_directories(collection: Path, tmp_path: Path) -> None:
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    result = runner.invoke(app, ["build", str(collection), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "not a wheelset build directory" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".precious")] == []
+
+
+def test_tampered_build_directory_is_refused(collection: Path, tmp_path: Path) -> None:
+    write_build_dir(build_collection(collection), tmp_path / "out")
+    manifest = tmp_path / "out" / "tree" / "wheelset.json"
+    manifest.write_text(manifest.read_text().replace('"alpha', '"alphb'))
+    with pytest.raises(WheelsetError):
+        load_build_dir(tmp_path / "out")
+    manifest.write_text(manifest.read_text().replace("alphb", "alpha"))
+    (tmp_path / "out" / "ROOT").write_text("QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY\n")
+    with pytest.raises(WheelsetError, match="builds"):
+        load_build_dir(tmp_path / "out")
+
+
+def _metadata_of(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as zf:
+        return zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
+
+
+def test_with_metadata_and_wheels_equals_node_add_of_the_tree(
+    collection: Path, wheels: list[Path], index: str, tmp_path: Path, ipfs_node
+) -> None:
+    out = tmp_path / "out"
+    args = ["build", str(collection), "--out", str(out), "--with-metadata", "--with-wheels"]
+    result = runner.invoke(app, [*args, "--index-url", index])
+    assert result.exit_code == 0, result.stderr
+    assert "METADATA: 4 fetched, 0 cached" in result.stderr
+    root = result.stdout.strip()
+    assert add_directory(ipfs_node.api_url, out / "tree") == root
+
+    page = (out / "tree" / "beta" / "index.html").read_text()
+    metadata = _metadata_of(wheels[1])
+    digest = hashlib.sha256(metadata).hexdigest()
+    assert f'data-dist-info-metadata="sha256={digest}"' in page
+    assert f'data-core-metadata="sha256={digest}"' in page
+    assert (out / "tree" / "beta" / f"{wheels[1].name}.metadata").read_bytes() == metadata
+    doc = json.loads((out / "tree" / "wheelset.json").read_text())
+    assert all(entry["metadata"]["size"] > 0 for entry in doc["declarations"])
+
+    cached = runner.invoke(app, ["build", str(collection), "--with-metadata"])
+    assert cached.exit_code == 0, cached.stderr  # offline now: every METADATA is cached
+    assert cached.stdout.strip() == root and "0 fetched, 4 cached" in cached.stderr
+
+
+def test_metadata_blocks_are_in_the_car(collection: Path, wheels, index: str) -> None:
+    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
+    from wheelset.fetch.wheel_fetch import WheelFetcher
+
+    with httpx.Client() as http:
+        fetcher = WheelFetcher(http=http, index_url=index)
+        result: BuildResult = build_collection(
+            collection,
+            metadata=lambda decls: collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)[
+                0
+            ],
+        )
+    car_cids = {cid for cid, _ in read_car(result.car_bytes()).blocks}
+    for entry in result.manifest.entries:
+        assert entry.metadata is not None and entry.metadata.content_id in car_cids
+
+
+def test_missing_size_names_the_file(collection: Path) -> None:
+    decl = next(collection.rglob("beta-*.toml"))
+    decl.write_text("\n".join(line for line in decl.read_text().splitlines() if "size" not in line))
+    result = runner.invoke(app, ["build", str(collection)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: 9c/beta/beta-2.0-py3-none-any.toml: BUILD no `size`")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_no_platforms_file(collection: Path, tmp_path: Path) -> None:
+    (collection / "platforms.toml").unlink()
+    result = runner.invoke(app, ["build", str(collection), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: platforms.toml: PLATFORMS platforms.toml not found")
+    assert not (tmp_path / "out").exists()
+
+
+def test_with_wheels_needs_out(collection: Path) -> None:
+    assert runner.invoke(app, ["build", str(collection), "--with-wheels"]).exit_code == 2
+
+
+def test_outputs_get_ordinary_permissions(collection: Path, tmp_path: Path) -> None:
+    from wheelset.fsutil import current_umask
+
+    out, car = tmp_path / "out", tmp_path / "root.car"
+    result = runner.invoke(app, ["build", str(collection), "--out", str(out), "--car", str(car)])
+    assert result.exit_code == 0, result.stderr
+    assert out.stat().st_mode & 0o777 == 0o777 & ~current_umask()
+    assert car.stat().st_mode & 0o777 == 0o666 & ~current_umask()

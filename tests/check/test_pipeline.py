@@ -1,0 +1,228 @@
+"""Each check family on a collection with one planted fault, through run_checks()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.decls import write_decl, write_platforms
+from wheelset.check import run_checks
+from wheelset.model.collection import load_collection
+from wheelset.model.findings import Finding, Severity
+
+
+def _check(root: Path, families: tuple[str, ...] | None = None) -> list[Finding]:
+    collection = load_collection(root)
+    return run_checks(collection, families) if families else run_checks(collection)
+
+
+def _codes(findings: list[Finding]) -> list[tuple[str, str]]:
+    return [(str(f.path), f.code) for f in findings]
+
+
+def test_sound_collection_has_no_findings(sound: Path) -> None:
+    assert _check(sound) == []
+
+
+# layout
+
+
+def test_wrong_prefix(sound: Path) -> None:
+    write_decl(sound, "tomli-2.0.1-py3-none-any.whl", path="26/tomli/tomli-2.0.1-py3-none-any.toml")
+    assert _codes(_check(sound)) == [("26/tomli/tomli-2.0.1-py3-none-any.toml", "PREFIX")]
+
+
+def test_wrong_project_dir(sound: Path) -> None:
+    write_decl(sound, "Tomli-2.0.1-py3-none-any.whl", path="25/Tomli/Tomli-2.0.1-py3-none-any.toml")
+    findings = _check(sound)
+    assert _codes(findings) == [("25/Tomli/Tomli-2.0.1-py3-none-any.toml", "PROJECT")]
+    assert "should be 'tomli'" in findings[0].message
+
+
+def test_invalid_wheel_name(sound: Path) -> None:
+    write_decl(sound, "tomli-2.0.1-py3-none-any.whl", path="25/tomli/tomli-2.0.1.toml")
+    assert _codes(_check(sound)) == [("25/tomli/tomli-2.0.1.toml", "FILENAME")]
+
+
+def test_wrong_depth_and_stray_files(sound: Path) -> None:
+    write_decl(sound, "tomli-2.0.1-py3-none-any.whl", path="tomli/tomli-2.0.1-py3-none-any.toml")
+    write_decl(sound, "tomli-2.0.1-py3-none-any.whl", path="tomli-2.0.1-py3-none-any.toml")
+    (sound / "25" / "notes.txt").parent.mkdir(parents=True, exist_ok=True)
+    (sound / "25" / "notes.txt").write_text("x")
+    assert sorted(_codes(_check(sound, ("layout",)))) == [
+        ("25/notes.txt", "STRAY"),
+        ("tomli-2.0.1-py3-none-any.toml", "LAYOUT"),
+        ("tomli/tomli-2.0.1-py3-none-any.toml", "LAYOUT"),
+    ]
+
+
+# schema
+
+
+def test_unknown_key(sound: Path) -> None:
+    rel = write_decl(sound, "tomli-2.0.1-py3-none-any.whl", colour="blue")
+    assert _codes(_check(sound)) == [(str(rel), "UNKNOWN-KEY")]
+
+
+def test_bad_specifier(sound: Path) -> None:
+    rel = write_decl(sound, "tomli-2.0.1-py3-none-any.whl", requires_python=">=3.7,<")
+    assert _codes(_check(sound)) == [(str(rel), "SPECIFIER")]
+
+
+def test_wrong_types_and_malformed_toml(sound: Path) -> None:
+    rel = write_decl(sound, "tomli-2.0.1-py3-none-any.whl", size="12")
+    broken = sound / "9c/idna/idna-3.7-py3-none-any.toml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('source = "index:idna-3.7-py3-none-any.whl"\ncontent-id = \n')
+    assert _codes(_check(sound, ("schema",))) == [
+        (str(rel), "TYPE"),
+        ("9c/idna/idna-3.7-py3-none-any.toml", "TOML"),
+    ]
+
+
+def test_bad_platforms_file(sound: Path) -> None:
+    write_platforms(sound, extra={"arch": "x86_64"})
+    findings = _check(sound)
+    assert _codes(findings) == [("platforms.toml", "PLATFORMS")]
+    assert "unknown key 'arch'" in findings[0].message
+
+
+def test_missing_platforms_file(sound: Path) -> None:
+    (sound / "platforms.toml").unlink()
+    assert _codes(_check(sound)) == [("platforms.toml", "PLATFORMS")]
+
+
+# uniqueness
+
+
+def test_two_versions(sound: Path) -> None:
+    write_decl(sound, "six-1.15.0-py2.py3-none-any.whl")
+    findings = _check(sound)
+    assert _codes(findings) == [(f"{_path('six-1.15.0-py2.py3-none-any')}", "VERSIONS")]
+    assert "beside 1.16.0" in findings[0].message
+
+
+def _path(stem: str) -> str:
+    from wheelset.model.declarations import relpath_for
+
+    return str(relpath_for(stem + ".whl"))
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("py3-none-any", "cp311-cp311-manylinux_2_28_x86_64"),
+        ("cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux_2_28_x86_64"),
+        ("cp311-cp311-macosx_10_9_universal2", "cp311-cp311-macosx_11_0_arm64"),
+    ],
+)
+def test_overlapping_wheels(sound: Path, first: str, second: str) -> None:
+    write_decl(sound, f"tomli-2.0.1-{first}.whl")
+    write_decl(sound, f"tomli-2.0.1-{second}.whl")
+    findings = [f for f in _check(sound) if f.code == "OVERLAP"]
+    assert len(findings) == 1 and "tomli-2.0.1-" in findings[0].message
+
+
+# closure
+
+
+def test_missing_dependency_on_one_platform_only(sound: Path) -> None:
+    (sound / _path("colorama-0.4.6-py2.py3-none-any")).unlink()
+    findings = _check(sound)
+    assert _codes(findings) == [(_path("app-1.0-py3-none-any"), "MISSING")]
+    assert findings[0].message.endswith("(on cp311-win_amd64, cp312-win_amd64)")
+    assert "colorama is not declared" in findings[0].message
+
+
+def test_dependency_without_a_wheel_for_some_platforms(sound: Path) -> None:
+    (sound / _path("lib-2.1-cp39-abi3-win_amd64")).unlink()
+    findings = _check(sound)
+    assert _codes(findings) == [(_path("app-1.0-py3-none-any"), "MISSING")]
+    assert "lib 2.1 has no wheel for the platform (on cp311-win_amd64, cp312-win_amd64)" in (
+        findings[0].message
+    )
+
+
+def test_unsatisfied_extra(sound: Path) -> None:
+    write_decl(
+        sound,
+        "app-1.0-py3-none-any.whl",
+        extras=["cli"],
+        dependencies=[
+            "lib>=2",
+            'colorama; sys_platform == "win32"',
+            'click[colour]; extra == "cli"',
+        ],
+    )
+    findings = _check(sound)
+    assert _codes(findings) == [(_path("app-1.0-py3-none-any"), "EXTRA")]
+    assert findings[0].message.startswith("extra 'cli' requires")
+    assert "has no extra 'colour' (on all 8 platforms)" in findings[0].message
+
+
+def test_extras_left_out_of_a_declaration_are_not_checked(sound: Path) -> None:
+    write_decl(
+        sound,
+        "click-8.1.7-py3-none-any.whl",
+        extras=[],
+        dependencies=['rich; extra == "color"', 'pytest; extra == "dev"'],
+    )
+    assert _check(sound) == []
+
+
+def test_extra_of_a_dependency_is_checked(sound: Path) -> None:
+    write_decl(
+        sound,
+        "click-8.1.7-py3-none-any.whl",
+        extras=["color"],
+        dependencies=['rich; extra == "color"'],
+    )
+    findings = _check(sound)
+    assert _codes(findings) == [(_path("click-8.1.7-py3-none-any"), "MISSING")]
+
+
+def test_requires_python_gap(sound: Path) -> None:
+    write_decl(sound, "six-1.16.0-py2.py3-none-any.whl", requires_python=">=3.12")
+    findings = _check(sound)
+    assert sorted(_codes(findings)) == [
+        (_path(f"lib-2.1-cp39-abi3-{p}"), "PYTHON")
+        for p in sorted(
+            [
+                "macosx_11_0_arm64",
+                "manylinux_2_17_aarch64.manylinux2014_aarch64",
+                "manylinux_2_17_x86_64.manylinux2014_x86_64",
+                "win_amd64",
+            ]
+        )
+    ]
+    assert all("requires Python >=3.12" in f.message for f in findings)
+
+
+def test_version_outside_specifier(sound: Path) -> None:
+    write_decl(sound, "lib-2.1-cp39-abi3-win_amd64.whl", dependencies=["six>=2"])
+    findings = _check(sound)
+    assert _codes(findings) == [(_path("lib-2.1-cp39-abi3-win_amd64"), "UNSATISFIED")]
+    assert "six 1.16.0 is declared (on cp311-win_amd64, cp312-win_amd64)" in findings[0].message
+
+
+def test_marker_that_cannot_be_evaluated(sound: Path) -> None:
+    write_decl(
+        sound, "click-8.1.7-py3-none-any.whl", dependencies=['six; platform_release ~= "abc"']
+    )
+    assert _codes(_check(sound)) == [(_path("click-8.1.7-py3-none-any"), "MARKER")]
+
+
+def test_unused_wheel_is_a_warning(sound: Path) -> None:
+    write_decl(sound, "tomli-2.0.1-cp310-cp310-win_amd64.whl")
+    (finding,) = _check(sound)
+    assert finding.code == "UNUSED" and finding.severity is Severity.WARNING
+
+
+def test_only_selected_families_run(sound: Path) -> None:
+    write_decl(sound, "six-1.15.0-py2.py3-none-any.whl")
+    (sound / _path("colorama-0.4.6-py2.py3-none-any")).unlink()
+    assert {f.code for f in _check(sound, ("closure",))} == {"MISSING"}
+    assert {f.code for f in _check(sound, ("uniqueness",))} == {"VERSIONS"}
+    with pytest.raises(ValueError, match="unknown check family"):
+        _check(sound, ("spelling",))

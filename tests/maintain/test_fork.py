@@ -1,0 +1,114 @@
+"""Fork core: init writes a collection back out; sync is a per-project three-way merge."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from wheelset.build.manifest import manifest_of
+from wheelset.ipfs.importer import import_bytes
+from wheelset.maintain.fork import (
+    ChangeKind,
+    ForkError,
+    apply_merge,
+    init_collection,
+    merge_collections,
+    read_upstream,
+)
+from wheelset.model.declarations import load_declaration, parse_declaration, relpath_for
+
+PLATFORMS = {"python-versions": ["3.11"], "systems": ["manylinux_2_28_x86_64"]}
+
+
+def decl(name: str, version: str, deps: tuple[str, ...] = ()):
+    filename = f"{name}-{version}-py3-none-any.whl"
+    table = {
+        "source": f"index:{filename}",
+        "content-id": str(import_bytes(filename.encode()).cid),
+        "size": len(filename),
+        "extras": [],
+        "dependencies": list(deps),
+    }
+    return parse_declaration(table, PurePosixPath(str(relpath_for(filename))))
+
+
+def manifest(*decls, platforms=PLATFORMS):
+    return manifest_of(platforms, list(decls))
+
+
+def kinds(result) -> dict[str, ChangeKind]:
+    return {c.project: c.kind for c in result.changes}
+
+
+def test_upstream_upgrade_taken_where_fork_did_not_touch() -> None:
+    base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
+    theirs = manifest(decl("alpha", "2.0"), decl("beta", "1.0"))
+    result = merge_collections(base, theirs, base.declarations, PLATFORMS)
+    assert {(d.name, str(d.version)) for d in result.declarations} == {
+        ("alpha", "2.0"),
+        ("beta", "1.0"),
+    }
+    assert kinds(result) == {"alpha": ChangeKind.TAKEN}
+
+
+def test_local_addition_kept_and_conflict_reported_not_overwritten() -> None:
+    base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
+    theirs = manifest(decl("alpha", "2.0"), decl("beta", "1.0"))
+    ours = [decl("alpha", "1.5"), decl("beta", "1.0"), decl("private", "0.1")]
+    result = merge_collections(base, theirs, ours, PLATFORMS)
+    versions = {d.name: str(d.version) for d in result.declarations}
+    assert versions == {"alpha": "1.5", "beta": "1.0", "private": "0.1"}
+    assert kinds(result) == {"alpha": ChangeKind.CONFLICT, "private": ChangeKind.KEPT}
+    assert [c.project for c in result.conflicts] == ["alpha"]
+
+
+def test_pruned_project_stays_removed() -> None:
+    base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
+    theirs = manifest(decl("alpha", "1.0"), decl("beta", "2.0"))
+    result = merge_collections(base, theirs, [decl("alpha", "1.0")], PLATFORMS)
+    assert [d.name for d in result.declarations] == ["alpha"]
+    assert kinds(result) == {"beta": ChangeKind.KEPT_REMOVED}
+
+
+def test_upstream_removal_taken_and_platforms_follow_upstream() -> None:
+    base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
+    new_platforms = dict(PLATFORMS, systems=["manylinux_2_28_x86_64", "win_amd64"])
+    theirs = manifest(decl("alpha", "1.0"), platforms=new_platforms)
+    result = merge_collections(base, theirs, base.declarations, PLATFORMS)
+    assert [d.name for d in result.declarations] == ["alpha"]
+    assert result.platforms == new_platforms
+    assert kinds(result) == {"beta": ChangeKind.TAKEN, "platforms.toml": ChangeKind.TAKEN}
+
+
+def test_init_then_apply_merge_on_disk(tmp_path: Path) -> None:
+    base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
+    root = import_bytes(b"base-root").cid
+    target = tmp_path / "fork"
+    assert init_collection(base, root, target) == 2
+    recorded_root, recorded = read_upstream(target)
+    assert recorded_root == root and recorded == base
+    loaded = [load_declaration(p, target) for p in sorted(target.glob("*/*/*.toml"))]
+    assert loaded == list(base.declarations)
+
+    theirs = manifest(decl("alpha", "2.0"))
+    result = merge_collections(base, theirs, loaded, PLATFORMS)
+    new_root = import_bytes(b"new-root").cid
+    apply_merge(target, result, loaded, new_root, theirs)
+    names = sorted(p.name for p in target.glob("*/*/*.toml"))
+    assert names == ["alpha-2.0-py3-none-any.toml"]
+    assert read_upstream(target) == (new_root, theirs)
+
+
+def test_init_refuses_a_non_empty_target_and_leaves_it_alone(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    base = manifest(decl("alpha", "1.0"))
+    with pytest.raises(ForkError):
+        init_collection(base, import_bytes(b"r").cid, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_read_upstream_of_a_non_fork(tmp_path: Path) -> None:
+    with pytest.raises(ForkError) as info:
+        read_upstream(tmp_path)
+    assert info.value.code == "FORK"

@@ -1,0 +1,136 @@
+"""The closure core shared by the check and the installer."""
+
+from __future__ import annotations
+
+from packaging.requirements import Requirement
+
+from tests.support.decls import make_decl
+from wheelset.model.closure import ClosureIndex, ClosureWalk, Selected, Unsatisfied, iter_closure
+from wheelset.model.platforms import make_platform, select_wheel
+
+WIN = make_platform("3.11", "win_amd64")
+MAC = make_platform("3.12", "macosx_11_0_arm64")
+
+
+def _collection():
+    return [
+        make_decl(
+            "app-1.0-py3-none-any.whl",
+            extras=["cli", "all"],
+            dependencies=[
+                "lib>=2",
+                'colorama; sys_platform == "win32"',
+                'click[color]>=8; extra == "cli"',
+                'app[cli]; extra == "all"',
+            ],
+        ),
+        make_decl("lib-2.1-cp311-cp311-win_amd64.whl", dependencies=["six"]),
+        make_decl("lib-2.1-cp312-cp312-macosx_11_0_arm64.whl", dependencies=["six"]),
+        make_decl("six-1.16-py2.py3-none-any.whl"),
+        make_decl("colorama-0.4-py3-none-any.whl"),
+        make_decl(
+            "click-8.1-py3-none-any.whl",
+            extras=["color"],
+            dependencies=['rich; extra == "color"'],
+        ),
+        make_decl("rich-13.0-py3-none-any.whl", requires_python=">=3.12"),
+    ]
+
+
+def _names(outcomes: list[Selected | Unsatisfied]) -> list[str]:
+    return [o.declaration.filename for o in outcomes if isinstance(o, Selected)]
+
+
+def test_views_select_what_select_wheel_selects() -> None:
+    decls = _collection()
+    index = ClosureIndex(decls)
+    for platform in (WIN, MAC, make_platform("3.13", "manylinux_2_28_x86_64")):
+        view = index.view(platform)
+        for name, group in index.by_name.items():
+            assert view.selected.get(name) is select_wheel(group, platform)
+    assert index.view(WIN).python_gaps.keys() == {"rich"}
+
+
+def test_closure_follows_markers_and_extras() -> None:
+    index = ClosureIndex(_collection())
+    outcomes = list(iter_closure(index, MAC, [Requirement("app[all]")]))
+    assert _names(outcomes) == [
+        "app-1.0-py3-none-any.whl",
+        "lib-2.1-cp312-cp312-macosx_11_0_arm64.whl",
+        "six-1.16-py2.py3-none-any.whl",
+        "click-8.1-py3-none-any.whl",
+        "rich-13.0-py3-none-any.whl",
+    ]
+    assert not [o for o in outcomes if isinstance(o, Unsatisfied)]
+
+
+def test_closure_reports_what_cannot_be_met() -> None:
+    index = ClosureIndex(_collection())
+    outcomes = list(iter_closure(index, WIN, [Requirement("app[cli]"), Requirement("nothere")]))
+    assert "colorama-0.4-py3-none-any.whl" in _names(outcomes)
+    problems = {(o.code, o.requirement.name) for o in outcomes if isinstance(o, Unsatisfied)}
+    assert problems == {("MISSING", "nothere"), ("PYTHON", "rich")}
+
+
+def test_requested_marker_false_is_skipped_and_extras_checked() -> None:
+    index = ClosureIndex(_collection())
+    outcomes = list(
+        iter_closure(
+            index, MAC, [Requirement('colorama; sys_platform == "win32"'), Requirement("six[x]")]
+        )
+    )
+    assert _names(outcomes) == ["six-1.16-py2.py3-none-any.whl"]
+    (problem,) = [o for o in outcomes if isinstance(o, Unsatisfied)]
+    assert problem.code == "EXTRA"
+
+
+def test_version_outside_specifier() -> None:
+    index = ClosureIndex(_collection())
+    (outcome,) = index.view(WIN).resolve(Requirement("six>=2"))
+    assert isinstance(outcome, Unsatisfied) and outcome.code == "UNSATISFIED"
+
+
+def test_unsatisfied_of_a_wheel_includes_its_extras() -> None:
+    decls = _collection()
+    index = ClosureIndex(decls)
+    app = decls[0]
+    assert index.view(MAC).unsatisfied(app) == []
+    problems = index.view(WIN).unsatisfied(app)
+    assert [(p.code, p.extra) for p in problems] == []
+    rich_less = ClosureIndex([d for d in decls if d.name != "colorama"])
+    (missing,) = rich_less.view(WIN).unsatisfied(app)
+    assert (missing.code, missing.requirement.name, missing.extra) == ("MISSING", "colorama", "")
+
+
+def test_a_walk_records_what_an_installer_needs() -> None:
+    index = ClosureIndex(_collection())
+    walk = ClosureWalk(
+        index, MAC, [Requirement("app[all]"), Requirement('colorama; sys_platform == "win32"')]
+    )
+    outcomes = list(walk.outcomes())
+    assert list(walk.selected) == [o.declaration.name for o in outcomes if isinstance(o, Selected)]
+    assert walk.requested == ["app"]
+    assert walk.extras["app"] == {"all", "cli"} and walk.extras["click"] == {"color"}
+    assert walk.edges["app"] == {"app", "lib", "click"}
+    # Dependencies first, each project's dependencies in name order.
+    assert [d.name for d in walk.install_order()] == ["rich", "click", "six", "lib", "app"]
+
+
+def test_install_order_cuts_cycles_where_the_walk_re_enters_them() -> None:
+    cycle = [
+        make_decl("a-1.0-py3-none-any.whl", dependencies=["b"]),
+        make_decl("b-1.0-py3-none-any.whl", dependencies=["c", "d"]),
+        make_decl("c-1.0-py3-none-any.whl", dependencies=["a"]),
+        make_decl("d-1.0-py3-none-any.whl"),
+    ]
+    walk = ClosureWalk(ClosureIndex(cycle), WIN, [Requirement("a")])
+    assert not [o for o in walk.outcomes() if isinstance(o, Unsatisfied)]
+    assert [d.name for d in walk.install_order()] == ["c", "d", "b", "a"]
+    deep = [
+        make_decl(f"p{i}-1.0-py3-none-any.whl", dependencies=[f"p{i + 1}"]) for i in range(3000)
+    ]
+    deep.append(make_decl("p3000-1.0-py3-none-any.whl"))
+    long = ClosureWalk(ClosureIndex(deep), WIN, [Requirement("p0")])
+    list(long.outcomes())
+    # Far deeper than Python's recursion limit: the order is computed without recursion.
+    assert [d.name for d in long.install_order()] == [f"p{i}" for i in range(3000, -1, -1)]
