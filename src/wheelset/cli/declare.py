@@ -67,11 +67,18 @@ def declare_command(
     from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
     from wheelset.fetch.index import IndexClient, configured_index_url
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
-    from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
+    from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
-    platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
+    platforms = None
+    if releases or with_deps:
+        if not (into / PLATFORMS_FILE).is_file():
+            raise PlatformError(
+                f"not found in {into}: start a collection with `wheelset init {into}`",
+                path=into / PLATFORMS_FILE,
+            )
+        platforms = load_platforms(into / PLATFORMS_FILE)[0]
     with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
         index = None
         if releases:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import Declaration, dump_declaration
+from wheelset.maintain.template import staged_directory
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:
@@ -75,21 +75,11 @@ def init_collection(manifest: Manifest, root: CID, target: Path) -> int:
     """
     if target.exists() and any(target.iterdir()):
         raise ForkError("target directory is not empty", path=target, code="FORK")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.wheelset-init"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staging.mkdir()
+    with staged_directory(target) as staging:
         for decl in manifest.declarations:
             dump_declaration(decl, staging)
         atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(manifest.platforms)))
         _write_upstream(staging, root, manifest)
-        if target.exists():
-            target.rmdir()
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return len(manifest.declarations)
 
 

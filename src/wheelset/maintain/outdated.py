@@ -13,7 +13,7 @@ format_table(), format_json().
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -43,6 +43,7 @@ __all__ = [
     "find_update",
     "format_json",
     "format_table",
+    "release_shortfalls",
 ]
 
 
@@ -187,30 +188,15 @@ def find_update(
     """Compare one project's declared versions with the files its index page lists.
 
     ``needed`` are the ids of the platforms the project must keep covering (when empty,
-    a release must cover at least one platform). Pre-releases and yanked files are not
-    offered, as pip does not offer them.
+    a release must cover at least one platform); releases as release_shortfalls() offers
+    them.
     """
     project = canonicalize_name(name)
     current = max(declared)
-    offered = [f for f in files if not f.yanked]
-    # Group by version first (file names only): coverage is then worked out for the newest
-    # releases alone, until one covers; a page's many older releases cost nothing.
-    releases: dict[Version, list[IndexFile]] = {}
-    for item in offered:
-        version = _wheel_version(project, item.filename)
-        if version is not None and not version.is_prerelease and version >= current:
-            releases.setdefault(version, []).append(item)
-    for version in _final_versions_of_sdists(project, offered):
-        if version >= current:
-            releases.setdefault(version, [])
     wanted = [p for p in platforms if p.id in needed]
     newest: Version | None = None
     newer: list[Shortfall] = []
-    for version in sorted(releases, reverse=True):
-        candidates = wheel_candidates(project, releases[version], platforms)
-        shortfall = _shortfall(version, candidates, wanted, platforms)
-        if shortfall is None:
-            shortfall = _plan_shortfall(project, version, releases[version], wanted, platforms)
+    for version, shortfall in release_shortfalls(project, files, wanted, platforms, current):
         if shortfall is None:
             newest = version
             break
@@ -222,6 +208,39 @@ def find_update(
         newest=newest,
         newer=tuple(s for s in newer if s.version > current),
     )
+
+
+def release_shortfalls(
+    name: str,
+    files: Sequence[IndexFile],
+    needed: Sequence[Platform],
+    platforms: Sequence[Platform],
+    since: Version | None = None,
+) -> Iterator[tuple[Version, Shortfall | None]]:
+    """The final releases on a project page (not older than ``since``), newest first, each
+    with why its wheels do not cover ``needed`` (None: they do, as `declare` would plan
+    them). Pre-releases and yanked files are not offered, as pip does not offer them.
+    Coverage is worked out lazily, one release at a time.
+    """
+    project = canonicalize_name(name)
+    offered = [f for f in files if not f.yanked]
+    # Group by version first (file names only): a page's many older releases cost nothing
+    # until they are reached.
+    releases: dict[Version, list[IndexFile]] = {}
+    for item in offered:
+        version = _wheel_version(project, item.filename)
+        if version is not None and not version.is_prerelease:
+            if since is None or version >= since:
+                releases.setdefault(version, []).append(item)
+    for version in _final_versions_of_sdists(project, offered):
+        if since is None or version >= since:
+            releases.setdefault(version, [])
+    for version in sorted(releases, reverse=True):
+        candidates = wheel_candidates(project, releases[version], platforms)
+        shortfall = _shortfall(version, candidates, needed, platforms)
+        if shortfall is None:
+            shortfall = _plan_shortfall(project, version, releases[version], needed, platforms)
+        yield version, shortfall
 
 
 def _plan_shortfall(
