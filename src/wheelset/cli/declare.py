@@ -58,6 +58,14 @@ def declare_command(
     all_extras: Annotated[
         bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
     ] = False,
+    with_deps: Annotated[
+        bool,
+        typer.Option(
+            "--with-deps",
+            help="Also declare every dependency: for each, the newest release that fits "
+            "every requirement in the collection and has wheels for every platform.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -88,15 +96,45 @@ def declare_command(
         if all_extras and extras is not None:
             raise UsageError("--extras and --all-extras exclude each other")
         wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
-        declared = declare_sources(
-            sources,
-            fetcher=fetcher,
-            platforms=platforms,
-            source=source,
-            extras=wanted,
-            jobs=jobs,
-        )
+        if with_deps:
+            declared = _declare_with_deps(
+                specs, into, platforms or [], wanted, replace, index, fetcher, http, jobs
+            )
+        else:
+            declared = declare_sources(
+                sources,
+                fetcher=fetcher,
+                platforms=platforms,
+                source=source,
+                extras=wanted,
+                jobs=jobs,
+            )
     for note in declared.notes:
         typer.echo(f"note: {note}", err=True)
     for status, path in write_declarations(declared.declarations, into, replace=replace):
         typer.echo(f"{status} {path}")
+
+
+def _declare_with_deps(specs, into, platforms, wanted, replace, index, fetcher, http, jobs):  # type: ignore[no-untyped-def]
+    from wheelset.maintain.closure_resolve import declare_closure, resolve_closure
+    from wheelset.model.collection import load_collection
+
+    if any(s.kind != "release" for s in specs):
+        raise UsageError("--with-deps takes releases only (NAME[extras][==VERSION])")
+    if wanted is None or wanted:
+        raise UsageError("--with-deps takes extras as NAME[a,b], not --extras/--all-extras")
+    collection = load_collection(into)
+    plan = resolve_closure(
+        specs,
+        collection.declarations,
+        platforms,
+        index=index,
+        fetcher=fetcher,
+        http=http,
+        cache_dir=None
+        if fetcher.cache is None
+        else fetcher.cache.directory.parent / "core-metadata",
+        replace=replace,
+        jobs=jobs,
+    )
+    return declare_closure(plan, fetcher=fetcher, jobs=jobs)

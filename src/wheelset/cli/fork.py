@@ -43,9 +43,10 @@ def init_command(
     Without --from: platforms.toml (commented; CPython 3.11-3.14 on manylinux x86_64 and
     aarch64, macOS arm64, win_amd64), policy.toml, a README and the GitHub workflows.
     With --from ROOT: writes every declaration and platforms.toml of the root's
-    authenticated manifest, plus upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
-    base of later `sync`s). Building the new directory unchanged (with the options the root
-    was built with, e.g. --with-metadata) gives the same root CID.
+    authenticated manifest, plus upstream.toml (the root it came from) and
+    .wheelset/upstream.json (its manifest, the base of later `sync`s). Building the new
+    directory unchanged (with the options the root was built with, e.g. --with-metadata)
+    gives the same root CID.
     """
     from wheelset.maintain.fork import init_collection
     from wheelset.maintain.template import new_collection

@@ -49,10 +49,12 @@ __all__ = [
     "ReleasePlan",
     "SourceSpec",
     "WheelCandidate",
+    "declare_index_file",
     "declare_release",
     "declare_sources",
     "parse_source",
     "plan_release",
+    "run_parallel",
     "wheel_candidates",
     "write_declarations",
 ]
@@ -354,9 +356,10 @@ def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None
     return declaration_for(filename, fetched.digest, fetched.metadata, source, extras)
 
 
-def _declare_index_file(
+def declare_index_file(
     item: IndexFile, fetcher: WheelFetcher, extras: Collection[str] | None
 ) -> Declaration:
+    """Fetch and check one wheel of an index page; its declaration (source ``index:``)."""
     source = INDEX_SOURCE_PREFIX + item.filename
     fetched = fetcher.fetch(source, item.filename, expected_sha256=item.sha256)
     return declaration_for(item.filename, fetched.digest, fetched.metadata, source, extras)
@@ -405,8 +408,8 @@ def declare_sources(
                 notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
             wanted = extras if spec.extras is None else spec.extras
             for item in plan.files:
-                tasks.append(lambda item=item, w=wanted: _declare_index_file(item, fetcher, w))
-    declarations = _run(tasks, jobs)
+                tasks.append(lambda item=item, w=wanted: declare_index_file(item, fetcher, w))
+    declarations = run_parallel(tasks, jobs)
     unique: dict[str, Declaration] = {}
     for decl in declarations:
         previous = unique.setdefault(str(decl.path), decl)
@@ -428,11 +431,12 @@ def declare_release(
     Raises:
         FetchError, NotAWheelError, DeclarationError: the first failure.
     """
-    tasks = [lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files]
-    return tuple(_run(tasks, jobs))
+    tasks = [lambda item=item: declare_index_file(item, fetcher, extras) for item in plan.files]
+    return tuple(run_parallel(tasks, jobs))
 
 
-def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+def run_parallel(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+    """Run the tasks ``jobs`` at a time; the first failure cancels the rest."""
     if jobs <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -29,9 +29,9 @@ from wheelset.check.closure import check_closure
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+from wheelset.maintain.template import staged_directory
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import Declaration, dump_declaration
-from wheelset.maintain.template import staged_directory
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:

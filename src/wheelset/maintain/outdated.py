@@ -229,9 +229,12 @@ def release_shortfalls(
     releases: dict[Version, list[IndexFile]] = {}
     for item in offered:
         version = _wheel_version(project, item.filename)
-        if version is not None and not version.is_prerelease:
-            if since is None or version >= since:
-                releases.setdefault(version, []).append(item)
+        if (
+            version is not None
+            and not version.is_prerelease
+            and (since is None or version >= since)
+        ):
+            releases.setdefault(version, []).append(item)
     for version in _final_versions_of_sdists(project, offered):
         if since is None or version >= since:
             releases.setdefault(version, [])
