@@ -52,6 +52,7 @@ from wheelset.model.wheelfile import WheelMetadata, declaration_for, parse_metad
 
 __all__ = ["ClosurePlan", "declare_closure", "resolve_closure"]
 
+_COLLECTION = "the collection"  # the parent of the declared projects' pins
 _MAX_ROUNDS = 2000  # resolvelib rounds before giving up (each pins one identifier)
 
 
@@ -169,7 +170,9 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
         self.prefetch(name)
         return self._pages[name].result()
 
-    def releases(self, name: NormalizedName, needed: frozenset[str]) -> Iterator[_Candidate]:
+    def releases(
+        self, name: NormalizedName, needed: frozenset[str], prereleases: bool
+    ) -> Iterator[_Candidate]:
         """Releases whose wheels cover ``needed``, newest first (declared: the one)."""
         if name in self.fixed:
             decl = self.declared[name][0]
@@ -177,7 +180,8 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
             return
         files = self.files(name)
         wanted = [p for p in self.platforms if p.id in needed]
-        for version, shortfall in release_shortfalls(name, files, wanted, self.platforms):
+        found = release_shortfalls(name, files, wanted, self.platforms, prereleases=prereleases)
+        for version, shortfall in found:
             if shortfall is not None:
                 continue
             plan = self.plans.get((name, version))
@@ -206,9 +210,11 @@ class _Provider(AbstractProvider):  # type: ignore[type-arg]
         name = canonicalize_name(identifier.split("[", 1)[0])
         extra = identifier[len(name) + 1 : -1] if "[" in identifier else None
         needed = frozenset().union(*(r.platforms for r in reqs))
+        # As pip: pre-releases only for a specifier that names one (``==0.66b2``).
+        prereleases = any(r.specifier.prereleases for r in reqs)
 
         def matches() -> Iterator[_Candidate]:
-            for candidate in self.releases(name, needed):
+            for candidate in self.releases(name, needed, prereleases):
                 if candidate.version in bad:
                     continue
                 found = _Candidate(name, candidate.version, extra, candidate.covers)
@@ -306,8 +312,8 @@ def resolve_closure(
             continue
         pin = SpecifierSet(f"=={decls[0].version}")
         where = fixed[name]
-        roots.append(_Req(name, None, pin, where, "the collection"))
-        roots += [_Req(name, e, pin, where, "the collection") for e in decls[0].extras]
+        roots.append(_Req(name, None, pin, where, _COLLECTION))
+        roots += [_Req(name, e, pin, where, _COLLECTION) for e in decls[0].extras]
     for spec in specs:
         assert spec.name is not None
         pin = SpecifierSet(f"=={spec.version}") if spec.version is not None else SpecifierSet()
@@ -366,6 +372,10 @@ def resolve_closure(
     return ClosurePlan(tuple(releases), tuple(more))
 
 
+def _asks(reqs: Sequence[_Req]) -> str:
+    return "; ".join(sorted({f"{r.parent} needs {r.key}{r.specifier or ''}" for r in reqs}))
+
+
 def _explain(
     causes: Sequence[RequirementInformation],  # type: ignore[type-arg]
     provider: _Provider,
@@ -382,12 +392,17 @@ def _explain(
         for r in reqs:
             specifier &= r.specifier
         needed = frozenset().union(*(r.platforms for r in reqs))
-        who = "; ".join(sorted({f"{r.parent} needs {r.key}{r.specifier or ''}" for r in reqs}))
+        who = _asks(reqs)
         if name in provider.fixed:
             version = provider.declared[name][0].version
+            others = [r for r in reqs if r.parent != _COLLECTION]
+            wanted_spec = SpecifierSet()
+            for r in others:
+                wanted_spec &= r.specifier
+            who = _asks(others)
             lines.append(
                 f"{name}: declared at {version}, but {who} "
-                f"(re-declare it: `wheelset declare '{name}{specifier}' --replace`)"
+                f"(re-declare it: `wheelset declare '{name}{wanted_spec}' --with-deps --replace`)"
             )
             continue
         wanted = [p for p in platforms if p.id in needed]

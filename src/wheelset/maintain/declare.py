@@ -400,12 +400,10 @@ def declare_sources(
             if fetcher.index is None:
                 raise DeclareError(f"{spec.text}: declaring a release needs a package index")
             assert spec.name is not None
-            plan = plan_release(
-                spec.name, spec.version, fetcher.index.project_files(spec.name), platforms
-            )
+            files = fetcher.index.project_files(spec.name)
+            plan = plan_release(spec.name, spec.version, files, platforms)
             if plan.uncovered:
-                ids = ", ".join(p.id for p in plan.uncovered)
-                notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
+                notes.append(_uncovered_note(plan, spec.extras, files, platforms))
             wanted = extras if spec.extras is None else spec.extras
             for item in plan.files:
                 tasks.append(lambda item=item, w=wanted: declare_index_file(item, fetcher, w))
@@ -416,6 +414,28 @@ def declare_sources(
         if previous != decl:
             raise DeclareError(f"{decl.filename}: two sources give different wheels")
     return Declared(tuple(unique.values()), tuple(notes))
+
+
+def _uncovered_note(
+    plan: ReleasePlan,
+    extras: Sequence[str] | None,
+    files: Sequence[IndexFile],
+    platforms: Sequence[Platform],
+) -> str:
+    """``NAME V: no wheel for …; X covers every platform: `wheelset declare NAME==X```."""
+    from wheelset.maintain.outdated import describe_platforms, find_update
+
+    missing = describe_platforms([p.id for p in plan.uncovered], platforms)
+    note = f"{plan.name} {plan.version}: no wheel for {missing}"
+    every = [p.id for p in platforms]
+    covering = find_update(plan.name, [Version("0")], every, files, platforms).newest
+    if covering is None:
+        return note + "; no release has wheels for every platform"
+    named = f"{plan.name}[{','.join(extras)}]" if extras else plan.name
+    return note + (
+        f"; {covering} is the newest release with wheels for every platform: "
+        f"`wheelset declare '{named}=={covering}' --replace`"
+    )
 
 
 def declare_release(

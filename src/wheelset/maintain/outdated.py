@@ -216,11 +216,14 @@ def release_shortfalls(
     needed: Sequence[Platform],
     platforms: Sequence[Platform],
     since: Version | None = None,
+    *,
+    prereleases: bool = False,
 ) -> Iterator[tuple[Version, Shortfall | None]]:
     """The final releases on a project page (not older than ``since``), newest first, each
     with why its wheels do not cover ``needed`` (None: they do, as `declare` would plan
-    them). Pre-releases and yanked files are not offered, as pip does not offer them.
-    Coverage is worked out lazily, one release at a time.
+    them). Yanked files are not offered, nor pre-releases unless ``prereleases`` (as pip
+    offers them only to a specifier that names one). Coverage is worked out lazily, one
+    release at a time.
     """
     project = canonicalize_name(name)
     offered = [f for f in files if not f.yanked]
@@ -231,7 +234,7 @@ def release_shortfalls(
         version = _wheel_version(project, item.filename)
         if (
             version is not None
-            and not version.is_prerelease
+            and (prereleases or not version.is_prerelease)
             and (since is None or version >= since)
         ):
             releases.setdefault(version, []).append(item)
