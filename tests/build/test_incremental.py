@@ -34,9 +34,7 @@ def _name(i: int) -> str:
 
 
 def _write(root: Path, i: int, version: str = "1.0", size: int = 1000, **kwargs) -> Path:
-    return root / write_decl(
-        root, f"{_name(i)}-{version}-py3-none-any.whl", size=size, **kwargs
-    )
+    return root / write_decl(root, f"{_name(i)}-{version}-py3-none-any.whl", size=size, **kwargs)
 
 
 def _collection(root: Path, count: int) -> Path:

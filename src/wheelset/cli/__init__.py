@@ -1207,4 +1207,3 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")
-
