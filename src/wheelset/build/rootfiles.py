@@ -72,37 +72,58 @@ def format_header(platforms: Mapping[str, object], projects: int, wheels: int) -
     )
 
 
-def _file_entry(entry: WheelEntry) -> dict[str, object]:
+def _strings(values: Sequence[str], pad: str) -> str:
+    if not values:
+        return "[]"
+    inner = f",\n{pad} "
+    return f"[\n{pad} {inner.join(map(encode_basestring, values))}\n{pad}]"
+
+
+def _file_entry(entry: WheelEntry) -> str:
+    """One file entry at the indentation of ``files`` items, keys sorted; the same text
+    _dump() gives, spelt out because a build writes hundreds of thousands of them."""
     decl = entry.declaration
+    meta = entry.metadata
     table: dict[str, object] = {"path": str(decl.path), **decl.to_toml()}
-    item: dict[str, object] = {
-        "filename": decl.filename,
-        "url": decl.filename,
-        "hashes": {"sha256": decl.sha256} if decl.sha256 is not None else {},
-        "size": decl.size,
-        "wheelset": table,
-    }
-    if decl.requires_python is not None:
-        item["requires-python"] = str(decl.requires_python)
-    if entry.metadata is not None:
-        meta = entry.metadata
-        item["core-metadata"] = {"sha256": meta.sha256}
+    if meta is not None:
         table["metadata"] = {
             "content-id": str(meta.content_id),
             "sha256": meta.sha256,
             "size": meta.size,
         }
-    return item
+    fields = []
+    for key, value in sorted(table.items()):
+        if isinstance(value, list):
+            text = _strings(value, "    ")
+        elif isinstance(value, str):
+            text = encode_basestring(value)
+        else:
+            text = _dump(value, "    ")
+        fields.append(f'    "{key}": {text}')
+    filename = encode_basestring(decl.filename)
+    lines = ["  {"]
+    if meta is not None:
+        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},')
+    lines.append(f'   "filename": {filename},')
+    if decl.sha256 is not None:
+        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(decl.sha256)}\n   }},')
+    else:
+        lines.append('   "hashes": {},')
+    if decl.requires_python is not None:
+        lines.append(f'   "requires-python": {encode_basestring(str(decl.requires_python))},')
+    lines.append(f'   "size": {_dump(decl.size, "")},')
+    lines.append(f'   "url": {filename},')
+    lines.append('   "wheelset": {\n' + ",\n".join(fields) + "\n   }\n  }")
+    return "\n".join(lines)
 
 
 def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """``/<project>/index.json``: files sorted by file name, versions in string order."""
     ordered = sorted(entries, key=lambda e: e.declaration.filename)
-    return dump_json(
-        {
-            "meta": {"api-version": PEP691_API_VERSION},
-            "name": project,
-            "versions": sorted({str(e.declaration.version) for e in entries}),
-            "files": [_file_entry(e) for e in ordered],
-        }
+    files = ",\n".join(map(_file_entry, ordered))
+    versions = _strings(sorted({str(e.declaration.version) for e in entries}), " ")
+    text = (
+        f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
+        f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'
     )
+    return text.encode("utf-8")

@@ -50,6 +50,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from packaging.utils import canonicalize_name
+
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
 from wheelset.errors import WheelsetError
@@ -60,7 +62,7 @@ from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_c
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
-from wheelset.model.declarations import Declaration, relpath_for
+from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
 from wheelset.model.policy import POLICY_FILE, load_policy
 
@@ -86,6 +88,7 @@ _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
 _LINK_TAG, _HASH_TAG = 0x12, 0x0A  # dag-pb PBNode.Links (field 2), PBLink.Hash (field 1)
+_V0_HASH_FIELD = b"\x22\x12\x20"  # 34 bytes follow: sha2-256 multihash (a CIDv0)
 
 # Given the declarations, return each wheel's METADATA bytes by wheel file name.
 MetadataProvider = Callable[[Sequence[Declaration]], Mapping[str, bytes]]
@@ -155,9 +158,10 @@ def _has_toml(path: str) -> str | None:
 Stats = tuple[tuple[int, int], tuple[tuple[str, int, int, int, int], ...]]
 
 
-def _stat_project(root: str, rel: str) -> Stats:
+def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
+    """The project's declaration files, sorted; their stat data only when ``stat``."""
     path = os.path.join(root, rel)
-    st = os.stat(path)
+    st = os.stat(path) if stat else None
     files = []
     with os.scandir(path) as entries:
         for entry in entries:
@@ -169,10 +173,13 @@ def _stat_project(root: str, rel: str) -> Stats:
                         "declarations live at <prefix>/<project>/<wheel>.toml",
                     )
             elif entry.name.endswith(".toml"):
+                if st is None:
+                    files.append((entry.name, 0, 0, 0, 0))
+                    continue
                 fs = entry.stat()
                 files.append((entry.name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     files.sort()
-    return (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
+    return (0, 0) if st is None else (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
 
 
 def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
@@ -183,6 +190,10 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
     """
     digest = hashlib.blake2b(rel.encode(), digest_size=16)
     decls = []
+    prefix, project = rel.split("/", 1)
+    if prefix_of(project) != prefix or canonicalize_name(project) != project:
+        first = f"{rel}/{stats[1][0][0]}" if stats[1] else rel
+        raise _layout_error(first, f"belongs at {prefix_of(project)}/{canonicalize_name(project)}/")
     for name, *_ in stats[1]:
         path = f"{rel}/{name}"
         try:
@@ -197,7 +208,7 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
             first = findings[0]
             raise WheelsetError(first.message, path=first.path, code=first.code)
         assert decl is not None
-        if relpath_for(decl.filename) != decl.path:
+        if decl.name != project or name != decl.filename[: -len(".whl")] + ".toml":
             raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
         decls.append(decl)
     return digest.digest(), decls
@@ -263,7 +274,10 @@ def _linked_cids(block: bytes) -> list[CID]:
         length, start = decode_varint(block, pos + 1)
         if block[start] != _HASH_TAG:
             raise BuildError("internal: a link without a leading hash", code="BUILD")
-        cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
+        if block[start + 1 : start + 4] == _V0_HASH_FIELD:  # CIDv0, as the build makes them
+            cids.append(CID(0, DAG_PB, block[start + 4 : start + 36]))
+        else:
+            cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
         pos = start + length
     return cids
 
@@ -302,7 +316,7 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
     assert job is not None
     read = []
     for rel in rels:
-        stats = _stat_project(job.root, rel)
+        stats = _stat_project(job.root, rel, stat=job.tree is not None)
         if stats[1]:
             read.append((rel, stats, *_read_project(job.root, rel, stats)))
         elif job.tree is not None:  # no declarations (left): no project
