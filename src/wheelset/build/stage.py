@@ -63,7 +63,7 @@ from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
-from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
+from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, load_policy
 
 __all__ = [
@@ -712,7 +712,10 @@ def _cid(raw: bytes) -> CID:
 def _read_platforms(directory: Path) -> dict[str, object]:
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
-    _, table = load_platforms(directory / PLATFORMS_FILE)
+    try:
+        _, table = load_platforms(directory / PLATFORMS_FILE)
+    except PlatformError as e:  # named relative to the collection, like every other file
+        raise PlatformError(str(e), path=PLATFORMS_FILE) from e
     load_policy(directory / POLICY_FILE)  # a malformed policy fails the build, as check does
     return table
 
