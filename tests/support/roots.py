@@ -1,16 +1,20 @@
-"""Publish a real wheelset root on the test IPFS node, from wheels built on the fly.
+"""Publish a real wheelset root (format version 2) on the test IPFS node, from wheels built
+on the fly.
 
 Declarations are derived from each wheel's METADATA (as `wheelset declare` would), the
-root is built offline with `build_root`, its generated blocks go to the node as one CAR
+root is built offline by build_v2_root() (docs/root-format.md: header, per-project
+index.json and index.html, wheel links), its generated blocks go to the node as one CAR
 (`dag/import`) and the wheels and METADATA files are added (pinned) with `add`. The node's
 gateway then serves `/ipfs/<root>/…` and `/ipfs/<wheel content-id>`.
-Entry points: declare_wheel(), publish_test_root(), PublishedRoot.
+build_v2_root() stands in for the builder of branch rootfmt until it is on main.
+Entry points: declare_wheel(), build_v2_root(), publish_test_root(), PublishedRoot.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,13 +24,13 @@ from pathlib import Path, PurePosixPath
 import httpx
 from packaging.utils import canonicalize_name
 
-from wheelset.build.manifest import MANIFEST_NAME, Manifest, MetadataFile, manifest_of
-from wheelset.build.tree import BuiltRoot, build_root
-from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.build.manifest import Manifest, MetadataFile, WheelEntry, manifest_of
+from wheelset.build.tree import METADATA_SUFFIX, render_project_page, render_root_page
+from wheelset.ipfs.blockstore import BlockStore, MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_tree
-from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
 from wheelset.model.declarations import Declaration, parse_declaration, relpath_for
 
 DEFAULT_PLATFORMS: Mapping[str, object] = {
@@ -65,21 +69,126 @@ def declare_wheel(wheel: Path) -> tuple[Declaration, MetadataFile, bytes]:
     return decl, meta, metadata
 
 
+def _json(doc: object) -> bytes:
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def header_bytes(manifest: Manifest) -> bytes:
+    """/wheelset.json of a version 2 root."""
+    projects = {e.declaration.name for e in manifest.entries}
+    return _json(
+        {
+            "format": "wheelset-root",
+            "version": 2,
+            "platforms": manifest.platforms,
+            "projects": len(projects),
+            "wheels": len(manifest.entries),
+        }
+    )
+
+
+def project_file_bytes(project: str, entries: Sequence[WheelEntry]) -> bytes:
+    """/<project>/index.json: PEP 691 JSON carrying wheelset's fields."""
+    files = []
+    for entry in sorted(entries, key=lambda e: e.declaration.filename):
+        decl = entry.declaration
+        item: dict[str, object] = {
+            "filename": decl.filename,
+            "url": decl.filename,
+            "hashes": {"sha256": decl.sha256},
+            "size": decl.size,
+        }
+        if decl.requires_python is not None:
+            item["requires-python"] = str(decl.requires_python)
+        table: dict[str, object] = {"path": str(decl.path), **decl.to_toml()}
+        if entry.metadata is not None:
+            item["core-metadata"] = {"sha256": entry.metadata.sha256}
+            table["metadata"] = {
+                "content-id": str(entry.metadata.content_id),
+                "sha256": entry.metadata.sha256,
+                "size": entry.metadata.size,
+            }
+        item["wheelset"] = table
+        files.append(item)
+    versions = sorted({str(e.declaration.version) for e in entries})
+    return _json(
+        {"meta": {"api-version": "1.1"}, "name": project, "versions": versions, "files": files}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltV2:
+    cid: CID
+    generated: dict[str, bytes]  # path -> bytes of every generated file
+    links: dict[str, Imported]  # path -> linked content (wheels, METADATA)
+
+
+def build_v2_root(
+    manifest: Manifest,
+    *,
+    store: BlockStore | None = None,
+    replace: Mapping[str, bytes] | None = None,
+) -> BuiltV2:
+    """The version 2 root of ``manifest``; ``replace`` swaps generated files' bytes by path
+    (to plant a forged file under a root of its own)."""
+    by_project: dict[str, list[WheelEntry]] = {}
+    for entry in manifest.entries:
+        by_project.setdefault(entry.declaration.name, []).append(entry)
+    generated: dict[str, bytes] = {}
+    links: dict[str, Imported] = {}
+    tree: dict = {}
+    for project, entries in sorted(by_project.items()):
+        folder: dict = {}
+        for entry in entries:
+            decl = entry.declaration
+            folder[decl.filename] = links[f"{project}/{decl.filename}"] = Imported(
+                decl.content_id, dag_size_of_file(decl.size), decl.size
+            )
+            if entry.metadata is not None:
+                meta = entry.metadata
+                name = decl.filename + METADATA_SUFFIX
+                folder[name] = links[f"{project}/{name}"] = Imported(
+                    meta.content_id, dag_size_of_file(meta.size), meta.size
+                )
+        generated[f"{project}/index.html"] = render_project_page(project, entries)
+        generated[f"{project}/index.json"] = project_file_bytes(project, entries)
+        tree[project] = folder
+    generated["index.html"] = render_root_page(list(by_project))
+    generated["wheelset.json"] = header_bytes(manifest)
+    for path, data in {**generated, **(replace or {})}.items():
+        *folders, name = path.split("/")
+        where = tree
+        for folder_name in folders:
+            where = where[folder_name]
+        where[name] = import_bytes(data, store=store)
+    return BuiltV2(build_tree(tree, store=store).cid, generated, links)
+
+
 @dataclass(frozen=True, slots=True)
 class PublishedRoot:
     cid: CID
     manifest: Manifest
-    built: BuiltRoot
+    built: BuiltV2
     declarations: dict[str, Declaration]  # wheel file name -> declaration
     wheels: dict[str, Path]  # wheel file name -> local file
+    blocks: MemoryBlockStore
 
     def write_build_dir(self, directory: Path) -> Path:
-        """Write the root's generated files (as `wheelset build --out` would) into ``directory``."""
+        """Write a build directory (ROOT, root.car, tree/) as `wheelset build --out` would;
+        return it."""
+        tree = directory / "tree"
         for path, data in self.built.generated.items():
-            target = directory / PurePosixPath(path)
+            target = tree / PurePosixPath(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        (directory / "ROOT").write_text(f"{self.cid}\n")
+        (directory / "root.car").write_bytes(self.car_bytes())
         return directory
+
+    def car_bytes(self) -> bytes:
+        car = io.BytesIO()
+        write_car(car, [self.cid], self.blocks.items())
+        return car.getvalue()
 
 
 def _add(api_url: str, name: str, data: bytes, client: httpx.Client) -> str:
@@ -92,63 +201,52 @@ def _add(api_url: str, name: str, data: bytes, client: httpx.Client) -> str:
     return response.json()["Hash"]
 
 
+def build_test_root(
+    wheels: Sequence[Path],
+    *,
+    platforms: Mapping[str, object] = DEFAULT_PLATFORMS,
+    with_metadata: bool = True,
+    replace: Mapping[str, bytes] | None = None,
+) -> PublishedRoot:
+    """Build (offline) the root over ``wheels``; ``replace`` as build_v2_root()."""
+    declared = [declare_wheel(w) for w in wheels]
+    metadata = {d.filename: m for d, m, _ in declared} if with_metadata else {}
+    manifest = manifest_of(platforms, [d for d, _, _ in declared], metadata)
+    store = MemoryBlockStore()
+    built = build_v2_root(manifest, store=store, replace=replace)
+    return PublishedRoot(
+        built.cid,
+        manifest,
+        built,
+        {d.filename: d for d, _, _ in declared},
+        {w.name: w for w in wheels},
+        store,
+    )
+
+
 def publish_test_root(
     api_url: str,
     wheels: Sequence[Path],
     *,
     platforms: Mapping[str, object] = DEFAULT_PLATFORMS,
     with_metadata: bool = True,
-    manifest_bytes: bytes | None = None,
+    replace: Mapping[str, bytes] | None = None,
 ) -> PublishedRoot:
-    """Build a root over ``wheels`` and put it on the node at ``api_url`` (its RPC base URL).
-
-    ``manifest_bytes`` replaces /wheelset.json in the published tree (to plant a manifest that
-    does not rebuild to the root); the returned CID is then the tampered tree's.
-    """
-    declared = [declare_wheel(w) for w in wheels]
-    metadata = {d.filename: m for d, m, _ in declared} if with_metadata else {}
-    manifest = manifest_of(platforms, [d for d, _, _ in declared], metadata)
-    store = MemoryBlockStore()
-    built = build_root(manifest, store=store)
-    root = built.cid
-    if manifest_bytes is not None:
-        root = _planted_root(manifest, manifest_bytes, store)
+    """Build a root over ``wheels`` and put it on the node at ``api_url`` (its RPC base URL)."""
+    published = build_test_root(
+        wheels, platforms=platforms, with_metadata=with_metadata, replace=replace
+    )
     with httpx.Client(timeout=60) as client:
-        for wheel, (decl, meta, meta_bytes) in zip(wheels, declared, strict=True):
+        for wheel in wheels:
+            decl = published.declarations[wheel.name]
             assert _add(api_url, wheel.name, wheel.read_bytes(), client) == str(decl.content_id)
             if with_metadata:
-                assert _add(api_url, "METADATA", meta_bytes, client) == str(meta.content_id)
-        car = io.BytesIO()
-        write_car(car, [root], store.items())
+                meta = read_metadata(wheel)
+                assert _add(api_url, "METADATA", meta, client) == str(import_bytes(meta).cid)
         response = client.post(
             f"{api_url}/api/v0/dag/import",
             params={"pin-roots": "true"},
-            files=[("file", ("root.car", car.getvalue(), "application/vnd.ipld.car"))],
+            files=[("file", ("root.car", published.car_bytes(), "application/vnd.ipld.car"))],
         )
         response.raise_for_status()
-    return PublishedRoot(
-        root,
-        manifest,
-        built,
-        {d.filename: d for d, _, _ in declared},
-        {w.name: w for w in wheels},
-    )
-
-
-def _planted_root(manifest: Manifest, manifest_bytes: bytes, store: MemoryBlockStore) -> CID:
-    """The CID of the root tree with /wheelset.json swapped for ``manifest_bytes``."""
-    built = build_root(manifest)
-    tree: dict = {}
-    for path, data in built.generated.items():
-        content = manifest_bytes if path == MANIFEST_NAME else data
-        _place(tree, path, import_bytes(content, store=store))
-    for path, link in built.links.items():
-        _place(tree, path, link)
-    return build_tree(tree, store=store).cid
-
-
-def _place(tree: dict, path: str, item: object) -> None:
-    *folders, name = path.split("/")
-    for folder in folders:
-        tree = tree.setdefault(folder, {})
-    tree[name] = item
+    return published
