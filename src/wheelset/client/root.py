@@ -57,6 +57,7 @@ _V1_FORMAT = "wheelset-manifest"
 MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
 MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
 _PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
+_WINDOW = 64  # projects in flight when streaming every project
 _HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
 
 
@@ -279,11 +280,15 @@ class Root:
         return self._reader.listing()
 
     def iter_projects(self) -> Iterator[tuple[str, tuple[WheelEntry, ...]]]:
-        """Every project in name order, read one at a time (memory bounded by a project)."""
-        for name in self.names():
-            entries = self._reader.project(name)
-            if entries is not None:
-                yield name, entries
+        """Every project in name order, read a window at a time in parallel and not kept
+        (memory bounded by the window, not the collection)."""
+        names = self.names()
+        with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
+            for start in range(0, len(names), _WINDOW):
+                window = names[start : start + _WINDOW]
+                for name, entries in zip(window, pool.map(self._reader.project, window)):
+                    if entries is not None:
+                        yield name, entries
 
     def declarations(self, names: Iterable[str]) -> list[Declaration]:
         """The declarations of the named projects that the root has."""
