@@ -286,7 +286,9 @@ class Root:
         with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
             for start in range(0, len(names), _WINDOW):
                 window = names[start : start + _WINDOW]
-                for name, entries in zip(window, pool.map(self._reader.project, window)):
+                for name, entries in zip(
+                    window, pool.map(self._reader.project, window), strict=True
+                ):
                     if entries is not None:
                         yield name, entries
 
