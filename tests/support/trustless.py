@@ -81,9 +81,10 @@ class RunningTrustless:
 
 @contextmanager
 def trustless_gateway(
-    store: MemoryBlockStore, tamper: Tamper | None = None
+    store: MemoryBlockStore, tamper: Tamper | None = None, *, car: bool = True
 ) -> Iterator[RunningTrustless]:
-    """Serve ``store`` as a trustless gateway; yields its base URL and request log."""
+    """Serve ``store`` as a trustless gateway (without CAR responses when not ``car``);
+    yields its base URL and request log."""
     running = RunningTrustless("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,7 +105,7 @@ def trustless_gateway(
                     if hook and hook.raw:
                         block = hook.raw(start, block)
                     self._send(200, "application/vnd.ipld.raw", block)
-                elif fmt == "car":
+                elif fmt == "car" and car:
                     blocks = path_blocks(store, start, segments[1:])
                     if hook and hook.blocks:
                         blocks = hook.blocks(blocks)

@@ -375,7 +375,8 @@ class PathResolver:
         try:
             sent = source.path_blocks(start, names[depth:], max_size)
         except SourceFailure as e:
-            if e.kind != "unsupported":
+            # A gateway's "not found" is no proof: the walk block by block verifies it.
+            if e.kind not in ("unsupported", "not-found"):
                 raise
         else:
             # Only blocks the walk asks for are used; the response must hold them and no other.
