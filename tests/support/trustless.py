@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from wheelset.ipfs.blockstore import BlockNotFound, MemoryBlockStore
 from wheelset.ipfs.car import write_car
-from wheelset.ipfs.cid import CID, parse_cid
+from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, parse_cid
 from wheelset.ipfs.resolver import NoSuchPath, PathError, PathResolver, SourceFailure
 
 Blocks = list[tuple[CID, bytes]]
@@ -37,6 +37,13 @@ class Tamper:
     only: str | None = None
 
 
+def _v0(cid: CID) -> CID:
+    """Blocks are stored under the CIDv0 of dag-pb content; a CIDv1 names the same block."""
+    if cid.version == 1 and cid.codec == DAG_PB and cid.hash_code == SHA2_256:
+        return CID(0, DAG_PB, cid.digest)
+    return cid
+
+
 class _Recording:
     """A store as a block source that remembers, in order, which blocks it handed out."""
 
@@ -48,7 +55,7 @@ class _Recording:
 
     def block(self, cid: CID) -> bytes:
         try:
-            block = self.store.get(cid)
+            block = self.store.get(_v0(cid))
         except BlockNotFound as e:
             raise SourceFailure("not-found", str(e)) from e
         self.served.append((cid, block))
@@ -101,7 +108,7 @@ def trustless_gateway(
             try:
                 start = parse_cid(segments[0])
                 if fmt == "raw" and len(segments) == 1:
-                    block = store.get(start)
+                    block = store.get(_v0(start))
                     if hook and hook.raw:
                         block = hook.raw(start, block)
                     self._send(200, "application/vnd.ipld.raw", block)
