@@ -84,6 +84,7 @@ def path_blocks(store: MemoryBlockStore, start: CID, names: Sequence[str]) -> Bl
 class RunningTrustless:
     url: str
     requests: list[str] = field(default_factory=list)
+    sent: list[tuple[str, int]] = field(default_factory=list)  # (request path, body bytes)
 
 
 @contextmanager
@@ -128,6 +129,7 @@ def trustless_gateway(
                 self._send(404, "text/plain", b"not found\n")
 
         def _send(self, status: int, kind: str, body: bytes) -> None:
+            running.sent.append((self.path, len(body)))
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
