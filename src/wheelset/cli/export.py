@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import fail, handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.options import (
+    CacheDirOption,
+    GatewayOption,
+    NodeApiOption,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -36,12 +42,13 @@ def export_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
     import os
 
     from wheelset.client.export import FORMATTERS, choose_platform
-    from wheelset.client.resolve import parse_requirements, resolve
+    from wheelset.client.resolve import parse_requirements, resolve_lazily
     from wheelset.fsutil import atomic_write_text
     from wheelset.ipfs.gateway import configured_gateways
 
@@ -49,9 +56,11 @@ def export_command(
         raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
     requested = parse_requirements(names)
     with http_client() as http:
-        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http)
-    target, described = choose_platform(opened.manifest.platforms, platform)
-    resolution = resolve(opened.manifest.declarations, requested, target, target=described)
+        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http, api)
+        target, described = choose_platform(opened.platforms, platform)
+        resolution = resolve_lazily(
+            opened.declarations, requested, target, target=described, all_names=opened.names
+        )
     text = FORMATTERS[format](
         resolution.selected,
         root=opened.cid,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, TimeoutOption
+from wheelset.cli.options import CacheDirOption, GatewayOption, NodeApiOption, TimeoutOption
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -19,26 +19,26 @@ __all__ = ["init_command", "prune_command", "sync_command"]
 def init_command(
     directory: Annotated[Path, typer.Argument(help="New collection directory (must be empty).")],
     from_root: Annotated[
-        str, typer.Option("--from", help="The published root to derive from (CID or build dir).")
+        str, typer.Option("--from", help="The root to derive from (any ROOT form).")
     ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Derive a declarations repository from a published root (a fork).
 
-    Writes every declaration and platforms.toml of the root's authenticated manifest, plus
-    upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
+    Writes every declaration (read a project at a time, verified) and platforms.toml of
+    the root, plus upstream.toml (the root it came from) and .wheelset/upstream.jsonl (the
     base of later `sync`s). Building the new directory unchanged (with the options the root
     was built with, e.g. --with-metadata) gives the same root CID.
     """
     from wheelset.maintain.fork import init_collection
 
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
-    count = init_collection(opened.manifest, opened.cid, directory)
-    projects = len({d.name for d in opened.manifest.declarations})
-    typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        wheels, projects = init_collection(opened, directory)
+    typer.echo(f"{directory}: {projects} projects, {wheels} wheels from {opened.cid}")
 
 
 @handles_errors
@@ -85,10 +85,13 @@ def prune_command(
 @handles_errors
 def sync_command(
     directory: Annotated[Path, typer.Argument(help="The fork's collection directory.")],
-    from_root: Annotated[str, typer.Option("--from", help="The new upstream root.")],
+    from_root: Annotated[
+        str, typer.Option("--from", help="The new upstream root (any ROOT form).")
+    ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
@@ -98,18 +101,23 @@ def sync_command(
     """
     from wheelset.check import run_checks
     from wheelset.check.report import format_text
-    from wheelset.maintain.fork import ChangeKind, apply_merge, merge_collections, read_upstream
+    from wheelset.maintain.fork import (
+        ChangeKind,
+        apply_merge,
+        merge_collections,
+        read_upstream,
+        upstream_of,
+    )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
     _base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
-    result = merge_collections(
-        base, opened.manifest, collection.declarations, collection.platforms_table
-    )
-    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        theirs = upstream_of(opened, base)
+    result = merge_collections(base, theirs, collection.declarations, collection.platforms_table)
+    apply_merge(directory, result, collection.declarations, opened.cid, theirs)
     for change in result.changes:
         line = f"{change.kind.value}: {change.project} ({change.detail})"
         typer.echo(line, err=change.kind is ChangeKind.CONFLICT)

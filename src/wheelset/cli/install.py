@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wheelset.cli.errors import fail, handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.options import (
+    CacheDirOption,
+    GatewayOption,
+    NodeApiOption,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.progress import InstallProgress
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
@@ -41,6 +47,7 @@ def install_command(
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel downloads.")] = 8,
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID."""
     from wheelset.client.install import fetch_wheels, install_wheels, plan_install, target_scheme
@@ -58,10 +65,8 @@ def install_command(
     )
     scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
     with http_client(connections=2 * jobs) as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
-        plan = plan_install(
-            opened.manifest.declarations, opened.cid, requested, interpreter, scheme
-        )
+        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
+        plan = plan_install(opened.declarations, opened.cid, requested, interpreter, scheme)
         if dry_run:
             _print_plan(plan)
             return

@@ -19,6 +19,7 @@ __all__ = [
     "IndexUrlOption",
     "JobsOption",
     "NoCacheOption",
+    "NodeApiOption",
     "RootArg",
     "TimeoutOption",
     "WheelGatewayOption",
@@ -31,7 +32,13 @@ CollectionArg = Annotated[
     Path,
     typer.Argument(help="The collection directory (platforms.toml + declarations)."),
 ]
-RootArg = Annotated[str, typer.Argument(help="Root CID, /ipfs/<cid>, or a build directory.")]
+RootArg = Annotated[
+    str,
+    typer.Argument(
+        help="Root CID, /ipfs/<cid>, ipfs://<cid>, a build directory (OUT or OUT/tree) or a "
+        "CAR file."
+    ),
+]
 
 IndexUrlOption = Annotated[
     str | None,
@@ -54,6 +61,15 @@ WheelGatewayOption = Annotated[
     typer.Option(
         "--gateway",
         help="Fetch wheels from this IPFS gateway by content-id instead of their sources.",
+    ),
+]
+NodeApiOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        envvar="WHEELSET_API",
+        help="An IPFS node's RPC API (e.g. http://127.0.0.1:5001): root blocks are read from "
+        "it first (block/get), each verified.",
     ),
 ]
 TimeoutOption = Annotated[

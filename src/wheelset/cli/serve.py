@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.options import (
+    CacheDirOption,
+    GatewayOption,
+    NodeApiOption,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -22,12 +28,13 @@ def serve_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Serve a local PEP 503/691 index of ROOT for pip and uv; every file verified by CID."""
     from wheelset.client.serve import IndexServer
 
     with http_client() as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
+        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
         server = IndexServer(
             opened, cache, fetcher, port=port, on_event=lambda line: typer.echo(line, err=True)
         )

@@ -56,7 +56,7 @@ def platform_tags(platforms: Mapping[str, object]) -> dict[str, frozenset[Tag]]:
     try:
         return {p.id: frozenset(p.tags) for p in parse_platforms(platforms)}
     except PlatformError as e:
-        raise DiffError(f"platforms of the manifest: {e}") from e
+        raise DiffError(f"platforms of the root: {e}") from e
 
 
 # --- the comparison --------------------------------------------------------------------

@@ -6,8 +6,11 @@ Every project of a root has exactly one version, so resolving is the closure wal
 module only turns the walk's first unmet requirement into an error that names the
 requirement and who asked (the user or a dependent), and returns the selected wheels in
 install order. A dependency asking for an extra its project does not declare is not an
-error here (pip only warns; `wheelset check` reports it as EXTRA). No I/O, no network.
-Entry points: parse_requirements(), resolve(), Resolution, ResolutionError and its subclasses.
+error here (pip only warns; `wheelset check` reports it as EXTRA). resolve_lazily() asks
+for projects as the walk reaches them (a root read a project at a time), round by round,
+each round's projects together. No I/O here, no network.
+Entry points: parse_requirements(), resolve(), resolve_lazily(), Resolution,
+ResolutionError and its subclasses.
 """
 
 from __future__ import annotations

@@ -23,13 +23,29 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    import httpx
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
-from wheelset.ipfs.resolver import CarBlocks, NoSuchPath, PathError, PathResolver, SourceFailure
+from wheelset.ipfs.gateway import GatewayFetcher
+from wheelset.ipfs.resolver import (
+    BlockSource,
+    CarBlocks,
+    GatewayBlocks,
+    NodeBlocks,
+    NoSuchPath,
+    PathError,
+    PathResolver,
+    SourceFailure,
+    block_dir_of,
+)
+from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
@@ -44,6 +60,7 @@ __all__ = [
     "parse_header",
     "parse_project_file",
     "parse_root_ref",
+    "root_resolver",
 ]
 
 HEADER_NAME = "wheelset.json"
@@ -453,3 +470,21 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
     if resolver is None:
         raise RootError(f"root {ref.cid}: no source of blocks (give a gateway or a node)")
     return _open(ref.cid, _ResolvedReader(ref.cid, resolver), str(ref.cid))
+
+
+def root_resolver(
+    fetcher: GatewayFetcher,
+    cache_directory: Path,
+    *,
+    api: str | None = None,
+    http: httpx.Client | None = None,
+    timeout: float = 30.0,
+) -> PathResolver:
+    """The resolver every command reads roots with: the block cache (``blocks/`` under the
+    cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
+    sources: list[BlockSource] = []
+    if api is not None:
+        assert http is not None
+        sources.append(NodeBlocks(KuboRpc(api, http=http, timeout=timeout), timeout=timeout))
+    sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]
+    return PathResolver(sources, cache=block_dir_of(cache_directory))
