@@ -296,6 +296,11 @@ class Root:
         project is the same (its directory CID, or its project file's bytes on disk)."""
         return self._reader.listing()
 
+    def directories(self) -> Mapping[str, CID]:
+        """Each project's directory CID (verified from the root CID; a build directory's are
+        read from its root.car, a pass over the whole file)."""
+        return self._reader.directories(self.cid)
+
     def iter_projects(self) -> Iterator[tuple[str, tuple[WheelEntry, ...]]]:
         """Every project in name order, read a window at a time in parallel and not kept
         (memory bounded by the window, not the collection)."""
@@ -322,6 +327,9 @@ class _Reader:
         raise NotImplementedError
 
     def listing(self) -> Mapping[str, object]:
+        raise NotImplementedError
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
         raise NotImplementedError
 
 
@@ -356,6 +364,10 @@ class _TreeReader(_Reader):
 
     def listing(self) -> Mapping[str, object]:
         return _TreeListing(self.tree)
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
+        car = self.tree.parent / CAR_FILE
+        return _ResolvedReader(root, PathResolver([CarBlocks(car)])).directories(root)
 
 
 class _TreeListing(Mapping[str, object]):
@@ -431,6 +443,9 @@ class _ResolvedReader(_Reader):
                 raise self._explain(e) from e
             self._listing = {name: cid for name, cid in entries.items() if name not in _ROOT_FILES}
         return self._listing
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
+        return self.listing()  # type: ignore[return-value]
 
 
 _ROOT_FILES = frozenset({HEADER_NAME, "index.html"})

@@ -113,7 +113,7 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
     wheels = projects = 0
     try:
         staging.mkdir()
-        listing = root.listing()
+        listing = root.directories()
         base = staging / UPSTREAM_BASE
         base.parent.mkdir(parents=True)
         with base.open("w", encoding="utf-8") as out:
@@ -203,7 +203,7 @@ def upstream_of(root: Root, base: Upstream) -> Upstream:
     Raises:
         RootError: a project of the root cannot be read.
     """
-    listing = root.listing()
+    listing = root.directories()
     base_projects = _by_project(base.declarations)
     same = {
         name
