@@ -66,7 +66,14 @@ def install_command(
     scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
     with http_client(connections=2 * jobs) as http:
         opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
-        plan = plan_install(opened.declarations, opened.cid, requested, interpreter, scheme)
+        plan = plan_install(
+            opened.declarations,
+            opened.cid,
+            requested,
+            interpreter,
+            scheme,
+            all_names=opened.names,
+        )
         if dry_run:
             _print_plan(plan)
             return

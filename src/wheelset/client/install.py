@@ -152,9 +152,12 @@ def plan_install(
     requested: Sequence[Requirement],
     interpreter: Interpreter,
     scheme: Mapping[str, str],
+    *,
+    all_names: Callable[[], Iterable[str]] | None = None,
 ) -> InstallPlan:
     """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
-    ``lookup(names)`` gives the declarations of projects (asked only for the closure).
+    ``lookup(names)`` gives the declarations of projects (asked only for the closure),
+    ``all_names()`` every project name (for a "did you mean" hint).
 
     Raises:
         ResolutionError: (from resolve) an unknown project, no wheel for this interpreter,
@@ -167,6 +170,7 @@ def plan_install(
         platform,
         target=f"this interpreter ({interpreter.executable}, Python "
         f"{platform.python_full_version}, {platform.tags[0]})",
+        all_names=all_names,
     )
     present = _installed(scheme)
     items = tuple(

@@ -498,7 +498,7 @@ def root_resolver(
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
     cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
     sources: list[BlockSource] = []
-    if api is not None:
+    if api:
         assert http is not None
         sources.append(NodeBlocks(KuboRpc(api, http=http, timeout=timeout), timeout=timeout))
     sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]

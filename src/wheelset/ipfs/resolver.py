@@ -138,7 +138,11 @@ class GatewayBlocks:
             failure = e.failures[0]
             if failure.kind == "mismatch":
                 # A gateway that answers ?format=raw with a file's bytes (not the block).
-                raise SourceFailure(failure.kind, f"block {cid} does not match its CID") from e
+                raise SourceFailure(
+                    failure.kind,
+                    f"its ?format=raw answer is not block {cid} (a lying gateway, or a "
+                    "path-only one, which cannot hand out verifiable blocks)",
+                ) from e
             raise SourceFailure(failure.kind, failure.reason) from e
 
     def path_blocks(
