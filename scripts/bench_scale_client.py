@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from synthetic_collection import write_synthetic_collection  # noqa: E402
 from tests.support.roots import declare_wheel  # noqa: E402
-from tests.support.trustless import RunningTrustless, trustless_gateway  # noqa: E402
+from tests.support.trustless import RunningTrustless, trustless_server  # noqa: E402
 
 from wheelset.ipfs.blockstore import MemoryBlockStore  # noqa: E402
 from wheelset.ipfs.car import iter_car  # noqa: E402
@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     table: dict[int, dict[str, Run]] = {}
     roots: dict[int, tuple[CID, Path]] = {}
     try:
-        with trustless_gateway(store) as gateway:
+        with trustless_server(store) as gateway:
             for size in sizes:
                 collection, out = base / f"c{size}", base / f"out{size}"
                 write_collection(collection, size, wheels)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.roots import PublishedRoot, build_test_root
-from tests.support.trustless import trustless_gateway
+from tests.support.trustless import trustless_server
 from tests.support.wheels import make_wheel
 from wheelset.client.root import InvalidRoot, RootError, open_root, parse_root_ref
 from wheelset.ipfs.gateway import GatewayFetcher
@@ -90,7 +90,7 @@ def test_every_form_opens_the_same_root(built: PublishedRoot, http, tmp_path: Pa
     out = built.write_build_dir(tmp_path / "out")
     car = tmp_path / "root.car"
     car.write_bytes(built.car_bytes())
-    with trustless_gateway(built.blocks) as gateway:
+    with trustless_server(built.blocks) as gateway:
         forms = [
             str(built.cid),
             f"/ipfs/{built.cid}",
@@ -114,7 +114,7 @@ def test_every_form_opens_the_same_root(built: PublishedRoot, http, tmp_path: Pa
 
 
 def test_a_project_is_read_only_when_asked(built: PublishedRoot, http, tmp_path: Path) -> None:
-    with trustless_gateway(built.blocks) as gateway:
+    with trustless_server(built.blocks) as gateway:
         root = open_root(parse_root_ref(str(built.cid)), resolver(http, gateway.url))
         assert len(gateway.requests) == 1 and "wheelset.json" in gateway.requests[0]
         root.project("beta")
@@ -126,7 +126,7 @@ def test_the_second_gateway_serves_when_the_first_lies(built, http, tmp_path: Pa
     from tests.support.trustless import Tamper
 
     liar = Tamper(blocks=lambda sent: sent[:-1])
-    with trustless_gateway(built.blocks, liar) as bad, trustless_gateway(built.blocks) as good:
+    with trustless_server(built.blocks, liar) as bad, trustless_server(built.blocks) as good:
         root = open_root(
             parse_root_ref(str(built.cid)), resolver(http, DEAD, bad.url, good.url, cache=tmp_path)
         )
@@ -140,7 +140,7 @@ def test_a_lie_everywhere_is_one_line_naming_the_path(built, http) -> None:
     from tests.support.trustless import Tamper
 
     liar = Tamper(blocks=lambda sent: sent[:-1], only="/gamma")
-    with trustless_gateway(built.blocks, liar) as bad:
+    with trustless_server(built.blocks, liar) as bad:
         root = open_root(parse_root_ref(str(built.cid)), resolver(http, bad.url))
         with pytest.raises(RootError) as info:
             root.project("gamma")
@@ -151,7 +151,7 @@ def test_a_lie_everywhere_is_one_line_naming_the_path(built, http) -> None:
 def test_a_version_1_root_is_refused_with_how_to_rebuild(wheels, http, tmp_path: Path) -> None:
     v1 = json.dumps({"format": "wheelset-manifest", "version": 1, "declarations": []}).encode()
     old = build_test_root(wheels, replace={"wheelset.json": v1})
-    with trustless_gateway(old.blocks) as gateway, pytest.raises(RootError) as info:
+    with trustless_server(old.blocks) as gateway, pytest.raises(RootError) as info:
         open_root(parse_root_ref(str(old.cid)), resolver(http, gateway.url))
     assert info.value.code == "OLD_ROOT" and "wheelset build" in str(info.value)
     out = old.write_build_dir(tmp_path / "out")
@@ -164,7 +164,7 @@ def test_a_newer_format_asks_for_an_upgrade(wheels, http) -> None:
     newer = json.dumps({"format": "wheelset-root", "version": 3}).encode()
     root = build_test_root(wheels, replace={"wheelset.json": newer})
     with (
-        trustless_gateway(root.blocks) as gateway,
+        trustless_server(root.blocks) as gateway,
         pytest.raises(RootError, match="upgrade wheelset"),
     ):
         open_root(parse_root_ref(str(root.cid)), resolver(http, gateway.url))
@@ -172,7 +172,7 @@ def test_a_newer_format_asks_for_an_upgrade(wheels, http) -> None:
 
 def test_a_malformed_project_file_names_it(wheels, http) -> None:
     root = build_test_root(wheels, replace={"beta/index.json": b'{"name": "beta", "files": [1]}'})
-    with trustless_gateway(root.blocks) as gateway:
+    with trustless_server(root.blocks) as gateway:
         opened = open_root(parse_root_ref(str(root.cid)), resolver(http, gateway.url))
         with pytest.raises(RootError, match=r"/beta/index\.json"):
             opened.project("beta")
@@ -186,7 +186,7 @@ def test_not_a_wheelset_root_and_no_gateway(built, http) -> None:
     store = MemoryBlockStore()
     other = build_tree({"readme.txt": import_bytes(b"hello", store=store)}, store=store).cid
     with (
-        trustless_gateway(store) as gateway,
+        trustless_server(store) as gateway,
         pytest.raises(RootError, match="not a wheelset root"),
     ):
         open_root(parse_root_ref(str(other)), resolver(http, gateway.url))

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.support.roots import PublishedRoot, build_test_root
-from tests.support.trustless import RunningTrustless, trustless_gateway
+from tests.support.trustless import RunningTrustless, trustless_server
 from tests.support.venvs import isolated_env
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
@@ -88,7 +88,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             import_bytes(wheel.read_bytes(), store=store)
         root.write_build_dir(base / f"out-{name}")
         (base / f"{name}.car").write_bytes(root.car_bytes())
-    with trustless_gateway(store) as gateway:
+    with trustless_server(store) as gateway:
         yield World(a, b, gateway, base)
 
 

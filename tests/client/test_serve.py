@@ -212,12 +212,12 @@ def test_a_port_in_use_is_one_clear_error(published, ipfs_node, tmp_path: Path, 
 
 def test_a_project_is_read_when_a_client_first_asks(tmp_path: Path, http) -> None:
     from tests.support.roots import build_test_root
-    from tests.support.trustless import trustless_gateway
+    from tests.support.trustless import trustless_server
     from tests.support.wheels import make_wheel
 
     wheels = [make_wheel(tmp_path / "w", f"p{i}", "1.0") for i in range(30)]
     built = build_test_root(wheels)
-    with trustless_gateway(built.blocks) as gateway:
+    with trustless_server(built.blocks) as gateway:
         fetcher = GatewayFetcher([gateway.url], http=http, timeout=5)
         resolver = root_resolver(fetcher, tmp_path / "cache")
         opened = open_root(parse_root_ref(str(built.cid)), resolver)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.trustless import Blocks, Tamper, path_blocks, trustless_gateway
+from tests.support.trustless import Blocks, Tamper, path_blocks, trustless_server
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, cid_for_block
@@ -80,7 +80,7 @@ def test_root_is_sharded_and_reads_verify(store: MemoryBlockStore, root: CID, ht
     assert meta.type == HAMT_SHARD
     on_path = path_blocks(store, root, ["p0042", "index.json"])
     assert len(on_path) >= 4  # root shard, a sub-shard, the project directory, the file
-    with trustless_gateway(store) as gateway:
+    with trustless_server(store) as gateway:
         reader = resolver(http, gateway.url)
         assert reader.read(root, ["p0042", "index.json"], max_size=1000) == content("p0042")
         assert reader.read(root, ["big", "data.bin"], max_size=2 << 20) == BIG
@@ -143,7 +143,7 @@ def test_a_lying_car_is_refused_and_the_next_gateway_used(
     lie: str, store: MemoryBlockStore, root: CID, other, http
 ) -> None:
     tamper = LIES[lie](other)
-    with trustless_gateway(store, tamper) as bad, trustless_gateway(store) as good:
+    with trustless_server(store, tamper) as bad, trustless_server(store) as good:
         with pytest.raises(PathError) as refused:
             resolver(http, bad.url).read(root, ["p0042", "index.json"], max_size=1000)
         message = refused.value.one_line()
@@ -159,7 +159,7 @@ def test_a_raw_block_that_lies_is_refused(store: MemoryBlockStore, root: CID, ht
         return block + b"x"
 
     tamper = Tamper(raw=raw, blocks=lambda sent: sent)
-    with trustless_gateway(store, tamper, car=False) as bad, trustless_gateway(store) as good:
+    with trustless_server(store, tamper, car=False) as bad, trustless_server(store) as good:
         with pytest.raises(PathError, match="answer is not block"):
             resolver(http, bad.url).read(root, ["p0001", "index.json"], max_size=1000)
         reader = resolver(http, bad.url, good.url)
@@ -167,7 +167,7 @@ def test_a_raw_block_that_lies_is_refused(store: MemoryBlockStore, root: CID, ht
 
 
 def test_without_car_blocks_come_one_by_one(store: MemoryBlockStore, root: CID, http) -> None:
-    with trustless_gateway(store, car=False) as gateway:
+    with trustless_server(store, car=False) as gateway:
         reader = resolver(http, gateway.url)
         assert reader.read(root, ["p0007", "index.json"], max_size=1000) == content("p0007")
     raw = [r for r in gateway.requests if "format=raw" in r]
@@ -177,7 +177,7 @@ def test_without_car_blocks_come_one_by_one(store: MemoryBlockStore, root: CID, 
 def test_cached_blocks_need_no_gateway_and_shorten_the_car(
     tmp_path: Path, store: MemoryBlockStore, root: CID, http
 ) -> None:
-    with trustless_gateway(store) as gateway:
+    with trustless_server(store) as gateway:
         reader = resolver(http, gateway.url, cache=tmp_path / "blocks")
         reader.read(root, ["p0003", "index.json"], max_size=1000)
         first = reader.fetched_bytes
@@ -186,7 +186,7 @@ def test_cached_blocks_need_no_gateway_and_shorten_the_car(
     # A planted cache file is not trusted: the block is refetched.
     for file in (tmp_path / "blocks").iterdir():
         file.write_bytes(b"planted")
-    with trustless_gateway(store) as gateway:
+    with trustless_server(store) as gateway:
         reader = resolver(http, gateway.url, cache=tmp_path / "blocks")
         assert reader.read(root, ["p0003", "index.json"], max_size=1000) == content("p0003")
         assert len(gateway.requests) == 1

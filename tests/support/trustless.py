@@ -6,7 +6,7 @@ with ``dag-scope=entity`` (the blocks on the path, then the entity's: a file's e
 block, a directory's block and HAMT shards; ``application/vnd.ipld.car``). Anything else
 (a deserialised file) is 406. A ``tamper`` hook rewrites the list of CAR blocks, the raw
 block, or the CAR bytes before sending, to test what a lying gateway can do.
-Entry points: trustless_gateway(), Tamper.
+Entry points: trustless_server(), Tamper.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class RunningTrustless:
 
 
 @contextmanager
-def trustless_gateway(
+def trustless_server(
     store: MemoryBlockStore, tamper: Tamper | None = None, *, car: bool = True
 ) -> Iterator[RunningTrustless]:
     """Serve ``store`` as a trustless gateway (without CAR responses when not ``car``);

@@ -6,13 +6,13 @@ removed or changed) are read: the cost follows the change, not the collection. A
 unchanged project has the same wheels on every platform the two roots share, so it
 cannot change a platform's wheel set. A wheel is "on" a platform when one of its tags is
 in the platform's compatible tags.
-Entry points: diff_roots(), RootDiff, FORMATTERS, platform_tags().
+Entry points: diff_roots(), RootDiff, format_text(), format_json(), platform_tags().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.tags import Tag
@@ -25,7 +25,6 @@ from wheelset.ipfs.cid import CID
 from wheelset.model.platforms import PlatformError, parse_platforms
 
 __all__ = [
-    "FORMATTERS",
     "DiffError",
     "PlatformChange",
     "ProjectChange",
@@ -214,6 +213,3 @@ def format_json(diff: RootDiff) -> str:
         "platforms-removed": list(diff.platforms_removed),
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
-
-
-FORMATTERS: dict[str, Callable[[RootDiff], str]] = {"text": format_text, "json": format_json}
