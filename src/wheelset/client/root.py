@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import httpx
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.rootfiles import FORMAT_NAME, FORMAT_VERSION, HEADER_NAME, PROJECT_FILE
+from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
+from wheelset.build.tree import BuildError
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFetcher
@@ -49,8 +52,6 @@ from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
-    "HEADER_NAME",
-    "PROJECT_FILE",
     "Header",
     "InvalidRoot",
     "Root",
@@ -63,13 +64,6 @@ __all__ = [
     "root_resolver",
 ]
 
-HEADER_NAME = "wheelset.json"
-PROJECT_FILE = "index.json"
-ROOT_FILE = "ROOT"
-TREE_DIR = "tree"
-CAR_FILE = "root.car"
-FORMAT_NAME = "wheelset-root"
-FORMAT_VERSION = 2
 _V1_FORMAT = "wheelset-manifest"
 MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
 MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
@@ -109,7 +103,12 @@ class Header:
 
 
 def _is_build_dir(path: Path) -> bool:
-    return (path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()
+    # An interrupted build is recognised here and refused by read_build_root() when opened.
+    return (
+        ((path / ROOT_FILE).is_file()
+        and (path / TREE_DIR).is_dir())
+        or (path / INCOMPLETE_MARKER).exists()
+    )
 
 
 def parse_root_ref(text: str) -> RootRef:
@@ -466,9 +465,9 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
     """
     if ref.directory is not None:
         try:
-            cid = parse_cid((ref.directory / ROOT_FILE).read_text().strip())
-        except (OSError, UnicodeDecodeError, InvalidCID) as e:
-            raise RootError(f"{ref.directory / ROOT_FILE}: unreadable build directory: {e}") from e
+            cid = read_build_root(ref.directory)
+        except BuildError as e:
+            raise RootError(e.one_line().removeprefix("OUT "), code="OUT") from e
         return _open(cid, _TreeReader(ref.directory / TREE_DIR), str(ref.directory))
     if ref.car is not None:
         car = CarBlocks(ref.car)
