@@ -48,7 +48,6 @@ from wheelset.ipfs.resolver import (
     SourceFailure,
     block_dir_of,
 )
-from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
@@ -496,6 +495,8 @@ def root_resolver(
 ) -> PathResolver:
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
     cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
+    from wheelset.ipfs.rpc import KuboRpc
+
     sources: list[BlockSource] = []
     if api:
         assert http is not None
