@@ -13,6 +13,7 @@ from wheelset.cli.options import (
     CacheDirOption,
     CollectionArg,
     GatewayOption,
+    NodeApiOption,
     TimeoutOption,
 )
 from wheelset.cli.roots import open_root
@@ -37,16 +38,17 @@ def init_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Start a collection: a new one, or one derived from a published root (a fork).
 
     Without --from: platforms.toml (commented; CPython 3.11-3.14 on manylinux x86_64 and
     aarch64, macOS arm64, win_amd64), policy.toml, a README and the GitHub workflows.
-    With --from ROOT: writes every declaration and platforms.toml of the root's
-    authenticated manifest, plus upstream.toml (the root it came from) and
-    .wheelset/upstream.json (its manifest, the base of later `sync`s). Building the new
-    directory unchanged (with the options the root was built with, e.g. --with-metadata)
-    gives the same root CID.
+    With --from ROOT: writes every declaration (read a project at a time, verified) and
+    platforms.toml of the root, plus upstream.toml (the root it came from) and
+    .wheelset/upstream.jsonl (the base of later `sync`s). Building the new directory
+    unchanged (with the options the root was built with, e.g. --with-metadata) gives the
+    same root CID.
     """
     from wheelset.maintain.fork import init_collection
     from wheelset.maintain.template import new_collection
@@ -56,9 +58,8 @@ def init_command(
             typer.echo(f"added {path}")
         return
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
-    count = init_collection(opened.manifest, opened.cid, directory)
-    projects = len({d.name for d in opened.manifest.declarations})
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        count, projects = init_collection(opened, directory)
     typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
 
 
@@ -119,6 +120,7 @@ def sync_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
@@ -136,6 +138,7 @@ def sync_command(
         merge_collections,
         read_prune,
         read_upstream,
+        upstream_of,
     )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
@@ -143,15 +146,16 @@ def sync_command(
     base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        theirs = upstream_of(opened, base)
     result = merge_collections(
         base,
-        opened.manifest,
+        theirs,
         collection.declarations,
         collection.platforms_table,
         keep=read_prune(directory),
     )
-    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+    apply_merge(directory, result, collection.declarations, opened.cid, theirs)
     for change in result.changes:
         line = f"{change.kind.value}: {change.project} ({change.detail})"
         typer.echo(line, err=change.kind is ChangeKind.CONFLICT)
