@@ -26,8 +26,8 @@ from tests.support.releases import (
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.fetch.index import IndexFile
-from wheelset.maintain.outdated import describe_platforms, find_update, format_table
-from wheelset.model.platforms import make_platform
+from wheelset.maintain.outdated import find_update, format_table
+from wheelset.model.platforms import describe_platforms, make_platform
 
 PLATFORMS = [make_platform(p, s) for p in PYTHONS for s in SYSTEMS]
 

@@ -4,27 +4,41 @@ For each platform, each project's selected wheel (the one pip would install ther
 its dependencies checked — those that apply without extras and those each of its own
 extras brings in — against the single declared wheel of the dependency on that platform
 (version in the specifier, requested extras provided, requires-python respected).
-Findings are grouped: one per (file, problem), listing the platforms it occurs on.
-Wheels that no platform selects are reported as UNUSED warnings.
+Findings are grouped: one per (release, problem), on the release's first wheel, with the
+platforms it occurs on summarised (describe_platforms) and listed (Finding.platforms), and
+the command that fixes it. Wheels that no platform selects are reported as UNUSED warnings.
 No I/O. Entry point: check_closure().
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
 
-from wheelset.model.closure import ClosureIndex
+from packaging.utils import canonicalize_name
+
+from wheelset.model.closure import ClosureIndex, Unsatisfied
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding, Severity
-from wheelset.model.platforms import Platform
+from wheelset.model.platforms import Platform, describe_platforms
 
 __all__ = ["check_closure"]
 
 
-def _where(platform_ids: list[str], total: int) -> str:
-    if len(platform_ids) == total and total > 1:
-        return f"on all {total} platforms"
-    return "on " + ", ".join(platform_ids)
+def _fix(unsatisfied: Unsatisfied) -> str:
+    """The command that fixes a closure problem: declare what is missing (with what it
+    needs), or re-declare the dependency (``--replace``) choosing a release that fits."""
+    requirement = unsatisfied.requirement
+    name = canonicalize_name(requirement.name)
+    extras = sorted(canonicalize_name(e) for e in requirement.extras)
+    named = f"{name}[{','.join(extras)}]" if extras else name
+    if unsatisfied.code == "MISSING" and "is not declared" in unsatisfied.message:
+        return f"`wheelset declare --with-deps '{named}'`"
+    if unsatisfied.code == "EXTRA":
+        return f"`wheelset declare --with-deps '{named}'`"
+    if unsatisfied.code in ("MISSING", "UNSATISFIED", "PYTHON"):
+        return f"`wheelset declare --with-deps '{named}' --replace`"
+    return ""
 
 
 def check_closure(
@@ -36,19 +50,23 @@ def check_closure(
     if not platforms:
         return
     index = index if index is not None else ClosureIndex(declarations)
-    problems: dict[tuple[object, str, str], list[str]] = {}
+    # (project, version, code, message) -> platform ids, the problem, its first wheel's path
+    problems: dict[tuple[object, object, str, str], tuple[list[str], Unsatisfied, list[str]]] = {}
     used: set[int] = set()
     for platform in platforms:
         view = index.view(platform)
         for decl in view.selected.values():
             used.add(id(decl))
             for unsatisfied in view.unsatisfied(decl):
-                key = (decl.path, unsatisfied.code, unsatisfied.message)
-                problems.setdefault(key, []).append(platform.id)
-    findings = [
-        Finding(path, code, f"{message} ({_where(ids, len(platforms))})")  # type: ignore[arg-type]
-        for (path, code, message), ids in problems.items()
-    ]
+                key = (decl.name, decl.version, unsatisfied.code, unsatisfied.message)
+                entry = problems.setdefault(key, ([], unsatisfied, [str(decl.path)]))
+                entry[0].append(platform.id)
+                entry[2][0] = min(entry[2][0], str(decl.path))
+    findings = []
+    for (_, _, code, message), (ids, unsatisfied, path) in problems.items():
+        fix = _fix(unsatisfied)
+        text = f"{message} (on {describe_platforms(ids, platforms)})" + (f": {fix}" if fix else "")
+        findings.append(Finding(PurePosixPath(path[0]), code, text, platforms=tuple(ids)))
     newest: dict[str, object] = {}
     for decl in declarations:
         if decl.name not in newest or decl.version > newest[decl.name]:  # type: ignore[operator]

@@ -34,12 +34,12 @@ from wheelset.maintain.declare import (
     plan_release,
     write_declarations,
 )
-from wheelset.maintain.outdated import covered_platforms, describe_platforms, find_update
+from wheelset.maintain.outdated import covered_platforms, find_update
 from wheelset.model.closure import ClosureIndex, Unsatisfied
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, prefix_of
 from wheelset.model.findings import Finding, Severity
-from wheelset.model.platforms import PLATFORMS_FILE, Platform
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
 
 __all__ = [
     "BumpError",

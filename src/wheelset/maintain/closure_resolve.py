@@ -45,9 +45,9 @@ from wheelset.maintain.declare import (
     plan_release,
     run_parallel,
 )
-from wheelset.maintain.outdated import covered_platforms, describe_platforms, release_shortfalls
+from wheelset.maintain.outdated import covered_platforms, release_shortfalls
 from wheelset.model.declarations import INDEX_SOURCE_PREFIX, Declaration, parse_requirement
-from wheelset.model.platforms import Platform
+from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import WheelMetadata, declaration_for, parse_metadata
 
 __all__ = ["ClosurePlan", "declare_closure", "resolve_closure"]

@@ -40,7 +40,7 @@ from wheelset.model.declarations import (
     parse_wheel_name,
 )
 from wheelset.model.overlap import wheels_overlap
-from wheelset.model.platforms import Platform
+from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import declaration_for, digest_stream, read_wheel
 
 __all__ = [
@@ -423,7 +423,7 @@ def _uncovered_note(
     platforms: Sequence[Platform],
 ) -> str:
     """``NAME V: no wheel for …; X covers every platform: `wheelset declare NAME==X```."""
-    from wheelset.maintain.outdated import describe_platforms, find_update
+    from wheelset.maintain.outdated import find_update
 
     missing = describe_platforms([p.id for p in plan.uncovered], platforms)
     note = f"{plan.name} {plan.version}: no wheel for {missing}"

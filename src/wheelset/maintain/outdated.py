@@ -6,7 +6,7 @@ final, unyanked release on the configured index whose wheels cover every one of 
 platforms (coverage as `declare` plans a release: tags and requires-python). Newer releases
 that cannot replace it are listed with the platforms they lack and why. Index pages are read
 through an IndexClient on a thread pool; nothing is written.
-Entry points: check_outdated(), find_update(), ProjectStatus, Shortfall, describe_platforms(),
+Entry points: check_outdated(), find_update(), ProjectStatus, Shortfall,
 format_table(), format_json().
 """
 
@@ -31,7 +31,7 @@ from wheelset.maintain.declare import DeclareError, WheelCandidate, plan_release
 from wheelset.model.closure import ClosureIndex
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, DeclarationError, parse_wheel_name
-from wheelset.model.platforms import PLATFORMS_FILE, Platform
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
 
 __all__ = [
     "OutdatedError",
@@ -39,7 +39,6 @@ __all__ = [
     "Shortfall",
     "check_outdated",
     "covered_platforms",
-    "describe_platforms",
     "find_update",
     "format_json",
     "format_table",
@@ -85,41 +84,6 @@ class ProjectStatus:
     @property
     def is_outdated(self) -> bool:
         return self.newest is not None and self.newest > self.current
-
-
-def describe_platforms(
-    ids: Collection[str], platforms: Sequence[Platform], within: Collection[str] | None = None
-) -> str:
-    """Platform ids in few words: ``all 8 platforms``, whole Pythons (``cp311``) and whole
-    systems (``win_amd64``) when every platform of them (among ``within``, default all) is
-    in ``ids``, then the remaining ids, in platforms.toml order.
-    """
-    universe = [p for p in platforms if within is None or p.id in within]
-    wanted = set(ids)
-    if len(universe) > 1 and wanted >= {p.id for p in universe}:
-        return f"all {len(universe)} platforms"
-    parts: list[str] = []
-    left = [p for p in universe if p.id in wanted]
-    for key in (_python_label, _system_label):
-        groups: dict[str, list[Platform]] = {}
-        for p in universe:
-            groups.setdefault(key(p), []).append(p)
-        for name, group in groups.items():
-            whole = len(group) > 1 and all(p.id in wanted for p in group)
-            if whole and any(p in left for p in group):
-                parts.append(name)
-                left = [p for p in left if p not in group]
-    parts += [p.id for p in left]
-    parts += sorted(wanted - {p.id for p in universe})
-    return ", ".join(parts)
-
-
-def _python_label(platform: Platform) -> str:
-    return platform.id.split("-", 1)[0]  # "cp311"
-
-
-def _system_label(platform: Platform) -> str:
-    return platform.system
 
 
 def _wheel_version(project: NormalizedName, filename: str) -> Version | None:
