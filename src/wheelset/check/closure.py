@@ -27,18 +27,25 @@ __all__ = ["check_closure"]
 
 def _fix(unsatisfied: Unsatisfied) -> str:
     """The command that fixes a closure problem: declare what is missing (with what it
-    needs), or re-declare the dependency (``--replace``) choosing a release that fits."""
+    needs), or re-declare the dependency (``--replace``) choosing a release that fits; for
+    a requirement of one of the wheel's extras, or re-declare the wheel without that extra."""
     requirement = unsatisfied.requirement
     name = canonicalize_name(requirement.name)
     extras = sorted(canonicalize_name(e) for e in requirement.extras)
     named = f"{name}[{','.join(extras)}]" if extras else name
-    if unsatisfied.code == "MISSING" and "is not declared" in unsatisfied.message:
-        return f"`wheelset declare --with-deps '{named}'`"
-    if unsatisfied.code == "EXTRA":
-        return f"`wheelset declare --with-deps '{named}'`"
-    if unsatisfied.code in ("MISSING", "UNSATISFIED", "PYTHON"):
-        return f"`wheelset declare --with-deps '{named}' --replace`"
-    return ""
+    not_declared = unsatisfied.code == "MISSING" and "is not declared" in unsatisfied.message
+    if not_declared or unsatisfied.code == "EXTRA":
+        fix = f"`wheelset declare --with-deps '{named}'`"
+    elif unsatisfied.code in ("MISSING", "UNSATISFIED", "PYTHON"):
+        fix = f"`wheelset declare --with-deps '{named}' --replace`"
+    else:
+        return ""
+    owner = unsatisfied.required_by
+    if unsatisfied.extra and owner is not None:
+        kept = [e for e in owner.extras if e != unsatisfied.extra]
+        again = f"{owner.name}[{','.join(kept)}]" if kept else owner.name
+        fix += f", or without the extra: `wheelset declare '{again}=={owner.version}' --replace`"
+    return fix
 
 
 def check_closure(
