@@ -222,3 +222,27 @@ def test_only_selected_families_run(sound: Path) -> None:
     assert {f.code for f in _check(sound, ("uniqueness",))} == {"VERSIONS"}
     with pytest.raises(ValueError, match="unknown check family"):
         _check(sound, ("spelling",))
+
+
+def test_an_extra_full_of_tools_is_one_finding_per_requirement_with_its_fixes(sound: Path) -> None:
+    # As uvloop's dev extra did: every wheel of the release × every requirement × every
+    # platform used to be a line; now one finding per requirement of the release.
+    tools = ["cython~=3.1", "setuptools>=60", "sphinx~=4.1"]
+    wheels = [
+        "lib-2.1-cp39-abi3-macosx_11_0_arm64",
+        "lib-2.1-cp39-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64",
+        "lib-2.1-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "lib-2.1-cp39-abi3-win_amd64",
+    ]
+    for stem in wheels:
+        deps = [f'{t}; extra == "dev"' for t in tools]
+        write_decl(sound, f"{stem}.whl", extras=["dev"], dependencies=deps)
+    findings = _check(sound)
+    assert _codes(findings) == [(_path(wheels[0]), "MISSING")] * 3
+    cython = findings[0]
+    assert cython.message == (
+        "extra 'dev' requires 'cython~=3.1; extra == \"dev\"': cython is not declared "
+        "(on all 8 platforms): `wheelset declare --with-deps 'cython'`, or without the extra: "
+        "`wheelset declare 'lib==2.1' --replace`"
+    )
+    assert len(cython.platforms) == 8
