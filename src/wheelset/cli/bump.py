@@ -49,6 +49,13 @@ def bump_command(
             "none). With one project only.",
         ),
     ] = None,
+    allow_index_swap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-index-swap",
+            help="Bump projects declared from private URL sources too, from the index.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -75,7 +82,14 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
         cache = None if no_cache else WheelCache(default_cache_dir())
         fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
         wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
-        plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
+        plan = plan_bump(
+            collection,
+            targets,
+            fetcher=fetcher,
+            extras=wanted,
+            jobs=jobs,
+            allow_index_swap=allow_index_swap,
+        )
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []
     typer.echo(formatter(plan, applied=applied, base=directory), nl=False)

@@ -42,6 +42,7 @@ __all__ = [
     "find_update",
     "format_json",
     "format_table",
+    "private_projects",
     "release_shortfalls",
 ]
 
@@ -75,6 +76,7 @@ class ProjectStatus:
     newest: Version | None
     newer: tuple[Shortfall, ...] = ()
     error: str | None = None
+    private: bool = False  # declared from a URL source: not looked up on the index
 
     @property
     def current(self) -> Version:
@@ -234,6 +236,13 @@ def _plan_shortfall(
     return Shortfall(version, tuple(gap), f"no non-overlapping wheel set covers {described}")
 
 
+def private_projects(declarations: Sequence[Declaration]) -> set[NormalizedName]:
+    """Projects with a declaration from a URL source (``file://``, ``https://``): private
+    wheels, which the index must never be asked about nor allowed to replace (a public
+    project of the same name is a dependency-confusion risk)."""
+    return {d.name for d in declarations if not d.is_index_source}
+
+
 def covered_platforms(
     declarations: Sequence[Declaration], platforms: Sequence[Platform]
 ) -> dict[NormalizedName, list[str]]:
@@ -247,11 +256,17 @@ def covered_platforms(
 
 
 def check_outdated(
-    collection: LoadedCollection, index: IndexClient, *, jobs: int = 8
+    collection: LoadedCollection,
+    index: IndexClient,
+    *,
+    jobs: int = 8,
+    allow_index_swap: bool = False,
 ) -> list[ProjectStatus]:
     """The status of every declared project, sorted by name; pages are read ``jobs`` at a time.
 
     A project the index does not have (or whose page is unreadable) gets ``error`` set.
+    A project declared from a URL source is not looked up (``private``) unless
+    ``allow_index_swap``.
 
     Raises:
         OutdatedError: platforms.toml is missing or invalid.
@@ -268,8 +283,17 @@ def check_outdated(
     for decl in collection.declarations:
         declared.setdefault(decl.name, []).append(decl.version)
     covered = covered_platforms(collection.declarations, platforms)
+    private = set() if allow_index_swap else private_projects(collection.declarations)
 
     def one(name: NormalizedName) -> ProjectStatus:
+        if name in private:
+            return ProjectStatus(
+                name=name,
+                declared=tuple(sorted(set(declared[name]))),
+                platforms=tuple(covered[name]),
+                newest=None,
+                private=True,
+            )
         try:
             files = index.project_files(name)
         except IndexLookupError as e:
@@ -292,6 +316,8 @@ def check_outdated(
 
 
 def _note(status: ProjectStatus) -> str:
+    if status.private:
+        return "private source, not checked"
     if status.error is not None:
         return f"error: {status.error}"
     if status.newest is None:
@@ -337,6 +363,7 @@ def format_json(statuses: Sequence[ProjectStatus]) -> str:
                 for n in s.newer
             ],
             "error": s.error,
+            "private": s.private,
         }
         for s in statuses
     ]
