@@ -42,7 +42,7 @@ from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.varint import decode_varint
-from wheelset.model.collection_reader import read_collection
+from wheelset.model.collection import read_collection
 from wheelset.model.declarations import Declaration
 
 __all__ = [
