@@ -89,8 +89,9 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def generate(root: Path, count: int, kind: str = "distinct", *, real: Sequence[str] = (),
-             seed: int = 2026) -> int:
+def generate(
+    root: Path, count: int, kind: str = "distinct", *, real: Sequence[str] = (), seed: int = 2026
+) -> int:
     """Write ``count`` declarations (one project each) under ``root``; return the count.
 
     ``real`` supplies the names for kind ``real`` (at least ``count`` of them).
@@ -111,7 +112,9 @@ def generate(root: Path, count: int, kind: str = "distinct", *, real: Sequence[s
         for back in rng.sample(range(1, window + 1), min(window, rng.randint(0, 4))):
             dep_name, dep_version, dep_extras = earlier[-back]
             major = dep_version.split(".")[0]
-            spec = rng.choice((f">={dep_version}", f">={major}", f"<{int(major) + 1},>={major}", ""))
+            spec = rng.choice(
+                (f">={dep_version}", f">={major}", f"<{int(major) + 1},>={major}", "")
+            )
             wanted = f"[{dep_extras[0]}]" if dep_extras and rng.random() < 0.2 else ""
             dependency = f"{dep_name}{wanted}{spec}"
             roll = rng.random()

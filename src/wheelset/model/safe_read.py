@@ -35,8 +35,9 @@ def read_regular(path: Path | str, *, limit: int = FILE_LIMIT) -> bytes:
         fd = os.open(path, flags)
     except OSError as e:
         if os.path.islink(path):
-            raise UnsafeFile("a symbolic link (not followed: collection files must be "
-                             "regular files)") from e
+            raise UnsafeFile(
+                "a symbolic link (not followed: collection files must be regular files)"
+            ) from e
         raise
     try:
         info = os.fstat(fd)
