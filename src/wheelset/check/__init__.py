@@ -33,12 +33,16 @@ def run_checks(
     *,
     fetcher: Fetcher | None = None,
     integrity_paths: Set[PurePosixPath] | None = None,
+    names_paths: Set[PurePosixPath] | None = None,
     jobs: int = 1,
 ) -> list[Finding]:
-    """Every finding of the selected families, sorted by path, code and message.
+    """Every finding of the selected families, sorted by path, code and message (at most
+    PER_PROJECT of a code per project, see cap_per_project()).
 
     ``integrity_paths`` limits the integrity check (None: every declaration); it needs
-    ``fetcher``.
+    ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
+    those with a declaration among these paths (new or renamed projects, in CI), each
+    still compared with every name; None: every project (a full sweep).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -60,7 +64,10 @@ def run_checks(
         findings += check_closure(collection.declarations, collection.platforms)
     if "trust" in families:
         findings += (f for f in collection.findings if family_of(f.code) == "trust")
-        findings += check_names(collection.declarations, collection.policy)
+        only = None
+        if names_paths is not None:
+            only = {d.name for d in collection.declarations if d.path in names_paths}
+        findings += check_names(collection.declarations, collection.policy, only)
         findings += check_licenses(collection.declarations, collection.policy)
     if "integrity" in families:
         if fetcher is None:
