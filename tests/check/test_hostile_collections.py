@@ -95,13 +95,19 @@ def test_fifos_do_not_hang_check_or_build(sound: Path, tmp_path: Path, which: st
 
 
 def test_deep_nesting_is_walked_without_recursion(sound: Path) -> None:
-    deep = sound / "ab"
-    deep.mkdir()
+    levels = [sound / "ab"]
     for _ in range(1100):
-        deep = deep / "d"
-        deep.mkdir()
-    (deep / "x-1.0-py3-none-any.toml").write_text("not = [valid")
-    result = _cli("check", str(sound))
+        levels.append(levels[-1] / "d")
+    for level in levels:
+        level.mkdir()
+    stray = levels[-1] / "x-1.0-py3-none-any.toml"
+    stray.write_text("not = [valid")
+    try:
+        result = _cli("check", str(sound))
+    finally:  # bottom up: shutil.rmtree (pytest's clean-up) recurses and would fail
+        stray.unlink()
+        for level in reversed(levels):
+            level.rmdir()
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stdout.splitlines()) == 2  # the file's TOML and LAYOUT findings
 

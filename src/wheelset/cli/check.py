@@ -30,11 +30,13 @@ def check_command(
         str | None,
         typer.Option(
             "--changed-since",
-            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
+            help="Only declarations changed since this Git ref: the --integrity scope "
+            "(default HEAD) and the projects the name rule reports (default: all).",
         ),
     ] = None,
     all_declarations: Annotated[
-        bool, typer.Option("--all", help="Integrity scope: every declaration.")
+        bool,
+        typer.Option("--all", help="Every declaration: --integrity and the name rule."),
     ] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="text, json or github (workflow annotations).")
@@ -67,17 +69,16 @@ def check_command(
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
-    if (changed_since or all_declarations) and not run_integrity:
-        raise fail("--changed-since and --all choose the scope of --integrity", code=2)
     if changed_since and all_declarations:
         raise fail("--changed-since and --all exclude each other", code=2)
 
     collection = load_collection(directory)
     scope = None
-    if run_integrity and not all_declarations:
+    if changed_since or (run_integrity and not all_declarations):
         scope = integrity_scope(directory, changed_since)
         typer.echo(
-            f"integrity: {len(scope)} declaration(s) changed since {changed_since or 'HEAD'}",
+            f"{'integrity' if run_integrity else 'names'}: {len(scope)} declaration(s) "
+            f"changed since {changed_since or 'HEAD'}",
             err=True,
         )
     if run_integrity:
@@ -95,10 +96,15 @@ def check_command(
             )
             fetcher = WheelFetcher(http=http, index=index, on_progress=on_progress)
             findings = run_checks(
-                collection, families, fetcher=fetcher, integrity_paths=scope, jobs=jobs
+                collection,
+                families,
+                fetcher=fetcher,
+                integrity_paths=scope,
+                names_paths=scope if changed_since else None,
+                jobs=jobs,
             )
     else:
-        findings = run_checks(collection, families)
+        findings = run_checks(collection, families, names_paths=scope)
     typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     typer.echo(
