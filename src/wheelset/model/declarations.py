@@ -121,7 +121,11 @@ def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
         name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
     except InvalidWheelFilename:
         return None
-    return name, version, build
+    # One Version object per distinct version string: large collections repeat them.
+    return name, _VERSIONS.setdefault(head.split("-")[1], version), build
+
+
+_VERSIONS: dict[str, Version] = {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,6 +171,7 @@ _SIMPLE_REQUIREMENT = re.compile(
     r"((?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*,\s*)*"
     r"(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)?)\s*(?:;\s*(\S.*?))?\s*"
 )
+_NO_EXTRAS: frozenset[str] = frozenset()  # shared: requirements are read-only
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
@@ -192,7 +197,7 @@ def parse_requirement(text: str) -> Requirement:
                 requirement = Requirement.__new__(Requirement)
                 requirement.name = name
                 requirement.url = None
-                requirement.extras = set(extras)
+                requirement.extras = set(extras) if extras else _NO_EXTRAS  # type: ignore[assignment]
                 requirement.specifier = specifier
                 requirement.marker = marker
                 return requirement
