@@ -6,15 +6,19 @@ from typing import Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CollectionArg,
+    FormatOption,
     IndexUrlOption,
     JobsOption,
     TimeoutOption,
 )
 from wheelset.cli.progress import download_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["check_command"]
@@ -30,8 +34,13 @@ def check_command(
         str | None,
         typer.Option(
             "--changed-since",
+<<<<<<< HEAD
             help="Only declarations changed since this Git ref: the --integrity scope "
             "(default HEAD) and the projects the name rule reports (default: all).",
+=======
+            metavar="REF",
+            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
+>>>>>>> main
         ),
     ] = None,
     all_declarations: Annotated[
@@ -39,38 +48,43 @@ def check_command(
         typer.Option("--all", help="Every declaration: --integrity and the name rule."),
     ] = False,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json or github (workflow annotations).")
+        str, FormatOption("text, json or github (workflow annotations)")
     ] = "text",
     only: Annotated[
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="FAMILY",
             help="Run only these families (repeat or comma-separate): layout, schema, "
             "uniqueness, closure, integrity.",
         ),
     ] = None,
     index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    jobs: JobsOption = 4,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    jobs: JobsOption = DEFAULT_JOBS,
 ) -> None:
     """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
     from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
     from wheelset.check.integrity import integrity_scope, needs_index
-    from wheelset.check.report import FORMATTERS
+    from wheelset.formats import get_formatter
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
-    if output_format not in FORMATTERS:
-        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    formatter = get_formatter("check", output_format)
     families = [f.strip() for item in only or () for f in item.split(",") if f.strip()]
     for family in families:
         if family not in FAMILIES:
-            raise fail(f"unknown check family {family!r} ({', '.join(FAMILIES)})", code=2)
+            raise UsageError(f"unknown check family {family!r} ({', '.join(FAMILIES)})")
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
+<<<<<<< HEAD
+=======
+    if (changed_since or all_declarations) and not run_integrity:
+        raise UsageError("--changed-since and --all choose the scope of --integrity")
+>>>>>>> main
     if changed_since and all_declarations:
-        raise fail("--changed-since and --all exclude each other", code=2)
+        raise UsageError("--changed-since and --all exclude each other")
 
     collection = load_collection(directory)
     scope = None
@@ -104,8 +118,13 @@ def check_command(
                 jobs=jobs,
             )
     else:
+<<<<<<< HEAD
         findings = run_checks(collection, families, names_paths=scope)
     typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
+=======
+        findings = run_checks(collection, families)
+    typer.echo(formatter(findings, directory), nl=False)
+>>>>>>> main
     errors = sum(f.severity is Severity.ERROR for f in findings)
     typer.echo(
         f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
