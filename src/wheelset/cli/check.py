@@ -34,13 +34,9 @@ def check_command(
         str | None,
         typer.Option(
             "--changed-since",
-<<<<<<< HEAD
+            metavar="REF",
             help="Only declarations changed since this Git ref: the --integrity scope "
             "(default HEAD) and the projects the name rule reports (default: all).",
-=======
-            metavar="REF",
-            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
->>>>>>> main
         ),
     ] = None,
     all_declarations: Annotated[
@@ -78,11 +74,6 @@ def check_command(
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
-<<<<<<< HEAD
-=======
-    if (changed_since or all_declarations) and not run_integrity:
-        raise UsageError("--changed-since and --all choose the scope of --integrity")
->>>>>>> main
     if changed_since and all_declarations:
         raise UsageError("--changed-since and --all exclude each other")
 
@@ -118,13 +109,8 @@ def check_command(
                 jobs=jobs,
             )
     else:
-<<<<<<< HEAD
         findings = run_checks(collection, families, names_paths=scope)
-    typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
-=======
-        findings = run_checks(collection, families)
     typer.echo(formatter(findings, directory), nl=False)
->>>>>>> main
     errors = sum(f.severity is Severity.ERROR for f in findings)
     typer.echo(
         f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
