@@ -41,7 +41,7 @@ def check_command(
     ] = None,
     all_declarations: Annotated[
         bool,
-        typer.Option("--all", help="Every declaration: --integrity and the name rule."),
+        typer.Option("--all", help="Integrity scope: every declaration."),
     ] = False,
     output_format: Annotated[
         str, FormatOption("text, json or github (workflow annotations)")
@@ -74,6 +74,11 @@ def check_command(
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
+    if all_declarations and not run_integrity:
+        raise UsageError(
+            "--all chooses the scope of --integrity (without --changed-since the name rule "
+            "already covers every project)"
+        )
     if changed_since and all_declarations:
         raise UsageError("--changed-since and --all exclude each other")
 
