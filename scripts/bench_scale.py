@@ -41,6 +41,14 @@ except ModuleNotFoundError:  # Python 3.10
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec
+    from the forking parent, which holds the real-name list."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -131,6 +139,15 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--no-real", action="store_true", help="skip the real-name runs")
+    parser.add_argument(
+        "--no-sweep", action="store_true", help="skip the confusable sweep of all real names"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the generated collections in this directory and reuse them",
+    )
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,6 +164,7 @@ def main() -> int:
         real: list[str] = []
         if not args.no_real:
             real = real_project_names()
+        if real and not args.no_sweep:
             names_file = work / "names.json"
             names_file.write_text(json.dumps(real))
             names = _child("names", names_file)
@@ -169,10 +187,13 @@ def main() -> int:
             if n == 0:
                 kinds += ["numbered", *(["real"] if real else [])]
             for kind in kinds:
-                root = work / f"{kind}-{size}"
+                root = (args.keep or work) / f"{kind}-{size}"
                 started = time.perf_counter()
-                sample = real[:: max(1, len(real) // size)][:size] if kind == "real" else ()
-                generate(root, size, kind, real=sample)
+                if not (root / ".complete").exists():
+                    shutil.rmtree(root, ignore_errors=True)
+                    sample = real[:: max(1, len(real) // size)][:size] if kind == "real" else ()
+                    generate(root, size, kind, real=sample)
+                    (root / ".complete").touch()
                 made = time.perf_counter() - started
                 parse = _child("parse", root)  # the files were just written: cached
                 check = _child("check", root)
@@ -180,7 +201,8 @@ def main() -> int:
                 print(_row(f"{kind} names", parse, check), flush=True)
                 if kind == "numbered" and check["codes"].get("NAME-CONFUSABLE", 0):
                     ok = False
-                shutil.rmtree(root)
+                if args.keep is None:
+                    shutil.rmtree(root)
         if len(sizes) >= 2 and f"distinct-{sizes[-1]}" in results:
             small, large = results[f"distinct-{sizes[-2]}"], results[f"distinct-{sizes[-1]}"]
             scale = sizes[-1] / sizes[-2]
