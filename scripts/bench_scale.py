@@ -148,6 +148,9 @@ def main() -> int:
         default=None,
         help="keep the generated collections in this directory and reuse them",
     )
+    parser.add_argument(
+        "--generate-only", action="store_true", help="with --keep: write the collections, stop"
+    )
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -189,12 +192,18 @@ def main() -> int:
             for kind in kinds:
                 root = (args.keep or work) / f"{kind}-{size}"
                 started = time.perf_counter()
+                while (root / ".generating").exists() and not (root / ".complete").exists():
+                    time.sleep(10)  # another run (--generate-only) is writing it
                 if not (root / ".complete").exists():
                     shutil.rmtree(root, ignore_errors=True)
+                    root.mkdir(parents=True)
+                    (root / ".generating").touch()
                     sample = real[:: max(1, len(real) // size)][:size] if kind == "real" else ()
                     generate(root, size, kind, real=sample)
                     (root / ".complete").touch()
                 made = time.perf_counter() - started
+                if args.generate_only:
+                    continue
                 parse = _child("parse", root)  # the files were just written: cached
                 check = _child("check", root)
                 results[f"{kind}-{size}"] = {"parse": parse, "check": check, "generate": made}
