@@ -28,7 +28,7 @@ from wheelset.ipfs.cid import CID
 from wheelset.ipfs.dagpb import decode_node
 from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.rpc import KuboRpc
-from wheelset.model.collection_reader import read_collection
+from wheelset.model.collection import read_collection
 from wheelset.model.declarations import prefix_of
 
 runner = CliRunner()

@@ -24,7 +24,7 @@ from wheelset.build.stage import (
 from wheelset.build.tree import build_root
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
-from wheelset.model.collection_reader import read_collection
+from wheelset.model.collection import read_collection
 
 PADDING = "x" * 180  # long names: few projects pass the HAMT threshold of the root directory
 

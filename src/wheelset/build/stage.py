@@ -65,6 +65,7 @@ from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_de
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, load_policy
+from wheelset.model.safe_read import read_regular
 
 __all__ = [
     "CAR_FILE",
@@ -197,8 +198,8 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
     for name, *_ in stats[1]:
         path = f"{rel}/{name}"
         try:
-            with open(os.path.join(root, path), "rb") as f:
-                data = f.read()
+            # Regular files only: a link or a FIFO named *.toml is never followed or opened.
+            data = read_regular(os.path.join(root, path))
         except OSError as e:
             raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))

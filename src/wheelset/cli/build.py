@@ -169,7 +169,7 @@ call and pin (default 300 s).
     from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")

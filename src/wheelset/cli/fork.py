@@ -75,7 +75,7 @@ def prune_command(
     """
     from wheelset.client.resolve import parse_requirements
     from wheelset.maintain.fork import apply_prune, plan_prune
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     platforms_table, declarations = read_collection(directory)
     requirements = parse_requirements(keep)
