@@ -773,7 +773,7 @@ def install_command(
         with _InstallProgress(len(wanted)) as observer:
             files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
             report = install_wheels(
-                plan, files, compile_bytecode=compile_bytecode, workers=jobs, observer=observer
+                plan, files, compile_bytecode=compile_bytecode, observer=observer
             )
     for line in observer.warnings:
         typer.echo(line, err=True)
