@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from wheelset.client.install import InstallPlan, InstallReport
+    from wheelset.client.interpreter import Interpreter
     from wheelset.client.root import OpenedRoot
     from wheelset.fetch.cache import Cache
     from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
@@ -65,9 +66,10 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
                 raise
             typer.echo(f"error: {e.one_line()}", err=True)
             raise typer.Exit(e.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:
+            code = getattr(e, "exit_code", 130)
+            typer.echo("terminated" if code == 143 else "interrupted", err=True)
+            raise typer.Exit(code) from None
 
     return wrapper
 
@@ -723,22 +725,120 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+PythonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        help="The interpreter of the environment (default: $VIRTUAL_ENV, else ./.venv).",
+    ),
+]
+TargetOption = Annotated[
+    Path | None, typer.Option("--target", help="A directory of packages (as pip --target).")
+]
+PrefixOption = Annotated[Path | None, typer.Option("--prefix", help="Under this prefix.")]
+SystemOption = Annotated[
+    bool,
+    typer.Option("--system", help="Allow the first python3 on PATH when no venv is found."),
+]
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same rollback runs; exits 143."""
+
+    exit_code = 143
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_rolls_back() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _environment(
+    python: str | None, target: Path | None, prefix: Path | None, system: bool
+) -> tuple[Interpreter, dict[str, str]]:
+    """The interpreter and scheme to act on: --python, else $VIRTUAL_ENV, else ./.venv, else
+    (--system) python3 on PATH; --target/--prefix without any uses this interpreter."""
+    import os
+
+    from wheelset.client.install import target_scheme
+    from wheelset.client.interpreter import (
+        find_environment,
+        inspect_interpreter,
+        running_interpreter,
+    )
+
+    if target is not None and prefix is not None:
+        raise fail("--target and --prefix exclude each other", code=2)
+    prefix_text = str(prefix.resolve()) if prefix is not None else None
+    if python is None:
+        python = find_environment(os.environ, Path.cwd(), system=system)
+        if python is None and target is None and prefix is None:
+            raise WheelsetError(
+                "no virtual environment found: activate one, create .venv here, or pass "
+                "--python, --target, --prefix or --system",
+                code="PYTHON",
+            )
+    interpreter = (
+        inspect_interpreter(python, prefix_text)
+        if python is not None
+        else running_interpreter(prefix_text)
+    )
+    scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
+    return interpreter, scheme
+
+
+def _repair(scheme: dict[str, str], *, quiet_when_clean: bool) -> None:
+    from wheelset.client.install import repair
+
+    done = repair(scheme)
+    if done is not None:
+        typer.echo(
+            f"Repaired {scheme['purelib']}: {done.action} an interrupted change "
+            f"({done.restored} files restored, {done.removed} removed)",
+            err=True,
+        )
+    elif not quiet_when_clean:
+        typer.echo(f"Nothing to repair in {scheme['purelib']}", err=True)
+
+
 @app.command("install")
 @handles_errors
 def install_command(
-    root: Annotated[str, typer.Argument(help="Root CID, /ipfs/<cid>, or a build directory.")],
-    names: Annotated[list[str], typer.Argument(help="NAME[extras][specifier] to install.")],
+    root: Annotated[
+        str | None, typer.Argument(help="Root CID, /ipfs/<cid>, or a build directory.")
+    ] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="NAME[extras][specifier] to install.")
+    ] = None,
+    requirement: Annotated[
+        list[Path],
+        typer.Option("--requirement", "-r", help="Install the names of this file (repeatable)."),
+    ] = [],  # noqa: B006 - typer needs a literal default
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    target: Annotated[
-        Path | None, typer.Option("--target", help="Install into this directory (as pip).")
-    ] = None,
-    prefix: Annotated[
-        Path | None, typer.Option("--prefix", help="Install under this prefix.")
-    ] = None,
-    python: Annotated[
-        str | None,
-        typer.Option("--python", help="Install for this interpreter (e.g. a venv's python)."),
-    ] = None,
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Also remove every distribution the closure does not hold."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Install even if it breaks installed distributions."),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Only recover from an interrupted install, then exit."),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
@@ -747,37 +847,118 @@ def install_command(
     timeout: TimeoutOption = 30.0,
     cache_dir: CacheDirOption = None,
 ) -> None:
-    """Install projects (and their dependencies) from a root, every wheel verified by CID."""
-    from wheelset.client.install import fetch_wheels, install_wheels, plan_install, target_scheme
-    from wheelset.client.interpreter import inspect_interpreter, running_interpreter
+    """Install projects (and their dependencies) from a root, every wheel verified by CID.
 
-    if target is not None and prefix is not None:
-        raise fail("--target and --prefix exclude each other", code=2)
-    requested = _requirements(names)
-    prefix_text = str(prefix.resolve()) if prefix is not None else None
-    interpreter = (
-        inspect_interpreter(python, prefix_text)
-        if python is not None
-        else running_interpreter(prefix_text)
-    )
-    scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
-    with _http_client(connections=2 * jobs) as http:
-        opened, fetcher, cache = _open_root(root, gateway, timeout, cache_dir, http)
-        plan = plan_install(
-            opened.manifest.declarations, opened.cid, requested, interpreter, scheme
-        )
-        if dry_run:
-            _print_plan(plan)
+    All or nothing: an error, Ctrl-C or SIGTERM leaves the environment as it was; after a
+    crash (kill -9) the next install, or --repair, brings it back first.
+    """
+    from wheelset.client.install import fetch_wheels, install_wheels, plan_install
+    from wheelset.client.reqfile import read_requirements
+
+    with _sigterm_rolls_back():
+        interpreter, scheme = _environment(python, target, prefix, system)
+        if repair:
+            _repair(scheme, quiet_when_clean=False)
             return
-        wanted = [item.declaration for item in plan.to_install]
-        with _InstallProgress(len(wanted)) as observer:
-            files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
-            report = install_wheels(
-                plan, files, compile_bytecode=compile_bytecode, observer=observer
+        if root is None:
+            raise fail("missing ROOT (or --repair)", code=2)
+        requested = _requirements(names or [])
+        for path in requirement:
+            requested += read_requirements(path)
+        if not requested:
+            raise fail("nothing to install: give NAMES or -r FILE", code=2)
+        if not dry_run:
+            _repair(scheme, quiet_when_clean=True)
+        with _http_client(connections=2 * jobs) as http:
+            opened, fetcher, cache = _open_root(root, gateway, timeout, cache_dir, http)
+            plan = plan_install(
+                opened.manifest.declarations,
+                opened.cid,
+                requested,
+                interpreter,
+                scheme,
+                exact=exact,
             )
+            if dry_run:
+                _print_plan(plan)
+                return
+            wanted = [item.declaration for item in plan.to_install]
+            with _InstallProgress(len(wanted)) as observer:
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+                report = install_wheels(
+                    plan,
+                    files,
+                    compile_bytecode=compile_bytecode,
+                    force=force,
+                    observer=observer,
+                )
     for line in observer.warnings:
         typer.echo(line, err=True)
+    if plan.broken:
+        typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
     _print_report(plan, report, observer.sources)
+
+
+@app.command("uninstall")
+@handles_errors
+def uninstall_command(
+    names: Annotated[list[str], typer.Argument(help="Distributions to remove.")],
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+) -> None:
+    """Remove distributions from an environment, all or nothing (files as listed in RECORD)."""
+    from wheelset.client.install import uninstall
+
+    with _sigterm_rolls_back():
+        _, scheme = _environment(python, target, prefix, system)
+        _repair(scheme, quiet_when_clean=True)
+        removed = uninstall(scheme, names)
+    typer.echo(f"Removed {_count(len(removed), 'distribution')} from {scheme['purelib']}:")
+    for dist in removed:
+        typer.echo(f"  {dist.name} {dist.version}")
+
+
+def _listed(python: str | None, target: Path | None, prefix: Path | None, system: bool):
+    from wheelset.client.environment import installed_distributions
+
+    _, scheme = _environment(python, target, prefix, system)
+    return installed_distributions(scheme)
+
+
+@app.command("list")
+@handles_errors
+def list_command(
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+) -> None:
+    """List the distributions of an environment, with the root each was installed from."""
+    dists = _listed(python, target, prefix, system)
+    rows = [
+        (str(d.name), d.version, d.installer() or "-", d.origin() or "-")
+        for _, d in sorted(dists.items())
+    ]
+    header = ("name", "version", "installer", "root")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    for row in [header, *rows]:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + row[3])
+
+
+@app.command("freeze")
+@handles_errors
+def freeze_command(
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+) -> None:
+    """Print NAME==VERSION for each distribution (a requirements file; the root as a comment)."""
+    for _, dist in sorted(_listed(python, target, prefix, system).items()):
+        origin = dist.origin()
+        typer.echo(f"{dist.name}=={dist.version}" + (f"  # root {origin}" if origin else ""))
 
 
 def _print_plan(plan: InstallPlan) -> None:
@@ -790,6 +971,10 @@ def _print_plan(plan: InstallPlan) -> None:
     if plan.already_installed:
         done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)
         typer.echo(f"Already installed: {', '.join(done)}")
+    if plan.to_remove:
+        typer.echo(f"Would remove: {', '.join(f'{d.name} {d.version}' for d in plan.to_remove)}")
+    for line in plan.broken:
+        typer.echo(f"Would break: {line}")
 
 
 def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, str]) -> None:
@@ -807,6 +992,8 @@ def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, s
     if report.skipped:
         done = ", ".join(f"{d.name} {d.version}" for d in report.skipped)
         typer.echo(f"Already installed: {done}")
+    if report.removed:
+        typer.echo(f"Removed: {', '.join(f'{n} {v}' for n, v in report.removed)}")
     if not report.installed and not report.skipped:
         typer.echo("Nothing to install: no requested project applies to this interpreter")
 
@@ -1207,4 +1394,3 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="wheelset")
-
