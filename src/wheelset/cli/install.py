@@ -1,0 +1,165 @@
+"""`wheelset install`: projects and their closure from a root, every wheel verified by CID."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wheelset.cli.environment import environment_of, repair_environment, sigterm_rolls_back
+from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.options import (
+    CacheDirOption,
+    GatewayOption,
+    JobsOption,
+    PrefixOption,
+    PythonOption,
+    SystemOption,
+    TargetOption,
+    TimeoutOption,
+)
+from wheelset.cli.progress import InstallProgress
+from wheelset.cli.roots import open_root
+from wheelset.fetch.http import http_client
+
+if TYPE_CHECKING:
+    from wheelset.client.install import InstallPlan, InstallReport
+
+__all__ = ["install_command"]
+
+
+@handles_errors
+def install_command(
+    root: Annotated[
+        str | None, typer.Argument(help="Root CID, /ipfs/<cid>, or a build directory.")
+    ] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="NAME[extras][specifier] to install.")
+    ] = None,
+    requirement: Annotated[
+        list[Path],
+        typer.Option("--requirement", "-r", help="Install the names of this file (repeatable)."),
+    ] = [],  # noqa: B006 - typer needs a literal default
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Also remove every distribution the closure does not hold."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Install even if it breaks installed distributions."),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Only recover from an interrupted install, then exit."),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    compile_bytecode: Annotated[
+        bool, typer.Option("--compile", help="Byte-compile the installed modules.")
+    ] = False,
+    jobs: JobsOption = 8,
+    timeout: TimeoutOption = 30.0,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Install projects (and their dependencies) from a root, every wheel verified by CID.
+
+    All or nothing: an error, Ctrl-C or SIGTERM leaves the environment as it was; after a
+    crash (kill -9) the next install, or --repair, brings it back first.
+    """
+    from wheelset.client.install import fetch_wheels, install_wheels, plan_install
+    from wheelset.client.reqfile import read_requirements
+    from wheelset.client.resolve import parse_requirements
+
+    with sigterm_rolls_back():
+        interpreter, scheme = environment_of(python, target, prefix, system)
+        if repair:
+            repair_environment(scheme, quiet_when_clean=False)
+            return
+        if root is None:
+            raise fail("missing ROOT (or --repair)", code=2)
+        requested = parse_requirements(names or [])
+        for path in requirement:
+            requested += read_requirements(path)
+        if not requested:
+            raise fail("nothing to install: give NAMES or -r FILE", code=2)
+        if not dry_run:
+            repair_environment(scheme, quiet_when_clean=True)
+        with http_client(connections=2 * jobs) as http:
+            opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
+            plan = plan_install(
+                opened.manifest.declarations,
+                opened.cid,
+                requested,
+                interpreter,
+                scheme,
+                exact=exact,
+            )
+            if dry_run:
+                _print_plan(plan)
+                return
+            wanted = [item.declaration for item in plan.to_install]
+            with InstallProgress(len(wanted)) as observer:
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+                report = install_wheels(
+                    plan, files, compile_bytecode=compile_bytecode, force=force, observer=observer
+                )
+    for line in observer.warnings:
+        typer.echo(line, err=True)
+    if plan.broken:
+        typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
+    _print_report(plan, report, observer.sources)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _print_plan(plan: InstallPlan) -> None:
+    typer.echo(f"Would install into {plan.scheme['purelib']} (root {plan.root}):")
+    for item in plan.to_install:
+        decl = item.declaration
+        was = f" (replacing {item.installed_version})" if item.installed_version else ""
+        size = _size(decl.size or 0)
+        typer.echo(f"  {decl.name} {decl.version}  {decl.filename}  {size}{was}")
+    if plan.already_installed:
+        done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)
+        typer.echo(f"Already installed: {', '.join(done)}")
+    if plan.to_remove:
+        typer.echo(f"Would remove: {', '.join(f'{d.name} {d.version}' for d in plan.to_remove)}")
+    for line in plan.broken:
+        typer.echo(f"Would break: {line}")
+
+
+def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, str]) -> None:
+    old = {decl.name: version for decl, version in report.replaced}
+    if report.installed:
+        fetched = sum(1 for d in report.installed if sources.get(d.filename) != "cache")
+        typer.echo(
+            f"Installed {_count(len(report.installed), 'wheel')} into {plan.scheme['purelib']} "
+            f"(root {plan.root}; {fetched} fetched, {len(report.installed) - fetched} "
+            "from cache):"
+        )
+        for decl in report.installed:
+            was = f" (replaced {old[decl.name]})" if decl.name in old else ""
+            typer.echo(f"  {decl.name} {decl.version}{was}")
+    if report.skipped:
+        done = ", ".join(f"{d.name} {d.version}" for d in report.skipped)
+        typer.echo(f"Already installed: {done}")
+    if report.removed:
+        typer.echo(f"Removed: {', '.join(f'{n} {v}' for n, v in report.removed)}")
+    if not report.installed and not report.skipped:
+        typer.echo("Nothing to install: no requested project applies to this interpreter")
