@@ -2,7 +2,8 @@
 
 One module per command or command group (cid, build, diff, prefix, declare, check,
 install, environment (uninstall, list, freeze), export, serve, fork, outdated, bump); options
-shared by several commands are defined once in `options`, error handling in `errors`, progress display in `progress`.
+shared by several commands are defined once in `options`, error handling in `errors`,
+progress display in `progress`.
 This module builds the app from them. Entry points: app, main().
 """
 
