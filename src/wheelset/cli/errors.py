@@ -2,7 +2,8 @@
 
 A WheelsetError prints as ``error: path: CODE message`` and exits with its exit_code (1;
 2 for usage errors); Ctrl-C exits 130 (143 for a SIGTERM raised as an interrupt). A
-traceback appears only with --debug, and never shows local variables (the app is built with pretty exceptions off).
+traceback appears only with --debug, and never shows local variables (the app is built
+with pretty exceptions off).
 Entry points: handles_errors(), print_error(), fail(), set_debug().
 """
 
