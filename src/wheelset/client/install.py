@@ -571,6 +571,7 @@ def install_wheels(
     remove += [d for d in plan.to_remove if d.name in present]
     placements: list[_Placement] = []
     starts: dict[int, Declaration] = {}
+    owners: dict[str, Declaration] = {}
     for decl in wanted:
         metadata = {
             "INSTALLER": INSTALLER_NAME + b"\n",
@@ -579,9 +580,18 @@ def install_wheels(
         if decl.name in plan.requested:
             metadata["REQUESTED"] = b""
         starts[len(placements)] = decl
-        placements += _layout(
+        laid_out = _layout(
             decl, wheels[decl.content_id], scheme, plan.interpreter.executable, metadata
         )
+        for placement in laid_out:
+            other = owners.setdefault(placement.target, decl)
+            if other is not decl:
+                raise InstallError(
+                    f"{other.filename} and {decl.filename} both install {placement.target}; "
+                    "nothing was installed",
+                    code="CONFLICT",
+                )
+        placements += laid_out
     if placements or remove:
         _apply(
             scheme,
