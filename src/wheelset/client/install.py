@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -47,12 +48,14 @@ from wheelset.client.environment import (
 )
 from wheelset.client.interpreter import Interpreter
 from wheelset.client.resolve import resolve
-from wheelset.client.unpacked import UnpackedCache, UnpackedWheel, record_hash
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFailure, GatewayFetcher
 from wheelset.model.declarations import Declaration
+
+if TYPE_CHECKING:
+    from wheelset.client.unpacked import UnpackedWheel
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -237,6 +240,8 @@ def fetch_wheels(
             message names the wheel; the other fetches are cancelled.
         CacheError: the cache cannot be written.
     """
+    from wheelset.client.unpacked import UnpackedCache  # not needed when nothing is to do
+
     observe = observer or InstallObserver()
     unpacked = UnpackedCache(cache.directory)
     ready: dict[CID, UnpackedWheel] = {}
@@ -353,6 +358,8 @@ def _layout(
     """
     from installer.scripts import Script
     from installer.utils import get_launcher_kind, parse_entrypoints
+
+    from wheelset.client.unpacked import record_hash
 
     root_dir = scheme["purelib" if wheel.root_is_purelib else "platlib"]
     dirs = dict(scheme)
