@@ -240,9 +240,11 @@ def fetch_wheels(
             message names the wheel; the other fetches are cancelled.
         CacheError: the cache cannot be written.
     """
+    observe = observer or InstallObserver()
+    if not declarations:
+        return {}
     from wheelset.client.unpacked import UnpackedCache  # not needed when nothing is to do
 
-    observe = observer or InstallObserver()
     unpacked = UnpackedCache(cache.directory)
     ready: dict[CID, UnpackedWheel] = {}
     missing: list[Declaration] = []
