@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.roots import PublishedRoot, publish_test_root
-from tests.support.venvs import isolated_env, run_uv
+from tests.support.venvs import isolated_env, make_venv, run_uv
 from tests.support.wheels import make_wheel
 
 PIPS = ["22.0.2", "23.0.1", "24.0", "newest"]
+# The first test also pays for the test node and four pip installs from the index.
+pytestmark = pytest.mark.timeout(1800)
 
 
 @pytest.fixture(scope="session")
@@ -30,12 +32,10 @@ def pips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("pips")
     found: dict[str, Path] = {}
     for version in PIPS:
-        venv = base / version
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
-        python = venv / "bin" / "python"
+        python = make_venv(base / version)  # without ensurepip's pip: installed just below
         spec = "pip" if version == "newest" else f"pip=={version}"
         done = subprocess.run(
-            [python, "-m", "pip", "install", "-q", "--upgrade", spec],
+            [sys.executable, "-m", "pip", "--python", python, "install", "-q", spec],
             capture_output=True,
             text=True,
         )
