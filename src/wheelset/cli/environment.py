@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import PrefixOption, PythonOption, SystemOption, TargetOption
-from wheelset.errors import WheelsetError
+from wheelset.errors import UsageError, WheelsetError
 
 if TYPE_CHECKING:
     from wheelset.client.environment import InstalledDist
@@ -63,7 +63,7 @@ def environment_of(
     )
 
     if target is not None and prefix is not None:
-        raise fail("--target and --prefix exclude each other", code=2)
+        raise UsageError("--target and --prefix exclude each other")
     prefix_text = str(prefix.resolve()) if prefix is not None else None
     if python is None:
         python = find_environment(os.environ, Path.cwd(), system=system)

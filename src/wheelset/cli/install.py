@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wheelset.cli.environment import environment_of, repair_environment, sigterm_rolls_back
-from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
     GatewayOption,
     JobsOption,
+    NodeApiOption,
     PrefixOption,
     PythonOption,
     SystemOption,
@@ -21,6 +24,7 @@ from wheelset.cli.options import (
 )
 from wheelset.cli.progress import InstallProgress
 from wheelset.cli.roots import open_root
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 if TYPE_CHECKING:
@@ -32,14 +36,25 @@ __all__ = ["install_command"]
 @handles_errors
 def install_command(
     root: Annotated[
-        str | None, typer.Argument(help="Root CID, /ipfs/<cid>, or a build directory.")
+        str | None,
+        typer.Argument(
+            metavar="ROOT",
+            help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, a build directory (OUT or "
+            "OUT/tree) or a CAR file (not needed with --repair).",
+        ),
     ] = None,
     names: Annotated[
-        list[str] | None, typer.Argument(help="NAME[extras][specifier] to install.")
+        list[str] | None,
+        typer.Argument(metavar="NAME...", help="NAME[extras][specifier] (or -r FILE)."),
     ] = None,
     requirement: Annotated[
         list[Path],
-        typer.Option("--requirement", "-r", help="Install the names of this file (repeatable)."),
+        typer.Option(
+            "--requirement",
+            "-r",
+            metavar="FILE",
+            help="Install the names of this file (repeatable).",
+        ),
     ] = [],  # noqa: B006 - typer needs a literal default
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     target: TargetOption = None,
@@ -62,9 +77,10 @@ def install_command(
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
     ] = False,
-    jobs: JobsOption = 8,
-    timeout: TimeoutOption = 30.0,
+    jobs: JobsOption = DEFAULT_JOBS,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID.
 
@@ -81,22 +97,23 @@ def install_command(
             repair_environment(scheme, quiet_when_clean=False)
             return
         if root is None:
-            raise fail("missing ROOT (or --repair)", code=2)
+            raise UsageError("missing ROOT (or --repair)")
         requested = parse_requirements(names or [])
         for path in requirement:
             requested += read_requirements(path)
         if not requested:
-            raise fail("nothing to install: give NAMES or -r FILE", code=2)
+            raise UsageError("nothing to install: give NAMES or -r FILE")
         if not dry_run:
             repair_environment(scheme, quiet_when_clean=True)
         with http_client(connections=2 * jobs) as http:
-            opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
+            opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
             plan = plan_install(
-                opened.manifest.declarations,
+                opened.declarations,
                 opened.cid,
                 requested,
                 interpreter,
                 scheme,
+                all_names=opened.names,
                 exact=exact,
             )
             if dry_run:

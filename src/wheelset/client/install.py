@@ -2,18 +2,19 @@
 environment all or nothing.
 
 Stages, each a function the CLI calls in turn: `plan_install` resolves the requested names
-against the authenticated manifest for the target interpreter, compares with what is
-installed and lists installed distributions whose requirements the new versions would break;
-`fetch_wheels` obtains every wheel in parallel and unpacks it into the cache of verified,
-unpacked wheels (`wheelset.client.unpacked`: CID, size and sha256 verified, then every member
-checked against RECORD) — a valid unpacked entry is used without fetching or rehashing; if any
-wheel fails, nothing is installed; `install_wheels` computes every file it will create and
-remove, refuses conflicts, then applies the change in one `wheelset.client.journal`
-Transaction: old versions are moved aside, files are hard-linked from the unpacked cache (copied
-across file systems), scripts and RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure,
-signal or kill -9 the environment is brought back. `uninstall` and `--exact` removals are the
-same transaction without new files. Bytecode is compiled only on request, inside the
-transaction. Never prints: progress goes to an InstallObserver.
+against the root (reading only the projects of the closure) for the target interpreter,
+compares with what is installed and lists installed distributions whose requirements the
+new versions would break; `fetch_wheels` obtains every wheel in parallel and unpacks it into
+the cache of verified, unpacked wheels (`wheelset.client.unpacked`: CID, size and sha256
+verified, then every member checked against RECORD) — a valid unpacked entry is used without
+fetching or rehashing; if any wheel fails, nothing is installed; `install_wheels` computes
+every file it will create and remove, refuses conflicts, then applies the change in one
+`wheelset.client.journal` Transaction: old versions are moved aside, files are hard-linked
+from the unpacked cache (copied across file systems), scripts and
+RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure, signal or kill -9 the
+environment is brought back. `uninstall` and `--exact` removals are the same transaction
+without new files. Bytecode is compiled only on request, inside the transaction. Never
+prints: progress goes to an InstallObserver.
 Entry points: plan_install(), fetch_wheels(), install_wheels(), uninstall(), repair(),
 target_scheme(), InstallPlan, InstallReport, InstallError.
 """
@@ -29,7 +30,7 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ from wheelset.client.environment import (
     installed_distributions,
 )
 from wheelset.client.interpreter import Interpreter
-from wheelset.client.resolve import resolve
+from wheelset.client.resolve import resolve_lazily
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
@@ -171,15 +172,18 @@ def repair(scheme: Mapping[str, str]) -> journal.Recovery | None:
 
 
 def plan_install(
-    declarations: Sequence[Declaration],
+    lookup: Callable[[Sequence[str]], Iterable[Declaration]],
     root: CID,
     requested: Sequence[Requirement],
     interpreter: Interpreter,
     scheme: Mapping[str, str],
     *,
+    all_names: Callable[[], Iterable[str]] | None = None,
     exact: bool = False,
 ) -> InstallPlan:
-    """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds.
+    """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
+    ``lookup(names)`` gives the declarations of projects (asked only for the closure),
+    ``all_names()`` every project name (for a "did you mean" hint).
 
     With ``exact``, every installed distribution outside the closure is to be removed.
     Raises:
@@ -187,12 +191,13 @@ def plan_install(
             a version conflict or an unsatisfied dependency.
     """
     platform = interpreter.platform
-    resolution = resolve(
-        declarations,
+    resolution = resolve_lazily(
+        lookup,
         requested,
         platform,
         target=f"this interpreter ({interpreter.executable}, Python "
         f"{platform.python_full_version}, {platform.tags[0]})",
+        all_names=all_names,
     )
     present = installed_distributions(scheme)
     items = tuple(
