@@ -111,16 +111,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             index = f"{node.gateway_url}/ipfs/{published.cid}/"
             print(f"root {published.cid}: {len(wheels)} wheels, {total / 1e6:.2f} MB")
             print(f"gateway {node.gateway_url} (js-ipfs test node); median of {args.repeat} runs")
-            run_all(work, node.gateway_url, index, str(published.cid), args.repeat)
+            run_all(work, node, index, str(published.cid), args.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def run_all(work: Path, gateway: str, index: str, root: str, repeat: int) -> None:
+def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) -> None:
+    # wheelset reads the root's blocks from the node's RPC (its gateway is path-only, so it
+    # cannot serve verifiable blocks) and the wheels from its gateway.
+    gateway, api = node.gateway_url, node.api_url
+
     def wheelset(extra: list[str]) -> Runner:
         return lambda python, cache: [
-            str(WHEELSET), "install", root, "bench-app", "--gateway", gateway,
+            str(WHEELSET), "install", root, "bench-app", "--gateway", gateway, "--api", api,
             "--python", str(python), *extra,
         ]  # fmt: skip
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from tests.support.wheels import make_wheel
 
 
 def run(args: list[object], cache: Path, cwd: Path | None = None, **env: str):
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_") or k == "WHEELSET_API"
+    }
     environ.pop("VIRTUAL_ENV", None)
     environ.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(cache)})
     environ.update(env)
@@ -28,6 +31,14 @@ def run(args: list[object], cache: Path, cwd: Path | None = None, **env: str):
         cwd=cwd,
         timeout=120,
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def node_blocks(ipfs_node) -> Iterator[None]:
+    """Root blocks come from the node's RPC: its gateway is path-only (no verifiable blocks)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WHEELSET_API", ipfs_node.api_url)
+        yield
 
 
 def _dist_info(site: Path, name: str) -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,14 @@ from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.wheels import make_wheel
 
 STATE = ".wheelset-transaction"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def node_blocks(ipfs_node) -> Iterator[None]:
+    """Root blocks come from the node's RPC: its gateway is path-only (no verifiable blocks)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WHEELSET_API", ipfs_node.api_url)
+        yield
 
 
 def _package(name: str, version: str, modules: int) -> dict[str, bytes]:
@@ -71,7 +80,9 @@ def run(args: list[str], cache: Path, **env: str) -> subprocess.CompletedProcess
 
 
 def _env(cache: Path, extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_") or k == "WHEELSET_API"
+    }
     env.pop("VIRTUAL_ENV", None)
     env.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(cache)})
     env.update(extra)

@@ -56,9 +56,12 @@ def published(ipfs_node, tmp_path_factory: pytest.TempPathFactory) -> PublishedR
 
 @pytest.fixture(scope="module")
 def served(published, ipfs_node, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_") or k == "WHEELSET_API"
+    }
     env.update(
         {
+            "WHEELSET_API": ipfs_node.api_url,  # root blocks: the node's gateway is path-only
             "WHEELSET_LOCAL_GATEWAY": "off",
             "WHEELSET_CACHE_DIR": str(tmp_path_factory.mktemp("serve-cache")),
         }
