@@ -91,13 +91,13 @@ def install_command(
     from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
 
+    if root is None and not repair:
+        raise UsageError("missing ROOT (or --repair)")
     with sigterm_rolls_back():
         interpreter, scheme = environment_of(python, target, prefix, system)
-        if repair:
+        if repair or root is None:
             repair_environment(scheme, quiet_when_clean=False)
             return
-        if root is None:
-            raise UsageError("missing ROOT (or --repair)")
         requested = parse_requirements(names or [])
         for path in requirement:
             requested += read_requirements(path)
