@@ -83,8 +83,10 @@ def _anchor(entry: WheelEntry, location: str) -> str:
     if decl.requires_python is not None:
         attributes.append(f'data-requires-python="{html.escape(str(decl.requires_python))}"')
     if entry.metadata is not None:
+        # PEP 714's name only: pip before 23.2 reads the old data-dist-info-metadata and
+        # then compares METADATA's Name with the requirement's spelling unnormalised
+        # (charset-normalizer vs charset_normalizer), failing installs a wheel would pass.
         value = html.escape(f"sha256={entry.metadata.sha256}")
-        attributes.append(f'data-dist-info-metadata="{value}"')
         attributes.append(f'data-core-metadata="{value}"')
     return f"    <a {' '.join(attributes)}>{html.escape(decl.filename)}</a><br/>"
 

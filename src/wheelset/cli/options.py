@@ -24,8 +24,12 @@ __all__ = [
     "JobsOption",
     "NoCacheOption",
     "NodeApiOption",
+    "PrefixOption",
+    "PythonOption",
     "RequirementsArg",
     "RootArg",
+    "SystemOption",
+    "TargetOption",
     "TimeoutOption",
     "WithMetadataOption",
 ]
@@ -119,6 +123,26 @@ WithMetadataOption = Annotated[
     typer.Option(
         "--with-metadata", help="Publish each wheel's METADATA as a PEP 658 .metadata file."
     ),
+]
+
+PythonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        metavar="PATH",
+        help="The interpreter of the environment (default: $VIRTUAL_ENV, else ./.venv).",
+    ),
+]
+TargetOption = Annotated[
+    Path | None,
+    typer.Option("--target", metavar="DIR", help="A directory of packages (as pip --target)."),
+]
+PrefixOption = Annotated[
+    Path | None, typer.Option("--prefix", metavar="DIR", help="Under this prefix.")
+]
+SystemOption = Annotated[
+    bool,
+    typer.Option("--system", help="Allow the first python3 on PATH when no venv is found."),
 ]
 
 

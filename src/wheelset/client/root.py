@@ -103,11 +103,9 @@ class Header:
 
 def _is_build_dir(path: Path) -> bool:
     # An interrupted build is recognised here and refused by read_build_root() when opened.
-    return (
-        ((path / ROOT_FILE).is_file()
-        and (path / TREE_DIR).is_dir())
-        or (path / INCOMPLETE_MARKER).exists()
-    )
+    return ((path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()) or (
+        path / INCOMPLETE_MARKER
+    ).exists()
 
 
 def parse_root_ref(text: str) -> RootRef:
