@@ -12,26 +12,37 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
     CollectionArg,
+    GatewayOption,
     IndexUrlOption,
-    WheelGatewayOption,
+    JobsOption,
+    TimeoutOption,
     WithMetadataOption,
 )
 from wheelset.cli.progress import wheel_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["build_command", "publish_command"]
 
+PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
+
+
+def _first(gateways: list[str]) -> str | None:
+    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
+    return gateways[0] if gateways else None
+
 
 def _metadata_provider(
-    http, *, index_url: str | None, gateway: str | None, counter: list[tuple[int, int]]
+    http, *, index_url: str | None, gateway: list[str], counter: list[tuple[int, int]]
 ):
     """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
     (files fetched, files asked for)."""
     from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
     from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=gateway)
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
 
     def provide(decls):
         found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
@@ -41,10 +52,10 @@ def _metadata_provider(
     return provide
 
 
-def _wheel_writer(http, *, index_url: str | None, gateway: str | None):
+def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
     from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=gateway)
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
 
     def write(decl, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -57,15 +68,20 @@ def _wheel_writer(http, *, index_url: str | None, gateway: str | None):
 def build_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write a build directory (ROOT, root.car, tree/).")
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Write a build directory (ROOT, root.car, tree/)."
+        ),
     ] = None,
-    car: Annotated[Path | None, typer.Option("--car", help="Write the CAR file here.")] = None,
+    car: Annotated[
+        Path | None, typer.Option("--car", metavar="FILE", help="Write the CAR file here.")
+    ] = None,
     with_metadata: WithMetadataOption = False,
     with_wheels: Annotated[
         bool, typer.Option("--with-wheels", help="Also put the verified wheels in OUT/tree.")
     ] = False,
     index_url: IndexUrlOption = None,
-    gateway: WheelGatewayOption = None,
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
@@ -76,7 +92,7 @@ def build_command(
     from wheelset.build.stage import build_collection
 
     if with_wheels and out is None:
-        raise typer.BadParameter("--with-wheels needs --out")
+        raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
     with contextlib.nullcontext() if offline else http_client(60.0) as http:
         counts: list[tuple[int, int]] = []
@@ -108,6 +124,7 @@ def publish_command(
         str | None,
         typer.Option(
             "--api",
+            metavar="URL",
             envvar="WHEELSET_API",
             help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
             "service is given).",
@@ -122,23 +139,26 @@ def publish_command(
     ] = False,
     pinning_service: Annotated[
         str | None,
-        typer.Option("--pinning-service", help="Pinning Service API endpoint to pin the root."),
+        typer.Option(
+            "--pinning-service", metavar="URL", help="Pinning Service API endpoint to pin the root."
+        ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."),
+        typer.Option(
+            "--token", metavar="TOKEN", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."
+        ),
     ] = None,
     with_metadata: WithMetadataOption = False,
     index_url: IndexUrlOption = None,
-    gateway: WheelGatewayOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Wheels handled at once.")] = 4,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds allowed per node call or pin.")
-    ] = 300.0,
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    jobs: JobsOption = DEFAULT_JOBS,
+    timeout: TimeoutOption = PUBLISH_TIMEOUT,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped.
+    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+call and pin (default 300 s).
     """
     from wheelset.build.publish import (
         FAILED,
@@ -154,7 +174,7 @@ def publish_command(
     from wheelset.model.collection_reader import read_collection
 
     if pinning_service and not token:
-        raise typer.BadParameter("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
+        raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
         provider = (
@@ -168,7 +188,7 @@ def publish_command(
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
             fetcher = (
-                WheelFetcher(http=http, index_url=index_url, gateway=gateway)
+                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
                 if from_sources
                 else None
             )

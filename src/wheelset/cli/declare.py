@@ -10,12 +10,15 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
 from wheelset.cli.progress import download_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["declare_command"]
@@ -25,15 +28,18 @@ __all__ = ["declare_command"]
 def declare_command(
     sources: Annotated[
         list[str],
-        typer.Argument(help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION."),
+        typer.Argument(
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME[extras][==VERSION]."
+        ),
     ],
     into: Annotated[
-        Path, typer.Option("--into", help="The collection directory.")
+        Path, typer.Option("--into", metavar="DIR", help="The collection directory.")
     ] = DEFAULT_COLLECTION,
     source: Annotated[
         str | None,
         typer.Option(
             "--source",
+            metavar="URL",
             help="For one local .whl: the URL to record (or 'index'), not its file:// URL.",
         ),
     ] = None,
@@ -44,13 +50,17 @@ def declare_command(
         str | None,
         typer.Option(
             "--extras",
-            help="Comma-separated extras the collection supports (default: all the wheel "
-            "provides; '' for none). The closure check covers only declared extras.",
+            metavar="NAMES",
+            help="Comma-separated extras to declare (default: none, or those NAME[a,b] "
+            "names). The closure check covers only declared extras.",
         ),
     ] = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
+    ] = False,
     index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    jobs: JobsOption = 4,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
@@ -68,7 +78,9 @@ def declare_command(
             index = IndexClient(configured_index_url(index_url), http=http)
         cache = None if no_cache else WheelCache(default_cache_dir())
         fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        if all_extras and extras is not None:
+            raise UsageError("--extras and --all-extras exclude each other")
+        wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
         declared = declare_sources(
             sources,
             fetcher=fetcher,

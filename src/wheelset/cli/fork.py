@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, TimeoutOption
+from wheelset.cli.options import (
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    CollectionArg,
+    GatewayOption,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -17,12 +23,14 @@ __all__ = ["init_command", "prune_command", "sync_command"]
 
 @handles_errors
 def init_command(
-    directory: Annotated[Path, typer.Argument(help="New collection directory (must be empty).")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
+    ],
     from_root: Annotated[
-        str, typer.Option("--from", help="The published root to derive from (CID or build dir).")
+        str, typer.Option("--from", metavar="ROOT", help="The published root to derive from.")
     ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Derive a declarations repository from a published root (a fork).
@@ -43,14 +51,18 @@ def init_command(
 
 @handles_errors
 def prune_command(
-    directory: Annotated[Path, typer.Argument(help="The collection directory.")],
+    directory: CollectionArg,
     keep: Annotated[
-        list[str], typer.Option("--keep", help="NAME[extras] to keep with its closure (repeat).")
+        list[str],
+        typer.Option(
+            "--keep", metavar="NAME", help="NAME[extras] to keep with its closure (repeat)."
+        ),
     ],
     platform: Annotated[
         list[str],
         typer.Option(
             "--platform",
+            metavar="WHICH",
             help="Keep only these Python versions (3.12) and/or systems (win_amd64); repeat.",
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
@@ -65,7 +77,8 @@ def prune_command(
     from wheelset.model.collection_reader import read_collection
 
     platforms_table, declarations = read_collection(directory)
-    plan = plan_prune(declarations, platforms_table, parse_requirements(keep), platform)
+    requirements = parse_requirements(keep)
+    plan = plan_prune(declarations, platforms_table, requirements, platform)
     removed: dict[str, set[str]] = {}
     for decl in plan.remove:
         removed.setdefault(decl.name, set()).add(str(decl.version))
@@ -79,35 +92,51 @@ def prune_command(
         f"{len(plan.remove)} wheels removed"
     )
     if not dry_run:
-        apply_prune(directory, plan)
+        apply_prune(directory, plan, requirements)
 
 
 @handles_errors
 def sync_command(
-    directory: Annotated[Path, typer.Argument(help="The fork's collection directory.")],
-    from_root: Annotated[str, typer.Option("--from", help="The new upstream root.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The fork's collection directory.")
+    ],
+    from_root: Annotated[
+        str, typer.Option("--from", metavar="ROOT", help="The new upstream root.")
+    ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
     Per project: a side that did not change yields to the side that did; projects both
-    changed differently are conflicts, kept as the fork has them and reported. Exit 1 on
+    changed differently are conflicts, kept as the fork has them and reported — and
+    reported again by every sync until resolved, since upstream.toml stays at the old root
+    while any remain. A pruned fork takes only what its kept projects need. Exit 1 on
     conflicts or when the merged collection fails its checks.
     """
     from wheelset.check import run_checks
     from wheelset.check.report import format_text
-    from wheelset.maintain.fork import ChangeKind, apply_merge, merge_collections, read_upstream
+    from wheelset.maintain.fork import (
+        ChangeKind,
+        apply_merge,
+        merge_collections,
+        read_prune,
+        read_upstream,
+    )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
-    _base_root, base = read_upstream(directory)
+    base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
         opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
     result = merge_collections(
-        base, opened.manifest, collection.declarations, collection.platforms_table
+        base,
+        opened.manifest,
+        collection.declarations,
+        collection.platforms_table,
+        keep=read_prune(directory),
     )
     apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
     for change in result.changes:
@@ -116,8 +145,12 @@ def sync_command(
     findings = run_checks(load_collection(directory))
     typer.echo(format_text(findings, directory), err=True, nl=False)
     errors = [f for f in findings if f.severity is Severity.ERROR]
+    if result.conflicts:
+        summary = f"merged from {opened.cid}, upstream record left at {base_root}"
+    else:
+        summary = f"synced to {opened.cid}"
     typer.echo(
-        f"synced to {opened.cid}: {len(result.changes)} change(s), "
+        f"{summary}: {len(result.changes)} change(s), "
         f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
     )
     if result.conflicts or errors:
