@@ -55,6 +55,8 @@ def _tree(directory: Path) -> dict[str, bytes]:
 def _assert_same_as_fresh(collection: Path, out: Path, tmp_path: Path) -> BuildResult:
     fresh = tmp_path / "fresh"
     result = build_collection(collection, out=fresh, car=tmp_path / "fresh.car")
+    again = build_collection(collection, out=out)  # nothing to rebuild: the same counts
+    assert (again.root, again.blocks, again.rebuilt) == (result.root, result.blocks, 0)
     assert read_build_root(out) == result.root
     assert (out / "root.car").read_bytes() == (fresh / "root.car").read_bytes()
     assert (tmp_path / "fresh.car").read_bytes() == (fresh / "root.car").read_bytes()

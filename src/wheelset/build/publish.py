@@ -160,7 +160,7 @@ def publish(
             raise PublishError(f"the node imported the CAR but reports root {listed}")
         if reported[result.root]:
             raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
-    return PublishReport(result.root, result.blocks, len(car), complete, outcomes)
+    return PublishReport(result.root, result.blocks or 0, len(car), complete, outcomes)
 
 
 def request_remote_pin(

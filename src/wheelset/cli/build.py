@@ -103,7 +103,9 @@ def build_command(
         )
         writer = _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
         result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
-    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
+    summary = f"{result.wheels} wheels, {result.projects} projects"
+    if result.blocks is not None:
+        summary += f", {result.blocks} blocks"
     if with_metadata:
         fetched = sum(f for f, _ in counts)
         summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
