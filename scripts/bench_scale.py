@@ -109,6 +109,33 @@ def child_names(names_file: Path) -> dict[str, object]:
     }
 
 
+def child_popular(names_file: Path) -> dict[str, object]:
+    """What adding each real project to a collection would report against the bundled
+    most-used names (the collection's own names aside), in chunks of 100,000."""
+    from wheelset.check.names import find_confusables, load_popular_names
+
+    names = json.loads(names_file.read_text())
+    popular = load_popular_names()
+    established = set(popular)
+    wall, cpu = time.perf_counter(), time.process_time()
+    flagged: list[tuple[str, str]] = []
+    for start in range(0, len(names), 100_000):
+        chunk = [n for n in names[start : start + 100_000] if n not in established]
+        for name, others in find_confusables([*popular, *chunk], chunk).items():
+            clashes = [o for o in others if o in established]
+            if clashes:
+                flagged.append((name, clashes[0]))
+    step = max(1, len(flagged) // 15)
+    return {
+        "names": len(names),
+        "flagged_names": len(flagged),
+        "sample": flagged[::step][:15],
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "rss_mb": _peak_mb(),
+    }
+
+
 def _child(what: str, target: Path) -> dict[str, object]:
     result = subprocess.run(
         [sys.executable, __file__, "--child", what, str(target)],
@@ -155,7 +182,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.child:
         what, target = args.child
-        run = {"parse": child_parse, "check": child_check, "names": child_names}[what]
+        run = {
+            "parse": child_parse,
+            "check": child_check,
+            "names": child_names,
+            "popular": child_popular,
+        }[what]
         print(json.dumps(run(Path(target))))
         return 0
 
@@ -171,6 +203,7 @@ def main() -> int:
             names_file = work / "names.json"
             names_file.write_text(json.dumps(real))
             names = _child("names", names_file)
+            popular = _child("popular", names_file)
             names_file.unlink()
             results["real-names"] = names
             print(
@@ -183,6 +216,13 @@ def main() -> int:
             print(
                 f"  among the {1000} bundled most-used names: {len(names['popular_pairs'])} "
                 "pairs: " + "; ".join("/".join(p) for p in names["popular_pairs"]),
+                flush=True,
+            )
+            results["real-vs-popular"] = popular
+            print(
+                f"each real name against the most-used names: {popular['flagged_names']:,} of "
+                f"{popular['names']:,} flagged ({popular['wall']:.1f} s); sample: "
+                + "; ".join("/".join(p) for p in popular["sample"]),
                 flush=True,
             )
         for n, size in enumerate(sizes):
