@@ -12,6 +12,7 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CollectionArg,
     GatewayOption,
     IndexUrlOption,
@@ -19,7 +20,7 @@ from wheelset.cli.options import (
     TimeoutOption,
     WithMetadataOption,
 )
-from wheelset.cli.progress import wheel_progress
+from wheelset.cli.progress import ProgressBar
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -28,29 +29,34 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _first(gateways: list[str]) -> str | None:
-    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
-    return gateways[0] if gateways else None
-
-
-def _metadata_provider(http, *, index_url: str | None, gateway: list[str], counter: list[int]):
-    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
+def _wheel_fetcher(http, index_url: str | None, gateways: list[str]):
+    """The fetcher of build and publish (from the first gateway by CID, if one is given)."""
     from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    return WheelFetcher(http=http, index_url=index_url, gateway=gateways[0] if gateways else None)
+
+
+def _build(directory: Path, http, *, with_metadata: bool, index_url: str | None, gateway):
+    """The build of the collection, and (with METADATA) how many wheels were fetched for it."""
+    from wheelset.build.stage import build_collection
+    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
+
+    if not with_metadata:
+        return build_collection(directory), None
+    fetcher = _wheel_fetcher(http, index_url, gateway)
+    fetched: list[int] = []
 
     def provide(decls):
-        found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
-        counter.append(fetched)
+        found, count = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
+        fetched.append(count)
         return found
 
-    return provide
+    result = build_collection(directory, metadata=provide)
+    return result, sum(fetched)
 
 
 def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    fetcher = _wheel_fetcher(http, index_url, gateway)
 
     def write(decl, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -77,24 +83,21 @@ def build_command(
     ] = False,
     index_url: IndexUrlOption = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
     Prints a summary on stderr and the root CID, alone, as the last line on stdout.
     """
-    from wheelset.build.stage import build_collection, write_build_dir, write_car_file
+    from wheelset.build.stage import write_build_dir, write_car_file
 
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else http_client(60.0) as http:
-        fetched: list[int] = []
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=fetched)
-            if with_metadata
-            else None
+    with contextlib.nullcontext() if offline else http_client(timeout) as http:
+        result, fetched = _build(
+            directory, http, with_metadata=with_metadata, index_url=index_url, gateway=gateway
         )
-        result = build_collection(directory, metadata=provider)
         if out is not None:
             writer = (
                 _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
@@ -104,8 +107,8 @@ def build_command(
     entries = result.manifest.entries
     projects = len({e.declaration.name for e in entries})
     summary = f"{len(entries)} wheels, {projects} projects, {len(result.blocks)} blocks"
-    if with_metadata:
-        summary += f"; METADATA: {sum(fetched)} fetched, {len(entries) - sum(fetched)} cached"
+    if fetched is not None:
+        summary += f"; METADATA: {fetched} fetched, {len(entries) - fetched} cached"
     if out is not None:
         summary += f"; wrote {out}"
     if car_size is not None:
@@ -164,8 +167,6 @@ call and pin (default 300 s).
         publish,
         request_remote_pin,
     )
-    from wheelset.build.stage import build_collection
-    from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
 
@@ -173,31 +174,21 @@ call and pin (default 300 s).
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http:
-        fetched: list[int] = []
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=fetched)
-            if with_metadata
-            else None
+        result, _fetched = _build(
+            directory, http, with_metadata=with_metadata, index_url=index_url, gateway=gateway
         )
-        result = build_collection(directory, metadata=provider)
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = (
-                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
-                if from_sources
-                else None
-            )
-            progress, start, advance = wheel_progress("wheels")
-            with progress:
+            fetcher = _wheel_fetcher(http, index_url, gateway) if from_sources else None
+            with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
                     rpc,
                     fetcher=fetcher,
                     workers=jobs,
                     pin_timeout=timeout,
-                    on_start=start,
-                    on_wheel=advance,
+                    progress=progress,
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

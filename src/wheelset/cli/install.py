@@ -18,8 +18,8 @@ from wheelset.cli.options import (
     RootArg,
     TimeoutOption,
 )
-from wheelset.cli.progress import InstallProgress
-from wheelset.cli.roots import open_root
+from wheelset.cli.progress import ProgressBar
+from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -79,14 +79,14 @@ def install_command(
             _print_plan(plan)
             return
         wanted = [item.declaration for item in plan.to_install]
-        with InstallProgress(len(wanted)) as observer:
-            files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+        with ProgressBar(f"{len(wanted)} wheels") as progress:
+            files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=progress)
             report = install_wheels(
-                plan, files, compile_bytecode=compile_bytecode, workers=jobs, observer=observer
+                plan, files, compile_bytecode=compile_bytecode, workers=jobs, progress=progress
             )
-    for line in observer.warnings:
-        typer.echo(line, err=True)
-    _print_report(plan, report, observer.sources)
+    for line in progress.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    _print_report(plan, report, progress.states)
 
 
 def _size(n: int) -> str:

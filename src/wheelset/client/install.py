@@ -7,8 +7,8 @@ content cache (CID, size and sha256 verified, then RECORD validated) — if any 
 nothing is installed; `install_wheels` installs them with `installer` (INSTALLER is
 ``wheelset``; RECORD written; REQUESTED for the requested projects), replacing other
 versions of the same projects. Bytecode is compiled only on request. Never prints: progress
-goes to an InstallObserver. Entry points: plan_install(), fetch_wheels(), install_wheels(),
-target_scheme(), InstallPlan, InstallReport, InstallError.
+goes to a wheelset.progress.Progress. Entry points: plan_install(), fetch_wheels(),
+install_wheels(), target_scheme(), InstallPlan, InstallReport, InstallError.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ from wheelset.client.resolve import resolve
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
 from wheelset.ipfs.cid import CID
-from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFailure, GatewayFetcher
+from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFetcher
 from wheelset.model.declarations import Declaration
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "DEFAULT_WORKERS",
     "InstallError",
-    "InstallObserver",
     "InstallPlan",
     "InstallReport",
     "PlanItem",
@@ -60,25 +60,6 @@ _RECORD_VALID = "record-valid"  # cache mark: this content's RECORD matched its 
 
 class InstallError(WheelsetError):
     """A wheel could not be fetched, verified or installed (nothing or little was changed)."""
-
-
-class InstallObserver:
-    """Progress callbacks (no-ops here); may be called from worker threads."""
-
-    def fetch_started(self, count: int, total_bytes: int) -> None:
-        """``count`` wheels of ``total_bytes`` (declared sizes) are about to be obtained."""
-
-    def advanced(self, delta: int) -> None:
-        """Bytes arrived (negative when an abandoned attempt is discounted)."""
-
-    def wheel_ready(self, decl: Declaration, source: str) -> None:
-        """A wheel is verified; ``source`` is ``cache`` or a gateway URL."""
-
-    def gateway_failed(self, decl: Declaration, failure: GatewayFailure) -> None:
-        """A gateway did not deliver this wheel (another one did, or will be tried)."""
-
-    def installing(self, decl: Declaration) -> None:
-        """About to install this wheel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +171,7 @@ def fetch_wheels(
     fetcher: GatewayFetcher,
     *,
     workers: int = DEFAULT_WORKERS,
-    observer: InstallObserver | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict[CID, Path]:
     """Obtain every wheel, verified, in parallel; then validate each wheel's RECORD.
 
@@ -199,8 +180,7 @@ def fetch_wheels(
             when a gateway served wrong bytes, FETCH otherwise), or is not a valid wheel. The
             message names the wheel; the other fetches are cancelled.
     """
-    observe = observer or InstallObserver()
-    observe.fetch_started(len(declarations), sum(d.size or 0 for d in declarations))
+    progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
     cancel = threading.Event()
 
     def obtain(decl: Declaration) -> Path:
@@ -211,18 +191,18 @@ def fetch_wheels(
             size=decl.size,
             sha256=decl.sha256,
             label=decl.filename,
-            on_progress=observe.advanced,
+            on_progress=progress.advance,
             cancel=cancel,
         )
         for failure in got.failures:
-            observe.gateway_failed(decl, failure)
+            progress.warn(f"{decl.filename}: {failure}")
         if got.source == "cache":
-            observe.advanced(got.size)
+            progress.advance(got.size)
         # The same CID is the same bytes, so a wheel whose RECORD once validated still does.
         if not cache.has_mark(decl.content_id, _RECORD_VALID):
             _validate(got.path, decl)
             cache.mark(decl.content_id, _RECORD_VALID)
-        observe.wheel_ready(decl, got.source)
+        progress.item(decl.filename, got.source)
         return got.path
 
     # Largest first: the long downloads start early, the small ones fill in around them.
@@ -301,7 +281,7 @@ def install_wheels(
     *,
     compile_bytecode: bool = False,
     workers: int = DEFAULT_WORKERS,
-    observer: InstallObserver | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> InstallReport:
     """Install the plan's wheels (already verified, in ``files``).
 
@@ -311,7 +291,6 @@ def install_wheels(
     Raises:
         InstallError: a file conflict or an OS error, naming the wheel.
     """
-    observe = observer or InstallObserver()
     scheme = dict(plan.scheme)
     roots = list(dict.fromkeys(scheme.values()))
     present = _installed(scheme)
@@ -324,7 +303,7 @@ def install_wheels(
             replaced.append((decl, old_version))
 
     def install_one(decl: Declaration) -> Declaration:
-        observe.installing(decl)
+        progress.item(f"{decl.name} {decl.version}", "installing")
         _install_one(decl, files[decl.content_id], plan, scheme)
         return decl
 
