@@ -49,8 +49,7 @@ DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
 class PublishError(WheelsetError):
     """The node disagrees with the build (another root), or refused to pin it."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="PUBLISH")
+    code = "PUBLISH"
 
 
 @dataclass(frozen=True, slots=True)
