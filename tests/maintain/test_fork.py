@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -112,3 +113,29 @@ def test_read_upstream_of_a_non_fork(tmp_path: Path) -> None:
     with pytest.raises(ForkError) as info:
         read_upstream(tmp_path)
     assert info.value.code == "FORK"
+
+
+@pytest.mark.parametrize("keep", ["requests", "httpx[http2]"])
+def test_prune_on_the_official_collection_keeps_declared_extras(tmp_path: Path, keep: str) -> None:
+    # requests declares its 'socks' extra: check needs pysocks, so prune must keep it.
+    from typer.testing import CliRunner
+
+    from wheelset.cli import app
+
+    official = Path(__file__).resolve().parents[2] / "declarations"
+    fork = tmp_path / "fork"
+    shutil.copytree(official, fork)
+    runner = CliRunner()
+    pruned = runner.invoke(app, ["prune", str(fork), "--keep", keep])
+    assert pruned.exit_code == 0, pruned.output
+    checked = runner.invoke(app, ["check", str(fork)])
+    assert checked.exit_code == 0, checked.output
+    kept = {p.parent.name for p in fork.glob("*/*/*.toml")}
+    assert keep.split("[")[0] in kept and len(kept) < 40
+    declared_extras = [
+        (p.parent.name, line)
+        for p in fork.glob("*/*/*.toml")
+        for line in [p.read_text()]
+        if "extras = [\n" in line
+    ]
+    assert declared_extras, "the kept set declares extras whose closure prune had to keep"

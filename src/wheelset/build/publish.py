@@ -115,6 +115,8 @@ def _provide(
 
 def publish(
     result: BuildResult,
+    car: bytes,
+    declarations: Sequence[Declaration],
     rpc: KuboRpc,
     *,
     fetcher: WheelFetcher | None = None,
@@ -122,7 +124,8 @@ def publish(
     pin_timeout: float | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> PublishReport:
-    """Make ``result``'s root and all its wheels available (and pinned) on the node.
+    """Make ``result``'s root (its CAR is ``car``) and all its wheels (``declarations``)
+    available, and pinned, on the node.
 
     ``fetcher`` given: add wheels from their sources; else pin them by content-id.
     ``progress`` counts the wheels and sees each one's status (added, pinned, present,
@@ -133,7 +136,7 @@ def publish(
     """
     rpc.version()
     pinned = rpc.pin_ls()
-    decls: Sequence[Declaration] = result.manifest.declarations
+    decls = declarations
     progress.start(len(decls), unit="wheels")
 
     def provide(decl: Declaration) -> WheelOutcome:
@@ -147,7 +150,6 @@ def publish(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outcomes = tuple(pool.map(provide, decls))
-    car = result.car_bytes()
     complete = all(o.status != FAILED for o in outcomes)
     roots = rpc.dag_import(car, pin_roots=complete)
     if complete:
@@ -157,7 +159,7 @@ def publish(
             raise PublishError(f"the node imported the CAR but reports root {listed}")
         if reported[result.root]:
             raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
-    return PublishReport(result.root, len(result.blocks), len(car), complete, outcomes)
+    return PublishReport(result.root, result.blocks, len(car), complete, outcomes)
 
 
 def request_remote_pin(

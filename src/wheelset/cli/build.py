@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -29,34 +30,33 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _wheel_fetcher(http, index_url: str | None, gateways: list[str]):
-    """The fetcher of build and publish (from the first gateway by CID, if one is given)."""
+def _first(gateways: list[str]) -> str | None:
+    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
+    return gateways[0] if gateways else None
+
+
+def _metadata_provider(
+    http, *, index_url: str | None, gateway: list[str], counter: list[tuple[int, int]]
+):
+    """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
+    (files fetched, files asked for)."""
+    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
     from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    return WheelFetcher(http=http, index_url=index_url, gateway=gateways[0] if gateways else None)
-
-
-def _build(directory: Path, http, *, with_metadata: bool, index_url: str | None, gateway):
-    """The build of the collection, and (with METADATA) how many wheels were fetched for it."""
-    from wheelset.build.stage import build_collection
-    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-
-    if not with_metadata:
-        return build_collection(directory), None
-    fetcher = _wheel_fetcher(http, index_url, gateway)
-    fetched: list[int] = []
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
 
     def provide(decls):
-        found, count = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
-        fetched.append(count)
+        found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
+        counter.append((fetched, len(decls)))
         return found
 
-    result = build_collection(directory, metadata=provide)
-    return result, sum(fetched)
+    return provide
 
 
 def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    fetcher = _wheel_fetcher(http, index_url, gateway)
+    from wheelset.fetch.wheel_fetch import WheelFetcher
+
+    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
 
     def write(decl, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -87,32 +87,32 @@ def build_command(
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
+    With --out, an existing build directory is updated: only projects whose declarations
+    changed are rebuilt, and the result is the same as a fresh build's.
     Prints a summary on stderr and the root CID, alone, as the last line on stdout.
     """
-    from wheelset.build.stage import write_build_dir, write_car_file
+    from wheelset.build.stage import build_collection
 
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
     with contextlib.nullcontext() if offline else http_client(timeout) as http:
-        result, fetched = _build(
-            directory, http, with_metadata=with_metadata, index_url=index_url, gateway=gateway
+        counts: list[tuple[int, int]] = []
+        provider = (
+            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=counts)
+            if with_metadata
+            else None
         )
-        if out is not None:
-            writer = (
-                _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
-            )
-            write_build_dir(result, out, wheels=writer)
-        car_size = write_car_file(result, car) if car is not None else None
-    entries = result.manifest.entries
-    projects = len({e.declaration.name for e in entries})
-    summary = f"{len(entries)} wheels, {projects} projects, {len(result.blocks)} blocks"
-    if fetched is not None:
-        summary += f"; METADATA: {fetched} fetched, {len(entries) - fetched} cached"
+        writer = _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
+        result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
+    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
+    if with_metadata:
+        fetched = sum(f for f, _ in counts)
+        summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
     if out is not None:
-        summary += f"; wrote {out}"
-    if car_size is not None:
-        summary += f"; CAR {car} ({car_size} bytes)"
+        summary += f"; wrote {out} ({result.rebuilt} of {result.projects} projects rebuilt)"
+    if car is not None:
+        summary += f"; CAR {car} ({result.car_size} bytes)"
     typer.echo(summary, err=True)
     typer.echo(str(result.root))
 
@@ -167,23 +167,36 @@ call and pin (default 300 s).
         publish,
         request_remote_pin,
     )
+    from wheelset.build.stage import build_collection
+    from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
+    from wheelset.model.collection_reader import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
-    with http_client(timeout) as http:
-        result, _fetched = _build(
-            directory, http, with_metadata=with_metadata, index_url=index_url, gateway=gateway
+    with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
+        provider = (
+            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=[])
+            if with_metadata
+            else None
         )
+        car = Path(tmp) / "root.car"
+        result = build_collection(directory, car=car, metadata=provider)
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = _wheel_fetcher(http, index_url, gateway) if from_sources else None
+            fetcher = (
+                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+                if from_sources
+                else None
+            )
             with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
+                    car.read_bytes(),
+                    read_collection(directory)[1],
                     rpc,
                     fetcher=fetcher,
                     workers=jobs,

@@ -19,6 +19,7 @@ from wheelset.cli.options import (
     TimeoutOption,
 )
 from wheelset.cli.wiring import wheel_fetching
+from wheelset.errors import UsageError
 
 __all__ = ["declare_command"]
 
@@ -47,6 +48,9 @@ def declare_command(
         bool, typer.Option("--replace", help="Remove the projects' other declarations.")
     ] = False,
     extras: ExtrasOption = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -59,6 +63,8 @@ def declare_command(
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
     platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
+    if all_extras and extras is not None:
+        raise UsageError("--extras and --all-extras exclude each other")
     with wheel_fetching(
         timeout, index_url, needs_index=releases, use_cache=not no_cache
     ) as fetcher:
@@ -67,7 +73,7 @@ def declare_command(
             fetcher=fetcher,
             platforms=platforms,
             source=source,
-            extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
+            extras=None if all_extras else extras or [],  # type: ignore[arg-type] - a list
             jobs=jobs,
         )
     for note in declared.notes:

@@ -120,8 +120,9 @@ ExtrasOption = Annotated[
         "--extras",
         metavar="NAMES",
         callback=_parse_extras,
-        help="Comma-separated extras to declare, '' for none (default: declare: all the wheel "
-        "provides; bump: those declared now). The closure check covers only declared extras.",
+        help="Comma-separated extras to declare, '' for none (default: declare: none, or those "
+        "NAME[a,b] names; bump: those declared now). The closure check covers only declared "
+        "extras.",
     ),
 ]
 NoCacheOption = Annotated[

@@ -9,7 +9,7 @@ the fork): a side that did not change yields to the side that did; both changing
 project differently is a conflict, left as the fork has it and reported.
 `prune` keeps the named projects and their closure on every (remaining) platform.
 Entry points: init_collection(), merge_collections(), apply_merge(), read_upstream(),
-plan_prune(), apply_prune().
+read_prune(), plan_prune(), apply_prune().
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from wheelset.build.manifest import Manifest, format_manifest, parse_manifest
@@ -32,7 +32,7 @@ from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import Declaration, dump_declaration
-from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, parse_platforms
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:
     import tomllib
@@ -52,6 +52,7 @@ __all__ = [
     "init_collection",
     "merge_collections",
     "plan_prune",
+    "read_prune",
     "read_upstream",
 ]
 
@@ -92,10 +93,16 @@ def init_collection(manifest: Manifest, root: CID, target: Path) -> int:
     return len(manifest.declarations)
 
 
-def _write_upstream(collection: Path, root: CID, manifest: Manifest) -> None:
+def _write_upstream(
+    collection: Path, root: CID, manifest: Manifest, keep: Sequence[Requirement] = ()
+) -> None:
+    record: dict[str, object] = {"root": str(root)}
+    if keep:
+        record["prune"] = {"keep": [str(r) for r in keep]}
     text = (
-        "# The published root this collection was derived from (wheelset init / sync).\n"
-        + tomli_w.dumps({"root": str(root)})
+        "# The published root this collection was derived from (wheelset init / sync),\n"
+        "# and what `wheelset prune` kept (sync then takes only what those need).\n"
+        + tomli_w.dumps(record)
     )
     # The canonical bytes of an authenticated manifest are the ones its root was built from.
     atomic_write_bytes(collection / UPSTREAM_MANIFEST, format_manifest(manifest))
@@ -122,6 +129,26 @@ def read_upstream(collection: Path) -> tuple[CID, Manifest]:
     except (tomllib.TOMLDecodeError, KeyError, InvalidCID, OSError, UnicodeDecodeError) as e:
         raise ForkError(f"malformed upstream record: {e}", path=record, code="FORK") from e
     return root, base
+
+
+def read_prune(collection: Path) -> tuple[Requirement, ...]:
+    """What `prune` kept in this fork (empty: never pruned, or not a fork)."""
+    try:
+        table = tomllib.loads((collection / UPSTREAM_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return ()
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ForkError(f"malformed upstream record: {e}", path=UPSTREAM_FILE, code="FORK") from e
+    prune = table.get("prune", {})
+    keep = prune.get("keep", []) if isinstance(prune, dict) else None
+    if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
+        raise ForkError(
+            "prune.keep must be a list of requirements", path=UPSTREAM_FILE, code="FORK"
+        )
+    try:
+        return tuple(Requirement(k) for k in keep)
+    except InvalidRequirement as e:
+        raise ForkError(f"prune.keep: {e}", path=UPSTREAM_FILE, code="FORK") from e
 
 
 class ChangeKind(enum.Enum):
@@ -172,8 +199,13 @@ def merge_collections(
     theirs: Manifest,
     ours_declarations: Sequence[Declaration],
     ours_platforms: Mapping[str, object],
+    keep: Sequence[Requirement] = (),
 ) -> MergeResult:
-    """Three-way merge of upstream's change (base → theirs) into the fork (ours)."""
+    """Three-way merge of upstream's change (base → theirs) into the fork (ours).
+
+    ``keep`` is what `prune` kept (read_prune()): a pruned fork takes from upstream only
+    the projects the kept ones need.
+    """
     groups = {
         "base": _by_project(base.declarations),
         "theirs": _by_project(theirs.declarations),
@@ -186,7 +218,8 @@ def merge_collections(
         sb, st, so = _state(b), _state(t), _state(o)
         if so == st or st == sb:
             merged += o
-            if so != sb:
+            # A project the fork removed and upstream left alone is no news.
+            if so != sb and o:
                 changes.append(Change(project, ChangeKind.KEPT, _versions(o)))
         elif so == sb:
             merged += t
@@ -217,7 +250,35 @@ def merge_collections(
                 "both the fork and upstream changed the platforms",
             )
         )
+    if keep:
+        merged, changes = _within_pruned(merged, platforms, keep, changes)
     return MergeResult(tuple(merged), platforms, tuple(changes))
+
+
+def _within_pruned(
+    merged: list[Declaration],
+    platforms_table: Mapping[str, object],
+    keep: Sequence[Requirement],
+    changes: list[Change],
+) -> tuple[list[Declaration], list[Change]]:
+    """A pruned fork takes from upstream only what its kept projects need."""
+    index = ClosureIndex(merged)
+    try:
+        platforms = parse_platforms(platforms_table)
+    except PlatformError as e:
+        raise ForkError(str(e), path=PLATFORMS_FILE, code="FORK") from e
+    needed: set[str] = set()
+    for platform in platforms:
+        needed |= set(_closure_with_declared_extras(index, platform, keep)[0])
+    # Projects the fork declares on its own stay; upstream's only when needed.
+    ours_only = {c.project for c in changes if c.kind is not ChangeKind.TAKEN}
+    kept = [d for d in merged if str(d.path) in needed or d.name in ours_only]
+    names = {d.name for d in kept}
+    return kept, [
+        c
+        for c in changes
+        if c.kind is not ChangeKind.TAKEN or c.project in names or c.project == _PLATFORMS_KEY
+    ]
 
 
 def apply_merge(
@@ -228,7 +289,11 @@ def apply_merge(
     new_manifest: Manifest,
 ) -> None:
     """Write the merged collection: new/changed declaration files, removed ones deleted,
-    platforms, and the new upstream record (only after everything else is in place)."""
+    platforms, and the new upstream record (only after everything else is in place).
+
+    With conflicts the record stays at the old root: the next sync merges from the same
+    base and reports them again, until the fork resolves them (or takes upstream's side).
+    """
     wanted = {str(d.path): d for d in result.declarations}
     for decl in result.declarations:
         if decl not in current:
@@ -237,7 +302,8 @@ def apply_merge(
         if str(decl.path) not in wanted:
             _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, result.platforms)
-    _write_upstream(collection, new_root, new_manifest)
+    if not result.conflicts:
+        _write_upstream(collection, new_root, new_manifest, read_prune(collection))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,13 +362,9 @@ def plan_prune(
     kept: dict[str, Declaration] = {}
     problems: list[str] = []
     for platform in platforms:
-        view = index.view(platform)
-        wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
-        for outcome in iter_closure(index, platform, wanted):
-            if isinstance(outcome, Selected):
-                kept[str(outcome.declaration.path)] = outcome.declaration
-            else:
-                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        kept_here, problems_here = _closure_with_declared_extras(index, platform, keep)
+        kept.update(kept_here)
+        problems += problems_here
     if not kept:
         raise ForkError(
             "no wheel of the kept projects installs on the remaining platforms", code="PRUNE"
@@ -315,6 +377,29 @@ def plan_prune(
     keep_decls = tuple(sorted(kept.values(), key=lambda d: d.path))
     remove = tuple(d for d in declarations if str(d.path) not in kept)
     return PrunePlan(keep_decls, remove, table)
+
+
+def _closure_with_declared_extras(
+    index: ClosureIndex, platform: Platform, keep: Sequence[Requirement]
+) -> tuple[dict[str, Declaration], list[str]]:
+    """The closure of ``keep`` on ``platform``, grown until every kept wheel's declared
+    extras are in it too: check requires what those extras bring in."""
+    view = index.view(platform)
+    wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
+    with_extras: set[tuple[str, tuple[str, ...]]] = set()
+    while True:
+        kept: dict[str, Declaration] = {}
+        problems: list[str] = []
+        for outcome in iter_closure(index, platform, wanted):
+            if isinstance(outcome, Selected):
+                kept[str(outcome.declaration.path)] = outcome.declaration
+            else:
+                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        grown = {(d.name, tuple(d.extras)) for d in kept.values() if d.extras} - with_extras
+        if not grown:
+            return kept, problems
+        with_extras |= grown
+        wanted += [Requirement(f"{name}[{','.join(extras)}]") for name, extras in sorted(grown)]
 
 
 def _remove_declaration(collection: Path, decl: Declaration) -> None:
@@ -336,8 +421,12 @@ def _write_platforms_if_changed(collection: Path, table: Mapping[str, object]) -
         atomic_write_text(platforms_file, tomli_w.dumps(dict(table)))
 
 
-def apply_prune(collection: Path, plan: PrunePlan) -> None:
-    """Delete the removed declarations and write the narrowed platforms.toml."""
+def apply_prune(collection: Path, plan: PrunePlan, keep: Sequence[Requirement] = ()) -> None:
+    """Delete the removed declarations and write the narrowed platforms.toml; in a fork,
+    record ``keep`` so that sync takes from upstream only what it needs."""
     for decl in plan.remove:
         _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, plan.platforms)
+    if keep and (collection / UPSTREAM_FILE).is_file():
+        root, base = read_upstream(collection)
+        _write_upstream(collection, root, base, keep)
