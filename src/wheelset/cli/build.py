@@ -30,9 +30,12 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _first(gateways: list[str]) -> str | None:
-    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
-    return gateways[0] if gateways else None
+def _wheel_fetcher(http, index_url: str | None, gateways: list[str]):
+    """The wheel fetcher of build and publish: from the first gateway by CID when one is
+    given (the fetcher takes one), else from each wheel's source."""
+    from wheelset.fetch.wheel_fetch import WheelFetcher
+
+    return WheelFetcher(http=http, index_url=index_url, gateway=gateways[0] if gateways else None)
 
 
 def _metadata_provider(
@@ -41,9 +44,8 @@ def _metadata_provider(
     """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
     (files fetched, files asked for)."""
     from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-    from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    fetcher = _wheel_fetcher(http, index_url, gateway)
 
     def provide(decls):
         found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
@@ -54,9 +56,7 @@ def _metadata_provider(
 
 
 def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    fetcher = _wheel_fetcher(http, index_url, gateway)
 
     def write(decl, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -168,7 +168,6 @@ call and pin (default 300 s).
         request_remote_pin,
     )
     from wheelset.build.stage import build_collection
-    from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
     from wheelset.model.collection_reader import read_collection
@@ -187,11 +186,7 @@ call and pin (default 300 s).
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = (
-                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
-                if from_sources
-                else None
-            )
+            fetcher = _wheel_fetcher(http, index_url, gateway) if from_sources else None
             with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
