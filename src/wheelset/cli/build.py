@@ -18,6 +18,7 @@ from wheelset.cli.options import (
     GatewayOption,
     IndexUrlOption,
     JobsOption,
+    NodeApiOption,
     TimeoutOption,
     WithMetadataOption,
 )
@@ -120,16 +121,7 @@ def build_command(
 @handles_errors
 def publish_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
-    api: Annotated[
-        str | None,
-        typer.Option(
-            "--api",
-            metavar="URL",
-            envvar="WHEELSET_API",
-            help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
-            "service is given).",
-        ),
-    ] = None,
+    api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
         typer.Option(
@@ -157,7 +149,8 @@ def publish_command(
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+    The node is --api (default http://127.0.0.1:5001, unless only --pinning-service is \
+given). Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
 call and pin (default 300 s).
     """
     from wheelset.build.publish import (

@@ -14,6 +14,7 @@ from wheelset.cli.options import (
     CollectionArg,
     FromRootOption,
     GatewayOption,
+    NodeApiOption,
     TimeoutOption,
 )
 from wheelset.cli.wiring import open_root
@@ -31,20 +32,20 @@ def init_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Derive a declarations repository from a published root (a fork).
 
-    Writes every declaration and platforms.toml of the root's authenticated manifest, plus
-    upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
+    Writes every declaration (read a project at a time, verified) and platforms.toml of
+    the root, plus upstream.toml (the root it came from) and .wheelset/upstream.jsonl (the
     base of later `sync`s). Building the new directory unchanged (with the options the root
     was built with, e.g. --with-metadata) gives the same root CID.
     """
     from wheelset.maintain.fork import init_collection
 
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
-    count = init_collection(opened.manifest, opened.cid, directory)
-    projects = len({d.name for d in opened.manifest.declarations})
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        count, projects = init_collection(opened, directory)
     typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
 
 
@@ -103,6 +104,7 @@ def sync_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
@@ -120,6 +122,7 @@ def sync_command(
         merge_collections,
         read_prune,
         read_upstream,
+        upstream_of,
     )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
@@ -127,15 +130,16 @@ def sync_command(
     base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        theirs = upstream_of(opened, base)
     result = merge_collections(
         base,
-        opened.manifest,
+        theirs,
         collection.declarations,
         collection.platforms_table,
         keep=read_prune(directory),
     )
-    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+    apply_merge(directory, result, collection.declarations, opened.cid, theirs)
     for change in result.changes:
         line = f"{change.kind.value}: {change.project} ({change.detail})"
         typer.echo(line, err=change.kind is ChangeKind.CONFLICT)

@@ -1,8 +1,9 @@
 """Wiring: the library objects a command needs, built from its options in one place.
 
-open_root() reads a published root through the gateways and the cache; wheel_fetching()
-gives the wheel fetcher of declare, bump and check --integrity (HTTP client, index,
-wheel cache, progress bar). Commands get what they need here instead of each assembling it.
+open_root() opens a ROOT of any form with the one opener (cache, node, gateways);
+wheel_fetching() gives the wheel fetcher of declare, bump and check --integrity (HTTP
+client, index, wheel cache, progress bar). Commands get what they need here instead of
+each assembling it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from wheelset.fetch.http import http_client
 if TYPE_CHECKING:
     import httpx
 
-    from wheelset.client.root import OpenedRoot
+    from wheelset.client.root import Root
     from wheelset.fetch.cache import Cache
     from wheelset.fetch.download import WheelFetcher
     from wheelset.ipfs.gateway import GatewayFetcher
@@ -27,18 +28,25 @@ __all__ = ["open_root", "wheel_fetching"]
 
 
 def open_root(
-    root: str, gateways: list[str], timeout: float, cache_dir: Path | None, http: httpx.Client
-) -> tuple[OpenedRoot, GatewayFetcher, Cache]:
-    """Open ROOT through the gateways (and the cache), with the fetcher and cache used."""
-    from wheelset.client.root import open_root as open_verified_root
-    from wheelset.client.root import parse_root_ref
+    root: str,
+    gateways: list[str],
+    timeout: float,
+    cache_dir: Path | None,
+    http: httpx.Client,
+    api: str | None = None,
+) -> tuple[Root, GatewayFetcher, Cache]:
+    """Open ROOT (any form) with the block cache, the node ``api`` and the gateways as
+    sources; with the fetcher and cache the command fetches wheels through."""
+    from wheelset.client.root import open_root as open_any_root
+    from wheelset.client.root import parse_root_ref, root_resolver
     from wheelset.fetch.cache import Cache, default_cache_dir
     from wheelset.ipfs.gateway import GatewayFetcher, gateway_urls
 
     ref = parse_root_ref(root)
     fetcher = GatewayFetcher(gateway_urls(gateways, http=http), http=http, timeout=timeout)
     cache = Cache(cache_dir or default_cache_dir())
-    return open_verified_root(ref, fetcher, cache=cache), fetcher, cache
+    resolver = root_resolver(fetcher, cache.directory, api=api, http=http, timeout=timeout)
+    return open_any_root(ref, resolver), fetcher, cache
 
 
 @contextlib.contextmanager

@@ -1,9 +1,10 @@
-"""The local content cache, keyed by CID: verified files (wheels, METADATA) and manifests.
+"""The local content cache, keyed by CID: verified files (wheels, METADATA) and root blocks.
 
 Layout under ``$WHEELSET_CACHE_DIR`` (default ``$XDG_CACHE_HOME/wheelset``, else
 ``~/.cache/wheelset``): ``files/<cid>/<name>`` (the name is the caller's, e.g. a wheel's
 file name, which installers need), ``files/<cid>/.<mark>`` (facts recorded about that
-content, e.g. a passed check) and ``roots/<cid>.json``. A file enters the cache
+content, e.g. a passed check); root blocks live beside them in ``blocks/<cid>``
+(wheelset.ipfs.resolver.BlockDir). A file enters the cache
 only after its CID (and expected size and sha256) are verified, by atomic rename, so a reader
 never sees a partial file. A cached file is re-verified every time it is used (its CID is
 recomputed — one hashing pass, the same cost as a sha256 check): a corrupted or planted
@@ -77,9 +78,6 @@ class Cache:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError(f"bad cache file name {name!r}")
         return self.directory / "files" / str(cid) / name
-
-    def manifest_path(self, root: CID) -> Path:
-        return self.directory / "roots" / f"{root}.json"
 
     def has_mark(self, cid: CID, mark: str) -> bool:
         """Whether a fact about the content ``cid`` was recorded (see mark())."""

@@ -1,37 +1,46 @@
 """Forks: derive a declarations repository from a published root, and merge upstream updates.
 
-`init` writes a root's manifest back out as a collection (declarations, platforms.toml) plus
-`upstream.toml`, the record of the root it came from, and a copy of that root's manifest
-(`.wheelset/upstream.json`, authenticated when it was fetched) so a later `sync` has its merge
-base offline. Rebuilding an unchanged fork gives the upstream root again.
+`init` writes a root back out as a collection (declarations, platforms.toml), reading its
+projects one at a time (memory bounded by a project, not the collection), plus
+`upstream.toml`, the record of the root it came from, and the merge base
+(`.wheelset/upstream.jsonl`: the platforms, then per project its directory CID and its
+declarations, as verified when read) so a later `sync` has its base offline and reads
+from the new root only the projects whose directory changed. Rebuilding an unchanged fork
+gives the upstream root again.
 `sync` is a three-way merge per project (base = recorded root, theirs = new root, ours =
 the fork): a side that did not change yields to the side that did; both changing the same
 project differently is a conflict, left as the fork has it and reported.
 `prune` keeps the named projects and their closure on every (remaining) platform.
-Entry points: init_collection(), merge_collections(), apply_merge(), read_upstream(),
-read_prune(), plan_prune(), apply_prune().
+Entry points: init_collection(), upstream_of(), merge_collections(), apply_merge(),
+read_upstream(), read_prune(), Upstream, plan_prune(), apply_prune().
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 import tomli_w
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from wheelset.build.manifest import Manifest, format_manifest, parse_manifest
 from wheelset.check.closure import check_closure
+from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
-from wheelset.fsutil import atomic_write_bytes, atomic_write_text
+from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
-from wheelset.model.declarations import Declaration, dump_declaration
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationError,
+    dump_declaration,
+    parse_declaration,
+)
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:
@@ -40,13 +49,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
+    "UPSTREAM_BASE",
     "UPSTREAM_FILE",
-    "UPSTREAM_MANIFEST",
     "Change",
     "ChangeKind",
     "ForkError",
     "MergeResult",
     "PrunePlan",
+    "Upstream",
     "apply_merge",
     "apply_prune",
     "init_collection",
@@ -54,10 +64,11 @@ __all__ = [
     "plan_prune",
     "read_prune",
     "read_upstream",
+    "upstream_of",
 ]
 
 UPSTREAM_FILE = "upstream.toml"
-UPSTREAM_MANIFEST = ".wheelset/upstream.json"
+UPSTREAM_BASE = ".wheelset/upstream.jsonl"
 _PLATFORMS_KEY = "platforms.toml"  # the platforms table takes part in the merge like a project
 
 
@@ -65,37 +76,68 @@ class ForkError(WheelsetError):
     """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
 
 
-def init_collection(manifest: Manifest, root: CID, target: Path) -> int:
-    """Write ``manifest`` as a collection in the new directory ``target``; return the wheel count.
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """A root as a merge base: its platforms, declarations and, per project, its directory
+    CID (text; None when not known, e.g. read from a build directory's files)."""
+
+    platforms: Mapping[str, object]
+    declarations: tuple[Declaration, ...]
+    directories: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def _token(value: object) -> str | None:
+    return str(value) if isinstance(value, CID) else None
+
+
+def _base_line(name: str, directory: str | None, decls: Iterable[Declaration]) -> str:
+    tables = [{"path": str(d.path), **d.to_toml()} for d in decls]
+    doc = {"name": name, "directory": directory, "declarations": tables}
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def init_collection(root: Root, target: Path) -> tuple[int, int]:
+    """Write ``root`` as a collection in the new directory ``target``; return the numbers of
+    wheels and projects. Projects are read and written one at a time.
 
     Everything is written into a temporary sibling directory that is renamed at the end, so a
     failure leaves nothing behind.
     Raises:
         ForkError: ``target`` exists and is not empty.
+        RootError: a project of the root cannot be read.
     """
     if target.exists() and any(target.iterdir()):
         raise ForkError("target directory is not empty", path=target, code="FORK")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.wheelset-init"
     shutil.rmtree(staging, ignore_errors=True)
+    wheels = projects = 0
     try:
         staging.mkdir()
-        for decl in manifest.declarations:
-            dump_declaration(decl, staging)
-        atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(manifest.platforms)))
-        _write_upstream(staging, root, manifest)
+        listing = root.directories()
+        base = staging / UPSTREAM_BASE
+        base.parent.mkdir(parents=True)
+        with base.open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"platforms": root.platforms}, sort_keys=True) + "\n")
+            for name, entries in root.iter_projects():
+                decls = [e.declaration for e in entries]
+                for decl in decls:
+                    dump_declaration(decl, staging)
+                out.write(_base_line(name, _token(listing.get(name)), decls))
+                wheels += len(decls)
+                projects += 1
+        atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(root.platforms)))
+        _write_record(staging, root.cid)
         if target.exists():
             target.rmdir()
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(manifest.declarations)
+    return wheels, projects
 
 
-def _write_upstream(
-    collection: Path, root: CID, manifest: Manifest, keep: Sequence[Requirement] = ()
-) -> None:
+def _write_record(collection: Path, root: CID, keep: Sequence[Requirement] = ()) -> None:
     record: dict[str, object] = {"root": str(root)}
     if keep:
         record["prune"] = {"keep": [str(r) for r in keep]}
@@ -104,13 +146,43 @@ def _write_upstream(
         "# and what `wheelset prune` kept (sync then takes only what those need).\n"
         + tomli_w.dumps(record)
     )
-    # The canonical bytes of an authenticated manifest are the ones its root was built from.
-    atomic_write_bytes(collection / UPSTREAM_MANIFEST, format_manifest(manifest))
     atomic_write_text(collection / UPSTREAM_FILE, text)
 
 
-def read_upstream(collection: Path) -> tuple[CID, Manifest]:
-    """The recorded upstream root and its manifest (the merge base).
+def _write_upstream(
+    collection: Path, root: CID, upstream: Upstream, keep: Sequence[Requirement] = ()
+) -> None:
+    by_project = _by_project(upstream.declarations)
+    lines = [json.dumps({"platforms": upstream.platforms}, sort_keys=True) + "\n"]
+    lines += [
+        _base_line(name, upstream.directories.get(name), by_project[name])
+        for name in sorted(by_project)
+    ]
+    atomic_write_text(collection / UPSTREAM_BASE, "".join(lines))
+    _write_record(collection, root, keep)
+
+
+def _parse_base(text: str, where: Path) -> Upstream:
+    try:
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        platforms = lines[0]["platforms"]
+        decls: list[Declaration] = []
+        directories: dict[str, str | None] = {}
+        for line in lines[1:]:
+            directories[line["name"]] = line["directory"]
+            for table in line["declarations"]:
+                table = dict(table)
+                path = PurePosixPath(table.pop("path"))
+                decls.append(parse_declaration(table, path))
+    except (json.JSONDecodeError, IndexError, KeyError, TypeError, DeclarationError) as e:
+        raise ForkError(f"malformed merge base: {e}", path=where, code="FORK") from e
+    if not isinstance(platforms, dict):
+        raise ForkError("malformed merge base: no platforms table", path=where, code="FORK")
+    return Upstream(platforms, tuple(decls), directories)
+
+
+def read_upstream(collection: Path) -> tuple[CID, Upstream]:
+    """The recorded upstream root and the merge base.
 
     Raises:
         ForkError: no record, or a malformed one.
@@ -119,7 +191,7 @@ def read_upstream(collection: Path) -> tuple[CID, Manifest]:
     try:
         table = tomllib.loads(record.read_text("utf-8"))
         root = parse_cid(str(table["root"]))
-        base = parse_manifest((collection / UPSTREAM_MANIFEST).read_bytes())
+        text = (collection / UPSTREAM_BASE).read_text("utf-8")
     except FileNotFoundError as e:
         raise ForkError(
             f"not a fork: {Path(e.filename).name} is missing (use wheelset init --from)",
@@ -128,7 +200,31 @@ def read_upstream(collection: Path) -> tuple[CID, Manifest]:
         ) from e
     except (tomllib.TOMLDecodeError, KeyError, InvalidCID, OSError, UnicodeDecodeError) as e:
         raise ForkError(f"malformed upstream record: {e}", path=record, code="FORK") from e
-    return root, base
+    return root, _parse_base(text, collection / UPSTREAM_BASE)
+
+
+def upstream_of(root: Root, base: Upstream) -> Upstream:
+    """``root`` as the other side of a merge with ``base``: a project whose directory CID is
+    the base's is taken from the base; only the others are read from the root.
+
+    Raises:
+        RootError: a project of the root cannot be read.
+    """
+    listing = root.directories()
+    base_projects = _by_project(base.declarations)
+    same = {
+        name
+        for name, token in listing.items()
+        if _token(token) is not None and base.directories.get(name) == _token(token)
+    }
+    read = root.projects(sorted(set(listing) - same))
+    decls = [d for name in same for d in base_projects.get(name, ())]
+    decls += [e.declaration for entries in read.values() for e in entries or ()]
+    return Upstream(
+        root.platforms,
+        tuple(decls),
+        {name: _token(token) for name, token in listing.items()},
+    )
 
 
 def read_prune(collection: Path) -> tuple[Requirement, ...]:
@@ -195,8 +291,8 @@ def _versions(decls: Sequence[Declaration]) -> str:
 
 
 def merge_collections(
-    base: Manifest,
-    theirs: Manifest,
+    base: Upstream,
+    theirs: Upstream,
     ours_declarations: Sequence[Declaration],
     ours_platforms: Mapping[str, object],
     keep: Sequence[Requirement] = (),
@@ -286,7 +382,7 @@ def apply_merge(
     result: MergeResult,
     current: Sequence[Declaration],
     new_root: CID,
-    new_manifest: Manifest,
+    new_upstream: Upstream,
 ) -> None:
     """Write the merged collection: new/changed declaration files, removed ones deleted,
     platforms, and the new upstream record (only after everything else is in place).
@@ -303,7 +399,7 @@ def apply_merge(
             _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, result.platforms)
     if not result.conflicts:
-        _write_upstream(collection, new_root, new_manifest, read_prune(collection))
+        _write_upstream(collection, new_root, new_upstream, read_prune(collection))
 
 
 @dataclass(frozen=True, slots=True)
