@@ -17,9 +17,8 @@ from wheelset.cli.options import (
     JobsOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
+from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
-from wheelset.fetch.http import http_client
 
 __all__ = ["check_command"]
 
@@ -92,19 +91,12 @@ def check_command(
             err=True,
         )
     if run_integrity:
-        from wheelset.fetch.download import WheelFetcher
-        from wheelset.fetch.index import IndexClient, configured_index_url
-
-        with (
-            http_client(timeout, index_url=index_url) as http,
-            download_progress() as on_progress,
-        ):
-            index = (
-                IndexClient(configured_index_url(index_url), http=http)
-                if needs_index(collection.declarations, scope)
-                else None
-            )
-            fetcher = WheelFetcher(http=http, index=index, on_progress=on_progress)
+        with wheel_fetching(
+            timeout,
+            index_url,
+            needs_index=needs_index(collection.declarations, scope),
+            use_cache=False,  # the integrity check compares with the source, never a copy
+        ) as fetcher:
             findings = run_checks(
                 collection,
                 families,

@@ -50,8 +50,7 @@ Tree = Mapping[str, Union[Imported, "Tree"]]
 class InvalidEntryName(WheelsetError, ValueError):
     """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="NAME")
+    code = "NAME"
 
 
 def _check_name(name: str) -> bytes:

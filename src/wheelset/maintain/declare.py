@@ -66,8 +66,7 @@ _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
 class DeclareError(WheelsetError):
     """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
 
-    def __init__(self, message: str, *, code: str = "DECLARE"):
-        super().__init__(message, code=code)
+    code = "DECLARE"
 
 
 @dataclass(frozen=True, slots=True)
