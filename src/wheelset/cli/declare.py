@@ -12,14 +12,14 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    ExtrasOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
+from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
-from wheelset.fetch.http import http_client
 
 __all__ = ["declare_command"]
 
@@ -29,7 +29,8 @@ def declare_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="A local .whl, an http(s)/file URL of a wheel, or NAME[extras][==VERSION]."
+            metavar="SOURCE...",
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION.",
         ),
     ],
     into: Annotated[
@@ -46,15 +47,7 @@ def declare_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove the projects' other declarations.")
     ] = False,
-    extras: Annotated[
-        str | None,
-        typer.Option(
-            "--extras",
-            metavar="NAMES",
-            help="Comma-separated extras to declare (default: none, or those NAME[a,b] "
-            "names). The closure check covers only declared extras.",
-        ),
-    ] = None,
+    extras: ExtrasOption = None,
     all_extras: Annotated[
         bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
     ] = False,
@@ -72,8 +65,6 @@ def declare_command(
     no_cache: NoCacheOption = False,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
-    from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
-    from wheelset.fetch.index import IndexClient, configured_index_url
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
     from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 
@@ -87,18 +78,15 @@ def declare_command(
                 path=into / PLATFORMS_FILE,
             )
         platforms = load_platforms(into / PLATFORMS_FILE)[0]
-    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
-        index = None
-        if releases:
-            index = IndexClient(configured_index_url(index_url), http=http)
-        cache = None if no_cache else WheelCache(default_cache_dir())
-        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        if all_extras and extras is not None:
-            raise UsageError("--extras and --all-extras exclude each other")
-        wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
+    if all_extras and extras is not None:
+        raise UsageError("--extras and --all-extras exclude each other")
+    wanted = None if all_extras else extras or []
+    with wheel_fetching(
+        timeout, index_url, needs_index=releases, use_cache=not no_cache
+    ) as fetcher:
         if with_deps:
             declared = _declare_with_deps(
-                specs, into, platforms or [], wanted, replace, index, fetcher, http, jobs
+                specs, into, platforms or [], wanted, replace, fetcher, jobs
             )
         else:
             declared = declare_sources(
@@ -106,7 +94,7 @@ def declare_command(
                 fetcher=fetcher,
                 platforms=platforms,
                 source=source,
-                extras=wanted,
+                extras=wanted,  # type: ignore[arg-type] - a list
                 jobs=jobs,
             )
     for note in declared.notes:
@@ -115,7 +103,7 @@ def declare_command(
         typer.echo(f"{status} {path}")
 
 
-def _declare_with_deps(specs, into, platforms, wanted, replace, index, fetcher, http, jobs):  # type: ignore[no-untyped-def]
+def _declare_with_deps(specs, into, platforms, wanted, replace, fetcher, jobs):  # type: ignore[no-untyped-def]
     from wheelset.maintain.closure_resolve import declare_closure, resolve_closure
     from wheelset.model.collection import load_collection
 
@@ -128,9 +116,8 @@ def _declare_with_deps(specs, into, platforms, wanted, replace, index, fetcher, 
         specs,
         collection.declarations,
         platforms,
-        index=index,
+        index=fetcher.index,
         fetcher=fetcher,
-        http=http,
         cache_dir=None
         if fetcher.cache is None
         else fetcher.cache.directory.parent / "core-metadata",

@@ -25,14 +25,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
 
-from wheelset.fetch import FetchError
 from wheelset.fetch.download import WheelFetcher
 from wheelset.fetch.index import IndexClient, IndexFile
 from wheelset.fsutil import atomic_write_bytes
@@ -95,8 +93,7 @@ class ClosurePlan:
 class _Metadata:
     """Requires-Dist and extras of releases, from the index (PEP 658 file or one wheel)."""
 
-    def __init__(self, http: httpx.Client, fetcher: WheelFetcher, cache_dir: Path | None):
-        self._http = http
+    def __init__(self, fetcher: WheelFetcher, cache_dir: Path | None):
         self._fetcher = fetcher
         self._dir = cache_dir
         self._found: dict[tuple[str, Version], WheelMetadata] = {}
@@ -125,16 +122,7 @@ class _Metadata:
             data = cached.read_bytes()
             if hashlib.sha256(data).hexdigest() == sha256:
                 return parse_metadata(data, item.filename)
-        url = item.url + ".metadata"
-        try:
-            response = self._http.get(url, follow_redirects=True)
-        except httpx.HTTPError as e:
-            raise FetchError(f"{url}: {e or type(e).__name__}") from e
-        if response.status_code != 200:
-            raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
-        data = response.content
-        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
-            raise FetchError(f"{url}: sha256 differs from the index's {sha256}")
+        data = self._fetcher.core_metadata(item)
         if cached is not None:
             with contextlib.suppress(OSError):  # a cache that cannot be written is skipped
                 atomic_write_bytes(cached, data)
@@ -281,7 +269,6 @@ def resolve_closure(
     *,
     index: IndexClient,
     fetcher: WheelFetcher,
-    http: httpx.Client,
     cache_dir: Path | None = None,
     replace: bool = False,
     jobs: int = 4,
@@ -322,7 +309,7 @@ def resolve_closure(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         provider = _Provider(
             index=index,
-            metadata=_Metadata(http, fetcher, cache_dir),
+            metadata=_Metadata(fetcher, cache_dir),
             platforms=platforms,
             declared=declared,
             fixed=fixed,
