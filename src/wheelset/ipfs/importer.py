@@ -360,12 +360,15 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
     """Cumulative DAG size (the Tsize a directory link carries) of a file of ``file_size`` bytes.
 
     Depends only on the length: chunk boundaries are fixed and CIDs have fixed width, so
-    the balanced tree's block lengths are computed, not encoded. Complete subtrees of full
-    chunks are alike, so the work is O(tree depth), whatever the size.
+    the balanced tree's block lengths are computed, not encoded. Complete subtrees of one
+    level are alike and only the rightmost path is partial, so the work is a loop over the
+    tree's depth (logarithmic in the size), without recursion, whatever the number.
 
     >>> dag_size_of_file(1_048_576)
     1048832
     """
+    if file_size < 0:
+        raise ValueError("a file size is not negative")
     chunk, fanout = params.chunk_size, params.max_links
     node_cid = 34 if params.cid_version == 0 else 36  # multihash alone, or 01 70 + multihash
     leaf_cid = 36 if params.use_raw_leaves else node_cid
@@ -376,21 +379,8 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
         head, tail = _dagpb_leaf_frame(length)
         return len(head) + length + len(tail)
 
-    leaves = max(1, -(-file_size // chunk))
-    if leaves == 1:
-        return leaf(file_size)
-    height = 1
-    while fanout**height < leaves:
-        height += 1
-
-    def subtree(count: int, level: int, last: int) -> tuple[int, int]:
-        """(tsize, file bytes) of a subtree of ``count`` leaves; only the last may be short."""
-        if level == 0:
-            return leaf(last), last
-        per_child = fanout ** (level - 1)
-        full_children = (count - 1) // per_child
-        full = subtree(per_child, level - 1, chunk) if full_children else (0, 0)
-        tail = subtree(count - full_children * per_child, level - 1, last)
+    def node(level: int, full_children: int, full: tuple[int, int], tail: tuple[int, int]):
+        """(tsize, file bytes) of a node: ``full_children`` alike subtrees, then ``tail``."""
         cid_length = leaf_cid if level == 1 else node_cid
         links = full_children * _link_length(cid_length, full[0])
         links += _link_length(cid_length, tail[0])
@@ -400,4 +390,25 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
         block = links + 1 + _varint_length(unixfs) + unixfs
         return block + full_children * full[0] + tail[0], size
 
-    return subtree(leaves, height, file_size - (leaves - 1) * chunk)[0]
+    leaves = max(1, -(-file_size // chunk))
+    last = file_size - (leaves - 1) * chunk
+    if leaves == 1:
+        return leaf(file_size)
+    height, capacity = 1, fanout
+    while capacity < leaves:
+        height, capacity = height + 1, capacity * fanout
+    # Walk down the rightmost path: how many complete subtrees precede it on each level.
+    path: list[int] = []
+    count, per_child = leaves, capacity // fanout
+    for _ in range(height):
+        full_children = (count - 1) // per_child
+        path.append(full_children)
+        count -= full_children * per_child
+        per_child //= fanout
+    # Then up: complete subtrees of each level, and the partial one built on them.
+    complete = (leaf(chunk), chunk)
+    partial = (leaf(last), last)
+    for level, full_children in enumerate(reversed(path), start=1):
+        partial = node(level, full_children, complete, partial)
+        complete = node(level, fanout - 1, complete, complete)
+    return partial[0]
