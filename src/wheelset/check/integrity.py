@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fetch import FetchError, NotAWheelError
 from wheelset.fetch.download import FetchedWheel
 from wheelset.model.declarations import Declaration
@@ -83,6 +83,6 @@ def check_integrity(
         outcomes = [_inspect(fetcher, d) for d in decls]
     for decl, outcome in zip(decls, outcomes, strict=True):
         if isinstance(outcome, WheelsetError):
-            yield Finding(decl.path, outcome.code, str(outcome))
+            yield Finding(decl.path, outcome.code, mask_credentials(str(outcome)))
         else:
             yield from compare(decl, outcome)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from wheelset.errors import WheelsetError
+from wheelset.fsutil import is_temp_name
 from wheelset.model import canonical_toml
 from wheelset.model.declarations import Declaration, validate_declaration
 from wheelset.model.findings import Finding
@@ -65,6 +66,8 @@ class Collection:
 def _walk(directory: str, rel: str, out: list[str]) -> None:
     with os.scandir(directory) as entries:
         for entry in entries:
+            if is_temp_name(entry.name):
+                continue  # a write in progress, or left by a killed one (fsutil sweeps it)
             name = f"{rel}/{entry.name}" if rel else entry.name
             if entry.is_dir(follow_symlinks=False):
                 _walk(entry.path, name, out)
