@@ -17,7 +17,7 @@ from typing import Protocol
 
 from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fetch import FetchError, NotAWheelError
-from wheelset.fetch.download import FetchedWheel
+from wheelset.fetch.wheels import InspectedWheel
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
 
@@ -25,14 +25,14 @@ __all__ = ["Fetcher", "check_integrity", "compare"]
 
 
 class Fetcher(Protocol):
-    def inspect(self, decl: Declaration) -> FetchedWheel:
+    def inspect(self, decl: Declaration) -> InspectedWheel:
         """Fetch the declaration's source afresh and read it.
 
         Raises FetchError or NotAWheelError (and, for bad names, WheelsetError)."""
         ...
 
 
-def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
+def compare(decl: Declaration, fetched: InspectedWheel) -> Iterator[Finding]:
     """Findings for each field of ``decl`` that differs from the fetched wheel."""
     path = decl.path
     digest, meta = fetched.digest, fetched.metadata
@@ -62,7 +62,7 @@ def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
         yield Finding(path, "METADATA-MISMATCH", "METADATA has " + "; ".join(differences))
 
 
-def _inspect(fetcher: Fetcher, decl: Declaration) -> FetchedWheel | WheelsetError:
+def _inspect(fetcher: Fetcher, decl: Declaration) -> InspectedWheel | WheelsetError:
     try:
         return fetcher.inspect(decl)
     except (FetchError, NotAWheelError) as e:

@@ -22,7 +22,6 @@ import io
 import os
 import re
 import socket
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,9 +30,11 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from wheelset.errors import WheelsetError
+from wheelset.fsutil import make_temp
+from wheelset.httpbody import MAX_BODY_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
 from wheelset.ipfs.dagpb import FILE, RAW_TYPE, InvalidNode, decode_node, decode_unixfs
-from wheelset.ipfs.importer import ImportParams, import_file
+from wheelset.ipfs.importer import ImportParams, digest_stream
 
 if TYPE_CHECKING:
     # httpx is imported where it is used: it costs ~70 ms at start-up, and an install
@@ -65,6 +66,8 @@ _PROBE_TIMEOUT = 0.5  # seconds
 # A gateway answers this identity CID (empty content) from the CID alone, without the network.
 _PROBE_PATH = "/ipfs/bafkqaaa"
 _READ_SIZE = 65_536  # bytes per network read
+# The body limit of a file whose size nobody states (2**53 - 1: beyond any real file).
+MAX_FILE_BODY = 2**53 - 1
 MAX_BLOCK_SIZE = 2 * 1024 * 1024  # bytes; the largest block IPFS exchanges (bitswap's limit)
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 # A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
@@ -250,12 +253,18 @@ class GatewayFetcher:
         self._timeout = timeout
 
     def _get(
-        self, url: str, accept: str | None = None
+        self, url: str, max_body: int, accept: str | None = None
     ) -> contextlib.AbstractContextManager[httpx.Response]:
         headers = {"Accept-Encoding": "identity"}
         if accept is not None:
             headers["Accept"] = accept
-        return self._http.stream("GET", url, timeout=self._timeout, headers=headers)
+        return self._http.stream(
+            "GET",
+            url,
+            timeout=self._timeout,
+            headers=headers,
+            extensions={MAX_BODY_EXTENSION: max_body},
+        )
 
     def fetch_file(
         self,
@@ -283,8 +292,7 @@ class GatewayFetcher:
         what = f"{label} ({cid})" if label else str(cid)
         failures: list[GatewayFailure] = []
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".part")
-        tmp = Path(tmp_name)
+        fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "w+b") as out:
                 for gateway in self.gateways:
@@ -388,14 +396,8 @@ class GatewayFetcher:
     ) -> tuple[CID, int, str]:
         import httpx
 
-        sha = hashlib.sha256()
-
-        def on_chunk(chunk: memoryview) -> None:
-            sha.update(chunk)
-            out.write(chunk)
-
         try:
-            with self._get(url) as response:
+            with self._get(url, MAX_FILE_BODY if size is None else size) as response:
                 _check_status(response)
                 declared = response.headers.get("content-length")
                 if size is not None and declared and declared.isdigit() and int(declared) > size:
@@ -403,14 +405,14 @@ class GatewayFetcher:
                         "oversized", f"Content-Length {declared} exceeds the expected {size}"
                     )
                 body = _Body(response.iter_bytes(_READ_SIZE), size, progress.add, cancel)
-                imported = import_file(body, _import_params(cid), on_chunk=on_chunk)
+                digest = digest_stream(body, _import_params(cid), on_chunk=out.write)
         except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
-        if size is not None and imported.file_size < size:
-            raise _Failed("truncated", f"body ended after {imported.file_size} of {size} bytes")
-        return imported.cid, imported.file_size, sha.hexdigest()
+        if size is not None and digest.size < size:
+            raise _Failed("truncated", f"body ended after {digest.size} of {size} bytes")
+        return digest.content_id, digest.size, digest.sha256
 
     def fetch_path(
         self,
@@ -448,14 +450,14 @@ class GatewayFetcher:
 
         buffer = bytearray()
         try:
-            with self._get(url, accept) as response:
+            with self._get(url, max_size, accept) as response:
                 _check_status(response)
                 for chunk in response.iter_bytes(_READ_SIZE):
                     buffer += chunk
                     if len(buffer) > max_size:
                         raise _Failed("oversized", f"body longer than {max_size} bytes")
         except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
         return bytes(buffer)
@@ -479,6 +481,11 @@ class _Progress:
 
 def _check_status(response: httpx.Response) -> None:
     if response.status_code == 200:
+        # Identity was asked for: a coded body (which a client without wheelset.httpbody
+        # would decode without bound) is refused before a byte of it is read.
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        if coding != "identity":
+            raise _Failed("http", f"Content-Encoding {coding!r} was not asked for")
         return
     kind = "not-found" if response.status_code in (404, 410) else "http"
     raise _Failed(kind, f"HTTP {response.status_code}", response.status_code)

@@ -4,9 +4,11 @@ Spec: https://specs.ipfs.tech/unixfs/ ; layout as boxo's importer/balanced. Read
 chunk at a time into reused buffers (constant memory whatever the file size; regular
 files on a few threads), hashes each leaf without copying the chunk, and hands blocks to
 an optional BlockStore in file order.
+digest_stream() is the one streaming verifier: CID, sha256 and length in one pass.
 Also computes a file's cumulative DAG size from its byte length alone, so a directory
 can link a file it has never seen. No network, no wheel knowledge.
-Entry points: ImportParams, import_file(), import_bytes(), dag_size_of_file().
+Entry points: ImportParams, import_file(), import_bytes(), digest_stream(), Digest,
+dag_size_of_file().
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from wheelset.ipfs.varint import encode_varint
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_LINKS",
+    "Digest",
     "ImportParams",
     "Imported",
     "dag_size_of_file",
+    "digest_stream",
     "import_bytes",
     "import_file",
 ]
@@ -344,6 +348,50 @@ def import_bytes(data: bytes, params: ImportParams = ImportParams(), **kwargs) -
     import io
 
     return import_file(io.BytesIO(data), params, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The identity of some bytes: CID (as `ipfs add` gives it), hex sha256, length."""
+
+    content_id: CID
+    sha256: str
+    size: int
+
+    def mismatch(
+        self, content_id: CID | None, size: int | None = None, sha256: str | None = None
+    ) -> str | None:
+        """What differs from the expected CID, size and sha256 (None: nothing, or unknown)."""
+        if content_id is not None and self.content_id != content_id:
+            return f"content-id is {self.content_id}, not {content_id}"
+        if size is not None and self.size != size:
+            return f"{self.size} bytes, not {size}"
+        if sha256 is not None and self.sha256 != sha256.lower():
+            return f"sha256 is {self.sha256}, not {sha256}"
+        return None
+
+
+def digest_stream(
+    stream: BinaryIO,
+    params: ImportParams = ImportParams(),
+    *,
+    on_chunk: Callable[[memoryview], None] | None = None,
+) -> Digest:
+    """CID, sha256 and length of a stream in one pass (the stream read to its end).
+
+    ``on_chunk`` sees every chunk after it is hashed (e.g. to write it to a file).
+    """
+    sha = hashlib.sha256()
+    if on_chunk is None:
+        imported = import_file(stream, params, on_chunk=sha.update)
+    else:
+
+        def both(chunk: memoryview) -> None:
+            sha.update(chunk)
+            on_chunk(chunk)
+
+        imported = import_file(stream, params, on_chunk=both)
+    return Digest(imported.cid, sha.hexdigest(), imported.file_size)
 
 
 def _varint_length(value: int) -> int:
