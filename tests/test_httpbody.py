@@ -1,4 +1,4 @@
-"""Bounded response bodies against a hostile server: one coding, decoded bytes limited, a deadline."""
+"""Bounded response bodies against a hostile server: one coding, bytes limited, a deadline."""
 
 from __future__ import annotations
 
