@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["WheelsetError", "mask_credentials"]
+__all__ = ["UsageError", "WheelsetError", "mask_credentials"]
 
 # Everything between "scheme://" and the last "@" before the path: a password holding a raw
 # "@" is hidden whole, not cut at its first "@".
@@ -43,3 +43,12 @@ class WheelsetError(Exception):
         return (
             f"{self.path}: {self.code} {text}" if self.path is not None else f"{self.code} {text}"
         )
+
+
+class UsageError(WheelsetError):
+    """The command line asks for something that cannot be meant (exit code 2, as click's)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: Path | str | None = None, code: str = "USAGE"):
+        super().__init__(message, path=path, code=code)

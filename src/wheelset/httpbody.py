@@ -9,9 +9,11 @@ before any caller sees a byte:
 - decoding happens here, ``PIECE`` bytes at a time, and the *decoded* bytes count against
   the body limit (``BodyLimits.max_body``, or a per-request ``extensions`` entry
   ``MAX_BODY_EXTENSION``), so a small compressed body cannot become a large one;
-- an overall deadline besides the per-read idle timeout: after ``grace`` seconds a body
-  must have averaged ``min_rate`` bytes per second, so a body dripped a byte at a time
-  ends (after at most ``grace`` plus one idle timeout) whatever its length.
+- an overall deadline besides the per-read idle timeout: once its headers are in, a body
+  has a grace period (``grace``, default twice the request's read timeout) and must then
+  have averaged ``min_rate`` bytes per second, so a body dripped a byte at a time ends
+  (after at most the grace period plus one idle timeout) whatever its length, and no
+  body takes longer than the grace period plus its limit at that rate.
 
 Errors are httpx transport errors (BodyRejected; SlowBody is a read timeout), so callers'
 ordinary HTTP error handling reports them on one line and moves on to the next source.
@@ -29,7 +31,9 @@ import httpx
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "DEFAULT_GRACE",
     "DEFAULT_MAX_BODY",
+    "GRACE_TIMEOUTS",
     "MAX_BODY_EXTENSION",
     "MIN_RATE",
     "PIECE",
@@ -42,6 +46,8 @@ ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it d
 DEFAULT_MAX_BODY = 128 * 1024 * 1024  # bytes, decoded; pages and files without a limit of their own
 MAX_BODY_EXTENSION = "wheelset.max_body"  # request extension: this request's decoded limit
 MIN_RATE = 8 * 1024  # bytes per second a body must average once the grace period is over
+GRACE_TIMEOUTS = 2  # the grace period, in read timeouts of the request
+DEFAULT_GRACE = 60.0  # seconds, for a request without a read timeout
 PIECE = 64 * 1024  # the most bytes one decoding step produces
 
 
@@ -108,23 +114,25 @@ class _BoundedStream(httpx.SyncByteStream):
         request: httpx.Request,
         coding: str | None,
         max_body: int,
-        limits: BodyLimits,
+        grace: float,
+        min_rate: int,
     ):
         self._raw = raw
         self._request = request
         self._coding = coding
         self._max_body = max_body
-        self._limits = limits
+        self._grace = grace
+        self._min_rate = min_rate
 
     def __iter__(self) -> Iterator[bytes]:
-        limits, request = self._limits, self._request
+        request, grace = self._request, self._grace
         inflater = _Inflater(self._coding) if self._coding else None
         started = time.monotonic()
         received = decoded = 0
         for chunk in self._raw:
             received += len(chunk)
             elapsed = time.monotonic() - started
-            if elapsed > limits.grace and received < (elapsed - limits.grace) * limits.min_rate:
+            if elapsed > grace and received < (elapsed - grace) * self._min_rate:
                 raise SlowBody(
                     f"body too slow: {received} bytes in {elapsed:.0f} s", request=request
                 )
@@ -151,12 +159,19 @@ class _BoundedStream(httpx.SyncByteStream):
 class BodyLimits:
     """The response hook: bounds every body of the client it is installed on.
 
-    ``grace`` is how long a body may take before the minimum average rate applies.
+    ``grace`` is how long a body may take before the minimum average rate applies
+    (None: GRACE_TIMEOUTS read timeouts of the request).
     """
 
-    grace: float
+    grace: float | None = None
     max_body: int = DEFAULT_MAX_BODY
     min_rate: int = MIN_RATE
+
+    def _grace_of(self, request: httpx.Request) -> float:
+        if self.grace is not None:
+            return self.grace
+        read = request.extensions.get("timeout", {}).get("read")
+        return DEFAULT_GRACE if read is None else GRACE_TIMEOUTS * read
 
     def __call__(self, response: httpx.Response) -> None:
         request = response.request
@@ -180,5 +195,10 @@ class BodyLimits:
         response.headers.pop("content-encoding", None)
         assert isinstance(response.stream, httpx.SyncByteStream)
         response.stream = _BoundedStream(
-            response.stream, request, codings[0] if codings else None, max_body, self
+            response.stream,
+            request,
+            codings[0] if codings else None,
+            max_body,
+            self._grace_of(request),
+            self.min_rate,
         )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from wheelset.cli import _progress
+from wheelset.cli.progress import download_progress as _progress
 
 
 class _Terminal(io.StringIO):

@@ -8,7 +8,7 @@ the build's CAR is imported with its root pinned, and the node must report that 
 If a wheel fails, the CAR is still imported (unpinned) and the failures are reported;
 running publish again retries only what is missing, since pinned wheels are skipped.
 request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
-Entry points: publish(), PublishReport, WheelOutcome, request_remote_pin().
+Entry points: node_api(), publish(), PublishReport, WheelOutcome, request_remote_pin().
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ __all__ = [
     "PublishError",
     "PublishReport",
     "WheelOutcome",
+    "node_api",
     "publish",
     "request_remote_pin",
 ]
 
 ADDED, PINNED, PRESENT, FAILED = "added", "pinned", "present", "failed"
 DEFAULT_WORKERS = 4  # wheels fetched and added at once
+DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
 
 
 class PublishError(WheelsetError):
@@ -74,6 +76,14 @@ class PublishReport:
     @property
     def failures(self) -> tuple[WheelOutcome, ...]:
         return tuple(w for w in self.wheels if w.status == FAILED)
+
+
+def node_api(api: str | None, pinning_service: str | None) -> str | None:
+    """The node to publish to: ``api`` if given, else the local node's default address,
+    unless only a pinning service was named (then no node: the service alone pins)."""
+    if api is None and not pinning_service:
+        return DEFAULT_API
+    return api
 
 
 def _provide(

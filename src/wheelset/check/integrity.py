@@ -6,22 +6,24 @@ exactly, in order) and the extras (the declaration lists all of them, or a subse
 a curator leaves out are extras the collection does not support, see README); WHEEL tags
 and RECORD hashes are checked on the way.
 Network access happens only through the Fetcher passed in; the check never builds one.
-Entry points: Fetcher, check_integrity().
+Entry points: Fetcher, check_integrity(), integrity_scope().
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fetch import FetchError, NotAWheelError
 from wheelset.fetch.wheels import InspectedWheel
+from wheelset.model.collection import CollectionError, changed_paths
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
 
-__all__ = ["Fetcher", "check_integrity", "compare"]
+__all__ = ["Fetcher", "check_integrity", "compare", "integrity_scope"]
 
 
 class Fetcher(Protocol):
@@ -30,6 +32,22 @@ class Fetcher(Protocol):
 
         Raises FetchError or NotAWheelError (and, for bad names, WheelsetError)."""
         ...
+
+
+def integrity_scope(directory: Path, changed_since: str | None) -> set[PurePosixPath]:
+    """The declarations the integrity check covers by default: those changed since Git
+    ``changed_since`` (``None``: HEAD, i.e. uncommitted and untracked ones).
+
+    Raises:
+        CollectionError: not a Git work tree, or an unknown ref (the message says how to
+            check every declaration instead).
+    """
+    try:
+        return changed_paths(directory, changed_since or "HEAD")
+    except CollectionError as e:
+        raise CollectionError(
+            f"{e} (use --all to check every declaration)", path=e.path, code=e.code
+        ) from e
 
 
 def compare(decl: Declaration, fetched: InspectedWheel) -> Iterator[Finding]:

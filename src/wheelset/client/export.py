@@ -5,7 +5,8 @@ Every wheel is linked by a gateway URL below the root, ``<gateway>/ipfs/<root>/<
 sha256: pip (``--require-hashes -r``) and uv (``pip install -r pylock.toml``) verify the
 bytes themselves, so the gateway in the URLs needs no trust either. Spec:
 https://packaging.python.org/en/latest/specifications/pylock-toml/ . No network here.
-Entry points: wheel_url(), format_requirements(), format_pylock(), FORMATTERS, ExportError.
+Entry points: choose_platform(), wheel_url(), format_requirements(), format_pylock(),
+FORMATTERS, ExportError.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from wheelset import __version__
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID
 from wheelset.model.declarations import Declaration
+from wheelset.model.platforms import Platform, current_platform, find_platform
 
 __all__ = [
     "FORMATTERS",
     "ExportError",
+    "choose_platform",
     "environment_marker",
     "format_pylock",
     "format_requirements",
@@ -37,6 +40,21 @@ class ExportError(WheelsetError):
 
     def __init__(self, message: str):
         super().__init__(message, code="EXPORT")
+
+
+def choose_platform(
+    platforms: Mapping[str, object], platform_id: str | None
+) -> tuple[Platform, str]:
+    """The platform to export for, and how to name it in errors: ``platform_id`` of the
+    root's platforms table, or (``None``) the running interpreter.
+
+    Raises:
+        UnknownPlatform: the root has no platform ``platform_id``.
+    """
+    if platform_id is None:
+        target = current_platform()
+        return target, f"this interpreter ({target.id})"
+    return find_platform(platforms, platform_id, owner="this root"), platform_id
 
 
 def wheel_url(gateway: str, root: CID, decl: Declaration) -> str:

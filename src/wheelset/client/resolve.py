@@ -7,7 +7,7 @@ module only turns the walk's first unmet requirement into an error that names th
 requirement and who asked (the user or a dependent), and returns the selected wheels in
 install order. A dependency asking for an extra its project does not declare is not an
 error here (pip only warns; `wheelset check` reports it as EXTRA). No I/O, no network.
-Entry points: resolve(), Resolution, ResolutionError and its subclasses.
+Entry points: parse_requirements(), resolve(), Resolution, ResolutionError and its subclasses.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName
 
 from wheelset.errors import WheelsetError
@@ -32,6 +32,7 @@ __all__ = [
     "UnknownProject",
     "UnsatisfiedDependency",
     "VersionConflict",
+    "parse_requirements",
     "resolve",
 ]
 
@@ -178,3 +179,20 @@ def _no_wheel(
     return NoWheelForPlatform(
         f"no wheel of {name} {versions} fits {target}{_by(parent)}; available: {files}{more}"
     )
+
+
+def parse_requirements(texts: Iterable[str]) -> list[Requirement]:
+    """The projects a user asked for, each ``NAME[extras][specifier]`` (PEP 508).
+
+    Raises:
+        WheelsetError: a text is not a requirement (code USAGE).
+    """
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(Requirement(text))
+        except InvalidRequirement as e:
+            raise WheelsetError(
+                f"{text!r} is not NAME[extras][specifier]: {e}", code="USAGE"
+            ) from e
+    return parsed

@@ -14,7 +14,8 @@ read. Either way the bytes stream into a temp file while ipfs.importer.digest_st
 computes CID, sha256 and size in the same pass; only verified files enter the cache or are
 handed out, so a caller never sees unverified bytes. HTTP goes through the injected client
 (wheelset.fetch.http: bounded bodies, scoped credentials); every URL in a message is masked.
-Entry points: WheelFetcher, FetchedWheel, InspectedWheel, ContentMismatch, ProgressCallback.
+Entry points: wheel_fetcher(), WheelFetcher, FetchedWheel, InspectedWheel, ContentMismatch,
+ProgressCallback.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -35,12 +36,12 @@ import httpx
 
 from wheelset.errors import mask_credentials
 from wheelset.fetch import FetchError
-from wheelset.fetch.cache import Cache
+from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.fetch.index import IndexClient, configured_index_url
 from wheelset.fsutil import make_temp
 from wheelset.httpbody import MAX_BODY_EXTENSION
+from wheelset.ipfs.gateway import DEFAULT_TIMEOUT, GatewayFetcher
 from wheelset.ipfs.gateway import FetchError as GatewayFetchError
-from wheelset.ipfs.gateway import GatewayFetcher
 from wheelset.ipfs.importer import Digest, digest_stream
 from wheelset.model.declarations import (
     INDEX_SOURCE_PREFIX,
@@ -56,6 +57,7 @@ __all__ = [
     "InspectedWheel",
     "ProgressCallback",
     "WheelFetcher",
+    "wheel_fetcher",
 ]
 
 # (label, bytes so far, total bytes or None when unknown); called from worker threads.
@@ -354,6 +356,28 @@ class WheelFetcher:
             report = lambda done: callback(label, done, total)  # noqa: E731
         reader = _Chunks(chunks, limit, report)
         return digest_stream(reader, on_chunk=sink.write)  # type: ignore[arg-type]
+
+
+def wheel_fetcher(
+    http: httpx.Client,
+    *,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    index_url: str | None = None,
+    gateways: Sequence[str] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+    on_progress: ProgressCallback | None = None,
+) -> WheelFetcher:
+    """A command's fetcher from its options: the one cache (``cache_dir``, else
+    default_cache_dir(); none when not ``use_cache``), the index (``index_url``, else as
+    configured), and ``gateways`` to try by content-id first (``timeout`` per read)."""
+    return WheelFetcher(
+        http=http,
+        cache=Cache(cache_dir or default_cache_dir()) if use_cache else None,
+        index_url=index_url,
+        gateways=GatewayFetcher(gateways, http=http, timeout=timeout) if gateways else None,
+        on_progress=on_progress,
+    )
 
 
 def _describe(error: httpx.HTTPError) -> str:

@@ -1,2 +1,1 @@
-"""Curating a collection: declare wheels, find outdated projects, bump them, fork a root.
-"""
+"""Curating a collection: declare wheels, find outdated projects, bump them, fork a root."""

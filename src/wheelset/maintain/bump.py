@@ -26,9 +26,14 @@ from packaging.version import Version
 
 from wheelset.check import run_checks
 from wheelset.check.report import shown_path
-from wheelset.errors import WheelsetError
+from wheelset.errors import UsageError, WheelsetError
 from wheelset.fetch.wheels import WheelFetcher
-from wheelset.maintain.declare import declare_release, plan_release, write_declarations
+from wheelset.maintain.declare import (
+    declare_release,
+    parse_source,
+    plan_release,
+    write_declarations,
+)
 from wheelset.maintain.outdated import covered_platforms, describe_platforms, find_update
 from wheelset.model.closure import ClosureIndex, Unsatisfied
 from wheelset.model.collection import Collection as LoadedCollection
@@ -46,6 +51,7 @@ __all__ = [
     "apply_bump",
     "format_json",
     "format_markdown",
+    "parse_targets",
     "plan_bump",
 ]
 
@@ -134,6 +140,24 @@ class BumpPlan:
     @property
     def added(self) -> tuple[Declaration, ...]:
         return tuple(decl for p in self.projects for decl in p.added)
+
+
+def parse_targets(texts: Iterable[str]) -> dict[NormalizedName, Version | None]:
+    """The projects to bump, from ``PROJECT`` or ``PROJECT==VERSION`` texts (``None``: the
+    newest release that fits).
+
+    Raises:
+        UsageError: a text is neither form, or a project is named twice.
+    """
+    targets: dict[NormalizedName, Version | None] = {}
+    for text in texts:
+        spec = parse_source(text)
+        if spec.kind != "release" or spec.name is None:
+            raise UsageError(f"{text!r}: expected PROJECT or PROJECT==VERSION")
+        if spec.name in targets:
+            raise UsageError(f"{spec.name} is named twice")
+        targets[spec.name] = spec.version
+    return targets
 
 
 def plan_bump(

@@ -1,0 +1,202 @@
+"""`wheelset build` and `wheelset publish`: a collection into one root, and onto a node."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import (
+    DEFAULT_COLLECTION,
+    CacheDirOption,
+    CollectionArg,
+    IndexUrlOption,
+    WheelGatewayOption,
+    WithMetadataOption,
+)
+from wheelset.cli.progress import wheel_progress
+from wheelset.fetch.http import http_client
+
+__all__ = ["build_command", "publish_command"]
+
+
+def _fetcher(http, *, index_url: str | None, gateway: str | None, cache_dir: Path | None):
+    from wheelset.fetch.wheels import wheel_fetcher
+
+    return wheel_fetcher(
+        http, cache_dir=cache_dir, index_url=index_url, gateways=[gateway] if gateway else []
+    )
+
+
+def _metadata_provider(fetcher, counter: list[int]):
+    from wheelset.fetch.metadata_cache import collect_metadata
+
+    def provide(decls):
+        found, fetched = collect_metadata(decls, cache=fetcher.cache, fetcher=fetcher)
+        counter.append(fetched)
+        return found
+
+    return provide
+
+
+def _wheel_writer(fetcher):
+    def write(decl, directory: Path) -> None:
+        fetcher.fetch(decl, directory)
+
+    return write
+
+
+@handles_errors
+def build_command(
+    directory: CollectionArg = DEFAULT_COLLECTION,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write a build directory (ROOT, root.car, tree/).")
+    ] = None,
+    car: Annotated[Path | None, typer.Option("--car", help="Write the CAR file here.")] = None,
+    with_metadata: WithMetadataOption = False,
+    with_wheels: Annotated[
+        bool, typer.Option("--with-wheels", help="Also put the verified wheels in OUT/tree.")
+    ] = False,
+    index_url: IndexUrlOption = None,
+    gateway: WheelGatewayOption = None,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
+
+    Prints a summary on stderr and the root CID, alone, as the last line on stdout.
+    """
+    from wheelset.build.stage import build_collection, write_build_dir, write_car_file
+
+    if with_wheels and out is None:
+        raise typer.BadParameter("--with-wheels needs --out")
+    offline = not (with_metadata or with_wheels)
+    with contextlib.nullcontext() if offline else http_client(60.0) as http:
+        fetcher = (
+            None
+            if offline
+            else _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)
+        )
+        fetched: list[int] = []
+        provider = _metadata_provider(fetcher, fetched) if with_metadata else None
+        result = build_collection(directory, metadata=provider)
+        if out is not None:
+            writer = _wheel_writer(fetcher) if with_wheels else None
+            write_build_dir(result, out, wheels=writer)
+        car_size = write_car_file(result, car) if car is not None else None
+    entries = result.manifest.entries
+    projects = len({e.declaration.name for e in entries})
+    summary = f"{len(entries)} wheels, {projects} projects, {len(result.blocks)} blocks"
+    if with_metadata:
+        summary += f"; METADATA: {sum(fetched)} fetched, {len(entries) - sum(fetched)} cached"
+    if out is not None:
+        summary += f"; wrote {out}"
+    if car_size is not None:
+        summary += f"; CAR {car} ({car_size} bytes)"
+    typer.echo(summary, err=True)
+    typer.echo(str(result.root))
+
+
+@handles_errors
+def publish_command(
+    directory: CollectionArg = DEFAULT_COLLECTION,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            "--api",
+            envvar="WHEELSET_API",
+            help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
+            "service is given).",
+        ),
+    ] = None,
+    from_sources: Annotated[
+        bool,
+        typer.Option(
+            "--from-sources",
+            help="Download each wheel (verified) and add it, instead of pinning content-ids.",
+        ),
+    ] = False,
+    pinning_service: Annotated[
+        str | None,
+        typer.Option("--pinning-service", help="Pinning Service API endpoint to pin the root."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."),
+    ] = None,
+    with_metadata: WithMetadataOption = False,
+    index_url: IndexUrlOption = None,
+    gateway: WheelGatewayOption = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Wheels handled at once.")] = 4,
+    cache_dir: CacheDirOption = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds allowed per node call or pin.")
+    ] = 300.0,
+) -> None:
+    """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
+
+    Safe to re-run: wheels the node already pins are skipped.
+    """
+    from wheelset.build.publish import (
+        FAILED,
+        PublishError,
+        node_api,
+        publish,
+        request_remote_pin,
+    )
+    from wheelset.build.stage import build_collection
+    from wheelset.ipfs.pinning import PinningService
+    from wheelset.ipfs.rpc import KuboRpc
+
+    if pinning_service and not token:
+        raise typer.BadParameter("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
+    api = node_api(api, pinning_service)
+    with http_client(timeout) as http:
+        wheels = _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)
+        fetched: list[int] = []
+        provider = _metadata_provider(wheels, fetched) if with_metadata else None
+        result = build_collection(directory, metadata=provider)
+        origins: list[str] = []
+        if api is not None:
+            rpc = KuboRpc(api, http=http, timeout=timeout)
+            fetcher = wheels if from_sources else None
+            progress, start, advance = wheel_progress("wheels")
+            with progress:
+                report = publish(
+                    result,
+                    rpc,
+                    fetcher=fetcher,
+                    workers=jobs,
+                    pin_timeout=timeout,
+                    on_start=start,
+                    on_wheel=advance,
+                )
+            for failure in report.failures:
+                typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)
+            how = "pinned" if report.root_pinned else "imported, NOT pinned"
+            typer.echo(
+                f"root {report.root} {how} on {api} ({report.blocks} blocks, "
+                f"{report.car_size} bytes); wheels: {report.count('added')} added, "
+                f"{report.count('pinned')} pinned, {report.count('present')} already there, "
+                f"{report.count(FAILED)} failed",
+                err=True,
+            )
+            if report.failures:
+                raise PublishError(
+                    f"{len(report.failures)} of {len(report.wheels)} wheels failed; "
+                    "fix them and run publish again (done work is kept)"
+                )
+            origins = [str(a) for a in rpc.id().get("Addresses") or []]
+        if pinning_service:
+            service = PinningService(pinning_service, token or "", http=http)
+            status = request_remote_pin(
+                service,
+                result.root,
+                name=f"wheelset {directory.name}",
+                origins=origins,
+                timeout=timeout,
+            )
+            typer.echo(f"pinning service: {status.status} (request {status.requestid})", err=True)
+    typer.echo(str(result.root))

@@ -1,0 +1,91 @@
+"""`wheelset bump`: move projects to other releases if the collection stays sound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.options import (
+    CacheDirOption,
+    IndexUrlOption,
+    JobsOption,
+    NoCacheOption,
+    TimeoutOption,
+)
+from wheelset.cli.progress import download_progress
+from wheelset.fetch.http import http_client
+
+__all__ = ["bump_command"]
+
+
+@handles_errors
+def bump_command(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The collection directory.")],
+    releases: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PROJECT[==VERSION]...",
+            help="The projects, and the releases to move to (default: the newest release "
+            "with wheels for every platform the project covers now), bumped together.",
+        ),
+    ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Write the bump even if it breaks the collection.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="markdown (a PR description) or json.")
+    ] = "markdown",
+    extras: Annotated[
+        str | None,
+        typer.Option(
+            "--extras",
+            help="Comma-separated extras to declare (default: those declared now; '' for "
+            "none). With one project only.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Replace projects' declarations with other releases', if the collection stays sound.
+
+    The release's wheels are fetched and verified, the checks run on the would-be \
+collection, and what the bump breaks (compared with before) is reported: dependents \
+whose specifiers exclude the new version, platforms left without a wheel, any other new \
+finding. Nothing is written when it breaks something (exit 1) unless --force.
+    """
+    from wheelset.fetch.wheels import wheel_fetcher
+    from wheelset.maintain.bump import FORMATTERS, apply_bump, parse_targets, plan_bump
+    from wheelset.model.collection import load_collection
+
+    if output_format not in FORMATTERS:
+        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    targets = parse_targets(releases)
+    collection = load_collection(directory)
+    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
+        fetcher = wheel_fetcher(
+            http,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            index_url=index_url,
+            on_progress=on_progress,
+        )
+        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
+    applied = not plan.is_noop and (plan.is_sound or force)
+    written = apply_bump(plan, directory) if applied else []
+    typer.echo(FORMATTERS[output_format](plan, applied=applied, base=directory), nl=False)
+    for status, path in written:
+        typer.echo(f"{status} {path}", err=True)
+    if plan.is_noop:
+        typer.echo("up to date: nothing to bump", err=True)
+    elif not plan.is_sound:
+        what = "written anyway (--force)" if applied else "nothing written"
+        typer.echo(f"the bump breaks {len(plan.breaks)} thing(s): {what}", err=True)
+        if not applied:
+            raise typer.Exit(1)

@@ -1,0 +1,111 @@
+"""`wheelset check`: the check families over a collection, findings in a chosen format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.options import (
+    DEFAULT_COLLECTION,
+    CacheDirOption,
+    CollectionArg,
+    IndexUrlOption,
+    JobsOption,
+    TimeoutOption,
+)
+from wheelset.cli.progress import download_progress
+from wheelset.fetch.http import http_client
+
+__all__ = ["check_command"]
+
+
+@handles_errors
+def check_command(
+    directory: CollectionArg = DEFAULT_COLLECTION,
+    integrity: Annotated[
+        bool, typer.Option("--integrity", help="Also re-fetch sources and compare (network).")
+    ] = False,
+    changed_since: Annotated[
+        str | None,
+        typer.Option(
+            "--changed-since",
+            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
+        ),
+    ] = None,
+    all_declarations: Annotated[
+        bool, typer.Option("--all", help="Integrity scope: every declaration.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json or github (workflow annotations).")
+    ] = "text",
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only these families (repeat or comma-separate): layout, schema, "
+            "uniqueness, closure, integrity.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
+    from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
+    from wheelset.check.integrity import integrity_scope
+    from wheelset.check.report import FORMATTERS
+    from wheelset.model.collection import load_collection
+    from wheelset.model.findings import Severity
+
+    if output_format not in FORMATTERS:
+        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    families = [f.strip() for item in only or () for f in item.split(",") if f.strip()]
+    for family in families:
+        if family not in FAMILIES:
+            raise fail(f"unknown check family {family!r} ({', '.join(FAMILIES)})", code=2)
+    if not families:
+        families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
+    run_integrity = "integrity" in families
+    if (changed_since or all_declarations) and not run_integrity:
+        raise fail("--changed-since and --all choose the scope of --integrity", code=2)
+    if changed_since and all_declarations:
+        raise fail("--changed-since and --all exclude each other", code=2)
+
+    collection = load_collection(directory)
+    scope = None
+    if run_integrity and not all_declarations:
+        scope = integrity_scope(directory, changed_since)
+        typer.echo(
+            f"integrity: {len(scope)} declaration(s) changed since {changed_since or 'HEAD'}",
+            err=True,
+        )
+    if run_integrity:
+        from wheelset.fetch.wheels import wheel_fetcher
+
+        with (
+            http_client(timeout, index_url=index_url) as http,
+            download_progress() as on_progress,
+        ):
+            fetcher = wheel_fetcher(
+                http,
+                cache_dir=cache_dir,
+                index_url=index_url,
+                on_progress=on_progress,
+            )
+            findings = run_checks(
+                collection, families, fetcher=fetcher, integrity_paths=scope, jobs=jobs
+            )
+    else:
+        findings = run_checks(collection, families)
+    typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    typer.echo(
+        f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
+        f"{errors} error(s), {len(findings) - errors} warning(s)",
+        err=True,
+    )
+    if errors:
+        raise typer.Exit(1)

@@ -1,0 +1,86 @@
+"""`wheelset declare`: fetch wheels, check them, write one declaration per wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import (
+    DEFAULT_COLLECTION,
+    CacheDirOption,
+    IndexUrlOption,
+    JobsOption,
+    NoCacheOption,
+    TimeoutOption,
+)
+from wheelset.cli.progress import download_progress
+from wheelset.fetch.http import http_client
+
+__all__ = ["declare_command"]
+
+
+@handles_errors
+def declare_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION."),
+    ],
+    into: Annotated[
+        Path, typer.Option("--into", help="The collection directory.")
+    ] = DEFAULT_COLLECTION,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="For one local .whl: the URL to record (or 'index'), not its file:// URL.",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Remove the projects' other declarations.")
+    ] = False,
+    extras: Annotated[
+        str | None,
+        typer.Option(
+            "--extras",
+            help="Comma-separated extras the collection supports (default: all the wheel "
+            "provides; '' for none). The closure check covers only declared extras.",
+        ),
+    ] = None,
+    index_url: IndexUrlOption = None,
+    timeout: TimeoutOption = 60.0,
+    jobs: JobsOption = 4,
+    no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
+    from wheelset.fetch.wheels import wheel_fetcher
+    from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
+    from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
+
+    specs = [parse_source(s) for s in sources]
+    releases = any(s.kind == "release" for s in specs)
+    platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
+    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
+        fetcher = wheel_fetcher(
+            http,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            index_url=index_url,
+            on_progress=on_progress,
+        )
+        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        declared = declare_sources(
+            sources,
+            fetcher=fetcher,
+            platforms=platforms,
+            source=source,
+            extras=wanted,
+            jobs=jobs,
+        )
+    for note in declared.notes:
+        typer.echo(f"note: {note}", err=True)
+    for status, path in write_declarations(declared.declarations, into, replace=replace):
+        typer.echo(f"{status} {path}")

@@ -1,0 +1,124 @@
+"""`wheelset init`, `prune` and `sync`: derive a collection from a root, trim it, merge upstream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import CacheDirOption, GatewayOption, TimeoutOption
+from wheelset.cli.roots import open_root
+from wheelset.fetch.http import http_client
+
+__all__ = ["init_command", "prune_command", "sync_command"]
+
+
+@handles_errors
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="New collection directory (must be empty).")],
+    from_root: Annotated[
+        str, typer.Option("--from", help="The published root to derive from (CID or build dir).")
+    ],
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = 30.0,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Derive a declarations repository from a published root (a fork).
+
+    Writes every declaration and platforms.toml of the root's authenticated manifest, plus
+    upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
+    base of later `sync`s). Building the new directory unchanged (with the options the root
+    was built with, e.g. --with-metadata) gives the same root CID.
+    """
+    from wheelset.maintain.fork import init_collection
+
+    with http_client() as http:
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
+    count = init_collection(opened.manifest, opened.cid, directory)
+    projects = len({d.name for d in opened.manifest.declarations})
+    typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
+
+
+@handles_errors
+def prune_command(
+    directory: Annotated[Path, typer.Argument(help="The collection directory.")],
+    keep: Annotated[
+        list[str], typer.Option("--keep", help="NAME[extras] to keep with its closure (repeat).")
+    ],
+    platform: Annotated[
+        list[str],
+        typer.Option(
+            "--platform",
+            help="Keep only these Python versions (3.12) and/or systems (win_amd64); repeat.",
+        ),
+    ] = [],  # noqa: B006 - typer needs a literal default
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing.")] = False,
+) -> None:
+    """Keep exactly the named projects and their closure on every supported platform.
+
+    The kept set is checked first; if its closure would break, nothing is changed.
+    """
+    from wheelset.client.resolve import parse_requirements
+    from wheelset.maintain.fork import apply_prune, plan_prune
+    from wheelset.model.collection_reader import read_collection
+
+    platforms_table, declarations = read_collection(directory)
+    plan = plan_prune(declarations, platforms_table, parse_requirements(keep), platform)
+    removed: dict[str, set[str]] = {}
+    for decl in plan.remove:
+        removed.setdefault(decl.name, set()).add(str(decl.version))
+    kept_names = {d.name for d in plan.keep}
+    for name in sorted(removed):
+        how = "removed" if name not in kept_names else "wheels removed"
+        typer.echo(f"{how}: {name} {', '.join(sorted(removed[name]))}")
+    verb = "would keep" if dry_run else "kept"
+    typer.echo(
+        f"{verb} {len(kept_names)} projects, {len(plan.keep)} wheels; "
+        f"{len(plan.remove)} wheels removed"
+    )
+    if not dry_run:
+        apply_prune(directory, plan)
+
+
+@handles_errors
+def sync_command(
+    directory: Annotated[Path, typer.Argument(help="The fork's collection directory.")],
+    from_root: Annotated[str, typer.Option("--from", help="The new upstream root.")],
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = 30.0,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
+
+    Per project: a side that did not change yields to the side that did; projects both
+    changed differently are conflicts, kept as the fork has them and reported. Exit 1 on
+    conflicts or when the merged collection fails its checks.
+    """
+    from wheelset.check import run_checks
+    from wheelset.check.report import format_text
+    from wheelset.maintain.fork import ChangeKind, apply_merge, merge_collections, read_upstream
+    from wheelset.model.collection import load_collection
+    from wheelset.model.findings import Severity
+
+    _base_root, base = read_upstream(directory)
+    collection = load_collection(directory)
+    with http_client() as http:
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
+    result = merge_collections(
+        base, opened.manifest, collection.declarations, collection.platforms_table
+    )
+    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+    for change in result.changes:
+        line = f"{change.kind.value}: {change.project} ({change.detail})"
+        typer.echo(line, err=change.kind is ChangeKind.CONFLICT)
+    findings = run_checks(load_collection(directory))
+    typer.echo(format_text(findings, directory), err=True, nl=False)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    typer.echo(
+        f"synced to {opened.cid}: {len(result.changes)} change(s), "
+        f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
+    )
+    if result.conflicts or errors:
+        raise typer.Exit(1)
