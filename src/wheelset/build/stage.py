@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import io
 import os
 import shutil
@@ -40,7 +39,7 @@ from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes, parse_cid
-from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.importer import digest_stream, import_bytes
 from wheelset.ipfs.varint import decode_varint
 from wheelset.model.collection_reader import read_collection
 from wheelset.model.declarations import Declaration
@@ -126,9 +125,9 @@ def _metadata_files(
     if provider is None:
         return {}, {}
     contents = provider(decls)
+    digests = {filename: digest_stream(io.BytesIO(data)) for filename, data in contents.items()}
     described = {
-        filename: MetadataFile(import_bytes(data).cid, hashlib.sha256(data).hexdigest(), len(data))
-        for filename, data in contents.items()
+        filename: MetadataFile(d.content_id, d.sha256, d.size) for filename, d in digests.items()
     }
     return described, dict(contents)
 
