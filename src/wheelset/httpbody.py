@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it decodes
-DEFAULT_MAX_BODY = 128 * 1024 * 1024  # bytes, decoded; pages and files without a limit of their own
+DEFAULT_MAX_BODY = 32 * 1024 * 1024  # bytes, decoded; pages and files without a limit of their own
 MAX_BODY_EXTENSION = "wheelset.max_body"  # request extension: this request's decoded limit
 MIN_RATE = 8 * 1024  # bytes per second a body must average once the grace period is over
 GRACE_TIMEOUTS = 2  # the grace period, in read timeouts of the request

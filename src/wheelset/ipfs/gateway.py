@@ -182,14 +182,13 @@ def _is_gateway(base: str, http: httpx.Client | None) -> bool:
         socket.create_connection((parts.hostname or "", port), timeout=_PROBE_TIMEOUT).close()
     except OSError:
         return False
+    # The status says it all: the body is never read (whatever a squatter on the port sends).
+    stream = httpx.stream if http is None else http.stream
     try:
-        if http is None:
-            response = httpx.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
-        else:
-            response = http.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
+        with stream("GET", base + _PROBE_PATH, timeout=_PROBE_TIMEOUT) as response:
+            return response.status_code == 200
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
 
 
 class _Body(io.RawIOBase):
