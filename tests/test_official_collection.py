@@ -29,8 +29,10 @@ DECLARATIONS = REPO / "declarations"
 FAMILIES = {
     "manylinux_2_28_x86_64",
     "manylinux_2_28_aarch64",
-    "macosx_11_0_arm64",
-    "macosx_10_15_x86_64",
+    "musllinux_1_2_x86_64",
+    "musllinux_1_2_aarch64",
+    "macosx_12_0_arm64",
+    "macosx_11_0_x86_64",
     "win_amd64",
 }
 # Extras declarations/README.md says the collection supports on every platform.
@@ -42,7 +44,54 @@ ADVERTISED = (
     "cryptography[ssh]",
     "anyio[trio]",
     "urllib3[brotli,h2,socks,zstd]",
+    "uvicorn[standard]",
+    "psycopg[binary,pool]",
+    "sqlalchemy[asyncio]",
+    "aiohttp[speedups]",
+    "flask[async,dotenv]",
+    "coverage[toml]",
+    "pyjwt[crypto]",
 )
+# The projects the collection promises (issue 20): the scientific and web stacks, database
+# drivers, async HTTP, testing and command-line tooling.
+PROMISED = [
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "django",
+    "flask",
+    "sqlalchemy",
+    "psycopg",
+    "psycopg-binary",
+    "pydantic",
+    "httpx",
+    "h2",
+    "aiohttp",
+    "pytest",
+    "coverage",
+    "hypothesis",
+    "typer",
+    "click",
+    "rich",
+    "cryptography",
+    "pyyaml",
+    "lxml",
+    "orjson",
+    "msgpack",
+]
+# Where a project has no wheel, and why (declarations/README.md): nothing else is missing.
+GAPS = {
+    # a backport of Python 3.14's compression.zstd; urllib3 asks for it only on < 3.14
+    "backports-zstd": lambda p: p.python_version == "3.14",
+    # scikit-learn publishes no musllinux wheels
+    "scikit-learn": lambda p: p.system.startswith("musllinux"),
+    # uvloop does not support Windows; uvicorn[standard] asks for it elsewhere only
+    "uvloop": lambda p: p.system == "win_amd64",
+}
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +121,17 @@ def test_the_collection_checks_clean(collection: Collection) -> None:
     assert [f"{f.path}: {f.code} {f.message}" for f in findings] == []
 
 
-def test_platforms_are_four_pythons_on_five_systems(collection: Collection) -> None:
+def test_platforms_are_four_pythons_on_seven_systems(collection: Collection) -> None:
     assert {p.python_version for p in collection.platforms} == {"3.11", "3.12", "3.13", "3.14"}
     assert {p.system for p in collection.platforms} == FAMILIES
-    assert len(collection.platforms) == 20
+    assert len(collection.platforms) == 28
 
 
 def test_size_and_sources(collection: Collection) -> None:
     projects = {d.name for d in collection.declarations}
-    assert len(projects) >= 40
+    assert len(projects) >= 150
+    assert len(collection.declarations) >= 1000
+    assert sorted(set(PROMISED) - projects) == []
     # Every source names the index-relative wheel, never a host; every wheel has the
     # fields build needs offline.
     assert all(d.source == f"index:{d.filename}" for d in collection.declarations)
@@ -91,14 +142,12 @@ def test_every_project_installs_with_its_closure_everywhere(
     collection: Collection, index: ClosureIndex
 ) -> None:
     problems = []
-    installed = 0
     for platform in collection.platforms:
         view = index.view(platform)
         for name, decl in sorted(view.selected.items()):
             extras = decl.extras
             requirement = Requirement(f"{name}[{','.join(extras)}]" if extras else name)
             outcomes = list(iter_closure(index, platform, [requirement]))
-            installed += 1
             for outcome in outcomes:
                 if isinstance(outcome, Unsatisfied):
                     problems.append(f"{platform.id} {requirement}: {outcome.message}")
@@ -106,8 +155,24 @@ def test_every_project_installs_with_its_closure_everywhere(
                     # What the closure picks must install here (tags and Python).
                     assert view.selected[outcome.declaration.name] is outcome.declaration
     assert problems == []
-    # Every project has a wheel on most platforms (backports-zstd skips Python 3.14).
-    assert installed >= 0.95 * len(collection.platforms) * len(index.by_name)
+
+
+def test_every_project_has_a_wheel_everywhere_but_the_known_gaps(
+    collection: Collection, index: ClosureIndex
+) -> None:
+    absent = {
+        (name, platform.id)
+        for platform in collection.platforms
+        for name in index.by_name
+        if name not in index.view(platform).selected
+    }
+    expected = {
+        (name, platform.id)
+        for name, lacks in GAPS.items()
+        for platform in collection.platforms
+        if lacks(platform)
+    }
+    assert sorted(absent) == sorted(expected)
 
 
 def test_the_whole_collection_installs_together(

@@ -1,4 +1,7 @@
-"""Hostile input to every parser: only the documented error type escapes (10,000 examples each)."""
+"""Hostile input to every parser: only the documented error type escapes.
+
+Cases per parser: tests/fuzz/profiles.py (fast by default; WHEELSET_FUZZ=deep: 10,000).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import contextlib
 import json
 from pathlib import PurePosixPath
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 try:
@@ -14,18 +17,13 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from tests.fuzz.profiles import FUZZ
 from wheelset.build.manifest import InvalidManifest, format_manifest, manifest_of, parse_manifest
 from wheelset.ipfs.cid import InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import InvalidNode, decode_node, decode_unixfs, encode_node
 from wheelset.ipfs.directory import build_tree
 from wheelset.ipfs.importer import import_bytes
 from wheelset.model.declarations import DeclarationError, parse_declaration, relpath_for
-
-FUZZ = settings(
-    max_examples=10_000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 
 GOOD_CID = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
 GOOD_TABLE = {
@@ -252,7 +250,7 @@ _METADATA_LINE = st.one_of(
 )
 
 
-@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@FUZZ
 @given(st.lists(_METADATA_LINE, max_size=12), st.binary(max_size=20))
 def test_wheel_metadata(lines: list[str], tail: bytes) -> None:
     import tempfile

@@ -58,7 +58,7 @@ def test_missing_path_between_good_ones(tmp_path: Path) -> None:
     result = run(tmp_path / "a", tmp_path / "missing", tmp_path / "a")
     assert result.exit_code == 1
     assert result.stdout == "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH\n" * 2
-    assert result.stderr == f"error: {tmp_path / 'missing'}: NOT_FOUND no such file or directory\n"
+    assert result.stderr == f"error: {tmp_path / 'missing'}: NOT-FOUND no such file or directory\n"
 
 
 def test_fifo(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_fifo(tmp_path: Path) -> None:
     result = run(tmp_path / "pipe")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.startswith(f"error: {tmp_path / 'pipe'}: SPECIAL_FILE ")
+    assert result.stderr.startswith(f"error: {tmp_path / 'pipe'}: SPECIAL-FILE ")
     assert result.stderr.count("\n") == 1
 
 
@@ -75,7 +75,7 @@ def test_special_file_deep_in_a_tree_names_it(tmp_path: Path) -> None:
     os.mkfifo(root / "a" / "b" / "pipe")
     result = run(root)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"error: {root / 'a' / 'b' / 'pipe'}: SPECIAL_FILE ")
+    assert result.stderr.startswith(f"error: {root / 'a' / 'b' / 'pipe'}: SPECIAL-FILE ")
 
 
 def test_unreadable_file(unreadable_file: Path) -> None:
@@ -91,7 +91,7 @@ def test_symlink_loop(tmp_path: Path) -> None:
     followed = CliRunner().invoke(app, ["cid", "--dereference-symlinks", str(tmp_path / "loop")])
     assert followed.exit_code == 1
     assert followed.stdout == ""
-    assert followed.stderr == f"error: {tmp_path / 'loop'}: SYMLINK_LOOP symbolic link loop\n"
+    assert followed.stderr == f"error: {tmp_path / 'loop'}: SYMLINK-LOOP symbolic link loop\n"
 
 
 def test_no_traceback_on_errors(tmp_path: Path) -> None:

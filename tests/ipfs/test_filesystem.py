@@ -135,7 +135,7 @@ def test_dangling_symlink_is_stored_unless_followed(tmp_path: Path) -> None:
     assert cid_of(tmp_path / "dangling").startswith("Qm")
     with pytest.raises(ImportPathError) as e:
         import_path(tmp_path / "dangling", dereference_symlinks=True)
-    assert (e.value.code, e.value.path) == ("NOT_FOUND", str(tmp_path / "dangling"))
+    assert (e.value.code, e.value.path) == ("NOT-FOUND", str(tmp_path / "dangling"))
 
 
 def test_symlink_loop(tmp_path: Path) -> None:
@@ -143,7 +143,7 @@ def test_symlink_loop(tmp_path: Path) -> None:
     assert cid_of(tmp_path / "loop").startswith("Qm")  # just a link whose target is "loop"
     with pytest.raises(ImportPathError) as e:
         import_path(tmp_path / "loop", dereference_symlinks=True)
-    assert (e.value.code, e.value.path) == ("SYMLINK_LOOP", str(tmp_path / "loop"))
+    assert (e.value.code, e.value.path) == ("SYMLINK-LOOP", str(tmp_path / "loop"))
 
 
 def test_directory_cycle_through_symlink(tmp_path: Path) -> None:
@@ -152,25 +152,25 @@ def test_directory_cycle_through_symlink(tmp_path: Path) -> None:
     assert cid_of(root).startswith("Qm")
     with pytest.raises(ImportPathError) as e:
         import_path(root, dereference_symlinks=True)
-    assert e.value.code == "SYMLINK_LOOP"
+    assert e.value.code == "SYMLINK-LOOP"
     assert str(e.value.path).startswith(str(root / "sub" / "up"))
 
 
 def test_missing_path(tmp_path: Path) -> None:
     with pytest.raises(ImportPathError) as e:
         import_path(tmp_path / "missing")
-    assert (e.value.code, e.value.path) == ("NOT_FOUND", str(tmp_path / "missing"))
+    assert (e.value.code, e.value.path) == ("NOT-FOUND", str(tmp_path / "missing"))
     (tmp_path / "file").write_bytes(b"x")
     with pytest.raises(ImportPathError) as e:
         import_path(tmp_path / "file" / "below")
-    assert e.value.code == "NOT_FOUND"
+    assert e.value.code == "NOT-FOUND"
 
 
 def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(ImportPathError) as e:
         import_path(tmp_path / "pipe")
-    assert (e.value.code, e.value.path) == ("SPECIAL_FILE", str(tmp_path / "pipe"))
+    assert (e.value.code, e.value.path) == ("SPECIAL-FILE", str(tmp_path / "pipe"))
     assert "FIFO" in e.value.one_line()
 
 
@@ -180,7 +180,7 @@ def test_special_file_inside_directory_names_it(tmp_path: Path) -> None:
         sock.bind(str(root / "sock"))
         with pytest.raises(ImportPathError) as e:
             import_path(root)
-    assert (e.value.code, e.value.path) == ("SPECIAL_FILE", str(root / "sock"))
+    assert (e.value.code, e.value.path) == ("SPECIAL-FILE", str(root / "sock"))
 
 
 def test_hidden_special_file_is_skipped(tmp_path: Path) -> None:
@@ -192,7 +192,7 @@ def test_hidden_special_file_is_skipped(tmp_path: Path) -> None:
 def test_character_device_is_refused() -> None:
     with pytest.raises(ImportPathError) as e:
         import_path("/dev/null")
-    assert e.value.code == "SPECIAL_FILE"
+    assert e.value.code == "SPECIAL-FILE"
 
 
 def test_unreadable_file(unreadable_file: Path) -> None:

@@ -47,6 +47,17 @@ def test_one_pure_wheel_beats_many_binaries() -> None:
     assert _chosen("demo", files) == ["demo-1.0-py3-none-any.whl"]
 
 
+def test_compiled_wheels_that_cover_every_platform_beat_the_pure_one() -> None:
+    # pip installs the compiled wheel wherever one fits; the pure fallback is for others.
+    binaries = [f"demo-1.0-cp3{v}-cp3{v}-{s}.whl" for v in (11, 12) for s in SYSTEMS]
+    files = _files("demo-1.0-py3-none-any.whl", *binaries)
+    assert _chosen("demo", files) == sorted(binaries)
+    # One platform without a compiled wheel: the pure wheel alone covers all of them.
+    assert _chosen("demo", _files("demo-1.0-py3-none-any.whl", *binaries[1:])) == [
+        "demo-1.0-py3-none-any.whl"
+    ]
+
+
 def test_abi3_beats_per_version_wheels_and_nothing_overlaps() -> None:
     files = _files(
         "demo-1.0-cp311-cp311-win_amd64.whl",
@@ -360,4 +371,4 @@ def test_prefix_command() -> None:
     result = _run("prefix", "numpy", "Requests", "tomli")
     assert (result.exit_code, result.stdout) == (0, "39\n7c\n25\n")
     bad = _run("prefix", "../x")
-    assert bad.exit_code == 1 and "invalid project name" in bad.stderr
+    assert bad.exit_code == 2 and "invalid project name" in bad.stderr

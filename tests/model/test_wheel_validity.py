@@ -56,6 +56,13 @@ def test_zip_bomb(tmp_path: Path) -> None:
     assert _codes(bomb) == {"ZIP-BOMB"}
 
 
+def test_padded_shared_library_is_not_a_bomb(tmp_path: Path) -> None:
+    # Shared libraries aligned to 2 MiB pages are mostly zeros (Pillow's libXau: 224x).
+    library = b"\x7fELF" + bytes(2 << 20)
+    wheel = make_wheel(tmp_path, "padded", "1.0", files={"padded.libs/libx.so.6": library})
+    assert _codes(wheel) == set()
+
+
 def test_mismatched_tags(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "a", "liar", "1.0", tag="cp311-cp311-win_amd64")
     renamed = tmp_path / "liar-1.0-cp311-cp311-manylinux_2_28_x86_64.whl"

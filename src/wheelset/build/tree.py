@@ -1,7 +1,8 @@
 """The built root: a PEP 503 index tree whose every wheel is a dag-pb link to its content-id.
 
-Layout (DESIGN §5): /index.html, /<project>/index.html, /<project>/<wheel> (a link, never a
-copy), /<project>/<wheel>.metadata (PEP 658, when the manifest records it), /wheelset.json.
+Layout (spec: docs/root-format.md): /index.html, /<project>/index.html, /<project>/<wheel>
+(a link, never a copy), /<project>/<wheel>.metadata (PEP 658, when the manifest records
+it), /wheelset.json.
 The tree is a pure function of the manifest: link sizes follow from the declared sizes, so
 no wheel is read. That makes the root reproducible byte for byte, and lets any client
 authenticate a manifest by rebuilding the root from it.

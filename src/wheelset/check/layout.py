@@ -1,7 +1,8 @@
 """Layout check: every declaration sits at ``<prefix>/<project>/<wheel stem>.toml``.
 
-Works on relative paths only (DESIGN §4.1): depth, prefix directory, project directory
-(the canonical name from the file name), and stray files in the prefix tree. Invalid
+Works on relative paths only (the path rule: docs/declarations.md): depth, prefix
+directory, project directory (the canonical name from the file name), and stray files in
+the prefix tree. Invalid
 wheel file names (FILENAME) are reported when the collection loads, not here.
 No I/O. Entry point: check_layout().
 """

@@ -2,18 +2,18 @@
 
 Each formatter takes the findings and the directory to show paths under (as the user
 named it, so paths are clickable and repository-relative in CI) and returns text.
-No printing here. Entry points: FORMATTERS, format_text(), format_json(), format_github().
+No printing here. Entry points: format_text(), format_json(), format_github().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import PurePath, PurePosixPath
 
 from wheelset.model.findings import Finding, Severity, family_of
 
-__all__ = ["FORMATTERS", "format_github", "format_json", "format_text", "shown_path"]
+__all__ = ["format_github", "format_json", "format_text", "shown_path"]
 
 
 def shown_path(base: PurePath | str | None, path: PurePosixPath) -> str:
@@ -70,10 +70,3 @@ def format_github(findings: Sequence[Finding], base: PurePath | str | None = Non
         title = _escape_property(f.code)
         lines.append(f"::{level} file={file},title={title}::{_escape_data(f.message)}")
     return "".join(line + "\n" for line in lines)
-
-
-FORMATTERS: dict[str, Callable[[Sequence[Finding], PurePath | str | None], str]] = {
-    "text": format_text,
-    "json": format_json,
-    "github": format_github,
-}

@@ -17,12 +17,15 @@ from wheelset.cli import build, bump, check, cid, declare, diff, export, fork, i
 from wheelset.cli import prefix as prefix_module
 from wheelset.cli import serve as serve_module
 from wheelset.cli.cache import cache_app
+from wheelset.cli.command import WheelsetCommand, WheelsetGroup
 from wheelset.cli.errors import set_debug
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="wheelset",
+    cls=WheelsetGroup,
+    rich_markup_mode=None,
     help="Curated single-version Python wheel repositories on IPFS.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -64,7 +67,7 @@ for _name, _command in (
     ("outdated", outdated.outdated_command),
     ("bump", bump.bump_command),
 ):
-    app.command(_name)(_command)
+    app.command(_name, cls=WheelsetCommand)(_command)
 app.add_typer(cache_app, name="cache")
 
 

@@ -11,24 +11,28 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
     CacheDirOption,
     CollectionArg,
+    GatewayOption,
     IndexUrlOption,
-    WheelGatewayOption,
+    JobsOption,
+    TimeoutOption,
     WithMetadataOption,
 )
 from wheelset.cli.progress import wheel_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["build_command", "publish_command"]
 
+PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
-def _fetcher(http, *, index_url: str | None, gateway: str | None, cache_dir: Path | None):
+
+def _fetcher(http, *, index_url: str | None, gateway: list[str], cache_dir: Path | None):
     from wheelset.fetch.wheels import wheel_fetcher
 
-    return wheel_fetcher(
-        http, cache_dir=cache_dir, index_url=index_url, gateways=[gateway] if gateway else []
-    )
+    return wheel_fetcher(http, cache_dir=cache_dir, index_url=index_url, gateways=gateway)
 
 
 def _metadata_provider(fetcher, counter: list[int]):
@@ -53,15 +57,20 @@ def _wheel_writer(fetcher):
 def build_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write a build directory (ROOT, root.car, tree/).")
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Write a build directory (ROOT, root.car, tree/)."
+        ),
     ] = None,
-    car: Annotated[Path | None, typer.Option("--car", help="Write the CAR file here.")] = None,
+    car: Annotated[
+        Path | None, typer.Option("--car", metavar="FILE", help="Write the CAR file here.")
+    ] = None,
     with_metadata: WithMetadataOption = False,
     with_wheels: Annotated[
         bool, typer.Option("--with-wheels", help="Also put the verified wheels in OUT/tree.")
     ] = False,
     index_url: IndexUrlOption = None,
-    gateway: WheelGatewayOption = None,
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
@@ -71,7 +80,7 @@ def build_command(
     from wheelset.build.stage import build_collection, write_build_dir, write_car_file
 
     if with_wheels and out is None:
-        raise typer.BadParameter("--with-wheels needs --out")
+        raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
     with contextlib.nullcontext() if offline else http_client(60.0) as http:
         fetcher = (
@@ -106,6 +115,7 @@ def publish_command(
         str | None,
         typer.Option(
             "--api",
+            metavar="URL",
             envvar="WHEELSET_API",
             help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
             "service is given).",
@@ -120,24 +130,27 @@ def publish_command(
     ] = False,
     pinning_service: Annotated[
         str | None,
-        typer.Option("--pinning-service", help="Pinning Service API endpoint to pin the root."),
+        typer.Option(
+            "--pinning-service", metavar="URL", help="Pinning Service API endpoint to pin the root."
+        ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."),
+        typer.Option(
+            "--token", metavar="TOKEN", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."
+        ),
     ] = None,
     with_metadata: WithMetadataOption = False,
     index_url: IndexUrlOption = None,
-    gateway: WheelGatewayOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Wheels handled at once.")] = 4,
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    jobs: JobsOption = DEFAULT_JOBS,
+    timeout: TimeoutOption = PUBLISH_TIMEOUT,
     cache_dir: CacheDirOption = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", min=1, help="Seconds allowed per node call or pin.")
-    ] = 300.0,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped.
+    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+call and pin (default 300 s).
     """
     from wheelset.build.publish import (
         FAILED,
@@ -151,7 +164,7 @@ def publish_command(
     from wheelset.ipfs.rpc import KuboRpc
 
     if pinning_service and not token:
-        raise typer.BadParameter("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
+        raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http:
         wheels = _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)

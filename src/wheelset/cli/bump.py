@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
+    CollectionArg,
+    FormatOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
@@ -23,7 +26,7 @@ __all__ = ["bump_command"]
 
 @handles_errors
 def bump_command(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The collection directory.")],
+    directory: CollectionArg,
     releases: Annotated[
         list[str],
         typer.Argument(
@@ -36,19 +39,20 @@ def bump_command(
         bool, typer.Option("--force", help="Write the bump even if it breaks the collection.")
     ] = False,
     output_format: Annotated[
-        str, typer.Option("--format", help="markdown (a PR description) or json.")
+        str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
     extras: Annotated[
         str | None,
         typer.Option(
             "--extras",
+            metavar="NAMES",
             help="Comma-separated extras to declare (default: those declared now; '' for "
             "none). With one project only.",
         ),
     ] = None,
     index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    jobs: JobsOption = 4,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
 ) -> None:
@@ -60,11 +64,11 @@ whose specifiers exclude the new version, platforms left without a wheel, any ot
 finding. Nothing is written when it breaks something (exit 1) unless --force.
     """
     from wheelset.fetch.wheels import wheel_fetcher
-    from wheelset.maintain.bump import FORMATTERS, apply_bump, parse_targets, plan_bump
+    from wheelset.formats import get_formatter
+    from wheelset.maintain.bump import apply_bump, parse_targets, plan_bump
     from wheelset.model.collection import load_collection
 
-    if output_format not in FORMATTERS:
-        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
     with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
@@ -79,7 +83,7 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
         plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []
-    typer.echo(FORMATTERS[output_format](plan, applied=applied, base=directory), nl=False)
+    typer.echo(formatter(plan, applied=applied, base=directory), nl=False)
     for status, path in written:
         typer.echo(f"{status} {path}", err=True)
     if plan.is_noop:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from wheelset.cli.command import WheelsetCommand, WheelsetGroup
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import CacheDirOption
 from wheelset.cli.progress import human_size
@@ -14,6 +15,7 @@ from wheelset.errors import UsageError
 __all__ = ["cache_app"]
 
 cache_app = typer.Typer(
+    cls=WheelsetGroup,
     help="The cache every command shares (--cache-dir, else $WHEELSET_CACHE_DIR, else "
     "$XDG_CACHE_HOME/wheelset).",
     no_args_is_help=True,
@@ -26,14 +28,14 @@ def _cache(cache_dir):
     return Cache(cache_dir or default_cache_dir())
 
 
-@cache_app.command("dir")
+@cache_app.command("dir", cls=WheelsetCommand)
 @handles_errors
 def dir_command(cache_dir: CacheDirOption = None) -> None:
     """Print the cache directory."""
     typer.echo(str(_cache(cache_dir).directory))
 
 
-@cache_app.command("info")
+@cache_app.command("info", cls=WheelsetCommand)
 @handles_errors
 def info_command(cache_dir: CacheDirOption = None) -> None:
     """Print each bucket's file count and size (files, sha256, metadata, roots)."""
@@ -48,7 +50,7 @@ def info_command(cache_dir: CacheDirOption = None) -> None:
     )
 
 
-@cache_app.command("clean")
+@cache_app.command("clean", cls=WheelsetCommand)
 @handles_errors
 def clean_command(
     buckets: Annotated[

@@ -6,16 +6,20 @@ from typing import Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
+from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
+    FormatOption,
     IndexUrlOption,
     JobsOption,
     TimeoutOption,
 )
 from wheelset.cli.progress import download_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["check_command"]
@@ -31,6 +35,7 @@ def check_command(
         str | None,
         typer.Option(
             "--changed-since",
+            metavar="REF",
             help="Integrity scope: declarations changed since this Git ref (default HEAD).",
         ),
     ] = None,
@@ -38,41 +43,41 @@ def check_command(
         bool, typer.Option("--all", help="Integrity scope: every declaration.")
     ] = False,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json or github (workflow annotations).")
+        str, FormatOption("text, json or github (workflow annotations)")
     ] = "text",
     only: Annotated[
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="FAMILY",
             help="Run only these families (repeat or comma-separate): layout, schema, "
             "uniqueness, closure, integrity.",
         ),
     ] = None,
     index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    jobs: JobsOption = 4,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    jobs: JobsOption = DEFAULT_JOBS,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
     from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
     from wheelset.check.integrity import integrity_scope
-    from wheelset.check.report import FORMATTERS
+    from wheelset.formats import get_formatter
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
-    if output_format not in FORMATTERS:
-        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    formatter = get_formatter("check", output_format)
     families = [f.strip() for item in only or () for f in item.split(",") if f.strip()]
     for family in families:
         if family not in FAMILIES:
-            raise fail(f"unknown check family {family!r} ({', '.join(FAMILIES)})", code=2)
+            raise UsageError(f"unknown check family {family!r} ({', '.join(FAMILIES)})")
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
     if (changed_since or all_declarations) and not run_integrity:
-        raise fail("--changed-since and --all choose the scope of --integrity", code=2)
+        raise UsageError("--changed-since and --all choose the scope of --integrity")
     if changed_since and all_declarations:
-        raise fail("--changed-since and --all exclude each other", code=2)
+        raise UsageError("--changed-since and --all exclude each other")
 
     collection = load_collection(directory)
     scope = None
@@ -100,7 +105,7 @@ def check_command(
             )
     else:
         findings = run_checks(collection, families)
-    typer.echo(FORMATTERS[output_format](findings, directory), nl=False)
+    typer.echo(formatter(findings, directory), nl=False)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     typer.echo(
         f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "

@@ -15,12 +15,13 @@ __all__ = ["cid_command"]
 @handles_errors
 def cid_command(
     paths: Annotated[
-        list[str], typer.Argument(metavar="PATH", help="Files, directories or symlinks.")
+        list[str], typer.Argument(metavar="PATH...", help="Files, directories or symlinks.")
     ],
     cid_version: Annotated[
         int,
         typer.Option(
             "--cid-version",
+            metavar="N",
             min=0,
             max=1,
             help="0 (default): base58 Qm… CIDs. 1: base32 b… CIDs with raw leaves, as Kubo.",

@@ -10,6 +10,8 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
     IndexUrlOption,
     JobsOption,
@@ -26,15 +28,19 @@ __all__ = ["declare_command"]
 def declare_command(
     sources: Annotated[
         list[str],
-        typer.Argument(help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION."),
+        typer.Argument(
+            metavar="SOURCE...",
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION.",
+        ),
     ],
     into: Annotated[
-        Path, typer.Option("--into", help="The collection directory.")
+        Path, typer.Option("--into", metavar="DIR", help="The collection directory.")
     ] = DEFAULT_COLLECTION,
     source: Annotated[
         str | None,
         typer.Option(
             "--source",
+            metavar="URL",
             help="For one local .whl: the URL to record (or 'index'), not its file:// URL.",
         ),
     ] = None,
@@ -45,13 +51,14 @@ def declare_command(
         str | None,
         typer.Option(
             "--extras",
+            metavar="NAMES",
             help="Comma-separated extras the collection supports (default: all the wheel "
             "provides; '' for none). The closure check covers only declared extras.",
         ),
     ] = None,
     index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = 60.0,
-    jobs: JobsOption = 4,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
 ) -> None:

@@ -1,9 +1,10 @@
 """How a command ends on an error: one line on stderr and an exit code.
 
 A WheelsetError prints as ``error: path: CODE message`` and exits with its exit_code (1;
-2 for usage errors); Ctrl-C exits 130. A traceback appears only with --debug, and never
+2 for usage errors); an OSError a library call let through prints the same way (code IO);
+Ctrl-C exits 130. A traceback appears only with --debug, and never
 shows local variables (the app is built with pretty exceptions off).
-Entry points: handles_errors(), print_error(), fail(), set_debug().
+Entry points: handles_errors(), print_error(), set_debug().
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typer
 
 from wheelset.errors import WheelsetError
 
-__all__ = ["fail", "handles_errors", "print_error", "set_debug"]
+__all__ = ["handles_errors", "print_error", "set_debug"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,12 +28,6 @@ _state = {"debug": False}
 def set_debug(debug: bool) -> None:
     """--debug: let WheelsetErrors propagate as tracebacks."""
     _state["debug"] = debug
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error line and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def print_error(error: WheelsetError) -> None:
@@ -52,6 +47,11 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except WheelsetError as e:
             print_error(e)
             raise typer.Exit(e.exit_code) from None
+        except OSError as e:
+            # A file vanished or became unreadable under a library call that did not
+            # expect it: still one line, never a traceback.
+            print_error(WheelsetError(str(e), path=e.filename, code="IO"))
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None

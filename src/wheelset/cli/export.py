@@ -7,8 +7,16 @@ from typing import Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import (
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    FormatOption,
+    GatewayOption,
+    RequirementsArg,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -18,41 +26,43 @@ __all__ = ["export_command"]
 @handles_errors
 def export_command(
     root: RootArg,
-    names: Annotated[list[str], typer.Argument(help="NAME[extras][specifier] to export.")],
-    format: Annotated[
-        str, typer.Option("--format", help="requirements (pip --require-hashes) or pylock.")
+    names: RequirementsArg,
+    output_format: Annotated[
+        str, FormatOption("requirements (pip --require-hashes) or pylock")
     ] = "requirements",
     platform: Annotated[
         str | None,
         typer.Option(
             "--platform",
+            metavar="ID",
             help="A platform id of the root, e.g. cp311-manylinux_2_28_x86_64 "
             "(default: this interpreter).",
         ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
     import os
 
-    from wheelset.client.export import FORMATTERS, choose_platform
+    from wheelset.client.export import choose_platform
     from wheelset.client.resolve import parse_requirements, resolve
+    from wheelset.formats import get_formatter
     from wheelset.fsutil import atomic_write_text
     from wheelset.ipfs.gateway import configured_gateways
 
-    if format not in FORMATTERS:
-        raise fail(f"--format must be one of {', '.join(FORMATTERS)}", code=2)
+    formatter = get_formatter("export", output_format)
     requested = parse_requirements(names)
     with http_client() as http:
         opened, _, _ = open_root(root, gateway, timeout, cache_dir, http)
     target, described = choose_platform(opened.manifest.platforms, platform)
     resolution = resolve(opened.manifest.declarations, requested, target, target=described)
-    text = FORMATTERS[format](
+    text = formatter(
         resolution.selected,
         root=opened.cid,
         gateway=configured_gateways(gateway, os.environ)[0],

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, TimeoutOption
+from wheelset.cli.options import (
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    CollectionArg,
+    GatewayOption,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -17,12 +23,14 @@ __all__ = ["init_command", "prune_command", "sync_command"]
 
 @handles_errors
 def init_command(
-    directory: Annotated[Path, typer.Argument(help="New collection directory (must be empty).")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
+    ],
     from_root: Annotated[
-        str, typer.Option("--from", help="The published root to derive from (CID or build dir).")
+        str, typer.Option("--from", metavar="ROOT", help="The published root to derive from.")
     ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Derive a declarations repository from a published root (a fork).
@@ -43,14 +51,18 @@ def init_command(
 
 @handles_errors
 def prune_command(
-    directory: Annotated[Path, typer.Argument(help="The collection directory.")],
+    directory: CollectionArg,
     keep: Annotated[
-        list[str], typer.Option("--keep", help="NAME[extras] to keep with its closure (repeat).")
+        list[str],
+        typer.Option(
+            "--keep", metavar="NAME", help="NAME[extras] to keep with its closure (repeat)."
+        ),
     ],
     platform: Annotated[
         list[str],
         typer.Option(
             "--platform",
+            metavar="WHICH",
             help="Keep only these Python versions (3.12) and/or systems (win_amd64); repeat.",
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
@@ -84,10 +96,14 @@ def prune_command(
 
 @handles_errors
 def sync_command(
-    directory: Annotated[Path, typer.Argument(help="The fork's collection directory.")],
-    from_root: Annotated[str, typer.Option("--from", help="The new upstream root.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="The fork's collection directory.")
+    ],
+    from_root: Annotated[
+        str, typer.Option("--from", metavar="ROOT", help="The new upstream root.")
+    ],
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.

@@ -7,10 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wheelset.cli.errors import fail, handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import (
+    DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    GatewayOption,
+    JobsOption,
+    RequirementsArg,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.progress import InstallProgress, human_size
 from wheelset.cli.roots import open_root
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 if TYPE_CHECKING:
@@ -22,24 +32,27 @@ __all__ = ["install_command"]
 @handles_errors
 def install_command(
     root: RootArg,
-    names: Annotated[list[str], typer.Argument(help="NAME[extras][specifier] to install.")],
+    names: RequirementsArg,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     target: Annotated[
-        Path | None, typer.Option("--target", help="Install into this directory (as pip).")
+        Path | None,
+        typer.Option("--target", metavar="DIR", help="Install into this directory (as pip)."),
     ] = None,
     prefix: Annotated[
-        Path | None, typer.Option("--prefix", help="Install under this prefix.")
+        Path | None, typer.Option("--prefix", metavar="DIR", help="Install under this prefix.")
     ] = None,
     python: Annotated[
         str | None,
-        typer.Option("--python", help="Install for this interpreter (e.g. a venv's python)."),
+        typer.Option(
+            "--python", metavar="PATH", help="Install for this interpreter (e.g. a venv's python)."
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
     ] = False,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Parallel downloads.")] = 8,
-    timeout: TimeoutOption = 30.0,
+    jobs: JobsOption = DEFAULT_JOBS,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID."""
@@ -48,7 +61,7 @@ def install_command(
     from wheelset.client.resolve import parse_requirements
 
     if target is not None and prefix is not None:
-        raise fail("--target and --prefix exclude each other", code=2)
+        raise UsageError("--target and --prefix exclude each other")
     requested = parse_requirements(names)
     prefix_text = str(prefix.resolve()) if prefix is not None else None
     interpreter = (

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CacheDirOption, GatewayOption, RootArg, TimeoutOption
+from wheelset.cli.options import (
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    GatewayOption,
+    RootArg,
+    TimeoutOption,
+)
 from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
@@ -18,9 +24,11 @@ __all__ = ["serve_command"]
 @handles_errors
 def serve_command(
     root: RootArg,
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free).")] = 8000,
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (0: any free).")
+    ] = 8000,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Serve a local PEP 503/691 index of ROOT for pip and uv; every file verified by CID."""

@@ -4,13 +4,14 @@ A ROOT is a build directory (its wheelset.json, checked against its ROOT file) o
 (``Qm…``, ``b…`` or ``/ipfs/<cid>``) whose ``/wheelset.json`` is fetched from a gateway and
 authenticated by rebuilding the root from it offline: a gateway cannot lie about it.
 A wheel is "on" a platform when one of its tags is in the platform's compatible tags.
-Entry points: load_root(), diff_manifests(), RootDiff, FORMATTERS, platform_tags().
+Entry points: load_root(), diff_manifests(), RootDiff, format_text(), format_json(),
+platform_tags().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,6 @@ from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.platforms import PlatformError, parse_platforms
 
 __all__ = [
-    "FORMATTERS",
     "DiffError",
     "PlatformChange",
     "ProjectChange",
@@ -241,6 +241,3 @@ def format_json(diff: RootDiff) -> str:
         "platforms-removed": list(diff.platforms_removed),
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
-
-
-FORMATTERS: dict[str, Callable[[RootDiff], str]] = {"text": format_text, "json": format_json}

@@ -6,12 +6,12 @@ sha256: pip (``--require-hashes -r``) and uv (``pip install -r pylock.toml``) ve
 bytes themselves, so the gateway in the URLs needs no trust either. Spec:
 https://packaging.python.org/en/latest/specifications/pylock-toml/ . No network here.
 Entry points: choose_platform(), wheel_url(), format_requirements(), format_pylock(),
-FORMATTERS, ExportError.
+ExportError (formats are listed in wheelset.formats).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import tomli_w
 
@@ -22,7 +22,6 @@ from wheelset.model.declarations import Declaration
 from wheelset.model.platforms import Platform, current_platform, find_platform
 
 __all__ = [
-    "FORMATTERS",
     "ExportError",
     "choose_platform",
     "environment_marker",
@@ -81,9 +80,15 @@ def environment_marker(env: Mapping[str, str]) -> str:
 
 
 def format_requirements(
-    selected: Sequence[Declaration], *, root: CID, gateway: str, platform: str
+    selected: Sequence[Declaration],
+    *,
+    root: CID,
+    gateway: str,
+    platform: str,
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """A requirements file: one ``name @ URL --hash=sha256:…`` line per wheel.
+    """A requirements file: one ``name @ URL --hash=sha256:…`` line per wheel (``env``: the
+    platform's environment, named in a comment).
 
     Raises:
         ExportError: a wheel without sha256.
@@ -92,6 +97,8 @@ def format_requirements(
         f"# wheelset {__version__}: root {root}, platform {platform}",
         "# pip install --require-hashes -r <this file>",
     ]
+    if env is not None:
+        lines.insert(1, f"# environment: {environment_marker(env)}")
     for decl in sorted(selected, key=lambda d: d.name):
         lines.append(
             f"{decl.name} @ {wheel_url(gateway, root, decl)} \\\n    --hash=sha256:{_sha256(decl)}"
@@ -133,20 +140,3 @@ def format_pylock(
         "tool": {"wheelset": {"root": str(root), "platform": platform}},
     }
     return tomli_w.dumps(document)
-
-
-def _requirements(
-    selected: Sequence[Declaration],
-    *,
-    root: CID,
-    gateway: str,
-    platform: str,
-    env: Mapping[str, str],
-) -> str:
-    return format_requirements(selected, root=root, gateway=gateway, platform=platform)
-
-
-FORMATTERS: dict[str, Callable[..., str]] = {
-    "requirements": _requirements,
-    "pylock": format_pylock,
-}

@@ -2,8 +2,9 @@
 
 The index URL comes from, in order: an explicit ``--index-url``, ``WHEELSET_INDEX_URL``,
 pip's own configuration (``PIP_INDEX_URL``, then ``index-url`` in the ``download``,
-``install`` or ``global`` section of pip's config files), and finally pip's built-in
-default, asked from pip at run time (no index host is written in wheelset). A project
+``install`` or ``global`` section of pip's config files, as ``pip config list`` reports
+them), and finally pip's built-in default, as ``pip download --help`` states it (no index
+host is written in wheelset). pip is asked only through its command line. A project
 page is read as PEP 691 JSON when the index offers it, else as PEP 503 HTML; relative
 links are resolved against the page URL and ``#sha256=`` fragments are kept.
 Entry points: configured_index_url(), IndexClient, IndexFile, parse_html_page(),
@@ -12,6 +13,8 @@ parse_json_page().
 
 from __future__ import annotations
 
+import ast
+import functools
 import json
 import os
 import re
@@ -50,48 +53,51 @@ class IndexLookupError(FetchError):
     """The index has no such project or file, or its page cannot be understood."""
 
 
-def _from_pip_config() -> str | None:
-    """index-url from pip's configuration files (pip's own loader; None if unavailable)."""
-    try:
-        from pip._internal.configuration import Configuration, ConfigurationError
-    except Exception:
-        return None
-    try:
-        config = Configuration(isolated=False)
-        config.load()
-    except Exception:
-        return None
-    for key in ("download.index-url", "install.index-url", "global.index-url"):
-        try:
-            value = config.get_value(key)
-        except ConfigurationError:
-            continue
-        except Exception:
-            return None
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
+_PIP_TIMEOUT = 60  # seconds allowed for `python -m pip ...` to answer
+# pip reads a command's own section before [global]; wheelset downloads, as `pip download`.
+_PIP_KEYS = ("download.index-url", "install.index-url", "global.index-url")
 
 
-def _pip_default() -> str | None:
-    """pip's built-in default index, from pip itself (import, else `python -m pip`)."""
-    try:
-        from pip._internal.models.index import PyPI
-
-        return str(PyPI.simple_url)
-    except Exception:
-        pass
+def _run_pip(*args: str) -> str | None:
+    """stdout of ``python -m pip ARGS`` (pip of this interpreter), None if pip cannot run."""
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--help"],
+            [sys.executable, "-m", "pip", *args],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=_PIP_TIMEOUT,
             check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    m = re.search(r"--index-url.*?\(default\s+(\S+?)\)", result.stdout, re.S)
+    return result.stdout if result.returncode == 0 else None
+
+
+def _from_pip_config() -> str | None:
+    """index-url from pip's configuration files, as `pip config list` merges them
+    (lines ``section.key='value'``; PIP_CONFIG_FILE and the file order are pip's)."""
+    output = _run_pip("config", "list")
+    if output is None:
+        return None
+    values: dict[str, str] = {}
+    for line in output.splitlines():
+        key, sep, quoted = line.partition("=")
+        if not sep or key not in _PIP_KEYS:
+            continue
+        try:
+            value = ast.literal_eval(quoted)
+        except (ValueError, SyntaxError):
+            continue
+        if isinstance(value, str) and value.strip():
+            values[key] = value.strip()
+    return next((values[key] for key in _PIP_KEYS if key in values), None)
+
+
+@functools.cache
+def _pip_default() -> str | None:
+    """pip's built-in default index, as `pip download --help` states it (fixed per pip)."""
+    output = _run_pip("download", "--help")
+    m = re.search(r"--index-url.*?\(default\s+(\S+?)\)", output or "", re.S)
     return m.group(1) if m else None
 
 

@@ -42,7 +42,7 @@ class InvalidNode(WheelsetError, ValueError):
     """Bytes are not a well-formed dag-pb node or UnixFS data message."""
 
     def __init__(self, message: str):
-        super().__init__(message, code="DAG_PB")
+        super().__init__(message, code="DAG-PB")
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ _KUBO_DEFAULTS = ImportParams()
 class ImportPathError(WheelsetError):
     """A path `ipfs add -r` would refuse: missing, unreadable, special file, loop, bad name.
 
-    ``code`` is one of NOT_FOUND, UNREADABLE, SPECIAL_FILE, SYMLINK_LOOP, NAME.
+    ``code`` is one of NOT-FOUND, UNREADABLE, SPECIAL-FILE, SYMLINK-LOOP, NAME.
     """
 
 
@@ -49,9 +49,9 @@ def is_hidden(name: str) -> bool:
 def _error_from_os(path: str, e: OSError) -> ImportPathError:
     reason = e.strerror or str(e)
     if e.errno in (errno.ENOENT, errno.ENOTDIR):
-        code = "NOT_FOUND"
+        code = "NOT-FOUND"
     elif e.errno == errno.ELOOP:
-        code, reason = "SYMLINK_LOOP", "symbolic link loop"
+        code, reason = "SYMLINK-LOOP", "symbolic link loop"
     else:
         code = "UNREADABLE"
     return ImportPathError(reason.lower(), path=path, code=code)
@@ -68,7 +68,7 @@ def _special_file(path: str, mode: int) -> ImportPathError:
     return ImportPathError(
         f"is a {kind}; only regular files, directories and symlinks can be added",
         path=path,
-        code="SPECIAL_FILE",
+        code="SPECIAL-FILE",
     )
 
 
@@ -199,6 +199,6 @@ def import_path(
         identity = (st.st_dev, st.st_ino)
         if any(d.identity == identity for d in stack):
             raise ImportPathError(
-                "symbolic link loop: directory contains itself", path=child, code="SYMLINK_LOOP"
+                "symbolic link loop: directory contains itself", path=child, code="SYMLINK-LOOP"
             )
         stack.append(_OpenDirectory(child, name, identity, walk.list_directory(child)))

@@ -10,14 +10,14 @@ project no longer has a wheel for, and the wheel each platform gets before and a
 apply_bump() writes the new declarations, then removes the old ones. Formatters give a
 Markdown report (ready for a pull-request description) and JSON.
 Entry points: plan_bump(), apply_bump(), BumpPlan, ProjectBump, Problem, PlatformChange,
-FORMATTERS.
+format_markdown(), format_json(), parse_targets().
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence, Set
+from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
 
@@ -42,7 +42,6 @@ from wheelset.model.findings import Finding, Severity
 from wheelset.model.platforms import PLATFORMS_FILE, Platform
 
 __all__ = [
-    "FORMATTERS",
     "BumpError",
     "BumpPlan",
     "PlatformChange",
@@ -556,9 +555,3 @@ def format_json(plan: BumpPlan, *, applied: bool, base: PurePath | str | None = 
         "notes": list(plan.notes),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-FORMATTERS: dict[str, Callable[..., str]] = {
-    "markdown": format_markdown,
-    "json": format_json,
-}

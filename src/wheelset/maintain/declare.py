@@ -4,8 +4,9 @@ A source is a local ``.whl`` path, an ``http(s)://`` or ``file://`` URL of a whe
 release ``NAME==VERSION`` (``NAME`` alone: its newest final release with a fitting
 wheel). For a release, the index's files are planned: the fewest wheels covering every
 supported platform, most widely compatible first (one ``py3-none-any`` or abi3 wheel
-beats many per-version ones; manylinux2014 beats manylinux_2_28), never two that one
-system could both install; they are written with ``source = "index:<filename>"``.
+beats many per-version ones, unless compiled wheels cover every platform, as pip would
+prefer them; manylinux2014 beats manylinux_2_28), never two that one system could both
+install; they are written with ``source = "index:<filename>"``.
 A local wheel is written with its absolute ``file://`` URL unless a source is given.
 Everything is fetched and checked before anything is written (nothing half-declared).
 Entry points: parse_source(), plan_release(), declare_sources(), declare_release(),
@@ -194,7 +195,9 @@ def plan_release(
 
     Greedy set cover: repeatedly take the wheel covering most still-uncovered platforms
     (ties: the more widely compatible one, then the file name); skip wheels that one
-    system could install together with an already chosen one.
+    system could install together with an already chosen one. When the release's
+    platform-specific wheels alone cover every platform it covers, its pure-Python
+    (``*-any``) wheels are left out: pip would install the compiled ones there.
 
     Raises:
         DeclareError: no such release, source distributions only, or no wheel fits.
@@ -228,6 +231,9 @@ def plan_release(
             f"no wheel of {project} {version} installs on a supported platform "
             f"(it has {', '.join(tags[:3])}{', …' if len(tags) > 3 else ''})"
         )
+    binaries = [c for c in release if any(t.platform != "any" for t in c.tags)]
+    if binaries and set().union(*(c.covers for c in binaries)) == uncovered:
+        release = binaries
     chosen: list[WheelCandidate] = []
     while uncovered:
         options = [

@@ -7,13 +7,13 @@ platforms (coverage as `declare` plans a release: tags and requires-python). New
 that cannot replace it are listed with the platforms they lack and why. Index pages are read
 through an IndexClient on a thread pool; nothing is written.
 Entry points: check_outdated(), find_update(), ProjectStatus, Shortfall, describe_platforms(),
-FORMATTERS.
+format_table(), format_json().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -34,7 +34,6 @@ from wheelset.model.declarations import Declaration, DeclarationError, parse_whe
 from wheelset.model.platforms import PLATFORMS_FILE, Platform
 
 __all__ = [
-    "FORMATTERS",
     "OutdatedError",
     "ProjectStatus",
     "Shortfall",
@@ -354,9 +353,3 @@ def format_json(statuses: Sequence[ProjectStatus]) -> str:
     ]
     doc = {"projects": projects, "outdated": sum(s.is_outdated for s in statuses)}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-FORMATTERS: dict[str, Callable[[Sequence[ProjectStatus]], str]] = {
-    "table": format_table,
-    "json": format_json,
-}

@@ -158,7 +158,9 @@ def changed_paths(directory: Path, ref: str) -> set[PurePosixPath]:
     Raises:
         CollectionError: not a Git work tree, or ``ref`` is unknown.
     """
+    # Outside a work tree `git diff` compares files (--no-index) and prints its usage.
     commands = (
+        ["git", "rev-parse", "--is-inside-work-tree"],
         ["git", "diff", "--name-only", "--relative", "--no-renames", "--diff-filter=AM", ref, "--"],
         ["git", "ls-files", "--others", "--exclude-standard"],
     )
@@ -170,6 +172,10 @@ def changed_paths(directory: Path, ref: str) -> set[PurePosixPath]:
             )
         except OSError as e:
             raise CollectionError(f"cannot run git: {e}", code="GIT") from e
+        if command[1] == "rev-parse":
+            if result.returncode != 0 or result.stdout.strip() != "true":
+                raise CollectionError("not inside a Git work tree", path=directory, code="GIT")
+            continue
         if result.returncode != 0:
             detail = result.stderr.strip().splitlines()
             raise CollectionError(

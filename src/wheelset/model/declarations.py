@@ -1,10 +1,10 @@
 """Wheel declarations: the TOML model, its validation, and the path + prefix rule.
 
 One declaration = one wheel, at ``<prefix>/<project>/<wheel filename without .whl>.toml``
-(DESIGN §2). Parsing validates every field and returns an immutable Declaration whose
-fields are already parsed; validate_declaration() reports every problem of a file at once,
-each with a stable code (see README, "Finding codes"). Dumping writes keys in a fixed
-order so files diff cleanly. No network here. Entry points: Declaration,
+(spec: docs/declarations.md). Parsing validates every field and returns an immutable
+Declaration whose fields are already parsed; validate_declaration() reports every problem
+of a file at once, each with a stable code (wheelset.codes). Dumping writes keys in a
+fixed order so files diff cleanly. No network here. Entry points: Declaration,
 parse_declaration(), validate_declaration(), format_declaration(), load_declaration(),
 dump_declaration(), prefix_of(), relpath_for(), parse_wheel_name().
 """
@@ -85,7 +85,7 @@ MAX_FILE_SIZE = 2**53 - 1
 
 
 class DeclarationError(WheelsetError, ValueError):
-    """A declaration file is malformed, misplaced or inconsistent (DESIGN §2)."""
+    """A declaration file is malformed, misplaced or inconsistent (docs/declarations.md)."""
 
 
 def prefix_of(name: str) -> str:

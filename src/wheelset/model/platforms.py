@@ -1,7 +1,7 @@
 """Platforms: marker environments and ordered wheel tags, for checking and for installing.
 
 A supported platform is one CPython X.Y on one system, the system named by its most capable
-platform tag (DESIGN §3). From it come (a) the PEP 508 marker environment and (b) the
+platform tag (spec: docs/platforms.md). From it come (a) the PEP 508 marker environment and (b) the
 ordered list of wheel tags pip would accept there (`packaging.tags.cpython_tags` +
 `compatible_tags`, platform tags expanded as pip expands them on a real machine:
 manylinux_2_28 also accepts 2_27 … 2_17 (… 2_5 on x86_64/i686) and the legacy

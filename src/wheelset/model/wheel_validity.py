@@ -41,7 +41,9 @@ class WheelLimits:
     max_members: int = 100_000
     max_total_size: int = 8 << 30  # bytes uncompressed; the largest real wheels are ~3 GiB
     max_ratio: int = 200  # uncompressed/compressed, for members over ratio_floor
-    ratio_floor: int = 1 << 20  # bytes; small members may compress extremely well
+    # bytes; smaller members may compress extremely well: shared libraries padded to 2 MiB
+    # pages (Pillow's bundled libXau: 2 MiB, 224x) are real, and max_total_size bounds them
+    ratio_floor: int = 16 << 20
 
 
 @dataclass(frozen=True, slots=True)
