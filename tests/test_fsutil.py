@@ -6,11 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.decls import write_decl, write_platforms
+from tests.support.hostile import hostile_server
 from wheelset.fsutil import atomic_write_text, is_temp_name, make_temp, remove_stale_temps
 from wheelset.model.collection import load_collection
 
@@ -70,3 +72,27 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         atomic_write_text(target, "x")
     assert [p.name for p in tmp_path.iterdir()] == ["x.toml"]
+
+
+def test_sigterm_removes_the_temp_file_of_a_download(tmp_path: Path) -> None:
+    wheel = "demo-1.0-py3-none-any.whl"
+    (tmp_path / "declarations").mkdir()
+    env = {**os.environ, "WHEELSET_CACHE_DIR": str(tmp_path / "cache")}
+    into = ["--into", str(tmp_path / "declarations")]
+    with hostile_server({f"/{wheel}": ("drip", bytes(10_000))}, drip_interval=0.2) as server:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "wheelset.cli", "declare", f"{server.url}/{wheel}", *into],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        temps: list[Path] = []
+        deadline = time.monotonic() + 60
+        while not temps and time.monotonic() < deadline:
+            time.sleep(0.1)
+            temps = [p for p in tmp_path.rglob("*") if is_temp_name(p.name)]
+        assert temps, "the download never started"
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 130 and stderr == "interrupted\n"
+    assert [p for p in tmp_path.rglob("*") if is_temp_name(p.name)] == []

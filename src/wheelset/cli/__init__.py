@@ -8,6 +8,7 @@ This module builds the app from them. Entry points: app, main().
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -71,6 +72,13 @@ for _name, _command in (
 app.add_typer(cache_app, name="cache")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that temp files are removed and nothing is left
+    # half-written (the default action would end the process on the spot).
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     app(prog_name="wheelset")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fsutil import make_temp
 from wheelset.httpbody import MAX_BODY_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
@@ -98,7 +98,7 @@ class GatewayFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.gateway}: {self.reason}"
+        return mask_credentials(f"{self.gateway}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)
