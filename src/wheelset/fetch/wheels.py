@@ -237,7 +237,7 @@ class WheelFetcher:
 
     def _from_url(self, decl: Declaration, url: str, into: Path | None) -> Path:
         limit = MAX_FILE_SIZE if decl.size is None else decl.size
-        with self._temp(decl.filename, into) as (sink, tmp):
+        with self._temp(decl.filename, into, self.cache) as (sink, tmp):
             digest = self._download(url, sink, limit, decl.filename, decl.size)
             sink.close()
             if problem := digest.mismatch(decl.content_id, decl.size, decl.sha256):
@@ -249,10 +249,12 @@ class WheelFetcher:
             return into / decl.filename
 
     @contextlib.contextmanager
-    def _temp(self, name: str, into: Path | None) -> Iterator[tuple[BinaryIO, Path]]:
-        """A temp file in the cache (or in ``into``), removed unless moved away."""
-        if self.cache is not None:
-            fd, tmp = self.cache.temp_file(name)
+    def _temp(
+        self, name: str, into: Path | None, cache: Cache | None
+    ) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temp file in ``cache`` (else in ``into``), removed unless moved away."""
+        if cache is not None:
+            fd, tmp = cache.temp_file(name)
         else:
             assert into is not None
             into.mkdir(parents=True, exist_ok=True)
@@ -264,7 +266,8 @@ class WheelFetcher:
             tmp.unlink(missing_ok=True)
 
     def inspect(self, decl: Declaration) -> InspectedWheel:
-        """Read a declaration's source afresh (never the cache); the caller compares."""
+        """Read a declaration's source afresh (the cache neither read nor filled); the
+        caller compares."""
         return self.inspect_source(
             decl.source, decl.filename, use_cache=False, trust_index_hash=False
         )
@@ -281,7 +284,8 @@ class WheelFetcher:
         """Fetch, digest and read the wheel ``filename`` from ``source``.
 
         ``expected_sha256`` (or, with ``trust_index_hash``, the index's hash) is enforced;
-        with ``use_cache`` a cached copy with that hash is used instead of the network.
+        with ``use_cache`` a cached copy with that hash is used instead of the network, and
+        a download is kept in the cache.
         Raises:
             FetchError: HTTP error, timeout, unreachable, or a hash other than expected.
             NotAWheelError: the bytes are not a usable wheel (see wheelfile.read_wheel).
@@ -291,15 +295,16 @@ class WheelFetcher:
         url, index_sha256 = self.resolve(source)
         shown = mask_credentials(url)
         expected = expected_sha256 or (index_sha256 if trust_index_hash else None)
-        if use_cache and self.cache is not None and expected:
-            hit = self.cache.find_sha256(expected, filename)
+        cache = self.cache if use_cache else None
+        if cache is not None and expected:
+            hit = cache.find_sha256(expected, filename)
             if hit is not None:
                 return InspectedWheel(filename, shown, hit[1], read_wheel(hit[0], filename))
         with contextlib.ExitStack() as stack:
             into = None
-            if self.cache is None:
+            if cache is None:
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wheelset-")))
-            sink, tmp = stack.enter_context(self._temp(filename, into))
+            sink, tmp = stack.enter_context(self._temp(filename, into, cache))
             digest = self._download(url, sink, MAX_FILE_SIZE, filename, None)
             sink.close()
             if expected and digest.sha256 != expected:
@@ -307,8 +312,8 @@ class WheelFetcher:
                     f"{shown}: sha256 {digest.sha256} differs from expected {expected}"
                 )
             metadata = read_wheel(tmp, filename)
-            if self.cache is not None:
-                self.cache.put_file(digest, filename, tmp)
+            if cache is not None:
+                cache.put_file(digest, filename, tmp)
         return InspectedWheel(filename, shown, digest, metadata)
 
     def _download(
