@@ -198,3 +198,20 @@ def test_path_traversal_in_the_name_is_refused_before_fetching(http: httpx.Clien
             "http://127.0.0.1:9/../../x-1.0-py3-none-any.whl", "../../x-1.0-py3-none-any.whl"
         )
     assert info.value.code == "FILENAME"
+
+
+def test_a_build_tree_is_a_verified_source(tmp_path: Path, wheel: Path) -> None:
+    decl = declaration_of(wheel, (tmp_path / "gone" / wheel.name).as_uri())  # source gone
+    tree = tmp_path / "OUT" / "tree"
+    (tree / decl.name).mkdir(parents=True)
+    shutil.copyfile(wheel, tree / decl.name / wheel.name)
+    with httpx.Client() as http:
+        fetcher = WheelFetcher(http=http, trees=[tree])
+        got = fetcher.fetch(decl, tmp_path / "o")
+        assert got.source == str(tree / decl.name / wheel.name)
+        assert got.path.read_bytes() == wheel.read_bytes()
+        (tree / decl.name / wheel.name).write_bytes(b"stale")  # damaged: skipped, and named
+        with pytest.raises(FetchError) as info:
+            fetcher.fetch(decl, tmp_path / "p")
+    line = info.value.one_line()
+    assert "content-id is" in line and "no such file" in line and "\n" not in line

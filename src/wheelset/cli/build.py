@@ -29,10 +29,21 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _fetcher(http, *, index_url: str | None, gateway: list[str], cache_dir: Path | None):
+def _fetcher(
+    http,
+    *,
+    index_url: str | None,
+    gateway: list[str],
+    cache_dir: Path | None,
+    out: Path | None = None,
+):
     from wheelset.fetch.wheels import wheel_fetcher
 
-    return wheel_fetcher(http, cache_dir=cache_dir, index_url=index_url, gateways=gateway)
+    # A previous build in OUT may hold the wheels already (--with-wheels): a verified source.
+    trees = [out / "tree"] if out is not None else []
+    return wheel_fetcher(
+        http, cache_dir=cache_dir, index_url=index_url, gateways=gateway, trees=trees
+    )
 
 
 def _metadata_provider(fetcher, counter: list[int]):
@@ -86,7 +97,7 @@ def build_command(
         fetcher = (
             None
             if offline
-            else _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)
+            else _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir, out=out)
         )
         fetched: list[int] = []
         provider = _metadata_provider(fetcher, fetched) if with_metadata else None

@@ -3,9 +3,11 @@
 Where a wheel's bytes come from, in the order tried for a declaration (fetch()):
 
 1. the cache (``files/<cid>/<wheel>``, re-verified on use; wheelset.fetch.cache);
-2. IPFS gateways by content-id — a reachable local node first (wheelset.ipfs.gateway,
+2. build directories' trees (``<tree>/<project>/<wheel>``, as ``build --with-wheels``
+   writes them), verified like any download;
+3. IPFS gateways by content-id — a reachable local node first (wheelset.ipfs.gateway,
    which verifies each gateway's answer and moves on to the next);
-3. the declared source: an ``http(s)://`` or ``file:`` URL, or ``index:<wheel>`` looked
+4. the declared source: an ``http(s)://`` or ``file:`` URL, or ``index:<wheel>`` looked
    up on the configured package index (wheelset.fetch.index).
 
 A source whose content-id nobody knows yet (declare, bump, ``check --integrity``) is read
@@ -147,8 +149,9 @@ class WheelFetcher:
     """Fetches wheels verified, through an injected httpx client and the cache (optional).
 
     ``index_url`` (default: as configured_index_url() finds it) is looked up only when an
-    ``index:`` source needs it, unless an IndexClient is given. ``gateways`` fetch by CID
-    before the declared source is tried. Thread-safe: several wheels may be fetched at once.
+    ``index:`` source needs it, unless an IndexClient is given. ``trees`` (build directories'
+    ``tree/``) and then ``gateways`` (by CID) are tried before the declared source.
+    Thread-safe: several wheels may be fetched at once.
     """
 
     def __init__(
@@ -159,9 +162,11 @@ class WheelFetcher:
         index: IndexClient | None = None,
         index_url: str | None = None,
         gateways: GatewayFetcher | None = None,
+        trees: Sequence[Path] = (),
         on_progress: ProgressCallback | None = None,
     ):
         self._http = http
+        self._trees = tuple(trees)
         self.cache = cache
         self._index = index
         self._index_url = index_url
@@ -209,11 +214,18 @@ class WheelFetcher:
         ):
             return FetchedWheel(_place(self.cache.file_path(cid, name), into, name), "cache")
         failed = ""
+        for tree in self._trees:
+            local = tree / decl.name / name
+            if local.is_file():
+                try:
+                    return FetchedWheel(self._from_url(decl, local.as_uri(), into), str(local))
+                except FetchError as e:  # a stale or damaged copy: the next source
+                    failed += f"{e}; "
         if self._gateways is not None:
             try:
                 return self._from_gateways(decl, into)
             except GatewayFetchError as e:
-                failed = f"{e}; "
+                failed += f"{e}; "
         try:
             url = self.resolve(decl.source)[0]
             path = self._from_url(decl, url, into)
@@ -370,17 +382,20 @@ def wheel_fetcher(
     use_cache: bool = True,
     index_url: str | None = None,
     gateways: Sequence[str] = (),
+    trees: Sequence[Path] = (),
     timeout: float = DEFAULT_TIMEOUT,
     on_progress: ProgressCallback | None = None,
 ) -> WheelFetcher:
     """A command's fetcher from its options: the one cache (``cache_dir``, else
     default_cache_dir(); none when not ``use_cache``), the index (``index_url``, else as
-    configured), and ``gateways`` to try by content-id first (``timeout`` per read)."""
+    configured), build ``trees`` and ``gateways`` (by content-id, ``timeout`` per read) to
+    try before the declared sources."""
     return WheelFetcher(
         http=http,
         cache=Cache(cache_dir or default_cache_dir()) if use_cache else None,
         index_url=index_url,
         gateways=GatewayFetcher(gateways, http=http, timeout=timeout) if gateways else None,
+        trees=trees,
         on_progress=on_progress,
     )
 
