@@ -398,8 +398,13 @@ class GatewayFetcher:
         try:
             with self._get(url, MAX_FILE_BODY if size is None else size) as response:
                 _check_status(response)
-                declared = response.headers.get("content-length")
-                if size is not None and declared and declared.isdigit() and int(declared) > size:
+                declared = response.headers.get("content-length", "")
+                # More digits than any real length: refused before int() reads them.
+                if (
+                    size is not None
+                    and declared.isdigit()
+                    and (len(declared) > 19 or int(declared) > size)
+                ):
                     raise _Failed(
                         "oversized", f"Content-Length {declared} exceeds the expected {size}"
                     )
