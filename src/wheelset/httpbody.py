@@ -17,14 +17,17 @@ before any caller sees a byte:
 
 Errors are httpx transport errors (BodyRejected; SlowBody is a read timeout), so callers'
 ordinary HTTP error handling reports them on one line and moves on to the next source.
-Entry points: BodyLimits, BodyRejected, SlowBody, MAX_BODY_EXTENSION.
+ChunkReader turns a body's chunks into the readable stream a verifier reads, with the
+caller's own limit (e.g. a file's expected size).
+Entry points: BodyLimits, BodyRejected, SlowBody, ChunkReader, TooLong, MAX_BODY_EXTENSION.
 """
 
 from __future__ import annotations
 
+import io
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -39,7 +42,9 @@ __all__ = [
     "PIECE",
     "BodyLimits",
     "BodyRejected",
+    "ChunkReader",
     "SlowBody",
+    "TooLong",
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it decodes
@@ -57,6 +62,46 @@ class BodyRejected(httpx.TransportError):
 
 class SlowBody(httpx.ReadTimeout):
     """A response body arriving slower than the minimum average rate after the grace period."""
+
+
+class TooLong(Exception):
+    """A ChunkReader saw more than its limit."""
+
+
+class ChunkReader(io.RawIOBase):
+    """Byte chunks as a readable stream, refusing more than ``limit`` bytes (TooLong);
+    ``on_bytes`` is told each chunk's length as it arrives."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        limit: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ):
+        self._chunks = chunks
+        self._limit = limit
+        self._on_bytes = on_bytes
+        self._pending = memoryview(b"")
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self.received += len(chunk)
+            if self._limit is not None and self.received > self._limit:
+                raise TooLong(f"more than the expected {self._limit} bytes")
+            if self._on_bytes is not None:
+                self._on_bytes(len(chunk))
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
 
 def _codings(header: str) -> list[str]:

@@ -23,7 +23,6 @@ ProgressCallback.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import tempfile
@@ -41,7 +40,7 @@ from wheelset.fetch import FetchError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.fetch.index import IndexClient, configured_index_url
 from wheelset.fsutil import make_temp
-from wheelset.httpbody import MAX_BODY_EXTENSION
+from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.gateway import DEFAULT_TIMEOUT, GatewayFetcher
 from wheelset.ipfs.gateway import FetchError as GatewayFetchError
 from wheelset.ipfs.importer import Digest, digest_stream
@@ -87,35 +86,6 @@ class InspectedWheel:
     url: str
     digest: Digest
     metadata: WheelMetadata
-
-
-class _Chunks(io.RawIOBase):
-    """Byte chunks as a readable stream, refusing more than ``limit`` bytes."""
-
-    def __init__(self, chunks: Iterator[bytes], limit: int, report: Callable[[int], None]):
-        self._chunks = chunks
-        self._limit = limit
-        self._report = report
-        self._pending = memoryview(b"")
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self.count += len(chunk)
-            if self.count > self._limit:
-                raise ContentMismatch(f"more than the expected {self._limit} bytes")
-            self._report(self.count)
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
 
 
 def _local_chunks(path: Path) -> Iterator[bytes]:
@@ -352,7 +322,7 @@ class WheelFetcher:
                     length = response.headers.get("content-length", "")
                     total = int(length) if length.isdigit() and len(length) < 20 else None
                 return self._digest(response.iter_bytes(_CHUNK), sink, limit, label, total)
-        except ContentMismatch as e:
+        except TooLong as e:
             raise ContentMismatch(f"{shown}: {e}") from None
         except httpx.TimeoutException as e:
             raise FetchError(f"{shown}: timed out ({_describe(e)})") from e
@@ -367,11 +337,17 @@ class WheelFetcher:
         self, chunks: Iterator[bytes], sink: BinaryIO, limit: int, label: str, total: int | None
     ) -> Digest:
         callback = self._on_progress
-        report: Callable[[int], None] = lambda done: None  # noqa: E731
+        report = None
         if callback is not None:
             callback(label, 0, total)
-            report = lambda done: callback(label, done, total)  # noqa: E731
-        reader = _Chunks(chunks, limit, report)
+            done = 0
+
+            def report(n: int) -> None:
+                nonlocal done
+                done += n
+                callback(label, done, total)
+
+        reader = ChunkReader(chunks, limit, report)
         return digest_stream(reader, on_chunk=sink.write)  # type: ignore[arg-type]
 
 

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fsutil import make_temp
-from wheelset.httpbody import MAX_BODY_EXTENSION
+from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
 from wheelset.ipfs.dagpb import FILE, RAW_TYPE, InvalidNode, decode_node, decode_unixfs
 from wheelset.ipfs.importer import ImportParams, digest_stream
@@ -191,43 +191,11 @@ def _is_gateway(base: str, http: httpx.Client | None) -> bool:
         return False
 
 
-class _Body(io.RawIOBase):
-    """A response body as a readable stream, refusing more than ``limit`` bytes."""
-
-    def __init__(
-        self,
-        chunks: Iterator[bytes],
-        limit: int | None,
-        on_bytes: Callable[[int], None] | None,
-        cancel: threading.Event | None,
-    ):
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-        self._limit = limit
-        self._on_bytes = on_bytes
-        self._cancel = cancel
-        self.received = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if not self._pending:
-            if self._cancel is not None and self._cancel.is_set():
-                raise FetchCancelled("cancelled")
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                return 0
-            self.received += len(chunk)
-            if self._limit is not None and self.received > self._limit:
-                raise _Failed("oversized", f"body longer than the expected {self._limit} bytes")
-            if self._on_bytes is not None:
-                self._on_bytes(len(chunk))
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+def _unless_cancelled(chunks: Iterator[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if cancel is not None and cancel.is_set():
+            raise FetchCancelled("cancelled")
+        yield chunk
 
 
 def _import_params(cid: CID) -> ImportParams:
@@ -408,8 +376,11 @@ class GatewayFetcher:
                     raise _Failed(
                         "oversized", f"Content-Length {declared} exceeds the expected {size}"
                     )
-                body = _Body(response.iter_bytes(_READ_SIZE), size, progress.add, cancel)
+                chunks = _unless_cancelled(response.iter_bytes(_READ_SIZE), cancel)
+                body = ChunkReader(chunks, size, progress.add)
                 digest = digest_stream(body, _import_params(cid), on_chunk=out.write)
+        except TooLong:
+            raise _Failed("oversized", f"body longer than the expected {size} bytes") from None
         except httpx.TimeoutException as e:
             raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
