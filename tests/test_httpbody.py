@@ -9,7 +9,13 @@ import httpx
 import pytest
 
 from tests.support.hostile import bomb, gzip_bytes, hostile_server
-from wheelset.httpbody import MAX_BODY_EXTENSION, BodyLimits, BodyRejected, SlowBody
+from wheelset.httpbody import (
+    MAX_BODY_EXTENSION,
+    MIN_RATE_EXTENSION,
+    BodyLimits,
+    BodyRejected,
+    SlowBody,
+)
 
 
 def _client(grace: float = 1.0, max_body: int = 1 << 20) -> httpx.Client:
@@ -64,6 +70,16 @@ def test_a_drip_ends_at_the_deadline() -> None:
     assert 2.0 <= time.monotonic() - started < 10
 
 
+def test_a_trusted_call_may_be_slow() -> None:
+    # A local node's answer comes when its work is done: no minimum rate for those calls.
+    with (
+        hostile_server({"/drip": ("drip", b"x" * 6)}, drip_interval=0.5) as server,
+        _client(grace=0.5) as http,
+    ):
+        response = http.get(server.url + "/drip", extensions={MIN_RATE_EXTENSION: 0})
+    assert response.content == b"x" * 6
+
+
 def test_a_declared_length_over_the_limit_is_refused_at_once() -> None:
     with (
         hostile_server({"/big": ("bytes", bytes(2 << 20))}) as server,
@@ -79,3 +95,12 @@ def test_unasked_codings_are_refused() -> None:
         assert http.get(server.url + "/id").content == b"x"
         with pytest.raises(BodyRejected, match="content coding 'br' was not asked for"):
             http.get(server.url + "/br")
+
+
+def test_the_one_client_factory_bounds_every_body() -> None:
+    from wheelset.fetch.http import new_client
+
+    with hostile_server({"/x": ("gzip-gzip", bomb(1))}) as server, new_client(5) as http:
+        assert http.headers["Accept-Encoding"] == "gzip, deflate"
+        with pytest.raises(BodyRejected, match="more than one content coding"):
+            http.get(server.url + "/x")

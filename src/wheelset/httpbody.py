@@ -39,6 +39,7 @@ __all__ = [
     "GRACE_TIMEOUTS",
     "MAX_BODY_EXTENSION",
     "MIN_RATE",
+    "MIN_RATE_EXTENSION",
     "PIECE",
     "BodyLimits",
     "BodyRejected",
@@ -50,6 +51,9 @@ __all__ = [
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it decodes
 DEFAULT_MAX_BODY = 32 * 1024 * 1024  # bytes, decoded; pages and files without a limit of their own
 MAX_BODY_EXTENSION = "wheelset.max_body"  # request extension: this request's decoded limit
+# Request extension: this request's minimum average rate (0: none, for a trusted local
+# node's long-running calls, whose answer comes only when the work is done).
+MIN_RATE_EXTENSION = "wheelset.min_rate"
 MIN_RATE = 8 * 1024  # bytes per second a body must average once the grace period is over
 GRACE_TIMEOUTS = 2  # the grace period, in read timeouts of the request
 DEFAULT_GRACE = 60.0  # seconds, for a request without a read timeout
@@ -177,7 +181,7 @@ class _BoundedStream(httpx.SyncByteStream):
         for chunk in self._raw:
             received += len(chunk)
             elapsed = time.monotonic() - started
-            if elapsed > grace and received < (elapsed - grace) * self._min_rate:
+            if self._min_rate and elapsed > grace and received < (elapsed - grace) * self._min_rate:
                 raise SlowBody(
                     f"body too slow: {received} bytes in {elapsed:.0f} s", request=request
                 )
@@ -245,5 +249,5 @@ class BodyLimits:
             codings[0] if codings else None,
             max_body,
             self._grace_of(request),
-            self.min_rate,
+            request.extensions.get(MIN_RATE_EXTENSION, self.min_rate),
         )
