@@ -52,7 +52,7 @@ class Run:
     peak_mb: float
 
 
-def run_cli(args: list[str], tmp_path: Path, *, kill_after: float = 90) -> Run:
+def run_cli(args: list[str], tmp_path: Path, *, kill_after: float = 2 * MAX_SECONDS) -> Run:
     """Run ``wheelset ARGS`` in a child; its exit code, output, duration and peak RSS."""
     env = {
         **os.environ,
@@ -61,7 +61,8 @@ def run_cli(args: list[str], tmp_path: Path, *, kill_after: float = 90) -> Run:
         "NETRC": str(tmp_path / "no-netrc"),
         "PEAK_RSS_FILE": str(tmp_path / "peak-rss"),
     }
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    out, err, peak = tmp_path / "stdout", tmp_path / "stderr", tmp_path / "peak-rss"
+    peak.unlink(missing_ok=True)
     started = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         child = subprocess.Popen(
@@ -78,7 +79,8 @@ def run_cli(args: list[str], tmp_path: Path, *, kill_after: float = 90) -> Run:
         out.read_text(),
         err.read_text(),
         time.monotonic() - started,
-        int((tmp_path / "peak-rss").read_text()) / 1024,
+        # A child killed by the watchdog reports nothing: its peak is then unknown.
+        int(peak.read_text()) / 1024 if peak.exists() else float("nan"),
     )
     # The figures, for `pytest -s` (the issue asks for them).
     print(f"wheelset {args[0]}: exit {run.code}, {run.seconds:.1f} s, {run.peak_mb:.0f} MB peak")
@@ -87,7 +89,7 @@ def run_cli(args: list[str], tmp_path: Path, *, kill_after: float = 90) -> Run:
 
 def assert_bounded(run: Run) -> None:
     assert run.seconds <= MAX_SECONDS, run
-    assert run.peak_mb <= MAX_RSS_MB, run
+    assert run.peak_mb <= MAX_RSS_MB, run  # NaN (unknown) fails too
     assert "Traceback" not in run.stderr, run.stderr
 
 
@@ -140,13 +142,15 @@ def _with_size(published: Published, size: int) -> bytes:
 
 
 def _forged_large(published: Published, target: int = 60 << 20) -> bytes:
-    """A well-formed manifest of ~60 MB: the real one plus many made-up versions of beta."""
+    """A valid manifest of ~60 MB (every entry parses): the real one plus many made-up
+    versions of beta, so that only the rebuild shows it is not the root's."""
     doc = copy.deepcopy(published.manifest_doc)
     template = doc["declarations"][-1]
     one = len(json.dumps(template))
     for i in range(target // one):
         entry = dict(template)
         entry["path"] = template["path"].replace("beta-2.0-", f"beta-2.0.{i}-")
+        entry["source"] = template["source"].replace("beta-2.0-", f"beta-2.0.{i}-")
         doc["declarations"].append(entry)
     return json.dumps(doc).encode()
 
@@ -161,7 +165,22 @@ MANIFEST_ATTACKS = {
 }
 
 
-@pytest.mark.parametrize("attack", sorted(MANIFEST_ATTACKS))
+# Today's root opener parses and rebuilds a manifest before it can tell a forged one
+# (minutes of CPU and ~1 GB for 60 MB). The verified path resolution of
+# docs/root-format.md (branch rootread) hashes the manifest against the root's link
+# before parsing it; this case then passes, and the strict xfail tells to remove the mark.
+_REBUILD_BEFORE_TRUST = pytest.mark.xfail(
+    strict=True, reason="the manifest is rebuilt before it is authenticated (rootread fixes)"
+)
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        pytest.param(a, marks=_REBUILD_BEFORE_TRUST) if a == "forged-60MB" else a
+        for a in sorted(MANIFEST_ATTACKS)
+    ],
+)
 def test_hostile_manifests(published: Published, honest: str, tmp_path: Path, attack: str) -> None:
     route = {f"/ipfs/{published.root}/wheelset.json": MANIFEST_ATTACKS[attack](published)}
     dry_run = ["install", published.root, "alpha", "--dry-run", "--timeout", "2"]
