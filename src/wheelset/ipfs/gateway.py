@@ -323,11 +323,18 @@ class GatewayFetcher:
         exactly the file ``cid`` stands for, whatever the DAG's layout.
         """
         sha = hashlib.sha256()
-        written = 0
+        written = blocks = 0
+        # Every leaf of a real file holds a byte or more, and inner nodes with one child
+        # occur at most once per level, so a file of n bytes has at most 2n + depth blocks;
+        # a DAG linking empty blocks (or one block many times) would cost work without end.
+        max_blocks = None if size is None else 2 * size + 64
         pending = [cid]  # depth first, children in link order
         while pending:
             if cancel is not None and cancel.is_set():
                 raise FetchCancelled("cancelled")
+            blocks += 1
+            if max_blocks is not None and blocks > max_blocks:
+                raise _Failed("invalid", f"DAG has more blocks than a file of {size} bytes")
             block_cid = pending.pop()
             block = self._fetch_block(gateway, block_cid)
             data, children = _file_block(block_cid, block)
