@@ -17,19 +17,19 @@ from tests.support.collection import write_collection
 from tests.support.index import serve_directory, write_index
 from tests.support.node import add_directory
 from tests.support.wheels import make_wheel
-from wheelset.build.manifest import parse_manifest
-from wheelset.build.stage import (
-    BuildResult,
-    build_collection,
-    load_build_dir,
-    write_build_dir,
-)
+from wheelset.build.manifest import manifest_of
+from wheelset.build.stage import build_collection, read_build_root
+from wheelset.build.tree import build_root
 from wheelset.cli import app
 from wheelset.errors import WheelsetError
+from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import read_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.dagpb import decode_node
+from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.rpc import KuboRpc
+from wheelset.model.collection_reader import read_collection
+from wheelset.model.declarations import prefix_of
 
 runner = CliRunner()
 
@@ -74,16 +74,21 @@ def test_cli_prints_root_last_and_builds_deterministically(collection: Path, tmp
     assert (tmp_path / "1.car").read_bytes() == (tmp_path / "2.car").read_bytes()
 
 
-def test_car_holds_exactly_the_generated_blocks_depth_first(collection: Path) -> None:
-    result = build_collection(collection)
-    car = read_car(result.car_bytes())  # verifies every block against its CID
+def test_car_holds_exactly_the_generated_blocks_depth_first(
+    collection: Path, tmp_path: Path
+) -> None:
+    result = build_collection(collection, car=tmp_path / "root.car")
+    car = read_car((tmp_path / "root.car").read_bytes())  # verifies every block against its CID
     assert car.roots == (result.root,)
+    platforms, decls = read_collection(collection)
+    store = MemoryBlockStore()  # the same root built in memory, all at once
+    assert build_root(manifest_of(platforms, decls), store=store).cid == result.root
     sections = car.blocks
     cids = [cid for cid, _ in sections]
     assert cids[0] == result.root
-    assert len(set(cids)) == len(cids) == len(result.blocks)
-    assert set(cids) == {cid for cid, _ in result.blocks.items()}
-    wheel_cids = {d.content_id for d in result.manifest.declarations}
+    assert len(set(cids)) == len(cids) == len(store) == result.blocks
+    assert set(cids) == {cid for cid, _ in store.items()}
+    wheel_cids = {d.content_id for d in decls}
     assert not wheel_cids & set(cids)
     linked_from_earlier: set[CID] = {result.root}
     for cid, block in sections:
@@ -92,17 +97,19 @@ def test_car_holds_exactly_the_generated_blocks_depth_first(collection: Path) ->
     assert wheel_cids <= linked_from_earlier
 
 
-def test_car_imports_to_the_same_root_on_the_node(collection: Path, wheels, ipfs_node) -> None:
-    result = build_collection(collection)
+def test_car_imports_to_the_same_root_on_the_node(
+    collection: Path, wheels, ipfs_node, tmp_path: Path
+) -> None:
+    result = build_collection(collection, car=tmp_path / "root.car")
     with httpx.Client() as http:
         rpc = KuboRpc(ipfs_node.api_url, http=http)
         for wheel in wheels:
             rpc.add(wheel.read_bytes(), wheel.name, pin=False)
-        roots = rpc.dag_import(result.car_bytes(), pin_roots=True)
+        roots = rpc.dag_import((tmp_path / "root.car").read_bytes(), pin_roots=True)
     assert [(r.cid, r.pin_error) for r in roots] == [(result.root, "")]
 
 
-def test_build_directory_round_trip(collection: Path, tmp_path: Path) -> None:
+def test_build_directory_round_trip(collection: Path, wheels, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(app, ["build", str(collection), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
@@ -110,17 +117,31 @@ def test_build_directory_round_trip(collection: Path, tmp_path: Path) -> None:
     assert (out / "ROOT").read_text() == f"{root}\n"
     assert sorted(p.relative_to(out / "tree").as_posix() for p in out.rglob("tree/**/*.*")) == [
         "alpha/index.html",
+        "alpha/index.json",
         "beta/index.html",
+        "beta/index.json",
         "index.html",
         "native/index.html",
+        "native/index.json",
         "wheelset.json",
     ]
     assert read_car((out / "root.car").read_bytes()).roots == (build_collection(collection).root,)
-    cid, manifest = load_build_dir(out)
-    assert str(cid) == root and len(manifest.entries) == 4
-    assert parse_manifest((out / "tree" / "wheelset.json").read_bytes()) == manifest
+    assert str(read_build_root(out)) == root
+    header = json.loads((out / "tree" / "wheelset.json").read_text())
+    assert header == {
+        "format": "wheelset-root",
+        "version": 2,
+        "platforms": header["platforms"],
+        "projects": 3,
+        "wheels": 4,
+    }
+    project = json.loads((out / "tree" / "native" / "index.json").read_text())
+    assert project["meta"] == {"api-version": "1.1"} and project["versions"] == ["0.3"]
+    assert [f["filename"] for f in project["files"]] == sorted(w.name for w in wheels[2:])
+    assert project["files"][0]["wheelset"]["path"].startswith(f"{prefix_of('native')}/native/")
     again = runner.invoke(app, ["build", str(collection), "--out", str(out)])
     assert again.exit_code == 0 and again.stdout == result.stdout
+    assert "0 of 3 projects rebuilt" in again.stderr
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
@@ -135,16 +156,23 @@ def test_out_never_clobbers_other_directories(collection: Path, tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".precious")] == []
 
 
-def test_tampered_build_directory_is_refused(collection: Path, tmp_path: Path) -> None:
-    write_build_dir(build_collection(collection), tmp_path / "out")
-    manifest = tmp_path / "out" / "tree" / "wheelset.json"
-    manifest.write_text(manifest.read_text().replace('"alpha', '"alphb'))
-    with pytest.raises(WheelsetError):
-        load_build_dir(tmp_path / "out")
-    manifest.write_text(manifest.read_text().replace("alphb", "alpha"))
-    (tmp_path / "out" / "ROOT").write_text("QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY\n")
-    with pytest.raises(WheelsetError, match="builds"):
-        load_build_dir(tmp_path / "out")
+def test_a_misplaced_declaration_names_the_file(collection: Path, tmp_path: Path) -> None:
+    decl = next(collection.rglob("beta-*.toml"))
+    decl.rename(decl.parent.parent / decl.name)
+    result = runner.invoke(app, ["build", str(collection), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"error: {prefix_of('beta')}/{decl.name}: LAYOUT declarations live at "
+        "<prefix>/<project>/<wheel>.toml\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_root_file_is_refused(collection: Path, tmp_path: Path) -> None:
+    build_collection(collection, out=tmp_path / "out")
+    (tmp_path / "out" / "ROOT").write_text("not a CID\n")
+    with pytest.raises(WheelsetError, match="unreadable ROOT"):
+        read_build_root(tmp_path / "out")
 
 
 def _metadata_of(wheel: Path) -> bytes:
@@ -169,15 +197,19 @@ def test_with_metadata_and_wheels_equals_node_add_of_the_tree(
     assert f'data-dist-info-metadata="sha256={digest}"' in page
     assert f'data-core-metadata="sha256={digest}"' in page
     assert (out / "tree" / "beta" / f"{wheels[1].name}.metadata").read_bytes() == metadata
-    doc = json.loads((out / "tree" / "wheelset.json").read_text())
-    assert all(entry["metadata"]["size"] > 0 for entry in doc["declarations"])
+    doc = json.loads((out / "tree" / "beta" / "index.json").read_text())
+    (entry,) = doc["files"]
+    assert entry["core-metadata"] == {"sha256": digest}
+    assert entry["wheelset"]["metadata"]["size"] == len(metadata)
 
     cached = runner.invoke(app, ["build", str(collection), "--with-metadata"])
     assert cached.exit_code == 0, cached.stderr  # offline now: every METADATA is cached
     assert cached.stdout.strip() == root and "0 fetched, 4 cached" in cached.stderr
 
 
-def test_metadata_blocks_are_in_the_car(collection: Path, wheels, index: str) -> None:
+def test_metadata_blocks_are_in_the_car(
+    collection: Path, wheels, index: str, tmp_path: Path
+) -> None:
     from wheelset.fetch.cache import Cache, default_cache_dir
     from wheelset.fetch.metadata_cache import collect_metadata
     from wheelset.fetch.wheels import WheelFetcher
@@ -185,13 +217,14 @@ def test_metadata_blocks_are_in_the_car(collection: Path, wheels, index: str) ->
     cache = Cache(default_cache_dir())
     with httpx.Client() as http:
         fetcher = WheelFetcher(http=http, index_url=index, cache=cache)
-        result: BuildResult = build_collection(
+        build_collection(
             collection,
+            car=tmp_path / "root.car",
             metadata=lambda decls: collect_metadata(decls, cache=cache, fetcher=fetcher)[0],
         )
-    car_cids = {cid for cid, _ in read_car(result.car_bytes()).blocks}
-    for entry in result.manifest.entries:
-        assert entry.metadata is not None and entry.metadata.content_id in car_cids
+    car_cids = {cid for cid, _ in read_car((tmp_path / "root.car").read_bytes()).blocks}
+    for wheel in wheels:
+        assert import_bytes(_metadata_of(wheel)).cid in car_cids
 
 
 def test_missing_size_names_the_file(collection: Path) -> None:

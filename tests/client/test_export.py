@@ -30,6 +30,12 @@ except ModuleNotFoundError:  # Python 3.10
 ROOT = import_bytes(b"a root").cid
 
 
+@pytest.fixture(autouse=True)
+def node_blocks(ipfs_node, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root blocks come from the node's RPC: its gateway is path-only (no verifiable blocks)."""
+    monkeypatch.setenv("WHEELSET_API", ipfs_node.api_url)
+
+
 @pytest.fixture(scope="module")
 def published(ipfs_node, tmp_path_factory: pytest.TempPathFactory) -> PublishedRoot:
     return publish_test_root(ipfs_node.api_url, make_sample_set(tmp_path_factory.mktemp("s")))

@@ -19,6 +19,12 @@ from wheelset.cli import app
 DEAD = "http://127.0.0.1:9"
 
 
+@pytest.fixture(autouse=True)
+def node_blocks(ipfs_node, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root blocks come from the node's RPC: its gateway is path-only (no verifiable blocks)."""
+    monkeypatch.setenv("WHEELSET_API", ipfs_node.api_url)
+
+
 @pytest.fixture(scope="module")
 def published(ipfs_node, tmp_path_factory: pytest.TempPathFactory) -> PublishedRoot:
     wheels = make_sample_set(tmp_path_factory.mktemp("sample"))
@@ -210,18 +216,27 @@ def test_resolution_errors_are_one_line(
     assert result.stderr.startswith(f"error: {code} ") and fragment in result.stderr
 
 
-def test_unreachable_gateways_and_malformed_roots(published, tmp_path: Path) -> None:
+def test_unreachable_sources_and_malformed_roots(
+    published, ipfs_node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WHEELSET_API")
     result = wheelset(
         ["install", published.cid, "app", "--gateway", DEAD, "--gateway", DEAD + "1"],
         tmp_path / "cache",
     )
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
-    assert f"cannot read /wheelset.json of root {published.cid}" in result.stderr
+    assert f"cannot read /wheelset.json of {published.cid}" in result.stderr
     assert DEAD + ":" in result.stderr and DEAD + "1:" in result.stderr
     for root in ["QmNotACid", "/ipfs/", str(tmp_path)]:
         bad = wheelset(["install", root, "app", "--gateway", DEAD], tmp_path / "cache")
         assert bad.exit_code == 1 and bad.stderr.startswith("error: ROOT "), bad.stderr
         assert bad.stderr.count("\n") == 1
+    # A path-only gateway (the js-ipfs node's) cannot hand out verifiable blocks.
+    path_only = wheelset(
+        ["install", published.cid, "app", "--gateway", ipfs_node.gateway_url], tmp_path / "c2"
+    )
+    assert path_only.exit_code == 1 and path_only.stderr.count("\n") == 1
+    assert "path-only" in path_only.stderr, path_only.stderr
 
 
 def test_dry_run_target_and_prefix(published, ipfs_node, tmp_path: Path) -> None:

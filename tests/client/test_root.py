@@ -1,50 +1,49 @@
-"""Opening a root: the manifest from untrusted gateways is authenticated by rebuilding the root."""
+"""Opening a root (format version 2): every ROOT form, read a project at a time, verified."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.gateways import content_gateway
-from tests.support.roots import DEFAULT_PLATFORMS, declare_wheel
+from tests.support.roots import PublishedRoot, build_test_root
+from tests.support.trustless import trustless_server
 from tests.support.wheels import make_wheel
-from wheelset.build.manifest import format_manifest, manifest_of
-from wheelset.build.tree import build_root
-from wheelset.client.root import (
-    InvalidRoot,
-    RootError,
-    authenticate_manifest,
-    open_root,
-    parse_root_ref,
-)
-from wheelset.fetch.cache import Cache
+from wheelset.client.root import InvalidRoot, RootError, open_root, parse_root_ref
 from wheelset.ipfs.gateway import GatewayFetcher
-from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.resolver import BlockDir, GatewayBlocks, PathResolver
 
 DEAD = "http://127.0.0.1:9"
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory):
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     directory = tmp_path_factory.mktemp("wheels")
-    wheels = [
+    return [
         make_wheel(directory, "alpha", "1.0", requires_dist=["beta"]),
         make_wheel(directory, "beta", "2.0"),
+        make_wheel(directory, "gamma", "0.1"),
     ]
-    return manifest_of(DEFAULT_PLATFORMS, [declare_wheel(w)[0] for w in wheels])
+
+
+@pytest.fixture(scope="module")
+def built(wheels: list[Path]) -> PublishedRoot:
+    return build_test_root(wheels)
 
 
 @pytest.fixture()
-def http():
+def http() -> Iterator[httpx.Client]:
     with httpx.Client() as client:
         yield client
 
 
-def _served(root, data: bytes) -> dict[str, bytes]:
-    return {f"/ipfs/{root}/wheelset.json": data}
+def resolver(http: httpx.Client, *gateways: str, cache: Path | None = None) -> PathResolver:
+    fetcher = GatewayFetcher(list(gateways), http=http, timeout=5)
+    blocks = BlockDir(cache) if cache is not None else None
+    return PathResolver([GatewayBlocks(fetcher, g) for g in gateways], cache=blocks)
 
 
 @pytest.mark.parametrize(
@@ -81,92 +80,116 @@ def test_malformed_roots(text: str) -> None:
     assert info.value.code == "ROOT"
 
 
-def test_a_directory_root_needs_a_manifest(tmp_path: Path) -> None:
-    with pytest.raises(InvalidRoot, match=r"without wheelset\.json"):
+def test_a_directory_that_is_no_build_directory(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRoot, match="not a build directory") as info:
         parse_root_ref(str(tmp_path))
-    (tmp_path / "wheelset.json").write_text("{}")
-    assert parse_root_ref(str(tmp_path)).directory == tmp_path
+    assert "\n" not in info.value.one_line()
 
 
-def test_authentic_manifest_from_the_second_gateway(manifest, http, tmp_path: Path) -> None:
-    root = build_root(manifest).cid
-    genuine = format_manifest(manifest)
-    sha = manifest.declarations[0].sha256.encode()
-    forged = genuine.replace(sha, b"0" * 64)
-    assert forged != genuine
-    with (
-        content_gateway(_served(root, forged)) as liar,
-        content_gateway(_served(root, genuine)) as honest,
-    ):
-        fetcher = GatewayFetcher([DEAD, liar.url, honest.url], http=http)
-        opened = open_root(parse_root_ref(str(root)), fetcher, cache=Cache(tmp_path))
-    assert opened.cid == root and opened.manifest == manifest and opened.source == honest.url
-    # Cached: opens again with no gateway at all reachable.
-    again = open_root(
-        parse_root_ref(str(root)), GatewayFetcher([DEAD], http=http), cache=Cache(tmp_path)
-    )
-    assert again.source == "cache" and again.manifest == manifest
+def test_every_form_opens_the_same_root(built: PublishedRoot, http, tmp_path: Path) -> None:
+    out = built.write_build_dir(tmp_path / "out")
+    car = tmp_path / "root.car"
+    car.write_bytes(built.car_bytes())
+    with trustless_server(built.blocks) as gateway:
+        forms = [
+            str(built.cid),
+            f"/ipfs/{built.cid}",
+            f"ipfs://{built.cid}",
+            str(built.cid.to_v1()),
+            str(out),
+            str(out / "tree"),
+            str(car),
+        ]
+        opened = [open_root(parse_root_ref(f), resolver(http, gateway.url)) for f in forms]
+        assert {r.cid.to_v1() for r in opened} == {built.cid.to_v1()}
+        for root in opened:
+            assert root.names() == ["alpha", "beta", "gamma"]
+            assert root.header.projects == 3 and root.header.wheels == 3
+            entries = root.project("Alpha")
+            assert entries is not None
+            assert [e.declaration for e in entries] == [
+                built.declarations["alpha-1.0-py3-none-any.whl"]
+            ]
+            assert root.project("nothing-here") is None
 
 
-def test_a_forged_manifest_everywhere_is_refused(manifest, http) -> None:
-    root = build_root(manifest).cid
-    other = manifest_of(DEFAULT_PLATFORMS, manifest.declarations[:1])
-    with (
-        content_gateway(_served(root, format_manifest(other))) as liar,
-        pytest.raises(RootError) as info,
-    ):
-        open_root(parse_root_ref(str(root)), GatewayFetcher([liar.url], http=http))
-    assert "MISMATCH" in info.value.one_line() and str(root) in str(info.value)
+def test_a_project_is_read_only_when_asked(built: PublishedRoot, http, tmp_path: Path) -> None:
+    with trustless_server(built.blocks) as gateway:
+        root = open_root(parse_root_ref(str(built.cid)), resolver(http, gateway.url))
+        assert len(gateway.requests) == 1 and "wheelset.json" in gateway.requests[0]
+        root.project("beta")
+        root.project("beta")
+        assert len(gateway.requests) == 2 and "index.json" in gateway.requests[1]
 
 
-def test_a_tampered_cache_entry_is_dropped(manifest, http, tmp_path: Path) -> None:
-    root = build_root(manifest).cid
-    cache = Cache(tmp_path)
-    cache.manifest_path(root).parent.mkdir(parents=True)
-    sha = manifest.declarations[0].sha256.encode()
-    cache.manifest_path(root).write_bytes(format_manifest(manifest).replace(sha, b"1" * 64))
-    with content_gateway(_served(root, format_manifest(manifest))) as honest:
-        opened = open_root(
-            parse_root_ref(str(root)), GatewayFetcher([honest.url], http=http), cache=cache
+def test_the_second_gateway_serves_when_the_first_lies(built, http, tmp_path: Path) -> None:
+    from tests.support.trustless import Tamper
+
+    liar = Tamper(blocks=lambda sent: sent[:-1])
+    with trustless_server(built.blocks, liar) as bad, trustless_server(built.blocks) as good:
+        root = open_root(
+            parse_root_ref(str(built.cid)), resolver(http, DEAD, bad.url, good.url, cache=tmp_path)
         )
-    assert opened.source == honest.url
-    assert cache.manifest_path(root).read_bytes() == format_manifest(manifest)
+        assert root.project("gamma") is not None
+    # Cached blocks: opens and reads again with no gateway reachable.
+    again = open_root(parse_root_ref(str(built.cid)), resolver(http, DEAD, cache=tmp_path))
+    assert again.project("gamma") == root.project("gamma")
 
 
-def test_unknown_format_version_is_reported_as_such(manifest, http) -> None:
-    doc = json.loads(format_manifest(manifest))
-    doc["version"] = 99
-    data = json.dumps(doc).encode()
-    root = import_bytes(b"some directory").cid  # any root: the version is checked first
+def test_a_lie_everywhere_is_one_line_naming_the_path(built, http) -> None:
+    from tests.support.trustless import Tamper
+
+    liar = Tamper(blocks=lambda sent: sent[:-1], only="/gamma")
+    with trustless_server(built.blocks, liar) as bad:
+        root = open_root(parse_root_ref(str(built.cid)), resolver(http, bad.url))
+        with pytest.raises(RootError) as info:
+            root.project("gamma")
+    line = info.value.one_line()
+    assert "/gamma/index.json" in line and bad.url in line and "\n" not in line
+
+
+def test_a_version_1_root_is_refused_with_how_to_rebuild(wheels, http, tmp_path: Path) -> None:
+    v1 = json.dumps({"format": "wheelset-manifest", "version": 1, "declarations": []}).encode()
+    old = build_test_root(wheels, replace={"wheelset.json": v1})
+    with trustless_server(old.blocks) as gateway, pytest.raises(RootError) as info:
+        open_root(parse_root_ref(str(old.cid)), resolver(http, gateway.url))
+    assert info.value.code == "OLD_ROOT" and "wheelset build" in str(info.value)
+    out = old.write_build_dir(tmp_path / "out")
+    (out / "tree" / "wheelset.json").write_bytes(v1)
+    with pytest.raises(RootError, match="version 1 root"):
+        open_root(parse_root_ref(str(out)))
+
+
+def test_a_newer_format_asks_for_an_upgrade(wheels, http) -> None:
+    newer = json.dumps({"format": "wheelset-root", "version": 3}).encode()
+    root = build_test_root(wheels, replace={"wheelset.json": newer})
     with (
-        content_gateway(_served(root, data)) as a,
-        content_gateway(_served(root, data)) as b,
-        pytest.raises(RootError, match="unknown manifest format version 99"),
+        trustless_server(root.blocks) as gateway,
+        pytest.raises(RootError, match="upgrade wheelset"),
     ):
-        open_root(parse_root_ref(str(root)), GatewayFetcher([a.url, b.url], http=http))
+        open_root(parse_root_ref(str(root.cid)), resolver(http, gateway.url))
 
 
-def test_missing_manifest_and_unreachable_gateways(http) -> None:
-    root = import_bytes(b"not a wheelset root").cid
+def test_a_malformed_project_file_names_it(wheels, http) -> None:
+    root = build_test_root(wheels, replace={"beta/index.json": b'{"name": "beta", "files": [1]}'})
+    with trustless_server(root.blocks) as gateway:
+        opened = open_root(parse_root_ref(str(root.cid)), resolver(http, gateway.url))
+        with pytest.raises(RootError, match=r"/beta/index\.json"):
+            opened.project("beta")
+
+
+def test_not_a_wheelset_root_and_no_gateway(built, http) -> None:
+    from wheelset.ipfs.blockstore import MemoryBlockStore
+    from wheelset.ipfs.directory import build_tree
+    from wheelset.ipfs.importer import import_bytes
+
+    store = MemoryBlockStore()
+    other = build_tree({"readme.txt": import_bytes(b"hello", store=store)}, store=store).cid
     with (
-        content_gateway({}) as empty,
-        pytest.raises(RootError, match=r"no /wheelset\.json on any gateway"),
+        trustless_server(store) as gateway,
+        pytest.raises(RootError, match="not a wheelset root"),
     ):
-        open_root(parse_root_ref(str(root)), GatewayFetcher([empty.url], http=http))
+        open_root(parse_root_ref(str(other)), resolver(http, gateway.url))
     with pytest.raises(RootError) as info:
-        open_root(parse_root_ref(str(root)), GatewayFetcher([DEAD, DEAD + "1"], http=http))
+        open_root(parse_root_ref(str(built.cid)), resolver(http, DEAD, DEAD + "1"))
     assert DEAD in str(info.value) and "\n" not in info.value.one_line()
-
-
-def test_build_directory_root(manifest, http, tmp_path: Path) -> None:
-    (tmp_path / "wheelset.json").write_bytes(format_manifest(manifest))
-    opened = open_root(parse_root_ref(str(tmp_path)), GatewayFetcher([DEAD], http=http))
-    assert opened.cid == build_root(manifest).cid and opened.source == str(tmp_path)
-    (tmp_path / "wheelset.json").write_text("{")
-    with pytest.raises(RootError, match="not JSON"):
-        open_root(parse_root_ref(str(tmp_path)), GatewayFetcher([DEAD], http=http))
-
-
-def test_authenticate_manifest_accepts_a_cidv1_root(manifest) -> None:
-    root = build_root(manifest).cid
-    assert authenticate_manifest(root.to_v1(), format_manifest(manifest)) == manifest

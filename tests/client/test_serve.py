@@ -19,7 +19,7 @@ from tests.support.gateways import tampering_proxy
 from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.sample_set import APP_FAST, make_sample_set
 from tests.support.venvs import installed, isolated_env, make_venv, run_pip, run_uv
-from wheelset.client.root import open_root, parse_root_ref
+from wheelset.client.root import open_root, parse_root_ref, root_resolver
 from wheelset.client.serve import HTML, JSON, IndexServer, negotiate
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
@@ -37,14 +37,20 @@ def http():
         yield client
 
 
-def _server(published: PublishedRoot, gateways: list[str], cache: Path, http, events=None):
+def _opened(node, published: PublishedRoot, fetcher: GatewayFetcher, cache: Path, http):
+    """The root, its blocks read from the node's RPC (its gateway is path-only)."""
+    resolver = root_resolver(fetcher, cache, api=node.api_url, http=http, timeout=5)
+    return open_root(parse_root_ref(str(published.cid)), resolver)
+
+
+def _server(node, published: PublishedRoot, gateways: list[str], cache: Path, http, events=None):
     fetcher = GatewayFetcher(gateways, http=http, timeout=5)
-    opened = open_root(parse_root_ref(str(published.cid)), fetcher)
+    opened = _opened(node, published, fetcher, cache, http)
     return IndexServer(opened, Cache(cache), fetcher, on_event=events)
 
 
 def test_pages_and_files(published, ipfs_node, tmp_path: Path, http) -> None:
-    with _server(published, [ipfs_node.gateway_url], tmp_path, http) as server:
+    with _server(ipfs_node, published, [ipfs_node.gateway_url], tmp_path, http) as server:
         base = server.url
         root = http.get(base)
         assert root.status_code == 200 and 'href="app/"' in root.text
@@ -81,7 +87,7 @@ def test_unverified_bytes_are_never_served(published, ipfs_node, tmp_path: Path,
     events: list[str] = []
     with (
         tampering_proxy(ipfs_node.gateway_url, "flip", only=str(decl.content_id)) as liar,
-        _server(published, [liar.url], tmp_path, http, events.append) as server,
+        _server(ipfs_node, published, [liar.url], tmp_path, http, events.append) as server,
     ):
         url = server.url.replace("/simple/", f"/files/{decl.content_id}/{decl.filename}")
         response = http.get(url)
@@ -94,7 +100,7 @@ def test_unverified_bytes_are_never_served(published, ipfs_node, tmp_path: Path,
 def test_concurrent_clients_get_verified_files(published, ipfs_node, tmp_path: Path, http) -> None:
     with (
         tampering_proxy(ipfs_node.gateway_url) as counting,
-        _server(published, [counting.url], tmp_path, http) as server,
+        _server(ipfs_node, published, [counting.url], tmp_path, http) as server,
     ):
         origin = server.url.replace("/simple/", "")
         urls = [
@@ -114,7 +120,7 @@ def test_concurrent_clients_get_verified_files(published, ipfs_node, tmp_path: P
 
 
 def test_pip_and_uv_install_through_serve(published, ipfs_node, tmp_path: Path, http) -> None:
-    with _server(published, [ipfs_node.gateway_url], tmp_path / "cache", http) as server:
+    with _server(ipfs_node, published, [ipfs_node.gateway_url], tmp_path / "cache", http) as server:
         by_uv = make_venv(tmp_path / "uv-venv")
         uv = run_uv(
             ["pip", "install", "--python", str(by_uv), "--index-url", server.url, "app[fast]"],
@@ -144,6 +150,8 @@ def test_ctrl_c_stops_serve_cleanly(published, ipfs_node, tmp_path: Path) -> Non
             "0",
             "--gateway",
             ipfs_node.gateway_url,
+            "--api",
+            ipfs_node.api_url,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -186,7 +194,7 @@ def test_negotiate_never_fails(accept: str) -> None:
 
 
 def test_json_root_lists_every_project(published, ipfs_node, tmp_path: Path, http) -> None:
-    with _server(published, [ipfs_node.gateway_url], tmp_path, http) as server:
+    with _server(ipfs_node, published, [ipfs_node.gateway_url], tmp_path, http) as server:
         body = http.get(server.url, headers={"Accept": JSON}).text
     names = sorted(p["name"] for p in json.loads(body)["projects"])
     assert names == sorted({d.name for d in published.declarations.values()})
@@ -194,9 +202,30 @@ def test_json_root_lists_every_project(published, ipfs_node, tmp_path: Path, htt
 
 def test_a_port_in_use_is_one_clear_error(published, ipfs_node, tmp_path: Path, http) -> None:
     fetcher = GatewayFetcher([ipfs_node.gateway_url], http=http)
-    opened = open_root(parse_root_ref(str(published.cid)), fetcher)
+    opened = _opened(ipfs_node, published, fetcher, tmp_path, http)
     with IndexServer(opened, Cache(tmp_path), fetcher) as first:
         port = int(first.url.split(":")[2].split("/")[0])
         with pytest.raises(WheelsetError) as info:
             IndexServer(opened, Cache(tmp_path), fetcher, port=port)
     assert info.value.code == "SERVE" and f"127.0.0.1:{port}" in str(info.value)
+
+
+def test_a_project_is_read_when_a_client_first_asks(tmp_path: Path, http) -> None:
+    from tests.support.roots import build_test_root
+    from tests.support.trustless import trustless_server
+    from tests.support.wheels import make_wheel
+
+    wheels = [make_wheel(tmp_path / "w", f"p{i}", "1.0") for i in range(30)]
+    built = build_test_root(wheels)
+    with trustless_server(built.blocks) as gateway:
+        fetcher = GatewayFetcher([gateway.url], http=http, timeout=5)
+        resolver = root_resolver(fetcher, tmp_path / "cache")
+        opened = open_root(parse_root_ref(str(built.cid)), resolver)
+        with IndexServer(opened, Cache(tmp_path / "cache"), fetcher) as server:
+            assert len(gateway.requests) == 1  # the header only
+            assert "p7-1.0-py3-none-any.whl" in http.get(server.url + "p7/").text
+            assert http.get(server.url + "p7/").status_code == 200
+            assert http.get(server.url + "nope/").status_code == 404
+            asked = [r.split("?")[0] for r in gateway.requests[1:]]
+            assert len(asked) == 1 and asked[0].endswith("/index.json")
+            assert "p29" in http.get(server.url).text  # the listing, when /simple/ is asked

@@ -74,16 +74,16 @@ def test_buckets_info_and_clean(tmp_path: Path, http) -> None:
     cache = Cache(tmp_path)
     with content_gateway({f"/ipfs/{CID}": DATA}) as gateway:
         cache.obtain(CID, GatewayFetcher([gateway.url], http=http), "data.whl")
-    (tmp_path / "roots").mkdir()
-    (tmp_path / "roots" / "x.json").write_bytes(b"{}")
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks" / "x").write_bytes(b"{}")
     info = {b.name: (b.files, b.size) for b in cache.info()}
-    assert info["files"] == (1, len(DATA)) and info["roots"] == (1, 2)
+    assert info["files"] == (1, len(DATA)) and info["blocks"] == (1, 2)
     assert info["sha256"][0] == 1 and info["metadata"] == (0, 0)
     # The sha256 pointer finds the content by an index's hash, verified.
     found = cache.find_sha256(SHA, "data.whl")
     assert found is not None and found[1].content_id == CID
     assert cache.find_sha256("0" * 64, "data.whl") is None
-    assert cache.clean(["roots"]) == 2 and not (tmp_path / "roots").exists()
+    assert cache.clean(["blocks"]) == 2 and not (tmp_path / "blocks").exists()
     assert cache.clean() == len(DATA) + info["sha256"][1]
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     with pytest.raises(ValueError, match="unknown cache bucket"):

@@ -171,7 +171,18 @@ def test_fork_workflow(world: dict) -> None:
         "gamma": "1.2",
         "internal-tool": "0.1",
     }
+    # The conflict is not forgotten: the record stays at the old root until it is resolved.
+    record = (fork / "upstream.toml").read_text()
+    assert root_a in record and root_c not in record and 'keep = [\n    "gamma",\n]' in record
+    again = _run("sync", str(fork), "--from", root_c, *gw, code=1)
+    assert "conflict: gamma (fork has 1.2, upstream went 1.0 -> 1.1)" in again.stderr
+    _run("declare", "gamma==1.1", "--replace", "--into", str(fork), "--index-url", w["index"])
+    resolved = _run("sync", str(fork), "--from", root_c, *gw)
+    assert "conflict" not in resolved.stderr
     assert root_c in (fork / "upstream.toml").read_text()
+    # upstream's delta and epsilon were pruned: they stay out, and are not reported.
+    assert "delta" not in resolved.stdout + again.stdout
+    assert _versions(fork)["gamma"] == "1.1" and "delta" not in _versions(fork)
     _run("check", str(fork))
 
 

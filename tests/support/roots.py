@@ -1,10 +1,11 @@
-"""Publish a real wheelset root on the test IPFS node, from wheels built on the fly.
+"""Publish a real wheelset root (format version 2) on the test IPFS node, from wheels built
+on the fly.
 
 Declarations are derived from each wheel's METADATA (as `wheelset declare` would), the
-root is built offline with `build_root`, its generated blocks go to the node as one CAR
-(`dag/import`) and the wheels and METADATA files are added (pinned) with `add`. The node's
-gateway then serves `/ipfs/<root>/…` and `/ipfs/<wheel content-id>`.
-Entry points: declare_wheel(), publish_test_root(), PublishedRoot.
+root is built offline by `build_root` (docs/root-format.md), its generated blocks go to
+the node as one CAR (`dag/import`) and the wheels and METADATA files are added (pinned)
+with `add`. The node's RPC then serves the root's blocks, its gateway the wheels.
+Entry points: declare_wheel(), build_v2_root(), publish_test_root(), PublishedRoot.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from pathlib import Path, PurePosixPath
 import httpx
 from packaging.utils import canonicalize_name
 
-from wheelset.build.manifest import MANIFEST_NAME, Manifest, MetadataFile, manifest_of
+from wheelset.build.manifest import Manifest, MetadataFile, manifest_of
 from wheelset.build.tree import BuiltRoot, build_root
-from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.blockstore import BlockStore, MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_tree
@@ -65,6 +66,30 @@ def declare_wheel(wheel: Path) -> tuple[Declaration, MetadataFile, bytes]:
     return decl, meta, metadata
 
 
+def build_v2_root(
+    manifest: Manifest,
+    *,
+    store: BlockStore | None = None,
+    replace: Mapping[str, bytes] | None = None,
+) -> BuiltRoot:
+    """The root of ``manifest`` (wheelset.build.tree.build_root); ``replace`` swaps generated
+    files' bytes by path, giving a forged tree under a root CID of its own."""
+    built = build_root(manifest, store=store)
+    if not replace:
+        return built
+    tree: dict = {}
+    files = {**built.generated, **replace}
+    for path, item in [*((p, import_bytes(d, store=store)) for p, d in files.items()),
+                       *built.links.items()]:  # fmt: skip
+        *folders, name = path.split("/")
+        where = tree
+        for folder in folders:
+            where = where.setdefault(folder, {})
+        where[name] = item
+    root = build_tree(tree, store=store)
+    return BuiltRoot(root.cid, root.tsize, files, built.links)
+
+
 @dataclass(frozen=True, slots=True)
 class PublishedRoot:
     cid: CID
@@ -72,14 +97,24 @@ class PublishedRoot:
     built: BuiltRoot
     declarations: dict[str, Declaration]  # wheel file name -> declaration
     wheels: dict[str, Path]  # wheel file name -> local file
+    blocks: MemoryBlockStore
 
     def write_build_dir(self, directory: Path) -> Path:
-        """Write the root's generated files (as `wheelset build --out` would) into ``directory``."""
+        """Write a build directory (ROOT, root.car, tree/) as `wheelset build --out` would;
+        return it."""
+        tree = directory / "tree"
         for path, data in self.built.generated.items():
-            target = directory / PurePosixPath(path)
+            target = tree / PurePosixPath(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        (directory / "ROOT").write_text(f"{self.cid}\n")
+        (directory / "root.car").write_bytes(self.car_bytes())
         return directory
+
+    def car_bytes(self) -> bytes:
+        car = io.BytesIO()
+        write_car(car, [self.cid], self.blocks.items())
+        return car.getvalue()
 
 
 def _add(api_url: str, name: str, data: bytes, client: httpx.Client) -> str:
@@ -92,63 +127,52 @@ def _add(api_url: str, name: str, data: bytes, client: httpx.Client) -> str:
     return response.json()["Hash"]
 
 
+def build_test_root(
+    wheels: Sequence[Path],
+    *,
+    platforms: Mapping[str, object] = DEFAULT_PLATFORMS,
+    with_metadata: bool = True,
+    replace: Mapping[str, bytes] | None = None,
+) -> PublishedRoot:
+    """Build (offline) the root over ``wheels``; ``replace`` as build_v2_root()."""
+    declared = [declare_wheel(w) for w in wheels]
+    metadata = {d.filename: m for d, m, _ in declared} if with_metadata else {}
+    manifest = manifest_of(platforms, [d for d, _, _ in declared], metadata)
+    store = MemoryBlockStore()
+    built = build_v2_root(manifest, store=store, replace=replace)
+    return PublishedRoot(
+        built.cid,
+        manifest,
+        built,
+        {d.filename: d for d, _, _ in declared},
+        {w.name: w for w in wheels},
+        store,
+    )
+
+
 def publish_test_root(
     api_url: str,
     wheels: Sequence[Path],
     *,
     platforms: Mapping[str, object] = DEFAULT_PLATFORMS,
     with_metadata: bool = True,
-    manifest_bytes: bytes | None = None,
+    replace: Mapping[str, bytes] | None = None,
 ) -> PublishedRoot:
-    """Build a root over ``wheels`` and put it on the node at ``api_url`` (its RPC base URL).
-
-    ``manifest_bytes`` replaces /wheelset.json in the published tree (to plant a manifest that
-    does not rebuild to the root); the returned CID is then the tampered tree's.
-    """
-    declared = [declare_wheel(w) for w in wheels]
-    metadata = {d.filename: m for d, m, _ in declared} if with_metadata else {}
-    manifest = manifest_of(platforms, [d for d, _, _ in declared], metadata)
-    store = MemoryBlockStore()
-    built = build_root(manifest, store=store)
-    root = built.cid
-    if manifest_bytes is not None:
-        root = _planted_root(manifest, manifest_bytes, store)
+    """Build a root over ``wheels`` and put it on the node at ``api_url`` (its RPC base URL)."""
+    published = build_test_root(
+        wheels, platforms=platforms, with_metadata=with_metadata, replace=replace
+    )
     with httpx.Client(timeout=60) as client:
-        for wheel, (decl, meta, meta_bytes) in zip(wheels, declared, strict=True):
+        for wheel in wheels:
+            decl = published.declarations[wheel.name]
             assert _add(api_url, wheel.name, wheel.read_bytes(), client) == str(decl.content_id)
             if with_metadata:
-                assert _add(api_url, "METADATA", meta_bytes, client) == str(meta.content_id)
-        car = io.BytesIO()
-        write_car(car, [root], store.items())
+                meta = read_metadata(wheel)
+                assert _add(api_url, "METADATA", meta, client) == str(import_bytes(meta).cid)
         response = client.post(
             f"{api_url}/api/v0/dag/import",
             params={"pin-roots": "true"},
-            files=[("file", ("root.car", car.getvalue(), "application/vnd.ipld.car"))],
+            files=[("file", ("root.car", published.car_bytes(), "application/vnd.ipld.car"))],
         )
         response.raise_for_status()
-    return PublishedRoot(
-        root,
-        manifest,
-        built,
-        {d.filename: d for d, _, _ in declared},
-        {w.name: w for w in wheels},
-    )
-
-
-def _planted_root(manifest: Manifest, manifest_bytes: bytes, store: MemoryBlockStore) -> CID:
-    """The CID of the root tree with /wheelset.json swapped for ``manifest_bytes``."""
-    built = build_root(manifest)
-    tree: dict = {}
-    for path, data in built.generated.items():
-        content = manifest_bytes if path == MANIFEST_NAME else data
-        _place(tree, path, import_bytes(content, store=store))
-    for path, link in built.links.items():
-        _place(tree, path, link)
-    return build_tree(tree, store=store).cid
-
-
-def _place(tree: dict, path: str, item: object) -> None:
-    *folders, name = path.split("/")
-    for folder in folders:
-        tree = tree.setdefault(folder, {})
-    tree[name] = item
+    return published

@@ -115,6 +115,8 @@ def _provide(
 
 def publish(
     result: BuildResult,
+    car: bytes,
+    declarations: Sequence[Declaration],
     rpc: KuboRpc,
     *,
     fetcher: WheelFetcher | None = None,
@@ -123,7 +125,8 @@ def publish(
     on_wheel: Callable[[WheelOutcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> PublishReport:
-    """Make ``result``'s root and all its wheels available (and pinned) on the node.
+    """Make ``result``'s root (its CAR is ``car``) and all its wheels (``declarations``)
+    available, and pinned, on the node.
 
     ``fetcher`` given: add wheels from their sources; else pin them by content-id.
     ``on_start(n)`` is told how many wheels there are; ``on_wheel`` sees each outcome.
@@ -133,7 +136,7 @@ def publish(
     """
     rpc.version()
     pinned = rpc.pin_ls()
-    decls: Sequence[Declaration] = result.manifest.declarations
+    decls = declarations
     if on_start is not None:
         on_start(len(decls))
 
@@ -148,7 +151,6 @@ def publish(
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         outcomes = tuple(pool.map(provide, decls))
-    car = result.car_bytes()
     complete = all(o.status != FAILED for o in outcomes)
     roots = rpc.dag_import(car, pin_roots=complete)
     if complete:
@@ -158,7 +160,7 @@ def publish(
             raise PublishError(f"the node imported the CAR but reports root {listed}")
         if reported[result.root]:
             raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
-    return PublishReport(result.root, len(result.blocks), len(car), complete, outcomes)
+    return PublishReport(result.root, result.blocks, len(car), complete, outcomes)
 
 
 def request_remote_pin(

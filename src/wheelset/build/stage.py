@@ -1,48 +1,70 @@
-"""The `wheelset build` stage: collection directory → manifest → root tree, CAR, build directory.
+"""The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-Wraps the pure build_root() with I/O: reads the declarations, optionally adds each
-wheel's METADATA (PEP 658) through an injected provider, keeps every block the build
-creates (pages, manifest, directories, `.metadata` files — never wheels) for a CAR in
-depth-first order from the root, and materialises a build directory atomically:
+A build works a project at a time: each project directory of the collection
+(``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its project
+file and its UnixFS directory (tree.build_project); the project's blocks go, depth-first,
+to a spool file and only a compact record stays in memory. Projects are spread over
+worker processes (both cores) unless METADATA or wheels are fetched, which happens in
+this process. The records are then linked into the root (tree.assemble_root) and the CAR
+is written depth-first from the root by copying each project's spooled blocks.
 
-    OUT/ROOT       the root CID and a newline
-    OUT/root.car   CARv1 of every generated block, the root as its only root
-    OUT/tree/      the generated files (index pages, wheelset.json, *.metadata); with
-                   wheels included (--with-wheels), `ipfs add -r OUT/tree` gives ROOT
+A build directory is
 
-Entry points: build_collection(), build_from_manifest(), BuildResult, write_car_file(),
-write_build_dir(), load_build_dir(), is_build_dir().
+    OUT/ROOT         the root CID and a newline
+    OUT/root.car     CARv1 of every generated block, the root as its only root
+    OUT/tree/        the generated files (index pages, index.json, wheelset.json, *.metadata);
+                     with wheels included (--with-wheels), `ipfs add -r OUT/tree` gives ROOT
+    OUT/.build-state what the next build may reuse (see below)
+
+Incremental: the state records, per project directory, the stat data and a hash of its
+declaration files, its directory CID and where its blocks sit in root.car (and where
+each subtree of the root directory sits). The next build into OUT rebuilds only the
+projects whose files changed, copies everything else from the old root.car, and updates
+OUT/tree in place: the result is byte-identical to a fresh build. While it updates, the
+marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from scratch.
+A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
+rename-exchange where the system has it; stale staging directories of crashed builds are
+removed by the next build (builds into one OUT are serialised by a lock on its parent).
+
+Entry points: build_collection(), BuildResult, is_build_dir(), read_build_root(),
+ROOT_FILE, CAR_FILE, TREE_DIR.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
 import gc
-import io
+import hashlib
+import marshal
+import multiprocessing
 import os
 import shutil
 import tempfile
+import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
-from wheelset.build.manifest import (
-    MANIFEST_NAME,
-    InvalidManifest,
-    Manifest,
-    MetadataFile,
-    manifest_of,
-    parse_manifest,
-)
-from wheelset.build.tree import METADATA_SUFFIX, BuildError, build_root
+from packaging.utils import canonicalize_name
+
+from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
+from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.ipfs.blockstore import MemoryBlockStore
-from wheelset.ipfs.car import write_car
-from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes, parse_cid
-from wheelset.ipfs.importer import digest_stream, import_bytes
-from wheelset.ipfs.varint import decode_varint
-from wheelset.model.collection_reader import read_collection
-from wheelset.model.declarations import Declaration
+from wheelset.ipfs.car import encode_car_header
+from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
+from wheelset.ipfs.importer import Imported, import_bytes
+from wheelset.ipfs.varint import decode_varint, encode_varint
+from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
+from wheelset.model.declarations import Declaration, prefix_of, relpath_for
+from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
+from wheelset.model.policy import POLICY_FILE, load_policy
 
 __all__ = [
     "CAR_FILE",
@@ -50,19 +72,23 @@ __all__ = [
     "TREE_DIR",
     "BuildResult",
     "MetadataProvider",
+    "WheelWriter",
     "build_collection",
-    "build_from_manifest",
     "is_build_dir",
-    "load_build_dir",
-    "write_build_dir",
-    "write_car_file",
+    "read_build_root",
 ]
 
 ROOT_FILE = "ROOT"
 CAR_FILE = "root.car"
 TREE_DIR = "tree"
+STATE_FILE = ".build-state"
+INCOMPLETE_MARKER = ".incomplete"
+_STATE_VERSION = 1  # bump when the state's layout or the root format changes
+_CHUNK = 1024  # project directories per task handed to a worker
+_RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
 _LINK_TAG, _HASH_TAG = 0x12, 0x0A  # dag-pb PBNode.Links (field 2), PBLink.Hash (field 1)
+_V0_HASH_FIELD = b"\x22\x12\x20"  # 34 bytes follow: sha2-256 multihash (a CIDv0)
 
 # Given the declarations, return each wheel's METADATA bytes by wheel file name.
 MetadataProvider = Callable[[Sequence[Declaration]], Mapping[str, bytes]]
@@ -72,34 +98,168 @@ WheelWriter = Callable[[Declaration, Path], None]
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    """A built root: its manifest, CID, generated files (path -> bytes) and blocks."""
+    """What a build made: the root, its counts, and how much of OUT it reused."""
 
-    manifest: Manifest
     root: CID
     tsize: int
-    files: dict[str, bytes]
-    blocks: MemoryBlockStore
+    projects: int
+    wheels: int
+    blocks: int
+    rebuilt: int  # projects built (the others were reused from OUT)
+    car_size: int | None = None  # bytes of the CAR written, if any
 
-    def iter_car_blocks(self) -> Iterator[tuple[CID, bytes]]:
-        """Every block, each once, depth-first from the root in link order (as gateways send)."""
-        seen: set[CID] = set()
-        stack = [self.root]
-        while stack:
-            cid = stack.pop()
-            if cid in seen or cid not in self.blocks:
-                continue  # a wheel (linked, not part of the build) or a repeat
-            seen.add(cid)
-            block = self.blocks.get(cid)
-            yield cid, block
-            stack.extend(reversed(_linked_cids(block)))
-        if len(seen) != len(self.blocks):
-            raise BuildError("internal: a generated block is not reachable from the root")
 
-    def car_bytes(self) -> bytes:
-        """The CAR file's bytes (small: the wheels are not in it)."""
-        out = io.BytesIO()
-        write_car(out, [self.root], self.iter_car_blocks())
-        return out.getvalue()
+# --- reading the collection -------------------------------------------------------------
+
+
+def _layout_error(path: str, message: str) -> BuildError:
+    return BuildError(message, path=path, code="LAYOUT")
+
+
+def _list_projects(directory: Path) -> list[str]:
+    """Every project directory ``<prefix>/<project>`` (posix, relative), sorted.
+
+    Raises:
+        BuildError: a declaration outside ``<prefix>/<project>/`` (run `wheelset check`).
+    """
+    projects: list[str] = []
+    with os.scandir(directory) as top:
+        for entry in top:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as inner:
+                    for sub in inner:
+                        if sub.is_dir(follow_symlinks=False):
+                            projects.append(f"{entry.name}/{sub.name}")
+                        elif sub.name.endswith(".toml"):
+                            raise _layout_error(
+                                f"{entry.name}/{sub.name}",
+                                "declarations live at <prefix>/<project>/<wheel>.toml",
+                            )
+            elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
+                raise _layout_error(
+                    entry.name, "declarations live at <prefix>/<project>/<wheel>.toml"
+                )
+    projects.sort()
+    return projects
+
+
+def _has_toml(path: str) -> str | None:
+    for base, _dirs, files in os.walk(path):
+        for name in files:
+            if name.endswith(".toml"):
+                return os.path.join(base, name)
+    return None
+
+
+# A project's files as found: (name, size, mtime_ns, ctime_ns, inode) per declaration file,
+# with the directory's own (mtime_ns, ctime_ns) first.
+Stats = tuple[tuple[int, int], tuple[tuple[str, int, int, int, int], ...]]
+
+
+def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
+    """The project's declaration files, sorted; their stat data only when ``stat``."""
+    path = os.path.join(root, rel)
+    st = os.stat(path) if stat else None
+    files = []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                found = _has_toml(entry.path)
+                if found is not None:
+                    raise _layout_error(
+                        os.path.relpath(found, root),
+                        "declarations live at <prefix>/<project>/<wheel>.toml",
+                    )
+            elif entry.name.endswith(".toml"):
+                if st is None:
+                    files.append((entry.name, 0, 0, 0, 0))
+                    continue
+                fs = entry.stat()
+                files.append((entry.name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
+    files.sort()
+    return (0, 0) if st is None else (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
+
+
+def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
+    """(hash of the project's declaration files, their declarations).
+
+    Raises:
+        WheelsetError: a file that does not load or is not where its wheel name puts it.
+    """
+    digest = hashlib.blake2b(rel.encode(), digest_size=16)
+    decls = []
+    prefix, project = rel.split("/", 1)
+    if prefix_of(project) != prefix or canonicalize_name(project) != project:
+        first = f"{rel}/{stats[1][0][0]}" if stats[1] else rel
+        raise _layout_error(first, f"belongs at {prefix_of(project)}/{canonicalize_name(project)}/")
+    for name, *_ in stats[1]:
+        path = f"{rel}/{name}"
+        try:
+            with open(os.path.join(root, path), "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
+        digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
+        digest.update(data)
+        decl, findings = decode_declaration(data, PurePosixPath(path))
+        if findings:
+            first = findings[0]
+            raise WheelsetError(first.message, path=first.path, code=first.code)
+        assert decl is not None
+        if decl.name != project or name != decl.filename[: -len(".whl")] + ".toml":
+            raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
+        decls.append(decl)
+    return digest.digest(), decls
+
+
+# --- building projects (in workers or here) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Project:
+    """A built (or reused) project, compact: ``where`` locates its blocks in a CAR or spool."""
+
+    rel: str
+    stats: Stats
+    key: bytes
+    cid: bytes  # the directory's CID, binary
+    tsize: int
+    wheels: int
+    blocks: int
+    where: tuple[str, int, int]  # (file, offset, length) of its CAR sections
+
+    @property
+    def name(self) -> str:
+        return self.rel.split("/", 1)[1]
+
+
+@dataclass
+class _Job:
+    """What a worker needs (inherited by fork): where to read, spool and write pages."""
+
+    root: str
+    spool_dir: str | None
+    tree: str | None
+    metadata: MetadataProvider | None = None
+    wheels: WheelWriter | None = None
+    spool: dict[int, object] = field(default_factory=dict)  # pid -> open spool file
+
+    def spool_file(self):
+        pid = os.getpid()
+        if pid not in self.spool:
+            assert self.spool_dir is not None
+            self.spool[pid] = open(os.path.join(self.spool_dir, f"spool-{pid}"), "ab")  # noqa: SIM115
+        return self.spool[pid]
+
+
+_job: _Job | None = None  # set before workers fork
+
+
+def _section(cid: CID, block: bytes) -> bytes:
+    raw = cid.to_bytes()
+    return encode_varint(len(raw) + len(block)) + raw + block
 
 
 def _linked_cids(block: bytes) -> list[CID]:
@@ -114,53 +274,428 @@ def _linked_cids(block: bytes) -> list[CID]:
         length, start = decode_varint(block, pos + 1)
         if block[start] != _HASH_TAG:
             raise BuildError("internal: a link without a leading hash", code="BUILD")
-        cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
+        if block[start + 1 : start + 4] == _V0_HASH_FIELD:  # CIDv0, as the build makes them
+            cids.append(CID(0, DAG_PB, block[start + 4 : start + 36]))
+        else:
+            cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
         pos = start + length
     return cids
 
 
-def _metadata_files(
-    decls: Sequence[Declaration], provider: MetadataProvider | None
-) -> tuple[dict[str, MetadataFile], dict[str, bytes]]:
-    if provider is None:
-        return {}, {}
-    contents = provider(decls)
-    digests = {filename: digest_stream(io.BytesIO(data)) for filename, data in contents.items()}
-    described = {
-        filename: MetadataFile(d.content_id, d.sha256, d.size) for filename, d in digests.items()
-    }
-    return described, dict(contents)
+def _segment(root: CID, store: MemoryBlockStore) -> tuple[bytes, int]:
+    """The CAR sections of the blocks under ``root`` held in ``store``, depth-first in link
+    order, each once (wheels are linked, not held); and how many blocks."""
+    out = []
+    seen: set[CID] = set()
+    stack = [root]
+    while stack:
+        cid = stack.pop()
+        if cid in seen or cid not in store:
+            continue
+        seen.add(cid)
+        block = store.get(cid)
+        out.append(_section(cid, block))
+        stack.extend(reversed(_linked_cids(block)))
+    return b"".join(out), len(out)
 
 
-def build_from_manifest(
-    manifest: Manifest, metadata: Mapping[str, bytes] | None = None
-) -> BuildResult:
-    """Build a manifest's root, keeping every block; ``metadata`` = METADATA by wheel name.
+def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
+    folder = os.path.join(tree, name)
+    if os.path.lexists(folder):
+        shutil.rmtree(folder)
+    os.mkdir(folder)
+    for filename, data in files.items():
+        with open(os.path.join(folder, filename), "wb") as f:
+            f.write(data)
+    return Path(folder)
+
+
+def _build_projects(rels: Sequence[str]) -> list[_Project]:
+    """Build these project directories; their blocks go to this process's spool."""
+    job = _job
+    assert job is not None
+    read = []
+    for rel in rels:
+        stats = _stat_project(job.root, rel, stat=job.tree is not None)
+        if stats[1]:
+            read.append((rel, stats, *_read_project(job.root, rel, stats)))
+        elif job.tree is not None:  # no declarations (left): no project
+            shutil.rmtree(os.path.join(job.tree, rel.split("/", 1)[1]), ignore_errors=True)
+    metadata: Mapping[str, bytes] = {}
+    if job.metadata is not None:
+        metadata = job.metadata([d for *_, decls in read for d in decls])
+    spool = job.spool_file() if job.spool_dir is not None else None
+    built = []
+    for rel, stats, key, decls in read:
+        name = rel.split("/", 1)[1]
+        store = MemoryBlockStore()
+        entries = []
+        files: dict[str, bytes] = {}
+        for decl in decls:
+            meta = None
+            data = metadata.get(decl.filename)
+            if data is not None:
+                imported = import_bytes(data, store=store)
+                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
+                files[decl.filename + METADATA_SUFFIX] = data
+            elif job.metadata is not None:
+                raise BuildError("METADATA missing", path=decl.path, code="BUILD")
+            entries.append(WheelEntry(decl, meta))
+        project = build_project(name, entries, store=store)
+        where = ("", 0, 0)
+        blocks = 0
+        if spool is not None:
+            segment, blocks = _segment(project.directory.cid, store)
+            where = (spool.name, spool.tell(), len(segment))  # type: ignore[attr-defined]
+            spool.write(segment)  # type: ignore[attr-defined]
+        if job.tree is not None:
+            folder = _write_pages(job.tree, name, {**project.generated, **files})
+            if job.wheels is not None:
+                for decl in decls:
+                    job.wheels(decl, folder)
+        directory = project.directory
+        built.append(
+            _Project(
+                rel,
+                stats,
+                key,
+                directory.cid.to_bytes(),
+                directory.tsize,
+                len(decls),
+                blocks,
+                where,
+            )
+        )
+    if spool is not None:
+        spool.flush()  # type: ignore[attr-defined]
+    return built
+
+
+def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
+    """_build_projects() for a worker: an error comes back as (message, path, code)."""
+    try:
+        return _build_projects(rels)
+    except WheelsetError as e:
+        return (str(e), None if e.path is None else str(e.path), e.code)
+    except OSError as e:
+        return (f"cannot read: {e.strerror or e}", e.filename, "IO")
+
+
+def _jobs(count: int, requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
+
+
+def _run(job: _Job, rels: Sequence[str], jobs: int) -> list[_Project]:
+    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order."""
+    global _job
+    _job = job
+    chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
+    out: list[_Project] = []
+    try:
+        serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
+        with contextlib.ExitStack() as stack:
+            if serial:
+                results: Iterator = map(_build_chunk, chunks)
+            else:
+                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+                results = pool.imap(_build_chunk, chunks)
+            for result in results:
+                if isinstance(result, tuple):
+                    message, path, code = result
+                    raise WheelsetError(message, path=path, code=code)
+                out.extend(result)
+        return out
+    finally:
+        for spool in job.spool.values():
+            spool.close()  # type: ignore[attr-defined]
+        job.spool.clear()
+        _job = None
+
+
+# --- the CAR ---------------------------------------------------------------------------
+
+
+_PREAD_LIMIT = 1 << 16  # bytes; shorter ranges are read and written, longer ones copied
+
+
+def _copy_range(source: str, offset: int, length: int, out, files: dict[str, int]) -> None:
+    fd = files.get(source)
+    if fd is None:
+        fd = files[source] = os.open(source, os.O_RDONLY)
+    if length <= _PREAD_LIMIT:
+        data = os.pread(fd, length, offset)
+        if len(data) != length:
+            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+        out.write(data)
+        return
+    out.flush()
+    while length:
+        n = os.copy_file_range(fd, out.fileno(), length, offset)
+        if n <= 0:
+            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+        offset += n
+        length -= n
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """Where a CAR put things: subtrees written or copied (CID -> (offset, length)) and the
+    ranges copied as a whole (source, offset, length, new offset)."""
+
+    placed: dict[CID, tuple[int, int]]
+    copies: list[tuple[str, int, int, int]]
+    size: int
+    _index: dict[str, tuple[list[int], list[tuple[str, int, int, int]]]] = field(
+        default_factory=dict
+    )
+
+    def relocate(self, source: str, offset: int, length: int) -> tuple[int, int]:
+        """The new place of a range of ``source`` that was copied inside a larger range."""
+        if source not in self._index:
+            ranges = sorted(c for c in self.copies if c[0] == source)
+            self._index[source] = ([c[1] for c in ranges], ranges)
+        starts, copies = self._index[source]
+        i = bisect_right(starts, offset) - 1
+        if i < 0 or offset + length > copies[i][1] + copies[i][2]:
+            raise BuildError("internal: a reused subtree was not written", code="BUILD")
+        return copies[i][3] + offset - copies[i][1], length
+
+
+def _write_car(
+    target: Path,
+    root: CID,
+    blocks: MemoryBlockStore,
+    sources: Mapping[CID, tuple[str, int, int]],
+) -> _Written:
+    """Write the CAR: blocks of ``blocks`` depth-first from ``root``, and for each CID in
+    ``sources`` the sections recorded there (a subtree already in depth-first order).
+    """
+    placed: dict[CID, tuple[int, int]] = {}
+    copies: list[tuple[str, int, int, int]] = []
+    files: dict[str, int] = {}
+    with open(target, "wb") as out:
+        header = encode_car_header([root])
+        out.write(encode_varint(len(header)) + header)
+
+        def emit(cid: CID) -> None:
+            start = out.tell()
+            source = sources.get(cid)
+            if source is not None:
+                _copy_range(*source, out, files)
+                out.seek(0, os.SEEK_END)
+                placed[cid] = (start, source[2])
+                copies.append((source[0], source[1], source[2], start))
+                return
+            if cid not in blocks or cid in placed:
+                return  # a wheel or METADATA file (linked, not built), or a repeat
+            block = blocks.get(cid)
+            out.write(_section(cid, block))
+            placed[cid] = (start, 0)
+            for child in _linked_cids(block):
+                emit(child)
+            placed[cid] = (start, out.tell() - start)
+
+        try:
+            emit(root)
+        finally:
+            for fd in files.values():
+                os.close(fd)
+        return _Written(placed, copies, out.tell())
+
+
+# --- the build directory -----------------------------------------------------------------
+
+
+def is_build_dir(path: Path) -> bool:
+    """Whether ``path`` is a complete build directory (not one an interrupted build left)."""
+    return (
+        (path / ROOT_FILE).is_file()
+        and (path / TREE_DIR).is_dir()
+        and not (path / INCOMPLETE_MARKER).exists()
+    )
+
+
+def read_build_root(path: Path) -> CID:
+    """The root CID of a complete build directory.
 
     Raises:
-        BuildError: build_root()'s errors, or METADATA bytes that do not match the manifest.
+        BuildError: not a build directory, an interrupted one, or an unreadable ROOT.
     """
-    store = MemoryBlockStore()
-    built = build_root(manifest, store=store)
-    files = dict(built.generated)
-    metadata = metadata or {}
-    for entry in manifest.entries:
-        if entry.metadata is None:
+    if (path / INCOMPLETE_MARKER).exists():
+        raise BuildError(
+            "an interrupted build left this directory; run `wheelset build` again",
+            path=path,
+            code="OUT",
+        )
+    if not is_build_dir(path):
+        raise BuildError(
+            f"not a build directory (want {ROOT_FILE} and {TREE_DIR}/)", path=path, code="OUT"
+        )
+    try:
+        return parse_cid((path / ROOT_FILE).read_text().strip())
+    except (OSError, UnicodeDecodeError, InvalidCID) as e:
+        raise BuildError(f"unreadable {ROOT_FILE}: {e}", path=path, code="OUT") from e
+
+
+def _was_build_dir(path: Path) -> bool:
+    """Complete or interrupted: something a build may replace."""
+    return (path / ROOT_FILE).is_file() or (path / INCOMPLETE_MARKER).exists()
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
+def _swap_in(staged: Path, target: Path) -> None:
+    """Put ``staged`` at ``target``; whatever was at ``target`` ends up at ``staged``."""
+    if not target.exists():
+        os.rename(staged, target)
+        return
+    if _exchange(staged, target):
+        return
+    # No exchange here: two renames, with a short window where ``target`` is missing.
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    os.rename(target, old / "previous")
+    os.rename(staged, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Serialise builds into ``out`` (a lock on its parent directory) and, holding the lock,
+    remove staging directories that crashed builds left beside it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        stale = (f".{out.name}.new-", f".{out.name}.old-")
+        for name in os.listdir(out.parent):
+            if name.startswith(stale):
+                shutil.rmtree(out.parent / name, ignore_errors=True)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _was_build_dir(out))):
+        raise BuildError(
+            "exists and is not a wheelset build directory; not replacing it",
+            path=out,
+            code="OUT",
+        )
+
+
+# --- the state of a build directory ----------------------------------------------------
+
+
+@dataclass
+class _State:
+    """What a build directory's previous build leaves for the next one."""
+
+    flags: tuple[bool, bool]  # (with metadata, with wheels)
+    stamp: int  # time.time_ns() when that build began scanning
+    root: bytes
+    car_size: int
+    projects: dict[str, tuple]  # rel -> _Project fields but rel
+    subtrees: dict[bytes, tuple[int, int]]  # root-level subtree CID -> (offset, length) in CAR
+
+
+def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
+    """The previous build's state when it can be trusted, else None (a fresh build)."""
+    try:
+        if not is_build_dir(out):
+            return None
+        with open(out / STATE_FILE, "rb") as f:
+            doc = marshal.load(f)
+        version, *fields = doc
+        if version != _STATE_VERSION:
+            return None
+        state = _State(*fields)
+        root = parse_cid((out / ROOT_FILE).read_text().strip())
+        if (
+            state.flags != flags
+            or state.root != root.to_bytes()
+            or state.car_size != (out / CAR_FILE).stat().st_size
+        ):
+            return None
+        return state
+    except (OSError, EOFError, ValueError, TypeError, InvalidCID):
+        return None
+
+
+def _save_state(path: Path, state: _State) -> None:
+    fields = (
+        state.flags,
+        state.stamp,
+        state.root,
+        state.car_size,
+        state.projects,
+        state.subtrees,
+    )
+    atomic_write_bytes(path, marshal.dumps((_STATE_VERSION, *fields)))
+
+
+def _same_stats(old: Stats, new: Stats, stamp: int) -> bool:
+    """Whether a project's files are unchanged by their stat data (as Git's index does);
+    any time stamp too close to the previous scan is not trusted."""
+    if old != new:
+        return False
+    limit = stamp - _RACY_NS
+    if new[0][0] >= limit or new[0][1] >= limit:
+        return False
+    return all(f[2] < limit and f[3] < limit for f in new[1])
+
+
+def _subtrees(
+    root: CID,
+    blocks: MemoryBlockStore,
+    written: _Written,
+    old: _State | None,
+    old_car: str,
+) -> dict[bytes, tuple[int, int]]:
+    """Where each subtree of the root's own blocks sits in the new CAR: written now, or
+    copied inside a subtree of the old CAR."""
+    out = {}
+    for cid, _ in blocks.items():
+        if cid == root:
             continue
-        decl = entry.declaration
-        data = metadata.get(decl.filename)
-        if data is None or import_bytes(data, store=store).cid != entry.metadata.content_id:
-            raise BuildError(
-                "METADATA bytes missing or not matching the manifest", path=decl.path, code="BUILD"
-            )
-        files[f"{decl.name}/{decl.filename}{METADATA_SUFFIX}"] = data
-    return BuildResult(manifest, built.cid, built.tsize, files, store)
+        where = written.placed.get(cid)
+        if where is None:
+            assert old is not None
+            offset, length = old.subtrees[cid.to_bytes()]
+            where = written.relocate(old_car, offset, length)
+        out[cid.to_bytes()] = where
+    return out
+
+
+# --- the stage --------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def _cycle_collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic GC: a build allocates ~100 long-lived objects per declaration
-    and no garbage cycles, so collections only rescan them (≈15% of a 10,000-wheel build)."""
+    """Pause Python's cyclic GC: a build allocates many long-lived objects and no garbage
+    cycles, so collections would only rescan them."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -170,104 +705,196 @@ def _cycle_collection_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build_collection(directory: Path, *, metadata: MetadataProvider | None = None) -> BuildResult:
-    """Read a collection and build its root (offline unless ``metadata`` fetches).
+def _cid(raw: bytes) -> CID:
+    return CID(0, DAG_PB, raw[2:]) if raw[:2] == b"\x12\x20" else decode_cid_bytes(raw)[0]
 
+
+def _read_platforms(directory: Path) -> dict[str, object]:
+    if not directory.is_dir():
+        raise CollectionError(f"{directory}: not a collection directory", code="IO")
+    try:
+        _, table = load_platforms(directory / PLATFORMS_FILE)
+    except PlatformError as e:  # named relative to the collection, like every other file
+        raise PlatformError(str(e), path=PLATFORMS_FILE) from e
+    load_policy(directory / POLICY_FILE)  # a malformed policy fails the build, as check does
+    return table
+
+
+def build_collection(
+    directory: Path,
+    *,
+    out: Path | None = None,
+    car: Path | None = None,
+    metadata: MetadataProvider | None = None,
+    wheels: WheelWriter | None = None,
+    jobs: int | None = None,
+) -> BuildResult:
+    """Build a collection's root; write the CAR to ``car`` and a build directory to ``out``.
+
+    An existing build directory at ``out`` is updated incrementally (see the module
+    docstring). ``metadata`` fetches METADATA (PEP 658) files, ``wheels`` puts verified
+    wheels into ``out``'s tree; both run in this process. ``jobs``: worker processes
+    (default: one per core for large collections).
     Raises:
-        CollectionError, DeclarationError: the collection does not load.
-        BuildError: a declaration cannot be linked (e.g. no `size`).
+        CollectionError, PlatformError, PolicyError, WheelsetError: the collection does
+            not load (the first bad file, with its path and code).
+        BuildError: a declaration cannot be linked, or ``out`` is something else.
     """
-    with _cycle_collection_paused():
-        platforms, decls = read_collection(directory)
-        described, contents = _metadata_files(decls, metadata)
-        return build_from_manifest(manifest_of(platforms, decls, described), contents)
+    if wheels is not None and out is None:
+        raise BuildError("wheels can only be written into a build directory", code="OUT")
+    with (
+        _cycle_collection_paused(),
+        tempfile.TemporaryDirectory(prefix="wheelset-build-") as spool_dir,
+    ):
+        platforms = _read_platforms(directory)
+        if out is None:
+            return _build(directory, platforms, None, car, metadata, None, jobs, spool_dir)
+        out = out.absolute()
+        with _locked(out):
+            _check_replaceable(out)
+            return _build(directory, platforms, out, car, metadata, wheels, jobs, spool_dir)
 
 
-def write_car_file(result: BuildResult, target: Path) -> int:
-    """Write the build's CAR to ``target`` atomically; return its size in bytes."""
-    data = result.car_bytes()
-    atomic_write_bytes(target, data)
-    return len(data)
+def _build(
+    directory: Path,
+    platforms: dict[str, object],
+    out: Path | None,
+    car: Path | None,
+    metadata: MetadataProvider | None,
+    wheels: WheelWriter | None,
+    jobs: int | None,
+    spool_dir: str,
+) -> BuildResult:
+    stamp = time.time_ns()
+    flags = (metadata is not None, wheels is not None)
+    state = _load_state(out, flags) if out is not None else None
+    rels = _list_projects(directory)
+    root_dir = str(directory)
 
-
-def is_build_dir(path: Path) -> bool:
-    """Whether ``path`` looks like a directory written by write_build_dir()."""
-    return (path / ROOT_FILE).is_file() and (path / TREE_DIR / MANIFEST_NAME).is_file()
-
-
-def _replace_dir(staged: Path, target: Path) -> None:
-    if target.exists():
-        if not target.is_dir() or (any(target.iterdir()) and not is_build_dir(target)):
-            raise BuildError(
-                "exists and is not a wheelset build directory; not replacing it",
-                path=target,
-                code="OUT",
-            )
-        old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-        os.replace(target, old / "previous")
-        os.replace(staged, target)
-        shutil.rmtree(old, ignore_errors=True)
+    # Which projects can be reused from OUT as they are.
+    reused: dict[str, _Project] = {}
+    todo: list[str] = []
+    if state is None:
+        todo = rels
     else:
-        os.replace(staged, target)
+        old_car = str(out / CAR_FILE)  # type: ignore[operator]
+        for rel in rels:
+            old = state.projects.get(rel)
+            if old is not None:
+                stats = _stat_project(root_dir, rel)
+                if _same_stats(old[0], stats, state.stamp):
+                    stats_ok = True
+                else:
+                    stats_ok = bool(stats[1]) and _read_project(root_dir, rel, stats)[0] == old[1]
+                if stats_ok:
+                    offset, length = old[6]
+                    reused[rel] = _Project(
+                        rel,
+                        stats,
+                        old[1],
+                        old[2],
+                        old[3],
+                        old[4],
+                        old[5],
+                        (old_car, offset, length),
+                    )
+                    continue
+            todo.append(rel)
 
-
-def write_build_dir(result: BuildResult, out: Path, *, wheels: WheelWriter | None = None) -> None:
-    """Materialise the build at ``out`` (layout in the module docstring), all or nothing.
-
-    ``wheels`` (optional) writes each verified wheel into its project directory.
-    Raises:
-        BuildError: ``out`` exists and is something else than a build directory.
-    """
-    out = out.absolute()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+    incremental = state is not None
+    staged: Path | None = None
+    tree: str | None = None
+    if out is not None:
+        if incremental:
+            tree = str(out / TREE_DIR)
+            removed = set(state.projects) - set(rels)  # type: ignore[union-attr]
+            atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
+            for rel in removed:
+                shutil.rmtree(os.path.join(tree, rel.split("/", 1)[1]), ignore_errors=True)
+        else:
+            staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
+            staged.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; give what mkdir gives
+            tree = str(staged / TREE_DIR)
+            os.mkdir(tree)
     try:
-        staged.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; give what mkdir() gives
-        tree = staged / TREE_DIR
-        for path, data in result.files.items():
-            target = tree / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if wheels is not None:
-            for decl in result.manifest.declarations:
-                wheels(decl, tree / decl.name)
-        (staged / CAR_FILE).write_bytes(result.car_bytes())
-        (staged / ROOT_FILE).write_text(f"{result.root}\n")
-        _replace_dir(staged, out)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-
-
-def load_build_dir(path: Path) -> tuple[CID, Manifest]:
-    """The root CID and manifest of a build directory, checked against each other.
-
-    The manifest is rebuilt into a root and compared with ROOT, so an edited or
-    half-copied directory is refused.
-    Raises:
-        BuildError: not a build directory, or ROOT and the manifest disagree.
-        InvalidManifest: wheelset.json is malformed.
-    """
-    if not is_build_dir(path):
-        raise BuildError(
-            f"not a build directory (want {ROOT_FILE} and {TREE_DIR}/{MANIFEST_NAME})",
-            path=path,
-            code="OUT",
+        writing_car = out is not None or car is not None
+        job = _Job(root_dir, spool_dir if writing_car else None, tree, metadata, wheels)
+        built = _run(job, todo, _jobs(len(todo), jobs))
+        projects = sorted([*reused.values(), *built], key=lambda p: p.name)
+        root_blocks = MemoryBlockStore()
+        root, root_files = assemble_root(
+            platforms,
+            [(p.name, Imported(_cid(p.cid), p.tsize, 0)) for p in projects],
+            sum(p.wheels for p in projects),
+            store=root_blocks,
         )
-    try:
-        root = parse_cid((path / ROOT_FILE).read_text().strip())
-        data = (path / TREE_DIR / MANIFEST_NAME).read_bytes()
-    except (OSError, UnicodeDecodeError, InvalidCID) as e:
-        raise BuildError(f"unreadable build directory: {e}", path=path, code="OUT") from e
-    try:
-        manifest = parse_manifest(data)
-    except InvalidManifest as e:
-        raise InvalidManifest(f"{path / TREE_DIR / MANIFEST_NAME}: {e}") from e
-    rebuilt = build_root(manifest).cid
-    if rebuilt != root:
-        raise BuildError(
-            f"{ROOT_FILE} says {root} but {MANIFEST_NAME} builds {rebuilt}",
-            path=path,
-            code="OUT",
-        )
-    return root, manifest
+        if tree is not None:
+            for name, data in root_files.items():
+                atomic_write_bytes(Path(tree) / name, data)
+        result_blocks = len(root_blocks) + sum(p.blocks for p in projects)
+        car_size = None
+        if writing_car:
+            target = (staged or out) / CAR_FILE if out is not None else car
+            assert target is not None
+            temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+            sources = {_cid(p.cid): p.where for p in projects}
+            if state is not None:
+                old_car = str(out / CAR_FILE)  # type: ignore[operator]
+                for raw, (offset, length) in state.subtrees.items():
+                    sources.setdefault(_cid(raw), (old_car, offset, length))
+            try:
+                written = _write_car(temporary, root.cid, root_blocks, sources)
+                car_size = written.size
+                temporary.chmod(0o666 & ~current_umask())
+                if out is not None and car is not None:
+                    copy = car.with_name(f".{car.name}.tmp-{os.getpid()}")
+                    try:
+                        shutil.copyfile(temporary, copy)
+                        os.replace(copy, car)
+                    finally:
+                        copy.unlink(missing_ok=True)
+                os.replace(temporary, target)
+            finally:
+                temporary.unlink(missing_ok=True)
+            if out is not None:
+                base = staged or out
+                new_state = _State(
+                    flags,
+                    stamp,
+                    root.cid.to_bytes(),
+                    car_size,
+                    {
+                        p.rel: (
+                            p.stats,
+                            p.key,
+                            p.cid,
+                            p.tsize,
+                            p.wheels,
+                            p.blocks,
+                            written.placed.get(_cid(p.cid)) or written.relocate(*p.where),
+                        )
+                        for p in projects
+                    },
+                    _subtrees(root.cid, root_blocks, written, state, str(out / CAR_FILE)),
+                )
+                _save_state(base / STATE_FILE, new_state)
+                atomic_write_bytes(base / ROOT_FILE, f"{root.cid}\n".encode())
+        if out is not None:
+            if staged is not None:
+                _swap_in(staged, out)
+                shutil.rmtree(staged, ignore_errors=True)  # now the previous OUT, if any
+                staged = None
+            else:
+                os.unlink(out / INCOMPLETE_MARKER)
+    finally:
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+    return BuildResult(
+        root.cid,
+        root.tsize,
+        len(projects),
+        sum(p.wheels for p in projects),
+        result_blocks,
+        len(built),
+        car_size,
+    )

@@ -1,30 +1,40 @@
-"""The built root: a PEP 503 index tree whose every wheel is a dag-pb link to its content-id.
+"""The built root (docs/root-format.md): PEP 503 pages, the header, one PEP 691 project file
+per project, and every wheel as a dag-pb link to its content-id.
 
-Layout (spec: docs/root-format.md): /index.html, /<project>/index.html, /<project>/<wheel>
-(a link, never a copy), /<project>/<wheel>.metadata (PEP 658, when the manifest records
-it), /wheelset.json.
-The tree is a pure function of the manifest: link sizes follow from the declared sizes, so
-no wheel is read. That makes the root reproducible byte for byte, and lets any client
-authenticate a manifest by rebuilding the root from it.
-Entry points: build_root(), BuiltRoot, render_root_page(), render_project_page().
+Layout: /index.html, /wheelset.json (header), /<project>/index.html,
+/<project>/index.json, /<project>/<wheel> (a link, never a copy) and
+/<project>/<wheel>.metadata (PEP 658, when recorded). The tree is a pure function of the
+declarations (and METADATA files): link sizes follow from the declared sizes, so no wheel
+is read, and the root is reproducible byte for byte. A project's directory depends only on
+that project's declarations, which lets a build work a project at a time (build_project),
+in parallel or reusing the directories of unchanged projects, and then link them
+(assemble_root).
+Entry points: build_root(), build_project(), assemble_root(), BuiltRoot, BuiltProject,
+render_root_page(), render_project_page().
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from wheelset.build.manifest import MANIFEST_NAME, Manifest, WheelEntry, format_manifest
+from wheelset.build.manifest import Manifest, WheelEntry
+from wheelset.build.rootfiles import HEADER_NAME, PROJECT_FILE, format_header, format_project_file
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import CID
-from wheelset.ipfs.directory import Tree, build_tree
+from wheelset.ipfs.directory import build_directory
 from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
 
 __all__ = [
+    "INDEX_PAGE",
+    "METADATA_SUFFIX",
     "BuildError",
+    "BuiltProject",
     "BuiltRoot",
+    "assemble_root",
+    "build_project",
     "build_root",
     "render_project_page",
     "render_root_page",
@@ -48,15 +58,25 @@ class BuiltRoot:
     links: dict[str, Imported]  # path -> linked content (wheels and .metadata files)
 
 
-def render_root_page(projects: Sequence[str]) -> bytes:
+@dataclass(frozen=True, slots=True)
+class BuiltProject:
+    """One project's directory, its generated files and its linked content, by name."""
+
+    directory: Imported
+    generated: dict[str, bytes]
+    links: dict[str, Imported]
+
+
+def render_root_page(projects: Iterable[str]) -> bytes:
     """PEP 503 root page: one anchor per project, in sorted order."""
     anchors = "\n".join(
-        f'    <a href="{html.escape(p)}/">{html.escape(p)}</a><br/>' for p in sorted(projects)
+        f'    <a href="{e}/">{e}</a><br/>' for e in map(html.escape, sorted(projects))
     )
     return _page("Simple index", anchors)
 
 
 def _anchor(entry: WheelEntry, location: str) -> str:
+    """One wheel's anchor: PEP 503 hash fragment, requires-python, PEP 658/714 metadata."""
     decl = entry.declaration
     href = location + (f"#sha256={decl.sha256}" if decl.sha256 else "")
     attributes = [f'href="{html.escape(href)}"']
@@ -105,42 +125,72 @@ def _wheel_link(entry: WheelEntry) -> Imported:
     return Imported(decl.content_id, dag_size_of_file(decl.size), decl.size)
 
 
-def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltRoot:
-    """Build the root tree of a manifest; blocks of generated files and directories go to ``store``.
+def build_project(
+    project: str, entries: Sequence[WheelEntry], *, store: BlockStore | None = None
+) -> BuiltProject:
+    """One project's directory: its pages, its project file and its wheel (and METADATA) links.
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    generated: dict[str, bytes] = {}
     links: dict[str, Imported] = {}
+    for entry in entries:
+        decl = entry.declaration
+        if decl.filename in links:
+            raise BuildError(f"wheel {decl.filename} declared twice", path=decl.path, code="BUILD")
+        links[decl.filename] = _wheel_link(entry)
+        if entry.metadata is not None:
+            meta = entry.metadata
+            links[decl.filename + METADATA_SUFFIX] = Imported(
+                meta.content_id, dag_size_of_file(meta.size), meta.size
+            )
+    generated = {
+        INDEX_PAGE: render_project_page(project, entries),
+        PROJECT_FILE: format_project_file(project, entries),
+    }
+    children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
+    directory = build_directory([*children, *links.items()], store=store)
+    return BuiltProject(directory, generated, links)
+
+
+def assemble_root(
+    platforms: Mapping[str, object],
+    projects: Sequence[tuple[str, Imported]],
+    wheels: int,
+    *,
+    store: BlockStore | None = None,
+) -> tuple[Imported, dict[str, bytes]]:
+    """Link built project directories (name, directory) under a root with its root page and
+    header; return the root and the root's own generated files."""
+    generated = {
+        INDEX_PAGE: render_root_page(name for name, _ in projects),
+        HEADER_NAME: format_header(platforms, len(projects), wheels),
+    }
+    children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
+    root = build_directory([*projects, *children], store=store)
+    return root, generated
+
+
+def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltRoot:
+    """Build the root tree of a manifest (in memory); blocks of generated files and
+    directories go to ``store``.
+
+    Raises:
+        BuildError: a declaration without `size`, or two wheels with one file name.
+    """
     by_project: dict[str, list[WheelEntry]] = {}
     for entry in manifest.entries:
         by_project.setdefault(entry.declaration.name, []).append(entry)
-    tree: dict[str, Tree | Imported] = {}
-
-    def add_file(path: str, data: bytes, folder: dict[str, Tree | Imported], name: str) -> None:
-        generated[path] = data
-        folder[name] = import_bytes(data, store=store)
-
+    generated: dict[str, bytes] = {}
+    links: dict[str, Imported] = {}
+    directories: list[tuple[str, Imported]] = []
     for project, entries in sorted(by_project.items()):
-        folder: dict[str, Tree | Imported] = {}
-        for entry in entries:
-            filename = entry.declaration.filename
-            if filename in folder:
-                raise BuildError(
-                    f"wheel {filename} declared twice", path=entry.declaration.path, code="BUILD"
-                )
-            folder[filename] = links[f"{project}/{filename}"] = _wheel_link(entry)
-            if entry.metadata is not None:
-                meta = entry.metadata
-                folder[filename + METADATA_SUFFIX] = links[f"{project}/{filename}.metadata"] = (
-                    Imported(meta.content_id, dag_size_of_file(meta.size), meta.size)
-                )
-        add_file(
-            f"{project}/{INDEX_PAGE}", render_project_page(project, entries), folder, INDEX_PAGE
-        )
-        tree[project] = folder
-    add_file(INDEX_PAGE, render_root_page(list(by_project)), tree, INDEX_PAGE)
-    add_file(MANIFEST_NAME, format_manifest(manifest), tree, MANIFEST_NAME)
-    root = build_tree(tree, store=store)
+        built = build_project(project, entries, store=store)
+        directories.append((project, built.directory))
+        generated.update((f"{project}/{name}", data) for name, data in built.generated.items())
+        links.update((f"{project}/{name}", link) for name, link in built.links.items())
+    root, root_files = assemble_root(
+        manifest.platforms, directories, len(manifest.entries), store=store
+    )
+    generated.update(root_files)
     return BuiltRoot(root.cid, root.tsize, generated, links)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -46,12 +47,14 @@ def _fetcher(
     )
 
 
-def _metadata_provider(fetcher, counter: list[int]):
+def _metadata_provider(fetcher, counter: list[tuple[int, int]]):
+    """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
+    (files fetched, files asked for)."""
     from wheelset.fetch.metadata_cache import collect_metadata
 
     def provide(decls):
         found, fetched = collect_metadata(decls, cache=fetcher.cache, fetcher=fetcher)
-        counter.append(fetched)
+        counter.append((fetched, len(decls)))
         return found
 
     return provide
@@ -86,9 +89,11 @@ def build_command(
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
+    With --out, an existing build directory is updated: only projects whose declarations
+    changed are rebuilt, and the result is the same as a fresh build's.
     Prints a summary on stderr and the root CID, alone, as the last line on stdout.
     """
-    from wheelset.build.stage import build_collection, write_build_dir, write_car_file
+    from wheelset.build.stage import build_collection
 
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
@@ -99,22 +104,18 @@ def build_command(
             if offline
             else _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir, out=out)
         )
-        fetched: list[int] = []
-        provider = _metadata_provider(fetcher, fetched) if with_metadata else None
-        result = build_collection(directory, metadata=provider)
-        if out is not None:
-            writer = _wheel_writer(fetcher) if with_wheels else None
-            write_build_dir(result, out, wheels=writer)
-        car_size = write_car_file(result, car) if car is not None else None
-    entries = result.manifest.entries
-    projects = len({e.declaration.name for e in entries})
-    summary = f"{len(entries)} wheels, {projects} projects, {len(result.blocks)} blocks"
+        counts: list[tuple[int, int]] = []
+        provider = _metadata_provider(fetcher, counts) if with_metadata else None
+        writer = _wheel_writer(fetcher) if with_wheels else None
+        result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
+    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
     if with_metadata:
-        summary += f"; METADATA: {sum(fetched)} fetched, {len(entries) - sum(fetched)} cached"
+        fetched = sum(f for f, _ in counts)
+        summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
     if out is not None:
-        summary += f"; wrote {out}"
-    if car_size is not None:
-        summary += f"; CAR {car} ({car_size} bytes)"
+        summary += f"; wrote {out} ({result.rebuilt} of {result.projects} projects rebuilt)"
+    if car is not None:
+        summary += f"; CAR {car} ({result.car_size} bytes)"
     typer.echo(summary, err=True)
     typer.echo(str(result.root))
 
@@ -173,15 +174,16 @@ call and pin (default 300 s).
     from wheelset.build.stage import build_collection
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
+    from wheelset.model.collection_reader import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
-    with http_client(timeout) as http:
+    with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
         wheels = _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)
-        fetched: list[int] = []
-        provider = _metadata_provider(wheels, fetched) if with_metadata else None
-        result = build_collection(directory, metadata=provider)
+        provider = _metadata_provider(wheels, []) if with_metadata else None
+        car = Path(tmp) / "root.car"
+        result = build_collection(directory, car=car, metadata=provider)
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
@@ -190,6 +192,8 @@ call and pin (default 300 s).
             with progress:
                 report = publish(
                     result,
+                    car.read_bytes(),
+                    read_collection(directory)[1],
                     rpc,
                     fetcher=fetcher,
                     workers=jobs,

@@ -19,6 +19,7 @@ from wheelset.cli.options import (
     TimeoutOption,
 )
 from wheelset.cli.progress import download_progress
+from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
 __all__ = ["declare_command"]
@@ -29,8 +30,7 @@ def declare_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            metavar="SOURCE...",
-            help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION.",
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME[extras][==VERSION]."
         ),
     ],
     into: Annotated[
@@ -52,10 +52,13 @@ def declare_command(
         typer.Option(
             "--extras",
             metavar="NAMES",
-            help="Comma-separated extras the collection supports (default: all the wheel "
-            "provides; '' for none). The closure check covers only declared extras.",
+            help="Comma-separated extras to declare (default: none, or those NAME[a,b] "
+            "names). The closure check covers only declared extras.",
         ),
     ] = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -78,7 +81,9 @@ def declare_command(
             index_url=index_url,
             on_progress=on_progress,
         )
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+        if all_extras and extras is not None:
+            raise UsageError("--extras and --all-extras exclude each other")
+        wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
         declared = declare_sources(
             sources,
             fetcher=fetcher,

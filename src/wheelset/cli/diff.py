@@ -9,10 +9,13 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     FormatOption,
     GatewayOption,
+    NodeApiOption,
     TimeoutOption,
 )
+from wheelset.cli.roots import open_root
 from wheelset.fetch.http import http_client
 
 __all__ = ["diff_command"]
@@ -24,21 +27,26 @@ def diff_command(
         str,
         typer.Argument(
             metavar="ROOT_A",
-            help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, or a build directory.",
+            help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, a build directory (OUT "
+            "or OUT/tree) or a CAR file.",
         ),
     ],
     root_b: Annotated[str, typer.Argument(metavar="ROOT_B", help="Another root.")],
     output_format: Annotated[str, FormatOption("text or json")] = "text",
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
-    """Show what changed between two roots: projects, versions, wheels per platform."""
-    from wheelset.client.diff import diff_manifests, load_root
+    """Show what changed between two roots: projects, versions, wheels per platform.
+
+    Only the projects whose directories differ are read.
+    """
+    from wheelset.client.diff import diff_roots
     from wheelset.formats import get_formatter
 
     formatter = get_formatter("diff", output_format)
-    first = gateway[0] if gateway else None
     with http_client(timeout) as http:
-        a_root, a = load_root(root_a, http=http, gateway=first)
-        b_root, b = load_root(root_b, http=http, gateway=first)
-    typer.echo(formatter(diff_manifests(a_root, a, b_root, b)), nl=False)
+        a, _, _ = open_root(root_a, gateway, timeout, cache_dir, http, api)
+        b, _, _ = open_root(root_b, gateway, timeout, cache_dir, http, api)
+        typer.echo(formatter(diff_roots(a, b)), nl=False)

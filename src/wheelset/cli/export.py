@@ -13,6 +13,7 @@ from wheelset.cli.options import (
     CacheDirOption,
     FormatOption,
     GatewayOption,
+    NodeApiOption,
     RequirementsArg,
     RootArg,
     TimeoutOption,
@@ -46,12 +47,13 @@ def export_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
     import os
 
     from wheelset.client.export import choose_platform
-    from wheelset.client.resolve import parse_requirements, resolve
+    from wheelset.client.resolve import parse_requirements, resolve_lazily
     from wheelset.formats import get_formatter
     from wheelset.fsutil import atomic_write_text
     from wheelset.ipfs.gateway import configured_gateways
@@ -59,9 +61,11 @@ def export_command(
     formatter = get_formatter("export", output_format)
     requested = parse_requirements(names)
     with http_client() as http:
-        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http)
-    target, described = choose_platform(opened.manifest.platforms, platform)
-    resolution = resolve(opened.manifest.declarations, requested, target, target=described)
+        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http, api)
+        target, described = choose_platform(opened.platforms, platform)
+        resolution = resolve_lazily(
+            opened.declarations, requested, target, target=described, all_names=opened.names
+        )
     text = formatter(
         resolution.selected,
         root=opened.cid,

@@ -13,6 +13,7 @@ from wheelset.cli.options import (
     CacheDirOption,
     CollectionArg,
     GatewayOption,
+    NodeApiOption,
     TimeoutOption,
 )
 from wheelset.cli.roots import open_root
@@ -32,20 +33,20 @@ def init_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Derive a declarations repository from a published root (a fork).
 
-    Writes every declaration and platforms.toml of the root's authenticated manifest, plus
-    upstream.toml (the root it came from) and .wheelset/upstream.json (its manifest, the
+    Writes every declaration (read a project at a time, verified) and platforms.toml of
+    the root, plus upstream.toml (the root it came from) and .wheelset/upstream.jsonl (the
     base of later `sync`s). Building the new directory unchanged (with the options the root
     was built with, e.g. --with-metadata) gives the same root CID.
     """
     from wheelset.maintain.fork import init_collection
 
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
-    count = init_collection(opened.manifest, opened.cid, directory)
-    projects = len({d.name for d in opened.manifest.declarations})
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        count, projects = init_collection(opened, directory)
     typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
 
 
@@ -77,7 +78,8 @@ def prune_command(
     from wheelset.model.collection_reader import read_collection
 
     platforms_table, declarations = read_collection(directory)
-    plan = plan_prune(declarations, platforms_table, parse_requirements(keep), platform)
+    requirements = parse_requirements(keep)
+    plan = plan_prune(declarations, platforms_table, requirements, platform)
     removed: dict[str, set[str]] = {}
     for decl in plan.remove:
         removed.setdefault(decl.name, set()).add(str(decl.version))
@@ -91,7 +93,7 @@ def prune_command(
         f"{len(plan.remove)} wheels removed"
     )
     if not dry_run:
-        apply_prune(directory, plan)
+        apply_prune(directory, plan, requirements)
 
 
 @handles_errors
@@ -105,35 +107,54 @@ def sync_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
     Per project: a side that did not change yields to the side that did; projects both
-    changed differently are conflicts, kept as the fork has them and reported. Exit 1 on
+    changed differently are conflicts, kept as the fork has them and reported — and
+    reported again by every sync until resolved, since upstream.toml stays at the old root
+    while any remain. A pruned fork takes only what its kept projects need. Exit 1 on
     conflicts or when the merged collection fails its checks.
     """
     from wheelset.check import run_checks
     from wheelset.check.report import format_text
-    from wheelset.maintain.fork import ChangeKind, apply_merge, merge_collections, read_upstream
+    from wheelset.maintain.fork import (
+        ChangeKind,
+        apply_merge,
+        merge_collections,
+        read_prune,
+        read_upstream,
+        upstream_of,
+    )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
-    _base_root, base = read_upstream(directory)
+    base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http)
+        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        theirs = upstream_of(opened, base)
     result = merge_collections(
-        base, opened.manifest, collection.declarations, collection.platforms_table
+        base,
+        theirs,
+        collection.declarations,
+        collection.platforms_table,
+        keep=read_prune(directory),
     )
-    apply_merge(directory, result, collection.declarations, opened.cid, opened.manifest)
+    apply_merge(directory, result, collection.declarations, opened.cid, theirs)
     for change in result.changes:
         line = f"{change.kind.value}: {change.project} ({change.detail})"
         typer.echo(line, err=change.kind is ChangeKind.CONFLICT)
     findings = run_checks(load_collection(directory))
     typer.echo(format_text(findings, directory), err=True, nl=False)
     errors = [f for f in findings if f.severity is Severity.ERROR]
+    if result.conflicts:
+        summary = f"merged from {opened.cid}, upstream record left at {base_root}"
+    else:
+        summary = f"synced to {opened.cid}"
     typer.echo(
-        f"synced to {opened.cid}: {len(result.changes)} change(s), "
+        f"{summary}: {len(result.changes)} change(s), "
         f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
     )
     if result.conflicts or errors:

@@ -14,6 +14,7 @@ from wheelset.cli.options import (
     CacheDirOption,
     GatewayOption,
     JobsOption,
+    NodeApiOption,
     RequirementsArg,
     RootArg,
     TimeoutOption,
@@ -54,6 +55,7 @@ def install_command(
     jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID."""
     from wheelset.client.install import fetch_wheels, install_wheels, plan_install, target_scheme
@@ -71,9 +73,14 @@ def install_command(
     )
     scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
     with http_client(connections=2 * jobs) as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
+        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
         plan = plan_install(
-            opened.manifest.declarations, opened.cid, requested, interpreter, scheme
+            opened.declarations,
+            opened.cid,
+            requested,
+            interpreter,
+            scheme,
+            all_names=opened.names,
         )
         if dry_run:
             _print_plan(plan)

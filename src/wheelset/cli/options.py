@@ -23,6 +23,7 @@ __all__ = [
     "IndexUrlOption",
     "JobsOption",
     "NoCacheOption",
+    "NodeApiOption",
     "RequirementsArg",
     "RootArg",
     "TimeoutOption",
@@ -47,7 +48,8 @@ RootArg = Annotated[
     str,
     typer.Argument(
         metavar="ROOT",
-        help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, or a build directory.",
+        help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, a build directory (OUT or "
+        "OUT/tree) or a CAR file.",
     ),
 ]
 RequirementsArg = Annotated[
@@ -72,6 +74,16 @@ GatewayOption = Annotated[
         callback=_split_commas,
         help="IPFS gateway to fetch content by CID, tried in order (repeatable). Default "
         "for roots: public gateways, after a local node on 127.0.0.1:8080 if it answers.",
+    ),
+]
+NodeApiOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api",
+        metavar="URL",
+        envvar="WHEELSET_API",
+        help="An IPFS node's RPC API (e.g. http://127.0.0.1:5001). Reading a root: its "
+        "blocks come from this node first (block/get), each verified.",
     ),
 ]
 TimeoutOption = Annotated[

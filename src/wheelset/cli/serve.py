@@ -12,6 +12,7 @@ from wheelset.cli.options import (
     DEFAULT_TIMEOUT,
     CacheDirOption,
     GatewayOption,
+    NodeApiOption,
     RootArg,
     TimeoutOption,
 )
@@ -30,12 +31,13 @@ def serve_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
+    api: NodeApiOption = None,
 ) -> None:
     """Serve a local PEP 503/691 index of ROOT for pip and uv; every file verified by CID."""
     from wheelset.client.serve import IndexServer
 
     with http_client() as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http)
+        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
         server = IndexServer(
             opened, cache, fetcher, port=port, on_event=lambda line: typer.echo(line, err=True)
         )

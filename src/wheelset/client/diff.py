@@ -1,29 +1,27 @@
-"""Compare two built roots: projects added, removed, upgraded, downgraded; wheels per platform.
+"""Compare two roots: projects added, removed, upgraded, downgraded; wheels per platform.
 
-A ROOT is a build directory (its wheelset.json, checked against its ROOT file) or a CID
-(``Qm…``, ``b…`` or ``/ipfs/<cid>``) whose ``/wheelset.json`` is fetched from a gateway and
-authenticated by rebuilding the root from it offline: a gateway cannot lie about it.
-A wheel is "on" a platform when one of its tags is in the platform's compatible tags.
-Entry points: load_root(), diff_manifests(), RootDiff, format_text(), format_json(),
-platform_tags().
+Both roots are opened by `wheelset.client.root` (any ROOT form). Their root directories
+are compared entry by entry and only the projects whose directory differs (added,
+removed or changed) are read: the cost follows the change, not the collection. An
+unchanged project has the same wheels on every platform the two roots share, so it
+cannot change a platform's wheel set. A wheel is "on" a platform when one of its tags is
+in the platform's compatible tags.
+Entry points: diff_roots(), RootDiff, format_text(), format_json(), platform_tags().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 from packaging.tags import Tag
 from packaging.version import Version
 
-from wheelset.build.manifest import MANIFEST_NAME, InvalidManifest, Manifest, parse_manifest
-from wheelset.build.stage import load_build_dir
-from wheelset.build.tree import build_root
+from wheelset.build.manifest import WheelEntry
+from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
-from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+from wheelset.ipfs.cid import CID
 from wheelset.model.platforms import PlatformError, parse_platforms
 
 __all__ = [
@@ -31,14 +29,11 @@ __all__ = [
     "PlatformChange",
     "ProjectChange",
     "RootDiff",
-    "diff_manifests",
+    "diff_roots",
     "format_json",
     "format_text",
-    "load_root",
     "platform_tags",
 ]
-
-MAX_MANIFEST_SIZE = 256 * 1024 * 1024  # bytes; refuse a gateway that streams without end
 
 
 class DiffError(WheelsetError):
@@ -60,54 +55,7 @@ def platform_tags(platforms: Mapping[str, object]) -> dict[str, frozenset[Tag]]:
     try:
         return {p.id: frozenset(p.tags) for p in parse_platforms(platforms)}
     except PlatformError as e:
-        raise DiffError(f"platforms of the manifest: {e}") from e
-
-
-# --- loading a ROOT --------------------------------------------------------------------
-
-
-def _fetch_manifest(cid: CID, gateway: str, http: httpx.Client) -> bytes:
-    url = f"{gateway.rstrip('/')}/ipfs/{cid}/{MANIFEST_NAME}"
-    try:
-        with http.stream("GET", url, follow_redirects=True) as response:
-            if response.status_code != 200:
-                raise DiffError(f"{url}: HTTP {response.status_code}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_MANIFEST_SIZE:
-                    raise DiffError(f"{url}: larger than any manifest should be")
-            return bytes(body)
-    except httpx.HTTPError as e:
-        raise DiffError(f"cannot fetch {url}: {e}") from e
-
-
-def load_root(spec: str, *, http: httpx.Client, gateway: str | None) -> tuple[CID, Manifest]:
-    """The CID and authenticated manifest of a ROOT (build directory or CID).
-
-    Raises:
-        DiffError: unreadable, no gateway for a CID, or a manifest that builds another root.
-        InvalidManifest, BuildError: a malformed manifest or build directory.
-    """
-    path = Path(spec)
-    if path.is_dir():
-        return load_build_dir(path)
-    try:
-        cid = parse_cid(spec)
-    except InvalidCID as e:
-        raise DiffError(f"{spec!r} is neither a build directory nor a CID") from e
-    if not gateway:
-        raise DiffError(f"{spec} is a CID: give --gateway (or WHEELSET_GATEWAY) to fetch it")
-    try:
-        manifest = parse_manifest(_fetch_manifest(cid, gateway, http))
-    except InvalidManifest as e:
-        raise InvalidManifest(f"/ipfs/{cid}/{MANIFEST_NAME}: {e}") from e
-    rebuilt = build_root(manifest).cid
-    if rebuilt.to_v1() != cid.to_v1():
-        raise DiffError(
-            f"the {MANIFEST_NAME} served for {cid} builds {rebuilt}: not that root's manifest"
-        )
-    return cid, manifest
+        raise DiffError(f"platforms of the root: {e}") from e
 
 
 # --- the comparison --------------------------------------------------------------------
@@ -152,47 +100,71 @@ class RootDiff:
         )
 
 
-def _versions(manifest: Manifest) -> dict[str, Version]:
+def _versions(entries: Mapping[str, Sequence[WheelEntry]]) -> dict[str, Version]:
     """Each project's version (the highest, should a collection hold several)."""
-    latest: dict[str, Version] = {}
-    for decl in manifest.declarations:
-        current = latest.get(decl.name)
-        if current is None or decl.version > current:
-            latest[decl.name] = decl.version
-    return latest
-
-
-def _wheels_by_platform(manifest: Manifest) -> dict[str, set[str]]:
     return {
-        platform: {d.filename for d in manifest.declarations if not tags.isdisjoint(d.tags)}
-        for platform, tags in platform_tags(manifest.platforms).items()
+        name: max(e.declaration.version for e in project)
+        for name, project in entries.items()
+        if project
     }
 
 
-def diff_manifests(a_root: CID, a: Manifest, b_root: CID, b: Manifest) -> RootDiff:
-    """What changed from root A to root B.
+def _wheels_by_platform(
+    tags: Mapping[str, frozenset[Tag]], entries: Mapping[str, Sequence[WheelEntry]]
+) -> dict[str, set[str]]:
+    decls = [e.declaration for project in entries.values() for e in project]
+    return {
+        platform: {d.filename for d in decls if not platform_tags.isdisjoint(d.tags)}
+        for platform, platform_tags in tags.items()
+    }
+
+
+def diff_roots(a: Root, b: Root) -> RootDiff:
+    """What changed from root A to root B, reading only the projects that differ.
 
     Raises:
         DiffError: a platforms table that cannot be expanded into tags.
+        RootError: a project of either root cannot be read.
     """
-    old, new = _versions(a), _versions(b)
-    both = sorted(old.keys() & new.keys())
-    on_a, on_b = _wheels_by_platform(a), _wheels_by_platform(b)
+    on_a, on_b = a.listing(), b.listing()
+    changed = sorted(name for name in on_a.keys() | on_b.keys() if on_a.get(name) != on_b.get(name))
+    old = {n: e for n, e in a.projects([n for n in changed if n in on_a]).items() if e}
+    new = {n: e for n, e in b.projects([n for n in changed if n in on_b]).items() if e}
+    old_versions, new_versions = _versions(old), _versions(new)
+    both = sorted(old_versions.keys() & new_versions.keys())
+    tags_a, tags_b = platform_tags(a.platforms), platform_tags(b.platforms)
+    wheels_a, wheels_b = _wheels_by_platform(tags_a, old), _wheels_by_platform(tags_b, new)
     platforms = tuple(
-        PlatformChange(p, tuple(sorted(on_b[p] - on_a[p])), tuple(sorted(on_a[p] - on_b[p])))
-        for p in sorted(on_a.keys() & on_b.keys())
-        if on_a[p] != on_b[p]
+        PlatformChange(
+            p, tuple(sorted(wheels_b[p] - wheels_a[p])), tuple(sorted(wheels_a[p] - wheels_b[p]))
+        )
+        for p in sorted(tags_a.keys() & tags_b.keys())
+        if wheels_a[p] != wheels_b[p]
     )
     return RootDiff(
-        a_root,
-        b_root,
-        tuple(ProjectChange(n, None, str(new[n])) for n in sorted(new.keys() - old.keys())),
-        tuple(ProjectChange(n, str(old[n]), None) for n in sorted(old.keys() - new.keys())),
-        tuple(ProjectChange(n, str(old[n]), str(new[n])) for n in both if new[n] > old[n]),
-        tuple(ProjectChange(n, str(old[n]), str(new[n])) for n in both if new[n] < old[n]),
+        a.cid,
+        b.cid,
+        tuple(
+            ProjectChange(n, None, str(new_versions[n]))
+            for n in sorted(new_versions.keys() - old_versions.keys())
+        ),
+        tuple(
+            ProjectChange(n, str(old_versions[n]), None)
+            for n in sorted(old_versions.keys() - new_versions.keys())
+        ),
+        tuple(
+            ProjectChange(n, str(old_versions[n]), str(new_versions[n]))
+            for n in both
+            if new_versions[n] > old_versions[n]
+        ),
+        tuple(
+            ProjectChange(n, str(old_versions[n]), str(new_versions[n]))
+            for n in both
+            if new_versions[n] < old_versions[n]
+        ),
         platforms,
-        tuple(sorted(on_b.keys() - on_a.keys())),
-        tuple(sorted(on_a.keys() - on_b.keys())),
+        tuple(sorted(tags_b.keys() - tags_a.keys())),
+        tuple(sorted(tags_a.keys() - tags_b.keys())),
     )
 
 

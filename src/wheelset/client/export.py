@@ -64,7 +64,7 @@ def wheel_url(gateway: str, root: CID, decl: Declaration) -> str:
 def _sha256(decl: Declaration) -> str:
     if decl.sha256 is None:
         raise ExportError(
-            f"{decl.filename} has no sha256 in the manifest; pip and uv need one to pin it"
+            f"{decl.filename} has no sha256 in the root; pip and uv need one to pin it"
         )
     return decl.sha256
 

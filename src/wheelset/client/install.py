@@ -1,11 +1,12 @@
 """Install projects of a root into an environment: resolve, fetch and verify every wheel, install.
 
 Stages, each a function the CLI calls in turn: `plan_install` resolves the requested names
-against the authenticated manifest for the target interpreter and compares with what is
-already installed; `fetch_wheels` obtains every wheel to install in parallel through the
-content cache (CID, size and sha256 verified, then RECORD validated) — if any wheel fails,
-nothing is installed; `install_wheels` installs them with `installer` (INSTALLER is
-``wheelset``; RECORD written; REQUESTED for the requested projects), replacing other
+against the root (reading only the projects of the closure) for the target interpreter
+and compares with what is already installed; `fetch_wheels` obtains every wheel to
+install in parallel through the content cache (CID, size and sha256 verified, then
+RECORD validated) — if any wheel fails, nothing is installed; `install_wheels` installs
+them with `installer` (INSTALLER is ``wheelset``; RECORD written; REQUESTED for the
+requested projects), replacing other
 versions of the same projects. Bytecode is compiled only on request. Never prints: progress
 goes to an InstallObserver. Entry points: plan_install(), fetch_wheels(), install_wheels(),
 target_scheme(), InstallPlan, InstallReport, InstallError.
@@ -17,7 +18,7 @@ import os
 import subprocess
 import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib.metadata import Distribution, distributions
@@ -33,7 +34,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelset.client.interpreter import Interpreter
-from wheelset.client.resolve import resolve
+from wheelset.client.resolve import resolve_lazily
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
 from wheelset.ipfs.cid import CID
@@ -146,25 +147,30 @@ def _installed(scheme: Mapping[str, str]) -> dict[NormalizedName, Distribution]:
 
 
 def plan_install(
-    declarations: Sequence[Declaration],
+    lookup: Callable[[Sequence[str]], Iterable[Declaration]],
     root: CID,
     requested: Sequence[Requirement],
     interpreter: Interpreter,
     scheme: Mapping[str, str],
+    *,
+    all_names: Callable[[], Iterable[str]] | None = None,
 ) -> InstallPlan:
-    """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds.
+    """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
+    ``lookup(names)`` gives the declarations of projects (asked only for the closure),
+    ``all_names()`` every project name (for a "did you mean" hint).
 
     Raises:
         ResolutionError: (from resolve) an unknown project, no wheel for this interpreter,
             a version conflict or an unsatisfied dependency.
     """
     platform = interpreter.platform
-    resolution = resolve(
-        declarations,
+    resolution = resolve_lazily(
+        lookup,
         requested,
         platform,
         target=f"this interpreter ({interpreter.executable}, Python "
         f"{platform.python_full_version}, {platform.tags[0]})",
+        all_names=all_names,
     )
     present = _installed(scheme)
     items = tuple(

@@ -6,18 +6,21 @@ Every project of a root has exactly one version, so resolving is the closure wal
 module only turns the walk's first unmet requirement into an error that names the
 requirement and who asked (the user or a dependent), and returns the selected wheels in
 install order. A dependency asking for an extra its project does not declare is not an
-error here (pip only warns; `wheelset check` reports it as EXTRA). No I/O, no network.
-Entry points: parse_requirements(), resolve(), Resolution, ResolutionError and its subclasses.
+error here (pip only warns; `wheelset check` reports it as EXTRA). resolve_lazily() asks
+for projects as the walk reaches them (a root read a project at a time), round by round,
+each round's projects together. No I/O here, no network.
+Entry points: parse_requirements(), resolve(), resolve_lazily(), Resolution,
+ResolutionError and its subclasses.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelset.errors import WheelsetError
 from wheelset.model.closure import ClosureIndex, ClosureWalk, Unsatisfied
@@ -34,6 +37,7 @@ __all__ = [
     "VersionConflict",
     "parse_requirements",
     "resolve",
+    "resolve_lazily",
 ]
 
 
@@ -92,10 +96,12 @@ def resolve(
     platform: Platform,
     *,
     target: str | None = None,
+    all_names: Callable[[], Iterable[str]] | None = None,
 ) -> Resolution:
     """Choose the wheel of every requested project and of its dependency closure.
 
-    ``target`` names the platform in error messages (default: its id).
+    ``target`` names the platform in error messages (default: its id); ``all_names``
+    gives every project name for a "did you mean" hint (default: the declarations').
 
     Raises:
         UnknownProject, NoWheelForPlatform, VersionConflict, UnsatisfiedDependency,
@@ -105,7 +111,7 @@ def resolve(
     walk = ClosureWalk(ClosureIndex(declarations), platform, requested)
     for outcome in walk.outcomes():
         if isinstance(outcome, Unsatisfied):
-            error = _error(outcome, walk, target or platform.id)
+            error = _error(outcome, walk, target or platform.id, all_names)
             if error is not None:
                 raise error
     return Resolution(
@@ -115,11 +121,49 @@ def resolve(
     )
 
 
+def resolve_lazily(
+    lookup: Callable[[Sequence[str]], Iterable[Declaration]],
+    requested: Sequence[Requirement],
+    platform: Platform,
+    *,
+    target: str | None = None,
+    all_names: Callable[[], Iterable[str]] | None = None,
+) -> Resolution:
+    """resolve(), asking ``lookup(names)`` for the declarations of projects only as the walk
+    reaches them: the requested ones first, then each round the projects the last round
+    found missing. Only the closure is ever looked up.
+
+    Raises:
+        as resolve().
+    """
+    declarations: list[Declaration] = []
+    asked: set[str] = set()
+    wanted = [canonicalize_name(r.name) for r in requested]
+    while wanted:
+        asked.update(wanted)
+        declarations += lookup(wanted)
+        walk = ClosureWalk(ClosureIndex(declarations), platform, requested)
+        wanted = sorted(
+            {
+                walk.index.canonical(outcome.requirement.name)
+                for outcome in walk.outcomes()
+                if isinstance(outcome, Unsatisfied) and outcome.code == "MISSING"
+            }
+            - asked
+        )
+    return resolve(declarations, requested, platform, target=target, all_names=all_names)
+
+
 def _by(parent: Declaration | None) -> str:
     return "" if parent is None else f" (required by {parent.name} {parent.version})"
 
 
-def _error(outcome: Unsatisfied, walk: ClosureWalk, target: str) -> ResolutionError | None:
+def _error(
+    outcome: Unsatisfied,
+    walk: ClosureWalk,
+    target: str,
+    all_names: Callable[[], Iterable[str]] | None,
+) -> ResolutionError | None:
     """The install-side error for an unmet requirement (None: not an error here)."""
     index, platform = walk.index, walk.platform
     requirement, parent = outcome.requirement, outcome.required_by
@@ -129,7 +173,8 @@ def _error(outcome: Unsatisfied, walk: ClosureWalk, target: str) -> ResolutionEr
     if outcome.code in ("MISSING", "PYTHON"):
         candidates = index.by_name.get(name, [])
         if not candidates and parent is None:
-            close = difflib.get_close_matches(name, list(index.by_name), n=1)
+            names = list(all_names()) if all_names is not None else list(index.by_name)
+            close = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             return UnknownProject(f"no project {name!r} in this root{hint}")
         if not candidates:

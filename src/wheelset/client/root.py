@@ -1,89 +1,133 @@
-"""Open a ROOT (a CID, ``/ipfs/<cid>`` or a local build directory) as an authenticated manifest.
+"""The one ROOT opener: a root (format version 2) read a project at a time.
 
-The manifest ``/wheelset.json`` is fetched from any gateway, untrusted; the root tree is a
-pure function of it (`wheelset.build.tree.build_root`), so it is rebuilt offline and its CID
-compared with the requested root: equal means authentic, anything else means the gateway
-lied and the next one is tried. A build directory is the user's own disk: its manifest is
-read as is and the root CID computed from it. Wheels are not fetched here.
-Entry points: parse_root_ref(), open_root(), authenticate_manifest(), RootRef, OpenedRoot.
+ROOT is a CID (``Qm…``, ``b…``), ``/ipfs/<cid>``, ``ipfs://<cid>``, a build directory OUT
+or its OUT/tree, or a CAR file; every command that takes a ROOT opens it here. A root
+named by CID (or the root of a CAR file) is read by verified path resolution
+(`wheelset.ipfs.resolver`): the header ``/wheelset.json`` and each ``/<project>/index.json``
+are fetched block by block from the root CID down, each block checked against the CID its
+parent names, from the block cache, a local node, trustless gateways or the CAR file.
+A build directory is the user's own disk: its tree is read as it is, with the root CID of
+OUT/ROOT. A project is read the first time it is asked for, never before. Format:
+docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
+one line saying how to rebuild them.
+Entry points: parse_root_ref(), open_root(), Root, RootRef, RootError,
+parse_header(), parse_project_file().
 """
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-from pathlib import Path
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-from wheelset.build.manifest import MANIFEST_NAME, InvalidManifest, Manifest, parse_manifest
-from wheelset.build.tree import BuildError, build_root
+from packaging.utils import canonicalize_name
+
+if TYPE_CHECKING:
+    import httpx
+
+from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.rootfiles import FORMAT_NAME, FORMAT_VERSION, HEADER_NAME, PROJECT_FILE
+from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
+from wheelset.build.tree import BuildError
 from wheelset.errors import WheelsetError
-from wheelset.fetch.cache import Cache
-from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
-from wheelset.ipfs.gateway import FetchError, GatewayFetcher
+from wheelset.ipfs.gateway import GatewayFetcher
+from wheelset.ipfs.resolver import (
+    BlockSource,
+    CarBlocks,
+    GatewayBlocks,
+    NodeBlocks,
+    NoSuchPath,
+    PathError,
+    PathResolver,
+    SourceFailure,
+    block_dir_of,
+)
+from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
-    "MAX_MANIFEST_SIZE",
+    "Header",
     "InvalidRoot",
-    "OpenedRoot",
+    "Root",
     "RootError",
-    "RootMismatch",
     "RootRef",
-    "authenticate_manifest",
     "open_root",
+    "parse_header",
+    "parse_project_file",
     "parse_root_ref",
+    "root_resolver",
 ]
 
-MAX_MANIFEST_SIZE = 64 * 1024 * 1024  # bytes; far above any real set, bounds a hostile gateway
+_V1_FORMAT = "wheelset-manifest"
+MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
+MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
+_PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
+_WINDOW = 64  # projects in flight when streaming every project
+_HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
 
 
 class RootError(WheelsetError):
-    """A root cannot be opened: no gateway served an authentic manifest."""
+    """A root cannot be opened or read (unreadable, of an old format, or unverifiable)."""
 
     def __init__(self, message: str, *, code: str = "ROOT"):
         super().__init__(message, code=code)
 
 
 class InvalidRoot(RootError):
-    """ROOT is neither a CID, ``/ipfs/<cid>``, ``ipfs://<cid>`` nor a build directory."""
-
-
-class RootMismatch(RootError):
-    """A manifest that does not rebuild into the requested root (forged or for another root)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="MISMATCH")
+    """ROOT is none of the accepted forms."""
 
 
 @dataclass(frozen=True, slots=True)
 class RootRef:
-    """What the user named: a root CID, or a local build directory (then ``cid`` is None)."""
+    """What the user named: a CID, a build directory, or a CAR file."""
 
     text: str
     cid: CID | None = None
-    directory: Path | None = None
+    directory: Path | None = None  # the build directory OUT (ROOT, tree/)
+    car: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class OpenedRoot:
-    """An authenticated manifest and its root; ``source`` says where the manifest came from."""
+class Header:
+    """``/wheelset.json`` of a root: the platforms table and the counts."""
 
-    cid: CID
-    manifest: Manifest
-    source: str
+    platforms: Mapping[str, object]
+    projects: int
+    wheels: int
+
+
+def _is_build_dir(path: Path) -> bool:
+    # An interrupted build is recognised here and refused by read_build_root() when opened.
+    return (
+        ((path / ROOT_FILE).is_file()
+        and (path / TREE_DIR).is_dir())
+        or (path / INCOMPLETE_MARKER).exists()
+    )
 
 
 def parse_root_ref(text: str) -> RootRef:
-    """Parse ROOT: ``Qm…``/``bafy…``, ``/ipfs/<cid>``, ``ipfs://<cid>`` or a directory.
+    """Parse ROOT: a CID, ``/ipfs/<cid>``, ``ipfs://<cid>``, OUT, OUT/tree or a CAR file.
 
     Raises:
-        InvalidRoot: neither an existing build directory nor a directory CID.
+        InvalidRoot: none of these (one line saying what was expected).
     """
     path = Path(text)
     if text and path.is_dir():
-        if not (path / MANIFEST_NAME).is_file():
-            raise InvalidRoot(f"{text} is a directory without {MANIFEST_NAME} (not a build)")
-        return RootRef(text, directory=path)
+        if _is_build_dir(path):
+            return RootRef(text, directory=path)
+        if path.name == TREE_DIR and _is_build_dir(path.parent):
+            return RootRef(text, directory=path.parent)
+        raise InvalidRoot(
+            f"{text} is a directory but not a build directory (want OUT with {ROOT_FILE} and "
+            f"{TREE_DIR}/, or OUT/{TREE_DIR}, as `wheelset build --out OUT` writes)"
+        )
+    if text and path.is_file():
+        return RootRef(text, car=path)
     body = text.strip()
     if body.startswith("ipfs://"):
         body = body[len("ipfs://") :]
@@ -96,100 +140,366 @@ def parse_root_ref(text: str) -> RootRef:
         cid = parse_cid(body)
     except InvalidCID as e:
         raise InvalidRoot(
-            f"root {text!r} is not a CID, /ipfs/<cid> or a build directory ({e})"
+            f"root {text!r} is not a CID, /ipfs/<cid>, ipfs://<cid>, a build directory or a "
+            f"CAR file ({e})"
         ) from e
     if cid.codec != DAG_PB:
         raise InvalidRoot(f"root {text!r} is not a directory CID (dag-pb)")
     return RootRef(text, cid=cid)
 
 
-def _same_content(a: CID, b: CID) -> bool:
-    return a.to_v1() == b.to_v1()
+def _json(data: bytes, where: str) -> object:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise RootError(f"{where} is not JSON: {e}") from e
 
 
-def authenticate_manifest(root: CID, data: bytes) -> Manifest:
-    """Parse manifest bytes and check that they rebuild into ``root``.
+def parse_header(data: bytes, where: str = HEADER_NAME) -> Header:
+    """Parse a root's header.
 
     Raises:
-        InvalidManifest: not a manifest this wheelset reads.
-        RootMismatch: a valid manifest, but of another root.
+        RootError: not a header; a version 1 root (code OLD_ROOT, saying how to rebuild it);
+            a newer format version.
     """
-    manifest = parse_manifest(data)
+    doc = _json(data, where)
+    if isinstance(doc, dict) and doc.get("format") == _V1_FORMAT:
+        raise RootError(
+            f"{where}: a version 1 root (wheelset 0.1), which can only be read whole; rebuild "
+            "it from its declarations with this wheelset (`wheelset build DIR`) and use the "
+            "new root",
+            code="OLD_ROOT",
+        )
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise RootError(f"{where} is not a wheelset root header")
+    if doc.get("version") != FORMAT_VERSION:
+        raise RootError(
+            f"{where}: root format version {doc.get('version')!r}; this wheelset reads "
+            f"{FORMAT_VERSION}: upgrade wheelset"
+        )
+    platforms, projects, wheels = doc.get("platforms"), doc.get("projects"), doc.get("wheels")
+    if (
+        set(doc) != _HEADER_KEYS
+        or not isinstance(platforms, dict)
+        or type(projects) is not int
+        or type(wheels) is not int
+    ):
+        raise RootError(f"{where}: header keys or types are not those of format version 2")
+    return Header(platforms, projects, wheels)
+
+
+def _metadata(value: object, where: str) -> MetadataFile:
+    if not isinstance(value, dict) or set(value) != {"content-id", "sha256", "size"}:
+        raise RootError(f"{where}: metadata must have content-id, sha256 and size")
+    cid, sha256, size = value["content-id"], value["sha256"], value["size"]
+    if not isinstance(cid, str) or not isinstance(sha256, str) or type(size) is not int:
+        raise RootError(f"{where}: metadata fields have wrong types")
     try:
-        built = build_root(manifest)
-    except BuildError as e:
-        raise RootMismatch(f"{MANIFEST_NAME} cannot be built into a root: {e}") from e
-    if not _same_content(built.cid, root):
-        raise RootMismatch(f"{MANIFEST_NAME} rebuilds into {built.cid}, not {root}")
-    return manifest
+        return MetadataFile(parse_cid(cid), sha256, size)
+    except InvalidCID as e:
+        raise RootError(f"{where}: metadata content-id: {e}") from e
 
 
-def _open_directory(directory: Path) -> OpenedRoot:
-    file = directory / MANIFEST_NAME
+def _entry(item: object, project: str, where: str) -> WheelEntry:
+    if not isinstance(item, dict) or not isinstance(item.get("wheelset"), dict):
+        raise RootError(f"{where}: a file entry without its wheelset table")
+    table = dict(item["wheelset"])
+    path = table.pop("path", None)
+    metadata = table.pop("metadata", None)
+    if not isinstance(path, str) or path.startswith("/") or ".." in path.split("/"):
+        raise RootError(f"{where}: bad declaration path {path!r}")
     try:
-        data = file.read_bytes()
-    except OSError as e:
-        raise RootError(f"cannot read {file}: {e}") from e
-    try:
-        manifest = parse_manifest(data)
-        built = build_root(manifest)
-    except (InvalidManifest, BuildError) as e:
-        raise RootError(f"{file}: {e}", code=e.code) from e
-    return OpenedRoot(built.cid, manifest, str(directory))
+        decl = parse_declaration(table, PurePosixPath(path))
+    except DeclarationError as e:
+        raise RootError(f"{where}: {e.one_line()}") from e
+    hashes = item.get("hashes")
+    if (
+        decl.name != project
+        or item.get("filename") != decl.filename
+        or item.get("url") != decl.filename
+        or (decl.sha256 is not None and hashes != {"sha256": decl.sha256})
+        or item.get("size") != decl.size
+    ):
+        raise RootError(f"{where}: entry {item.get('filename')!r} disagrees with its declaration")
+    return WheelEntry(decl, None if metadata is None else _metadata(metadata, where))
 
 
-def _from_cache(root: CID, cache: Cache) -> Manifest | None:
-    path = cache.manifest_path(root)
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        return authenticate_manifest(root, data)
-    except (InvalidManifest, RootMismatch):
-        path.unlink(missing_ok=True)
-        return None
-
-
-def open_root(ref: RootRef, fetcher: GatewayFetcher, *, cache: Cache | None = None) -> OpenedRoot:
-    """The authenticated manifest of ``ref`` (from the cache, a build directory or gateways).
+def parse_project_file(
+    data: bytes, project: str, where: str | None = None
+) -> tuple[WheelEntry, ...]:
+    """Parse ``/<project>/index.json``: every wheel of the project, declaration and METADATA.
 
     Raises:
-        RootError: the build directory's manifest is unreadable or invalid; or no gateway
-            served an authentic manifest (one line naming each gateway's failure).
+        RootError: not a PEP 691 project page of ``project`` carrying wheelset's fields.
+    """
+    where = where or f"/{project}/{PROJECT_FILE}"
+    doc = _json(data, where)
+    if (
+        not isinstance(doc, dict)
+        or doc.get("name") != project
+        or not isinstance(doc.get("files"), list)
+    ):
+        raise RootError(f"{where} is not the project file of {project}")
+    return tuple(_entry(item, project, where) for item in doc["files"])
+
+
+@dataclass(eq=False)
+class Root:
+    """An opened root: its CID and header; projects read (verified) on first request.
+
+    Thread-safe. ``source`` says where it is read from (a build directory, a CAR file, or
+    the block sources).
+    """
+
+    cid: CID
+    header: Header
+    source: str
+    _reader: _Reader
+    _projects: dict[str, tuple[WheelEntry, ...] | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def platforms(self) -> Mapping[str, object]:
+        return self.header.platforms
+
+    def project(self, name: str) -> tuple[WheelEntry, ...] | None:
+        """The wheels of project ``name`` (any spelling), or None when the root has none.
+
+        Raises:
+            RootError: the project file cannot be read, verified or parsed.
+        """
+        canonical = canonicalize_name(name)
+        with self._lock:
+            if canonical in self._projects:
+                return self._projects[canonical]
+        entries = self._reader.project(canonical)
+        with self._lock:
+            self._projects[canonical] = entries
+        return entries
+
+    def projects(self, names: Iterable[str]) -> dict[str, tuple[WheelEntry, ...] | None]:
+        """project() of several names, read in parallel; keys are canonical names."""
+        wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+        if len(wanted) <= 1:
+            return {n: self.project(n) for n in wanted}
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(wanted))) as pool:
+            return dict(zip(wanted, pool.map(self.project, wanted), strict=True))
+
+    def names(self) -> list[str]:
+        """Every project name, sorted (reads the root directory, not the projects)."""
+        return sorted(self._reader.listing())
+
+    def listing(self) -> Mapping[str, object]:
+        """Each project's name and a token that is equal in two roots exactly when the
+        project is the same (its directory CID, or its project file's bytes on disk)."""
+        return self._reader.listing()
+
+    def directories(self) -> Mapping[str, CID]:
+        """Each project's directory CID (verified from the root CID; a build directory's are
+        read from its root.car, a pass over the whole file)."""
+        return self._reader.directories(self.cid)
+
+    def iter_projects(self) -> Iterator[tuple[str, tuple[WheelEntry, ...]]]:
+        """Every project in name order, read a window at a time in parallel and not kept
+        (memory bounded by the window, not the collection)."""
+        names = self.names()
+        with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
+            for start in range(0, len(names), _WINDOW):
+                window = names[start : start + _WINDOW]
+                for name, entries in zip(
+                    window, pool.map(self._reader.project, window), strict=True
+                ):
+                    if entries is not None:
+                        yield name, entries
+
+    def declarations(self, names: Iterable[str]) -> list[Declaration]:
+        """The declarations of the named projects that the root has."""
+        return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
+
+
+class _Reader:
+    def header(self) -> bytes:
+        raise NotImplementedError
+
+    def project(self, name: str) -> tuple[WheelEntry, ...] | None:
+        raise NotImplementedError
+
+    def listing(self) -> Mapping[str, object]:
+        raise NotImplementedError
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
+        raise NotImplementedError
+
+
+class _TreeReader(_Reader):
+    """A build directory's tree/ (the user's own files)."""
+
+    def __init__(self, tree: Path):
+        self.tree = tree
+
+    def _read(self, path: Path, limit: int) -> bytes | None:
+        try:
+            with path.open("rb") as f:
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise RootError(f"cannot read {path}: {e.strerror or e}") from e
+        if len(data) > limit:
+            raise RootError(f"{path} is larger than {limit} bytes")
+        return data
+
+    def header(self) -> bytes:
+        data = self._read(self.tree / HEADER_NAME, MAX_HEADER_SIZE)
+        if data is None:
+            raise RootError(f"{self.tree} has no {HEADER_NAME} (not a build directory)")
+        return data
+
+    def project(self, name: str) -> tuple[WheelEntry, ...] | None:
+        file = self.tree / name / PROJECT_FILE
+        data = self._read(file, MAX_PROJECT_FILE_SIZE)
+        return None if data is None else parse_project_file(data, name, str(file))
+
+    def listing(self) -> Mapping[str, object]:
+        return _TreeListing(self.tree)
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
+        car = self.tree.parent / CAR_FILE
+        return _ResolvedReader(root, PathResolver([CarBlocks(car)])).directories(root)
+
+
+class _TreeListing(Mapping[str, object]):
+    """Project names of a tree; a project's token is its project file's bytes (read when
+    compared), which determine its directory."""
+
+    def __init__(self, tree: Path):
+        self._tree = tree
+        try:
+            self._names = frozenset(
+                e.name for e in _scandir(tree) if e.is_dir(follow_symlinks=False)
+            )
+        except OSError as e:
+            raise RootError(f"cannot list {tree}: {e.strerror or e}") from e
+
+    def __getitem__(self, name: str) -> object:
+        if name not in self._names:
+            raise KeyError(name)
+        try:
+            return (self._tree / name / PROJECT_FILE).read_bytes()
+        except OSError as e:
+            raise RootError(f"cannot read {self._tree / name / PROJECT_FILE}: {e}") from e
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _scandir(path: Path) -> list[os.DirEntry[str]]:
+    with os.scandir(path) as entries:
+        return list(entries)
+
+
+class _ResolvedReader(_Reader):
+    """Verified path resolution below the root CID."""
+
+    def __init__(self, root: CID, resolver: PathResolver):
+        self.root = root
+        self.resolver = resolver
+        self._listing: dict[str, CID] | None = None
+
+    def _explain(self, e: PathError) -> RootError:
+        return RootError(f"root {self.root}: {e}", code=e.code)
+
+    def header(self) -> bytes:
+        try:
+            return self.resolver.read(self.root, (HEADER_NAME,), max_size=MAX_HEADER_SIZE)
+        except NoSuchPath as e:
+            raise RootError(
+                f"root {self.root} has no /{HEADER_NAME}: not a wheelset root ({e})"
+            ) from e
+        except PathError as e:
+            raise self._explain(e) from e
+
+    def project(self, name: str) -> tuple[WheelEntry, ...] | None:
+        try:
+            data = self.resolver.read(
+                self.root, (name, PROJECT_FILE), max_size=MAX_PROJECT_FILE_SIZE
+            )
+        except NoSuchPath:
+            return None
+        except PathError as e:
+            raise self._explain(e) from e
+        return parse_project_file(data, name, f"/ipfs/{self.root}/{name}/{PROJECT_FILE}")
+
+    def listing(self) -> Mapping[str, object]:
+        if self._listing is None:
+            try:
+                entries = self.resolver.listing(self.root)
+            except PathError as e:
+                raise self._explain(e) from e
+            self._listing = {name: cid for name, cid in entries.items() if name not in _ROOT_FILES}
+        return self._listing
+
+    def directories(self, root: CID) -> Mapping[str, CID]:
+        return self.listing()  # type: ignore[return-value]
+
+
+_ROOT_FILES = frozenset({HEADER_NAME, "index.html"})
+
+
+def _open(cid: CID, reader: _Reader, source: str) -> Root:
+    return Root(cid, parse_header(reader.header(), f"{source}: /{HEADER_NAME}"), source, reader)
+
+
+def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
+    """Open ``ref``: read and verify its header (nothing else yet).
+
+    ``resolver`` reads roots named by CID (its sources: block cache, node, gateways); a
+    CAR file is put in front of its sources.
+    Raises:
+        RootError: unreadable, unverifiable (one line naming each source's failure), not a
+            wheelset root, or a version 1 root (code OLD_ROOT).
     """
     if ref.directory is not None:
-        return _open_directory(ref.directory)
-    assert ref.cid is not None
-    root = ref.cid
-    if cache is not None and (manifest := _from_cache(root, cache)) is not None:
-        return OpenedRoot(root, manifest, "cache")
-    fetched: dict[str, bytes] = {}
-
-    def accept(data: bytes) -> Manifest:
-        manifest = authenticate_manifest(root, data)
-        fetched["data"] = data
-        return manifest
-
-    try:
-        manifest, gateway = fetcher.fetch_path(
-            root, MANIFEST_NAME, accept=accept, max_size=MAX_MANIFEST_SIZE
+        try:
+            cid = read_build_root(ref.directory)
+        except BuildError as e:
+            raise RootError(e.one_line().removeprefix("OUT "), code="OUT") from e
+        return _open(cid, _TreeReader(ref.directory / TREE_DIR), str(ref.directory))
+    if ref.car is not None:
+        car = CarBlocks(ref.car)
+        try:
+            roots = car.roots()
+        except SourceFailure as e:
+            raise RootError(f"{ref.car} is not a CAR file: {e}") from e
+        cache = resolver.cache if resolver is not None else None
+        sources = (car, *(resolver.sources if resolver is not None else ()))
+        return _open(
+            roots[0], _ResolvedReader(roots[0], PathResolver(sources, cache=cache)), str(ref.car)
         )
-    except FetchError as e:
-        raise RootError(_explain(root, e)) from e
-    if cache is not None:
-        # A cache that cannot be written only costs a refetch next time.
-        with contextlib.suppress(OSError):
-            atomic_write_bytes(cache.manifest_path(root), fetched["data"])
-    return OpenedRoot(root, manifest, gateway)
+    assert ref.cid is not None
+    if resolver is None:
+        raise RootError(f"root {ref.cid}: no source of blocks (give a gateway or a node)")
+    return _open(ref.cid, _ResolvedReader(ref.cid, resolver), str(ref.cid))
 
 
-def _explain(root: CID, error: FetchError) -> str:
-    failures = error.failures
-    reasons = {f.reason for f in failures}
-    if failures and all(f.kind == "rejected" for f in failures) and len(reasons) == 1:
-        return f"root {root}: {reasons.pop()} (from every gateway)"
-    if failures and all(f.kind == "not-found" for f in failures):
-        return f"root {root} has no /{MANIFEST_NAME} on any gateway (not a wheelset root?)"
-    details = "; ".join(str(f) for f in failures)
-    return f"cannot read /{MANIFEST_NAME} of root {root}: {details}"
+def root_resolver(
+    fetcher: GatewayFetcher,
+    cache_directory: Path,
+    *,
+    api: str | None = None,
+    http: httpx.Client | None = None,
+    timeout: float = 30.0,
+) -> PathResolver:
+    """The resolver every command reads roots with: the block cache (``blocks/`` under the
+    cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
+    from wheelset.ipfs.rpc import KuboRpc
+
+    sources: list[BlockSource] = []
+    if api:
+        assert http is not None
+        sources.append(NodeBlocks(KuboRpc(api, http=http, timeout=timeout), timeout=timeout))
+    sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]
+    return PathResolver(sources, cache=block_dir_of(cache_directory))

@@ -2,10 +2,13 @@
 
 Routes: ``/simple/`` (all projects), ``/simple/<project>/`` (HTML, or JSON when the client
 asks for ``application/vnd.pypi.simple.v1+json``; with PEP 658/714 metadata links and
-``#sha256=`` fragments), ``/files/<cid>/<wheel filename>[.metadata]``. Files are fetched
-through the gateways into the CID-keyed cache and served only once their CID, size and sha256
-are verified; only files of the root's manifest are served (no open proxy). A threading HTTP
-server (stdlib) on 127.0.0.1 serves concurrent clients. Never prints: events go to a callback.
+``#sha256=`` fragments), ``/files/<cid>/<wheel filename>[.metadata]``. A project is read
+from the root (verified) when a client first asks for it, the project list when a client
+first asks for /simple/. Files are fetched through the gateways into the CID-keyed cache
+and served only once their CID, size and sha256 are verified; only files of the root's
+projects are served (no open proxy). A threading HTTP server (stdlib) on 127.0.0.1, with
+a listen backlog for many clients at once, serves them concurrently. Never prints: events
+go to a callback.
 Spec: https://packaging.python.org/en/latest/specifications/simple-repository-api/ .
 Entry points: IndexServer, negotiate(), render_project_html(), render_project_json().
 """
@@ -21,11 +24,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.tree import render_project_page, render_root_page
-from wheelset.client.root import OpenedRoot
+from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
@@ -127,12 +130,19 @@ class _Served:
     label: str
 
 
+class _Server(ThreadingHTTPServer):
+    # The stdlib's backlog of 5 drops connections (1 s SYN retries) when dozens of clients
+    # (uv, pip with many workers) connect at once.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 class IndexServer:
-    """The index of ``opened`` on ``host:port`` (0: any free port); call serve_forever()."""
+    """The index of ``root`` on ``host:port`` (0: any free port); call serve_forever()."""
 
     def __init__(
         self,
-        opened: OpenedRoot,
+        root: Root,
         cache: Cache,
         fetcher: GatewayFetcher,
         *,
@@ -140,32 +150,28 @@ class IndexServer:
         port: int = 0,
         on_event: Callable[[str], None] | None = None,
     ):
-        self.root = opened.cid
+        self.root = root.cid
+        self._root = root
         self._cache = cache
         self._fetcher = fetcher
         self._on_event = on_event or (lambda message: None)
-        self._projects: dict[str, list[WheelEntry]] = {}
-        self._files: dict[tuple[CID, str], _Served] = {}
-        for entry in opened.manifest.entries:
-            decl = entry.declaration
-            self._projects.setdefault(decl.name, []).append(entry)
-            self._files[(decl.content_id, decl.filename)] = _Served(
-                decl.content_id, decl.size, decl.sha256, decl.filename
-            )
-            if entry.metadata is not None:
-                meta: MetadataFile = entry.metadata
-                self._files[(decl.content_id, decl.filename + ".metadata")] = _Served(
-                    meta.content_id, meta.size, meta.sha256, decl.filename + ".metadata"
-                )
-        self._root_html = render_root_page(list(self._projects))
-        self._root_json = render_root_json(sorted(self._projects))
+        self._pages: tuple[bytes, bytes] | None = None
         handler = type("Handler", (_Handler,), {"index": self})
         try:
-            self._httpd = ThreadingHTTPServer((host, port), handler)
+            self._httpd = _Server((host, port), handler)
         except OSError as e:
             raise WheelsetError(f"cannot listen on {host}:{port}: {e}", code="SERVE") from e
-        self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    def _root_pages(self) -> tuple[bytes, bytes]:
+        """The root page as HTML and JSON (the project list is read once, when first asked)."""
+        if self._pages is None:
+            names = self._root.names()
+            self._pages = (render_root_page(names), render_root_json(names))
+        return self._pages
+
+    def _entries(self, project: str) -> Sequence[WheelEntry] | None:
+        return self._root.project(project)
 
     @property
     def url(self) -> str:
@@ -202,31 +208,43 @@ class IndexServer:
         if path in ("/", "/simple"):
             return HTTPStatus.MOVED_PERMANENTLY, "", b"", "/simple/"
         if path == "/simple/":
-            body = self._root_json if kind == JSON else self._root_html
-            return HTTPStatus.OK, kind, body, None
+            html, json_body = self._root_pages()
+            return HTTPStatus.OK, kind, json_body if kind == JSON else html, None
         parts = path.split("/")
         if len(parts) in (3, 4) and parts[1] == "simple" and parts[-1] in ("", parts[2]):
             name = parts[2]
             project = canonicalize_name(name)
-            if project not in self._projects:
-                return HTTPStatus.NOT_FOUND, "text/plain", f"no project {name}\n".encode(), None
             if project != name or len(parts) == 3:
                 return HTTPStatus.MOVED_PERMANENTLY, "", b"", f"/simple/{project}/"
-            entries = self._projects[project]
+            entries = self._entries(project)
+            if entries is None:
+                return HTTPStatus.NOT_FOUND, "text/plain", f"no project {name}\n".encode(), None
             if kind == JSON:
                 return HTTPStatus.OK, kind, render_project_json(project, entries), None
             return HTTPStatus.OK, kind, render_project_html(project, entries), None
         return HTTPStatus.NOT_FOUND, "text/plain", b"not found\n", None
 
     def _lookup(self, path: str) -> _Served | None:
+        """The served file of ``/files/<cid>/<name>``, if the root's project has it."""
         parts = path.split("/")
         if len(parts) != 4 or parts[1] != "files":
             return None
         try:
             cid = parse_cid(parts[2])
-        except InvalidCID:
+            wheel = parts[3].removesuffix(".metadata")
+            project = parse_wheel_filename(wheel)[0]
+        except (InvalidCID, InvalidWheelFilename):
             return None
-        return self._files.get((cid, parts[3]))
+        for entry in self._entries(project) or ():
+            decl = entry.declaration
+            if decl.content_id != cid or decl.filename != wheel:
+                continue
+            if parts[3] == wheel:
+                return _Served(decl.content_id, decl.size, decl.sha256, decl.filename)
+            if entry.metadata is not None:
+                meta: MetadataFile = entry.metadata
+                return _Served(meta.content_id, meta.size, meta.sha256, parts[3])
+        return None
 
     def _event(self, message: str) -> None:
         self._on_event(message)
@@ -255,6 +273,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(status, kind, body, send_body, location)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except WheelsetError as e:  # the root could not be read (no source verified it)
+            self.index._event(f"error: {e.one_line()}")
+            message = f"{e.one_line()}\n".encode()
+            self._send(HTTPStatus.BAD_GATEWAY, "text/plain", message, send_body)
 
     def _send(
         self, status: int, kind: str, body: bytes, send_body: bool, location: str | None = None

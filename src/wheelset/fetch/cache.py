@@ -9,7 +9,7 @@ The directory is ``--cache-dir``, else ``$WHEELSET_CACHE_DIR``, else
 - ``sha256/<hex>``: the CID of the content with that sha256 (a pointer into ``files``, for
   lookups by an index's ``#sha256=`` before the CID is known);
 - ``metadata/<wheel cid>``: the METADATA file read out of a wheel (for PEP 658);
-- ``roots/<cid>.json``: root manifests.
+- ``blocks/<cid>``: root blocks, verified (wheelset.ipfs.resolver.BlockDir).
 
 A file enters only after its CID (and expected size and sha256) are verified, by atomic
 rename, so a reader never sees a partial file. A cached file is re-verified every time it is
@@ -46,7 +46,7 @@ __all__ = [
     "verify_file",
 ]
 
-BUCKETS = ("files", "sha256", "metadata", "roots")
+BUCKETS = ("files", "sha256", "metadata", "blocks")
 
 
 class CacheError(WheelsetError):
@@ -102,9 +102,6 @@ class Cache:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError(f"bad cache file name {name!r}")
         return self.directory / "files" / str(cid) / name
-
-    def manifest_path(self, root: CID) -> Path:
-        return self.directory / "roots" / f"{root}.json"
 
     def has_mark(self, cid: CID, mark: str) -> bool:
         """Whether a fact about the content ``cid`` was recorded (see mark())."""

@@ -85,14 +85,19 @@ def cid_for_block(block: bytes | memoryview, *, version: int = 0, codec: int = D
     return CID(version, codec, hashlib.sha256(block).digest())
 
 
+# Two base58 digits at a time: half the big-integer divisions (a build formats one CID
+# per wheel).
+_B58_PAIRS = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]
+
+
 def _b58encode(data: bytes) -> str:
     n = int.from_bytes(data, "big")
     out = []
     while n:
-        n, r = divmod(n, 58)
-        out.append(_B58_ALPHABET[r])
+        n, r = divmod(n, 58 * 58)
+        out.append(_B58_PAIRS[r])
     pad = len(data) - len(data.lstrip(b"\0"))
-    return "1" * pad + "".join(reversed(out))
+    return "1" * pad + "".join(reversed(out)).lstrip("1")
 
 
 def _b58decode(text: str) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from wheelset.errors import WheelsetError
-from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes
+from wheelset.ipfs.cid import CID, DAG_PB, RAW, InvalidCID, decode_cid_bytes
 from wheelset.ipfs.varint import InvalidVarint, decode_varint, encode_varint
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "encode_link",
     "encode_node",
     "encode_unixfs",
+    "file_parts",
 ]
 
 RAW_TYPE, DIRECTORY, FILE, METADATA, SYMLINK, HAMT_SHARD = range(6)
@@ -78,12 +79,22 @@ def _field_varint(number: int, value: int) -> bytes:
 
 def encode_link(link: PBLink) -> bytes:
     """One PBLink as it appears (length-prefixed, field 2) inside a PBNode."""
-    body = (
-        _field_bytes(1, link.cid.to_bytes())
-        + _field_bytes(2, link.name.encode("utf-8"))
-        + _field_varint(3, link.tsize)
+    # Field keys spelt out (1 and 2 length-delimited, 3 varint): builds encode millions.
+    cid = link.cid.to_bytes()
+    name = link.name.encode("utf-8")
+    body = b"".join(
+        (
+            b"\x0a",
+            encode_varint(len(cid)),
+            cid,
+            b"\x12",
+            encode_varint(len(name)),
+            name,
+            b"\x18",
+            encode_varint(link.tsize),
+        )
     )
-    return _field_bytes(2, body)
+    return b"\x12" + encode_varint(len(body)) + body
 
 
 def encode_node(node: PBNode) -> bytes:
@@ -203,3 +214,21 @@ def decode_unixfs(buf: bytes | memoryview) -> UnixFSData:
         hash_type=values.get(5),  # type: ignore[arg-type]
         fanout=values.get(6),  # type: ignore[arg-type]
     )
+
+
+def file_parts(cid: CID, block: bytes | memoryview) -> tuple[bytes, tuple[CID, ...]]:
+    """A block of a UnixFS file: its own bytes and its children, in order (a raw leaf is all
+    data). The caller has checked the block against ``cid``.
+
+    Raises:
+        InvalidNode: the block is neither raw nor a dag-pb File/Raw node.
+    """
+    if cid.codec == RAW:
+        return bytes(block), ()
+    if cid.codec != DAG_PB:
+        raise InvalidNode(f"block {cid} is neither raw nor dag-pb")
+    node = decode_node(block)
+    meta = decode_unixfs(node.data or b"")
+    if meta.type not in (FILE, RAW_TYPE):
+        raise InvalidNode(f"block {cid} is not part of a file")
+    return meta.data or b"", tuple(link.cid for link in node.links)

@@ -26,14 +26,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fsutil import make_temp
 from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
-from wheelset.ipfs.cid import CID, DAG_PB, RAW, SHA2_256
-from wheelset.ipfs.dagpb import FILE, RAW_TYPE, InvalidNode, decode_node, decode_unixfs
+from wheelset.ipfs.car import InvalidCAR, iter_car
+from wheelset.ipfs.cid import CID, SHA2_256
+from wheelset.ipfs.dagpb import InvalidNode, file_parts
 from wheelset.ipfs.importer import ImportParams, digest_stream
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ _READ_SIZE = 65_536  # bytes per network read
 MAX_FILE_BODY = 2**53 - 1
 MAX_BLOCK_SIZE = 2 * 1024 * 1024  # bytes; the largest block IPFS exchanges (bitswap's limit)
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
+CAR_MEDIA_TYPE = "application/vnd.ipld.car"
+# Blocks depth first and repeated where the DAG repeats them, so a file streams through.
+CAR_TYPE = f"{CAR_MEDIA_TYPE}; version=1; order=dfs; dups=y"
 # A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
 # file and answers one of these; then the file is fetched block by block instead.
 _TRUSTLESS_ONLY = (400, 406, 501)
@@ -297,7 +301,8 @@ class GatewayFetcher:
         progress: _Progress,
         cancel: threading.Event | None,
     ) -> tuple[CID, int, str]:
-        """The whole file; from a trustless-only gateway (it refuses that), block by block."""
+        """The whole file; from a trustless-only gateway (it refuses that), as one CAR
+        response, or block by block when it answers no CAR either."""
         try:
             return self._attempt(f"{gateway}/ipfs/{cid}", cid, out, size, progress, cancel)
         except _Failed as e:
@@ -306,18 +311,34 @@ class GatewayFetcher:
         progress.rewind()
         out.seek(0)
         out.truncate()
-        return self._attempt_blocks(gateway, cid, out, size, progress, cancel)
+        try:
+            with self._open_car(gateway, f"/ipfs/{cid}", None) as stream:
+                _, sections = iter_car(stream)
+                got = self._write_file_dag(cid, out, size, progress, cancel, _next_of(sections))
+                if next(sections, None) is not None:
+                    raise _Failed("invalid", "the CAR holds blocks that are not part of the file")
+                return got
+        except _Failed as e:
+            if e.kind != "unsupported":
+                raise
+        progress.rewind()
+        out.seek(0)
+        out.truncate()
+        return self._write_file_dag(
+            cid, out, size, progress, cancel, lambda c: self._fetch_block(gateway, c)
+        )
 
-    def _attempt_blocks(
+    def _write_file_dag(
         self,
-        gateway: str,
         cid: CID,
         out: io.BufferedRandom,
         size: int | None,
         progress: _Progress,
         cancel: threading.Event | None,
+        block_of: Callable[[CID], bytes],
     ) -> tuple[CID, int, str]:
-        """Walk the file's DAG from ``cid``, fetching each block raw and checking its hash.
+        """Walk the file's DAG from ``cid`` depth first, taking each block (checked against
+        its CID) from ``block_of``.
 
         Every block hashes to the CID its verified parent names, so the bytes written are
         exactly the file ``cid`` stands for, whatever the DAG's layout.
@@ -336,7 +357,7 @@ class GatewayFetcher:
             if max_blocks is not None and blocks > max_blocks:
                 raise _Failed("invalid", f"DAG has more blocks than a file of {size} bytes")
             block_cid = pending.pop()
-            block = self._fetch_block(gateway, block_cid)
+            block = block_of(block_cid)
             data, children = _file_block(block_cid, block)
             pending.extend(reversed(children))
             written += len(data)
@@ -348,6 +369,63 @@ class GatewayFetcher:
         if size is not None and written < size:
             raise _Failed("truncated", f"DAG holds {written} bytes, not {size}")
         return cid, written, sha.hexdigest()
+
+    def read_block(self, gateway: str, cid: CID) -> bytes:
+        """One raw block of ``gateway`` (``?format=raw``), checked against ``cid``.
+
+        Raises:
+            FetchError: with the one failure; its kind is ``unsupported`` when the gateway
+                answers no raw blocks (a path-only gateway).
+        """
+        try:
+            return self._fetch_block(gateway, cid)
+        except _Failed as e:
+            failure = GatewayFailure(gateway, e.kind, e.reason)
+            raise FetchError(str(failure), [failure]) from None
+
+    def read_car(self, gateway: str, url_path: str, *, max_size: int) -> list[tuple[CID, bytes]]:
+        """The blocks of ``url_path`` (``/ipfs/<cid>/…``) in one CAR response
+        (``?format=car&dag-scope=entity``), each checked against its own CID only: the
+        caller checks that they are the blocks it asked for.
+
+        Raises:
+            FetchError: with the one failure; its kind is ``unsupported`` when the gateway
+                answers no CAR, ``invalid`` for a malformed or truncated CAR.
+        """
+        try:
+            with self._open_car(gateway, url_path, max_size) as stream:
+                return list(iter_car(stream)[1])
+        except _Failed as e:
+            failure = GatewayFailure(gateway, e.kind, e.reason)
+            raise FetchError(str(failure), [failure]) from None
+
+    @contextlib.contextmanager
+    def _open_car(self, gateway: str, url_path: str, max_size: int | None) -> Iterator[BinaryIO]:
+        import httpx
+
+        url = f"{gateway}{url_path}?format=car&dag-scope=entity"
+        try:
+            # The walk bounds a file's CAR (blocks checked, bytes counted): no size here.
+            limit = MAX_FILE_BODY if max_size is None else max_size
+            with self._get(url, limit, CAR_TYPE) as response:
+                if response.status_code in _TRUSTLESS_ONLY:
+                    raise _Failed("unsupported", f"answers no CAR (HTTP {response.status_code})")
+                _check_status(response)
+                kind = response.headers.get("content-type", "")
+                if not kind.startswith(CAR_MEDIA_TYPE):
+                    raise _Failed(
+                        "unsupported", f"answers ?format=car with {kind or 'no content type'}"
+                    )
+                body = ChunkReader(response.iter_bytes(_READ_SIZE), max_size)
+                yield io.BufferedReader(body, _READ_SIZE)  # type: ignore[arg-type]
+        except TooLong:
+            raise _Failed("oversized", f"CAR longer than {max_size} bytes") from None
+        except InvalidCAR as e:
+            raise _Failed("invalid", f"bad CAR for {url_path}: {e}") from e
+        except httpx.TimeoutException as e:
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
+        except httpx.HTTPError as e:
+            raise _Failed("transport", _describe_http_error(e)) from e
 
     def _fetch_block(self, gateway: str, cid: CID) -> bytes:
         """One raw block from a trustless gateway (``?format=raw``), checked against its CID."""
@@ -461,6 +539,20 @@ class _Progress:
         self.total = 0
 
 
+def _next_of(sections: Iterator[tuple[CID, bytes]]) -> Callable[[CID], bytes]:
+    """Take blocks from a depth-first CAR stream: each must be the one the walk wants next."""
+
+    def block_of(cid: CID) -> bytes:
+        got = next(sections, None)
+        if got is None:
+            raise _Failed("truncated", f"the CAR ends before block {cid}")
+        if got[0].multihash != cid.multihash or got[0].codec != cid.codec:
+            raise _Failed("invalid", f"the CAR has block {got[0]} where {cid} belongs")
+        return got[1]
+
+    return block_of
+
+
 def _check_status(response: httpx.Response) -> None:
     if response.status_code == 200:
         # Identity was asked for: a coded body (which a client without wheelset.httpbody
@@ -473,20 +565,12 @@ def _check_status(response: httpx.Response) -> None:
     raise _Failed(kind, f"HTTP {response.status_code}", response.status_code)
 
 
-def _file_block(cid: CID, block: bytes) -> tuple[bytes, list[CID]]:
+def _file_block(cid: CID, block: bytes) -> tuple[bytes, tuple[CID, ...]]:
     """A verified block of a UnixFS file: its own bytes and its children, in order."""
-    if cid.codec == RAW:
-        return block, []
-    if cid.codec != DAG_PB:
-        raise _Failed("invalid", f"block {cid} is neither raw nor dag-pb")
     try:
-        node = decode_node(block)
-        meta = decode_unixfs(node.data or b"")
+        return file_parts(cid, block)
     except InvalidNode as e:
-        raise _Failed("invalid", f"block {cid}: {e}") from e
-    if meta.type not in (FILE, RAW_TYPE):
-        raise _Failed("invalid", f"block {cid} is not part of a file")
-    return meta.data or b"", [link.cid for link in node.links]
+        raise _Failed("invalid", str(e)) from e
 
 
 def _check_expected(

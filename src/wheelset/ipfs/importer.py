@@ -343,11 +343,21 @@ def import_file(
     )
 
 
-def import_bytes(data: bytes, params: ImportParams = ImportParams(), **kwargs) -> Imported:
+def import_bytes(
+    data: bytes,
+    params: ImportParams = ImportParams(),
+    *,
+    store: BlockStore | None = None,
+    on_chunk: Callable[[memoryview], None] | None = None,
+) -> Imported:
     """import_file() over an in-memory buffer."""
+    if len(data) <= params.chunk_size and on_chunk is None:
+        # One chunk: the leaf is the whole file (a build imports ~2 such pages per project).
+        view = memoryview(data)
+        return _leaf(_leaf_digest(view, params), view, params, store)
     import io
 
-    return import_file(io.BytesIO(data), params, **kwargs)
+    return import_file(io.BytesIO(data), params, store=store, on_chunk=on_chunk)
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,20 @@ class KuboRpc:
         item = next(self._json_lines(response, "block/stat"), {})
         return int(item.get("Size", 0))
 
+    def block_get(self, cid: CID, *, timeout: float = 30.0, max_size: int = 2 << 20) -> bytes:
+        """The raw bytes of one block, as the node has them (unverified: the caller checks
+        them against ``cid``).
+
+        Raises:
+            RpcError: the node lacks the block (within ``timeout``), or sent more than
+                ``max_size`` bytes.
+        """
+        params = {"arg": str(cid), "timeout": _seconds(timeout)}
+        data = self._post("block/get", params, timeout=timeout + 10).content
+        if len(data) > max_size:
+            raise RpcError(f"block/get {cid}: the node sent {len(data)} bytes")
+        return data
+
     def files_mkdir(self, path: str, *, parents: bool = True) -> None:
         self._post("files/mkdir", {"arg": path, "parents": _flag(parents)})
 

@@ -1,38 +1,47 @@
 """Forks: derive a declarations repository from a published root, and merge upstream updates.
 
-`init` writes a root's manifest back out as a collection (declarations, platforms.toml) plus
-`upstream.toml`, the record of the root it came from, and a copy of that root's manifest
-(`.wheelset/upstream.json`, authenticated when it was fetched) so a later `sync` has its merge
-base offline. Rebuilding an unchanged fork gives the upstream root again.
+`init` writes a root back out as a collection (declarations, platforms.toml), reading its
+projects one at a time (memory bounded by a project, not the collection), plus
+`upstream.toml`, the record of the root it came from, and the merge base
+(`.wheelset/upstream.jsonl`: the platforms, then per project its directory CID and its
+declarations, as verified when read) so a later `sync` has its base offline and reads
+from the new root only the projects whose directory changed. Rebuilding an unchanged fork
+gives the upstream root again.
 `sync` is a three-way merge per project (base = recorded root, theirs = new root, ours =
 the fork): a side that did not change yields to the side that did; both changing the same
 project differently is a conflict, left as the fork has it and reported.
 `prune` keeps the named projects and their closure on every (remaining) platform.
-Entry points: init_collection(), merge_collections(), apply_merge(), read_upstream(),
-plan_prune(), apply_prune().
+Entry points: init_collection(), upstream_of(), merge_collections(), apply_merge(),
+read_upstream(), read_prune(), Upstream, plan_prune(), apply_prune().
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 import shutil
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
 import tomli_w
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from wheelset.build.manifest import Manifest, format_manifest, parse_manifest
 from wheelset.check.closure import check_closure
+from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
-from wheelset.fsutil import atomic_write_bytes, atomic_write_text
+from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
-from wheelset.model.declarations import Declaration, dump_declaration
-from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, parse_platforms
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationError,
+    dump_declaration,
+    parse_declaration,
+)
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:
     import tomllib
@@ -40,23 +49,26 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
+    "UPSTREAM_BASE",
     "UPSTREAM_FILE",
-    "UPSTREAM_MANIFEST",
     "Change",
     "ChangeKind",
     "ForkError",
     "MergeResult",
     "PrunePlan",
+    "Upstream",
     "apply_merge",
     "apply_prune",
     "init_collection",
     "merge_collections",
     "plan_prune",
+    "read_prune",
     "read_upstream",
+    "upstream_of",
 ]
 
 UPSTREAM_FILE = "upstream.toml"
-UPSTREAM_MANIFEST = ".wheelset/upstream.json"
+UPSTREAM_BASE = ".wheelset/upstream.jsonl"
 _PLATFORMS_KEY = "platforms.toml"  # the platforms table takes part in the merge like a project
 
 
@@ -64,46 +76,113 @@ class ForkError(WheelsetError):
     """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
 
 
-def init_collection(manifest: Manifest, root: CID, target: Path) -> int:
-    """Write ``manifest`` as a collection in the new directory ``target``; return the wheel count.
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """A root as a merge base: its platforms, declarations and, per project, its directory
+    CID (text; None when not known, e.g. read from a build directory's files)."""
+
+    platforms: Mapping[str, object]
+    declarations: tuple[Declaration, ...]
+    directories: Mapping[str, str | None] = field(default_factory=dict)
+
+
+def _token(value: object) -> str | None:
+    return str(value) if isinstance(value, CID) else None
+
+
+def _base_line(name: str, directory: str | None, decls: Iterable[Declaration]) -> str:
+    tables = [{"path": str(d.path), **d.to_toml()} for d in decls]
+    doc = {"name": name, "directory": directory, "declarations": tables}
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def init_collection(root: Root, target: Path) -> tuple[int, int]:
+    """Write ``root`` as a collection in the new directory ``target``; return the numbers of
+    wheels and projects. Projects are read and written one at a time.
 
     Everything is written into a temporary sibling directory that is renamed at the end, so a
     failure leaves nothing behind.
     Raises:
         ForkError: ``target`` exists and is not empty.
+        RootError: a project of the root cannot be read.
     """
     if target.exists() and any(target.iterdir()):
         raise ForkError("target directory is not empty", path=target, code="FORK")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.wheelset-init"
     shutil.rmtree(staging, ignore_errors=True)
+    wheels = projects = 0
     try:
         staging.mkdir()
-        for decl in manifest.declarations:
-            dump_declaration(decl, staging)
-        atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(manifest.platforms)))
-        _write_upstream(staging, root, manifest)
+        listing = root.directories()
+        base = staging / UPSTREAM_BASE
+        base.parent.mkdir(parents=True)
+        with base.open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"platforms": root.platforms}, sort_keys=True) + "\n")
+            for name, entries in root.iter_projects():
+                decls = [e.declaration for e in entries]
+                for decl in decls:
+                    dump_declaration(decl, staging)
+                out.write(_base_line(name, _token(listing.get(name)), decls))
+                wheels += len(decls)
+                projects += 1
+        atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(root.platforms)))
+        _write_record(staging, root.cid)
         if target.exists():
             target.rmdir()
         staging.rename(target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return len(manifest.declarations)
+    return wheels, projects
 
 
-def _write_upstream(collection: Path, root: CID, manifest: Manifest) -> None:
+def _write_record(collection: Path, root: CID, keep: Sequence[Requirement] = ()) -> None:
+    record: dict[str, object] = {"root": str(root)}
+    if keep:
+        record["prune"] = {"keep": [str(r) for r in keep]}
     text = (
-        "# The published root this collection was derived from (wheelset init / sync).\n"
-        + tomli_w.dumps({"root": str(root)})
+        "# The published root this collection was derived from (wheelset init / sync),\n"
+        "# and what `wheelset prune` kept (sync then takes only what those need).\n"
+        + tomli_w.dumps(record)
     )
-    # The canonical bytes of an authenticated manifest are the ones its root was built from.
-    atomic_write_bytes(collection / UPSTREAM_MANIFEST, format_manifest(manifest))
     atomic_write_text(collection / UPSTREAM_FILE, text)
 
 
-def read_upstream(collection: Path) -> tuple[CID, Manifest]:
-    """The recorded upstream root and its manifest (the merge base).
+def _write_upstream(
+    collection: Path, root: CID, upstream: Upstream, keep: Sequence[Requirement] = ()
+) -> None:
+    by_project = _by_project(upstream.declarations)
+    lines = [json.dumps({"platforms": upstream.platforms}, sort_keys=True) + "\n"]
+    lines += [
+        _base_line(name, upstream.directories.get(name), by_project[name])
+        for name in sorted(by_project)
+    ]
+    atomic_write_text(collection / UPSTREAM_BASE, "".join(lines))
+    _write_record(collection, root, keep)
+
+
+def _parse_base(text: str, where: Path) -> Upstream:
+    try:
+        lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        platforms = lines[0]["platforms"]
+        decls: list[Declaration] = []
+        directories: dict[str, str | None] = {}
+        for line in lines[1:]:
+            directories[line["name"]] = line["directory"]
+            for table in line["declarations"]:
+                table = dict(table)
+                path = PurePosixPath(table.pop("path"))
+                decls.append(parse_declaration(table, path))
+    except (json.JSONDecodeError, IndexError, KeyError, TypeError, DeclarationError) as e:
+        raise ForkError(f"malformed merge base: {e}", path=where, code="FORK") from e
+    if not isinstance(platforms, dict):
+        raise ForkError("malformed merge base: no platforms table", path=where, code="FORK")
+    return Upstream(platforms, tuple(decls), directories)
+
+
+def read_upstream(collection: Path) -> tuple[CID, Upstream]:
+    """The recorded upstream root and the merge base.
 
     Raises:
         ForkError: no record, or a malformed one.
@@ -112,7 +191,7 @@ def read_upstream(collection: Path) -> tuple[CID, Manifest]:
     try:
         table = tomllib.loads(record.read_text("utf-8"))
         root = parse_cid(str(table["root"]))
-        base = parse_manifest((collection / UPSTREAM_MANIFEST).read_bytes())
+        text = (collection / UPSTREAM_BASE).read_text("utf-8")
     except FileNotFoundError as e:
         raise ForkError(
             f"not a fork: {Path(e.filename).name} is missing (use wheelset init --from)",
@@ -121,7 +200,51 @@ def read_upstream(collection: Path) -> tuple[CID, Manifest]:
         ) from e
     except (tomllib.TOMLDecodeError, KeyError, InvalidCID, OSError, UnicodeDecodeError) as e:
         raise ForkError(f"malformed upstream record: {e}", path=record, code="FORK") from e
-    return root, base
+    return root, _parse_base(text, collection / UPSTREAM_BASE)
+
+
+def upstream_of(root: Root, base: Upstream) -> Upstream:
+    """``root`` as the other side of a merge with ``base``: a project whose directory CID is
+    the base's is taken from the base; only the others are read from the root.
+
+    Raises:
+        RootError: a project of the root cannot be read.
+    """
+    listing = root.directories()
+    base_projects = _by_project(base.declarations)
+    same = {
+        name
+        for name, token in listing.items()
+        if _token(token) is not None and base.directories.get(name) == _token(token)
+    }
+    read = root.projects(sorted(set(listing) - same))
+    decls = [d for name in same for d in base_projects.get(name, ())]
+    decls += [e.declaration for entries in read.values() for e in entries or ()]
+    return Upstream(
+        root.platforms,
+        tuple(decls),
+        {name: _token(token) for name, token in listing.items()},
+    )
+
+
+def read_prune(collection: Path) -> tuple[Requirement, ...]:
+    """What `prune` kept in this fork (empty: never pruned, or not a fork)."""
+    try:
+        table = tomllib.loads((collection / UPSTREAM_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return ()
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ForkError(f"malformed upstream record: {e}", path=UPSTREAM_FILE, code="FORK") from e
+    prune = table.get("prune", {})
+    keep = prune.get("keep", []) if isinstance(prune, dict) else None
+    if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
+        raise ForkError(
+            "prune.keep must be a list of requirements", path=UPSTREAM_FILE, code="FORK"
+        )
+    try:
+        return tuple(Requirement(k) for k in keep)
+    except InvalidRequirement as e:
+        raise ForkError(f"prune.keep: {e}", path=UPSTREAM_FILE, code="FORK") from e
 
 
 class ChangeKind(enum.Enum):
@@ -168,12 +291,17 @@ def _versions(decls: Sequence[Declaration]) -> str:
 
 
 def merge_collections(
-    base: Manifest,
-    theirs: Manifest,
+    base: Upstream,
+    theirs: Upstream,
     ours_declarations: Sequence[Declaration],
     ours_platforms: Mapping[str, object],
+    keep: Sequence[Requirement] = (),
 ) -> MergeResult:
-    """Three-way merge of upstream's change (base → theirs) into the fork (ours)."""
+    """Three-way merge of upstream's change (base → theirs) into the fork (ours).
+
+    ``keep`` is what `prune` kept (read_prune()): a pruned fork takes from upstream only
+    the projects the kept ones need.
+    """
     groups = {
         "base": _by_project(base.declarations),
         "theirs": _by_project(theirs.declarations),
@@ -186,7 +314,8 @@ def merge_collections(
         sb, st, so = _state(b), _state(t), _state(o)
         if so == st or st == sb:
             merged += o
-            if so != sb:
+            # A project the fork removed and upstream left alone is no news.
+            if so != sb and o:
                 changes.append(Change(project, ChangeKind.KEPT, _versions(o)))
         elif so == sb:
             merged += t
@@ -217,7 +346,35 @@ def merge_collections(
                 "both the fork and upstream changed the platforms",
             )
         )
+    if keep:
+        merged, changes = _within_pruned(merged, platforms, keep, changes)
     return MergeResult(tuple(merged), platforms, tuple(changes))
+
+
+def _within_pruned(
+    merged: list[Declaration],
+    platforms_table: Mapping[str, object],
+    keep: Sequence[Requirement],
+    changes: list[Change],
+) -> tuple[list[Declaration], list[Change]]:
+    """A pruned fork takes from upstream only what its kept projects need."""
+    index = ClosureIndex(merged)
+    try:
+        platforms = parse_platforms(platforms_table)
+    except PlatformError as e:
+        raise ForkError(str(e), path=PLATFORMS_FILE, code="FORK") from e
+    needed: set[str] = set()
+    for platform in platforms:
+        needed |= set(_closure_with_declared_extras(index, platform, keep)[0])
+    # Projects the fork declares on its own stay; upstream's only when needed.
+    ours_only = {c.project for c in changes if c.kind is not ChangeKind.TAKEN}
+    kept = [d for d in merged if str(d.path) in needed or d.name in ours_only]
+    names = {d.name for d in kept}
+    return kept, [
+        c
+        for c in changes
+        if c.kind is not ChangeKind.TAKEN or c.project in names or c.project == _PLATFORMS_KEY
+    ]
 
 
 def apply_merge(
@@ -225,10 +382,14 @@ def apply_merge(
     result: MergeResult,
     current: Sequence[Declaration],
     new_root: CID,
-    new_manifest: Manifest,
+    new_upstream: Upstream,
 ) -> None:
     """Write the merged collection: new/changed declaration files, removed ones deleted,
-    platforms, and the new upstream record (only after everything else is in place)."""
+    platforms, and the new upstream record (only after everything else is in place).
+
+    With conflicts the record stays at the old root: the next sync merges from the same
+    base and reports them again, until the fork resolves them (or takes upstream's side).
+    """
     wanted = {str(d.path): d for d in result.declarations}
     for decl in result.declarations:
         if decl not in current:
@@ -237,7 +398,8 @@ def apply_merge(
         if str(decl.path) not in wanted:
             _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, result.platforms)
-    _write_upstream(collection, new_root, new_manifest)
+    if not result.conflicts:
+        _write_upstream(collection, new_root, new_upstream, read_prune(collection))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,13 +458,9 @@ def plan_prune(
     kept: dict[str, Declaration] = {}
     problems: list[str] = []
     for platform in platforms:
-        view = index.view(platform)
-        wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
-        for outcome in iter_closure(index, platform, wanted):
-            if isinstance(outcome, Selected):
-                kept[str(outcome.declaration.path)] = outcome.declaration
-            else:
-                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        kept_here, problems_here = _closure_with_declared_extras(index, platform, keep)
+        kept.update(kept_here)
+        problems += problems_here
     if not kept:
         raise ForkError(
             "no wheel of the kept projects installs on the remaining platforms", code="PRUNE"
@@ -315,6 +473,29 @@ def plan_prune(
     keep_decls = tuple(sorted(kept.values(), key=lambda d: d.path))
     remove = tuple(d for d in declarations if str(d.path) not in kept)
     return PrunePlan(keep_decls, remove, table)
+
+
+def _closure_with_declared_extras(
+    index: ClosureIndex, platform: Platform, keep: Sequence[Requirement]
+) -> tuple[dict[str, Declaration], list[str]]:
+    """The closure of ``keep`` on ``platform``, grown until every kept wheel's declared
+    extras are in it too: check requires what those extras bring in."""
+    view = index.view(platform)
+    wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
+    with_extras: set[tuple[str, tuple[str, ...]]] = set()
+    while True:
+        kept: dict[str, Declaration] = {}
+        problems: list[str] = []
+        for outcome in iter_closure(index, platform, wanted):
+            if isinstance(outcome, Selected):
+                kept[str(outcome.declaration.path)] = outcome.declaration
+            else:
+                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        grown = {(d.name, tuple(d.extras)) for d in kept.values() if d.extras} - with_extras
+        if not grown:
+            return kept, problems
+        with_extras |= grown
+        wanted += [Requirement(f"{name}[{','.join(extras)}]") for name, extras in sorted(grown)]
 
 
 def _remove_declaration(collection: Path, decl: Declaration) -> None:
@@ -336,8 +517,12 @@ def _write_platforms_if_changed(collection: Path, table: Mapping[str, object]) -
         atomic_write_text(platforms_file, tomli_w.dumps(dict(table)))
 
 
-def apply_prune(collection: Path, plan: PrunePlan) -> None:
-    """Delete the removed declarations and write the narrowed platforms.toml."""
+def apply_prune(collection: Path, plan: PrunePlan, keep: Sequence[Requirement] = ()) -> None:
+    """Delete the removed declarations and write the narrowed platforms.toml; in a fork,
+    record ``keep`` so that sync takes from upstream only what it needs."""
     for decl in plan.remove:
         _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, plan.platforms)
+    if keep and (collection / UPSTREAM_FILE).is_file():
+        root, base = read_upstream(collection)
+        _write_upstream(collection, root, base, keep)

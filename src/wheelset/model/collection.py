@@ -6,7 +6,7 @@ Declarations are every ``*.toml`` below the directory except the top-level
 inside the prefix tree is kept in ``files`` so the layout check can report it. Files that
 fail to load become findings, never exceptions, so one bad file does not hide the others.
 Also: which declarations changed since a Git ref (for `check --integrity`).
-Entry points: Collection, load_collection(), changed_paths().
+Entry points: Collection, load_collection(), decode_declaration(), changed_paths().
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["Collection", "CollectionError", "changed_paths", "load_collection"]
+__all__ = [
+    "RESERVED_FILES",
+    "Collection",
+    "CollectionError",
+    "changed_paths",
+    "decode_declaration",
+    "load_collection",
+]
 
 
 class CollectionError(WheelsetError):
@@ -94,13 +101,21 @@ def _load_one(root: str, rel: str, path: PurePosixPath) -> tuple[Declaration | N
     try:
         with open(os.path.join(root, rel), "rb") as f:
             data = f.read()
+    except OSError as e:
+        return None, [Finding(path, "IO", f"cannot read: {e.strerror or e}")]
+    return decode_declaration(data, path)
+
+
+def decode_declaration(
+    data: bytes, path: PurePosixPath
+) -> tuple[Declaration | None, list[Finding]]:
+    """The declaration in a file's bytes (found at ``path``), or the findings that stop it."""
+    try:
         table = canonical_toml.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as e:
         return None, [Finding(path, "TOML", f"malformed TOML: {e}")]
     except UnicodeDecodeError as e:
         return None, [Finding(path, "TOML", f"not UTF-8: {e}")]
-    except OSError as e:
-        return None, [Finding(path, "IO", f"cannot read: {e.strerror or e}")]
     decl, problems = validate_declaration(table, path)
     return decl, [Finding(path, p.code, str(p)) for p in problems]
 

@@ -1,0 +1,273 @@
+"""Benchmark: what a client command costs as the collection grows (issue 13).
+
+For each size (1,000, 10,000 and 100,000 projects by default) a synthetic collection
+(scripts/synthetic_collection.py) also holds the same real closure of about 20 wheels
+(`requests` and its dependencies among them, downloaded once with `pip download` through
+pip's configured index). Each collection is built with `wheelset build --out OUT`, and its
+blocks (root.car) and the real wheels are served by a trustless gateway on 127.0.0.1
+(``?format=car`` / ``?format=raw`` only, as the trustless gateway specification defines).
+For each size, one cold run each (fresh cache, fresh target) of:
+
+    wheelset export OUT requests            (build directory)
+    wheelset install OUT requests --target  (build directory; wheels from the gateway)
+    wheelset export CID requests            (gateway)
+    wheelset install CID requests --target  (gateway)
+
+each as its own process: wall time, peak RSS (wait4) and the bytes the gateway sent, index
+(everything but wheels) and wheels apart. Then `wheelset diff` of two roots of the largest
+size differing in 3 projects (one upgraded, one removed, one added), from the build
+directories and through the gateway. Ratios against the smallest size are printed beside
+the figures. Run: .venv/bin/python scripts/bench_scale_client.py [--sizes 1000,10000,100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from synthetic_collection import write_synthetic_collection  # noqa: E402
+from tests.support.roots import declare_wheel  # noqa: E402
+from tests.support.trustless import RunningTrustless, trustless_server  # noqa: E402
+
+from wheelset.ipfs.blockstore import MemoryBlockStore  # noqa: E402
+from wheelset.ipfs.car import iter_car  # noqa: E402
+from wheelset.ipfs.cid import CID, parse_cid  # noqa: E402
+from wheelset.ipfs.importer import import_bytes  # noqa: E402
+from wheelset.model.declarations import (  # noqa: E402
+    dump_declaration,
+    load_declaration,
+    parse_declaration,
+    relpath_for,
+)
+
+WHEELSET = Path(sys.executable).parent / "wheelset"
+# A real closure of about 20 wheels; `requests` is the one exported and installed.
+CLOSURE = (
+    "requests",
+    "rich",
+    "click",
+    "jinja2",
+    "pyyaml",
+    "attrs",
+    "packaging",
+    "python-dateutil",
+    "typing-extensions",
+    "pluggy",
+    "iniconfig",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    rss: float  # MB, peak resident set of the process
+    index_bytes: int
+    wheel_bytes: int
+    ok: bool
+
+
+def real_wheels(directory: Path) -> list[Path]:
+    """The closure's wheels for this interpreter (downloaded once into ``directory``)."""
+    wheels = sorted(directory.glob("*.whl"))
+    if not wheels:
+        directory.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
+             "--dest", str(directory), *CLOSURE],
+            check=True,
+        )  # fmt: skip
+        wheels = sorted(directory.glob("*.whl"))
+    return wheels
+
+
+def write_collection(directory: Path, size: int, wheels: Sequence[Path]) -> None:
+    write_synthetic_collection(directory, size)
+    for wheel in wheels:
+        dump_declaration(declare_wheel(wheel)[0], directory)
+
+
+def change_three_projects(directory: Path) -> None:
+    """Upgrade one synthetic project, remove another, add a new one."""
+    files = sorted(p for p in directory.rglob("*.toml") if p.name != "platforms.toml")
+    upgraded, removed, template = files[10], files[20], files[30]
+    decl = load_declaration(upgraded, directory)
+    filename = decl.filename.replace(f"-{decl.version}-", f"-{decl.version}.post1-")
+    table = {**decl.to_toml(), "source": f"index:{filename}"}
+    upgraded.unlink()
+    dump_declaration(parse_declaration(table, relpath_for(filename)), directory)
+    removed.unlink()
+    decl = load_declaration(template, directory)
+    filename = "brandnewproject-1.0-py3-none-any.whl"
+    table = {**decl.to_toml(), "source": f"index:{filename}"}
+    dump_declaration(parse_declaration(table, relpath_for(filename)), directory)
+
+
+def build(collection: Path, out: Path) -> tuple[CID, float]:
+    start = time.perf_counter()
+    subprocess.run(
+        [str(WHEELSET), "build", str(collection), "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return parse_cid((out / "ROOT").read_text().strip()), time.perf_counter() - start
+
+
+def load_blocks(store: MemoryBlockStore, car: Path) -> None:
+    with car.open("rb") as f:
+        for cid, block in iter_car(f)[1]:
+            store.put(cid, block)
+
+
+def run(
+    command: Sequence[str], gateway: RunningTrustless, wheel_cids: set[str], env: dict[str, str]
+) -> Run:
+    before = len(gateway.sent)
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.stderr:
+        process.stderr.close()
+    if status != 0:
+        print(f"  FAILED ({' '.join(command[1:3])}): {stderr.strip()[:300]}", file=sys.stderr)
+    index = wheel = 0
+    for path, size in gateway.sent[before:]:
+        first = path.removeprefix("/ipfs/").split("/")[0].split("?")[0]
+        if first in wheel_cids:
+            wheel += size
+        else:
+            index += size
+    return Run(wall, usage.ru_maxrss / 1024, index, wheel, status == 0)
+
+
+@contextlib.contextmanager
+def fresh(base: Path) -> Iterator[tuple[Path, Path]]:
+    """A fresh cache directory and install target, removed afterwards."""
+    work = Path(tempfile.mkdtemp(dir=base))
+    try:
+        yield work / "cache", work / "target"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(
+    root: CID, out: Path, gateway: RunningTrustless, wheel_cids: set[str], base: Path
+) -> dict[str, Run]:
+    env = {**os.environ, "WHEELSET_LOCAL_GATEWAY": "off"}
+    env.pop("WHEELSET_GATEWAY", None)
+    env.pop("WHEELSET_API", None)
+    results = {}
+    for label, target in (("build dir", str(out)), ("gateway", str(root))):
+        with fresh(base) as (cache, _):
+            results[f"export  {label}"] = run(
+                [str(WHEELSET), "export", target, "requests", "--gateway", gateway.url,
+                 "--cache-dir", str(cache)],
+                gateway, wheel_cids, env,
+            )  # fmt: skip
+        with fresh(base) as (cache, dest):
+            results[f"install {label}"] = run(
+                [str(WHEELSET), "install", target, "requests", "--gateway", gateway.url,
+                 "--cache-dir", str(cache), "--target", str(dest)],
+                gateway, wheel_cids, env,
+            )  # fmt: skip
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument(
+        "--wheels", type=Path, default=Path(tempfile.gettempdir()) / "wheelset-bench-closure"
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    wheels = real_wheels(args.wheels)
+    print(f"closure: {len(wheels)} real wheels ({', '.join(w.name.split('-')[0] for w in wheels)})")
+    store = MemoryBlockStore()
+    wheel_cids = set()
+    for wheel in wheels:
+        wheel_cids.add(str(import_bytes(wheel.read_bytes(), store=store).cid))
+    base = Path(tempfile.mkdtemp(prefix="wheelset-bench-scale-"))
+    table: dict[int, dict[str, Run]] = {}
+    roots: dict[int, tuple[CID, Path]] = {}
+    try:
+        with trustless_server(store) as gateway:
+            for size in sizes:
+                collection, out = base / f"c{size}", base / f"out{size}"
+                write_collection(collection, size, wheels)
+                root, seconds = build(collection, out)
+                load_blocks(store, out / "root.car")
+                roots[size] = (root, out)
+                print(f"{size:>7} projects: built {root} in {seconds:.1f} s", flush=True)
+                table[size] = measure(root, out, gateway, wheel_cids, base)
+            report(sizes, table)
+            largest = sizes[-1]
+            collection = base / f"c{largest}"
+            change_three_projects(collection)
+            other, seconds = build(collection, base / "changed")
+            load_blocks(store, base / "changed" / "root.car")
+            diff(roots[largest], (other, base / "changed"), gateway, wheel_cids, base, largest)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def report(sizes: Sequence[int], table: dict[int, dict[str, Run]]) -> None:
+    first = sizes[0]
+    print()
+    print(f"{'command':<24}{'projects':>9}{'wall s':>9}{'x':>6}{'RSS MB':>8}"
+          f"{'index kB':>10}{'x':>6}{'wheels kB':>10}  ok")  # fmt: skip
+    for label in table[first]:
+        for size in sizes:
+            got, ref = table[size][label], table[first][label]
+            wall_ratio = got.wall / ref.wall if ref.wall else 0
+            index_ratio = got.index_bytes / ref.index_bytes if ref.index_bytes else 0
+            print(
+                f"{label:<24}{size:>9}{got.wall:>9.2f}{wall_ratio:>6.2f}{got.rss:>8.0f}"
+                f"{got.index_bytes / 1000:>10.1f}{index_ratio:>6.2f}"
+                f"{got.wheel_bytes / 1000:>10.1f}  {'yes' if got.ok else 'NO'}"
+            )
+
+
+def diff(
+    a: tuple[CID, Path],
+    b: tuple[CID, Path],
+    gateway: RunningTrustless,
+    wheel_cids: set[str],
+    base: Path,
+    size: int,
+) -> None:
+    env = {**os.environ, "WHEELSET_LOCAL_GATEWAY": "off"}
+    print()
+    for label, args in (
+        ("build dirs", [str(a[1]), str(b[1])]),
+        ("gateway", [str(a[0]), str(b[0])]),
+    ):
+        with fresh(base) as (cache, _):
+            got = run(
+                [str(WHEELSET), "diff", *args, "--gateway", gateway.url, "--cache-dir",
+                 str(cache)],
+                gateway, wheel_cids, env,
+            )  # fmt: skip
+        print(
+            f"diff of two {size}-project roots differing in 3 projects ({label}): "
+            f"{got.wall:.2f} s, {got.rss:.0f} MB, {got.index_bytes / 1000:.1f} kB fetched"
+            f"{'' if got.ok else ' FAILED'}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The JSON files of a version-2 root (docs/root-format.md): the header and the project files.
+
+``/wheelset.json`` is the small header (format, version, platforms table, counts);
+``/<project>/index.json`` is a PEP 691 project page (api-version 1.1) whose file entries
+carry wheelset's fields, so one file tells a client everything about one project.
+Both are deterministic JSON: sorted keys, one-space indent, UTF-8, trailing newline
+(byte-equal to ``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\\n"``,
+written by a faster encoder since a build writes one project file per project).
+Readers live with the root opener (wheelset.client.root).
+Entry points: format_header(), format_project_file(), HEADER_NAME, PROJECT_FILE.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+from wheelset.build.manifest import WheelEntry
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "HEADER_NAME",
+    "PROJECT_FILE",
+    "dump_json",
+    "format_header",
+    "format_project_file",
+]
+
+HEADER_NAME = "wheelset.json"
+PROJECT_FILE = "index.json"
+FORMAT_NAME = "wheelset-root"
+FORMAT_VERSION = 2
+PEP691_API_VERSION = "1.1"
+
+
+def _dump(value: object, pad: str) -> str:
+    if isinstance(value, str):
+        return encode_basestring(value)
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        inner = pad + " "
+        items = sorted(value.items())
+        body = ",\n".join(f"{inner}{encode_basestring(k)}: {_dump(v, inner)}" for k, v in items)
+        return f"{{\n{body}\n{pad}}}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        inner = pad + " "
+        body = ",\n".join(inner + _dump(v, inner) for v in value)
+        return f"[\n{body}\n{pad}]"
+    return json.dumps(value)  # numbers, booleans, null
+
+
+def dump_json(doc: object) -> bytes:
+    """Deterministic JSON bytes (sorted keys, one-space indent, UTF-8, trailing newline)."""
+    return (_dump(doc, "") + "\n").encode("utf-8")
+
+
+def format_header(platforms: Mapping[str, object], projects: int, wheels: int) -> bytes:
+    """``/wheelset.json``: independent of the number of wheels but for two counts."""
+    return dump_json(
+        {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "platforms": platforms,
+            "projects": projects,
+            "wheels": wheels,
+        }
+    )
+
+
+def _strings(values: Sequence[str], pad: str) -> str:
+    if not values:
+        return "[]"
+    inner = f",\n{pad} "
+    return f"[\n{pad} {inner.join(map(encode_basestring, values))}\n{pad}]"
+
+
+def _file_entry(entry: WheelEntry) -> str:
+    """One file entry at the indentation of ``files`` items, keys sorted; the same text
+    _dump() gives, spelt out because a build writes hundreds of thousands of them."""
+    decl = entry.declaration
+    meta = entry.metadata
+    table: dict[str, object] = {"path": str(decl.path), **decl.to_toml()}
+    if meta is not None:
+        table["metadata"] = {
+            "content-id": str(meta.content_id),
+            "sha256": meta.sha256,
+            "size": meta.size,
+        }
+    fields = []
+    for key, value in sorted(table.items()):
+        if isinstance(value, list):
+            text = _strings(value, "    ")
+        elif isinstance(value, str):
+            text = encode_basestring(value)
+        else:
+            text = _dump(value, "    ")
+        fields.append(f'    "{key}": {text}')
+    filename = encode_basestring(decl.filename)
+    lines = ["  {"]
+    if meta is not None:
+        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},')
+    lines.append(f'   "filename": {filename},')
+    if decl.sha256 is not None:
+        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(decl.sha256)}\n   }},')
+    else:
+        lines.append('   "hashes": {},')
+    if decl.requires_python is not None:
+        lines.append(f'   "requires-python": {encode_basestring(str(decl.requires_python))},')
+    lines.append(f'   "size": {_dump(decl.size, "")},')
+    lines.append(f'   "url": {filename},')
+    lines.append('   "wheelset": {\n' + ",\n".join(fields) + "\n   }\n  }")
+    return "\n".join(lines)
+
+
+def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
+    """``/<project>/index.json``: files sorted by file name, versions in string order."""
+    ordered = sorted(entries, key=lambda e: e.declaration.filename)
+    files = ",\n".join(map(_file_entry, ordered))
+    versions = _strings(sorted({str(e.declaration.version) for e in entries}), " ")
+    text = (
+        f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
+        f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'
+    )
+    return text.encode("utf-8")

@@ -1,0 +1,473 @@
+"""Verified path resolution: read ``/<name>/…`` below a root CID, trusting only hashes.
+
+Starting from the root CID the caller gives, every block on the path — the root directory
+block (or the HAMT shard blocks that lead to the name), each directory below, then the
+file's blocks — is hashed and compared with the CID its already verified parent links to
+before it is parsed. No other block is used. Blocks come from a local block directory
+(immutable, by CID) and then from each source in turn: a local node's RPC, trustless
+gateways, a CAR file. A gateway is asked for a whole path in one CAR response
+(``?format=car&dag-scope=entity``), starting from the deepest directory already cached;
+the response must hold exactly the blocks of the path (a missing, extra, truncated or
+foreign block refuses it); a gateway that answers no CAR is read block by block
+(``?format=raw``). A source that fails is skipped for the next one; a name that a verified
+directory does not hold is an answer (NoSuchPath), not a failure.
+Specs: https://specs.ipfs.tech/unixfs/ , https://specs.ipfs.tech/http-gateways/trustless-gateway/ .
+Knows nothing about wheels. Entry points: PathResolver, BlockDir, GatewayBlocks,
+NodeBlocks, CarBlocks, PathError, NoSuchPath.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from wheelset.errors import WheelsetError
+from wheelset.fsutil import atomic_write_bytes
+from wheelset.ipfs.car import InvalidCAR, iter_car
+from wheelset.ipfs.cid import CID, SHA2_256
+from wheelset.ipfs.dagpb import (
+    DIRECTORY,
+    HAMT_SHARD,
+    InvalidNode,
+    PBNode,
+    UnixFSData,
+    decode_node,
+    decode_unixfs,
+    file_parts,
+)
+from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
+from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
+
+if TYPE_CHECKING:
+    # httpx (under the RPC client) is imported only when a node is used: a root read from
+    # a build directory or the cache needs no network.
+    from wheelset.ipfs.rpc import KuboRpc
+
+__all__ = [
+    "BlockDir",
+    "BlockSource",
+    "CarBlocks",
+    "GatewayBlocks",
+    "NoSuchPath",
+    "NodeBlocks",
+    "PathError",
+    "PathResolver",
+    "SourceFailure",
+    "block_dir_of",
+]
+
+_IDENTITY = 0x00
+_MURMUR3_X64_64 = 0x22
+_CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
+
+
+class PathError(WheelsetError):
+    """A path could not be read and verified from any source (each source's failure named)."""
+
+    def __init__(self, message: str, *, code: str = "PATH"):
+        super().__init__(message, code=code)
+
+
+class NoSuchPath(PathError):
+    """A verified directory on the path has no entry of that name."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="NOT_FOUND")
+
+
+class SourceFailure(Exception):
+    """One source could not deliver (``kind`` as GatewayFailure's, plus ``missing``/``extra``
+    for CAR responses without every block of the path or with others)."""
+
+    def __init__(self, kind: str, reason: str):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+class _Missing(Exception):
+    """Internal: the getter in use does not have this block."""
+
+
+class BlockSource(Protocol):
+    """Where blocks come from. Nothing a source returns is trusted: the resolver checks it."""
+
+    name: str
+
+    def block(self, cid: CID) -> bytes:
+        """The block ``cid`` (unverified). Raises SourceFailure."""
+
+    def path_blocks(
+        self, start: CID, names: Sequence[str], max_size: int
+    ) -> list[tuple[CID, bytes]]:
+        """Every block of ``/<start>/<names…>`` in one response. Raises SourceFailure (kind
+        ``unsupported`` when the source has no such request: blocks are then asked one by
+        one)."""
+
+
+class BlockDir:
+    """Blocks by CID as files (``<dir>/<cid>``), written atomically; read back unverified."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def get(self, cid: CID) -> bytes | None:
+        try:
+            return (self.directory / str(cid)).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, cid: CID, block: bytes) -> None:
+        # A cache that cannot be written only costs a refetch.
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(self.directory / str(cid), block)
+        except OSError:
+            pass
+
+
+class GatewayBlocks:
+    """A gateway as a block source: one CAR per path, raw blocks otherwise."""
+
+    def __init__(self, fetcher: GatewayFetcher, gateway: str):
+        self._fetcher = fetcher
+        self.name = gateway
+
+    def block(self, cid: CID) -> bytes:
+        try:
+            return self._fetcher.read_block(self.name, cid)
+        except FetchError as e:
+            failure = e.failures[0]
+            if failure.kind == "mismatch":
+                # A gateway that answers ?format=raw with a file's bytes (not the block).
+                raise SourceFailure(
+                    failure.kind,
+                    f"its ?format=raw answer is not block {cid} (a lying gateway, or a "
+                    "path-only one, which cannot hand out verifiable blocks)",
+                ) from e
+            raise SourceFailure(failure.kind, failure.reason) from e
+
+    def path_blocks(
+        self, start: CID, names: Sequence[str], max_size: int
+    ) -> list[tuple[CID, bytes]]:
+        url_path = "/".join([f"/ipfs/{start}", *names])
+        try:
+            return self._fetcher.read_car(self.name, url_path, max_size=max_size + _CAR_OVERHEAD)
+        except FetchError as e:
+            failure = e.failures[0]
+            raise SourceFailure(failure.kind, failure.reason) from e
+
+
+class NodeBlocks:
+    """A local node's RPC API (``block/get``)."""
+
+    def __init__(self, rpc: KuboRpc, *, timeout: float = 30.0):
+        self._rpc = rpc
+        self._timeout = timeout
+        self.name = rpc.api_url
+
+    def block(self, cid: CID) -> bytes:
+        from wheelset.ipfs.rpc import RpcError
+
+        try:
+            return self._rpc.block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
+        except RpcError as e:
+            raise SourceFailure("not-found", e.one_line()) from e
+
+    def path_blocks(
+        self, start: CID, names: Sequence[str], max_size: int
+    ) -> list[tuple[CID, bytes]]:
+        raise SourceFailure("unsupported", "node blocks are read one by one")
+
+
+class CarBlocks:
+    """A CARv1 file: indexed once (offsets by CID), then read a block at a time."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = str(path)
+        self._offsets: dict[bytes, tuple[int, int]] | None = None
+
+    def _index(self) -> dict[bytes, tuple[int, int]]:
+        if self._offsets is None:
+            offsets: dict[bytes, tuple[int, int]] = {}
+            try:
+                with self.path.open("rb") as f:
+                    _, sections = iter_car(f)
+                    for cid, block in sections:
+                        end = f.tell()
+                        offsets[cid.multihash] = (end - len(block), len(block))
+            except (OSError, InvalidCAR) as e:
+                raise SourceFailure("invalid", f"{self.path}: {e}") from e
+            self._offsets = offsets
+        return self._offsets
+
+    def roots(self) -> tuple[CID, ...]:
+        """The CAR's header roots. Raises SourceFailure."""
+        try:
+            with self.path.open("rb") as f:
+                return iter_car(f)[0]
+        except (OSError, InvalidCAR) as e:
+            raise SourceFailure("invalid", f"{self.path}: {e}") from e
+
+    def block(self, cid: CID) -> bytes:
+        where = self._index().get(cid.multihash)
+        if where is None:
+            raise SourceFailure("not-found", f"{self.path} has no block {cid}")
+        with self.path.open("rb") as f:
+            f.seek(where[0])
+            return f.read(where[1])
+
+    def path_blocks(
+        self, start: CID, names: Sequence[str], max_size: int
+    ) -> list[tuple[CID, bytes]]:
+        raise SourceFailure("unsupported", "a CAR file is read block by block")
+
+
+def _check(cid: CID, block: bytes) -> bytes:
+    if cid.hash_code == SHA2_256:
+        if hashlib.sha256(block).digest() == cid.digest:
+            return block
+    elif cid.hash_code == _IDENTITY:
+        if block == cid.digest:
+            return block
+    else:
+        raise SourceFailure("mismatch", f"cannot verify block {cid}: not sha2-256")
+    raise SourceFailure("mismatch", f"block {cid} does not match its CID")
+
+
+Getter = Callable[[CID], bytes]
+
+
+def _directory(cid: CID, block: bytes, where: str) -> tuple[PBNode, UnixFSData]:
+    try:
+        node = decode_node(block)
+        meta = decode_unixfs(node.data or b"")
+    except InvalidNode as e:
+        raise SourceFailure("invalid", f"{where}: block {cid}: {e}") from e
+    if meta.type not in (DIRECTORY, HAMT_SHARD):
+        raise NoSuchPath(f"{where} is not a directory")
+    if meta.type == HAMT_SHARD and (
+        meta.fanout != HAMT_FANOUT or meta.hash_type != _MURMUR3_X64_64
+    ):
+        raise SourceFailure("invalid", f"{where}: HAMT shard {cid} with an unsupported layout")
+    return node, meta
+
+
+def _child(get: Getter, directory: CID, name: str, where: str) -> CID:
+    """The CID ``name`` links to in the verified directory ``directory``."""
+    node, meta = _directory(directory, get(directory), where)
+    if meta.type == DIRECTORY:
+        for link in node.links:
+            if link.name == name:
+                return link.cid
+        raise NoSuchPath(f"{where} has no entry {name!r}")
+    digest = hamt_hash(name.encode("utf-8"))
+    for depth in range(len(digest)):
+        prefix = f"{digest[depth]:02X}"
+        found = None
+        for link in node.links:
+            if link.name.startswith(prefix):
+                found = link
+                break
+        if found is None:
+            raise NoSuchPath(f"{where} has no entry {name!r}")
+        if found.name == prefix + name:
+            return found.cid
+        if found.name != prefix:
+            raise NoSuchPath(f"{where} has no entry {name!r}")
+        node, meta = _directory(found.cid, get(found.cid), where)
+        if meta.type != HAMT_SHARD:
+            raise SourceFailure("invalid", f"{where}: HAMT link {found.cid} is not a shard")
+    raise NoSuchPath(f"{where} has no entry {name!r}")
+
+
+def _entries(get: Getter, directory: CID, where: str) -> Iterator[tuple[str, CID]]:
+    """Every (name, CID) of a verified directory, basic or sharded (shard order)."""
+    node, meta = _directory(directory, get(directory), where)
+    if meta.type == DIRECTORY:
+        for link in node.links:
+            yield link.name, link.cid
+        return
+    stack = [iter(node.links)]
+    while stack:
+        link = next(stack[-1], None)
+        if link is None:
+            stack.pop()
+            continue
+        if len(link.name) == 2:
+            sub, sub_meta = _directory(link.cid, get(link.cid), where)
+            if sub_meta.type != HAMT_SHARD:
+                raise SourceFailure("invalid", f"{where}: HAMT link {link.cid} is not a shard")
+            stack.append(iter(sub.links))
+        else:
+            yield link.name[2:], link.cid
+
+
+def _file(get: Getter, cid: CID, max_size: int, where: str) -> bytes:
+    out = bytearray()
+    pending = [cid]
+    while pending:
+        block_cid = pending.pop()
+        try:
+            data, children = file_parts(block_cid, get(block_cid))
+        except InvalidNode as e:
+            raise NoSuchPath(f"{where} is not a file ({e})") from e
+        pending.extend(reversed(children))
+        out += data
+        if len(out) > max_size:
+            raise SourceFailure("oversized", f"{where} is larger than {max_size} bytes")
+    return bytes(out)
+
+
+class PathResolver:
+    """Reads paths below root CIDs from ``sources`` (in order), with ``cache`` in front."""
+
+    def __init__(self, sources: Sequence[BlockSource], *, cache: BlockDir | None = None):
+        self.sources = tuple(sources)
+        self.cache = cache
+        self.fetched_bytes = 0  # bytes of blocks that came from sources (not the cache)
+
+    def _cached(self, cid: CID) -> bytes:
+        block = self.cache.get(cid) if self.cache is not None else None
+        if block is None:
+            raise _Missing(cid)
+        try:
+            return _check(cid, block)
+        except SourceFailure:
+            raise _Missing(cid) from None
+
+    def _from_cache_then(self, source: BlockSource | None, got: dict[CID, bytes]) -> Getter:
+        def get(cid: CID) -> bytes:
+            block = got.get(cid)
+            if block is not None:
+                return block
+            try:
+                return self._cached(cid)
+            except _Missing:
+                if source is None:
+                    raise
+            block = _check(cid, source.block(cid))
+            got[cid] = block
+            return block
+
+        return get
+
+    def _store(self, got: Mapping[CID, bytes]) -> None:
+        self.fetched_bytes += sum(len(b) for b in got.values())
+        if self.cache is not None:
+            for cid, block in got.items():
+                self.cache.put(cid, block)
+
+    def _start(self, root: CID, names: Sequence[str]) -> tuple[CID, int]:
+        """The deepest entry of the path reachable through cached blocks, and how many names
+        lead to it (a CAR is asked from there: a gateway cannot start inside a shard)."""
+        cid, depth = root, 0
+        try:
+            for depth, name in enumerate(names):  # noqa: B007 - depth is the result
+                cid = _child(self._cached, cid, name, "")
+            depth = len(names)
+        except (_Missing, SourceFailure, NoSuchPath):
+            pass
+        return cid, depth
+
+    def _attempt(
+        self,
+        source: BlockSource,
+        root: CID,
+        names: Sequence[str],
+        read: Callable[[Getter], object],
+        max_size: int,
+    ) -> tuple[object, dict[CID, bytes]]:
+        start, depth = self._start(root, names)
+        try:
+            sent = source.path_blocks(start, names[depth:], max_size)
+        except SourceFailure as e:
+            # A gateway's "not found" is no proof: the walk block by block verifies it.
+            if e.kind not in ("unsupported", "not-found"):
+                raise
+        else:
+            # Only blocks the walk asks for are used; the response must hold them and no other.
+            offered = {(cid.codec, cid.multihash): block for cid, block in sent}
+            used: dict[CID, bytes] = {}
+
+            def from_car(cid: CID) -> bytes:
+                block = offered.get((cid.codec, cid.multihash))
+                if block is not None:
+                    used[cid] = _check(cid, block)
+                    return block
+                try:
+                    return self._cached(cid)
+                except _Missing:
+                    raise SourceFailure("missing", f"its CAR lacks block {cid}") from None
+
+            value = read(from_car)
+            extra = len(offered.keys() - {(c.codec, c.multihash) for c in used})
+            if extra:
+                raise SourceFailure("extra", f"its CAR holds {extra} blocks not on the path")
+            return value, used
+        got: dict[CID, bytes] = {}
+        return read(self._from_cache_then(source, got)), got
+
+    def _run(
+        self,
+        root: CID,
+        names: Sequence[str],
+        read: Callable[[Getter], object],
+        what: str,
+        max_size: int,
+    ) -> object:
+        try:
+            return read(self._cached)
+        except (_Missing, SourceFailure):
+            pass
+        failures: list[str] = []
+        for source in self.sources:
+            try:
+                value, got = self._attempt(source, root, names, read, max_size)
+            except SourceFailure as e:
+                failures.append(f"{source.name}: {e.reason}")
+                continue
+            self._store(got)
+            return value
+        if not failures:
+            raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
+        raise PathError(f"cannot read {what}: " + "; ".join(failures))
+
+    def read(self, root: CID, names: Sequence[str], *, max_size: int) -> bytes:
+        """The verified bytes of the file at ``/<root>/<names…>``.
+
+        Raises:
+            NoSuchPath: a verified directory on the path lacks the name, or the path is not
+                a file.
+            PathError: no source delivered the path's blocks (one line naming the path and
+                each source's failure).
+        """
+        where = "/" + "/".join(names)
+
+        def read(get: Getter) -> bytes:
+            cid = root
+            for depth, name in enumerate(names):
+                cid = _child(get, cid, name, "/" + "/".join(names[:depth]))
+            return _file(get, cid, max_size, where)
+
+        return self._run(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
+
+    def listing(self, directory: CID, *, max_size: int = 64 << 20) -> dict[str, CID]:
+        """Every entry of the verified directory ``directory`` (basic or HAMT-sharded).
+
+        Raises:
+            PathError: as read().
+        """
+
+        def read(get: Getter) -> dict[str, CID]:
+            return dict(_entries(get, directory, f"/ipfs/{directory}"))
+
+        return self._run(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
+
+
+def block_dir_of(cache_directory: Path) -> BlockDir:
+    """The block directory inside a cache directory."""
+    return BlockDir(cache_directory / "blocks")

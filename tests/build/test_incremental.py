@@ -1,0 +1,196 @@
+"""Incremental builds into a build directory equal fresh builds, byte for byte; builds
+interrupted by kill -9 leave OUT whole (old or new) and are repaired by the next build."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.decls import write_decl, write_platforms
+from wheelset.build.manifest import manifest_of
+from wheelset.build.stage import (
+    INCOMPLETE_MARKER,
+    BuildResult,
+    build_collection,
+    is_build_dir,
+    read_build_root,
+)
+from wheelset.build.tree import build_root
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
+from wheelset.model.collection_reader import read_collection
+
+PADDING = "x" * 180  # long names: few projects pass the HAMT threshold of the root directory
+
+
+def _name(i: int) -> str:
+    return f"p{i:05d}{PADDING}"
+
+
+def _write(root: Path, i: int, version: str = "1.0", size: int = 1000, **kwargs) -> Path:
+    return root / write_decl(root, f"{_name(i)}-{version}-py3-none-any.whl", size=size, **kwargs)
+
+
+def _collection(root: Path, count: int) -> Path:
+    write_platforms(root)
+    for i in range(count):
+        _write(root, i, dependencies=[f"{_name(i // 2)}>=1"])
+    return root
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _assert_same_as_fresh(collection: Path, out: Path, tmp_path: Path) -> BuildResult:
+    fresh = tmp_path / "fresh"
+    result = build_collection(collection, out=fresh, car=tmp_path / "fresh.car")
+    assert read_build_root(out) == result.root
+    assert (out / "root.car").read_bytes() == (fresh / "root.car").read_bytes()
+    assert (tmp_path / "fresh.car").read_bytes() == (fresh / "root.car").read_bytes()
+    assert _tree(out / "tree") == _tree(fresh / "tree")
+    platforms, decls = read_collection(collection)
+    assert build_root(manifest_of(platforms, decls)).cid == result.root
+    return result
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_incremental_build_equals_fresh_build(tmp_path: Path, jobs: int) -> None:
+    collection = _collection(tmp_path / "declarations", 1400)
+    out = tmp_path / "out"
+    first = build_collection(collection, out=out, jobs=jobs)
+    assert first.rebuilt == first.projects == 1400
+    root_data = decode_node(_root_block(out)).data
+    assert root_data is not None and decode_unixfs(root_data).type == HAMT_SHARD
+
+    same = build_collection(collection, out=out, jobs=jobs)
+    assert same.root == first.root and same.rebuilt == 0
+
+    changed = _write(collection, 7, size=2000, dependencies=[])  # one declaration changed
+    added = _write(collection, 2000)  # a new project
+    _write(collection, 9, version="2.0")  # a second wheel for a project
+    removed = _write(collection, 11)
+    removed.unlink()  # a project gone (its directory stays, empty)
+    gone = _write(collection, 12)
+    for p in gone.parent.iterdir():
+        p.unlink()
+    gone.parent.rmdir()
+    after = build_collection(collection, out=out, jobs=jobs)
+    assert after.rebuilt == 3 and after.projects == 1400 - 2 + 1
+    assert after.root != first.root
+    assert not (out / "tree" / _name(11)).exists() and not (out / "tree" / _name(12)).exists()
+    assert _assert_same_as_fresh(collection, out, tmp_path).root == after.root
+
+    changed.write_text(changed.read_text())  # touched, same content: reused after a re-read
+    added.unlink()
+    again = build_collection(collection, out=out, jobs=jobs)
+    assert again.rebuilt == 0 and again.projects == after.projects - 1
+    assert _assert_same_as_fresh(collection, out, tmp_path).root == again.root
+
+
+def _root_block(out: Path) -> bytes:
+    from wheelset.ipfs.car import read_car
+
+    car = read_car((out / "root.car").read_bytes())
+    return dict(car.blocks)[car.roots[0]]
+
+
+def test_other_flags_rebuild_everything(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    (out / ".build-state").write_bytes(b"garbage")
+    assert build_collection(collection, out=out).rebuilt == 20  # unreadable state: fresh
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_an_interrupted_directory_is_refused_then_rebuilt(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    (out / INCOMPLETE_MARKER).write_bytes(b"")
+    assert not is_build_dir(out)
+    with pytest.raises(WheelsetError, match="interrupted build"):
+        read_build_root(out)
+    assert build_collection(collection, out=out).rebuilt == 20
+    assert is_build_dir(out)
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+_BUILD = (
+    "import sys; from pathlib import Path; from wheelset.build.stage import build_collection; "
+    "build_collection(Path(sys.argv[1]), out=Path(sys.argv[2]), jobs=int(sys.argv[3]))"
+)
+
+
+def _start(collection: Path, out: Path, jobs: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", _BUILD, str(collection), str(out), str(jobs)],
+        start_new_session=True,  # kill -9 reaches the workers too
+    )
+
+
+def _kill_when(process: subprocess.Popen, ready, timeout: float = 60) -> bool:
+    """kill -9 the build (and its workers) once ``ready()``; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, "the build never reached the point"
+        time.sleep(0.002)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return True
+
+
+def _staging(parent: Path) -> list[Path]:
+    return [p for p in parent.iterdir() if p.name.startswith(".out.")]
+
+
+def test_kill_9_at_several_points_leaves_out_whole(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 1500)
+    out = tmp_path / "out"
+    began = time.monotonic()
+    subprocess.run([sys.executable, "-c", _BUILD, str(collection), str(out), "2"], check=True)
+    whole = time.monotonic() - began  # a full build, interpreter start included
+    previous = read_build_root(out)
+
+    def after(fraction: float):
+        deadline = time.monotonic() + fraction * whole
+        return lambda: time.monotonic() >= deadline
+
+    points = {
+        "staging created": lambda: bool(_staging(tmp_path)),
+        "pages half written": lambda: any(
+            len(os.listdir(p / "tree")) > 750 for p in _staging(tmp_path) if (p / "tree").is_dir()
+        ),
+        **{f"{f:.0%} of a build": after(f) for f in (0.6, 0.8, 0.9, 0.95)},
+    }
+    killed = 0
+    for point, ready in points.items():
+        killed += _kill_when(_start(collection, out, 2), ready)
+        assert read_build_root(out) == previous, point  # the previous build, whole
+    assert killed >= 4  # most points were reached before the build ended
+    build_collection(collection, out=out)  # removes what the killed builds left
+    assert _staging(tmp_path) == [] and read_build_root(out) == previous
+
+    # Killed during an incremental update: refused until the next build repairs it.
+    for i in range(0, 1500, 3):
+        _write(collection, i, size=5000)
+    marker = out / INCOMPLETE_MARKER
+    assert _kill_when(_start(collection, out, 1), lambda: marker.exists())
+    with pytest.raises(WheelsetError, match="interrupted build"):
+        read_build_root(out)
+    build_collection(collection, out=out)
+    assert _staging(tmp_path) == []
+    _assert_same_as_fresh(collection, out, tmp_path)
