@@ -1,14 +1,15 @@
 """Hostile gateways and indexes against the real CLI, run as a child process.
 
-The hostile server (tests/support/hostile.py) sends nested gzip, decompression bombs,
-drips, huge numbers and forged large manifests. Each case must end in bounded time
+The hostile server (tests/support/hostile.py) answers every request for a root's blocks
+and its wheels with nested gzip, a decompression bomb, a drip or a forged 60 MB CAR; a
+hostile root carries sizes of 10^100 and 10^4000. Each case must end in bounded time
 (≤ 30 s) and memory (≤ 600 MB peak RSS of the child): with an honest gateway after the
 hostile one, the command succeeds from it; alone, it fails with one line and exit 1.
 """
 
 from __future__ import annotations
 
-import copy
+import io
 import json
 import os
 import subprocess
@@ -21,12 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.gateways import content_gateway
 from tests.support.hostile import bomb, hostile_server
-from tests.support.roots import DEFAULT_PLATFORMS, declare_wheel
+from tests.support.roots import PublishedRoot, build_test_root
+from tests.support.trustless import trustless_server
 from tests.support.wheels import make_wheel
-from wheelset.build.manifest import format_manifest, manifest_of
-from wheelset.build.tree import build_root
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import write_car
+from wheelset.ipfs.cid import CID
+from wheelset.ipfs.importer import ImportParams, import_bytes
 
 MAX_SECONDS = 30
 MAX_RSS_MB = 600
@@ -99,137 +102,93 @@ def assert_one_line_failure(run: Run) -> None:
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: "), run.stderr
 
 
-@dataclass(frozen=True)
-class Published:
-    root: str
-    manifest: bytes
-    manifest_doc: dict
-    wheels: dict[str, bytes]  # CID text -> bytes
-    beta_cid: str
-
-
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     directory = tmp_path_factory.mktemp("wheels")
-    files = [
+    return [
         make_wheel(directory, "alpha", "1.0", requires_dist=["beta"]),
         make_wheel(directory, "beta", "2.0", files={"beta/data.bin": os.urandom(300_000)}),
     ]
-    decls = [declare_wheel(w)[0] for w in files]
-    manifest = manifest_of(DEFAULT_PLATFORMS, decls)
-    data = format_manifest(manifest)
-    return Published(
-        str(build_root(manifest).cid),
-        data,
-        json.loads(data),
-        {str(d.content_id): w.read_bytes() for d, w in zip(decls, files, strict=True)},
-        str(decls[1].content_id),
-    )
+
+
+def _serving(root: PublishedRoot) -> MemoryBlockStore:
+    """The root's blocks and its wheels' (a trustless gateway serves files as blocks)."""
+    for wheel in root.wheels.values():
+        import_bytes(wheel.read_bytes(), store=root.blocks)
+    return root.blocks
 
 
 @pytest.fixture(scope="module")
-def honest(published: Published) -> Iterator[str]:
-    files = {f"/ipfs/{published.root}/wheelset.json": published.manifest}
-    files.update({f"/ipfs/{cid}": data for cid, data in published.wheels.items()})
-    with content_gateway(files) as gateway:
+def published(wheels: list[Path]) -> PublishedRoot:
+    return build_test_root(wheels)
+
+
+@pytest.fixture(scope="module")
+def honest(published: PublishedRoot) -> Iterator[str]:
+    with trustless_server(_serving(published)) as gateway:
         yield gateway.url
 
 
-def _with_size(published: Published, size: int) -> bytes:
-    doc = copy.deepcopy(published.manifest_doc)
-    doc["declarations"][0]["size"] = size
-    return json.dumps(doc).encode()
+def _forged_car(root: CID, target: int = 60 << 20) -> bytes:
+    """A well-formed 60 MB CAR whose every block hashes to its own CID, none on any path."""
+    out = io.BytesIO()
+    blocks = [os.urandom(1 << 20) for _ in range(target >> 20)]
+    write_car(out, [root], ((import_bytes(b, ImportParams(cid_version=1)).cid, b) for b in blocks))
+    return out.getvalue()
 
 
-def _forged_large(published: Published, target: int = 60 << 20) -> bytes:
-    """A valid manifest of ~60 MB (every entry parses): the real one plus many made-up
-    versions of beta, so that only the rebuild shows it is not the root's."""
-    doc = copy.deepcopy(published.manifest_doc)
-    template = doc["declarations"][-1]
-    one = len(json.dumps(template))
-    for i in range(target // one):
-        entry = dict(template)
-        entry["path"] = template["path"].replace("beta-2.0-", f"beta-2.0.{i}-")
-        entry["source"] = template["source"].replace("beta-2.0-", f"beta-2.0.{i}-")
-        doc["declarations"].append(entry)
-    return json.dumps(doc).encode()
-
-
-MANIFEST_ATTACKS = {
-    "nested-gzip": lambda p: ("gzip-gzip", bomb(2)),
-    "gzip-bomb": lambda p: ("gzip", bomb(2)),
-    "drip": lambda p: ("drip", p.manifest),
-    "size-10e100": lambda p: ("bytes", _with_size(p, 10**100)),
-    "size-10e4000": lambda p: ("bytes", _with_size(p, 10**4000)),
-    "forged-60MB": lambda p: ("bytes", _forged_large(p)),
+# What the hostile gateway answers to every request: for the root's blocks, CARs and files.
+ATTACKS = {
+    "nested-gzip": lambda root: ("gzip-gzip", bomb(2)),
+    "gzip-bomb": lambda root: ("gzip", bomb(2)),
+    "drip": lambda root: ("drip", b"x" * 100_000),
+    "forged-60MB-car": lambda root: ("bytes", _forged_car(root)),
 }
 
 
-# Today's root opener parses and rebuilds a manifest before it can tell a forged one
-# (minutes of CPU and ~1 GB for 60 MB). The verified path resolution of
-# docs/root-format.md (branch rootread) hashes the manifest against the root's link
-# before parsing it; this case then passes, and the strict xfail tells to remove the mark.
-_REBUILD_BEFORE_TRUST = pytest.mark.xfail(
-    strict=True, reason="the manifest is rebuilt before it is authenticated (rootread fixes)"
-)
-
-
-@pytest.mark.parametrize(
-    "attack",
-    [
-        pytest.param(a, marks=_REBUILD_BEFORE_TRUST) if a == "forged-60MB" else a
-        for a in sorted(MANIFEST_ATTACKS)
-    ],
-)
-def test_hostile_manifests(published: Published, honest: str, tmp_path: Path, attack: str) -> None:
-    route = {f"/ipfs/{published.root}/wheelset.json": MANIFEST_ATTACKS[attack](published)}
-    dry_run = ["install", published.root, "alpha", "--dry-run", "--timeout", "2"]
-    with hostile_server(route, drip_interval=1.0) as hostile:
-        alone = run_cli([*dry_run, "--gateway", hostile.url], tmp_path)
-        assert_one_line_failure(alone)
-        assert hostile.url in alone.stderr or "from every gateway" in alone.stderr
-        fallback = run_cli([*dry_run, "--gateway", hostile.url, "--gateway", honest], tmp_path)
-    assert_bounded(fallback)
-    assert fallback.code == 0, fallback.stderr
-    assert "alpha" in fallback.stdout and "beta" in fallback.stdout
-
-
-WHEEL_ATTACKS = {
-    "nested-gzip": lambda data: ("gzip-gzip", bomb(2)),
-    "gzip-bomb": lambda data: ("gzip", bomb(2)),
-    "drip": lambda data: ("drip", data),
-}
-
-
-@pytest.mark.parametrize("attack", sorted(WHEEL_ATTACKS))
-def test_hostile_wheels(published: Published, honest: str, tmp_path: Path, attack: str) -> None:
-    cid = published.beta_cid
-    routes = {f"/ipfs/{c}": ("bytes", data) for c, data in published.wheels.items()}
-    routes[f"/ipfs/{published.root}/wheelset.json"] = ("bytes", published.manifest)
-    routes[f"/ipfs/{cid}"] = WHEEL_ATTACKS[attack](published.wheels[cid])
-    install = ["install", published.root, "alpha", "--timeout", "2"]
-    with hostile_server(routes, drip_interval=1.0) as hostile:
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_hostile_gateway_first(
+    published: PublishedRoot, honest: str, tmp_path: Path, attack: str
+) -> None:
+    root = str(published.cid)
+    with hostile_server({"*": ATTACKS[attack](published.cid)}, drip_interval=0.5) as hostile:
         alone = run_cli(
-            [*install, "--target", str(tmp_path / "a"), "--gateway", hostile.url], tmp_path
+            ["install", root, "alpha", "--dry-run", "--timeout", "1", "--gateway", hostile.url],
+            tmp_path,
         )
         assert_one_line_failure(alone)
-        assert "beta-2.0-" in alone.stderr and hostile.url in alone.stderr
-        assert not (tmp_path / "a" / "beta").exists()
+        assert hostile.url in alone.stderr
+        # The root's blocks and then the wheels: each first asked of the hostile gateway.
+        both = ["--gateway", hostile.url, "--gateway", honest]
         fallback = run_cli(
-            [
-                *install,
-                "--target",
-                str(tmp_path / "b"),
-                "--gateway",
-                hostile.url,
-                "--gateway",
-                honest,
-            ],
+            ["install", root, "alpha", "--target", str(tmp_path / "t"), "--timeout", "1", *both],
             tmp_path,
         )
     assert_bounded(fallback)
     assert fallback.code == 0, fallback.stderr
-    assert (tmp_path / "b" / "beta" / "data.bin").stat().st_size == 300_000
+    assert (tmp_path / "t" / "beta" / "data.bin").stat().st_size == 300_000
+
+
+def _with_size(published: PublishedRoot, size: int) -> bytes:
+    doc = json.loads(published.built.generated["alpha/index.json"])
+    doc["files"][0]["size"] = size  # PEP 691's field, and the declaration's
+    doc["files"][0]["wheelset"]["size"] = size
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("size", [10**100, 10**4000], ids=["10e100", "10e4000"])
+def test_a_root_with_huge_numbers(
+    published: PublishedRoot, wheels: list[Path], tmp_path: Path, size: int
+) -> None:
+    # A root built by someone hostile: its blocks are genuine, its numbers are not.
+    forged = build_test_root(wheels, replace={"alpha/index.json": _with_size(published, size)})
+    with trustless_server(_serving(forged)) as gateway:
+        run = run_cli(
+            ["install", str(forged.cid), "alpha", "--dry-run", "--gateway", gateway.url],
+            tmp_path,
+        )
+    assert_one_line_failure(run)
+    assert "size must be between 0 and 9007199254740991" in run.stderr
 
 
 INDEX_ATTACKS = {

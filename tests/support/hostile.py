@@ -58,7 +58,8 @@ class HostileServer:
 def hostile_server(
     routes: Mapping[str, tuple[str, bytes]], *, drip_interval: float = 2.0
 ) -> Iterator[HostileServer]:
-    """Serve ``routes`` (URL path -> (attack, bytes)); other paths are 404."""
+    """Serve ``routes`` (URL path -> (attack, bytes)); a route ``*`` answers every other
+    path, else they are 404."""
     seen: list[tuple[str, str | None]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -74,10 +75,10 @@ def hostile_server(
         def do_GET(self) -> None:
             path = urlsplit(self.path).path
             seen.append((self.path, self.headers.get("Authorization")))
-            if path not in routes:
+            if path not in routes and "*" not in routes:
                 self._send(404, b"not found\n", {})
                 return
-            attack, data = routes[path]
+            attack, data = routes.get(path) or routes["*"]
             if attack == "bytes":
                 self._send(200, data, {})
             elif attack == "gzip":
