@@ -13,15 +13,17 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
     GatewayOption,
     IndexUrlOption,
     JobsOption,
+    NodeApiOption,
     TimeoutOption,
     WithMetadataOption,
 )
-from wheelset.cli.progress import wheel_progress
+from wheelset.cli.progress import ProgressBar
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -30,20 +32,20 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _fetcher(
+def _wheel_fetcher(
     http,
-    *,
     index_url: str | None,
-    gateway: list[str],
+    gateways: list[str],
     cache_dir: Path | None,
     out: Path | None = None,
 ):
+    """The wheel fetcher of build and publish: the cache, a previous build in OUT (its
+    tree may hold the wheels already), the gateways by CID, then each wheel's source."""
     from wheelset.fetch.wheels import wheel_fetcher
 
-    # A previous build in OUT may hold the wheels already (--with-wheels): a verified source.
     trees = [out / "tree"] if out is not None else []
     return wheel_fetcher(
-        http, cache_dir=cache_dir, index_url=index_url, gateways=gateway, trees=trees
+        http, cache_dir=cache_dir, index_url=index_url, gateways=gateways, trees=trees
     )
 
 
@@ -85,6 +87,7 @@ def build_command(
     ] = False,
     index_url: IndexUrlOption = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
@@ -98,17 +101,15 @@ def build_command(
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else http_client(60.0) as http:
-        fetcher = (
-            None
-            if offline
-            else _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir, out=out)
-        )
+    with contextlib.nullcontext() if offline else http_client(timeout) as http:
+        fetcher = None if offline else _wheel_fetcher(http, index_url, gateway, cache_dir, out)
         counts: list[tuple[int, int]] = []
         provider = _metadata_provider(fetcher, counts) if with_metadata else None
         writer = _wheel_writer(fetcher) if with_wheels else None
         result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
-    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
+    summary = f"{result.wheels} wheels, {result.projects} projects"
+    if result.blocks is not None:
+        summary += f", {result.blocks} blocks"
     if with_metadata:
         fetched = sum(f for f, _ in counts)
         summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
@@ -123,16 +124,7 @@ def build_command(
 @handles_errors
 def publish_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
-    api: Annotated[
-        str | None,
-        typer.Option(
-            "--api",
-            metavar="URL",
-            envvar="WHEELSET_API",
-            help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
-            "service is given).",
-        ),
-    ] = None,
+    api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
         typer.Option(
@@ -161,7 +153,8 @@ def publish_command(
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+    The node is --api (default http://127.0.0.1:5001, unless only --pinning-service is \
+given). Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
 call and pin (default 300 s).
     """
     from wheelset.build.publish import (
@@ -174,13 +167,13 @@ call and pin (default 300 s).
     from wheelset.build.stage import build_collection
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        wheels = _fetcher(http, index_url=index_url, gateway=gateway, cache_dir=cache_dir)
+        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir)
         provider = _metadata_provider(wheels, []) if with_metadata else None
         car = Path(tmp) / "root.car"
         result = build_collection(directory, car=car, metadata=provider)
@@ -188,8 +181,7 @@ call and pin (default 300 s).
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
             fetcher = wheels if from_sources else None
-            progress, start, advance = wheel_progress("wheels")
-            with progress:
+            with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
                     car.read_bytes(),
@@ -198,8 +190,7 @@ call and pin (default 300 s).
                     fetcher=fetcher,
                     workers=jobs,
                     pin_timeout=timeout,
-                    on_start=start,
-                    on_wheel=advance,
+                    progress=progress,
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

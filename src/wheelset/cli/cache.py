@@ -38,7 +38,7 @@ def dir_command(cache_dir: CacheDirOption = None) -> None:
 @cache_app.command("info", cls=WheelsetCommand)
 @handles_errors
 def info_command(cache_dir: CacheDirOption = None) -> None:
-    """Print each bucket's file count and size (files, sha256, metadata, blocks)."""
+    """Print each bucket's file count and size (files, sha256, metadata, blocks, unpacked)."""
     cache = _cache(cache_dir)
     buckets = cache.info()
     typer.echo(f"cache: {cache.directory}")
@@ -55,7 +55,9 @@ def info_command(cache_dir: CacheDirOption = None) -> None:
 def clean_command(
     buckets: Annotated[
         list[str] | None,
-        typer.Argument(metavar="BUCKET", help="files, sha256, metadata or blocks (default: all)."),
+        typer.Argument(
+            metavar="BUCKET", help="files, sha256, metadata, blocks or unpacked (default: all)."
+        ),
     ] = None,
     cache_dir: CacheDirOption = None,
 ) -> None:

@@ -13,14 +13,14 @@ from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
     CacheDirOption,
+    ExtrasOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
+from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
-from wheelset.fetch.http import http_client
 
 __all__ = ["declare_command"]
 
@@ -30,7 +30,8 @@ def declare_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="A local .whl, an http(s)/file URL of a wheel, or NAME[extras][==VERSION]."
+            metavar="SOURCE...",
+            help="A local .whl, an http(s)/file URL of a wheel, or NAME==VERSION.",
         ),
     ],
     into: Annotated[
@@ -47,15 +48,7 @@ def declare_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove the projects' other declarations.")
     ] = False,
-    extras: Annotated[
-        str | None,
-        typer.Option(
-            "--extras",
-            metavar="NAMES",
-            help="Comma-separated extras to declare (default: none, or those NAME[a,b] "
-            "names). The closure check covers only declared extras.",
-        ),
-    ] = None,
+    extras: ExtrasOption = None,
     all_extras: Annotated[
         bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
     ] = False,
@@ -66,30 +59,21 @@ def declare_command(
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
-    from wheelset.fetch.wheels import wheel_fetcher
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
     from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
 
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
     platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
-    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
-        fetcher = wheel_fetcher(
-            http,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
-            index_url=index_url,
-            on_progress=on_progress,
-        )
-        if all_extras and extras is not None:
-            raise UsageError("--extras and --all-extras exclude each other")
-        wanted = None if all_extras else [e for e in (extras or "").split(",") if e.strip()]
+    if all_extras and extras is not None:
+        raise UsageError("--extras and --all-extras exclude each other")
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
         declared = declare_sources(
             sources,
             fetcher=fetcher,
             platforms=platforms,
             source=source,
-            extras=wanted,
+            extras=None if all_extras else extras or [],  # type: ignore[arg-type] - a list
             jobs=jobs,
         )
     for note in declared.notes:

@@ -12,11 +12,12 @@ from wheelset.cli.options import (
     DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
+    FromRootOption,
     GatewayOption,
     NodeApiOption,
     TimeoutOption,
 )
-from wheelset.cli.roots import open_root
+from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
 __all__ = ["init_command", "prune_command", "sync_command"]
@@ -27,9 +28,7 @@ def init_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
     ],
-    from_root: Annotated[
-        str, typer.Option("--from", metavar="ROOT", help="The published root to derive from.")
-    ],
+    from_root: FromRootOption,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
@@ -75,7 +74,7 @@ def prune_command(
     """
     from wheelset.client.resolve import parse_requirements
     from wheelset.maintain.fork import apply_prune, plan_prune
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     platforms_table, declarations = read_collection(directory)
     requirements = parse_requirements(keep)
@@ -101,9 +100,7 @@ def sync_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="The fork's collection directory.")
     ],
-    from_root: Annotated[
-        str, typer.Option("--from", metavar="ROOT", help="The new upstream root.")
-    ],
+    from_root: FromRootOption,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,

@@ -9,7 +9,8 @@ The directory is ``--cache-dir``, else ``$WHEELSET_CACHE_DIR``, else
 - ``sha256/<hex>``: the CID of the content with that sha256 (a pointer into ``files``, for
   lookups by an index's ``#sha256=`` before the CID is known);
 - ``metadata/<wheel cid>``: the METADATA file read out of a wheel (for PEP 658);
-- ``blocks/<cid>``: root blocks, verified (wheelset.ipfs.resolver.BlockDir).
+- ``blocks/<cid>``: root blocks, verified (wheelset.ipfs.resolver.BlockDir);
+- ``unpacked/<cid>/``: wheels unpacked and checked for install (wheelset.client.unpacked).
 
 A file enters only after its CID (and expected size and sha256) are verified, by atomic
 rename, so a reader never sees a partial file. A cached file is re-verified every time it is
@@ -46,7 +47,7 @@ __all__ = [
     "verify_file",
 ]
 
-BUCKETS = ("files", "sha256", "metadata", "blocks")
+BUCKETS = ("files", "sha256", "metadata", "blocks", "unpacked")
 
 
 class CacheError(WheelsetError):

@@ -16,8 +16,8 @@ read. Either way the bytes stream into a temp file while ipfs.importer.digest_st
 computes CID, sha256 and size in the same pass; only verified files enter the cache or are
 handed out, so a caller never sees unverified bytes. HTTP goes through the injected client
 (wheelset.fetch.http: bounded bodies, scoped credentials); every URL in a message is masked.
-Entry points: wheel_fetcher(), WheelFetcher, FetchedWheel, InspectedWheel, ContentMismatch,
-ProgressCallback.
+Bytes and finished wheels are reported to a wheelset.progress.Progress.
+Entry points: wheel_fetcher(), WheelFetcher, FetchedWheel, InspectedWheel, ContentMismatch.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -51,18 +51,16 @@ from wheelset.model.declarations import (
     parse_wheel_name,
 )
 from wheelset.model.wheelfile import WheelMetadata, read_wheel
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "ContentMismatch",
     "FetchedWheel",
     "InspectedWheel",
-    "ProgressCallback",
     "WheelFetcher",
     "wheel_fetcher",
 ]
 
-# (label, bytes so far, total bytes or None when unknown); called from worker threads.
-ProgressCallback = Callable[[str, int, "int | None"], None]
 _CHUNK = 1 << 16  # bytes per read from the network or a local file
 
 
@@ -133,7 +131,7 @@ class WheelFetcher:
         index_url: str | None = None,
         gateways: GatewayFetcher | None = None,
         trees: Sequence[Path] = (),
-        on_progress: ProgressCallback | None = None,
+        progress: Progress = NO_PROGRESS,
     ):
         self._http = http
         self._trees = tuple(trees)
@@ -141,7 +139,7 @@ class WheelFetcher:
         self._index = index
         self._index_url = index_url
         self._gateways = gateways
-        self._on_progress = on_progress
+        self._progress = progress
 
     @property
     def index(self) -> IndexClient:
@@ -182,6 +180,7 @@ class WheelFetcher:
         if self.cache is not None and self.cache.cached(
             cid, name, size=decl.size, sha256=decl.sha256
         ):
+            self._progress.item(name, "cache")
             return FetchedWheel(_place(self.cache.file_path(cid, name), into, name), "cache")
         failed = ""
         for tree in self._trees:
@@ -208,19 +207,32 @@ class WheelFetcher:
         cid, name = decl.content_id, decl.filename
         if self.cache is not None:
             got = self.cache.obtain(
-                cid, self._gateways, name, size=decl.size, sha256=decl.sha256, label=name
+                cid,
+                self._gateways,
+                name,
+                size=decl.size,
+                sha256=decl.sha256,
+                label=name,
+                on_progress=self._progress.advance,
             )
+            self._progress.item(name, got.source)
             return FetchedWheel(_place(got.path, into, name), got.source)
         assert into is not None
         fetched = self._gateways.fetch_file(
-            cid, into / name, size=decl.size, sha256=decl.sha256, label=name
+            cid,
+            into / name,
+            size=decl.size,
+            sha256=decl.sha256,
+            label=name,
+            on_progress=self._progress.advance,
         )
+        self._progress.item(name, fetched.gateway)
         return FetchedWheel(into / name, fetched.gateway)
 
     def _from_url(self, decl: Declaration, url: str, into: Path | None) -> Path:
         limit = MAX_FILE_SIZE if decl.size is None else decl.size
         with self._temp(decl.filename, into, self.cache) as (sink, tmp):
-            digest = self._download(url, sink, limit, decl.filename, decl.size)
+            digest = self._download(url, sink, limit, decl.filename)
             sink.close()
             if problem := digest.mismatch(decl.content_id, decl.size, decl.sha256):
                 raise ContentMismatch(f"{mask_credentials(url)}: {problem}", path=decl.path)
@@ -281,13 +293,14 @@ class WheelFetcher:
         if cache is not None and expected:
             hit = cache.find_sha256(expected, filename)
             if hit is not None:
+                self._progress.item(filename, "cache")
                 return InspectedWheel(filename, shown, hit[1], read_wheel(hit[0], filename))
         with contextlib.ExitStack() as stack:
             into = None
             if cache is None:
                 into = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wheelset-")))
             sink, tmp = stack.enter_context(self._temp(filename, into, cache))
-            digest = self._download(url, sink, MAX_FILE_SIZE, filename, None)
+            digest = self._download(url, sink, MAX_FILE_SIZE, filename)
             sink.close()
             if expected and digest.sha256 != expected:
                 raise FetchError(
@@ -298,9 +311,7 @@ class WheelFetcher:
                 cache.put_file(digest, filename, tmp)
         return InspectedWheel(filename, shown, digest, metadata)
 
-    def _download(
-        self, url: str, sink: BinaryIO, limit: int, label: str, total: int | None
-    ) -> Digest:
+    def _download(self, url: str, sink: BinaryIO, limit: int, label: str) -> Digest:
         """Stream ``url`` into ``sink``; its digest (at most ``limit`` bytes are read)."""
         shown = mask_credentials(url)
         parts = urlsplit(url)
@@ -308,7 +319,7 @@ class WheelFetcher:
             if parts.scheme == "file":
                 # url2pathname decodes %XX itself: decoding again would open another file.
                 path = Path(url2pathname(parts.path))
-                return self._digest(_local_chunks(path), sink, limit, label, total)
+                return self._digest(_local_chunks(path), sink, limit, label)
             if parts.scheme not in ("http", "https"):
                 raise FetchError(f"{shown}: unsupported URL scheme {parts.scheme!r}")
             with self._http.stream(
@@ -318,10 +329,7 @@ class WheelFetcher:
                     raise FetchError(
                         f"{shown}: HTTP {response.status_code} {response.reason_phrase}"
                     )
-                if total is None:
-                    length = response.headers.get("content-length", "")
-                    total = int(length) if length.isdigit() and len(length) < 20 else None
-                return self._digest(response.iter_bytes(_CHUNK), sink, limit, label, total)
+                return self._digest(response.iter_bytes(_CHUNK), sink, limit, label)
         except TooLong as e:
             raise ContentMismatch(f"{shown}: {e}") from None
         except httpx.TimeoutException as e:
@@ -333,22 +341,11 @@ class WheelFetcher:
         except OSError as e:
             raise FetchError(f"{shown}: cannot read ({e.strerror or e})") from e
 
-    def _digest(
-        self, chunks: Iterator[bytes], sink: BinaryIO, limit: int, label: str, total: int | None
-    ) -> Digest:
-        callback = self._on_progress
-        report = None
-        if callback is not None:
-            callback(label, 0, total)
-            done = 0
-
-            def report(n: int) -> None:
-                nonlocal done
-                done += n
-                callback(label, done, total)
-
-        reader = ChunkReader(chunks, limit, report)
-        return digest_stream(reader, on_chunk=sink.write)  # type: ignore[arg-type]
+    def _digest(self, chunks: Iterator[bytes], sink: BinaryIO, limit: int, label: str) -> Digest:
+        reader = ChunkReader(chunks, limit, self._progress.advance)
+        digest = digest_stream(reader, on_chunk=sink.write)  # type: ignore[arg-type]
+        self._progress.item(label, "fetched")
+        return digest
 
 
 def wheel_fetcher(
@@ -360,7 +357,7 @@ def wheel_fetcher(
     gateways: Sequence[str] = (),
     trees: Sequence[Path] = (),
     timeout: float = DEFAULT_TIMEOUT,
-    on_progress: ProgressCallback | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> WheelFetcher:
     """A command's fetcher from its options: the one cache (``cache_dir``, else
     default_cache_dir(); none when not ``use_cache``), the index (``index_url``, else as
@@ -372,7 +369,7 @@ def wheel_fetcher(
         index_url=index_url,
         gateways=GatewayFetcher(gateways, http=http, timeout=timeout) if gateways else None,
         trees=trees,
-        on_progress=on_progress,
+        progress=progress,
     )
 
 

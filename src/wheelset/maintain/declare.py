@@ -67,8 +67,7 @@ _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
 class DeclareError(WheelsetError):
     """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
 
-    def __init__(self, message: str, *, code: str = "DECLARE"):
-        super().__init__(message, code=code)
+    code = "DECLARE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +443,18 @@ def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declarat
             raise
 
 
+def _refuse_links(root: Path, parts: Sequence[str]) -> None:
+    """A symbolic link in the prefix/project/file path would write outside ``root``."""
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise DeclareError(
+                f"{path} is a symbolic link; declarations are written only inside {root}",
+                code="IO",
+            )
+
+
 def write_declarations(
     declarations: Sequence[Declaration], root: Path, *, replace: bool = False
 ) -> list[tuple[str, Path]]:
@@ -459,6 +470,7 @@ def write_declarations(
     try:
         for decl in declarations:
             target = root / Path(*decl.path.parts)
+            _refuse_links(root, decl.path.parts)
             text = format_declaration(decl)
             if target.is_file() and target.read_text("utf-8") == text:
                 status = "unchanged"
