@@ -71,11 +71,21 @@ def _requires_python(wheel: Path) -> str | None:
     return None
 
 
-def write_index(root: Path, wheels: Iterable[Path]) -> Path:
+def _write_core_metadata(wheel: Path) -> str:
+    """Write ``<wheel>.metadata`` (the wheel's METADATA); return its sha256."""
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        data = zf.read(name)
+    wheel.with_name(wheel.name + ".metadata").write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_index(root: Path, wheels: Iterable[Path], *, metadata: bool = False) -> Path:
     """Copy wheels (and sdists) under ``root/files``; write ``root/simple/<project>/index.html``.
 
     Returns the ``simple`` directory. Links carry ``#sha256=`` like a real index; a
-    ``index.json`` beside each page holds the PEP 691 form.
+    ``index.json`` beside each page holds the PEP 691 form. With ``metadata``, each wheel's
+    METADATA is served beside it as ``<wheel>.metadata`` (PEP 658/714, with its sha256).
     """
     files = root / "files"
     simple = root / "simple"
@@ -103,6 +113,9 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
             attribute = (
                 f' data-requires-python="{html.escape(requires_python)}"' if requires_python else ""
             )
+            core = _write_core_metadata(p) if metadata and p.suffix == ".whl" else None
+            if core:
+                attribute += f' data-core-metadata="sha256={core}"'
             anchors.append(
                 f'<a href="{html.escape(href)}"{attribute}>{html.escape(p.name)}</a><br/>'
             )
@@ -113,6 +126,8 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
             }
             if requires_python:
                 entry["requires-python"] = requires_python
+            if core:
+                entry["core-metadata"] = {"sha256": core}
             entries.append(entry)
         (page / "index.html").write_text(
             "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n"

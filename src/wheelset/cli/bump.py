@@ -42,6 +42,13 @@ def bump_command(
         str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
     extras: ExtrasOption = None,
+    allow_index_swap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-index-swap",
+            help="Bump projects declared from private URL sources too, from the index.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -69,6 +76,7 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
             fetcher=fetcher,
             extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
             jobs=jobs,
+            allow_index_swap=allow_index_swap,
         )
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []

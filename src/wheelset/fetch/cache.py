@@ -47,7 +47,7 @@ __all__ = [
     "verify_file",
 ]
 
-BUCKETS = ("files", "sha256", "metadata", "blocks", "unpacked")
+BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked")
 
 
 class CacheError(WheelsetError):

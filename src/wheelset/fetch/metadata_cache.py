@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
-from wheelset.fetch.wheels import WheelFetcher
+from wheelset.fetch.wheels import MAX_METADATA_SIZE, WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
@@ -35,7 +35,6 @@ __all__ = [
     "extract_metadata",
 ]
 
-MAX_METADATA_SIZE = 16 * 1024 * 1024  # bytes; anything larger is not a real METADATA file
 DEFAULT_WORKERS = 4  # concurrent downloads when filling misses
 
 

@@ -23,6 +23,7 @@ Entry points: wheel_fetcher(), WheelFetcher, FetchedWheel, InspectedWheel, Conte
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import tempfile
@@ -38,7 +39,7 @@ import httpx
 from wheelset.errors import mask_credentials
 from wheelset.fetch import FetchError
 from wheelset.fetch.cache import Cache, default_cache_dir
-from wheelset.fetch.index import IndexClient, configured_index_url
+from wheelset.fetch.index import IndexClient, IndexFile, configured_index_url
 from wheelset.fsutil import make_temp
 from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.gateway import DEFAULT_TIMEOUT, GatewayFetcher
@@ -53,7 +54,10 @@ from wheelset.model.declarations import (
 from wheelset.model.wheelfile import WheelMetadata, read_wheel
 from wheelset.progress import NO_PROGRESS, Progress
 
+MAX_METADATA_SIZE = 16 * 1024 * 1024  # bytes; anything larger is not a real METADATA file
+
 __all__ = [
+    "MAX_METADATA_SIZE",
     "ContentMismatch",
     "FetchedWheel",
     "InspectedWheel",
@@ -310,6 +314,22 @@ class WheelFetcher:
             if cache is not None:
                 cache.put_file(digest, filename, tmp)
         return InspectedWheel(filename, shown, digest, metadata)
+
+    def core_metadata(self, item: IndexFile) -> bytes:
+        """The METADATA an index serves beside a wheel (PEP 658/714: ``<url>.metadata``),
+        checked against the sha256 the page gives.
+
+        Raises:
+            FetchError: HTTP error, timeout, unreachable, too large, or another sha256.
+        """
+        url = item.url + ".metadata"
+        sink = io.BytesIO()
+        digest = self._download(url, sink, MAX_METADATA_SIZE, item.filename + ".metadata")
+        if item.core_metadata and digest.sha256 != item.core_metadata:
+            raise FetchError(
+                f"{mask_credentials(url)}: sha256 differs from the index's {item.core_metadata}"
+            )
+        return sink.getvalue()
 
     def _download(self, url: str, sink: BinaryIO, limit: int, label: str) -> Digest:
         """Stream ``url`` into ``sink``; its digest (at most ``limit`` bytes are read)."""

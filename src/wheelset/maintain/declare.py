@@ -41,7 +41,7 @@ from wheelset.model.declarations import (
     parse_wheel_name,
 )
 from wheelset.model.overlap import wheels_overlap
-from wheelset.model.platforms import Platform
+from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import declaration_for, read_wheel
 
 __all__ = [
@@ -50,10 +50,12 @@ __all__ = [
     "ReleasePlan",
     "SourceSpec",
     "WheelCandidate",
+    "declare_index_file",
     "declare_release",
     "declare_sources",
     "parse_source",
     "plan_release",
+    "run_parallel",
     "wheel_candidates",
     "write_declarations",
 ]
@@ -354,9 +356,10 @@ def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None
     return declaration_for(filename, fetched.digest, fetched.metadata, source, extras)
 
 
-def _declare_index_file(
+def declare_index_file(
     item: IndexFile, fetcher: WheelFetcher, extras: Collection[str] | None
 ) -> Declaration:
+    """Fetch and check one wheel of an index page; its declaration (source ``index:``)."""
     source = INDEX_SOURCE_PREFIX + item.filename
     fetched = fetcher.inspect_source(source, item.filename, expected_sha256=item.sha256)
     return declaration_for(item.filename, fetched.digest, fetched.metadata, source, extras)
@@ -395,22 +398,42 @@ def declare_sources(
             if not platforms:
                 raise DeclareError(f"{spec.text}: declaring a release needs platforms.toml")
             assert spec.name is not None
-            plan = plan_release(
-                spec.name, spec.version, fetcher.index.project_files(spec.name), platforms
-            )
+            files = fetcher.index.project_files(spec.name)
+            plan = plan_release(spec.name, spec.version, files, platforms)
             if plan.uncovered:
-                ids = ", ".join(p.id for p in plan.uncovered)
-                notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
+                notes.append(_uncovered_note(plan, spec.extras, files, platforms))
             wanted = extras if spec.extras is None else spec.extras
             for item in plan.files:
-                tasks.append(lambda item=item, w=wanted: _declare_index_file(item, fetcher, w))
-    declarations = _run(tasks, jobs)
+                tasks.append(lambda item=item, w=wanted: declare_index_file(item, fetcher, w))
+    declarations = run_parallel(tasks, jobs)
     unique: dict[str, Declaration] = {}
     for decl in declarations:
         previous = unique.setdefault(str(decl.path), decl)
         if previous != decl:
             raise DeclareError(f"{decl.filename}: two sources give different wheels")
     return Declared(tuple(unique.values()), tuple(notes))
+
+
+def _uncovered_note(
+    plan: ReleasePlan,
+    extras: Sequence[str] | None,
+    files: Sequence[IndexFile],
+    platforms: Sequence[Platform],
+) -> str:
+    """``NAME V: no wheel for …; X covers every platform: `wheelset declare NAME==X```."""
+    from wheelset.maintain.outdated import find_update
+
+    missing = describe_platforms([p.id for p in plan.uncovered], platforms)
+    note = f"{plan.name} {plan.version}: no wheel for {missing}"
+    every = [p.id for p in platforms]
+    covering = find_update(plan.name, [Version("0")], every, files, platforms).newest
+    if covering is None:
+        return note + "; no release has wheels for every platform"
+    named = f"{plan.name}[{','.join(extras)}]" if extras else plan.name
+    return note + (
+        f"; {covering} is the newest release with wheels for every platform: "
+        f"`wheelset declare '{named}=={covering}' --replace`"
+    )
 
 
 def declare_release(
@@ -426,11 +449,12 @@ def declare_release(
     Raises:
         FetchError, NotAWheelError, DeclarationError: the first failure.
     """
-    tasks = [lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files]
-    return tuple(_run(tasks, jobs))
+    tasks = [lambda item=item: declare_index_file(item, fetcher, extras) for item in plan.files]
+    return tuple(run_parallel(tasks, jobs))
 
 
-def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+def run_parallel(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+    """Run the tasks ``jobs`` at a time; the first failure cancels the rest."""
     if jobs <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -61,7 +61,7 @@ def _dist_info_file(names: list[str], leaf: str, filename: str) -> str:
     return found[0]
 
 
-def _parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
+def parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
     dist = pkginfo.Distribution()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pkginfo warns about newer Metadata-Versions
@@ -122,7 +122,7 @@ def read_wheel(path: Path, filename: str) -> WheelMetadata:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             metadata_name = _dist_info_file(names, "METADATA", filename)
-            metadata = _parse_metadata(archive.read(metadata_name), filename)
+            metadata = parse_metadata(archive.read(metadata_name), filename)
     except (zipfile.BadZipFile, EOFError) as e:
         raise NotAWheelError(f"{filename}: not a zip archive ({e})") from e
     except (OSError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError) as e:
