@@ -83,7 +83,7 @@ CAR_FILE = "root.car"
 TREE_DIR = "tree"
 STATE_FILE = ".build-state"
 INCOMPLETE_MARKER = ".incomplete"
-_STATE_VERSION = 1  # bump when the state's layout or the root format changes
+_STATE_VERSION = 2  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -661,6 +661,8 @@ def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
             state.flags != flags
             or state.root != root.to_bytes()
             or state.car_size != (out / CAR_FILE).stat().st_size
+            or not all(len(v) == 7 for v in state.projects.values())
+            or not all(len(v) == 5 for v in state.shards.values())
         ):
             return None
         return state
