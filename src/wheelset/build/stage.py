@@ -615,6 +615,10 @@ def _locked(out: Path) -> Iterator[None]:
         for name in os.listdir(out.parent):
             if name.startswith(stale):
                 shutil.rmtree(out.parent / name, ignore_errors=True)
+        if out.is_dir():
+            for name in os.listdir(out):
+                if name.startswith(_PAGES_PREFIX):
+                    shutil.rmtree(out / name, ignore_errors=True)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -691,6 +695,34 @@ def _same_stats(old: Stats, new: Stats, stamp: int) -> bool:
     if new[0][0] >= limit or new[0][1] >= limit:
         return False
     return all(f[2] < limit and f[3] < limit for f in new[1])
+
+
+_PAGES_PREFIX = ".pages-"
+
+
+def _move_pages_in(
+    out: Path,
+    pages: Path,
+    state: _State,
+    projects: Sequence[_Project],
+    built: Sequence[_Project],
+    root_files: Mapping[str, bytes],
+) -> None:
+    """Update OUT/tree in place under the marker: rebuilt projects' directories moved in,
+    gone projects' removed, the root's own files replaced."""
+    atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
+    tree = out / TREE_DIR
+    for project in built:
+        target = tree / project.name
+        if target.exists() and _exchange(pages / project.name, target):
+            shutil.rmtree(pages / project.name)
+        else:
+            shutil.rmtree(target, ignore_errors=True)
+            os.rename(pages / project.name, target)
+    for rel in set(state.projects) - {p.rel for p in projects}:
+        shutil.rmtree(tree / rel.split("/", 1)[1], ignore_errors=True)
+    for name, data in root_files.items():
+        atomic_write_bytes(tree / name, data)
 
 
 # --- the stage --------------------------------------------------------------------------
@@ -810,11 +842,9 @@ def _build(
     tree: str | None = None
     if out is not None:
         if incremental:
-            tree = str(out / TREE_DIR)
-            removed = set(state.projects) - set(rels)  # type: ignore[union-attr]
-            atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
-            for rel in removed:
-                shutil.rmtree(os.path.join(tree, rel.split("/", 1)[1]), ignore_errors=True)
+            # Pages of rebuilt projects are made aside and moved in once all is built, so
+            # a bad declaration leaves OUT as it was.
+            tree = tempfile.mkdtemp(dir=out, prefix=_PAGES_PREFIX)
         else:
             staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
             staged.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; give what mkdir gives
@@ -843,7 +873,7 @@ def _build(
             known_shards=known,
             shards_out=shards,
         )
-        if tree is not None:
+        if tree is not None and not incremental:
             for name, data in root_files.items():
                 atomic_write_bytes(Path(tree) / name, data)
         result_blocks = None
@@ -863,6 +893,8 @@ def _build(
                         os.replace(copy, car)
                     finally:
                         copy.unlink(missing_ok=True)
+                if incremental:
+                    _move_pages_in(out, Path(tree), state, projects, built, root_files)  # type: ignore[arg-type]
                 os.replace(temporary, target)
             finally:
                 temporary.unlink(missing_ok=True)
@@ -904,6 +936,8 @@ def _build(
     finally:
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
+        if incremental and tree is not None:
+            shutil.rmtree(tree, ignore_errors=True)
     return BuildResult(
         root.cid,
         root.tsize,
