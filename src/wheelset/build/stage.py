@@ -19,9 +19,10 @@ A build directory is
 Incremental: the state records, per project directory, the stat data and a hash of its
 declaration files, its directory CID and where its blocks sit in root.car (and where
 each subtree of the root directory sits). The next build into OUT rebuilds only the
-projects whose files changed, copies everything else from the old root.car, and updates
-OUT/tree in place: the result is byte-identical to a fresh build. While it updates, the
-marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from scratch.
+projects whose files changed (their pages made aside in OUT/.pages-*), copies everything
+else from the old root.car, and only then updates OUT/tree in place: the result is
+byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
+build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
 removed by the next build (builds into one OUT are serialised by a lock on its parent).
