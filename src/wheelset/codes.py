@@ -105,6 +105,12 @@ CODES: dict[str, tuple[str, str]] = {
     "CONFLICT": (ERROR_FAMILY, "two requirements want versions the root does not both offer"),
     "DEPENDENCY": (ERROR_FAMILY, "a dependency of a requested project cannot be met"),
     "VERIFY": (ERROR_FAMILY, "`install`: a gateway served bytes that do not match the CID"),
+    "ENVIRONMENT": (ERROR_FAMILY, "`install`: the target environment cannot be written"),
+    "BREAKS": (
+        ERROR_FAMILY,
+        "`install`: the change would break installed distributions (--force installs anyway)",
+    ),
+    "REQUIREMENTS": (ERROR_FAMILY, "a requirements file cannot be read or has an unusable line"),
     "WHEEL": (ERROR_FAMILY, "`install`: a fetched wheel is not valid; nothing was installed"),
     "EXPORT": (ERROR_FAMILY, "`export`: a wheel cannot be pinned (no sha256)"),
     "SERVE": (ERROR_FAMILY, "`serve`: cannot listen on the port"),

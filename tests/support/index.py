@@ -149,7 +149,7 @@ def serve_directory(root: Path, *, negotiate: bool = False) -> Iterator[str]:
     """
     handler_class = _NegotiatingHandler if negotiate else _QuietHandler
     handler = functools.partial(handler_class, directory=str(root))
-    with _serve(handler) as url:
+    with serve_handler(handler) as url:
         yield url
 
 
@@ -175,19 +175,20 @@ def serve_protected(root: Path, user: str, password: str) -> Iterator[str]:
     """Like serve_directory(), but every request needs HTTP basic auth ``user:password``."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     handler = functools.partial(_ProtectedHandler, directory=str(root), expected=f"Basic {token}")
-    with _serve(handler) as url:
+    with serve_handler(handler) as url:
         yield url
 
 
 @contextmanager
 def serve_stalling() -> Iterator[str]:
     """A server on 127.0.0.1 that answers every GET with headers and then stalls."""
-    with _serve(_StallingHandler) as url:
+    with serve_handler(_StallingHandler) as url:
         yield url
 
 
 @contextmanager
-def _serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+def serve_handler(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve with ``handler`` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     # A short poll interval: shutdown() waits up to one interval, once per test.

@@ -10,6 +10,7 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
     ExtrasOption,
     FormatOption,
@@ -52,6 +53,7 @@ def bump_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Replace projects' declarations with other releases', if the collection stays sound.
 
@@ -67,7 +69,7 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
     formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
-    with wheel_fetching(timeout, index_url, needs_index=True, use_cache=not no_cache) as fetcher:
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
         plan = plan_bump(
             collection,
             targets,

@@ -12,6 +12,7 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     ExtrasOption,
     IndexUrlOption,
     JobsOption,
@@ -63,6 +64,7 @@ def declare_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
@@ -81,9 +83,7 @@ def declare_command(
     if all_extras and extras is not None:
         raise UsageError("--extras and --all-extras exclude each other")
     wanted = None if all_extras else extras or []
-    with wheel_fetching(
-        timeout, index_url, needs_index=releases, use_cache=not no_cache
-    ) as fetcher:
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
         if with_deps:
             declared = _declare_with_deps(
                 specs, into, platforms or [], wanted, replace, fetcher, jobs
@@ -118,9 +118,7 @@ def _declare_with_deps(specs, into, platforms, wanted, replace, fetcher, jobs): 
         platforms,
         index=fetcher.index,
         fetcher=fetcher,
-        cache_dir=None
-        if fetcher.cache is None
-        else fetcher.cache.directory.parent / "core-metadata",
+        cache_dir=None if fetcher.cache is None else fetcher.cache.directory / "core-metadata",
         replace=replace,
         jobs=jobs,
     )

@@ -303,7 +303,7 @@ class IndexClient:
         """A file:// index, as pip reads one: ``<dir>/<project>/index.html``."""
         page = url + "index.html"
         try:
-            text = Path(url2pathname(unquote(urlsplit(page).path))).read_text("utf-8")
+            text = Path(url2pathname(urlsplit(page).path)).read_text("utf-8")  # decodes %XX once
         except FileNotFoundError as e:
             raise IndexLookupError(
                 f"project {name!r} not found on the index {self.base_url}"

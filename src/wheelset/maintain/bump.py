@@ -27,7 +27,7 @@ from packaging.version import Version
 from wheelset.check import run_checks
 from wheelset.check.report import shown_path
 from wheelset.errors import UsageError, WheelsetError
-from wheelset.fetch.download import WheelFetcher
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.maintain.declare import (
     declare_release,
     parse_source,
@@ -191,8 +191,6 @@ def plan_bump(
             path=collection.root / PLATFORMS_FILE,
             code="PLATFORMS",
         )
-    if fetcher.index is None:
-        raise BumpError("bumping needs a package index", code="INDEX")
     if extras is not None and len(targets) > 1:
         raise BumpError("extras can be chosen when bumping one project only", code="USAGE")
     wanted: dict[NormalizedName, Version | None] = {}

@@ -31,8 +31,8 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import RequirementInformation, ResolutionImpossible, ResolutionTooDeep
 
-from wheelset.fetch.download import WheelFetcher
 from wheelset.fetch.index import IndexClient, IndexFile
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.maintain.declare import (
     Declared,
@@ -110,7 +110,7 @@ class _Metadata:
         if with_file:
             return self._core_metadata(with_file[0])
         item = plan.files[0]
-        fetched = self._fetcher.fetch(
+        fetched = self._fetcher.inspect_source(
             INDEX_SOURCE_PREFIX + item.filename, item.filename, expected_sha256=item.sha256
         )
         return fetched.metadata
@@ -427,5 +427,5 @@ def declare_closure(plan: ClosurePlan, *, fetcher: WheelFetcher, jobs: int = 4) 
 
 def _again(decl: Declaration, fetcher: WheelFetcher, extras: Sequence[str]) -> Declaration:
     """A declared wheel with other extras: fetched again (the cache usually has it)."""
-    fetched = fetcher.fetch(decl.source, decl.filename, expected_sha256=decl.sha256)
+    fetched = fetcher.inspect_source(decl.source, decl.filename, expected_sha256=decl.sha256)
     return declaration_for(decl.filename, fetched.digest, fetched.metadata, decl.source, extras)

@@ -29,9 +29,10 @@ from packaging.version import InvalidVersion, Version
 
 from wheelset.errors import WheelsetError
 from wheelset.fetch.credentials import strip_credentials
-from wheelset.fetch.download import WheelFetcher
 from wheelset.fetch.index import IndexFile
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.fsutil import atomic_write_text
+from wheelset.ipfs.importer import digest_stream
 from wheelset.model.declarations import (
     INDEX_SOURCE_PREFIX,
     Declaration,
@@ -41,7 +42,7 @@ from wheelset.model.declarations import (
 )
 from wheelset.model.overlap import wheels_overlap
 from wheelset.model.platforms import Platform, describe_platforms
-from wheelset.model.wheelfile import declaration_for, digest_stream, read_wheel
+from wheelset.model.wheelfile import declaration_for, read_wheel
 
 __all__ = [
     "DeclareError",
@@ -349,7 +350,7 @@ def _declare_file(text: str, source: str | None, extras: Collection[str] | None)
 
 def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None) -> Declaration:
     filename = _url_filename(url)
-    fetched = fetcher.fetch(url, filename)
+    fetched = fetcher.inspect_source(url, filename)
     # Credentials in the URL serve this download only; the declaration never records them.
     source = strip_credentials(url)
     return declaration_for(filename, fetched.digest, fetched.metadata, source, extras)
@@ -360,7 +361,7 @@ def declare_index_file(
 ) -> Declaration:
     """Fetch and check one wheel of an index page; its declaration (source ``index:``)."""
     source = INDEX_SOURCE_PREFIX + item.filename
-    fetched = fetcher.fetch(source, item.filename, expected_sha256=item.sha256)
+    fetched = fetcher.inspect_source(source, item.filename, expected_sha256=item.sha256)
     return declaration_for(item.filename, fetched.digest, fetched.metadata, source, extras)
 
 
@@ -396,8 +397,6 @@ def declare_sources(
         else:
             if not platforms:
                 raise DeclareError(f"{spec.text}: declaring a release needs platforms.toml")
-            if fetcher.index is None:
-                raise DeclareError(f"{spec.text}: declaring a release needs a package index")
             assert spec.name is not None
             files = fetcher.index.project_files(spec.name)
             plan = plan_release(spec.name, spec.version, files, platforms)
