@@ -24,7 +24,7 @@ from wheelset.build.stage import (
 from wheelset.build.tree import build_root
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
-from wheelset.model.collection_reader import read_collection
+from wheelset.model.collection import read_collection
 
 PADDING = "x" * 180  # long names: few projects pass the HAMT threshold of the root directory
 
@@ -55,6 +55,8 @@ def _tree(directory: Path) -> dict[str, bytes]:
 def _assert_same_as_fresh(collection: Path, out: Path, tmp_path: Path) -> BuildResult:
     fresh = tmp_path / "fresh"
     result = build_collection(collection, out=fresh, car=tmp_path / "fresh.car")
+    again = build_collection(collection, out=out)  # nothing to rebuild: the same counts
+    assert (again.root, again.blocks, again.rebuilt) == (result.root, result.blocks, 0)
     assert read_build_root(out) == result.root
     assert (out / "root.car").read_bytes() == (fresh / "root.car").read_bytes()
     assert (tmp_path / "fresh.car").read_bytes() == (fresh / "root.car").read_bytes()
@@ -193,4 +195,21 @@ def test_kill_9_at_several_points_leaves_out_whole(tmp_path: Path) -> None:
         read_build_root(out)
     build_collection(collection, out=out)
     assert _staging(tmp_path) == []
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_a_bad_declaration_leaves_the_build_directory_as_it_was(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    root = build_collection(collection, out=out).root
+    before = _tree(out)
+    bad = _write(collection, 3, version="2.0")
+    bad.write_text(bad.read_text().replace("content-id", "content_id"))
+    _write(collection, 4, size=99)  # a good change in the same build
+    with pytest.raises(WheelsetError, match="unknown key") as caught:
+        build_collection(collection, out=out)
+    assert str(caught.value.path).endswith(bad.name)
+    assert read_build_root(out) == root and _tree(out) == before
+    bad.unlink()
+    assert build_collection(collection, out=out).rebuilt == 1
     _assert_same_as_fresh(collection, out, tmp_path)

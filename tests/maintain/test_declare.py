@@ -399,3 +399,22 @@ def test_prefix_command() -> None:
     assert (result.exit_code, result.stdout) == (0, "39\n7c\n25\n")
     bad = _run("prefix", "../x")
     assert bad.exit_code == 2 and "invalid project name" in bad.stderr
+
+
+def test_into_refuses_a_symbolic_link_out_of_the_collection(tmp_path: Path) -> None:
+    from tests.support.decls import make_decl
+    from wheelset.maintain.declare import write_declarations
+
+    root, outside = tmp_path / "declarations", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    decl = make_decl("tomli-2.0.1-py3-none-any.whl")
+    (root / decl.path.parts[0]).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DeclareError) as info:
+        write_declarations([decl], root)
+    assert "symbolic link" in str(info.value) and info.value.code == "IO"
+    assert list(outside.iterdir()) == []
+    wheel = make_wheel(tmp_path / "w", "tomli", "2.0.1")
+    result = CliRunner().invoke(app, ["declare", str(wheel), "--into", str(root)])
+    assert result.exit_code != 0 and "symbolic link" in result.output
+    assert list(outside.iterdir()) == []

@@ -7,7 +7,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from wheelset.client.root import open_root, parse_root_ref
+from wheelset.build.manifest import manifest_of
+from wheelset.build.tree import build_root
+from wheelset.client.root import Root, open_root, parse_root_ref
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import write_car
 from wheelset.ipfs.importer import import_bytes
 from wheelset.maintain.fork import (
     ChangeKind,
@@ -17,9 +21,9 @@ from wheelset.maintain.fork import (
     init_collection,
     merge_collections,
     read_upstream,
+    upstream_of,
 )
 from wheelset.model.declarations import (
-    dump_declaration,
     load_declaration,
     parse_declaration,
     relpath_for,
@@ -40,26 +44,18 @@ def decl(name: str, version: str, deps: tuple[str, ...] = ()):
     return parse_declaration(table, PurePosixPath(str(relpath_for(filename))))
 
 
-def manifest(*decls, platforms=PLATFORMS):
+def manifest(*decls, platforms=PLATFORMS) -> Upstream:
     return Upstream(platforms, tuple(sorted(decls, key=lambda d: str(d.path))))
 
 
-def built_root(tmp_path: Path, upstream: Upstream, name: str):
-    """``upstream`` written as a collection, built into a build directory, opened."""
-    import tomli_w
-    from typer.testing import CliRunner
-
-    from wheelset.cli import app
-
-    collection = tmp_path / f"{name}-src"
-    collection.mkdir()
-    (collection / "platforms.toml").write_text(tomli_w.dumps(dict(upstream.platforms)))
-    for d in upstream.declarations:
-        dump_declaration(d, collection)
-    out = tmp_path / name
-    result = CliRunner().invoke(app, ["build", str(collection), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return open_root(parse_root_ref(str(out)))
+def root_of(upstream: Upstream, directory: Path) -> Root:
+    """The upstream built into a root, opened from a CAR file."""
+    store = MemoryBlockStore()
+    built = build_root(manifest_of(upstream.platforms, upstream.declarations), store=store)
+    car = directory / f"{built.cid}.car"
+    with car.open("wb") as out:
+        write_car(out, [built.cid], store.items())
+    return open_root(parse_root_ref(str(car)))
 
 
 def kinds(result) -> dict[str, ChangeKind]:
@@ -108,33 +104,32 @@ def test_upstream_removal_taken_and_platforms_follow_upstream() -> None:
 
 def test_init_then_apply_merge_on_disk(tmp_path: Path) -> None:
     base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
-    root = built_root(tmp_path, base, "base")
+    root = root_of(base, tmp_path)
     target = tmp_path / "fork"
     assert init_collection(root, target) == (2, 2)
     recorded_root, recorded = read_upstream(target)
-    assert recorded_root == root.cid
-    assert (recorded.platforms, recorded.declarations) == (base.platforms, base.declarations)
+    assert recorded_root == root.cid and recorded.declarations == base.declarations
+    assert set(recorded.directories) == {"alpha", "beta"}
     loaded = [load_declaration(p, target) for p in sorted(target.glob("*/*/*.toml"))]
     assert loaded == list(base.declarations)
 
-    theirs = manifest(decl("alpha", "2.0"))
+    new = root_of(manifest(decl("alpha", "2.0"), decl("beta", "1.0")), tmp_path)
+    theirs = upstream_of(new, recorded)
+    beta = next(d for d in recorded.declarations if d.name == "beta")
+    assert any(d is beta for d in theirs.declarations)  # unchanged: taken from the base
     result = merge_collections(recorded, theirs, loaded, PLATFORMS)
-    new_root = import_bytes(b"new-root").cid
-    apply_merge(target, result, loaded, new_root, theirs)
+    apply_merge(target, result, loaded, new.cid, theirs)
     names = sorted(p.name for p in target.glob("*/*/*.toml"))
-    assert names == ["alpha-2.0-py3-none-any.toml"]
-    again_root, again = read_upstream(target)
-    assert again_root == new_root and again.declarations == theirs.declarations
+    assert names == ["alpha-2.0-py3-none-any.toml", "beta-1.0-py3-none-any.toml"]
+    assert read_upstream(target) == (new.cid, theirs)
 
 
 def test_init_refuses_a_non_empty_target_and_leaves_it_alone(tmp_path: Path) -> None:
-    root = built_root(tmp_path, manifest(decl("alpha", "1.0")), "base")
-    target = tmp_path / "target"
-    target.mkdir()
-    (target / "keep.txt").write_text("mine")
+    (tmp_path / "keep.txt").write_text("mine")
+    root = root_of(manifest(decl("alpha", "1.0")), tmp_path / "..")
     with pytest.raises(ForkError):
-        init_collection(root, target)
-    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+        init_collection(root, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
 def test_read_upstream_of_a_non_fork(tmp_path: Path) -> None:

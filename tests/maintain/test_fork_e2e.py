@@ -47,6 +47,8 @@ def _versions(collection: Path) -> dict[str, str]:
 def world(tmp_path: Path, ipfs_node, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("WHEELSET_LOCAL_GATEWAY", "off")
+    # Root blocks from the node's RPC: its gateway is path-only (it serves the wheels).
+    monkeypatch.setenv("WHEELSET_API", ipfs_node.api_url)
     wheels = tmp_path / "wheels"
     public = [
         make_wheel(wheels, "alpha", "1.0"),
@@ -202,9 +204,9 @@ def test_init_refuses_a_root_without_manifest(world: dict) -> None:
     assert not (tmp / "f1").exists()
 
 
-def test_init_refuses_an_unknown_manifest_version(world: dict) -> None:
+def test_init_refuses_a_version_1_root(world: dict) -> None:
     w, tmp = world, world["tmp"]
-    manifest = {"format": "wheelset-manifest", "version": 99, "platforms": {}, "declarations": []}
+    manifest = {"format": "wheelset-manifest", "version": 1, "platforms": {}, "declarations": []}
     added = httpx.post(
         f"{w['node'].api_url}/api/v0/add",
         params={"wrap-with-directory": "true"},
@@ -215,7 +217,8 @@ def test_init_refuses_an_unknown_manifest_version(world: dict) -> None:
     result = _run(
         "init", str(tmp / "f2"), "--from", root, "--gateway", w["node"].gateway_url, code=1
     )
-    assert "version" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "version 1 root" in result.stderr and "wheelset build" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp / "f2").exists()
 
 

@@ -16,7 +16,7 @@ render_root_page(), render_project_page().
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
@@ -161,15 +161,20 @@ def assemble_root(
     wheels: int,
     *,
     store: BlockStore | None = None,
+    known_shards: Mapping[bytes, Imported] | None = None,
+    shards_out: MutableMapping[bytes, Imported] | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
     """Link built project directories (name, directory) under a root with its root page and
-    header; return the root and the root's own generated files."""
+    header; return the root and the root's own generated files. ``known_shards`` and
+    ``shards_out``: see wheelset.ipfs.directory.build_directory()."""
     generated = {
         INDEX_PAGE: render_root_page(name for name, _ in projects),
         HEADER_NAME: format_header(platforms, len(projects), wheels),
     }
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
-    root = build_directory([*projects, *children], store=store)
+    root = build_directory(
+        [*projects, *children], store=store, known_shards=known_shards, shards_out=shards_out
+    )
     return root, generated
 
 

@@ -13,14 +13,17 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
     GatewayOption,
     IndexUrlOption,
     JobsOption,
+    NodeApiOption,
     TimeoutOption,
     WithMetadataOption,
 )
-from wheelset.cli.progress import wheel_progress
+from wheelset.cli.progress import ProgressBar
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -29,36 +32,38 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _first(gateways: list[str]) -> str | None:
-    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
-    return gateways[0] if gateways else None
-
-
-def _metadata_provider(
-    http, *, index_url: str | None, gateway: list[str], counter: list[tuple[int, int]]
+def _wheel_fetcher(
+    http,
+    index_url: str | None,
+    gateways: list[str],
+    cache_dir: Path | None,
+    out: Path | None = None,
 ):
+    """The wheel fetcher of build and publish: the cache, a previous build in OUT (its
+    tree may hold the wheels already), the gateways by CID, then each wheel's source."""
+    from wheelset.fetch.wheels import wheel_fetcher
+
+    trees = [out / "tree"] if out is not None else []
+    return wheel_fetcher(
+        http, cache_dir=cache_dir, index_url=index_url, gateways=gateways, trees=trees
+    )
+
+
+def _metadata_provider(fetcher, counter: list[tuple[int, int]]):
     """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
     (files fetched, files asked for)."""
-    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    from wheelset.fetch.metadata_cache import collect_metadata
 
     def provide(decls):
-        found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
+        found, fetched = collect_metadata(decls, cache=fetcher.cache, fetcher=fetcher)
         counter.append((fetched, len(decls)))
         return found
 
     return provide
 
 
-def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
-
+def _wheel_writer(fetcher):
     def write(decl, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         fetcher.fetch(decl, directory)
 
     return write
@@ -82,6 +87,8 @@ def build_command(
     ] = False,
     index_url: IndexUrlOption = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
@@ -94,16 +101,15 @@ def build_command(
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else http_client(60.0) as http:
+    with contextlib.nullcontext() if offline else http_client(timeout) as http:
+        fetcher = None if offline else _wheel_fetcher(http, index_url, gateway, cache_dir, out)
         counts: list[tuple[int, int]] = []
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=counts)
-            if with_metadata
-            else None
-        )
-        writer = _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
+        provider = _metadata_provider(fetcher, counts) if with_metadata else None
+        writer = _wheel_writer(fetcher) if with_wheels else None
         result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
-    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
+    summary = f"{result.wheels} wheels, {result.projects} projects"
+    if result.blocks is not None:
+        summary += f", {result.blocks} blocks"
     if with_metadata:
         fetched = sum(f for f, _ in counts)
         summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
@@ -118,16 +124,7 @@ def build_command(
 @handles_errors
 def publish_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
-    api: Annotated[
-        str | None,
-        typer.Option(
-            "--api",
-            metavar="URL",
-            envvar="WHEELSET_API",
-            help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
-            "service is given).",
-        ),
-    ] = None,
+    api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
         typer.Option(
@@ -152,10 +149,12 @@ def publish_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = PUBLISH_TIMEOUT,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+    The node is --api (default http://127.0.0.1:5001, unless only --pinning-service is \
+given). Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
 call and pin (default 300 s).
     """
     from wheelset.build.publish import (
@@ -166,32 +165,23 @@ call and pin (default 300 s).
         request_remote_pin,
     )
     from wheelset.build.stage import build_collection
-    from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=[])
-            if with_metadata
-            else None
-        )
+        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir)
+        provider = _metadata_provider(wheels, []) if with_metadata else None
         car = Path(tmp) / "root.car"
         result = build_collection(directory, car=car, metadata=provider)
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = (
-                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
-                if from_sources
-                else None
-            )
-            progress, start, advance = wheel_progress("wheels")
-            with progress:
+            fetcher = wheels if from_sources else None
+            with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
                     car.read_bytes(),
@@ -200,8 +190,7 @@ call and pin (default 300 s).
                     fetcher=fetcher,
                     workers=jobs,
                     pin_timeout=timeout,
-                    on_start=start,
-                    on_wheel=advance,
+                    progress=progress,
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

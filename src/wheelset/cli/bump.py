@@ -10,15 +10,16 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
+    ExtrasOption,
     FormatOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
-from wheelset.fetch.http import http_client
+from wheelset.cli.wiring import wheel_fetching
 
 __all__ = ["bump_command"]
 
@@ -40,19 +41,19 @@ def bump_command(
     output_format: Annotated[
         str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
-    extras: Annotated[
-        str | None,
+    extras: ExtrasOption = None,
+    allow_index_swap: Annotated[
+        bool,
         typer.Option(
-            "--extras",
-            metavar="NAMES",
-            help="Comma-separated extras to declare (default: those declared now; '' for "
-            "none). With one project only.",
+            "--allow-index-swap",
+            help="Bump projects declared from private URL sources too, from the index.",
         ),
-    ] = None,
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Replace projects' declarations with other releases', if the collection stays sound.
 
@@ -61,8 +62,6 @@ collection, and what the bump breaks (compared with before) is reported: depende
 whose specifiers exclude the new version, platforms left without a wheel, any other new \
 finding. Nothing is written when it breaks something (exit 1) unless --force.
     """
-    from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
-    from wheelset.fetch.index import IndexClient, configured_index_url
     from wheelset.formats import get_formatter
     from wheelset.maintain.bump import apply_bump, parse_targets, plan_bump
     from wheelset.model.collection import load_collection
@@ -70,12 +69,15 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
     formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
-    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
-        index = IndexClient(configured_index_url(index_url), http=http)
-        cache = None if no_cache else WheelCache(default_cache_dir())
-        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
-        plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
+        plan = plan_bump(
+            collection,
+            targets,
+            fetcher=fetcher,
+            extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
+            jobs=jobs,
+            allow_index_swap=allow_index_swap,
+        )
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []
     typer.echo(formatter(plan, applied=applied, base=directory), nl=False)

@@ -18,7 +18,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "CacheDirOption",
     "CollectionArg",
+    "ExtrasOption",
     "FormatOption",
+    "FromRootOption",
     "GatewayOption",
     "IndexUrlOption",
     "JobsOption",
@@ -44,6 +46,13 @@ def _split_commas(values: list[str] | None) -> list[str]:
     return [part for value in values or () for part in value.replace(",", " ").split()]
 
 
+def _parse_extras(value: str | None) -> list[str] | None:
+    """``a,b`` -> ``["a", "b"]``; ``''`` -> no extras; not given -> None (the default)."""
+    if value is None:
+        return None
+    return [extra.strip() for extra in value.split(",") if extra.strip()]
+
+
 CollectionArg = Annotated[
     Path,
     typer.Argument(metavar="DIR", help="The collection directory (platforms.toml + declarations)."),
@@ -60,6 +69,12 @@ RequirementsArg = Annotated[
     list[str], typer.Argument(metavar="NAME...", help="NAME[extras][specifier], one or more.")
 ]
 
+FromRootOption = Annotated[
+    str,
+    typer.Option(
+        "--from", metavar="ROOT", help="The upstream root (a CID, /ipfs/<cid> or build directory)."
+    ),
+]
 IndexUrlOption = Annotated[
     str | None,
     typer.Option(
@@ -113,6 +128,17 @@ CacheDirOption = Annotated[
         metavar="DIR",
         envvar="WHEELSET_CACHE_DIR",
         help="Cache directory (default: $XDG_CACHE_HOME/wheelset, ~/.cache/wheelset).",
+    ),
+]
+ExtrasOption = Annotated[
+    str | None,
+    typer.Option(
+        "--extras",
+        metavar="NAMES",
+        callback=_parse_extras,
+        help="Comma-separated extras to declare, '' for none (default: declare: none, or those "
+        "NAME[a,b] names; bump: those declared now). The closure check covers only declared "
+        "extras.",
     ),
 ]
 NoCacheOption = Annotated[

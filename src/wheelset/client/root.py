@@ -157,7 +157,7 @@ def parse_header(data: bytes, where: str = HEADER_NAME) -> Header:
     """Parse a root's header.
 
     Raises:
-        RootError: not a header; a version 1 root (code OLD_ROOT, saying how to rebuild it);
+        RootError: not a header; a version 1 root (code OLD-ROOT, saying how to rebuild it);
             a newer format version.
     """
     doc = _json(data, where)
@@ -166,7 +166,7 @@ def parse_header(data: bytes, where: str = HEADER_NAME) -> Header:
             f"{where}: a version 1 root (wheelset 0.1), which can only be read whole; rebuild "
             "it from its declarations with this wheelset (`wheelset build DIR`) and use the "
             "new root",
-            code="OLD_ROOT",
+            code="OLD-ROOT",
         )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise RootError(f"{where} is not a wheelset root header")
@@ -458,7 +458,7 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
     CAR file is put in front of its sources.
     Raises:
         RootError: unreadable, unverifiable (one line naming each source's failure), not a
-            wheelset root, or a version 1 root (code OLD_ROOT).
+            wheelset root, or a version 1 root (code OLD-ROOT).
     """
     if ref.directory is not None:
         try:

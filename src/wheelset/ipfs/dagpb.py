@@ -42,8 +42,7 @@ _VARINT, _LEN = 0, 2  # protobuf wire types used by dag-pb and UnixFS
 class InvalidNode(WheelsetError, ValueError):
     """Bytes are not a well-formed dag-pb node or UnixFS data message."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="DAG-PB")
+    code = "DAG-PB"
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,15 +66,13 @@ _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (director
 class PathError(WheelsetError):
     """A path could not be read and verified from any source (each source's failure named)."""
 
-    def __init__(self, message: str, *, code: str = "PATH"):
-        super().__init__(message, code=code)
+    code = "PATH"
 
 
 class NoSuchPath(PathError):
     """A verified directory on the path has no entry of that name."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="NOT_FOUND")
+    code = "NOT-FOUND"
 
 
 class SourceFailure(Exception):

@@ -16,6 +16,7 @@ from typing import BinaryIO
 import httpx
 
 from wheelset.errors import WheelsetError
+from wheelset.httpbody import MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 
 __all__ = ["AddedEntry", "ImportedRoot", "KuboRpc", "RpcError"]
@@ -27,8 +28,7 @@ _Params = Mapping[str, str | Sequence[str]]
 class RpcError(WheelsetError):
     """The node could not be reached, or answered a call with an error."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="RPC")
+    code = "RPC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,7 @@ class KuboRpc:
                 params=params,
                 files=files,  # type: ignore[arg-type]
                 timeout=timeout or self.timeout,
+                extensions={MIN_RATE_EXTENSION: 0},
             )
         except httpx.TimeoutException as e:
             raise RpcError(f"{command}: the node at {self.api_url} did not answer in time") from e

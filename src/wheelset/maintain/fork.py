@@ -222,7 +222,7 @@ def upstream_of(root: Root, base: Upstream) -> Upstream:
     decls += [e.declaration for entries in read.values() for e in entries or ()]
     return Upstream(
         root.platforms,
-        tuple(decls),
+        tuple(sorted(decls, key=lambda d: str(d.path))),
         {name: _token(token) for name, token in listing.items()},
     )
 

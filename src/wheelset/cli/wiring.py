@@ -1,0 +1,64 @@
+"""Wiring: the library objects a command needs, built from its options in one place.
+
+open_root() opens a ROOT of any form with the one opener (cache, node, gateways);
+wheel_fetching() gives the wheel fetcher of declare, bump and check --integrity (HTTP
+client, index, the one cache, progress bar). Commands get what they need here instead of
+each assembling it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wheelset.cli.progress import ProgressBar
+from wheelset.fetch.http import http_client
+
+if TYPE_CHECKING:
+    import httpx
+
+    from wheelset.client.root import Root
+    from wheelset.fetch.cache import Cache
+    from wheelset.fetch.wheels import WheelFetcher
+    from wheelset.ipfs.gateway import GatewayFetcher
+
+__all__ = ["open_root", "wheel_fetching"]
+
+
+def open_root(
+    root: str,
+    gateways: list[str],
+    timeout: float,
+    cache_dir: Path | None,
+    http: httpx.Client,
+    api: str | None = None,
+) -> tuple[Root, GatewayFetcher, Cache]:
+    """Open ROOT (any form) with the block cache, the node ``api`` and the gateways as
+    sources; with the fetcher and cache the command fetches wheels through."""
+    from wheelset.client.root import open_root as open_any_root
+    from wheelset.client.root import parse_root_ref, root_resolver
+    from wheelset.fetch.cache import Cache, default_cache_dir
+    from wheelset.ipfs.gateway import GatewayFetcher, gateway_urls
+
+    ref = parse_root_ref(root)
+    fetcher = GatewayFetcher(gateway_urls(gateways, http=http), http=http, timeout=timeout)
+    cache = Cache(cache_dir or default_cache_dir())
+    resolver = root_resolver(fetcher, cache.directory, api=api, http=http, timeout=timeout)
+    return open_any_root(ref, resolver), fetcher, cache
+
+
+@contextlib.contextmanager
+def wheel_fetching(
+    timeout: float, index_url: str | None, *, cache_dir: Path | None, use_cache: bool
+) -> Iterator[WheelFetcher]:
+    """A wheel fetcher with a progress bar: the index (looked up when an ``index:`` source
+    or a release needs it), the one cache (``cache_dir``, else the default) with
+    ``use_cache``."""
+    from wheelset.fetch.wheels import wheel_fetcher
+
+    with http_client(timeout, index_url=index_url) as http, ProgressBar("Fetching") as progress:
+        yield wheel_fetcher(
+            http, cache_dir=cache_dir, use_cache=use_cache, index_url=index_url, progress=progress
+        )
