@@ -21,6 +21,7 @@ from wheelset.cli.options import (
 )
 from wheelset.cli.progress import InstallProgress
 from wheelset.cli.roots import open_root
+from wheelset.cli.seed import seed_installed
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -56,6 +57,14 @@ def install_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
     api: NodeApiOption = None,
+    seed: Annotated[
+        bool,
+        typer.Option(
+            "--seed",
+            help="Afterwards add the installed wheels to the node at --api (default: the "
+            "local node) and pin them, so that it serves them; `wheelset gc` can release them.",
+        ),
+    ] = False,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID."""
     from wheelset.client.install import fetch_wheels, install_wheels, plan_install, target_scheme
@@ -94,6 +103,8 @@ def install_command(
     for line in observer.warnings:
         typer.echo(line, err=True)
     _print_report(plan, report, observer.sources)
+    if seed:
+        seed_installed(api, timeout, cache.directory, opened.cid, wanted, files)
 
 
 def _size(n: int) -> str:
