@@ -216,7 +216,8 @@ class KuboRpc:
         """Resolve a mutable path (``/ipns/<name or DNSLink domain>``) to the ``/ipfs/…``
         path it points at now (recursively, through names pointing at names)."""
         timeout = timeout or self.timeout
-        params = {"arg": path, "recursive": "true", "timeout": _seconds(timeout)}
+        # nocache: a follower must see a record published a second ago.
+        params = {"arg": path, "recursive": "true", "nocache": "true", "timeout": _seconds(timeout)}
         response = self._post("name/resolve", params, timeout=timeout + 10)
         item = next(self._json_lines(response, "name/resolve"), {})
         target = item.get("Path")
