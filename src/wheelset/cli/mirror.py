@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -102,6 +103,7 @@ def mirror_command(
     """
     from wheelset.build.publish import FAILED, node_api
     from wheelset.client.root import root_resolver
+    from wheelset.ipfs.resolver import CarBlocks, PathResolver
     from wheelset.distribute.follow import follow_name
     from wheelset.distribute.mirror import FETCHED, HELD, MirrorError, mirror_root
     from wheelset.distribute.pins import record_for
@@ -152,9 +154,13 @@ def mirror_command(
             )
             return report
 
-        # The root's own blocks: from the block cache, then the gateways (never the
-        # target node, which lacks them and would wait for them until the timeout).
+        # The root's own blocks: from a local CAR (ROOT a build directory or CAR file), the
+        # block cache, then the gateways — never the target node, which lacks them and
+        # would wait for each until the timeout.
         resolver = root_resolver(fetcher, cache.directory, http=http, timeout=timeout)
+        car = _local_car(root)
+        if car is not None:
+            resolver = PathResolver((CarBlocks(car), *resolver.sources), cache=resolver.cache)
         if follow is None:
             report = mirror(first)
             if report.failures:
@@ -185,3 +191,21 @@ def mirror_command(
             interval=interval,
             on_event=on_event,
         )
+
+
+def _local_car(root: str | None) -> Path | None:
+    """The CAR file holding ROOT's blocks when ROOT is a CAR file or a build directory."""
+    if root is None:
+        return None
+    from wheelset.client.root import CAR_FILE, parse_root_ref
+    from wheelset.errors import WheelsetError
+
+    try:
+        ref = parse_root_ref(root)
+    except WheelsetError:
+        return None  # a name: its root is read from the gateways
+    if ref.car is not None:
+        return ref.car
+    if ref.directory is not None:
+        return ref.directory / CAR_FILE
+    return None

@@ -189,7 +189,7 @@ def resolve_name(text: str, rpc: KuboRpc | None) -> str | None:
     try:
         return rpc.name_resolve(path)
     except RpcError as e:
-        raise RootError(f"cannot resolve {text}: {e.one_line()}", code="NAME") from e
+        raise RootError(f"cannot resolve {text}: {e.one_line()}", code="RESOLVE") from e
 
 
 def _json(data: bytes, where: str) -> object:

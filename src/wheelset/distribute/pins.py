@@ -32,7 +32,7 @@ class PinRecordError(WheelsetError):
     """The pin record cannot be read or written."""
 
     def __init__(self, message: str):
-        super().__init__(message, code="PIN_RECORD")
+        super().__init__(message, code="PIN-RECORD")
 
 
 class PinRecord:
