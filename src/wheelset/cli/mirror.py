@@ -103,11 +103,11 @@ def mirror_command(
     """
     from wheelset.build.publish import FAILED, node_api
     from wheelset.client.root import root_resolver
-    from wheelset.ipfs.resolver import CarBlocks, PathResolver
     from wheelset.distribute.follow import follow_name
     from wheelset.distribute.mirror import FETCHED, HELD, MirrorError, mirror_root
     from wheelset.distribute.pins import record_for
     from wheelset.fetch.wheel_fetch import WheelFetcher
+    from wheelset.ipfs.resolver import CarBlocks, PathResolver
     from wheelset.ipfs.rpc import KuboRpc
 
     if (root is None) == (follow is None):
