@@ -20,10 +20,12 @@ from typer.testing import CliRunner
 
 from tests.distribute.conftest import http_proxy, unique_wheel
 from tests.support.gateways import flip_one_byte
-from tests.support.roots import PublishedRoot, build_test_root, publish_test_root
+from tests.support.roots import PublishedRoot, build_test_root, publish_test_root, read_metadata
 from tests.support.trustless import Tamper, trustless_server
 from wheelset.cli import app
+from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.cid import CID, parse_cid
+from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.rpc import KuboRpc
 
 
@@ -42,6 +44,18 @@ def _pins(api: str) -> set[CID]:
 
 def _wheel_cids(published: PublishedRoot) -> set[CID]:
     return {d.content_id.to_v1() for d in published.declarations.values()}
+
+
+def _store(*roots: PublishedRoot) -> MemoryBlockStore:
+    """Every block of the roots but the wheels': the builder's blocks and the METADATA
+    files' (which a published root holds, but the test builder only links to)."""
+    store = MemoryBlockStore()
+    for root in roots:
+        for cid, block in root.blocks.items():
+            store.put(cid, block)
+        for wheel in root.wheels.values():
+            import_bytes(read_metadata(wheel), store=store)
+    return store
 
 
 def _publish(node, directory: Path, names: list[str]) -> PublishedRoot:
@@ -75,7 +89,7 @@ def test_mirror_onto_an_empty_node_killed_halfway_then_completed(
     wheels = _wheel_cids(published)
     cache = tmp_path / "cache"
     with (
-        trustless_server(published.blocks) as blocks,
+        trustless_server(_store(published)) as blocks,
         http_proxy(ipfs_node.gateway_url, delay=3.0) as wheel_gateway,
     ):
         args = ["mirror", published.cid, "--api", empty_node.api_url, "--jobs", "1"]
@@ -125,9 +139,7 @@ def test_gc_after_two_roots_removes_only_the_first_roots_own_pins(
     with httpx.Client() as http:
         foreign = KuboRpc(empty_node.api_url, http=http).add(b"not wheelset's", "x", pin=True)
     foreign_cid = foreign[-1].cid.to_v1()
-    store = first.blocks
-    for cid, block in second.blocks.items():
-        store.put(cid, block)
+    store = _store(first, second)
     with trustless_server(store) as blocks:
         for root in (first, second):
             done = _cli(
@@ -173,9 +185,7 @@ def test_follow_mirrors_each_new_root_and_releases_the_old_one(
     new = unique_wheel(directory, "f-new", "1.0")
     first = publish_test_root(ipfs_node.api_url, [shared, old])
     second = publish_test_root(ipfs_node.api_url, [shared, new])
-    store = first.blocks
-    for cid, block in second.blocks.items():
-        store.put(cid, block)
+    store = _store(first, second)
     cache = tmp_path / "cache"
     cars = {}
     for label, root in (("first", first), ("second", second)):
@@ -238,7 +248,7 @@ def test_a_name_pointing_at_a_forged_root_is_refused(ipfs_node, tmp_path: Path) 
         raw=lambda cid, block: flip_one_byte(block),
         blocks=lambda blocks: [(cid, flip_one_byte(block)) for cid, block in blocks],
     )
-    with trustless_server(published.blocks, lie) as liar:
+    with trustless_server(_store(published), lie) as liar:
         result = _cli(["mirror", name, "--api", ipfs_node.api_url, "--gateway", liar.url], cache)
     assert result.exit_code == 1 and result.stdout == ""
     lines = result.stderr.splitlines()
@@ -257,7 +267,7 @@ def test_a_node_that_refuses_pins_is_one_line_and_loses_nothing(ipfs_node, tmp_p
 
     before = _pins(ipfs_node.api_url)
     with (
-        trustless_server(published.blocks) as blocks,
+        trustless_server(_store(published)) as blocks,
         http_proxy(ipfs_node.api_url, refuse=refuse) as node,
     ):
         for wheel in published.wheels.values():
