@@ -1,202 +1,142 @@
-"""Benchmark `wheelset build` on 10,000 synthetic declarations against IPWHL's way of
-publishing a tree: one `/api/v0/files/*` call per entry on an IPFS node (MFS).
+"""Benchmark `wheelset build` at 10,000, 100,000 and 500,000 synthetic declarations, and an
+incremental rebuild, in one run.
 
-    python scripts/bench_build.py [--declarations 10000] [--mfs-entries 500] [--runs 3]
+    python scripts/bench_build.py [--sizes 10000,100000,500000] [--keep DIR]
 
-1. Writes N declarations (valid, fake CIDv0 content-ids, realistic sizes; 1–4 wheels per
-   project) into a temporary collection.
-2. Times `wheelset build DIR --car FILE` end to end as a CLI process (interpreter start,
-   reading every TOML file, pages, manifest, directories, CAR written) and in-process;
-   best of --runs. Goal: ≤ 2 s.
-3. Starts the js-ipfs test node and times the MFS way for the first M entries: for each
-   wheel `files/mkdir` (new project) + `files/cp /ipfs/<cid> /repo/<project>/<file>`, then
-   `files/write` of every project page, the root page and the manifest, then `files/stat`
-   for the root. The wheels must exist for `files/cp`, so M small real blobs are added
-   first (not timed). That time is extrapolated LINEARLY to N entries (×N/M) — a lower
-   bound, since MFS directories grow. Goal: build ≥ 20× faster.
+Collections come from scripts/synthetic_collection.py (one pure wheel per project, 20
+platforms, distinct names). For each size, as a CLI process (interpreter start included):
+
+1. `wheelset build DIR --car FILE` — wall time and peak RSS (the sum over the build's
+   processes, workers included, sampled every 20 ms). Goals at 500,000: ≤ 60 s, ≤ 2 GB;
+   time from 100,000 to 500,000 within 1.15× of linear.
+2. `wheelset build DIR --out OUT` into a new OUT (pages written as files too).
+3. Incremental: one declaration changed, `wheelset build DIR --out OUT` again — wall time
+   (goal at 100,000: ≤ 1 s) — and the root checked against a fresh build's.
+
+CPU seconds (user + system, workers included) are printed beside wall times: on a shared
+machine they tell the work apart from the waiting.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import random
-import resource
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-import tomli_w
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ipfs_test_node import IpfsTestNode
-
-from wheelset.build.manifest import WheelEntry, format_manifest
-from wheelset.build.stage import build_collection, write_car_file
-from wheelset.build.tree import render_project_page, render_root_page
-from wheelset.ipfs.cid import CID, DAG_PB
-from wheelset.ipfs.rpc import KuboRpc
-from wheelset.model.declarations import prefix_of
-
-PLATFORMS = (
-    'python-versions = ["3.10", "3.11", "3.12", "3.13"]\n'
-    'systems = ["manylinux_2_28_x86_64", "manylinux_2_28_aarch64", "macosx_11_0_arm64", '
-    '"macosx_10_13_x86_64", "win_amd64"]\n'
-)
-NATIVE_TAGS = (
-    "cp311-cp311-manylinux_2_28_x86_64",
-    "cp311-cp311-manylinux_2_28_aarch64",
-    "cp311-cp311-macosx_11_0_arm64",
-    "cp311-cp311-win_amd64",
-)
-WORDS = ("core", "utils", "client", "tools", "lib", "sdk", "plugin", "async")
+from synthetic_collection import write_synthetic_collection
 
 
-def write_synthetic_collection(root: Path, count: int, seed: int = 2026) -> int:
-    """``count`` declarations under ``root``; returns the number of projects."""
-    rng = random.Random(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "platforms.toml").write_text(PLATFORMS)
-    written = project = 0
-    while written < count:
-        name = f"{rng.choice(WORDS)}-{project:05d}-{rng.choice(WORDS)}"
-        version = f"{rng.randint(0, 30)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}"
-        wheels = rng.choice((1, 1, 1, 2, 4))
-        tags = ("py3-none-any",) if wheels == 1 else NATIVE_TAGS[:wheels]
-        folder = root / prefix_of(name) / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for tag in tags[: count - written]:
-            stem = f"{name.replace('-', '_')}-{version}-{tag}"
-            digest = hashlib.sha256(stem.encode()).digest()
-            table = {
-                "source": f"index:{stem}.whl",
-                "content-id": str(CID(0, DAG_PB, digest)),
-                "sha256": hashlib.sha256(digest).hexdigest(),
-                "size": int(rng.lognormvariate(12, 2)) + 1000,
-                "requires-python": ">=3.9",
-                "extras": ["test"],
-                "dependencies": [
-                    f"{rng.choice(WORDS)}-{rng.randrange(max(project, 1)):05d}-core>=1.0",
-                    'pytest>=7; extra == "test"',
-                ],
-            }
-            (folder / f"{stem}.toml").write_text(tomli_w.dumps(table))
-            written += 1
-        project += 1
-    return project
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` and its descendants (Linux /proc)."""
+    total = 0
+    pending = [pid]
+    page = os.sysconf("SC_PAGE_SIZE")
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * page
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                pending.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_build(*args: str) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, peak RSS bytes, root) of one `wheelset build` process."""
+    command = [sys.executable, "-m", "wheelset.cli", "build", *args]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(process.pid))
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"build failed: {err.strip()}")
+    return wall, _children_cpu(), peak, out.strip().splitlines()[-1]
+
+
+_cpu_seen = 0.0
 
 
 def _children_cpu() -> float:
+    """CPU seconds of children finished since the previous call."""
+    global _cpu_seen
+    import resource
+
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    total = usage.ru_utime + usage.ru_stime
+    spent, _cpu_seen = total - _cpu_seen, total
+    return spent
 
 
-def time_cli_build(collection: Path, car: Path, runs: int) -> tuple[list[float], list[float], str]:
-    """Wall-clock and CPU seconds (user + system) of each CLI run, and the root printed."""
-    times, cpu, root = [], [], ""
-    for _ in range(runs):
-        cpu_before = _children_cpu()
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "wheelset.cli", "build", str(collection), "--car", str(car)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        times.append(time.perf_counter() - start)
-        cpu.append(_children_cpu() - cpu_before)
-        root = done.stdout.splitlines()[-1]
-    return times, cpu, root
-
-
-def time_in_process_build(collection: Path, car: Path, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        write_car_file(build_collection(collection), car)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def time_mfs_publish(collection: Path, entries: int) -> tuple[float, int]:
-    """Seconds for the MFS way on the first ``entries`` wheels; returns (seconds, calls)."""
-    result = build_collection(collection)
-    chosen = sorted(result.manifest.entries, key=lambda e: str(e.declaration.path))[:entries]
-    with IpfsTestNode() as node, httpx.Client(timeout=120) as http:
-        rpc = KuboRpc(node.api_url, http=http)
-        # Untimed: the wheels must be on the node for files/cp (small real stand-ins).
-        blobs = [rpc.add(os.urandom(2048), "w.whl", pin=False)[-1].cid for _ in chosen]
-        by_project: dict[str, list[WheelEntry]] = {}
-        calls = 0
-        start = time.perf_counter()
-        for entry, cid in zip(chosen, blobs, strict=True):
-            decl = entry.declaration
-            if decl.name not in by_project:
-                rpc.files_mkdir(f"/repo/{decl.name}")
-                calls += 1
-            by_project.setdefault(decl.name, []).append(entry)
-            rpc.files_cp(f"/ipfs/{cid}", f"/repo/{decl.name}/{decl.filename}")
-            calls += 1
-        for project, project_entries in by_project.items():
-            page = render_project_page(project, project_entries)
-            rpc.files_write(f"/repo/{project}/index.html", page)
-            calls += 1
-        rpc.files_write("/repo/index.html", render_root_page(list(by_project)))
-        rpc.files_write("/repo/wheelset.json", format_manifest(result.manifest))
-        rpc.files_stat("/repo")
-        calls += 3
-        return time.perf_counter() - start, calls
+def _change_one(collection: Path) -> None:
+    """Edit one declaration (its size), as a bump would."""
+    prefixes = sorted(p for p in collection.iterdir() if p.is_dir())
+    prefix = prefixes[len(prefixes) // 3]
+    project = sorted(prefix.iterdir())[0]
+    declaration = next(project.glob("*.toml"))
+    text = declaration.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("size = "))
+    declaration.write_text(text.replace(line, f"size = {int(line.split()[-1]) + 1}"))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--declarations", type=int, default=10_000)
-    parser.add_argument("--mfs-entries", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sizes", default="10000,100000,500000")
+    parser.add_argument("--keep", type=Path, help="keep collections here (reused if present)")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
 
-    with tempfile.TemporaryDirectory(prefix="wheelset-bench-") as tmp:
-        collection, car = Path(tmp) / "declarations", Path(tmp) / "root.car"
-        projects = write_synthetic_collection(collection, args.declarations)
-        print(f"{args.declarations} synthetic declarations, {projects} projects")
-
-        cli, cli_cpu, root = time_cli_build(collection, car, args.runs)
-        in_process = time_in_process_build(collection, car, args.runs)
-        print(f"root {root}; CAR {car.stat().st_size} bytes")
-        print(
-            f"wheelset build (CLI process, end to end): best {min(cli):.2f} s, "
-            f"median {statistics.median(cli):.2f} s over {args.runs} runs   [goal <= 2 s]"
-        )
-        print(
-            f"  CPU time of those runs (user + system): best {min(cli_cpu):.2f} s; load average "
-            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring"
-        )
-        print(
-            f"wheelset build (in-process, parse caches warm after the first run): "
-            f"best {min(in_process):.2f} s, median {statistics.median(in_process):.2f} s"
-        )
-
-        mfs, calls = time_mfs_publish(collection, args.mfs_entries)
-        scale = args.declarations / args.mfs_entries
-        extrapolated = mfs * scale
-        print(
-            f"MFS files/* on the test node: {mfs:.2f} s for the first {args.mfs_entries} "
-            f"entries ({calls} calls, {1000 * mfs / calls:.1f} ms/call)"
-        )
-        print(
-            f"  extrapolated linearly (x{scale:g}) to {args.declarations} entries: "
-            f"{extrapolated:.1f} s"
-        )
-        print(
-            f"ratio (extrapolated MFS / best CLI build): {extrapolated / min(cli):.0f}x   "
-            "[goal >= 20x]"
-        )
+    base = args.keep or Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
+    times: dict[int, float] = {}
+    try:
+        for size in sizes:
+            collection = base / f"c{size}"
+            if not (collection / "platforms.toml").exists():
+                write_synthetic_collection(collection, size)
+            car, out = base / f"{size}.car", base / f"out{size}"
+            shutil.rmtree(out, ignore_errors=True)
+            wall, cpu, rss, root = run_build(str(collection), "--car", str(car))
+            times[size] = wall
+            print(
+                f"{size:>7} declarations  build --car: {wall:6.1f} s ({cpu:6.1f} s CPU), "
+                f"peak RSS {rss / 2**20:6.0f} MB, CAR {car.stat().st_size / 2**20:.0f} MB"
+            )
+            wall, cpu, rss, out_root = run_build(str(collection), "--out", str(out))
+            assert out_root == root
+            print(
+                f"{'':>7}               build --out: {wall:6.1f} s ({cpu:6.1f} s CPU), "
+                f"peak RSS {rss / 2**20:6.0f} MB"
+            )
+            _change_one(collection)
+            wall, cpu, rss, changed = run_build(str(collection), "--out", str(out))
+            fresh = run_build(str(collection), "--car", str(car))[3]
+            print(
+                f"{'':>7}  one declaration changed, build --out again: {wall:6.2f} s "
+                f"({cpu:5.2f} s CPU), peak RSS {rss / 2**20:4.0f} MB; "
+                f"root {'equals' if changed == fresh else 'DIFFERS FROM'} a fresh build's"
+            )
+            shutil.rmtree(out, ignore_errors=True)
+            car.unlink()
+        if 100_000 in times and 500_000 in times:
+            ratio = times[500_000] / (5 * times[100_000])
+            print(f"100k -> 500k: {ratio:.2f}x linear   [goal <= 1.15x]")
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
     return 0
 
 

@@ -73,6 +73,7 @@ CLOSURE = (
 @dataclass(frozen=True)
 class Run:
     wall: float  # seconds
+    cpu: float  # seconds of user + system time (wall time depends on the machine's load)
     rss: float  # MB, peak resident set of the process
     index_bytes: int
     wheel_bytes: int
@@ -151,7 +152,8 @@ def run(
             wheel += size
         else:
             index += size
-    return Run(wall, usage.ru_maxrss / 1024, index, wheel, status == 0)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, cpu, usage.ru_maxrss / 1024, index, wheel, status == 0)
 
 
 @contextlib.contextmanager
@@ -228,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def report(sizes: Sequence[int], table: dict[int, dict[str, Run]]) -> None:
     first = sizes[0]
     print()
-    print(f"{'command':<24}{'projects':>9}{'wall s':>9}{'x':>6}{'RSS MB':>8}"
+    print(f"{'command':<24}{'projects':>9}{'wall s':>9}{'x':>6}{'cpu s':>7}{'RSS MB':>8}"
           f"{'index kB':>10}{'x':>6}{'wheels kB':>10}  ok")  # fmt: skip
     for label in table[first]:
         for size in sizes:
@@ -236,7 +238,8 @@ def report(sizes: Sequence[int], table: dict[int, dict[str, Run]]) -> None:
             wall_ratio = got.wall / ref.wall if ref.wall else 0
             index_ratio = got.index_bytes / ref.index_bytes if ref.index_bytes else 0
             print(
-                f"{label:<24}{size:>9}{got.wall:>9.2f}{wall_ratio:>6.2f}{got.rss:>8.0f}"
+                f"{label:<24}{size:>9}{got.wall:>9.2f}{wall_ratio:>6.2f}{got.cpu:>7.2f}"
+                f"{got.rss:>8.0f}"
                 f"{got.index_bytes / 1000:>10.1f}{index_ratio:>6.2f}"
                 f"{got.wheel_bytes / 1000:>10.1f}  {'yes' if got.ok else 'NO'}"
             )
@@ -264,7 +267,8 @@ def diff(
             )  # fmt: skip
         print(
             f"diff of two {size}-project roots differing in 3 projects ({label}): "
-            f"{got.wall:.2f} s, {got.rss:.0f} MB, {got.index_bytes / 1000:.1f} kB fetched"
+            f"{got.wall:.2f} s ({got.cpu:.2f} s CPU), {got.rss:.0f} MB, "
+            f"{got.index_bytes / 1000:.1f} kB fetched"
             f"{'' if got.ok else ' FAILED'}"
         )
 

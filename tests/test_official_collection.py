@@ -59,6 +59,8 @@ PROMISED = [
     "scipy",
     "pandas",
     "scikit-learn",
+    "matplotlib",
+    "pillow",
     "fastapi",
     "starlette",
     "uvicorn",
@@ -87,6 +89,8 @@ PROMISED = [
 GAPS = {
     # a backport of Python 3.14's compression.zstd; urllib3 asks for it only on < 3.14
     "backports-zstd": lambda p: p.python_version == "3.14",
+    # matplotlib 3.11 publishes no musllinux aarch64 wheels
+    "matplotlib": lambda p: p.system == "musllinux_1_2_aarch64",
     # scikit-learn publishes no musllinux wheels
     "scikit-learn": lambda p: p.system.startswith("musllinux"),
     # uvloop does not support Windows; uvicorn[standard] asks for it elsewhere only

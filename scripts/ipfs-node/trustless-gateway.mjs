@@ -172,8 +172,13 @@ async function gateway (req, res, url, trustlessOnly) {
   } catch (e) {
     // Headers are gone: cut the connection so the client sees a truncated body, never a
     // clean end of a partial one.
-    res.destroy(e)
+    cut(res, e)
   }
+}
+
+function cut (res, e) {
+  process.stderr.write(`trustless-gateway: response cut: ${e?.message ?? e}\n`)
+  res.destroy()
 }
 
 async function handle (req, res) {
@@ -196,7 +201,7 @@ async function handle (req, res) {
 const server = createServer((req, res) => {
   handle(req, res).catch((e) => {
     if (res.headersSent) {
-      res.destroy(e)
+      cut(res, e)
     } else {
       send(res, e instanceof HttpError ? e.status : 500, `${e.message}\n`)
     }

@@ -16,14 +16,20 @@ _USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 class WheelsetError(Exception):
-    """An error with a stable code, an optional location, and exit code 1."""
+    """An error with a stable code (wheelset.codes), an optional location, and exit code 1.
+
+    A subclass names its code once, as the class attribute ``code``; ``code=`` at the
+    raise site overrides it for that error.
+    """
 
     exit_code = 1
+    code = "ERROR"
 
-    def __init__(self, message: str, *, path: Path | str | None = None, code: str = "ERROR"):
+    def __init__(self, message: str, *, path: Path | str | None = None, code: str | None = None):
         super().__init__(message)
         self.path = path
-        self.code = code
+        if code is not None:
+            self.code = code
 
     def one_line(self) -> str:
         """The error as a single line, ``path: CODE message`` (newlines folded, any
@@ -38,6 +44,4 @@ class UsageError(WheelsetError):
     """The command line asks for something that cannot be meant (exit code 2, as click's)."""
 
     exit_code = 2
-
-    def __init__(self, message: str, *, path: Path | str | None = None, code: str = "USAGE"):
-        super().__init__(message, path=path, code=code)
+    code = "USAGE"

@@ -24,7 +24,7 @@ from wheelset.build.stage import (
 from wheelset.build.tree import build_root
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
-from wheelset.model.collection_reader import read_collection
+from wheelset.model.collection import read_collection
 
 PADDING = "x" * 180  # long names: few projects pass the HAMT threshold of the root directory
 
@@ -55,6 +55,8 @@ def _tree(directory: Path) -> dict[str, bytes]:
 def _assert_same_as_fresh(collection: Path, out: Path, tmp_path: Path) -> BuildResult:
     fresh = tmp_path / "fresh"
     result = build_collection(collection, out=fresh, car=tmp_path / "fresh.car")
+    again = build_collection(collection, out=out)  # nothing to rebuild: the same counts
+    assert (again.root, again.blocks, again.rebuilt) == (result.root, result.blocks, 0)
     assert read_build_root(out) == result.root
     assert (out / "root.car").read_bytes() == (fresh / "root.car").read_bytes()
     assert (tmp_path / "fresh.car").read_bytes() == (fresh / "root.car").read_bytes()

@@ -73,7 +73,6 @@ def test_usage_errors(sound: Path) -> None:
     for args in (
         ["--only", "spelling"],
         ["--format", "xml"],
-        ["--changed-since", "HEAD"],
         ["--integrity", "--all", "--changed-since", "HEAD"],
     ):
         result = _run("check", str(sound), *args)
@@ -110,3 +109,19 @@ def test_integrity_scope_defaults_to_uncommitted_changes(sound: Path) -> None:
 def test_integrity_outside_git_needs_all(sound: Path) -> None:
     result = _run("check", str(sound), "--integrity")
     assert result.exit_code == 1 and "GIT" in result.stderr
+
+
+def test_changed_since_limits_the_name_rule_to_new_projects(sound: Path) -> None:
+    repo = sound.parent
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    write_decl(sound, "co1orama-1.0-py3-none-any.whl")  # committed: an old finding
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=repo, check=True)
+    write_decl(sound, "reqeusts-1.0-py3-none-any.whl")  # new in this change
+    changed = _run("check", str(sound), "--only", "trust", "--changed-since", "HEAD")
+    assert changed.exit_code == 1 and "names: 1 declaration(s) changed" in changed.stderr
+    assert "'reqeusts' is confusable with 'requests'" in changed.stdout
+    assert "co1orama" not in changed.stdout
+    full = _run("check", str(sound), "--only", "trust")
+    assert "co1orama" in full.stdout and "reqeusts" in full.stdout

@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from packaging.utils import canonicalize_name
 
 from wheelset.check.names import (
-    ConfusableIndex,
     edit_distance,
+    find_confusables,
     is_confusable,
     load_popular_names,
     ultranormalize,
@@ -28,13 +29,13 @@ KNOWN = ("requests", "numpy", "colorama", "typer")
     ],
 )
 def test_typosquats_are_caught(name: str, target: str | None) -> None:
-    index = ConfusableIndex(KNOWN)
-    assert index.confusable_with(name) == ([target] if target else [])
+    found = find_confusables([*KNOWN, name], [name])
+    assert found.get(canonicalize_name(name), []) == ([target] if target else [])
 
 
 @pytest.mark.parametrize("name", ["requests", "numpy", "httpx", "h2", "h11", "rich", "attrs"])
 def test_real_names_pass(name: str) -> None:
-    assert ConfusableIndex((*KNOWN, "h11", "h2", "attrs")).confusable_with(name) == []
+    assert find_confusables([*KNOWN, "h11", "h2", "attrs", name], [name]) == {}
 
 
 def test_short_names_need_an_exact_ultranormal_collision() -> None:
@@ -45,7 +46,7 @@ def test_short_names_need_an_exact_ultranormal_collision() -> None:
 def test_popular_list_is_bundled_and_catches_squats() -> None:
     popular = load_popular_names()
     assert len(popular) >= 1000 and "requests" in popular
-    assert "requests" in ConfusableIndex(popular).confusable_with("reqeusts")
+    assert find_confusables([*popular, "reqeusts"], ["reqeusts"]) == {"reqeusts": ["requests"]}
 
 
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", max_size=20))
@@ -58,5 +59,41 @@ def test_a_name_is_never_confusable_with_itself(name: str) -> None:
 def test_index_agrees_with_pairwise_rule(a: str, b: str) -> None:
     if not a or not b:
         return
-    assert (b.lower() in ConfusableIndex([b]).confusable_with(a)) == is_confusable(a, b)
+    found = find_confusables([a, b], [a])
+    pair = canonicalize_name(b) in found.get(canonicalize_name(a), [])
+    assert pair == is_confusable(a, b)
     assert edit_distance(a, b) == edit_distance(b, a)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("nvidia-nccl-cu12", "nvidia-nccl-cu13"),
+        ("odoo14-addon-sale", "odoo15-addon-sale"),
+        ("py2", "py3"),
+        ("pyqt5", "pyqt6"),
+        ("psycopg", "psycopg2"),
+        ("synth-project-00001", "synth-project-00002"),
+        ("tomli", "tomli-w"),
+    ],
+)
+def test_numbers_and_added_parts_are_not_look_alikes(a: str, b: str) -> None:
+    assert not is_confusable(a, b)
+    assert find_confusables([a, b]) == {}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("requestz", "requests"), ("co1orama", "colorama"), ("foo-1", "foo1"), ("odool4", "odoo14")],
+)
+def test_look_alikes_within_numbered_names_are_caught(a: str, b: str) -> None:
+    assert is_confusable(a, b)
+    assert find_confusables([a, b]) == {a: [b], b: [a]}
+
+
+def test_a_numbered_family_has_no_confusables_and_stays_fast() -> None:
+    names = [f"synth-project-{i:05d}" for i in range(1, 20_001)]
+    squat = "synth-pr0ject-00042"  # ultranormally equal to -00042: a separator-free clash
+    found = find_confusables([*names, "synthproject-00042", squat], ["synthproject-00042"])
+    assert found == {"synthproject-00042": ["synth-pr0ject-00042", "synth-project-00042"]}
+    assert find_confusables(names) == {}

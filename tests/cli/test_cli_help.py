@@ -129,3 +129,9 @@ def test_readme_option_table_matches_the_commands() -> None:
             continue
         assert set(taking) == commands, option
         assert {p.envvar or "" for p in taking.values()} == {env}, option
+
+
+def test_wheelset_alone_prints_the_help() -> None:
+    result = _run()
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: wheelset") and "Commands:" in result.stderr

@@ -1,13 +1,15 @@
-"""The download progress display of `declare` and `check --integrity` (terminal only)."""
+"""The CLI's one progress renderer: a bar on a terminal only; states and warnings always."""
 
 from __future__ import annotations
 
 import io
 import sys
+import threading
 
 import pytest
 
-from wheelset.cli.progress import download_progress as _progress
+from wheelset.cli.progress import ProgressBar
+from wheelset.progress import NO_PROGRESS, Progress
 
 
 class _Terminal(io.StringIO):
@@ -15,18 +17,39 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+def _exercise(progress: Progress) -> None:
+    progress.start(4096, unit="bytes")
+    workers = [threading.Thread(target=progress.advance, args=(1024,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    progress.item("demo-1.0-py3-none-any.whl", "cache")
+    progress.item("other-1.0-py3-none-any.whl", "http://127.0.0.1:1")
+    progress.warn("other-1.0-py3-none-any.whl: gateway timed out")
+
+
+def test_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with _progress() as update:
-        assert update is not None
-        update("demo-1.0-py3-none-any.whl", 0, 2048)
-        update("demo-1.0-py3-none-any.whl", 2048, 2048)
-        update("other-1.0-py3-none-any.whl", 10, None)
-    assert "demo-1.0-py3-none-any.whl" in terminal.getvalue()
+    with ProgressBar("Fetching") as bar:
+        _exercise(bar)
+    assert "Fetching" in terminal.getvalue()
+    assert bar.states["demo-1.0-py3-none-any.whl"] == "cache"
 
 
-def test_no_progress_bar_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    with _progress() as update:
-        assert update is None
+def test_nothing_drawn_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with ProgressBar("Fetching") as bar:
+        _exercise(bar)
+    assert stream.getvalue() == ""
+    assert bar.states == {
+        "demo-1.0-py3-none-any.whl": "cache",
+        "other-1.0-py3-none-any.whl": "http://127.0.0.1:1",
+    }
+    assert bar.warnings == ["other-1.0-py3-none-any.whl: gateway timed out"]
+
+
+def test_the_library_default_ignores_progress() -> None:
+    _exercise(NO_PROGRESS)  # no error, no output: stages report unconditionally

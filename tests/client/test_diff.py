@@ -1,12 +1,8 @@
-"""`wheelset diff`: projects and per-platform wheels between two roots (build dirs or CIDs)."""
+"""`wheelset diff`: projects and per-platform wheels between two roots (any ROOT form)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -15,13 +11,17 @@ from packaging.tags import Tag
 from typer.testing import CliRunner
 
 from tests.support.collection import write_collection
+from tests.support.trustless import trustless_server
 from tests.support.wheels import make_wheel
-from wheelset.build.stage import build_collection, write_build_dir
+from wheelset.build.stage import build_collection
 from wheelset.cli import app
 from wheelset.client.diff import DiffError, platform_tags
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import iter_car
 from wheelset.ipfs.rpc import KuboRpc
 
-runner = CliRunner()
+runner = CliRunner(env={"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_API": ""})
+DEAD = "http://127.0.0.1:9"
 LINUX, WIN, MAC = "manylinux_2_28_x86_64", "win_amd64", "macosx_11_0_arm64"
 
 
@@ -36,7 +36,7 @@ def _build(tmp_path: Path, name: str, specs: list[tuple[str, str, str]], systems
     platforms = {"python-versions": ["3.11"], "systems": systems}
     write_collection(tmp_path / f"{name}-decl", wheels, platforms=platforms)
     out = tmp_path / name
-    write_build_dir(build_collection(tmp_path / f"{name}-decl"), out)
+    build_collection(tmp_path / f"{name}-decl", out=out)
     return out
 
 
@@ -137,77 +137,74 @@ def test_text_between_build_dirs(roots: tuple[Path, Path]) -> None:
     assert same.stdout.splitlines()[-1] == "no differences"
 
 
-def test_cid_fetched_through_a_gateway_and_verified(roots, ipfs_node) -> None:
+def test_cids_read_from_a_node_and_only_changed_projects(roots, ipfs_node, tmp_path) -> None:
     a, b = roots
     with httpx.Client() as http:
-        KuboRpc(ipfs_node.api_url, http=http).dag_import(
-            (a / "root.car").read_bytes(), pin_roots=False
-        )
-    cid = (a / "ROOT").read_text().strip()
-    args = ["diff", f"/ipfs/{cid}", str(b), "--format", "json"]
-    result = runner.invoke(app, [*args, "--gateway", ipfs_node.gateway_url])
+        for out in (a, b):
+            KuboRpc(ipfs_node.api_url, http=http).dag_import(
+                (out / "root.car").read_bytes(), pin_roots=False
+            )
+    cid_a, cid_b = ((out / "ROOT").read_text().strip() for out in (a, b))
+    args = ["diff", f"/ipfs/{cid_a}", f"ipfs://{cid_b}", "--format", "json"]
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    result = runner.invoke(app, [*args, *cache, "--api", ipfs_node.api_url, "--gateway", DEAD])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["projects"] == EXPECTED["projects"]
-    missing_gateway = runner.invoke(app, args, env={"WHEELSET_GATEWAY": ""})
-    assert missing_gateway.exit_code == 1 and "give --gateway" in missing_gateway.stderr
+    # A path-only gateway (the node's own) hands out no verifiable blocks.
+    fresh = ["--cache-dir", str(tmp_path / "fresh")]
+    refused = runner.invoke(app, [*args, *fresh, "--gateway", ipfs_node.gateway_url])
+    assert refused.exit_code == 1 and "path-only" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
 
 
-@contextmanager
-def fake_gateway(body: bytes) -> Iterator[str]:
-    """A gateway that answers every path with ``body`` (a liar, or a broken one)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def test_unchanged_projects_are_not_read(tmp_path: Path) -> None:
+    specs = [(f"p{i}", "1.0", PURE) for i in range(40)]
+    a = _build(tmp_path, "a", specs, [LINUX])
+    b = _build(tmp_path, "b", [*specs[:-1], ("p39", "2.0", PURE)], [LINUX])
+    store = MemoryBlockStore()
+    for out in (a, b):
+        with (out / "root.car").open("rb") as f:
+            for cid, block in iter_car(f)[1]:
+                store.put(cid, block)
+    with trustless_server(store) as gateway:
+        cids = [(out / "ROOT").read_text().strip() for out in (a, b)]
+        result = runner.invoke(
+            app, ["diff", *cids, "--gateway", gateway.url, "--cache-dir", str(tmp_path / "c")]
+        )
+    assert result.exit_code == 0, result.stderr
+    assert "^ p39 1.0 -> 2.0" in result.stdout
+    read = [r for r in gateway.requests if "index.json" in r]
+    assert len(read) == 2  # p39 in each root; the 39 unchanged projects are not read
 
 
-def test_a_gateway_cannot_substitute_another_manifest(roots) -> None:
+def test_a_gateway_cannot_substitute_another_root(roots, tmp_path: Path) -> None:
     a, b = roots
     cid = (a / "ROOT").read_text().strip()
-    with fake_gateway((b / "tree" / "wheelset.json").read_bytes()) as gateway:
-        result = runner.invoke(app, ["diff", cid, str(b), "--gateway", gateway])
-    assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr.startswith("error: DIFF the wheelset.json served for ")
-    assert "builds" in result.stderr and len(result.stderr.splitlines()) == 1
-
-
-@pytest.mark.parametrize("body", [b"<html>not json</html>", b'{"format": "something-else"}'])
-def test_malformed_manifest_from_a_gateway(roots, body: bytes) -> None:
-    a, _ = roots
-    with fake_gateway(body) as gateway:
+    store = MemoryBlockStore()
+    with (b / "root.car").open("rb") as f:
+        for block_cid, block in iter_car(f)[1]:
+            store.put(block_cid, block)
+    with trustless_server(store) as liar:  # holds only B's blocks
         result = runner.invoke(
-            app, ["diff", (a / "ROOT").read_text().strip(), str(a), "--gateway", gateway]
+            app, ["diff", cid, str(b), "--gateway", liar.url, "--cache-dir", str(tmp_path)]
         )
-    assert result.exit_code == 1 and result.stderr.startswith("error: MANIFEST /ipfs/")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and f"/wheelset.json of {cid}" in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_malformed_manifest_in_a_build_dir(roots) -> None:
+def test_malformed_header_in_a_build_dir(roots) -> None:
     a, b = roots
     (a / "tree" / "wheelset.json").write_text("{")
     result = runner.invoke(app, ["diff", str(a), str(b)])
-    assert result.exit_code == 1 and result.stderr.startswith("error: MANIFEST ")
-    assert "wheelset.json" in result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith("error: ROOT ")
+    assert "wheelset.json" in result.stderr and "not JSON" in result.stderr
 
 
 @pytest.mark.parametrize("root", ["not-a-root", "QmNotReallyACid"])
 def test_neither_dir_nor_cid(root: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["diff", root, root], catch_exceptions=False)
-    assert result.exit_code == 1 and "neither a build directory nor a CID" in result.stderr
+    assert result.exit_code == 1 and "is not a CID, /ipfs/<cid>" in result.stderr
 
 
 def test_platform_tags_expand_like_pip() -> None:

@@ -153,7 +153,7 @@ def test_a_version_1_root_is_refused_with_how_to_rebuild(wheels, http, tmp_path:
     old = build_test_root(wheels, replace={"wheelset.json": v1})
     with trustless_server(old.blocks) as gateway, pytest.raises(RootError) as info:
         open_root(parse_root_ref(str(old.cid)), resolver(http, gateway.url))
-    assert info.value.code == "OLD_ROOT" and "wheelset build" in str(info.value)
+    assert info.value.code == "OLD-ROOT" and "wheelset build" in str(info.value)
     out = old.write_build_dir(tmp_path / "out")
     (out / "tree" / "wheelset.json").write_bytes(v1)
     with pytest.raises(RootError, match="version 1 root"):

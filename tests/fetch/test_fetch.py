@@ -16,22 +16,32 @@ from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
 from wheelset.fetch.index import IndexClient
 from wheelset.ipfs.importer import import_bytes
 from wheelset.model.declarations import DeclarationError
+from wheelset.progress import NoProgress
+
+
+class _Recorder(NoProgress):
+    def __init__(self) -> None:
+        self.amounts: list[int] = []
+        self.items: list[tuple[str, str]] = []
+
+    def advance(self, amount: int) -> None:
+        self.amounts.append(amount)
+
+    def item(self, name: str, state: str) -> None:
+        self.items.append((name, state))
 
 
 def test_fetch_url_with_progress(served: str, http: httpx.Client, wheels: list[Path]) -> None:
-    events: list[tuple[str, int, int | None]] = []
-    fetcher = WheelFetcher(http=http, on_progress=lambda *e: events.append(e))
+    progress = _Recorder()
+    fetcher = WheelFetcher(http=http, progress=progress)
     wheel = wheels[0]
     fetched = fetcher.fetch(f"{served}/files/{wheel.name}", wheel.name)
     data = wheel.read_bytes()
     assert fetched.digest.content_id == import_bytes(data).cid
     assert fetched.digest.sha256 == hashlib.sha256(data).hexdigest()
     assert fetched.metadata.name == "demo"
-    assert events[0] == (wheel.name, 0, len(data)) and events[-1] == (
-        wheel.name,
-        len(data),
-        len(data),
-    )
+    assert sum(progress.amounts) == len(data) and all(a > 0 for a in progress.amounts)
+    assert progress.items == [(wheel.name, "fetched")]
 
 
 def test_index_source_uses_and_fills_the_cache(

@@ -18,6 +18,17 @@ from wheelset.fetch.metadata_cache import (
     extract_metadata,
 )
 from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.progress import NoProgress
+
+
+class _Items(NoProgress):
+    """Records the items a stage reports."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def item(self, name: str, state: str) -> None:
+        self.names.append(name)
 
 
 def _metadata_in(wheel: Path) -> bytes:
@@ -41,7 +52,7 @@ def test_fetch_once_then_cached(tmp_path: Path) -> None:
             decls,
             cache=cache,
             fetcher=WheelFetcher(http=http),
-            on_fetched=lambda d: fetched.append(d.filename),
+            progress=_Items(fetched),
         )
     assert count == 2 and sorted(fetched) == sorted(d.filename for d in decls)
     assert found == {d.filename: _metadata_in(w) for d, w in zip(decls, wheels, strict=True)}

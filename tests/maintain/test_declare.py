@@ -38,7 +38,9 @@ def _chosen(name: str, files: list[IndexFile], version: str | None = "1.0") -> l
     return [f.filename for f in plan.files]
 
 
-def test_one_pure_wheel_beats_many_binaries() -> None:
+def test_pure_wheel_when_pips_choices_would_overlap() -> None:
+    # pip takes the cp311/cp312 wheels on Windows and the pure wheel elsewhere; a system
+    # could install both, so the fewest covering wheels are declared instead.
     files = _files(
         "demo-1.0-cp311-cp311-win_amd64.whl",
         "demo-1.0-py3-none-any.whl",
@@ -58,7 +60,7 @@ def test_compiled_wheels_that_cover_every_platform_beat_the_pure_one() -> None:
     ]
 
 
-def test_abi3_beats_per_version_wheels_and_nothing_overlaps() -> None:
+def test_pips_choice_per_platform_and_nothing_overlaps() -> None:
     files = _files(
         "demo-1.0-cp311-cp311-win_amd64.whl",
         "demo-1.0-cp312-cp312-win_amd64.whl",
@@ -68,12 +70,14 @@ def test_abi3_beats_per_version_wheels_and_nothing_overlaps() -> None:
         "demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
     )
     assert _chosen("demo", files) == [
-        "demo-1.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "demo-1.0-cp39-abi3-win_amd64.whl",
+        "demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "demo-1.0-cp311-cp311-win_amd64.whl",
+        "demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "demo-1.0-cp312-cp312-win_amd64.whl",
     ]
 
 
-def test_widest_glibc_and_universal2() -> None:
+def test_newest_glibc_and_native_macos_as_pip_prefers() -> None:
     files = _files(
         "demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
         "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
@@ -82,8 +86,8 @@ def test_widest_glibc_and_universal2() -> None:
     )
     plan = plan_release("demo", Version("1.0"), files, PLATFORMS)
     assert [f.filename for f in plan.files] == [
-        "demo-1.0-cp311-cp311-macosx_10_9_universal2.whl",
-        "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "demo-1.0-cp311-cp311-macosx_11_0_arm64.whl",
+        "demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl",
     ]
     assert [p.id for p in plan.uncovered] == [
         "cp311-manylinux_2_28_aarch64",
@@ -129,6 +133,13 @@ def test_plan_errors(files: list[str], version: str | None, fragment: str) -> No
 )
 def test_parse_source(text: str, kind: str) -> None:
     assert parse_source(text).kind == kind
+
+
+def test_parse_source_extras() -> None:
+    spec = parse_source("HTTPX[HTTP2, Brotli]==0.28.1")
+    assert (spec.name, str(spec.version), spec.extras) == ("httpx", "0.28.1", ("http2", "brotli"))
+    assert parse_source("httpx").extras is None
+    assert parse_source("httpx[]").extras == ()
 
 
 @pytest.mark.parametrize(
@@ -290,9 +301,25 @@ def test_extras_option_keeps_a_subset(world: tuple[str, Path, Path]) -> None:
     assert _run(*args, "--extras", "").exit_code == 0
     text = (root / f"{_p('app')}/app/app-1.0-py3-none-any.toml").read_text()
     assert "extras = []" in text and 'extra == \\"speed\\"' in text
-    assert _run(*args, "--extras", "Speed,other").exit_code == 0
+    assert _run(*args, "--extras", "Speed").exit_code == 0
     text = (root / f"{_p('app')}/app/app-1.0-py3-none-any.toml").read_text()
     assert 'extras = [\n    "speed",\n]' in text
+
+
+def test_unknown_extra_is_an_error_naming_the_ones_that_exist(
+    world: tuple[str, Path, Path],
+) -> None:
+    url, root, _local = world
+    args = ["declare", "--into", str(root), "--index-url", f"{url}/simple"]
+    for how in (["app[sped]==1.0"], ["app==1.0", "--extras", "sped"]):
+        result = _run(*args, *how)
+        assert result.exit_code == 1
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines == [
+            "error: EXTRAS app-1.0-py3-none-any.whl: no extra sped (it provides: speed)"
+        ], lines
+        assert not (root / _p("app")).exists()
 
 
 def test_replace_removes_other_versions(world: tuple[str, Path, Path], tmp_path: Path) -> None:
@@ -372,3 +399,22 @@ def test_prefix_command() -> None:
     assert (result.exit_code, result.stdout) == (0, "39\n7c\n25\n")
     bad = _run("prefix", "../x")
     assert bad.exit_code == 2 and "invalid project name" in bad.stderr
+
+
+def test_into_refuses_a_symbolic_link_out_of_the_collection(tmp_path: Path) -> None:
+    from tests.support.decls import make_decl
+    from wheelset.maintain.declare import write_declarations
+
+    root, outside = tmp_path / "declarations", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    decl = make_decl("tomli-2.0.1-py3-none-any.whl")
+    (root / decl.path.parts[0]).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DeclareError) as info:
+        write_declarations([decl], root)
+    assert "symbolic link" in str(info.value) and info.value.code == "IO"
+    assert list(outside.iterdir()) == []
+    wheel = make_wheel(tmp_path / "w", "tomli", "2.0.1")
+    result = CliRunner().invoke(app, ["declare", str(wheel), "--into", str(root)])
+    assert result.exit_code != 0 and "symbolic link" in result.output
+    assert list(outside.iterdir()) == []

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from wheelset.build.manifest import manifest_of
+from wheelset.build.tree import build_root
+from wheelset.client.root import Root, open_root, parse_root_ref
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import write_car
 from wheelset.ipfs.importer import import_bytes
 from wheelset.maintain.fork import (
     ChangeKind,
     ForkError,
+    Upstream,
     apply_merge,
     init_collection,
     merge_collections,
     read_upstream,
+    upstream_of,
 )
-from wheelset.model.declarations import load_declaration, parse_declaration, relpath_for
+from wheelset.model.declarations import (
+    load_declaration,
+    parse_declaration,
+    relpath_for,
+)
 
 PLATFORMS = {"python-versions": ["3.11"], "systems": ["manylinux_2_28_x86_64"]}
 
@@ -33,8 +44,18 @@ def decl(name: str, version: str, deps: tuple[str, ...] = ()):
     return parse_declaration(table, PurePosixPath(str(relpath_for(filename))))
 
 
-def manifest(*decls, platforms=PLATFORMS):
-    return manifest_of(platforms, list(decls))
+def manifest(*decls, platforms=PLATFORMS) -> Upstream:
+    return Upstream(platforms, tuple(sorted(decls, key=lambda d: str(d.path))))
+
+
+def root_of(upstream: Upstream, directory: Path) -> Root:
+    """The upstream built into a root, opened from a CAR file."""
+    store = MemoryBlockStore()
+    built = build_root(manifest_of(upstream.platforms, upstream.declarations), store=store)
+    car = directory / f"{built.cid}.car"
+    with car.open("wb") as out:
+        write_car(out, [built.cid], store.items())
+    return open_root(parse_root_ref(str(car)))
 
 
 def kinds(result) -> dict[str, ChangeKind]:
@@ -83,28 +104,31 @@ def test_upstream_removal_taken_and_platforms_follow_upstream() -> None:
 
 def test_init_then_apply_merge_on_disk(tmp_path: Path) -> None:
     base = manifest(decl("alpha", "1.0"), decl("beta", "1.0"))
-    root = import_bytes(b"base-root").cid
+    root = root_of(base, tmp_path)
     target = tmp_path / "fork"
-    assert init_collection(base, root, target) == 2
+    assert init_collection(root, target) == (2, 2)
     recorded_root, recorded = read_upstream(target)
-    assert recorded_root == root and recorded == base
+    assert recorded_root == root.cid and recorded.declarations == base.declarations
+    assert set(recorded.directories) == {"alpha", "beta"}
     loaded = [load_declaration(p, target) for p in sorted(target.glob("*/*/*.toml"))]
     assert loaded == list(base.declarations)
 
-    theirs = manifest(decl("alpha", "2.0"))
-    result = merge_collections(base, theirs, loaded, PLATFORMS)
-    new_root = import_bytes(b"new-root").cid
-    apply_merge(target, result, loaded, new_root, theirs)
+    new = root_of(manifest(decl("alpha", "2.0"), decl("beta", "1.0")), tmp_path)
+    theirs = upstream_of(new, recorded)
+    beta = next(d for d in recorded.declarations if d.name == "beta")
+    assert any(d is beta for d in theirs.declarations)  # unchanged: taken from the base
+    result = merge_collections(recorded, theirs, loaded, PLATFORMS)
+    apply_merge(target, result, loaded, new.cid, theirs)
     names = sorted(p.name for p in target.glob("*/*/*.toml"))
-    assert names == ["alpha-2.0-py3-none-any.toml"]
-    assert read_upstream(target) == (new_root, theirs)
+    assert names == ["alpha-2.0-py3-none-any.toml", "beta-1.0-py3-none-any.toml"]
+    assert read_upstream(target) == (new.cid, theirs)
 
 
 def test_init_refuses_a_non_empty_target_and_leaves_it_alone(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
-    base = manifest(decl("alpha", "1.0"))
+    root = root_of(manifest(decl("alpha", "1.0")), tmp_path / "..")
     with pytest.raises(ForkError):
-        init_collection(base, import_bytes(b"r").cid, tmp_path)
+        init_collection(root, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
@@ -112,3 +136,29 @@ def test_read_upstream_of_a_non_fork(tmp_path: Path) -> None:
     with pytest.raises(ForkError) as info:
         read_upstream(tmp_path)
     assert info.value.code == "FORK"
+
+
+@pytest.mark.parametrize("keep", ["requests", "httpx[http2]"])
+def test_prune_on_the_official_collection_keeps_declared_extras(tmp_path: Path, keep: str) -> None:
+    # requests declares its 'socks' extra: check needs pysocks, so prune must keep it.
+    from typer.testing import CliRunner
+
+    from wheelset.cli import app
+
+    official = Path(__file__).resolve().parents[2] / "declarations"
+    fork = tmp_path / "fork"
+    shutil.copytree(official, fork)
+    runner = CliRunner()
+    pruned = runner.invoke(app, ["prune", str(fork), "--keep", keep])
+    assert pruned.exit_code == 0, pruned.output
+    checked = runner.invoke(app, ["check", str(fork)])
+    assert checked.exit_code == 0, checked.output
+    kept = {p.parent.name for p in fork.glob("*/*/*.toml")}
+    assert keep.split("[")[0] in kept and len(kept) < 40
+    declared_extras = [
+        (p.parent.name, line)
+        for p in fork.glob("*/*/*.toml")
+        for line in [p.read_text()]
+        if "extras = [\n" in line
+    ]
+    assert declared_extras, "the kept set declares extras whose closure prune had to keep"

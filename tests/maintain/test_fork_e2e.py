@@ -47,6 +47,8 @@ def _versions(collection: Path) -> dict[str, str]:
 def world(tmp_path: Path, ipfs_node, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("WHEELSET_LOCAL_GATEWAY", "off")
+    # Root blocks from the node's RPC: its gateway is path-only (it serves the wheels).
+    monkeypatch.setenv("WHEELSET_API", ipfs_node.api_url)
     wheels = tmp_path / "wheels"
     public = [
         make_wheel(wheels, "alpha", "1.0"),
@@ -171,7 +173,18 @@ def test_fork_workflow(world: dict) -> None:
         "gamma": "1.2",
         "internal-tool": "0.1",
     }
+    # The conflict is not forgotten: the record stays at the old root until it is resolved.
+    record = (fork / "upstream.toml").read_text()
+    assert root_a in record and root_c not in record and 'keep = [\n    "gamma",\n]' in record
+    again = _run("sync", str(fork), "--from", root_c, *gw, code=1)
+    assert "conflict: gamma (fork has 1.2, upstream went 1.0 -> 1.1)" in again.stderr
+    _run("declare", "gamma==1.1", "--replace", "--into", str(fork), "--index-url", w["index"])
+    resolved = _run("sync", str(fork), "--from", root_c, *gw)
+    assert "conflict" not in resolved.stderr
     assert root_c in (fork / "upstream.toml").read_text()
+    # upstream's delta and epsilon were pruned: they stay out, and are not reported.
+    assert "delta" not in resolved.stdout + again.stdout
+    assert _versions(fork)["gamma"] == "1.1" and "delta" not in _versions(fork)
     _run("check", str(fork))
 
 
@@ -191,9 +204,9 @@ def test_init_refuses_a_root_without_manifest(world: dict) -> None:
     assert not (tmp / "f1").exists()
 
 
-def test_init_refuses_an_unknown_manifest_version(world: dict) -> None:
+def test_init_refuses_a_version_1_root(world: dict) -> None:
     w, tmp = world, world["tmp"]
-    manifest = {"format": "wheelset-manifest", "version": 99, "platforms": {}, "declarations": []}
+    manifest = {"format": "wheelset-manifest", "version": 1, "platforms": {}, "declarations": []}
     added = httpx.post(
         f"{w['node'].api_url}/api/v0/add",
         params={"wrap-with-directory": "true"},
@@ -204,7 +217,8 @@ def test_init_refuses_an_unknown_manifest_version(world: dict) -> None:
     result = _run(
         "init", str(tmp / "f2"), "--from", root, "--gateway", w["node"].gateway_url, code=1
     )
-    assert "version" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "version 1 root" in result.stderr and "wheelset build" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp / "f2").exists()
 
 

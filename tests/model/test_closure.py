@@ -134,3 +134,61 @@ def test_install_order_cuts_cycles_where_the_walk_re_enters_them() -> None:
     list(long.outcomes())
     # Far deeper than Python's recursion limit: the order is computed without recursion.
     assert [d.name for d in long.install_order()] == [f"p{i}" for i in range(3000, -1, -1)]
+
+
+def _per_platform(decls, platforms):
+    """The closure findings as (path, code, message, platform ids), walking each platform."""
+    index = ClosureIndex(decls)
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for platform in platforms:
+        view = index.view(platform)
+        for decl in view.selected.values():
+            for problem in view.unsatisfied(decl):
+                ids = found.setdefault((str(decl.path), problem.code, problem.message), [])
+                if platform.id not in ids:
+                    ids.append(platform.id)
+    return found
+
+
+def test_masks_agree_with_walking_each_platform() -> None:
+    from wheelset.check.closure import check_closure
+
+    platforms = [
+        make_platform(python, system)
+        for python in ("3.10", "3.11", "3.12", "3.13")
+        for system in ("win_amd64", "macosx_11_0_arm64", "manylinux_2_28_x86_64")
+    ]
+    decls = [
+        *_collection(),
+        make_decl(
+            "tool-3.0-py3-none-any.whl",
+            extras=["win", "fast"],
+            dependencies=[
+                "lib>=3",
+                'rich; python_version >= "3.11"',
+                'colorama[x]; extra == "win" and sys_platform == "win32"',
+                'nothere; extra == "fast"',
+                'click; platform_machine == "arm64"',
+                'six; python_version > "3.11" and extra == "fast"',
+            ],
+        ),
+        make_decl("fast-1.0-cp311-cp311-win_amd64.whl", requires_python=">=3.11"),
+        make_decl("fast-1.0-cp312-abi3-win_amd64.whl", requires_python=">=3.13"),
+        make_decl("fast-1.0-py3-none-any.whl", dependencies=["lib<2"]),
+        make_decl("user-1.0-py3-none-any.whl", dependencies=["fast>=1", "rich"]),
+    ]
+    expected = _per_platform(decls, platforms)
+    total = len(platforms)
+    got = {}
+    for finding in check_closure(decls, platforms):
+        if finding.code == "UNUSED":
+            continue
+        message, where = finding.message.rsplit(" (on ", 1)
+        ids = (
+            [p.id for p in platforms]
+            if where == f"all {total} platforms)"
+            else where[:-1].split(", ")
+        )
+        got[(str(finding.path), finding.code, message)] = ids
+    assert got == expected
+    assert any(code == "PYTHON" for _, code, _ in got) and any(c == "MISSING" for _, c, _ in got)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from packaging.tags import parse_tag
 
-from wheelset.model.overlap import wheels_overlap
+from wheelset.model.overlap import first_overlaps, wheels_overlap
 
 OVERLAPPING = [
     ("py3-none-any", "cp311-cp311-manylinux_2_28_x86_64"),
@@ -56,3 +56,15 @@ def test_reports_the_tags_that_meet() -> None:
     )
     assert pair is not None
     assert str(pair[1]) == "cp311-cp311-manylinux_2_28_x86_64"
+
+
+def test_first_overlaps_agrees_with_the_pairwise_rule() -> None:
+    texts = sorted({t for pair in OVERLAPPING + DISJOINT for t in pair})
+    tagsets = [frozenset(parse_tag(t)) for t in texts]
+    tagsets += [tagsets[0], tagsets[3] | tagsets[5], tagsets[-1]]
+    found = first_overlaps(tagsets)
+    for i, hit in enumerate(found):
+        earlier = [j for j in range(i) if wheels_overlap(tagsets[i], tagsets[j]) is not None]
+        assert (hit[0] if hit else None) == (earlier[0] if earlier else None), texts[i % len(texts)]
+        if hit:
+            assert hit[1] in tagsets[i] and hit[2] in tagsets[hit[0]]

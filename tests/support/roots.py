@@ -2,11 +2,9 @@
 on the fly.
 
 Declarations are derived from each wheel's METADATA (as `wheelset declare` would), the
-root is built offline by build_v2_root() (docs/root-format.md: header, per-project
-index.json and index.html, wheel links), its generated blocks go to the node as one CAR
-(`dag/import`) and the wheels and METADATA files are added (pinned) with `add`. The node's
-gateway then serves `/ipfs/<root>/…` and `/ipfs/<wheel content-id>`.
-build_v2_root() stands in for the builder of branch rootfmt until it is on main.
+root is built offline by `build_root` (docs/root-format.md), its generated blocks go to
+the node as one CAR (`dag/import`) and the wheels and METADATA files are added (pinned)
+with `add`. The node's RPC then serves the root's blocks, its gateway the wheels.
 Entry points: declare_wheel(), build_v2_root(), publish_test_root(), PublishedRoot.
 """
 
@@ -14,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,13 +21,13 @@ from pathlib import Path, PurePosixPath
 import httpx
 from packaging.utils import canonicalize_name
 
-from wheelset.build.manifest import Manifest, MetadataFile, WheelEntry, manifest_of
-from wheelset.build.tree import METADATA_SUFFIX, render_project_page, render_root_page
+from wheelset.build.manifest import Manifest, MetadataFile, manifest_of
+from wheelset.build.tree import BuiltRoot, build_root
 from wheelset.ipfs.blockstore import BlockStore, MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_tree
-from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
+from wheelset.ipfs.importer import import_bytes
 from wheelset.model.declarations import Declaration, parse_declaration, relpath_for
 
 DEFAULT_PLATFORMS: Mapping[str, object] = {
@@ -69,106 +66,35 @@ def declare_wheel(wheel: Path) -> tuple[Declaration, MetadataFile, bytes]:
     return decl, meta, metadata
 
 
-def _json(doc: object) -> bytes:
-    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-
-
-def header_bytes(manifest: Manifest) -> bytes:
-    """/wheelset.json of a version 2 root."""
-    projects = {e.declaration.name for e in manifest.entries}
-    return _json(
-        {
-            "format": "wheelset-root",
-            "version": 2,
-            "platforms": manifest.platforms,
-            "projects": len(projects),
-            "wheels": len(manifest.entries),
-        }
-    )
-
-
-def project_file_bytes(project: str, entries: Sequence[WheelEntry]) -> bytes:
-    """/<project>/index.json: PEP 691 JSON carrying wheelset's fields."""
-    files = []
-    for entry in sorted(entries, key=lambda e: e.declaration.filename):
-        decl = entry.declaration
-        item: dict[str, object] = {
-            "filename": decl.filename,
-            "url": decl.filename,
-            "hashes": {"sha256": decl.sha256},
-            "size": decl.size,
-        }
-        if decl.requires_python is not None:
-            item["requires-python"] = str(decl.requires_python)
-        table: dict[str, object] = {"path": str(decl.path), **decl.to_toml()}
-        if entry.metadata is not None:
-            item["core-metadata"] = {"sha256": entry.metadata.sha256}
-            table["metadata"] = {
-                "content-id": str(entry.metadata.content_id),
-                "sha256": entry.metadata.sha256,
-                "size": entry.metadata.size,
-            }
-        item["wheelset"] = table
-        files.append(item)
-    versions = sorted({str(e.declaration.version) for e in entries})
-    return _json(
-        {"meta": {"api-version": "1.1"}, "name": project, "versions": versions, "files": files}
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class BuiltV2:
-    cid: CID
-    generated: dict[str, bytes]  # path -> bytes of every generated file
-    links: dict[str, Imported]  # path -> linked content (wheels, METADATA)
-
-
 def build_v2_root(
     manifest: Manifest,
     *,
     store: BlockStore | None = None,
     replace: Mapping[str, bytes] | None = None,
-) -> BuiltV2:
-    """The version 2 root of ``manifest``; ``replace`` swaps generated files' bytes by path
-    (to plant a forged file under a root of its own)."""
-    by_project: dict[str, list[WheelEntry]] = {}
-    for entry in manifest.entries:
-        by_project.setdefault(entry.declaration.name, []).append(entry)
-    generated: dict[str, bytes] = {}
-    links: dict[str, Imported] = {}
+) -> BuiltRoot:
+    """The root of ``manifest`` (wheelset.build.tree.build_root); ``replace`` swaps generated
+    files' bytes by path, giving a forged tree under a root CID of its own."""
+    built = build_root(manifest, store=store)
+    if not replace:
+        return built
     tree: dict = {}
-    for project, entries in sorted(by_project.items()):
-        folder: dict = {}
-        for entry in entries:
-            decl = entry.declaration
-            folder[decl.filename] = links[f"{project}/{decl.filename}"] = Imported(
-                decl.content_id, dag_size_of_file(decl.size), decl.size
-            )
-            if entry.metadata is not None:
-                meta = entry.metadata
-                name = decl.filename + METADATA_SUFFIX
-                folder[name] = links[f"{project}/{name}"] = Imported(
-                    meta.content_id, dag_size_of_file(meta.size), meta.size
-                )
-        generated[f"{project}/index.html"] = render_project_page(project, entries)
-        generated[f"{project}/index.json"] = project_file_bytes(project, entries)
-        tree[project] = folder
-    generated["index.html"] = render_root_page(list(by_project))
-    generated["wheelset.json"] = header_bytes(manifest)
-    for path, data in {**generated, **(replace or {})}.items():
+    files = {**built.generated, **replace}
+    for path, item in [*((p, import_bytes(d, store=store)) for p, d in files.items()),
+                       *built.links.items()]:  # fmt: skip
         *folders, name = path.split("/")
         where = tree
-        for folder_name in folders:
-            where = where[folder_name]
-        where[name] = import_bytes(data, store=store)
-    return BuiltV2(build_tree(tree, store=store).cid, generated, links)
+        for folder in folders:
+            where = where.setdefault(folder, {})
+        where[name] = item
+    root = build_tree(tree, store=store)
+    return BuiltRoot(root.cid, root.tsize, files, built.links)
 
 
 @dataclass(frozen=True, slots=True)
 class PublishedRoot:
     cid: CID
     manifest: Manifest
-    built: BuiltV2
+    built: BuiltRoot
     declarations: dict[str, Declaration]  # wheel file name -> declaration
     wheels: dict[str, Path]  # wheel file name -> local file
     blocks: MemoryBlockStore

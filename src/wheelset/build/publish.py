@@ -15,7 +15,7 @@ request_remote_pin().
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +27,7 @@ from wheelset.ipfs.cid import CID
 from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "ADDED",
@@ -50,8 +51,7 @@ DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
 class PublishError(WheelsetError):
     """The node disagrees with the build (another root), or refused to pin it."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="PUBLISH")
+    code = "PUBLISH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +133,14 @@ def publish(
     fetcher: WheelFetcher | None = None,
     workers: int = DEFAULT_WORKERS,
     pin_timeout: float | None = None,
-    on_wheel: Callable[[WheelOutcome], None] | None = None,
-    on_start: Callable[[int], None] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> PublishReport:
     """Make ``result``'s root (its CAR is ``car``) and all its wheels (``declarations``)
     available, and pinned, on the node.
 
     ``fetcher`` given: add wheels from their sources; else pin them by content-id.
-    ``on_start(n)`` is told how many wheels there are; ``on_wheel`` sees each outcome.
+    ``progress`` counts the wheels and sees each one's status (added, pinned, present,
+    failed).
     Raises:
         RpcError: the node cannot be reached or refuses the CAR.
         PublishError: the node reports another root, or cannot pin it.
@@ -148,16 +148,15 @@ def publish(
     rpc.version()
     pinned = rpc.pin_ls()
     decls = declarations
-    if on_start is not None:
-        on_start(len(decls))
+    progress.start(len(decls), unit="wheels")
 
     def provide(decl: Declaration) -> WheelOutcome:
         if result.root in pinned or decl.content_id in pinned:
             outcome = WheelOutcome(decl.filename, decl.content_id, PRESENT)
         else:
             outcome = _provide(decl, rpc, fetcher, pin_timeout)
-        if on_wheel is not None:
-            on_wheel(outcome)
+        progress.advance(1)
+        progress.item(outcome.filename, outcome.status)
         return outcome
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -171,7 +170,7 @@ def publish(
             raise PublishError(f"the node imported the CAR but reports root {listed}")
         if reported[result.root]:
             raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
-    return PublishReport(result.root, result.blocks, len(car), complete, outcomes)
+    return PublishReport(result.root, result.blocks or 0, len(car), complete, outcomes)
 
 
 def request_remote_pin(

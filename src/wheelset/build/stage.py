@@ -65,6 +65,7 @@ from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_de
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, load_policy
+from wheelset.model.safe_read import read_regular
 
 __all__ = [
     "CAR_FILE",
@@ -104,7 +105,7 @@ class BuildResult:
     tsize: int
     projects: int
     wheels: int
-    blocks: int
+    blocks: int | None  # blocks in the CAR, if one was written
     rebuilt: int  # projects built (the others were reused from OUT)
     car_size: int | None = None  # bytes of the CAR written, if any
 
@@ -182,6 +183,23 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
     return (0, 0) if st is None else (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
 
 
+def _restat(root: str, rel: str, old: Stats) -> Stats:
+    """_stat_project(), sparing the directory listing when the directory itself is unchanged
+    (its time stamps change whenever an entry is added, removed or renamed)."""
+    path = os.path.join(root, rel)
+    st = os.stat(path)
+    if (st.st_mtime_ns, st.st_ctime_ns) != old[0]:
+        return _stat_project(root, rel)
+    files = []
+    for name, *_ in old[1]:
+        try:
+            fs = os.stat(os.path.join(path, name))
+        except FileNotFoundError:
+            return _stat_project(root, rel)
+        files.append((name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
+    return old[0], tuple(files)
+
+
 def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
     """(hash of the project's declaration files, their declarations).
 
@@ -197,8 +215,8 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
     for name, *_ in stats[1]:
         path = f"{rel}/{name}"
         try:
-            with open(os.path.join(root, path), "rb") as f:
-                data = f.read()
+            # Regular files only: a link or a FIFO named *.toml is never followed or opened.
+            data = read_regular(os.path.join(root, path))
         except OSError as e:
             raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
@@ -444,9 +462,10 @@ class _Written:
     """Where a CAR put things: subtrees written or copied (CID -> (offset, length)) and the
     ranges copied as a whole (source, offset, length, new offset)."""
 
-    placed: dict[CID, tuple[int, int]]
+    placed: dict[CID, tuple[int, int, int]]  # CID -> (offset, length, blocks)
     copies: list[tuple[str, int, int, int]]
     size: int
+    blocks: int
     _index: dict[str, tuple[list[int], list[tuple[str, int, int, int]]]] = field(
         default_factory=dict
     )
@@ -467,13 +486,15 @@ def _write_car(
     target: Path,
     root: CID,
     blocks: MemoryBlockStore,
-    sources: Mapping[CID, tuple[str, int, int]],
+    sources: Mapping[CID, tuple[str, int, int, int]],
 ) -> _Written:
     """Write the CAR: blocks of ``blocks`` depth-first from ``root``, and for each CID in
-    ``sources`` the sections recorded there (a subtree already in depth-first order).
+    ``sources`` the sections recorded there as (file, offset, length, number of blocks):
+    a subtree already in depth-first order.
     """
-    placed: dict[CID, tuple[int, int]] = {}
+    placed: dict[CID, tuple[int, int, int]] = {}
     copies: list[tuple[str, int, int, int]] = []
+    count = [0]
     files: dict[str, int] = {}
     with open(target, "wb") as out:
         header = encode_car_header([root])
@@ -483,26 +504,29 @@ def _write_car(
             start = out.tell()
             source = sources.get(cid)
             if source is not None:
-                _copy_range(*source, out, files)
+                _copy_range(*source[:3], out, files)
                 out.seek(0, os.SEEK_END)
-                placed[cid] = (start, source[2])
+                placed[cid] = (start, source[2], source[3])
                 copies.append((source[0], source[1], source[2], start))
+                count[0] += source[3]
                 return
             if cid not in blocks or cid in placed:
                 return  # a wheel or METADATA file (linked, not built), or a repeat
             block = blocks.get(cid)
             out.write(_section(cid, block))
-            placed[cid] = (start, 0)
+            placed[cid] = (start, 0, 0)
+            before = count[0]
+            count[0] += 1
             for child in _linked_cids(block):
                 emit(child)
-            placed[cid] = (start, out.tell() - start)
+            placed[cid] = (start, out.tell() - start, count[0] - before)
 
         try:
             emit(root)
         finally:
             for fd in files.values():
                 os.close(fd)
-        return _Written(placed, copies, out.tell())
+        return _Written(placed, copies, out.tell(), count[0])
 
 
 # --- the build directory -----------------------------------------------------------------
@@ -618,7 +642,8 @@ class _State:
     root: bytes
     car_size: int
     projects: dict[str, tuple]  # rel -> _Project fields but rel
-    subtrees: dict[bytes, tuple[int, int]]  # root-level subtree CID -> (offset, length) in CAR
+    # first-level shards of the root: digest -> (CID, tsize, offset, length, blocks) in CAR
+    shards: dict[bytes, tuple[bytes, int, int, int, int]]
 
 
 def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
@@ -651,7 +676,7 @@ def _save_state(path: Path, state: _State) -> None:
         state.root,
         state.car_size,
         state.projects,
-        state.subtrees,
+        state.shards,
     )
     atomic_write_bytes(path, marshal.dumps((_STATE_VERSION, *fields)))
 
@@ -665,28 +690,6 @@ def _same_stats(old: Stats, new: Stats, stamp: int) -> bool:
     if new[0][0] >= limit or new[0][1] >= limit:
         return False
     return all(f[2] < limit and f[3] < limit for f in new[1])
-
-
-def _subtrees(
-    root: CID,
-    blocks: MemoryBlockStore,
-    written: _Written,
-    old: _State | None,
-    old_car: str,
-) -> dict[bytes, tuple[int, int]]:
-    """Where each subtree of the root's own blocks sits in the new CAR: written now, or
-    copied inside a subtree of the old CAR."""
-    out = {}
-    for cid, _ in blocks.items():
-        if cid == root:
-            continue
-        where = written.placed.get(cid)
-        if where is None:
-            assert old is not None
-            offset, length = old.subtrees[cid.to_bytes()]
-            where = written.relocate(old_car, offset, length)
-        out[cid.to_bytes()] = where
-    return out
 
 
 # --- the stage --------------------------------------------------------------------------
@@ -781,7 +784,7 @@ def _build(
         for rel in rels:
             old = state.projects.get(rel)
             if old is not None:
-                stats = _stat_project(root_dir, rel)
+                stats = _restat(root_dir, rel, old[0])
                 if _same_stats(old[0], stats, state.stamp):
                     stats_ok = True
                 else:
@@ -821,30 +824,36 @@ def _build(
         job = _Job(root_dir, spool_dir if writing_car else None, tree, metadata, wheels)
         built = _run(job, todo, _jobs(len(todo), jobs))
         projects = sorted([*reused.values(), *built], key=lambda p: p.name)
+        cids = [_cid(p.cid) for p in projects]
         root_blocks = MemoryBlockStore()
+        known: dict[bytes, Imported] = {}
+        sources = {cid: (*p.where, p.blocks) for cid, p in zip(cids, projects, strict=True)}
+        if state is not None:
+            old_car = str(out / CAR_FILE)  # type: ignore[operator]
+            for key, (raw, tsize, offset, length, blocks) in state.shards.items():
+                known[key] = Imported(_cid(raw), tsize, 0)
+                sources[known[key].cid] = (old_car, offset, length, blocks)
+        shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
             platforms,
-            [(p.name, Imported(_cid(p.cid), p.tsize, 0)) for p in projects],
+            [(p.name, Imported(cid, p.tsize, 0)) for cid, p in zip(cids, projects, strict=True)],
             sum(p.wheels for p in projects),
             store=root_blocks,
+            known_shards=known,
+            shards_out=shards,
         )
         if tree is not None:
             for name, data in root_files.items():
                 atomic_write_bytes(Path(tree) / name, data)
-        result_blocks = len(root_blocks) + sum(p.blocks for p in projects)
+        result_blocks = None
         car_size = None
         if writing_car:
             target = (staged or out) / CAR_FILE if out is not None else car
             assert target is not None
             temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            sources = {_cid(p.cid): p.where for p in projects}
-            if state is not None:
-                old_car = str(out / CAR_FILE)  # type: ignore[operator]
-                for raw, (offset, length) in state.subtrees.items():
-                    sources.setdefault(_cid(raw), (old_car, offset, length))
             try:
                 written = _write_car(temporary, root.cid, root_blocks, sources)
-                car_size = written.size
+                car_size, result_blocks = written.size, written.blocks
                 temporary.chmod(0o666 & ~current_umask())
                 if out is not None and car is not None:
                     copy = car.with_name(f".{car.name}.tmp-{os.getpid()}")
@@ -871,11 +880,16 @@ def _build(
                             p.tsize,
                             p.wheels,
                             p.blocks,
-                            written.placed.get(_cid(p.cid)) or written.relocate(*p.where),
+                            written.placed[cid][:2]
+                            if cid in written.placed
+                            else written.relocate(*p.where),
                         )
-                        for p in projects
+                        for cid, p in zip(cids, projects, strict=True)
                     },
-                    _subtrees(root.cid, root_blocks, written, state, str(out / CAR_FILE)),
+                    {
+                        key: (shard.cid.to_bytes(), shard.tsize, *written.placed[shard.cid])
+                        for key, shard in shards.items()
+                    },
                 )
                 _save_state(base / STATE_FILE, new_state)
                 atomic_write_bytes(base / ROOT_FILE, f"{root.cid}\n".encode())

@@ -16,7 +16,7 @@ render_root_page(), render_project_page().
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
@@ -83,8 +83,10 @@ def _anchor(entry: WheelEntry, location: str) -> str:
     if decl.requires_python is not None:
         attributes.append(f'data-requires-python="{html.escape(str(decl.requires_python))}"')
     if entry.metadata is not None:
+        # PEP 714's name only: pip before 23.2 reads the old data-dist-info-metadata and
+        # then compares METADATA's Name with the requirement's spelling unnormalised
+        # (charset-normalizer vs charset_normalizer), failing installs a wheel would pass.
         value = html.escape(f"sha256={entry.metadata.sha256}")
-        attributes.append(f'data-dist-info-metadata="{value}"')
         attributes.append(f'data-core-metadata="{value}"')
     return f"    <a {' '.join(attributes)}>{html.escape(decl.filename)}</a><br/>"
 
@@ -159,15 +161,20 @@ def assemble_root(
     wheels: int,
     *,
     store: BlockStore | None = None,
+    known_shards: Mapping[bytes, Imported] | None = None,
+    shards_out: MutableMapping[bytes, Imported] | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
     """Link built project directories (name, directory) under a root with its root page and
-    header; return the root and the root's own generated files."""
+    header; return the root and the root's own generated files. ``known_shards`` and
+    ``shards_out``: see wheelset.ipfs.directory.build_directory()."""
     generated = {
         INDEX_PAGE: render_root_page(name for name, _ in projects),
         HEADER_NAME: format_header(platforms, len(projects), wheels),
     }
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
-    root = build_directory([*projects, *children], store=store)
+    root = build_directory(
+        [*projects, *children], store=store, known_shards=known_shards, shards_out=shards_out
+    )
     return root, generated
 
 

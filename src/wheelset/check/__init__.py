@@ -1,7 +1,8 @@
 """The check pipeline: run the selected check families over a loaded collection.
 
 One module per family (layout, schema, uniqueness, closure, trust, integrity), each a pure
-function yielding findings; this package only selects, runs and sorts them.
+function yielding findings; this package only selects, runs and sorts them, and caps
+what one project can produce (PER_PROJECT findings of a code, then one summary).
 Entry points: DEFAULT_FAMILIES, run_checks().
 """
 
@@ -18,11 +19,12 @@ from wheelset.check.schema import check_schema
 from wheelset.check.trust import check_licenses, check_names
 from wheelset.check.uniqueness import check_uniqueness
 from wheelset.model.collection import Collection
-from wheelset.model.findings import FAMILIES, Finding, family_of
+from wheelset.model.findings import FAMILIES, Finding, Severity, family_of
 
-__all__ = ["DEFAULT_FAMILIES", "FAMILIES", "run_checks"]
+__all__ = ["DEFAULT_FAMILIES", "FAMILIES", "PER_PROJECT", "cap_per_project", "run_checks"]
 
 DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
+PER_PROJECT = 20  # findings of one code shown per project directory
 
 
 def run_checks(
@@ -31,12 +33,16 @@ def run_checks(
     *,
     fetcher: Fetcher | None = None,
     integrity_paths: Set[PurePosixPath] | None = None,
+    names_paths: Set[PurePosixPath] | None = None,
     jobs: int = 1,
 ) -> list[Finding]:
-    """Every finding of the selected families, sorted by path, code and message.
+    """Every finding of the selected families, sorted by path, code and message (at most
+    PER_PROJECT of a code per project, see cap_per_project()).
 
     ``integrity_paths`` limits the integrity check (None: every declaration); it needs
-    ``fetcher``.
+    ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
+    those with a declaration among these paths (new or renamed projects, in CI), each
+    still compared with every name; None: every project (a full sweep).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -58,7 +64,10 @@ def run_checks(
         findings += check_closure(collection.declarations, collection.platforms)
     if "trust" in families:
         findings += (f for f in collection.findings if family_of(f.code) == "trust")
-        findings += check_names(collection.declarations, collection.policy)
+        only = None
+        if names_paths is not None:
+            only = {d.name for d in collection.declarations if d.path in names_paths}
+        findings += check_names(collection.declarations, collection.policy, only)
         findings += check_licenses(collection.declarations, collection.policy)
     if "integrity" in families:
         if fetcher is None:
@@ -69,4 +78,35 @@ def run_checks(
             if integrity_paths is None or d.path in integrity_paths
         ]
         findings += check_integrity(selected, fetcher, jobs=jobs)
-    return sorted(set(findings), key=Finding.sort_key)
+    return cap_per_project(sorted(set(findings), key=Finding.sort_key))
+
+
+def cap_per_project(findings: list[Finding], limit: int = PER_PROJECT) -> list[Finding]:
+    """At most ``limit`` findings of one code per project directory; the rest become one
+    summary finding on the directory, so output grows with the number of projects and
+    codes, not with the square of one project's size. ``findings`` are sorted by path."""
+    counts: dict[tuple[PurePosixPath, str], int] = {}
+    hidden: dict[tuple[PurePosixPath, str], list[int]] = {}  # [count, errors]
+    kept: list[Finding] = []
+    for finding in findings:
+        parts = finding.path.parts
+        key = (finding.path.parent if len(parts) == 3 else finding.path, finding.code)
+        seen = counts[key] = counts.get(key, 0) + 1
+        if seen <= limit:
+            kept.append(finding)
+            continue
+        tally = hidden.setdefault(key, [0, 0])
+        tally[0] += 1
+        tally[1] += finding.severity is Severity.ERROR
+    for (project, code), (count, errors) in hidden.items():
+        kept.append(
+            Finding(
+                project,
+                code,
+                f"and {count} more {code} finding(s) in this project, not shown "
+                f"(only the first {limit} of each code are)",
+                Severity.ERROR if errors else Severity.WARNING,
+            )
+        )
+    kept.sort(key=Finding.sort_key)
+    return kept

@@ -6,14 +6,20 @@ extras brings in — against the single declared wheel of the dependency on that
 (version in the specifier, requested extras provided, requires-python respected).
 Findings are grouped: one per (file, problem), listing the platforms it occurs on.
 Wheels that no platform selects are reported as UNUSED warnings.
-No I/O. Entry point: check_closure().
+
+The platforms are not walked one by one: a wheel's selection, a marker's result and a
+dependency's target are platform bit masks (ClosureIndex.selection), so each dependency
+is judged once per distinct situation (marker result × selected target), not once per
+platform. No I/O. Entry point: check_closure().
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from wheelset.model.closure import ClosureIndex
+from packaging.markers import Marker
+
+from wheelset.model.closure import ClosureIndex, Dependency, evaluate_marker
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding, Severity
 from wheelset.model.platforms import Platform
@@ -21,10 +27,34 @@ from wheelset.model.platforms import Platform
 __all__ = ["check_closure"]
 
 
-def _where(platform_ids: list[str], total: int) -> str:
-    if len(platform_ids) == total and total > 1:
-        return f"on all {total} platforms"
-    return "on " + ", ".join(platform_ids)
+def _where(platforms: Sequence[Platform], mask: int) -> str:
+    if mask == (1 << len(platforms)) - 1 and len(platforms) > 1:
+        return f"on all {len(platforms)} platforms"
+    return "on " + ", ".join(p.id for i, p in enumerate(platforms) if mask >> i & 1)
+
+
+class _Markers:
+    """Each (marker, extra) evaluated once on every platform: the mask where it holds and,
+    by reason, the masks where it cannot be evaluated."""
+
+    def __init__(self, platforms: Sequence[Platform]):
+        self.environments = [dict(p.environment) for p in platforms]
+        self.cache: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
+
+    def masks(self, marker: Marker, text: str, extra: str) -> tuple[int, dict[str, int]]:
+        key = (text, extra)
+        found = self.cache.get(key)
+        if found is None:
+            true, errors = 0, {}
+            for i, environment in enumerate(self.environments):
+                environment["extra"] = extra
+                result = evaluate_marker(marker, environment)
+                if result is True:
+                    true |= 1 << i
+                elif result is not False:
+                    errors[result] = errors.get(result, 0) | 1 << i
+            found = self.cache[key] = (true, errors)
+        return found
 
 
 def check_closure(
@@ -36,18 +66,66 @@ def check_closure(
     if not platforms:
         return
     index = index if index is not None else ClosureIndex(declarations)
-    problems: dict[tuple[object, str, str], list[str]] = {}
+    selection = index.selection(platforms)
+    selected, gaps = selection.selected, selection.gaps
+    markers = _Markers(platforms)
+    problems: dict[tuple[object, str, str], int] = {}
     used: set[int] = set()
-    for platform in platforms:
-        view = index.view(platform)
-        for decl in view.selected.values():
+
+    def report(decl: Declaration, code: str, message: str, mask: int) -> None:
+        key = (decl.path, code, message)
+        problems[key] = problems.get(key, 0) | mask
+
+    def judge(decl: Declaration, dep: Dependency, extra: str, mask: int) -> None:
+        """The dependency, applying on ``mask`` (under ``extra``), against its targets."""
+        rest = mask
+        for target, where in selected.get(dep.name, ()):
+            here = rest & where
+            if not here:
+                continue
+            rest &= ~where
+            if not dep.requirement.extras and index.version_ok(dep, target):
+                continue
+            for code, message in index.problems(dep, extra, target):
+                report(decl, code, message, here)
+        for gap, where in gaps.get(dep.name, ()) if rest else ():
+            if rest & where:
+                for code, message in index.problems(dep, extra, None, gap):
+                    report(decl, code, message, rest & where)
+                rest &= ~where
+        if rest:
+            for code, message in index.problems(dep, extra, None):
+                report(decl, code, message, rest)
+
+    for entries in selected.values():
+        for decl, where in entries:
             used.add(id(decl))
-            for unsatisfied in view.unsatisfied(decl):
-                key = (decl.path, unsatisfied.code, unsatisfied.message)
-                problems.setdefault(key, []).append(platform.id)
+            for requirement, text in zip(decl.requirements, decl.dependencies, strict=True):
+                dep = index.dependency(requirement, text)
+                if dep.marker is None:
+                    judge(decl, dep, "", where)
+                    continue
+                true, errors = markers.masks(dep.marker, dep.marker_text, "")
+                for reason, bad in errors.items():
+                    if bad & where:
+                        message = f"dependency {text!r}: marker cannot be evaluated: {reason}"
+                        report(decl, "MARKER", message, bad & where)
+                if true & where:
+                    judge(decl, dep, "", true & where)
+                if not (dep.conditional and decl.extras):
+                    continue
+                unmet = where & ~true & ~sum(errors.values())
+                for extra in decl.extras if unmet else ():
+                    true_e, errors_e = markers.masks(dep.marker, dep.marker_text, extra)
+                    for reason, bad in errors_e.items():
+                        if bad & unmet:
+                            message = f"dependency {text!r}: marker cannot be evaluated: {reason}"
+                            report(decl, "MARKER", message, bad & unmet)
+                    if true_e & unmet:
+                        judge(decl, dep, extra, true_e & unmet)
     findings = [
-        Finding(path, code, f"{message} ({_where(ids, len(platforms))})")  # type: ignore[arg-type]
-        for (path, code, message), ids in problems.items()
+        Finding(path, code, f"{message} ({_where(platforms, mask)})")
+        for (path, code, message), mask in problems.items()
     ]
     newest: dict[str, object] = {}
     for decl in declarations:

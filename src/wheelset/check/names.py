@@ -1,17 +1,31 @@
-"""Confusable project names (typosquatting): ultranormalisation plus a small edit distance.
+"""Confusable project names (typosquatting): ultranormalisation plus a small edit distance,
+except where names differ only in their numbers.
 
 Rule (documented in the README): two different projects are confusable when their
 *ultranormal* forms are equal — lower case, `.`/`_`/`-` removed, look-alikes folded
 (`l`, `i` → `1`; `o` → `0`; `rn` → `m`; `vv` → `w`), the stricter form the main index applies
 to new names — or, when both ultranormal forms have 5 or more characters, when they are
-one edit apart (insert, delete, substitute, or swap two neighbours).
-Entry points: ultranormalize(), is_confusable(), ConfusableIndex, load_popular_names().
+one edit apart (insert, delete, substitute, or swap two neighbours). Two exceptions keep
+real families quiet: names that differ only in their runs of digits (`cu12`/`cu13`,
+`odoo14-addon-x`/`odoo15-addon-x`, `pyqt5`/`pyqt6`, `psycopg`/`psycopg2`,
+`project-00001`/`-00002`) — their *family* (lower case, separators and digits removed) is
+equal and their separator-free forms are not — and names one of which is the other plus
+a whole `-`-separated part (`tomli`/`tomli-w`): the separator makes the difference visible.
+
+Finding every confusable pair among N names is near-linear and compact: each name's
+ultranormal form and its one-deletion variants (two forms one edit apart share one) are
+hashed into 64-bit keys kept in 256 compact partitions, and only names sharing a key — and
+of different families — are compared exactly.
+Entry points: ultranormalize(), family(), is_confusable(), find_confusables(),
+load_popular_names().
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from array import array
+from collections import Counter
+from collections.abc import Collection, Sequence
 from functools import cache
 from importlib import resources
 
@@ -19,8 +33,9 @@ from packaging.utils import canonicalize_name
 
 __all__ = [
     "MIN_DISTANCE_LENGTH",
-    "ConfusableIndex",
     "edit_distance",
+    "family",
+    "find_confusables",
     "is_confusable",
     "load_popular_names",
     "ultranormalize",
@@ -28,8 +43,10 @@ __all__ = [
 
 MIN_DISTANCE_LENGTH = 5  # characters; shorter names differ legitimately by one letter (h2, h11)
 _SEPARATORS = re.compile(r"[-_.]+")
+_DIGITS = re.compile(r"[0-9]+")
 _FOLDS = (("rn", "m"), ("vv", "w"))
 _LOOKALIKES = str.maketrans({"l": "1", "i": "1", "o": "0"})
+_PARTITIONS = 256
 
 
 def ultranormalize(name: str) -> str:
@@ -42,6 +59,15 @@ def ultranormalize(name: str) -> str:
     for pair, replacement in _FOLDS:
         text = text.replace(pair, replacement)
     return text.translate(_LOOKALIKES)
+
+
+def family(name: str) -> str:
+    """The name without separators and digits: names of one numbered family share it.
+
+    >>> family("nvidia-cublas-cu12") == family("nvidia_cublas_cu13")
+    True
+    """
+    return _DIGITS.sub("", _SEPARATORS.sub("", name.lower()))
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -59,44 +85,110 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _one_part_more(a: str, b: str) -> bool:
+    """Is canonical ``b`` canonical ``a`` with one more ``-``-separated part (or vice versa)?"""
+    pa, pb = a.split("-"), b.split("-")
+    if len(pa) > len(pb):
+        pa, pb = pb, pa
+    if len(pb) != len(pa) + 1:
+        return False
+    return any(pb[:k] + pb[k + 1 :] == pa for k in range(len(pb)))
+
+
 def is_confusable(a: str, b: str) -> bool:
     """True when two *different* projects' names could be mistaken for each other."""
-    if canonicalize_name(a) == canonicalize_name(b):
+    ca, cb = canonicalize_name(a), canonicalize_name(b)
+    if ca == cb:
         return False
-    ua, ub = ultranormalize(a), ultranormalize(b)
+    if family(ca) == family(cb) and ca.replace("-", "") != cb.replace("-", ""):
+        return False  # only their numbers differ
+    ua, ub = ultranormalize(ca), ultranormalize(cb)
     if ua == ub:
         return True
-    if min(len(ua), len(ub)) < MIN_DISTANCE_LENGTH:
+    if min(len(ua), len(ub)) < MIN_DISTANCE_LENGTH or abs(len(ua) - len(ub)) > 1:
         return False
-    return abs(len(ua) - len(ub)) <= 1 and edit_distance(ua, ub) <= 1
+    return edit_distance(ua, ub) <= 1 and not _one_part_more(ca, cb)
 
 
-def _deletions(text: str) -> Iterator[str]:
-    yield text
-    for i in range(len(text)):
-        yield text[:i] + text[i + 1 :]
+def find_confusables(
+    names: Sequence[str], only: Collection[str] | None = None
+) -> dict[str, list[str]]:
+    """For each name (of ``only``, when given) confusable with others of ``names``, those
+    others, sorted. Names are canonicalised; repeats are one name.
 
-
-class ConfusableIndex:
-    """Known names indexed by their single-deletion variants, so lookups stay fast.
-
-    Any two strings within distance 1 share a deletion variant, so candidates come from a
-    dict lookup and only those are compared exactly.
+    Near-linear in the number of names (see the module docstring).
     """
+    canonical = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    wanted = None if only is None else {canonicalize_name(n) for n in only}
+    keys = [array("q") for _ in range(_PARTITIONS)]
+    ids = [array("l") for _ in range(_PARTITIONS)]
+    for i, name in enumerate(canonical):
+        text = ultranormalize(name)
+        if len(text) >= MIN_DISTANCE_LENGTH:
+            hashes = {hash(text), *map(hash, [text[:k] + text[k + 1 :] for k in range(len(text))])}
+        else:
+            hashes = {hash(text)}
+        for key in hashes:
+            keys[key & 0xFF].append(key)
+            ids[key & 0xFF].append(i)
+    families: list[str | None] = [None] * len(canonical)
+    found: dict[str, set[str]] = {}
+    for p in range(_PARTITIONS):
+        part_keys, part_ids = keys[p], ids[p]
+        keys[p], ids[p] = array("q"), array("l")
+        shared = {key for key, count in Counter(part_keys).items() if count > 1}
+        if not shared:
+            continue
+        groups: dict[int, list[int]] = {}
+        for key, i in zip(part_keys, part_ids):  # noqa: B905 (arrays of one length)
+            if key in shared:
+                groups.setdefault(key, []).append(i)
+        for members in groups.values():
+            _compare(canonical, members, families, wanted, found)
+    return {name: sorted(others) for name, others in sorted(found.items())}
 
-    def __init__(self, names: Iterable[str]):
-        self._by_variant: dict[str, set[str]] = {}
-        for name in names:
-            canonical = canonicalize_name(name)
-            for variant in set(_deletions(ultranormalize(canonical))):
-                self._by_variant.setdefault(variant, set()).add(canonical)
 
-    def confusable_with(self, name: str) -> list[str]:
-        """Known names (canonical) confusable with ``name``, sorted."""
-        candidates: set[str] = set()
-        for variant in set(_deletions(ultranormalize(name))):
-            candidates |= self._by_variant.get(variant, set())
-        return sorted(c for c in candidates if is_confusable(name, c))
+def _compare(
+    canonical: list[str],
+    ids: list[int],
+    families: list[str | None],
+    wanted: set[str] | None,
+    found: dict[str, set[str]],
+) -> None:
+    """Compare the names sharing one key, across families only (a family is exempt)."""
+    groups: dict[str, list[int]] = {}
+    for i in ids:
+        fam = families[i]
+        if fam is None:
+            fam = families[i] = family(canonical[i])
+        groups.setdefault(fam, []).append(i)
+    # Names of one family collide only through separators: their separator-free forms.
+    for members in groups.values():
+        if len(members) > 1:
+            plain: dict[str, list[int]] = {}
+            for i in members:
+                plain.setdefault(canonical[i].replace("-", ""), []).append(i)
+            for same in plain.values():
+                for x in same:
+                    for y in same:
+                        if x != y:
+                            _note(canonical[x], canonical[y], wanted, found)
+    if len(groups) < 2:
+        return
+    listed = list(groups.values())
+    for g, first in enumerate(listed):
+        for second in listed[g + 1 :]:
+            for x in first:
+                for y in second:
+                    a, b = canonical[x], canonical[y]
+                    if is_confusable(a, b):
+                        _note(a, b, wanted, found)
+                        _note(b, a, wanted, found)
+
+
+def _note(name: str, other: str, wanted: set[str] | None, found: dict[str, set[str]]) -> None:
+    if wanted is None or name in wanted:
+        found.setdefault(name, set()).add(other)
 
 
 @cache

@@ -3,6 +3,8 @@
 Names: a project is reported when it is confusable (wheelset.check.names) with another
 project of the collection or with one of the bundled most-used names — unless it is one of
 those most-used names itself, or policy.toml's [names] allow lists it or the other name.
+In CI only new or renamed projects need reporting (``only``); they are still compared with
+every name.
 Licences (only when policy.toml has a [licenses] section): each declaration's `license`
 (or the reviewed expression for its project) must be allowed; a wheel with no licence
 recorded is LICENSE-UNKNOWN. No I/O: the policy is passed in.
@@ -11,11 +13,11 @@ Entry points: check_names(), check_licenses().
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 
 from packaging.licenses import InvalidLicenseExpression
 
-from wheelset.check.names import ConfusableIndex, load_popular_names
+from wheelset.check.names import find_confusables, load_popular_names
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
 from wheelset.model.licenses import disallowed_licenses
@@ -24,22 +26,35 @@ from wheelset.model.policy import POLICY_FILE, Policy
 __all__ = ["check_licenses", "check_names"]
 
 
-def check_names(declarations: Iterable[Declaration], policy: Policy | None) -> Iterator[Finding]:
-    """NAME-CONFUSABLE for each project confusable with another known name."""
+def check_names(
+    declarations: Iterable[Declaration],
+    policy: Policy | None,
+    only: Set[str] | None = None,
+) -> Iterator[Finding]:
+    """NAME-CONFUSABLE for each project confusable with another known name.
+
+    ``only``: report just these projects (new or renamed ones), still compared with every
+    project of the collection and every most-used name; None: every project.
+    """
     allowed = policy.allowed_names if policy else frozenset()
     first: dict[str, Declaration] = {}
     for decl in declarations:
         first.setdefault(decl.name, decl)
     popular = load_popular_names()
-    index = ConfusableIndex((*popular, *first))
     established = frozenset(popular)
-    for name, decl in sorted(first.items()):
-        if name in allowed or name in established:
-            continue
-        clashes = [c for c in index.confusable_with(name) if c not in allowed]
+    candidates = [
+        name
+        for name in first
+        if name not in allowed and name not in established and (only is None or name in only)
+    ]
+    if not candidates:
+        return
+    confusables = find_confusables([*popular, *first], candidates)
+    for name, others in confusables.items():
+        clashes = [c for c in others if c not in allowed]
         if clashes:
             yield Finding(
-                decl.path,
+                first[name].path,
                 "NAME-CONFUSABLE",
                 f"project name {name!r} is confusable with {', '.join(map(repr, clashes))}; "
                 f"if it is genuine, add it to [names] allow in {POLICY_FILE}",

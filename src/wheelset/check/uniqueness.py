@@ -1,9 +1,10 @@
 """Uniqueness check: one version per project, and no two wheels installable on one system.
 
 Versions: every file of a project whose version is not the newest declared one is
-reported (so the fix is to delete the reported files). Overlap: for every pair of wheels
-of one version of a project, a pair of tags one system accepts (see
-wheelset.model.overlap) is reported on the later file, naming the earlier one.
+reported (so the fix is to delete the reported files); the message lists a few versions,
+not all. Overlap: a wheel installable on one system with an earlier wheel (by path) of the
+same version is reported once, naming the first such wheel and a pair of tags one system
+accepts (wheelset.model.overlap.first_overlaps, near-linear in the number of wheels).
 No I/O. Entry point: check_uniqueness().
 """
 
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from wheelset.model.closure import summarize
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
-from wheelset.model.overlap import ANY, machines_of, wheels_overlap
+from wheelset.model.overlap import first_overlaps
 
 __all__ = ["check_uniqueness"]
 
@@ -27,10 +29,10 @@ def check_uniqueness(declarations: Iterable[Declaration]) -> Iterator[Finding]:
         if len(decls) == 1:
             continue
         decls.sort(key=lambda d: d.path)
-        versions = {d.version for d in decls}
+        versions = sorted({d.version for d in decls})
         if len(versions) > 1:
-            newest = max(versions)
-            listed = ", ".join(str(v) for v in sorted(versions))
+            newest = versions[-1]
+            listed = summarize(versions)
             for decl in decls:
                 if decl.version != newest:
                     yield Finding(
@@ -43,21 +45,14 @@ def check_uniqueness(declarations: Iterable[Declaration]) -> Iterator[Finding]:
         for decl in decls:  # wheels of different versions: already a VERSIONS finding
             by_version.setdefault(decl.version, []).append(decl)
         for group in by_version.values():
-            yield from _overlaps(group)
-
-
-def _overlaps(decls: list[Declaration]) -> Iterator[Finding]:
-    machines = [machines_of(d.tags) for d in decls]
-    for i, later in enumerate(decls):
-        for j in range(i):
-            if ANY not in machines[i] and ANY not in machines[j] and not machines[i] & machines[j]:
+            if len(group) < 2:
                 continue
-            earlier = decls[j]
-            pair = wheels_overlap(later.tags, earlier.tags)
-            if pair is not None:
-                yield Finding(
-                    later.path,
-                    "OVERLAP",
-                    f"installable on the same system as {earlier.filename} "
-                    f"(tags {pair[0]} and {pair[1]})",
-                )
+            for later, hit in zip(group, first_overlaps([d.tags for d in group]), strict=True):
+                if hit is not None:
+                    earlier, tag, other = group[hit[0]], hit[1], hit[2]
+                    yield Finding(
+                        later.path,
+                        "OVERLAP",
+                        f"installable on the same system as {earlier.filename} "
+                        f"(tags {tag} and {other})",
+                    )

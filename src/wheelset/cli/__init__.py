@@ -1,9 +1,10 @@
 """The `wheelset` command line: parse arguments, call library functions, print results.
 
 One module per command or command group (cid, build, diff, prefix, declare, check,
-install, export, serve, fork, outdated, bump, mirror, gc, announce); options shared by
-several commands are defined once in `options`, error handling in `errors`, progress
-display in `progress`. This module builds the app from them. Entry points: app, main().
+install, environment (uninstall, list, freeze), export, serve, fork, outdated, bump, mirror,
+gc, announce); options shared by several commands are defined once in `options`, error
+handling in `errors`, progress display in `progress`.
+This module builds the app from them. Entry points: app, main().
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from wheelset.cli import (
     mirror,
     outdated,
 )
+from wheelset.cli import environment as environment_module
 from wheelset.cli import prefix as prefix_module
 from wheelset.cli import serve as serve_module
 from wheelset.cli.command import WheelsetCommand, WheelsetGroup
@@ -72,6 +74,9 @@ for _name, _command in (
     ("declare", declare.declare_command),
     ("check", check.check_command),
     ("install", install.install_command),
+    ("uninstall", environment_module.uninstall_command),
+    ("list", environment_module.list_command),
+    ("freeze", environment_module.freeze_command),
     ("export", export.export_command),
     ("serve", serve_module.serve_command),
     ("init", fork.init_command),

@@ -14,15 +14,17 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
+    DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
     GatewayOption,
     IndexUrlOption,
     JobsOption,
+    NodeApiOption,
     TimeoutOption,
     WithMetadataOption,
 )
-from wheelset.cli.progress import wheel_progress
+from wheelset.cli.progress import ProgressBar
 from wheelset.cli.replicate import announce, cluster_pin, record_publish
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -32,9 +34,12 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _first(gateways: list[str]) -> str | None:
-    """The gateway wheels are fetched from (the wheel fetcher takes one)."""
-    return gateways[0] if gateways else None
+def _wheel_fetcher(http, index_url: str | None, gateways: list[str]):
+    """The wheel fetcher of build and publish: from the first gateway by CID when one is
+    given (the fetcher takes one), else from each wheel's source."""
+    from wheelset.fetch.wheel_fetch import WheelFetcher
+
+    return WheelFetcher(http=http, index_url=index_url, gateway=gateways[0] if gateways else None)
 
 
 def _metadata_provider(
@@ -43,9 +48,8 @@ def _metadata_provider(
     """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
     (files fetched, files asked for)."""
     from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-    from wheelset.fetch.wheel_fetch import WheelFetcher
 
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    fetcher = _wheel_fetcher(http, index_url, gateway)
 
     def provide(decls):
         found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
@@ -56,9 +60,7 @@ def _metadata_provider(
 
 
 def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    fetcher = WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
+    fetcher = _wheel_fetcher(http, index_url, gateway)
 
     def write(decl, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,7 @@ def build_command(
     ] = False,
     index_url: IndexUrlOption = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
@@ -97,7 +100,7 @@ def build_command(
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else http_client(60.0) as http:
+    with contextlib.nullcontext() if offline else http_client(timeout) as http:
         counts: list[tuple[int, int]] = []
         provider = (
             _metadata_provider(http, index_url=index_url, gateway=gateway, counter=counts)
@@ -106,7 +109,9 @@ def build_command(
         )
         writer = _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
         result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
-    summary = f"{result.wheels} wheels, {result.projects} projects, {result.blocks} blocks"
+    summary = f"{result.wheels} wheels, {result.projects} projects"
+    if result.blocks is not None:
+        summary += f", {result.blocks} blocks"
     if with_metadata:
         fetched = sum(f for f, _ in counts)
         summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
@@ -121,16 +126,7 @@ def build_command(
 @handles_errors
 def publish_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
-    api: Annotated[
-        str | None,
-        typer.Option(
-            "--api",
-            metavar="URL",
-            envvar="WHEELSET_API",
-            help="The node's RPC API (default http://127.0.0.1:5001, unless only a pinning "
-            "service is given).",
-        ),
-    ] = None,
+    api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
         typer.Option(
@@ -179,7 +175,8 @@ def publish_command(
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
+    The node is --api (default http://127.0.0.1:5001, unless only --pinning-service is \
+given). Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
 call and pin (default 300 s). Pins are recorded so that `wheelset gc` can release them.
     """
     from wheelset.build.publish import (
@@ -190,10 +187,9 @@ call and pin (default 300 s). Pins are recorded so that `wheelset gc` can releas
         request_remote_pin,
     )
     from wheelset.build.stage import build_collection
-    from wheelset.fetch.wheel_fetch import WheelFetcher
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
@@ -213,13 +209,8 @@ call and pin (default 300 s). Pins are recorded so that `wheelset gc` can releas
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = (
-                WheelFetcher(http=http, index_url=index_url, gateway=_first(gateway))
-                if from_sources
-                else None
-            )
-            progress, start, advance = wheel_progress("wheels")
-            with progress:
+            fetcher = _wheel_fetcher(http, index_url, gateway) if from_sources else None
+            with ProgressBar("wheels") as progress:
                 report = publish(
                     result,
                     car.read_bytes(),
@@ -228,8 +219,7 @@ call and pin (default 300 s). Pins are recorded so that `wheelset gc` can releas
                     fetcher=fetcher,
                     workers=jobs,
                     pin_timeout=timeout,
-                    on_start=start,
-                    on_wheel=advance,
+                    progress=progress,
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

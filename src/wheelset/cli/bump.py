@@ -11,14 +11,14 @@ from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
     CollectionArg,
+    ExtrasOption,
     FormatOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
-from wheelset.fetch.http import http_client
+from wheelset.cli.wiring import wheel_fetching
 
 __all__ = ["bump_command"]
 
@@ -40,15 +40,7 @@ def bump_command(
     output_format: Annotated[
         str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
-    extras: Annotated[
-        str | None,
-        typer.Option(
-            "--extras",
-            metavar="NAMES",
-            help="Comma-separated extras to declare (default: those declared now; '' for "
-            "none). With one project only.",
-        ),
-    ] = None,
+    extras: ExtrasOption = None,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -61,8 +53,6 @@ collection, and what the bump breaks (compared with before) is reported: depende
 whose specifiers exclude the new version, platforms left without a wheel, any other new \
 finding. Nothing is written when it breaks something (exit 1) unless --force.
     """
-    from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
-    from wheelset.fetch.index import IndexClient, configured_index_url
     from wheelset.formats import get_formatter
     from wheelset.maintain.bump import apply_bump, parse_targets, plan_bump
     from wheelset.model.collection import load_collection
@@ -70,12 +60,14 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
     formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
-    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
-        index = IndexClient(configured_index_url(index_url), http=http)
-        cache = None if no_cache else WheelCache(default_cache_dir())
-        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
-        plan = plan_bump(collection, targets, fetcher=fetcher, extras=wanted, jobs=jobs)
+    with wheel_fetching(timeout, index_url, needs_index=True, use_cache=not no_cache) as fetcher:
+        plan = plan_bump(
+            collection,
+            targets,
+            fetcher=fetcher,
+            extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
+            jobs=jobs,
+        )
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []
     typer.echo(formatter(plan, applied=applied, base=directory), nl=False)

@@ -17,9 +17,8 @@ from wheelset.cli.options import (
     JobsOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
+from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
-from wheelset.fetch.http import http_client
 
 __all__ = ["check_command"]
 
@@ -35,11 +34,13 @@ def check_command(
         typer.Option(
             "--changed-since",
             metavar="REF",
-            help="Integrity scope: declarations changed since this Git ref (default HEAD).",
+            help="Only declarations changed since this Git ref: the --integrity scope "
+            "(default HEAD) and the projects the name rule reports (default: all).",
         ),
     ] = None,
     all_declarations: Annotated[
-        bool, typer.Option("--all", help="Integrity scope: every declaration.")
+        bool,
+        typer.Option("--all", help="Integrity scope: every declaration."),
     ] = False,
     output_format: Annotated[
         str, FormatOption("text, json or github (workflow annotations)")
@@ -72,38 +73,40 @@ def check_command(
     if not families:
         families = [*DEFAULT_FAMILIES, *(["integrity"] if integrity else [])]
     run_integrity = "integrity" in families
-    if (changed_since or all_declarations) and not run_integrity:
-        raise UsageError("--changed-since and --all choose the scope of --integrity")
+    if all_declarations and not run_integrity:
+        raise UsageError(
+            "--all chooses the scope of --integrity (without --changed-since the name rule "
+            "already covers every project)"
+        )
     if changed_since and all_declarations:
         raise UsageError("--changed-since and --all exclude each other")
 
     collection = load_collection(directory)
     scope = None
-    if run_integrity and not all_declarations:
+    if changed_since or (run_integrity and not all_declarations):
         scope = integrity_scope(directory, changed_since)
         typer.echo(
-            f"integrity: {len(scope)} declaration(s) changed since {changed_since or 'HEAD'}",
+            f"{'integrity' if run_integrity else 'names'}: {len(scope)} declaration(s) "
+            f"changed since {changed_since or 'HEAD'}",
             err=True,
         )
     if run_integrity:
-        from wheelset.fetch.download import WheelFetcher
-        from wheelset.fetch.index import IndexClient, configured_index_url
-
-        with (
-            http_client(timeout, index_url=index_url) as http,
-            download_progress() as on_progress,
-        ):
-            index = (
-                IndexClient(configured_index_url(index_url), http=http)
-                if needs_index(collection.declarations, scope)
-                else None
-            )
-            fetcher = WheelFetcher(http=http, index=index, on_progress=on_progress)
+        with wheel_fetching(
+            timeout,
+            index_url,
+            needs_index=needs_index(collection.declarations, scope),
+            use_cache=False,  # the integrity check compares with the source, never a copy
+        ) as fetcher:
             findings = run_checks(
-                collection, families, fetcher=fetcher, integrity_paths=scope, jobs=jobs
+                collection,
+                families,
+                fetcher=fetcher,
+                integrity_paths=scope,
+                names_paths=scope if changed_since else None,
+                jobs=jobs,
             )
     else:
-        findings = run_checks(collection, families)
+        findings = run_checks(collection, families, names_paths=scope)
     typer.echo(formatter(findings, directory), nl=False)
     errors = sum(f.severity is Severity.ERROR for f in findings)
     typer.echo(

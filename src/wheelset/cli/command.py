@@ -91,6 +91,9 @@ class WheelsetGroup(TyperGroup):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except _ClickException as e:
+            if type(e).__name__ == "NoArgsIsHelpError":  # `wheelset` alone: the help, as click
+                typer.echo(e.format_message(), err=True)
+                return self._finish(e.exit_code, standalone_mode)
             message = " ".join(e.format_message().split()).rstrip(".")
             if isinstance(e, _ClickUsageError):
                 command = e.ctx.command_path if e.ctx is not None else prog_name
@@ -103,6 +106,10 @@ class WheelsetGroup(TyperGroup):
         except typer.Abort:
             typer.echo("interrupted", err=True)
             result = 1
+        return self._finish(result, standalone_mode)
+
+    @staticmethod
+    def _finish(result: Any, standalone_mode: bool) -> Any:
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else 0)

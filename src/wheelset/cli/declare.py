@@ -12,13 +12,14 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    ExtrasOption,
     IndexUrlOption,
     JobsOption,
     NoCacheOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import download_progress
-from wheelset.fetch.http import http_client
+from wheelset.cli.wiring import wheel_fetching
+from wheelset.errors import UsageError
 
 __all__ = ["declare_command"]
 
@@ -46,42 +47,33 @@ def declare_command(
     replace: Annotated[
         bool, typer.Option("--replace", help="Remove the projects' other declarations.")
     ] = False,
-    extras: Annotated[
-        str | None,
-        typer.Option(
-            "--extras",
-            metavar="NAMES",
-            help="Comma-separated extras the collection supports (default: all the wheel "
-            "provides; '' for none). The closure check covers only declared extras.",
-        ),
-    ] = None,
+    extras: ExtrasOption = None,
+    all_extras: Annotated[
+        bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
-    from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
-    from wheelset.fetch.index import IndexClient, configured_index_url
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
     from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
 
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
     platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
-    with http_client(timeout, index_url=index_url) as http, download_progress() as on_progress:
-        index = None
-        if releases:
-            index = IndexClient(configured_index_url(index_url), http=http)
-        cache = None if no_cache else WheelCache(default_cache_dir())
-        fetcher = WheelFetcher(http=http, index=index, cache=cache, on_progress=on_progress)
-        wanted = None if extras is None else [e for e in extras.split(",") if e.strip()]
+    if all_extras and extras is not None:
+        raise UsageError("--extras and --all-extras exclude each other")
+    with wheel_fetching(
+        timeout, index_url, needs_index=releases, use_cache=not no_cache
+    ) as fetcher:
         declared = declare_sources(
             sources,
             fetcher=fetcher,
             platforms=platforms,
             source=source,
-            extras=wanted,
+            extras=None if all_extras else extras or [],  # type: ignore[arg-type] - a list
             jobs=jobs,
         )
     for note in declared.notes:

@@ -15,7 +15,7 @@ from wheelset.cli.options import (
     NodeApiOption,
     TimeoutOption,
 )
-from wheelset.cli.roots import open_root
+from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
 __all__ = ["diff_command"]

@@ -2,8 +2,8 @@
 
 A WheelsetError prints as ``error: path: CODE message`` and exits with its exit_code (1;
 2 for usage errors); an OSError a library call let through prints the same way (code IO);
-Ctrl-C exits 130. A traceback appears only with --debug, and never
-shows local variables (the app is built with pretty exceptions off).
+Ctrl-C exits 130 (143 for a SIGTERM raised as an interrupt). A traceback appears only
+with --debug, and never shows local variables (the app is built with pretty exceptions off).
 Entry points: handles_errors(), print_error(), set_debug().
 """
 
@@ -52,8 +52,9 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             # expect it: still one line, never a traceback.
             print_error(WheelsetError(str(e), path=e.filename, code="IO"))
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:
+            code = getattr(e, "exit_code", 130)  # 143 for a SIGTERM raised as an interrupt
+            typer.echo("terminated" if code == 143 else "interrupted", err=True)
+            raise typer.Exit(code) from None
 
     return wrapper

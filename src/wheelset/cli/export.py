@@ -18,7 +18,7 @@ from wheelset.cli.options import (
     RootArg,
     TimeoutOption,
 )
-from wheelset.cli.roots import open_root
+from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
 __all__ = ["export_command"]

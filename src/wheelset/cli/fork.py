@@ -12,11 +12,12 @@ from wheelset.cli.options import (
     DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
+    FromRootOption,
     GatewayOption,
     NodeApiOption,
     TimeoutOption,
 )
-from wheelset.cli.roots import open_root
+from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
 __all__ = ["init_command", "prune_command", "sync_command"]
@@ -27,9 +28,7 @@ def init_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
     ],
-    from_root: Annotated[
-        str, typer.Option("--from", metavar="ROOT", help="The published root to derive from.")
-    ],
+    from_root: FromRootOption,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
@@ -75,10 +74,11 @@ def prune_command(
     """
     from wheelset.client.resolve import parse_requirements
     from wheelset.maintain.fork import apply_prune, plan_prune
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     platforms_table, declarations = read_collection(directory)
-    plan = plan_prune(declarations, platforms_table, parse_requirements(keep), platform)
+    requirements = parse_requirements(keep)
+    plan = plan_prune(declarations, platforms_table, requirements, platform)
     removed: dict[str, set[str]] = {}
     for decl in plan.remove:
         removed.setdefault(decl.name, set()).add(str(decl.version))
@@ -92,7 +92,7 @@ def prune_command(
         f"{len(plan.remove)} wheels removed"
     )
     if not dry_run:
-        apply_prune(directory, plan)
+        apply_prune(directory, plan, requirements)
 
 
 @handles_errors
@@ -100,9 +100,7 @@ def sync_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="The fork's collection directory.")
     ],
-    from_root: Annotated[
-        str, typer.Option("--from", metavar="ROOT", help="The new upstream root.")
-    ],
+    from_root: FromRootOption,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
@@ -111,7 +109,9 @@ def sync_command(
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
     Per project: a side that did not change yields to the side that did; projects both
-    changed differently are conflicts, kept as the fork has them and reported. Exit 1 on
+    changed differently are conflicts, kept as the fork has them and reported — and
+    reported again by every sync until resolved, since upstream.toml stays at the old root
+    while any remain. A pruned fork takes only what its kept projects need. Exit 1 on
     conflicts or when the merged collection fails its checks.
     """
     from wheelset.check import run_checks
@@ -120,18 +120,25 @@ def sync_command(
         ChangeKind,
         apply_merge,
         merge_collections,
+        read_prune,
         read_upstream,
         upstream_of,
     )
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
-    _base_root, base = read_upstream(directory)
+    base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
         opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
         theirs = upstream_of(opened, base)
-    result = merge_collections(base, theirs, collection.declarations, collection.platforms_table)
+    result = merge_collections(
+        base,
+        theirs,
+        collection.declarations,
+        collection.platforms_table,
+        keep=read_prune(directory),
+    )
     apply_merge(directory, result, collection.declarations, opened.cid, theirs)
     for change in result.changes:
         line = f"{change.kind.value}: {change.project} ({change.detail})"
@@ -139,8 +146,12 @@ def sync_command(
     findings = run_checks(load_collection(directory))
     typer.echo(format_text(findings, directory), err=True, nl=False)
     errors = [f for f in findings if f.severity is Severity.ERROR]
+    if result.conflicts:
+        summary = f"merged from {opened.cid}, upstream record left at {base_root}"
+    else:
+        summary = f"synced to {opened.cid}"
     typer.echo(
-        f"synced to {opened.cid}: {len(result.changes)} change(s), "
+        f"{summary}: {len(result.changes)} change(s), "
         f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
     )
     if result.conflicts or errors:

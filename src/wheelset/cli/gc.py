@@ -14,7 +14,7 @@ from wheelset.cli.options import (
     NodeApiOption,
     TimeoutOption,
 )
-from wheelset.cli.roots import open_root
+from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from wheelset.cli.environment import environment_of, repair_environment, sigterm_rolls_back
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
@@ -15,13 +16,15 @@ from wheelset.cli.options import (
     GatewayOption,
     JobsOption,
     NodeApiOption,
-    RequirementsArg,
-    RootArg,
+    PrefixOption,
+    PythonOption,
+    SystemOption,
+    TargetOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import InstallProgress
-from wheelset.cli.roots import open_root
+from wheelset.cli.progress import ProgressBar
 from wheelset.cli.seed import seed_installed
+from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -33,22 +36,44 @@ __all__ = ["install_command"]
 
 @handles_errors
 def install_command(
-    root: RootArg,
-    names: RequirementsArg,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    target: Annotated[
-        Path | None,
-        typer.Option("--target", metavar="DIR", help="Install into this directory (as pip)."),
-    ] = None,
-    prefix: Annotated[
-        Path | None, typer.Option("--prefix", metavar="DIR", help="Install under this prefix.")
-    ] = None,
-    python: Annotated[
+    root: Annotated[
         str | None,
-        typer.Option(
-            "--python", metavar="PATH", help="Install for this interpreter (e.g. a venv's python)."
+        typer.Argument(
+            metavar="ROOT",
+            help="A root: CID (Qm…, b…), /ipfs/<cid>, ipfs://<cid>, a build directory (OUT or "
+            "OUT/tree) or a CAR file (not needed with --repair).",
         ),
     ] = None,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="NAME...", help="NAME[extras][specifier] (or -r FILE)."),
+    ] = None,
+    requirement: Annotated[
+        list[Path],
+        typer.Option(
+            "--requirement",
+            "-r",
+            metavar="FILE",
+            help="Install the names of this file (repeatable).",
+        ),
+    ] = [],  # noqa: B006 - typer needs a literal default
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    target: TargetOption = None,
+    prefix: PrefixOption = None,
+    python: PythonOption = None,
+    system: SystemOption = False,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Also remove every distribution the closure does not hold."),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Install even if it breaks installed distributions."),
+    ] = False,
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Only recover from an interrupted install, then exit."),
+    ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
@@ -66,45 +91,79 @@ def install_command(
         ),
     ] = False,
 ) -> None:
-    """Install projects (and their dependencies) from a root, every wheel verified by CID."""
-    from wheelset.client.install import fetch_wheels, install_wheels, plan_install, target_scheme
-    from wheelset.client.interpreter import inspect_interpreter, running_interpreter
+    """Install projects (and their dependencies) from a root, every wheel verified by CID.
+
+    All or nothing: an error, Ctrl-C or SIGTERM leaves the environment as it was; after a
+    crash (kill -9) the next install, or --repair, brings it back first.
+    """
+    from wheelset.client.install import fetch_wheels, install_wheels, plan_install
+    from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
 
-    if target is not None and prefix is not None:
-        raise UsageError("--target and --prefix exclude each other")
-    requested = parse_requirements(names)
-    prefix_text = str(prefix.resolve()) if prefix is not None else None
-    interpreter = (
-        inspect_interpreter(python, prefix_text)
-        if python is not None
-        else running_interpreter(prefix_text)
-    )
-    scheme = target_scheme(target.resolve()) if target is not None else interpreter.scheme
-    with http_client(connections=2 * jobs) as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
-        plan = plan_install(
-            opened.declarations,
-            opened.cid,
-            requested,
-            interpreter,
-            scheme,
-            all_names=opened.names,
-        )
-        if dry_run:
-            _print_plan(plan)
+    if root is None and not repair:
+        raise UsageError("missing ROOT (or --repair)")
+    with sigterm_rolls_back():
+        interpreter, scheme = environment_of(python, target, prefix, system)
+        if repair or root is None:
+            repair_environment(scheme, quiet_when_clean=False)
             return
-        wanted = [item.declaration for item in plan.to_install]
-        with InstallProgress(len(wanted)) as observer:
-            files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
-            report = install_wheels(
-                plan, files, compile_bytecode=compile_bytecode, workers=jobs, observer=observer
+        requested = parse_requirements(names or [])
+        for path in requirement:
+            requested += read_requirements(path)
+        if not requested:
+            raise UsageError("nothing to install: give NAMES or -r FILE")
+        if not dry_run:
+            repair_environment(scheme, quiet_when_clean=True)
+        with http_client(connections=2 * jobs) as http:
+            opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
+            plan = plan_install(
+                opened.declarations,
+                opened.cid,
+                requested,
+                interpreter,
+                scheme,
+                all_names=opened.names,
+                exact=exact,
             )
-    for line in observer.warnings:
-        typer.echo(line, err=True)
-    _print_report(plan, report, observer.sources)
+            if dry_run:
+                _print_plan(plan)
+                return
+            wanted = [item.declaration for item in plan.to_install]
+            with ProgressBar(f"{len(wanted)} wheels") as bar:
+                observer = _Observer(bar)
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+                report = install_wheels(
+                    plan, files, compile_bytecode=compile_bytecode, force=force, observer=observer
+                )
+    for line in bar.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    if plan.broken:
+        typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
+    _print_report(plan, report, bar.states)
     if seed:
-        seed_installed(api, timeout, cache.directory, opened.cid, wanted, files)
+        seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
+
+
+class _Observer:
+    """install's callbacks drawn by the CLI's one progress renderer."""
+
+    def __init__(self, bar: ProgressBar):
+        self.bar = bar
+
+    def fetch_started(self, count: int, total_bytes: int) -> None:
+        self.bar.start(total_bytes or None, unit="bytes")
+
+    def advanced(self, delta: int) -> None:
+        self.bar.advance(delta)
+
+    def wheel_ready(self, decl, source: str) -> None:
+        self.bar.item(decl.filename, source)
+
+    def gateway_failed(self, decl, failure) -> None:
+        self.bar.warn(f"{decl.filename}: {failure}")
+
+    def installing(self, decl) -> None:
+        pass  # the bar shows where each wheel came from; the install itself is quick
 
 
 def _size(n: int) -> str:
@@ -130,6 +189,10 @@ def _print_plan(plan: InstallPlan) -> None:
     if plan.already_installed:
         done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)
         typer.echo(f"Already installed: {', '.join(done)}")
+    if plan.to_remove:
+        typer.echo(f"Would remove: {', '.join(f'{d.name} {d.version}' for d in plan.to_remove)}")
+    for line in plan.broken:
+        typer.echo(f"Would break: {line}")
 
 
 def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, str]) -> None:
@@ -147,5 +210,7 @@ def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, s
     if report.skipped:
         done = ", ".join(f"{d.name} {d.version}" for d in report.skipped)
         typer.echo(f"Already installed: {done}")
+    if report.removed:
+        typer.echo(f"Removed: {', '.join(f'{n} {v}' for n, v in report.removed)}")
     if not report.installed and not report.skipped:
         typer.echo("Nothing to install: no requested project applies to this interpreter")

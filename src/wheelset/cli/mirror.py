@@ -17,8 +17,8 @@ from wheelset.cli.options import (
     JobsOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import wheel_progress
-from wheelset.cli.roots import open_root, resolve_root_name
+from wheelset.cli.progress import ProgressBar
+from wheelset.cli.wiring import open_root, resolve_root_name
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -131,17 +131,9 @@ def mirror_command(
 
         def mirror(target):
             typer.echo(f"mirroring root {target.cid} onto {api}", err=True)
-            progress, start, advance = wheel_progress("wheels")
-            with progress:
+            with ProgressBar("wheels") as progress:
                 report = mirror_root(
-                    target,
-                    resolver,
-                    rpc,
-                    record,
-                    fetchers,
-                    workers=jobs,
-                    on_start=start,
-                    on_wheel=advance,
+                    target, resolver, rpc, record, fetchers, workers=jobs, progress=progress
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

@@ -18,14 +18,20 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "CacheDirOption",
     "CollectionArg",
+    "ExtrasOption",
     "FormatOption",
+    "FromRootOption",
     "GatewayOption",
     "IndexUrlOption",
     "JobsOption",
     "NoCacheOption",
     "NodeApiOption",
+    "PrefixOption",
+    "PythonOption",
     "RequirementsArg",
     "RootArg",
+    "SystemOption",
+    "TargetOption",
     "TimeoutOption",
     "WithMetadataOption",
 ]
@@ -38,6 +44,13 @@ DEFAULT_TIMEOUT = 30.0  # seconds: to connect, and between two reads of a body
 def _split_commas(values: list[str] | None) -> list[str]:
     """``--gateway a,b`` and ``WHEELSET_GATEWAY="a,b c"`` mean the same as two options."""
     return [part for value in values or () for part in value.replace(",", " ").split()]
+
+
+def _parse_extras(value: str | None) -> list[str] | None:
+    """``a,b`` -> ``["a", "b"]``; ``''`` -> no extras; not given -> None (the default)."""
+    if value is None:
+        return None
+    return [extra.strip() for extra in value.split(",") if extra.strip()]
 
 
 CollectionArg = Annotated[
@@ -56,6 +69,12 @@ RequirementsArg = Annotated[
     list[str], typer.Argument(metavar="NAME...", help="NAME[extras][specifier], one or more.")
 ]
 
+FromRootOption = Annotated[
+    str,
+    typer.Option(
+        "--from", metavar="ROOT", help="The upstream root (a CID, /ipfs/<cid> or build directory)."
+    ),
+]
 IndexUrlOption = Annotated[
     str | None,
     typer.Option(
@@ -111,6 +130,17 @@ CacheDirOption = Annotated[
         help="Cache directory (default: $XDG_CACHE_HOME/wheelset, ~/.cache/wheelset).",
     ),
 ]
+ExtrasOption = Annotated[
+    str | None,
+    typer.Option(
+        "--extras",
+        metavar="NAMES",
+        callback=_parse_extras,
+        help="Comma-separated extras to declare, '' for none (default: declare: none, or those "
+        "NAME[a,b] names; bump: those declared now). The closure check covers only declared "
+        "extras.",
+    ),
+]
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Do not read or fill the wheel cache.")
 ]
@@ -119,6 +149,26 @@ WithMetadataOption = Annotated[
     typer.Option(
         "--with-metadata", help="Publish each wheel's METADATA as a PEP 658 .metadata file."
     ),
+]
+
+PythonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--python",
+        metavar="PATH",
+        help="The interpreter of the environment (default: $VIRTUAL_ENV, else ./.venv).",
+    ),
+]
+TargetOption = Annotated[
+    Path | None,
+    typer.Option("--target", metavar="DIR", help="A directory of packages (as pip --target)."),
+]
+PrefixOption = Annotated[
+    Path | None, typer.Option("--prefix", metavar="DIR", help="Under this prefix.")
+]
+SystemOption = Annotated[
+    bool,
+    typer.Option("--system", help="Allow the first python3 on PATH when no venv is found."),
 ]
 
 

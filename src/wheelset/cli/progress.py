@@ -1,148 +1,93 @@
-"""Progress on stderr, drawn with rich only when stderr is a terminal.
+"""The one progress renderer of the CLI: a wheelset.progress.Progress drawn on stderr.
 
-The library reports progress through callbacks; these renderers draw them. Nothing is
-drawn (and rich is not imported) when stderr is not a terminal.
+A rich bar is drawn only when stderr is a terminal (rich is not even imported otherwise);
+either way the renderer records each item's last state (install reports which wheels came
+from the cache) and the warnings, which the command prints when the operation is over.
+Entry point: ProgressBar.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
-    from wheelset.ipfs.gateway import GatewayFailure
-    from wheelset.model.declarations import Declaration
-
-__all__ = ["InstallProgress", "download_progress", "wheel_progress"]
+__all__ = ["ProgressBar"]
 
 
-def wheel_progress(label: str):
-    """A rich progress bar on stderr (a terminal only), driven by start(total), advance(outcome)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+class ProgressBar:
+    """A Progress for one command operation; use it as a context manager around the work."""
 
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        return contextlib.nullcontext(), None, None
-    progress = Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=True,
-    )
-    task = progress.add_task("", total=None)
-
-    def start(total: int) -> None:
-        progress.update(task, total=total)
-
-    def advance(outcome) -> None:
-        progress.update(task, advance=1, description=f"{outcome.status} {outcome.filename}")
-
-    return progress, start, advance
-
-
-@contextlib.contextmanager
-def download_progress() -> Iterator[Callable[[str, int, int | None], None] | None]:
-    """A rich progress display on stderr (only on a terminal); yields the callback."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
-
-    tasks: dict[str, object] = {}
-    lock = threading.Lock()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-
-        def update(label: str, done: int, total: int | None) -> None:
-            with lock:
-                task = tasks.get(label)
-                if task is None:
-                    task = tasks[label] = progress.add_task(label, total=total)
-            progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
-
-        yield update
-
-
-class InstallProgress:
-    """Install's callbacks: records sources and warnings; a rich progress bar on stderr when
-    it is a terminal (rich is not even imported otherwise)."""
-
-    def __init__(self, count: int):
-        self.sources: dict[str, str] = {}
+    def __init__(self, label: str):
+        self.label = label
+        self.states: dict[str, str] = {}
         self.warnings: list[str] = []
-        self._ready = 0
-        self._count = count
-        self._progress: Progress | None = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
+        self._lock = threading.Lock()
+        self._terminal = sys.stderr.isatty()
+        self._rich: RichProgress | None = None
+        self._task: TaskID | None = None
 
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._task = self._progress.add_task(f"Fetching {count} wheels", total=None)
-
-    def __enter__(self) -> InstallProgress:
-        if self._progress is not None:
-            self._progress.start()
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+        if self._rich is not None:
+            self._rich.stop()
 
-    def _update(self, **fields: object) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, **fields)  # type: ignore[arg-type]
+    def _bar(self, unit: str) -> RichProgress | None:
+        """The rich display, made on first use (with columns for ``unit``)."""
+        if not self._terminal:
+            return None
+        with self._lock:
+            if self._rich is None:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TransferSpeedColumn,
+                )
 
-    def fetch_started(self, count: int, total_bytes: int) -> None:
-        self._update(total=total_bytes or None)
+                amount = (
+                    [DownloadColumn(), TransferSpeedColumn()]
+                    if unit == "bytes"
+                    else [MofNCompleteColumn()]
+                )
+                self._rich = Progress(
+                    TextColumn(self.label),
+                    BarColumn(),
+                    *amount,
+                    TextColumn("{task.description}"),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+                self._task = self._rich.add_task("", total=None)
+                self._rich.start()
+            return self._rich
 
-    def advanced(self, delta: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, delta)
+    def start(self, total: int | None, *, unit: str) -> None:
+        bar = self._bar(unit)
+        if bar is not None and self._task is not None:
+            bar.update(self._task, total=total)
 
-    def wheel_ready(self, decl: Declaration, source: str) -> None:
-        self.sources[decl.filename] = source
-        self._ready += 1
-        self._update(description=f"Verified {self._ready}/{self._count} wheels")
+    def advance(self, amount: int) -> None:
+        bar = self._bar("bytes")
+        if bar is not None and self._task is not None:
+            bar.advance(self._task, amount)
 
-    def gateway_failed(self, decl: Declaration, failure: GatewayFailure) -> None:
-        self.warnings.append(f"warning: {decl.filename}: {failure}")
+    def item(self, name: str, state: str) -> None:
+        with self._lock:
+            self.states[name] = state
+        bar = self._bar("bytes")
+        if bar is not None and self._task is not None:
+            bar.update(self._task, description=f"{state} {name}")
 
-    def installing(self, decl: Declaration) -> None:
-        self._update(description=f"Installing {decl.name} {decl.version}")
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self.warnings.append(message)

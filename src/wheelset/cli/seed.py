@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import typer
@@ -11,6 +10,7 @@ import typer
 from wheelset.fetch.http import http_client
 
 if TYPE_CHECKING:
+    from wheelset.fetch.cache import Cache
     from wheelset.ipfs.cid import CID
     from wheelset.model.declarations import Declaration
 
@@ -20,13 +20,14 @@ __all__ = ["seed_installed"]
 def seed_installed(
     api: str | None,
     timeout: float,
-    cache_directory: Path,
+    cache: Cache,
+    gateways: Sequence[str],
     root: CID,
     installed: Sequence[Declaration],
-    files: Mapping[CID, Path],
 ) -> None:
-    """Add the installed (verified) wheels to the node at ``api`` (default: the local one),
-    pinned and recorded; print what was done.
+    """Add the installed wheels to the node at ``api`` (default: the local one), pinned and
+    recorded; print what was done. The wheel files come verified from the wheel cache (the
+    install just put them there; fetched again from ``gateways`` if it no longer has them).
 
     Raises:
         PublishError: the node computed another CID for a wheel.
@@ -35,14 +36,19 @@ def seed_installed(
     from wheelset.build.publish import ADDED, FAILED, PRESENT, PublishError, node_api
     from wheelset.distribute.pins import record_for
     from wheelset.distribute.seed import seed_wheels
+    from wheelset.ipfs.gateway import GatewayFetcher
     from wheelset.ipfs.rpc import KuboRpc
 
     api = node_api(api, None)
     assert api is not None
     with http_client(timeout) as http:
         rpc = KuboRpc(api, http=http, timeout=timeout)
-        record = record_for(rpc, cache_directory)
-        wheels = [(d, files[d.content_id]) for d in installed if d.content_id in files]
+        record = record_for(rpc, cache.directory)
+        fetcher = GatewayFetcher(gateways, http=http, timeout=timeout)
+        wheels = [
+            (d, cache.obtain(d.content_id, fetcher, d.filename, size=d.size, sha256=d.sha256).path)
+            for d in installed
+        ]
         report = seed_wheels(rpc, record, wheels, why=f"seed {root}")
     for outcome in report.outcomes:
         if outcome.status == FAILED:

@@ -6,15 +6,21 @@ a fresh venv without packaging) `_interpreter_probe.py` is run *by that interpre
 our `packaging` first on its path, so it computes its own tags exactly as pip would there;
 its answer becomes a Platform through `wheelset.model.platforms.interpreter_platform()`, the same
 type `wheelset check` uses for the platforms of platforms.toml. No wheels here.
-Entry points: Interpreter, running_interpreter(), inspect_interpreter(), InterpreterError.
+Which interpreter, when none is named (`find_environment`, as uv): the active virtual
+environment ($VIRTUAL_ENV), else ``.venv`` in the current directory; the system interpreter
+(the first ``python3`` on PATH) only when asked for (``--system``).
+Entry points: Interpreter, running_interpreter(), inspect_interpreter(), find_environment(),
+InterpreterError.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ from wheelset.model.platforms import Platform, current_platform, interpreter_pla
 __all__ = [
     "Interpreter",
     "InterpreterError",
+    "find_environment",
     "inspect_interpreter",
     "probe_interpreter",
     "running_interpreter",
@@ -127,3 +134,42 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         # PlatformError is a ValueError too: no usable python_full_version or no tags.
         raise InterpreterError(f"{executable} gave an unreadable description: {e}") from e
+
+
+def _venv_python(venv: Path) -> Path | None:
+    for name in ("python", "python3"):
+        candidate = venv / "bin" / name
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def find_environment(environ: Mapping[str, str], cwd: Path, *, system: bool = False) -> str | None:
+    """The python of the environment to act on when no --python is given (uv's rule).
+
+    $VIRTUAL_ENV, else ``cwd/.venv``; else, with ``system``, the first ``python3`` on PATH;
+    else None (the caller refuses, or uses the running interpreter for --target/--prefix).
+
+    Raises:
+        InterpreterError: $VIRTUAL_ENV names a directory without a python, or ``system``
+            is asked for and there is no python3 on PATH.
+    """
+    active = environ.get("VIRTUAL_ENV")
+    if active:
+        python = _venv_python(Path(active))
+        if python is None:
+            raise InterpreterError(
+                f"VIRTUAL_ENV={active} is not a virtual environment (no bin/python)"
+            )
+        return str(python)
+    local = cwd / ".venv"
+    if (local / "pyvenv.cfg").is_file():
+        python = _venv_python(local)
+        if python is not None:
+            return str(python)
+    if system:
+        found = shutil.which("python3", path=environ.get("PATH"))
+        if found is None:
+            raise InterpreterError("--system: no python3 on PATH")
+        return found
+    return None

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     import httpx
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.rootfiles import FORMAT_NAME, FORMAT_VERSION, HEADER_NAME, PROJECT_FILE
+from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
+from wheelset.build.tree import BuildError
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFetcher
@@ -52,8 +55,6 @@ from wheelset.ipfs.rpc import KuboRpc, RpcError
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
-    "HEADER_NAME",
-    "PROJECT_FILE",
     "Header",
     "InvalidRoot",
     "Root",
@@ -68,13 +69,6 @@ __all__ = [
     "root_resolver",
 ]
 
-HEADER_NAME = "wheelset.json"
-PROJECT_FILE = "index.json"
-ROOT_FILE = "ROOT"
-TREE_DIR = "tree"
-CAR_FILE = "root.car"
-FORMAT_NAME = "wheelset-root"
-FORMAT_VERSION = 2
 _V1_FORMAT = "wheelset-manifest"
 MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
 MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
@@ -114,7 +108,10 @@ class Header:
 
 
 def _is_build_dir(path: Path) -> bool:
-    return (path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()
+    # An interrupted build is recognised here and refused by read_build_root() when opened.
+    return ((path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()) or (
+        path / INCOMPLETE_MARKER
+    ).exists()
 
 
 def parse_root_ref(text: str) -> RootRef:
@@ -203,7 +200,7 @@ def parse_header(data: bytes, where: str = HEADER_NAME) -> Header:
     """Parse a root's header.
 
     Raises:
-        RootError: not a header; a version 1 root (code OLD_ROOT, saying how to rebuild it);
+        RootError: not a header; a version 1 root (code OLD-ROOT, saying how to rebuild it);
             a newer format version.
     """
     doc = _json(data, where)
@@ -212,7 +209,7 @@ def parse_header(data: bytes, where: str = HEADER_NAME) -> Header:
             f"{where}: a version 1 root (wheelset 0.1), which can only be read whole; rebuild "
             "it from its declarations with this wheelset (`wheelset build DIR`) and use the "
             "new root",
-            code="OLD_ROOT",
+            code="OLD-ROOT",
         )
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
         raise RootError(f"{where} is not a wheelset root header")
@@ -504,13 +501,13 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
     CAR file is put in front of its sources.
     Raises:
         RootError: unreadable, unverifiable (one line naming each source's failure), not a
-            wheelset root, or a version 1 root (code OLD_ROOT).
+            wheelset root, or a version 1 root (code OLD-ROOT).
     """
     if ref.directory is not None:
         try:
-            cid = parse_cid((ref.directory / ROOT_FILE).read_text().strip())
-        except (OSError, UnicodeDecodeError, InvalidCID) as e:
-            raise RootError(f"{ref.directory / ROOT_FILE}: unreadable build directory: {e}") from e
+            cid = read_build_root(ref.directory)
+        except BuildError as e:
+            raise RootError(e.one_line().removeprefix("OUT "), code="OUT") from e
         return _open(cid, _TreeReader(ref.directory / TREE_DIR), str(ref.directory))
     if ref.car is not None:
         car = CarBlocks(ref.car)
@@ -539,6 +536,8 @@ def root_resolver(
 ) -> PathResolver:
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
     cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
+    from wheelset.ipfs.rpc import KuboRpc
+
     sources: list[BlockSource] = []
     if api:
         assert http is not None

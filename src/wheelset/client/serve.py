@@ -103,8 +103,8 @@ def render_project_json(project: str, entries: Sequence[WheelEntry]) -> bytes:
         metadata: object = False
         if entry.metadata is not None:
             metadata = {"sha256": entry.metadata.sha256}
+        # Not the old "dist-info-metadata" key: pip 23.0/23.1 crash on a dict there (PEP 714).
         item["core-metadata"] = metadata
-        item["dist-info-metadata"] = metadata
         files.append(item)
     versions = sorted({str(e.declaration.version) for e in entries})
     document = {

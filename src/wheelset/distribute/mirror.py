@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,7 @@ from wheelset.ipfs.dagpb import DIRECTORY, HAMT_SHARD, InvalidNode, decode_node,
 from wheelset.ipfs.resolver import PathResolver
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "FETCHED",
@@ -166,12 +167,12 @@ def mirror_root(
     fetchers: Sequence[tuple[str, WheelFetcher]],
     *,
     workers: int = DEFAULT_WORKERS,
-    on_start: Callable[[int], None] | None = None,
-    on_wheel: Callable[[MirrorOutcome], None] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> MirrorReport:
     """Make the node behind ``rpc`` hold and pin ``root`` and all its wheels.
 
-    ``fetchers`` are (name, fetcher) pairs tried in order for each missing wheel.
+    ``fetchers`` are (name, fetcher) pairs tried in order for each missing wheel;
+    ``progress`` counts the wheels fetched and sees each one's status.
     Raises:
         RpcError: the node cannot be reached or refuses to add or pin.
         RootError, PathError, MirrorError: the root cannot be read and verified.
@@ -179,16 +180,13 @@ def mirror_root(
     """
     pinned = {same_cid(c) for c in rpc.pin_ls()}
     if same_cid(root.cid) in pinned:
-        if on_start is not None:
-            on_start(0)
         return MirrorReport(root.cid, True, True, root.header.wheels, ())
     wheels = root_wheels(root)
     missing = [d for cid, d in wheels.items() if same_cid(cid) not in pinned]
     held = tuple(
         MirrorOutcome(d.filename, cid, HELD) for cid, d in wheels.items() if same_cid(cid) in pinned
     )
-    if on_start is not None:
-        on_start(len(missing))
+    progress.start(len(missing), unit="wheels")
     why = f"mirror {root.cid}"
     stop = threading.Event()
 
@@ -202,8 +200,8 @@ def mirror_root(
             raise
         if outcome.status == FETCHED:
             record.add([decl.content_id], why)
-        if on_wheel is not None:
-            on_wheel(outcome)
+        progress.advance(1)
+        progress.item(outcome.filename, outcome.status)
         return outcome
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -2,12 +2,12 @@
 
 A source is an ``http(s)://`` or ``file://`` URL, or ``index:<wheel filename>`` resolved
 on the configured index (sources.index). Downloads stream through the IPFS importer into
-a temporary file in one pass, reporting progress through a callback (the CLI draws the
-bar). Verified wheels are kept in an on-disk cache keyed by sha256
-(``$XDG_CACHE_HOME/wheelset/wheels``, default ``~/.cache/wheelset/wheels``), used only when
-the expected sha256 is known in advance (an index ``#sha256=``): the integrity check
-never reads the cache. Entry points: WheelFetcher, FetchedWheel, WheelCache,
-default_cache_dir().
+a temporary file in one pass, reporting bytes and finished wheels to a
+wheelset.progress.Progress (the CLI draws it). Verified wheels are kept in an on-disk
+cache keyed by sha256 (``$XDG_CACHE_HOME/wheelset/wheels``, default
+``~/.cache/wheelset/wheels``), used only when the expected sha256 is known in advance (an
+index ``#sha256=``): the integrity check never reads the cache.
+Entry points: WheelFetcher, FetchedWheel, WheelCache, default_cache_dir().
 """
 
 from __future__ import annotations
@@ -29,17 +29,16 @@ from wheelset.fetch import FetchError
 from wheelset.fetch.index import IndexClient
 from wheelset.model.declarations import INDEX_SOURCE_PREFIX, Declaration, parse_wheel_name
 from wheelset.model.wheelfile import Digest, WheelMetadata, digest_stream, read_wheel
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "FetchedWheel",
-    "ProgressCallback",
     "WheelCache",
     "WheelFetcher",
     "default_cache_dir",
 ]
 
 # (label, bytes so far, total bytes or None when unknown); called from worker threads.
-ProgressCallback = Callable[[str, int, "int | None"], None]
 _STREAM_CHUNK = 1 << 16  # bytes per read from the network
 
 
@@ -104,7 +103,6 @@ class _TeeReader(io.RawIOBase):
         self._sink = sink
         self._report = report
         self._pending = memoryview(b"")
-        self.done = 0
 
     def readable(self) -> bool:
         return True
@@ -116,8 +114,7 @@ class _TeeReader(io.RawIOBase):
                 return 0
             if chunk:
                 self._sink.write(chunk)
-                self.done += len(chunk)
-                self._report(self.done)
+                self._report(len(chunk))
                 self._pending = memoryview(chunk)
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
@@ -138,12 +135,12 @@ class WheelFetcher:
         http: httpx.Client,
         index: IndexClient | None = None,
         cache: WheelCache | None = None,
-        on_progress: ProgressCallback | None = None,
+        progress: Progress = NO_PROGRESS,
     ):
         self._http = http
         self.index = index
         self.cache = cache
-        self._on_progress = on_progress
+        self._progress = progress
 
     def resolve(self, source: str) -> tuple[str, str | None]:
         """(URL, sha256 the index lists or None) of a source.
@@ -188,6 +185,7 @@ class WheelFetcher:
                 with cached.open("rb") as f:
                     digest = digest_stream(f)
                 if digest.sha256 == expected:
+                    self._progress.item(filename, "cache")
                     return FetchedWheel(filename, url, digest, read_wheel(cached, filename))
                 self.cache.discard(expected)
         with tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
@@ -205,21 +203,13 @@ class WheelFetcher:
         are compared with the declaration by the caller, not with the index's hash."""
         return self.fetch(decl.source, decl.filename, use_cache=False, trust_index_hash=False)
 
-    def _report(self, label: str, total: int | None) -> Callable[[int], None]:
-        callback = self._on_progress
-        if callback is None:
-            return lambda done: None
-        callback(label, 0, total)
-        return lambda done: callback(label, done, total)
-
     def _download(self, url: str, path: Path, label: str) -> Digest:
         scheme = urlsplit(url).scheme
         if scheme == "file":
             local = Path(url2pathname(unquote(urlsplit(url).path)))
             try:
-                size = local.stat().st_size
                 with local.open("rb") as src:
-                    return self._copy(iter(lambda: src.read(_STREAM_CHUNK), b""), path, label, size)
+                    return self._copy(iter(lambda: src.read(_STREAM_CHUNK), b""), path, label)
             except FileNotFoundError as e:
                 raise FetchError(f"{url}: no such file") from e
             except OSError as e:
@@ -230,18 +220,15 @@ class WheelFetcher:
             with self._http.stream("GET", url, follow_redirects=True) as response:
                 if response.status_code != 200:
                     raise FetchError(f"{url}: HTTP {response.status_code} {response.reason_phrase}")
-                length = response.headers.get("content-length")
-                total = int(length) if length and length.isdigit() else None
-                return self._copy(response.iter_bytes(_STREAM_CHUNK), path, label, total)
+                return self._copy(response.iter_bytes(_STREAM_CHUNK), path, label)
         except httpx.TimeoutException as e:
             raise FetchError(f"{url}: timed out ({type(e).__name__})") from e
         except httpx.HTTPError as e:
             raise FetchError(f"{url}: {e or type(e).__name__}") from e
 
-    def _copy(self, chunks: Iterator[bytes], path: Path, label: str, total: int | None) -> Digest:
-        report = self._report(label, total)
+    def _copy(self, chunks: Iterator[bytes], path: Path, label: str) -> Digest:
         with path.open("wb") as sink:
-            reader = _TeeReader(chunks, sink, report)
+            reader = _TeeReader(chunks, sink, self._progress.advance)
             digest = digest_stream(reader)  # type: ignore[arg-type]
-        report(digest.size)
+        self._progress.item(label, "fetched")
         return digest

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -27,6 +27,7 @@ from wheelset.fetch.wheel_fetch import WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.cid import CID
 from wheelset.model.declarations import Declaration
+from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
     "MetadataCache",
@@ -134,7 +135,7 @@ def collect_metadata(
     cache: MetadataCache,
     fetcher: WheelFetcher | None,
     workers: int = DEFAULT_WORKERS,
-    on_fetched: Callable[[Declaration], None] | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> tuple[dict[str, bytes], int]:
     """METADATA by wheel file name for every declaration, and how many were fetched.
 
@@ -156,8 +157,7 @@ def collect_metadata(
 
     def fill(decl: Declaration) -> tuple[str, bytes]:
         data = _fill(decl, cache, fetcher)  # type: ignore[arg-type]
-        if on_fetched is not None:
-            on_fetched(decl)
+        progress.item(decl.filename, "fetched")
         return decl.filename, data
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -44,8 +44,7 @@ _SHA2_256 = 0x12
 class InvalidCAR(WheelsetError, ValueError):
     """Bytes are not a well-formed CARv1 stream whose blocks match their CIDs."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="CAR")
+    code = "CAR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,8 +42,7 @@ _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
 class InvalidCID(WheelsetError, ValueError):
     """Text or bytes are not a CIDv0/CIDv1 (see the multiformats CID spec)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="CID")
+    code = "CID"
 
 
 @dataclass(frozen=True, slots=True)

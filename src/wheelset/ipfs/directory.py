@@ -8,7 +8,8 @@ No file-system access, no wheels. Entry points: build_directory(), build_tree().
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Union
 
 import mmh3
@@ -49,8 +50,7 @@ Tree = Mapping[str, Union[Imported, "Tree"]]
 class InvalidEntryName(WheelsetError, ValueError):
     """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="NAME")
+    code = "NAME"
 
 
 def _check_name(name: str) -> bytes:
@@ -87,8 +87,21 @@ def _basic_directory(
     return _store_node(PBNode(links, encode_unixfs(UnixFSData(DIRECTORY))), version, store)
 
 
+def _shard_key(entries: list[tuple[bytes, bytes, Imported]], version: int) -> bytes:
+    """A digest of a sub-shard's entries: equal digests, equal sub-shards."""
+    parts = [b"%d" % version]
+    for _, name, child in sorted(entries, key=lambda e: e[1]):
+        parts += (name, child.cid.to_bytes(), b"%d/" % child.tsize)
+    return hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
+
+
 def _hamt_shard(
-    entries: list[tuple[bytes, bytes, Imported]], depth: int, version: int, store: BlockStore | None
+    entries: list[tuple[bytes, bytes, Imported]],
+    depth: int,
+    version: int,
+    store: BlockStore | None,
+    known: Mapping[bytes, Imported] | None = None,
+    built: MutableMapping[bytes, Imported] | None = None,
 ) -> Imported:
     if depth >= 8:
         raise WheelsetError("HAMT hash exhausted: 64-bit murmur3 collision", code="HAMT")
@@ -104,7 +117,12 @@ def _hamt_shard(
             _, name, child = members[0]
             links.append(PBLink(child.cid, f"{index:02X}" + name.decode("utf-8"), child.tsize))
         else:
-            shard = _hamt_shard(members, depth + 1, version, store)
+            key = _shard_key(members, version) if built is not None else b""
+            shard = (known or {}).get(key) if built is not None else None
+            if shard is None:
+                shard = _hamt_shard(members, depth + 1, version, store)
+            if built is not None:
+                built[key] = shard
             links.append(PBLink(shard.cid, f"{index:02X}", shard.tsize))
     bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
     data = encode_unixfs(
@@ -119,8 +137,15 @@ def build_directory(
     cid_version: int = 0,
     store: BlockStore | None = None,
     hamt_threshold: int = HAMT_THRESHOLD,
+    known_shards: Mapping[bytes, Imported] | None = None,
+    shards_out: MutableMapping[bytes, Imported] | None = None,
 ) -> Imported:
     """Build one directory from (name, child) pairs, sharding exactly when Kubo would.
+
+    For a sharded directory, ``shards_out`` (if given) receives every sub-shard of the
+    first level by a digest of its entries, and a sub-shard found in ``known_shards`` under
+    its digest is not built again (nor are its blocks stored): a caller that keeps those
+    blocks elsewhere rebuilds a large directory at the cost of the buckets that changed.
 
     Raises:
         InvalidEntryName: a name UnixFS cannot hold, or a duplicate name.
@@ -130,7 +155,7 @@ def build_directory(
         raise InvalidEntryName("duplicate directory entry name")
     if estimated_directory_size(encoded) > hamt_threshold:
         hashed = [(hamt_hash(name), name, child) for name, child in encoded]
-        return _hamt_shard(hashed, 0, cid_version, store)
+        return _hamt_shard(hashed, 0, cid_version, store, known_shards, shards_out)
     return _basic_directory(encoded, cid_version, store)
 
 

@@ -28,8 +28,7 @@ _STATUSES = frozenset({"queued", "pinning", "pinned", "failed"})
 class PinningServiceError(WheelsetError):
     """The pinning service refused a request, answered nonsense, or did not finish in time."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="PINNING")
+    code = "PINNING"
 
 
 @dataclass(frozen=True, slots=True)

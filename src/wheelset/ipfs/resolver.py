@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes
@@ -39,7 +39,11 @@ from wheelset.ipfs.dagpb import (
 )
 from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
-from wheelset.ipfs.rpc import KuboRpc, RpcError
+
+if TYPE_CHECKING:
+    # httpx (under the RPC client) is imported only when a node is used: a root read from
+    # a build directory or the cache needs no network.
+    from wheelset.ipfs.rpc import KuboRpc
 
 __all__ = [
     "BlockDir",
@@ -62,15 +66,13 @@ _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (director
 class PathError(WheelsetError):
     """A path could not be read and verified from any source (each source's failure named)."""
 
-    def __init__(self, message: str, *, code: str = "PATH"):
-        super().__init__(message, code=code)
+    code = "PATH"
 
 
 class NoSuchPath(PathError):
     """A verified directory on the path has no entry of that name."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="NOT_FOUND")
+    code = "NOT-FOUND"
 
 
 class SourceFailure(Exception):
@@ -165,6 +167,8 @@ class NodeBlocks:
         self.name = rpc.api_url
 
     def block(self, cid: CID) -> bytes:
+        from wheelset.ipfs.rpc import RpcError
+
         try:
             return self._rpc.block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
         except RpcError as e:

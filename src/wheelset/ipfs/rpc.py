@@ -27,8 +27,7 @@ _Params = Mapping[str, str | Sequence[str]]
 class RpcError(WheelsetError):
     """The node could not be reached, or answered a call with an error."""
 
-    def __init__(self, message: str):
-        super().__init__(message, code="RPC")
+    code = "RPC"
 
 
 @dataclass(frozen=True, slots=True)

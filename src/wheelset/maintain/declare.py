@@ -57,15 +57,16 @@ __all__ = [
     "write_declarations",
 ]
 
-_RELEASE = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:\s*==\s*(\S+))?")
+_RELEASE = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?(?:\s*==\s*(\S+))?"
+)
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
 
 
 class DeclareError(WheelsetError):
     """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
 
-    def __init__(self, message: str, *, code: str = "DECLARE"):
-        super().__init__(message, code=code)
+    code = "DECLARE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class SourceSpec:
     text: str
     name: NormalizedName | None = None
     version: Version | None = None
+    extras: tuple[NormalizedName, ...] | None = None  # NAME[a,b]: None when not written
 
 
 def _url_filename(url: str) -> str:
@@ -111,14 +113,21 @@ def parse_source(text: str) -> SourceSpec:
         raise DeclareError(f"{text} is a source distribution; wheelset declares wheels only")
     m = _RELEASE.fullmatch(text.strip())
     if not m:
-        raise DeclareError(f"{text!r}: expected a .whl path, a URL, or NAME==VERSION")
+        raise DeclareError(
+            f"{text!r}: expected a .whl path, a URL, or NAME[extras][==VERSION]", code="USAGE"
+        )
     version = None
-    if m.group(2) is not None:
+    if m.group(3) is not None:
         try:
-            version = Version(m.group(2))
+            version = Version(m.group(3))
         except InvalidVersion as e:
-            raise DeclareError(f"{text!r}: invalid version {m.group(2)!r}") from e
-    return SourceSpec("release", text, canonicalize_name(m.group(1)), version)
+            raise DeclareError(f"{text!r}: invalid version {m.group(3)!r}", code="USAGE") from e
+    extras = None
+    if m.group(2) is not None:
+        extras = tuple(
+            dict.fromkeys(canonicalize_name(e.strip()) for e in m.group(2).split(",") if e.strip())
+        )
+    return SourceSpec("release", text, canonicalize_name(m.group(1)), version, extras)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +199,14 @@ def plan_release(
     files: Sequence[IndexFile],
     platforms: Sequence[Platform],
 ) -> ReleasePlan:
-    """Choose the fewest non-overlapping wheels of a release covering every platform.
+    """Choose the wheels of a release: on each platform the one pip would install there.
 
-    Greedy set cover: repeatedly take the wheel covering most still-uncovered platforms
-    (ties: the more widely compatible one, then the file name); skip wheels that one
-    system could install together with an already chosen one. When the release's
-    platform-specific wheels alone cover every platform it covers, its pure-Python
-    (``*-any``) wheels are left out: pip would install the compiled ones there.
+    pip takes, on each system, the wheel whose best tag comes first in that system's tag
+    order — a compiled wheel before a ``py3-none-any`` one. Those choices are kept when no
+    system could install two of them together; otherwise (say, a pure wheel is pip's
+    choice on one platform only), the fewest non-overlapping wheels covering every
+    platform are taken instead — greedy set cover: repeatedly the wheel covering most
+    still-uncovered platforms (ties: the more widely compatible one, then the file name).
 
     Raises:
         DeclareError: no such release, source distributions only, or no wheel fits.
@@ -230,9 +240,42 @@ def plan_release(
             f"no wheel of {project} {version} installs on a supported platform "
             f"(it has {', '.join(tags[:3])}{', …' if len(tags) > 3 else ''})"
         )
-    binaries = [c for c in release if any(t.platform != "any" for t in c.tags)]
-    if binaries and set().union(*(c.covers for c in binaries)) == uncovered:
-        release = binaries
+    chosen = _pips_choice(release, platforms)
+    if any(
+        wheels_overlap(a.tags, b.tags) is not None
+        for i, a in enumerate(chosen)
+        for b in chosen[i + 1 :]
+    ):
+        chosen = _greedy_cover(release, uncovered)
+    covered = set().union(*(c.covers for c in chosen))
+    return ReleasePlan(
+        name=project,
+        version=version,
+        files=tuple(sorted((c.file for c in chosen), key=lambda f: f.filename)),
+        uncovered=tuple(p for p in platforms if p.id not in covered),
+    )
+
+
+def _pips_choice(
+    release: Sequence[WheelCandidate], platforms: Sequence[Platform]
+) -> list[WheelCandidate]:
+    """The wheel pip installs on each platform (best tag rank, then file name), deduplicated."""
+    chosen: dict[str, WheelCandidate] = {}
+    for platform in platforms:
+        best: tuple[tuple[int, str], WheelCandidate] | None = None
+        for c in release:
+            if platform.id not in c.covers:
+                continue
+            rank = min(platform.tag_rank[t] for t in c.tags if t in platform.tag_rank)
+            key = (rank, c.file.filename)
+            if best is None or key < best[0]:
+                best = (key, c)
+        if best is not None:
+            chosen.setdefault(best[1].file.filename, best[1])
+    return list(chosen.values())
+
+
+def _greedy_cover(release: Sequence[WheelCandidate], uncovered: set[str]) -> list[WheelCandidate]:
     chosen: list[WheelCandidate] = []
     while uncovered:
         options = [
@@ -248,14 +291,8 @@ def plan_release(
             options, key=lambda c: (-len(c.covers & uncovered), -c.generality, c.file.filename)
         )
         chosen.append(best)
-        uncovered -= best.covers
-    covered = set().union(*(c.covers for c in chosen))
-    return ReleasePlan(
-        name=project,
-        version=version,
-        files=tuple(sorted((c.file for c in chosen), key=lambda f: f.filename)),
-        uncovered=tuple(p for p in platforms if p.id not in covered),
-    )
+        uncovered = uncovered - best.covers
+    return chosen
 
 
 def _newest_wheels(candidates: Sequence[WheelCandidate]) -> str:
@@ -330,14 +367,15 @@ def declare_sources(
     fetcher: WheelFetcher,
     platforms: Sequence[Platform] | None = None,
     source: str | None = None,
-    extras: Collection[str] | None = None,
+    extras: Collection[str] | None = (),
     jobs: int = 4,
 ) -> Declared:
     """Fetch, check and describe every wheel the sources name; write nothing.
 
     ``platforms`` is needed for releases; ``source`` (a URL or ``index``) replaces the
-    file:// URL of a single local wheel; ``extras`` keeps only those extras (None: all).
-    Downloads run ``jobs`` at a time.
+    file:// URL of a single local wheel; ``extras`` are the extras to declare (None: all
+    the wheel provides) unless a release names its own (``NAME[a,b]``); naming an extra
+    the wheel does not provide is an error. Downloads run ``jobs`` at a time.
 
     Raises:
         DeclareError, DeclarationError, FetchError, NotAWheelError: the first failure.
@@ -364,8 +402,9 @@ def declare_sources(
             if plan.uncovered:
                 ids = ", ".join(p.id for p in plan.uncovered)
                 notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
+            wanted = extras if spec.extras is None else spec.extras
             for item in plan.files:
-                tasks.append(lambda item=item: _declare_index_file(item, fetcher, extras))
+                tasks.append(lambda item=item, w=wanted: _declare_index_file(item, fetcher, w))
     declarations = _run(tasks, jobs)
     unique: dict[str, Declaration] = {}
     for decl in declarations:
@@ -405,6 +444,18 @@ def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declarat
             raise
 
 
+def _refuse_links(root: Path, parts: Sequence[str]) -> None:
+    """A symbolic link in the prefix/project/file path would write outside ``root``."""
+    path = root
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            raise DeclareError(
+                f"{path} is a symbolic link; declarations are written only inside {root}",
+                code="IO",
+            )
+
+
 def write_declarations(
     declarations: Sequence[Declaration], root: Path, *, replace: bool = False
 ) -> list[tuple[str, Path]]:
@@ -420,6 +471,7 @@ def write_declarations(
     try:
         for decl in declarations:
             target = root / Path(*decl.path.parts)
+            _refuse_links(root, decl.path.parts)
             text = format_declaration(decl)
             if target.is_file() and target.read_text("utf-8") == text:
                 status = "unchanged"

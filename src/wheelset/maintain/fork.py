@@ -12,7 +12,7 @@ the fork): a side that did not change yields to the side that did; both changing
 project differently is a conflict, left as the fork has it and reported.
 `prune` keeps the named projects and their closure on every (remaining) platform.
 Entry points: init_collection(), upstream_of(), merge_collections(), apply_merge(),
-read_upstream(), Upstream, plan_prune(), apply_prune().
+read_upstream(), read_prune(), Upstream, plan_prune(), apply_prune().
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import tomli_w
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from wheelset.check.closure import check_closure
@@ -41,7 +41,7 @@ from wheelset.model.declarations import (
     dump_declaration,
     parse_declaration,
 )
-from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, parse_platforms
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 
 try:
     import tomllib
@@ -62,6 +62,7 @@ __all__ = [
     "init_collection",
     "merge_collections",
     "plan_prune",
+    "read_prune",
     "read_upstream",
     "upstream_of",
 ]
@@ -136,15 +137,21 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
     return wheels, projects
 
 
-def _write_record(collection: Path, root: CID) -> None:
+def _write_record(collection: Path, root: CID, keep: Sequence[Requirement] = ()) -> None:
+    record: dict[str, object] = {"root": str(root)}
+    if keep:
+        record["prune"] = {"keep": [str(r) for r in keep]}
     text = (
-        "# The published root this collection was derived from (wheelset init / sync).\n"
-        + tomli_w.dumps({"root": str(root)})
+        "# The published root this collection was derived from (wheelset init / sync),\n"
+        "# and what `wheelset prune` kept (sync then takes only what those need).\n"
+        + tomli_w.dumps(record)
     )
     atomic_write_text(collection / UPSTREAM_FILE, text)
 
 
-def _write_upstream(collection: Path, root: CID, upstream: Upstream) -> None:
+def _write_upstream(
+    collection: Path, root: CID, upstream: Upstream, keep: Sequence[Requirement] = ()
+) -> None:
     by_project = _by_project(upstream.declarations)
     lines = [json.dumps({"platforms": upstream.platforms}, sort_keys=True) + "\n"]
     lines += [
@@ -152,7 +159,7 @@ def _write_upstream(collection: Path, root: CID, upstream: Upstream) -> None:
         for name in sorted(by_project)
     ]
     atomic_write_text(collection / UPSTREAM_BASE, "".join(lines))
-    _write_record(collection, root)
+    _write_record(collection, root, keep)
 
 
 def _parse_base(text: str, where: Path) -> Upstream:
@@ -215,9 +222,29 @@ def upstream_of(root: Root, base: Upstream) -> Upstream:
     decls += [e.declaration for entries in read.values() for e in entries or ()]
     return Upstream(
         root.platforms,
-        tuple(decls),
+        tuple(sorted(decls, key=lambda d: str(d.path))),
         {name: _token(token) for name, token in listing.items()},
     )
+
+
+def read_prune(collection: Path) -> tuple[Requirement, ...]:
+    """What `prune` kept in this fork (empty: never pruned, or not a fork)."""
+    try:
+        table = tomllib.loads((collection / UPSTREAM_FILE).read_text("utf-8"))
+    except FileNotFoundError:
+        return ()
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ForkError(f"malformed upstream record: {e}", path=UPSTREAM_FILE, code="FORK") from e
+    prune = table.get("prune", {})
+    keep = prune.get("keep", []) if isinstance(prune, dict) else None
+    if not isinstance(keep, list) or not all(isinstance(k, str) for k in keep):
+        raise ForkError(
+            "prune.keep must be a list of requirements", path=UPSTREAM_FILE, code="FORK"
+        )
+    try:
+        return tuple(Requirement(k) for k in keep)
+    except InvalidRequirement as e:
+        raise ForkError(f"prune.keep: {e}", path=UPSTREAM_FILE, code="FORK") from e
 
 
 class ChangeKind(enum.Enum):
@@ -268,8 +295,13 @@ def merge_collections(
     theirs: Upstream,
     ours_declarations: Sequence[Declaration],
     ours_platforms: Mapping[str, object],
+    keep: Sequence[Requirement] = (),
 ) -> MergeResult:
-    """Three-way merge of upstream's change (base → theirs) into the fork (ours)."""
+    """Three-way merge of upstream's change (base → theirs) into the fork (ours).
+
+    ``keep`` is what `prune` kept (read_prune()): a pruned fork takes from upstream only
+    the projects the kept ones need.
+    """
     groups = {
         "base": _by_project(base.declarations),
         "theirs": _by_project(theirs.declarations),
@@ -282,7 +314,8 @@ def merge_collections(
         sb, st, so = _state(b), _state(t), _state(o)
         if so == st or st == sb:
             merged += o
-            if so != sb:
+            # A project the fork removed and upstream left alone is no news.
+            if so != sb and o:
                 changes.append(Change(project, ChangeKind.KEPT, _versions(o)))
         elif so == sb:
             merged += t
@@ -313,7 +346,35 @@ def merge_collections(
                 "both the fork and upstream changed the platforms",
             )
         )
+    if keep:
+        merged, changes = _within_pruned(merged, platforms, keep, changes)
     return MergeResult(tuple(merged), platforms, tuple(changes))
+
+
+def _within_pruned(
+    merged: list[Declaration],
+    platforms_table: Mapping[str, object],
+    keep: Sequence[Requirement],
+    changes: list[Change],
+) -> tuple[list[Declaration], list[Change]]:
+    """A pruned fork takes from upstream only what its kept projects need."""
+    index = ClosureIndex(merged)
+    try:
+        platforms = parse_platforms(platforms_table)
+    except PlatformError as e:
+        raise ForkError(str(e), path=PLATFORMS_FILE, code="FORK") from e
+    needed: set[str] = set()
+    for platform in platforms:
+        needed |= set(_closure_with_declared_extras(index, platform, keep)[0])
+    # Projects the fork declares on its own stay; upstream's only when needed.
+    ours_only = {c.project for c in changes if c.kind is not ChangeKind.TAKEN}
+    kept = [d for d in merged if str(d.path) in needed or d.name in ours_only]
+    names = {d.name for d in kept}
+    return kept, [
+        c
+        for c in changes
+        if c.kind is not ChangeKind.TAKEN or c.project in names or c.project == _PLATFORMS_KEY
+    ]
 
 
 def apply_merge(
@@ -324,7 +385,11 @@ def apply_merge(
     new_upstream: Upstream,
 ) -> None:
     """Write the merged collection: new/changed declaration files, removed ones deleted,
-    platforms, and the new upstream record (only after everything else is in place)."""
+    platforms, and the new upstream record (only after everything else is in place).
+
+    With conflicts the record stays at the old root: the next sync merges from the same
+    base and reports them again, until the fork resolves them (or takes upstream's side).
+    """
     wanted = {str(d.path): d for d in result.declarations}
     for decl in result.declarations:
         if decl not in current:
@@ -333,7 +398,8 @@ def apply_merge(
         if str(decl.path) not in wanted:
             _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, result.platforms)
-    _write_upstream(collection, new_root, new_upstream)
+    if not result.conflicts:
+        _write_upstream(collection, new_root, new_upstream, read_prune(collection))
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,13 +458,9 @@ def plan_prune(
     kept: dict[str, Declaration] = {}
     problems: list[str] = []
     for platform in platforms:
-        view = index.view(platform)
-        wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
-        for outcome in iter_closure(index, platform, wanted):
-            if isinstance(outcome, Selected):
-                kept[str(outcome.declaration.path)] = outcome.declaration
-            else:
-                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        kept_here, problems_here = _closure_with_declared_extras(index, platform, keep)
+        kept.update(kept_here)
+        problems += problems_here
     if not kept:
         raise ForkError(
             "no wheel of the kept projects installs on the remaining platforms", code="PRUNE"
@@ -411,6 +473,29 @@ def plan_prune(
     keep_decls = tuple(sorted(kept.values(), key=lambda d: d.path))
     remove = tuple(d for d in declarations if str(d.path) not in kept)
     return PrunePlan(keep_decls, remove, table)
+
+
+def _closure_with_declared_extras(
+    index: ClosureIndex, platform: Platform, keep: Sequence[Requirement]
+) -> tuple[dict[str, Declaration], list[str]]:
+    """The closure of ``keep`` on ``platform``, grown until every kept wheel's declared
+    extras are in it too: check requires what those extras bring in."""
+    view = index.view(platform)
+    wanted = [r for r in keep if canonicalize_name(r.name) in view.selected]
+    with_extras: set[tuple[str, tuple[str, ...]]] = set()
+    while True:
+        kept: dict[str, Declaration] = {}
+        problems: list[str] = []
+        for outcome in iter_closure(index, platform, wanted):
+            if isinstance(outcome, Selected):
+                kept[str(outcome.declaration.path)] = outcome.declaration
+            else:
+                problems.append(f"{platform.id}: {outcome.code} {outcome.message}")
+        grown = {(d.name, tuple(d.extras)) for d in kept.values() if d.extras} - with_extras
+        if not grown:
+            return kept, problems
+        with_extras |= grown
+        wanted += [Requirement(f"{name}[{','.join(extras)}]") for name, extras in sorted(grown)]
 
 
 def _remove_declaration(collection: Path, decl: Declaration) -> None:
@@ -432,8 +517,12 @@ def _write_platforms_if_changed(collection: Path, table: Mapping[str, object]) -
         atomic_write_text(platforms_file, tomli_w.dumps(dict(table)))
 
 
-def apply_prune(collection: Path, plan: PrunePlan) -> None:
-    """Delete the removed declarations and write the narrowed platforms.toml."""
+def apply_prune(collection: Path, plan: PrunePlan, keep: Sequence[Requirement] = ()) -> None:
+    """Delete the removed declarations and write the narrowed platforms.toml; in a fork,
+    record ``keep`` so that sync takes from upstream only what it needs."""
     for decl in plan.remove:
         _remove_declaration(collection, decl)
     _write_platforms_if_changed(collection, plan.platforms)
+    if keep and (collection / UPSTREAM_FILE).is_file():
+        root, base = read_upstream(collection)
+        _write_upstream(collection, root, base, keep)

@@ -18,7 +18,7 @@ ClosureWalk.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.markers import Marker
@@ -33,10 +33,14 @@ from wheelset.model.platforms import Platform, better_wheel
 __all__ = [
     "ClosureIndex",
     "ClosureWalk",
+    "Dependency",
     "PlatformView",
     "Selected",
+    "Selection",
     "Unsatisfied",
+    "evaluate_marker",
     "iter_closure",
+    "summarize",
 ]
 
 
@@ -66,7 +70,7 @@ class Unsatisfied:
 
 
 @dataclass(frozen=True, slots=True)
-class _Dependency:
+class Dependency:
     """One dependency of a declaration, analysed once for every platform."""
 
     requirement: Requirement
@@ -76,6 +80,17 @@ class _Dependency:
     marker_text: str  # str(marker), the cache key
     conditional: bool  # the marker mentions ``extra``
     checks_version: bool  # the specifier is not empty
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """ClosureIndex.selection(): for each project, the wheels selected on some of
+    ``platforms`` with the mask of those platforms (bit i: ``platforms[i]``), and the
+    wheels that fit a platform's tags but not its Python (``gaps``, likewise)."""
+
+    platforms: tuple[Platform, ...]
+    selected: dict[NormalizedName, list[tuple[Declaration, int]]]
+    gaps: dict[NormalizedName, list[tuple[Declaration, int]]]
 
 
 class ClosureIndex:
@@ -99,8 +114,80 @@ class ClosureIndex:
         self._contains: dict[tuple[str, object], bool] = {}
         # Keyed by id() for speed; the entry keeps its declaration alive and is checked
         # against it, so a recycled id can never return another declaration's plan.
-        self._plans: dict[int, tuple[Declaration, tuple[_Dependency, ...]]] = {}
-        self._dependencies: dict[str, _Dependency] = {}
+        self._plans: dict[int, tuple[Declaration, tuple[Dependency, ...]]] = {}
+        self._dependencies: dict[str, Dependency] = {}
+
+    def selection(self, platforms: Sequence[Platform]) -> Selection:
+        """Which wheel of each project is selected on each of ``platforms`` (as
+        platforms.select_wheel picks it), as platform bit masks (bit i: platforms[i]).
+
+        A project with one wheel — most of them — is decided for every platform at once
+        from its tag set's and requires-python's masks, each computed once per distinct
+        tag set and specifier; only projects with several wheels are compared per platform.
+        """
+        count = len(platforms)
+        rank_tables = [platform.tag_rank for platform in platforms]
+        tag_ranks = [
+            [min((ranks[t] for t in tags if t in ranks), default=None) for ranks in rank_tables]
+            for tags in self.tagsets
+        ]
+        tag_masks = [
+            sum(1 << i for i, rank in enumerate(ranks) if rank is not None) for ranks in tag_ranks
+        ]
+        python_masks: dict[int, int] = {}  # by id() of a SpecifierSet the declarations hold
+
+        def python_mask(spec: SpecifierSet) -> int:
+            mask = python_masks.get(id(spec))
+            if mask is None:
+                mask = python_masks[id(spec)] = sum(
+                    1 << i
+                    for i, platform in enumerate(platforms)
+                    if spec.contains(platform.python, prereleases=True)
+                )
+            return mask
+
+        everywhere = (1 << count) - 1
+        selected: dict[NormalizedName, list[tuple[Declaration, int]]] = {}
+        gaps: dict[NormalizedName, list[tuple[Declaration, int]]] = {}
+        for name, decls in self.by_name.items():
+            if len(decls) == 1:
+                decl = decls[0]
+                fits = tag_masks[self._tagset_of[id(decl)]]
+                spec = decl.requires_python
+                ok = fits if spec is None else fits & python_mask(spec)
+                if ok:
+                    selected[name] = [(decl, ok)]
+                if fits & ~ok & everywhere:
+                    gaps[name] = [(decl, fits & ~ok)]
+                continue
+            chosen: dict[int, tuple[Declaration, int]] = {}
+            missed: dict[int, tuple[Declaration, int]] = {}
+            for i in range(count):
+                best: Declaration | None = None
+                best_key: tuple[int, str] | None = None
+                gap: Declaration | None = None
+                for decl in decls:
+                    rank = tag_ranks[self._tagset_of[id(decl)]][i]
+                    if rank is None:
+                        continue
+                    spec = decl.requires_python
+                    if spec is not None and not python_mask(spec) >> i & 1:
+                        gap = gap or decl
+                        continue
+                    key = (rank, decl.filename)
+                    if better_wheel(decl, key, best, best_key):
+                        best, best_key = decl, key
+                if best is not None:
+                    entry = chosen.get(id(best), (best, 0))
+                    chosen[id(best)] = (best, entry[1] | 1 << i)
+                elif gap is not None:
+                    entry = missed.get(id(gap), (gap, 0))
+                    missed[id(gap)] = (gap, entry[1] | 1 << i)
+            if chosen:
+                selected[name] = list(chosen.values())
+            if missed:
+                gaps[name] = list(missed.values())
+        return Selection(tuple(platforms), selected, gaps)
 
     def view(self, platform: Platform) -> PlatformView:
         """The (cached) selections and marker results of one platform."""
@@ -119,7 +206,7 @@ class ClosureIndex:
             canonical = self._names[name] = canonicalize_name(name)
         return canonical
 
-    def plan(self, decl: Declaration) -> tuple[_Dependency, ...]:
+    def plan(self, decl: Declaration) -> tuple[Dependency, ...]:
         """The declaration's dependencies, analysed (cached per declaration)."""
         entry = self._plans.get(id(decl))
         if entry is not None and entry[0] is decl:
@@ -132,14 +219,14 @@ class ClosureIndex:
         self._plans[id(decl)] = (decl, found)
         return found
 
-    def _remember(self, requirement: Requirement, text: str) -> _Dependency:
+    def _remember(self, requirement: Requirement, text: str) -> Dependency:
         found = self._dependencies[text] = self.dependency(requirement, text)
         return found
 
-    def dependency(self, requirement: Requirement, text: str | None = None) -> _Dependency:
+    def dependency(self, requirement: Requirement, text: str | None = None) -> Dependency:
         marker = requirement.marker
         marker_text = str(marker) if marker is not None else ""
-        return _Dependency(
+        return Dependency(
             requirement=requirement,
             text=str(requirement) if text is None else text,
             name=self.canonical(requirement.name),
@@ -149,7 +236,55 @@ class ClosureIndex:
             checks_version=bool(requirement.specifier),
         )
 
-    def version_ok(self, dependency: _Dependency, decl: Declaration) -> bool:
+    def problems(
+        self,
+        dep: Dependency,
+        extra: str,
+        target: Declaration | None,
+        gap: Declaration | None = None,
+    ) -> list[tuple[str, str]]:
+        """(code, message) for each way ``target`` (the selected wheel of the dependency's
+        project on a platform; None: none is, and ``gap`` fits but for requires-python)
+        fails the dependency, under ``extra`` of the dependent ("": always)."""
+        prefix = f"extra {extra!r} " if extra else ""
+        text = dep.text
+        if target is None:
+            if gap is not None:
+                return [
+                    (
+                        "PYTHON",
+                        f"{prefix}requires {text!r}: {gap.filename} requires Python "
+                        f"{gap.requires_python}",
+                    )
+                ]
+            declared = self.by_name.get(dep.name)
+            if not declared:
+                return [("MISSING", f"{prefix}requires {text!r}: {dep.name} is not declared")]
+            versions = summarize(sorted({d.version for d in declared}))
+            return [
+                (
+                    "MISSING",
+                    f"{prefix}requires {text!r}: {dep.name} {versions} has no wheel for "
+                    "the platform",
+                )
+            ]
+        if not self.version_ok(dep, target):
+            return [
+                (
+                    "UNSATISFIED",
+                    f"{prefix}requires {text!r}: {dep.name} {target.version} is declared",
+                )
+            ]
+        return [
+            (
+                "EXTRA",
+                f"{prefix}requires {text!r}: {target.name} {target.version} has no extra {e!r}",
+            )
+            for e in sorted(dep.requirement.extras)
+            if self.canonical(e) not in target.extras
+        ]
+
+    def version_ok(self, dependency: Dependency, decl: Declaration) -> bool:
         """Is ``decl``'s version inside the dependency's specifier (pre-releases allowed:
         a single declared version is what pip would take)."""
         if not dependency.checks_version:
@@ -173,37 +308,13 @@ class PlatformView:
     def __init__(self, index: ClosureIndex, platform: Platform):
         self.index = index
         self.platform = platform
-        self.selected: dict[NormalizedName, Declaration] = {}
-        self.python_gaps: dict[NormalizedName, Declaration] = {}
-        ranks = platform.tag_rank
-        tagset_rank = [
-            min((ranks[t] for t in tags if t in ranks), default=None) for tags in index.tagsets
-        ]
-        python = platform.python
-        python_ok: dict[int, bool] = {}  # by id() of a SpecifierSet the declarations hold
-        for name, decls in index.by_name.items():
-            best: Declaration | None = None
-            best_key: tuple[int, str] | None = None
-            gap: Declaration | None = None
-            for decl in decls:
-                rank = tagset_rank[index.tagset_of(decl)]
-                if rank is None:
-                    continue
-                spec: SpecifierSet | None = decl.requires_python
-                if spec is not None:
-                    ok = python_ok.get(id(spec))
-                    if ok is None:
-                        ok = python_ok[id(spec)] = spec.contains(python, prereleases=True)
-                    if not ok:
-                        gap = gap or decl
-                        continue
-                key = (rank, decl.filename)
-                if better_wheel(decl, key, best, best_key):
-                    best, best_key = decl, key
-            if best is not None:
-                self.selected[name] = best
-            elif gap is not None:
-                self.python_gaps[name] = gap
+        selection = index.selection((platform,))
+        self.selected: dict[NormalizedName, Declaration] = {
+            name: entries[0][0] for name, entries in selection.selected.items()
+        }
+        self.python_gaps: dict[NormalizedName, Declaration] = {
+            name: entries[0][0] for name, entries in selection.gaps.items()
+        }
         self._environments: dict[str, dict[str, str]] = {}
         self._markers: dict[tuple[str, str], bool | str] = {}
 
@@ -219,56 +330,16 @@ class PlatformView:
         key = (text, extra if "extra" in text else "")
         result = self._markers.get(key)
         if result is None:
-            try:
-                result = marker.evaluate(self._environment(key[1]))
-            except Exception as e:  # packaging's Undefined*/InvalidVersion: not our bug
-                result = f"{type(e).__name__}: {e}"
-            self._markers[key] = result
+            result = self._markers[key] = evaluate_marker(marker, self._environment(key[1]))
         return result
 
-    def _problems(self, dep: _Dependency, extra: str) -> list[tuple[str, str]]:
+    def _problems(self, dep: Dependency, extra: str) -> list[tuple[str, str]]:
         """(code, message) for each way the selected wheel fails the dependency."""
-        prefix = f"extra {extra!r} " if extra else ""
-        text = dep.text
-        target = self.selected.get(dep.name)
-        if target is None:
-            gap = self.python_gaps.get(dep.name)
-            if gap is not None:
-                return [
-                    (
-                        "PYTHON",
-                        f"{prefix}requires {text!r}: {gap.filename} requires Python "
-                        f"{gap.requires_python}",
-                    )
-                ]
-            declared = self.index.by_name.get(dep.name)
-            if not declared:
-                return [("MISSING", f"{prefix}requires {text!r}: {dep.name} is not declared")]
-            versions = ", ".join(sorted({str(d.version) for d in declared}))
-            return [
-                (
-                    "MISSING",
-                    f"{prefix}requires {text!r}: {dep.name} {versions} has no wheel for "
-                    "the platform",
-                )
-            ]
-        if not self.index.version_ok(dep, target):
-            return [
-                (
-                    "UNSATISFIED",
-                    f"{prefix}requires {text!r}: {dep.name} {target.version} is declared",
-                )
-            ]
-        return [
-            (
-                "EXTRA",
-                f"{prefix}requires {text!r}: {target.name} {target.version} has no extra {e!r}",
-            )
-            for e in sorted(dep.requirement.extras)
-            if self.index.canonical(e) not in target.extras
-        ]
+        return self.index.problems(
+            dep, extra, self.selected.get(dep.name), self.python_gaps.get(dep.name)
+        )
 
-    def _applies(self, dep: _Dependency, extra: str) -> bool | str:
+    def _applies(self, dep: Dependency, extra: str) -> bool | str:
         marker = dep.marker
         if marker is None:
             return True
@@ -280,7 +351,7 @@ class PlatformView:
 
     def iter_dependencies(
         self, decl: Declaration, extras: Iterable[str] = ()
-    ) -> Iterator[tuple[_Dependency, str]]:
+    ) -> Iterator[tuple[Dependency, str]]:
         """(dependency, extra) for each dependency of ``decl`` that applies here.
 
         First those that apply without extras (extra ""), then, for each of ``extras``,
@@ -345,7 +416,7 @@ class PlatformView:
         return found
 
     def _marker_problem(
-        self, dep: _Dependency, reason: str, decl: Declaration | None
+        self, dep: Dependency, reason: str, decl: Declaration | None
     ) -> Unsatisfied:
         message = f"dependency {dep.text!r}: marker cannot be evaluated: {reason}"
         return Unsatisfied(dep.requirement, "MARKER", message, decl)
@@ -382,6 +453,25 @@ def iter_closure(
     requirement whose marker is false on the platform is skipped.
     """
     return ClosureWalk(index, platform, requirements).outcomes()
+
+
+def summarize(items: Sequence[object], limit: int = 5) -> str:
+    """``a, b, c``; past ``limit`` items the first ones and how many more (messages stay
+    short however many versions or wheels a project has).
+
+    >>> summarize([1, 2, 3, 4, 5, 6, 7], limit=3)
+    '1, 2, 3 and 4 more'
+    """
+    shown = ", ".join(str(item) for item in items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+def evaluate_marker(marker: Marker, environment: Mapping[str, str]) -> bool | str:
+    """True/False, or the reason the marker cannot be evaluated there (a string)."""
+    try:
+        return marker.evaluate(environment)  # type: ignore[arg-type]
+    except Exception as e:  # packaging's Undefined*/InvalidVersion: not our bug
+        return f"{type(e).__name__}: {e}"
 
 
 class ClosureWalk:

@@ -5,8 +5,13 @@ Declarations are every ``*.toml`` below the directory except the top-level
 (README.md, …) and dot-directories (.git, .github, .wheelset) are ignored; any other file
 inside the prefix tree is kept in ``files`` so the layout check can report it. Files that
 fail to load become findings, never exceptions, so one bad file does not hide the others.
-Also: which declarations changed since a Git ref (for `check --integrity`).
-Entry points: Collection, load_collection(), decode_declaration(), changed_paths().
+Files are read through wheelset.model.safe_read: symbolic links (to a file or a directory)
+are never followed and special files never opened — each is an IO finding — and the walk
+is iterative, so no nesting depth breaks it. read_collection() is the build's gate over
+the same load: the first finding becomes an error. Also: which declarations changed since
+a Git ref (for `check --changed-since`).
+Entry points: Collection, load_collection(), read_collection(), decode_declaration(),
+changed_paths().
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from wheelset.model.declarations import Declaration, validate_declaration
 from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
+from wheelset.model.safe_read import read_regular
 
 # Top-level files that are not declarations: the platforms, the policy (names, licences)
 # and a fork's record of its upstream root.
@@ -39,6 +45,7 @@ __all__ = [
     "changed_paths",
     "decode_declaration",
     "load_collection",
+    "read_collection",
 ]
 
 
@@ -69,38 +76,59 @@ class Collection:
         return not self.findings
 
 
-def _walk(directory: str, rel: str, out: list[str]) -> None:
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                _walk(entry.path, name, out)
-            else:
-                out.append(name)
+# What the walk found at a path besides a directory: a file to read (or report as stray),
+# or something never read, with the reason reported as an IO finding.
+_REGULAR = ""
+_SYMLINK = "a symbolic link (not followed: collection files must be regular files)"
+_SPECIAL = "not a regular file (a FIFO, device or socket is never read)"
 
 
-def _list_files(root: Path) -> tuple[list[str], list[str]]:
-    """(declaration candidates + prefix-tree files, top-level TOML files)."""
-    tree: list[str] = []
-    top_toml: list[str] = []
+def _kind(entry: os.DirEntry[str]) -> str:
+    if entry.is_symlink():
+        return _SYMLINK
+    if entry.is_file(follow_symlinks=False):
+        return _REGULAR
+    return _SPECIAL
+
+
+def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(prefix-tree entries, top-level TOML entries), each (relative path, _kind()).
+
+    Iterative, so any depth of nesting is fine; directories are entered only when they
+    are real directories (a symbolic link to one is an entry like a file).
+    """
+    tree: list[tuple[str, str]] = []
+    top_toml: list[tuple[str, str]] = []
+    pending: list[tuple[str, str]] = []
     with os.scandir(root) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                _walk(entry.path, entry.name, tree)
+                pending.append((entry.path, entry.name))
             elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
-                top_toml.append(entry.name)
+                top_toml.append((entry.name, _kind(entry)))
+    while pending:
+        directory, rel = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    name = f"{rel}/{entry.name}"
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append((entry.path, name))
+                    else:
+                        tree.append((name, _kind(entry)))
+        except OSError as e:
+            tree.append((rel, f"cannot read the directory: {e.strerror or e}"))
     return tree, top_toml
 
 
-def _load_one(root: str, rel: str, path: PurePosixPath) -> tuple[Declaration | None, list[Finding]]:
+def _load_one(path: str, rel: PurePosixPath) -> tuple[Declaration | None, list[Finding]]:
     try:
-        with open(os.path.join(root, rel), "rb") as f:
-            data = f.read()
+        data = read_regular(path)
     except OSError as e:
-        return None, [Finding(path, "IO", f"cannot read: {e.strerror or e}")]
-    return decode_declaration(data, path)
+        return None, [Finding(rel, "IO", f"cannot read: {e.strerror or e}")]
+    return decode_declaration(data, rel)
 
 
 def decode_declaration(
@@ -119,6 +147,8 @@ def decode_declaration(
 
 def load_collection(directory: Path) -> Collection:
     """Load platforms.toml and every declaration below ``directory``.
+
+    Symbolic links and special files are never read: each is an IO finding.
 
     Raises:
         CollectionError: the directory does not exist or is not a directory.
@@ -140,14 +170,19 @@ def load_collection(directory: Path) -> Collection:
         findings.append(Finding(PurePosixPath(POLICY_FILE), "POLICY", str(e)))
     tree, top_toml = _list_files(directory)
     tree.sort()
-    rels = [*sorted(top_toml), *tree]
-    paths = [PurePosixPath(r) for r in rels]
+    entries = [*sorted(top_toml), *tree]
     root = str(directory)
     declarations: list[Declaration] = []
-    for rel, path in zip(rels, paths, strict=True):
+    files: list[PurePosixPath] = []
+    for rel, kind in entries:
+        path = PurePosixPath(rel)
+        files.append(path)
+        if kind:
+            findings.append(Finding(path, "IO", f"not read: {kind}"))
+            continue
         if not rel.endswith(".toml"):
             continue
-        decl, problems = _load_one(root, rel, path)
+        decl, problems = _load_one(f"{root}/{rel}", path)
         if decl is not None:
             declarations.append(decl)
         findings.extend(problems)
@@ -158,9 +193,29 @@ def load_collection(directory: Path) -> Collection:
         platforms_table=table,
         declarations=tuple(declarations),
         findings=tuple(findings),
-        files=tuple(paths),
+        files=tuple(files),
         policy=policy,
     )
+
+
+def read_collection(directory: Path) -> tuple[dict[str, object], list[Declaration]]:
+    """What a build needs: the platforms table (verbatim) and every declaration, sorted by
+    path — from a collection that loads completely. Collection-wide checks (layout,
+    uniqueness, closure) stay `wheelset check`'s job.
+
+    Raises:
+        CollectionError: the directory is missing, or a file of it does not load (the
+            first one, with its path and finding code).
+    """
+    collection = load_collection(directory)
+    if collection.findings:
+        first = collection.findings[0]
+        more = len(collection.findings) - 1
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''}; see `wheelset check`)"
+        raise CollectionError(
+            first.message + (suffix if more else ""), path=first.path, code=first.code
+        )
+    return collection.platforms_table, list(collection.declarations)
 
 
 def changed_paths(directory: Path, ref: str) -> set[PurePosixPath]:

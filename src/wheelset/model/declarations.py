@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import tomli_w
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -120,7 +121,11 @@ def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
         name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
     except InvalidWheelFilename:
         return None
-    return name, version, build
+    # One Version object per distinct version string: large collections repeat them.
+    return name, _VERSIONS.setdefault(head.split("-")[1], version), build
+
+
+_VERSIONS: dict[str, Version] = {}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -158,14 +163,50 @@ def relpath_for(wheel_filename: str) -> PurePosixPath:
     return PurePosixPath(prefix_of(name), name, f"{stem}.toml")
 
 
+# The shape of almost every dependency: name[extras] specifiers; marker, without a URL or
+# parentheses. Its parts are parsed by packaging, the specifiers and the marker once per
+# distinct text (a collection repeats them constantly); anything else is parsed whole.
+_SIMPLE_REQUIREMENT = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([A-Za-z0-9._,\s-]*)\])?\s*"
+    r"((?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*,\s*)*"
+    r"(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)?)\s*(?:;\s*(\S.*?))?\s*"
+)
+_NO_EXTRAS: frozenset[str] = frozenset()  # shared: requirements are read-only
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
 @functools.lru_cache(maxsize=65536)
 def parse_requirement(text: str) -> Requirement:
-    """A PEP 508 requirement, parsed once per distinct string (treat it as read-only).
+    """A PEP 508 requirement, parsed once per distinct string (treat it as read-only: its
+    specifier set and marker are shared with other requirements of the same texts).
 
     Raises:
         InvalidRequirement: from packaging, when ``text`` is not PEP 508.
     """
+    m = _SIMPLE_REQUIREMENT.fullmatch(text)
+    if m is not None:
+        name, extras_text, specifier_text, marker_text = m.groups()
+        extras = [e.strip() for e in extras_text.split(",")] if extras_text else []
+        if all(_EXTRA_NAME.fullmatch(e) for e in extras):
+            try:
+                specifier = _parse_specifier(specifier_text)
+                marker = _parse_marker(marker_text) if marker_text else None
+            except (InvalidSpecifier, InvalidMarker):
+                pass  # packaging says why, below
+            else:
+                requirement = Requirement.__new__(Requirement)
+                requirement.name = name
+                requirement.url = None
+                requirement.extras = set(extras) if extras else _NO_EXTRAS  # type: ignore[assignment]
+                requirement.specifier = specifier
+                requirement.marker = marker
+                return requirement
     return Requirement(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_marker(text: str) -> Marker:
+    return Marker(text)
 
 
 @functools.lru_cache(maxsize=4096)

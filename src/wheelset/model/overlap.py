@@ -7,19 +7,19 @@ platform part are judged independently, that is: the sets of Pythons accepting e
 intersect, and the sets of machines (OS + arch) accepting each intersect — a machine with
 the newer glibc/macOS accepts every older level of its arch, universal2 runs on arm64
 and x86_64, ``linux_<arch>`` on every Linux of that arch, ``any`` everywhere.
-No I/O. Entry points: tags_overlap(), wheels_overlap().
+No I/O. Entry points: tags_overlap(), wheels_overlap(), first_overlaps().
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from packaging import tags as _tags
 from packaging.tags import Tag
 
-__all__ = ["machines_of", "tags_overlap", "wheels_overlap"]
+__all__ = ["first_overlaps", "tags_overlap", "wheels_overlap"]
 
 ANY = "*"  # a machine key meaning "every machine"
 _GLIBC = re.compile(r"manylinux(?:1|2010|2014|_\d+_\d+)_(.+)")
@@ -140,14 +140,79 @@ def tags_overlap(a: Tag, b: Tag) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def machines_of(tags: frozenset[Tag]) -> frozenset[str]:
-    """Every machine some tag of a wheel installs on (``*``: any machine).
+def first_overlaps(
+    tagsets: Sequence[frozenset[Tag]],
+) -> list[tuple[int, Tag, Tag] | None]:
+    """For each wheel (by its tags), the first earlier one installable on a system with it:
+    (its index, this wheel's tag, that wheel's tag) — or None. Near-linear.
 
-    Wheels whose machine sets are disjoint (and neither has ``*``) never overlap, which
-    spares the pairwise tag comparison for most wheels of a binary project.
+    Wheels with equal tag sets are matched by a dict; the distinct tag sets claim, in
+    order, every (CPython, machine) cell their tags install on, so a later tag set finds
+    the first earlier one sharing a cell without comparing pairs. Tags of other
+    interpreters (PyPy, …), rare, are compared pairwise with wheels_overlap().
     """
-    return frozenset().union(*(_machines(t.platform) for t in tags))
+    found: list[tuple[int, Tag, Tag] | None] = [None] * len(tagsets)
+    first_with: dict[frozenset[Tag], int] = {}
+    distinct: list[int] = []
+    repeats: list[tuple[int, int]] = []
+    for i, tags in enumerate(tagsets):
+        j = first_with.setdefault(tags, i)
+        if j == i:
+            distinct.append(i)
+        else:
+            repeats.append((i, j))
+    cells: dict[tuple[str, str], tuple[int, Tag]] = {}  # (cpython, machine) -> first claim
+    anywhere: dict[str, tuple[int, Tag]] = {}  # cpython -> first claim on every machine
+    somewhere: dict[str, tuple[int, Tag]] = {}  # cpython -> first claim on some machine
+    foreign: list[int] = []
+    for i in distinct:
+        tags = tagsets[i]
+        ordered = sorted(tags, key=str)
+        if any(_foreign(t.interpreter) is not None for t in ordered):
+            foreign.append(i)
+            continue
+        best: tuple[int, Tag, Tag] | None = None
+        claims: list[tuple[str, frozenset[str], Tag]] = []
+        for tag in ordered:
+            machines = _machines(tag.platform)
+            for python in _cpythons(tag.interpreter, tag.abi, tag.platform == "any"):
+                claims.append((python, machines, tag))
+                hits = [anywhere.get(python)]
+                if ANY in machines:
+                    hits.append(somewhere.get(python))
+                else:
+                    hits += [cells.get((python, m)) for m in machines]
+                for hit in hits:
+                    if hit is not None and (best is None or hit[0] < best[0]):
+                        best = (hit[0], tag, hit[1])
+        for j in foreign:  # earlier tag sets of other interpreters
+            if best is not None and best[0] < j:
+                break
+            if (pair := _wheels_overlap(tags, tagsets[j])) is not None:
+                best = (j, *pair)
+                break
+        found[i] = found[i] or best
+        for python, machines, tag in claims:
+            if ANY in machines:
+                anywhere.setdefault(python, (i, tag))
+            else:
+                somewhere.setdefault(python, (i, tag))
+                for machine in machines:
+                    cells.setdefault((python, machine), (i, tag))
+    for i in foreign:  # against every earlier distinct tag set
+        for j in distinct:
+            if j >= i:
+                break
+            if (pair := _wheels_overlap(tagsets[i], tagsets[j])) is not None:
+                found[i] = (j, *pair)
+                break
+    for i, j in repeats:  # what the first wheel with these tags overlaps, or that wheel
+        hit = found[j]
+        if hit is not None:
+            found[i] = hit
+        elif (pair := _wheels_overlap(tagsets[i], tagsets[i])) is not None:
+            found[i] = (j, *pair)
+    return found
 
 
 def wheels_overlap(a: Iterable[Tag], b: Iterable[Tag]) -> tuple[Tag, Tag] | None:

@@ -30,6 +30,7 @@ from packaging.version import Version
 
 from wheelset.errors import WheelsetError
 from wheelset.model.declarations import Declaration
+from wheelset.model.safe_read import read_regular
 
 try:
     import tomllib
@@ -252,14 +253,14 @@ def parse_platforms(table: Mapping[str, object]) -> list[Platform]:
 
 
 def load_platforms(path: Path) -> tuple[list[Platform], dict[str, object]]:
-    """Read platforms.toml: the platforms and the table as written (for the manifest).
+    """Read platforms.toml (a regular file, never through a symbolic link): the platforms
+    and the table as written (for the manifest).
 
     Raises:
         PlatformError: unreadable, malformed TOML, or invalid content.
     """
     try:
-        with path.open("rb") as f:
-            table = tomllib.load(f)
+        table = tomllib.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError as e:
         raise PlatformError(f"{path.name} not found in {path.parent}", path=path) from e
     except tomllib.TOMLDecodeError as e:

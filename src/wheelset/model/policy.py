@@ -24,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from wheelset.errors import WheelsetError
 from wheelset.model.licenses import LicensePolicy
+from wheelset.model.safe_read import read_regular
 
 try:
     import tomllib
@@ -94,8 +95,7 @@ def parse_policy(table: Mapping[str, object]) -> Policy:
 def load_policy(path: Path) -> Policy | None:
     """The policy in ``path``, or None when there is no such file. Raises PolicyError."""
     try:
-        with path.open("rb") as f:
-            table = tomllib.load(f)
+        table = tomllib.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError:
         return None
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:

@@ -158,11 +158,12 @@ def declaration_for(
 ) -> Declaration:
     """The declaration of a wheel read with read_wheel() and digested with digest_stream().
 
-    ``extras`` keeps only those of the wheel's extras (in METADATA order; names it does
-    not provide are ignored); None keeps them all.
+    ``extras`` keeps only those of the wheel's extras (in METADATA order); None keeps them
+    all.
 
     Raises:
-        DeclarationError: the source does not fit the file name (code SOURCE) and the like.
+        DeclarationError: an extra the wheel does not provide (code EXTRAS), the source does
+            not fit the file name (code SOURCE) and the like.
     """
     table: dict[str, object] = {
         "source": source,
@@ -175,6 +176,13 @@ def declaration_for(
     if metadata.license is not None:
         table["license"] = metadata.license
     wanted = None if extras is None else {canonicalize_name(e) for e in extras}
+    unknown = sorted((wanted or set()) - set(metadata.extras))
+    if unknown:
+        offered = ", ".join(metadata.extras) or "none"
+        raise DeclarationError(
+            f"{filename}: no extra {', '.join(unknown)} (it provides: {offered})",
+            code="EXTRAS",
+        )
     table["extras"] = [e for e in metadata.extras if wanted is None or e in wanted]
     table["dependencies"] = list(metadata.dependencies)
     return parse_declaration(table, relpath_for(filename))

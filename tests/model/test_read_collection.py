@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.collection import write_collection
 from tests.support.wheels import make_wheel
-from wheelset.model.collection_reader import CollectionError, read_collection
+from wheelset.model.collection import CollectionError, read_collection
 
 
 def test_reads_platforms_and_sorted_declarations(tmp_path: Path) -> None:

@@ -1,0 +1,273 @@
+"""Benchmark `wheelset check` at scale, beside the tomllib parse of the same files.
+
+    python scripts/bench_scale.py [--sizes 10000,100000,500000] [--workdir DIR]
+
+For each size, a synthetic collection (scripts/synth_collection.py: one pure wheel per
+project, 20 platforms, dependencies with specifiers, markers and extras) is written, then,
+each in a fresh interpreter (modules imported, caches cold), side by side in one run:
+  parse: tomllib.load of every TOML file of the collection (the baseline);
+  check: load_collection + every default family (layout, schema, uniqueness, closure,
+         trust) + text formatting, as `wheelset check` does;
+with wall and CPU time and peak RSS. At the first size three kinds of names are measured:
+distinct names, one numbered family (must give 0 NAME-CONFUSABLE) and a sample of real
+project names; the larger sizes use distinct names. Real names come from the root page of
+the index pip is configured with (PEP 691 JSON), fetched now and never stored; on all of
+them the confusable rule is run once, and the names it flags are counted and sampled.
+Goals: check/parse <= 2.0 at 10,000; check <= 60 s and <= 2 GB at 500,000; time from
+100,000 to 500,000 within 1.15x of linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synth_collection import generate, real_project_names
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+
+def _peak_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec
+    from the forking parent, which holds the real-name list."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_parse(root: Path) -> dict[str, object]:
+    files = sorted(root.rglob("*.toml"))
+    wall, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        with path.open("rb") as f:
+            tomllib.load(f)
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "rss_mb": _peak_mb(),
+        "files": len(files),
+    }
+
+
+def child_check(root: Path) -> dict[str, object]:
+    from wheelset.check import run_checks
+    from wheelset.check.report import format_text
+    from wheelset.model.collection import load_collection
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    collection = load_collection(root)
+    loaded = time.perf_counter() - wall
+    findings = run_checks(collection)
+    format_text(findings, root)
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "load_wall": loaded,
+        "rss_mb": _peak_mb(),
+        "declarations": len(collection.declarations),
+        "codes": dict(Counter(f.code for f in findings)),
+    }
+
+
+def child_names(names_file: Path) -> dict[str, object]:
+    from wheelset.check.names import find_confusables, load_popular_names
+
+    names = json.loads(names_file.read_text())
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = find_confusables(names)
+    elapsed, used = time.perf_counter() - wall, time.process_time() - cpu
+    pairs = sorted({tuple(sorted((a, b))) for a, others in found.items() for b in others})
+    popular = find_confusables(load_popular_names())
+    popular_pairs = sorted({tuple(sorted((a, b))) for a, o in popular.items() for b in o})
+    step = max(1, len(pairs) // 15)
+    return {
+        "names": len(names),
+        "flagged_names": len(found),
+        "pairs": len(pairs),
+        "sample": pairs[::step][:15],
+        "wall": elapsed,
+        "cpu": used,
+        "rss_mb": _peak_mb(),
+        "popular_pairs": popular_pairs,
+    }
+
+
+def child_popular(names_file: Path) -> dict[str, object]:
+    """What adding each real project to a collection would report against the bundled
+    most-used names (the collection's own names aside), in chunks of 100,000."""
+    from wheelset.check.names import find_confusables, load_popular_names
+
+    names = json.loads(names_file.read_text())
+    popular = load_popular_names()
+    established = set(popular)
+    wall, cpu = time.perf_counter(), time.process_time()
+    flagged: list[tuple[str, str]] = []
+    for start in range(0, len(names), 100_000):
+        chunk = [n for n in names[start : start + 100_000] if n not in established]
+        for name, others in find_confusables([*popular, *chunk], chunk).items():
+            clashes = [o for o in others if o in established]
+            if clashes:
+                flagged.append((name, clashes[0]))
+    step = max(1, len(flagged) // 15)
+    return {
+        "names": len(names),
+        "flagged_names": len(flagged),
+        "sample": flagged[::step][:15],
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "rss_mb": _peak_mb(),
+    }
+
+
+def _child(what: str, target: Path) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", what, str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{what} failed: {result.stderr.strip()[-2000:]}")
+    return json.loads(result.stdout)
+
+
+def _row(label: str, parse: dict, check: dict) -> str:
+    ratio = check["wall"] / parse["wall"]
+    cpu_ratio = check["cpu"] / parse["cpu"]
+    confusable = check["codes"].get("NAME-CONFUSABLE", 0)
+    others = sum(check["codes"].values()) - confusable
+    return (
+        f"{label:<22} {check['declarations']:>8,} | parse {parse['wall']:7.2f} s "
+        f"(cpu {parse['cpu']:6.2f}) | check {check['wall']:7.2f} s (cpu {check['cpu']:6.2f}, "
+        f"load {check['load_wall']:6.2f}) | ratio {ratio:4.2f} (cpu {cpu_ratio:4.2f}) | "
+        f"peak {check['rss_mb']:6.0f} MB | NAME-CONFUSABLE {confusable}, other findings {others}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,500000")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--no-real", action="store_true", help="skip the real-name runs")
+    parser.add_argument(
+        "--no-sweep", action="store_true", help="skip the confusable sweep of all real names"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the generated collections in this directory and reuse them",
+    )
+    parser.add_argument(
+        "--generate-only", action="store_true", help="with --keep: write the collections, stop"
+    )
+    parser.add_argument("--child", nargs=2, metavar=("WHAT", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        what, target = args.child
+        run = {
+            "parse": child_parse,
+            "check": child_check,
+            "names": child_names,
+            "popular": child_popular,
+        }[what]
+        print(json.dumps(run(Path(target))))
+        return 0
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = Path(tempfile.mkdtemp(prefix="wheelset-scale-", dir=args.workdir))
+    results: dict[str, dict] = {}
+    ok = True
+    try:
+        real: list[str] = []
+        if not args.no_real:
+            real = real_project_names()
+        if real and not args.no_sweep:
+            names_file = work / "names.json"
+            names_file.write_text(json.dumps(real))
+            names = _child("names", names_file)
+            popular = _child("popular", names_file)
+            names_file.unlink()
+            results["real-names"] = names
+            print(
+                f"real names of the configured index: {names['names']:,}; the confusable rule "
+                f"flags {names['flagged_names']:,} of them ({names['pairs']:,} pairs) in "
+                f"{names['wall']:.1f} s, peak {names['rss_mb']:.0f} MB",
+                flush=True,
+            )
+            print("  sample pairs: " + "; ".join("/".join(p) for p in names["sample"]))
+            print(
+                f"  among the {1000} bundled most-used names: {len(names['popular_pairs'])} "
+                "pairs: " + "; ".join("/".join(p) for p in names["popular_pairs"]),
+                flush=True,
+            )
+            results["real-vs-popular"] = popular
+            print(
+                f"each real name against the most-used names: {popular['flagged_names']:,} of "
+                f"{popular['names']:,} flagged ({popular['wall']:.1f} s); sample: "
+                + "; ".join("/".join(p) for p in popular["sample"]),
+                flush=True,
+            )
+        for n, size in enumerate(sizes):
+            kinds = ["distinct"]
+            if n == 0:
+                kinds += ["numbered", *(["real"] if real else [])]
+            for kind in kinds:
+                root = (args.keep or work) / f"{kind}-{size}"
+                started = time.perf_counter()
+                while (root / ".generating").exists() and not (root / ".complete").exists():
+                    time.sleep(10)  # another run (--generate-only) is writing it
+                if not (root / ".complete").exists():
+                    shutil.rmtree(root, ignore_errors=True)
+                    root.mkdir(parents=True)
+                    (root / ".generating").touch()
+                    sample = real[:: max(1, len(real) // size)][:size] if kind == "real" else ()
+                    generate(root, size, kind, real=sample)
+                    (root / ".complete").touch()
+                made = time.perf_counter() - started
+                if args.generate_only:
+                    continue
+                parse = _child("parse", root)  # the files were just written: cached
+                check = _child("check", root)
+                results[f"{kind}-{size}"] = {"parse": parse, "check": check, "generate": made}
+                print(_row(f"{kind} names", parse, check), flush=True)
+                if kind == "numbered" and check["codes"].get("NAME-CONFUSABLE", 0):
+                    ok = False
+                if args.keep is None:
+                    shutil.rmtree(root)
+        if len(sizes) >= 2 and f"distinct-{sizes[-1]}" in results:
+            small, large = results[f"distinct-{sizes[-2]}"], results[f"distinct-{sizes[-1]}"]
+            scale = sizes[-1] / sizes[-2]
+            growth = large["check"]["wall"] / small["check"]["wall"]
+            cpu_growth = large["check"]["cpu"] / small["check"]["cpu"]
+            parse_growth = large["parse"]["wall"] / small["parse"]["wall"]
+            print(
+                f"{sizes[-2]:,} -> {sizes[-1]:,} declarations (x{scale:g}): check time x"
+                f"{growth:.2f} (cpu x{cpu_growth:.2f}), {growth / scale:.2f} of linear; "
+                f"parse x{parse_growth:.2f}"
+            )
+    finally:
+        (work / "results.json").write_text(json.dumps(results, indent=1))
+        print(f"results: {work / 'results.json'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

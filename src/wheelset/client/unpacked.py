@@ -1,0 +1,376 @@
+"""A cache of verified, unpacked wheels, linked into environments by `wheelset.client.install`.
+
+``<cache>/unpacked/<wheel cid>/`` holds ``tree/`` (every member of the wheel, as in the
+archive) and ``entry.json``, written last: the wheel's CID, its dist-info directory, where
+its root goes (purelib or platlib) and, for every file, its RECORD hash and size and the
+identity (size, mtime, inode) the file had once its content matched that hash. Unpacking
+checks every member against the wheel's RECORD (hash and size, no member outside RECORD, no
+absolute or ``..`` path, no link, no unknown ``.data`` scheme, bounded total size), so an
+entry is a RECORD-validated wheel.
+
+An entry is used without rehashing when every file still has its recorded identity; a file
+whose identity changed (edited through a hard link, touched, replaced) is rehashed, and any
+mismatch, a missing file or an entry.json that does not describe this CID discards the entry
+(it is unpacked again). An empty or planted entry.json therefore proves nothing and is not
+trusted. Unpacking happens in ``.tmp-<pid>-<cid>`` and is renamed into place; interrupted
+unpacks are removed at once, and those of killed processes by the next unpack.
+Entry points: UnpackedCache, UnpackedWheel, UnpackedFile, UnpackError.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from wheelset.errors import WheelsetError
+from wheelset.ipfs.cid import CID
+
+__all__ = ["UnpackError", "UnpackedCache", "UnpackedFile", "UnpackedWheel"]
+
+_ENTRY = "entry.json"
+_TREE = "tree"
+_CHUNK = 1 << 20
+_SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
+# A wheel may unpack to at most this many times its size plus a constant: real wheels
+# compress a few times, a decompression bomb thousands of times.
+_MAX_RATIO = 100
+_MAX_EXTRA = 256 << 20
+_MAX_MEMBERS = 200_000
+
+
+class UnpackError(WheelsetError):
+    """A wheel's archive does not match its RECORD, or has a hostile member."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="WHEEL")
+
+
+@dataclass(frozen=True, slots=True)
+class UnpackedFile:
+    path: str  # the member's path in the wheel (POSIX)
+    hash: str  # as in RECORD: "<algorithm>=<urlsafe base64, no padding>"
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnpackedWheel:
+    """A verified wheel on disk: ``tree / file.path`` for each file (RECORD itself excluded)."""
+
+    cid: CID
+    tree: Path
+    dist_info: str  # e.g. "foo-1.0.dist-info"
+    root_is_purelib: bool
+    files: tuple[UnpackedFile, ...]
+
+    @property
+    def data_dir(self) -> str:
+        return self.dist_info[: -len(".dist-info")] + ".data"
+
+
+def record_hash(algorithm: str, digest: bytes) -> str:
+    return f"{algorithm}=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def _hash_file(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return record_hash(algorithm, digest.digest())
+
+
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+class UnpackedCache:
+    """Unpacked wheels under ``<cache dir>/unpacked``; safe for concurrent processes."""
+
+    def __init__(self, cache_dir: Path):
+        self.directory = cache_dir / "unpacked"
+
+    def get(self, cid: CID) -> UnpackedWheel | None:
+        """The valid entry for ``cid``, or None (an invalid entry is removed)."""
+        entry = self.directory / str(cid)
+        try:
+            doc = json.loads((entry / _ENTRY).read_bytes())
+            wheel, identities = _from_doc(cid, entry / _TREE, doc)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            self._discard(entry)
+            return None
+        changed = False
+        for file, identity in zip(wheel.files, identities, strict=True):
+            path = wheel.tree / file.path
+            try:
+                st = path.lstat()
+            except OSError:
+                self._discard(entry)
+                return None
+            if _identity(st) == identity and stat.S_ISREG(st.st_mode):
+                continue
+            algorithm = file.hash.partition("=")[0]
+            if not stat.S_ISREG(st.st_mode) or _hash_file(path, algorithm) != file.hash:
+                self._discard(entry)
+                return None
+            changed = True
+        if changed:  # the contents are right: record the new identities
+            with contextlib.suppress(OSError):
+                _write_entry(entry, wheel)
+        return wheel
+
+    def _discard(self, entry: Path) -> None:
+        with contextlib.suppress(OSError):
+            (entry / _ENTRY).unlink()
+        shutil.rmtree(entry, ignore_errors=True)
+
+    def unpack(self, cid: CID, wheel_path: Path, filename: str) -> UnpackedWheel:
+        """Unpack the verified wheel file of ``cid``, checking every member against RECORD.
+
+        Raises:
+            UnpackError: the archive is not a valid wheel or does not match its RECORD.
+            OSError: the cache cannot be written.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._remove_stale()
+        work = self.directory / f".tmp-{os.getpid()}-{cid}"
+        shutil.rmtree(work, ignore_errors=True)
+        try:
+            wheel = _extract(cid, wheel_path, filename, work / _TREE)
+            _write_entry(work, wheel)
+            final = self.directory / str(cid)
+            if final.exists():
+                self._discard(final)
+            try:
+                os.rename(work, final)
+            except OSError:  # another process put a valid entry there meanwhile
+                shutil.rmtree(work, ignore_errors=True)
+                got = self.get(cid)
+                if got is None:
+                    raise
+                return got
+            return UnpackedWheel(cid, final / _TREE, wheel.dist_info, wheel.root_is_purelib,
+                                 wheel.files)  # fmt: skip
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+
+    def _remove_stale(self) -> None:
+        """Drop the temp directories of unpacks whose process is gone (killed)."""
+        for child in self.directory.iterdir():
+            if not child.name.startswith(".tmp-"):
+                continue
+            pid = child.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_entry(entry: Path, wheel: UnpackedWheel) -> None:
+    files = []
+    for file in wheel.files:
+        st = (entry / _TREE / file.path).lstat()
+        files.append([file.path, file.hash, file.size, file.executable, *_identity(st)])
+    doc = {
+        "cid": str(wheel.cid),
+        "dist_info": wheel.dist_info,
+        "root_is_purelib": wheel.root_is_purelib,
+        "files": files,
+    }
+    tmp = entry / f".{_ENTRY}.{os.getpid()}"
+    tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, entry / _ENTRY)
+
+
+def _from_doc(cid: CID, tree: Path, doc: dict) -> tuple[UnpackedWheel, list[list[int]]]:
+    if doc["cid"] != str(cid) or not isinstance(doc["files"], list) or not doc["files"]:
+        raise ValueError("entry.json does not describe this wheel")
+    files = []
+    identities = []
+    for path, hash_, size, executable, *identity in doc["files"]:
+        if not isinstance(path, str) or not _safe_member(path) or len(identity) != 3:
+            raise ValueError("bad file row")
+        files.append(UnpackedFile(path, str(hash_), int(size), bool(executable)))
+        identities.append([int(i) for i in identity])
+    dist_info = str(doc["dist_info"])
+    return UnpackedWheel(cid, tree, dist_info, bool(doc["root_is_purelib"]), tuple(files)), (
+        identities
+    )
+
+
+def _safe_member(name: str) -> bool:
+    parts = name.split("/")
+    return (
+        bool(name)
+        and not name.startswith("/")
+        and "\\" not in name
+        and "\0" not in name
+        and ":" not in parts[0]
+        and all(part not in ("", ".", "..") for part in parts)
+    )
+
+
+def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tuple[str, int]]:
+    from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
+
+    try:
+        text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
+        rows = list(parse_record_file(text.splitlines()))
+        entries = [RecordEntry.from_elements(*row) for row in rows]
+    except (KeyError, UnicodeDecodeError, InvalidRecordEntry, ValueError) as e:
+        raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
+    record: dict[str, tuple[str, int]] = {}
+    for entry in entries:
+        if entry.path == f"{dist_info}/RECORD":
+            continue
+        if entry.hash_ is None or entry.size is None:
+            raise UnpackError(f"{filename}: RECORD gives no hash or size for {entry.path}")
+        if entry.hash_.name not in hashlib.algorithms_guaranteed or entry.hash_.name in (
+            "md5",
+            "sha1",
+        ):
+            raise UnpackError(f"{filename}: RECORD uses {entry.hash_.name} for {entry.path}")
+        record[entry.path] = (str(entry.hash_), entry.size)
+    return record
+
+
+def _dist_info(zf: zipfile.ZipFile, filename: str) -> str:
+    tops = {name.split("/", 1)[0] for name in zf.namelist()}
+    found = [t for t in tops if t.endswith(".dist-info")]
+    if len(found) != 1:
+        raise UnpackError(f"{filename}: not exactly one .dist-info directory")
+    from packaging.utils import canonicalize_name
+
+    project = filename.split("-", 1)[0]
+    if canonicalize_name(found[0][: -len(".dist-info")].rsplit("-", 1)[0]) != canonicalize_name(
+        project
+    ):
+        raise UnpackError(f"{filename}: its .dist-info directory {found[0]} names another project")
+    return found[0]
+
+
+def _extract(cid: CID, wheel_path: Path, filename: str, tree: Path) -> UnpackedWheel:
+    try:
+        zf = zipfile.ZipFile(wheel_path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise UnpackError(f"{filename}: not a zip archive ({e})") from e
+    with zf:
+        dist_info = _dist_info(zf, filename)
+        record = _record(zf, filename, dist_info)
+        data_dir = dist_info[: -len(".dist-info")] + ".data"
+        members = [i for i in zf.infolist() if not i.is_dir()]
+        if len(members) > _MAX_MEMBERS:
+            raise UnpackError(f"{filename}: more than {_MAX_MEMBERS} members")
+        budget = _MAX_RATIO * wheel_path.stat().st_size + _MAX_EXTRA
+        files: list[UnpackedFile] = []
+        seen: set[str] = set()
+        made: set[Path] = set()
+        for info in members:
+            name = info.filename
+            if name in (
+                f"{dist_info}/RECORD",
+                f"{dist_info}/RECORD.jws",
+                f"{dist_info}/RECORD.p7s",
+            ):
+                continue  # RECORD is written anew at install; signatures sign the old one
+            problem = _member_problem(info, name, seen, record, data_dir)
+            if problem:
+                raise UnpackError(f"{filename}: member {name!r} {problem}")
+            seen.add(name)
+            if "__pycache__" in name.split("/")[:-1]:
+                continue  # as installers do: never install bytecode shipped in a wheel
+            expected_hash, size = record[name]
+            budget -= size
+            if budget < 0:
+                raise UnpackError(f"{filename}: unpacks to more than {_MAX_RATIO}x its size")
+            target = tree / name
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            algorithm = expected_hash.partition("=")[0]
+            got_hash, got_size = _copy(zf, info, target, algorithm, size)
+            if got_size != size or got_hash != expected_hash:
+                raise UnpackError(f"{filename}: {name} does not match its RECORD entry")
+            mode = info.external_attr >> 16
+            executable = bool(mode & 0o111) and stat.S_ISREG(mode)
+            os.chmod(target, 0o755 if executable else 0o644)
+            files.append(UnpackedFile(name, expected_hash, size, executable))
+        missing = sorted(set(record) - seen)
+        if missing:
+            raise UnpackError(f"{filename}: RECORD lists {missing[0]}, which is not in the wheel")
+        try:
+            wheel_meta = zf.read(f"{dist_info}/WHEEL").decode("utf-8")
+        except (KeyError, UnicodeDecodeError) as e:
+            raise UnpackError(f"{filename}: no readable {dist_info}/WHEEL") from e
+    fields = dict(line.split(":", 1) for line in wheel_meta.splitlines() if ":" in line)
+    version = fields.get("Wheel-Version", "").strip()
+    if not version.startswith("1."):
+        raise UnpackError(f"{filename}: Wheel-Version {version or '?'} is not 1.x")
+    purelib = fields.get("Root-Is-Purelib", "").strip().lower() == "true"
+    return UnpackedWheel(cid, tree, dist_info, purelib, tuple(files))
+
+
+def _member_problem(
+    info: zipfile.ZipInfo,
+    name: str,
+    seen: set[str],
+    record: dict[str, tuple[str, int]],
+    data_dir: str,
+) -> str | None:
+    if not _safe_member(name):
+        return "has an unsafe path"
+    if name in seen:
+        return "appears twice"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    if name not in record:
+        return "is not in RECORD"
+    if name.startswith(f"{data_dir}/"):
+        parts = name.split("/")
+        if len(parts) < 3 or parts[1] not in _SCHEMES:
+            return "is not in a known .data scheme"
+    return None
+
+
+def _copy(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str, size: int
+) -> tuple[str, int]:
+    """Write one member, hashing it; stop reading one byte past the RECORD size."""
+    digest = hashlib.new(algorithm)
+    written = 0
+    with zf.open(info) as source, open(target, "xb") as out:
+        for chunk in _chunks(source, size + 1):
+            digest.update(chunk)
+            out.write(chunk)
+            written += len(chunk)
+    return record_hash(algorithm, digest.digest()), written
+
+
+def _chunks(source, limit: int) -> Iterator[bytes]:
+    left = limit
+    while left > 0:
+        chunk = source.read(min(_CHUNK, left))
+        if not chunk:
+            return
+        left -= len(chunk)
+        yield chunk
