@@ -22,7 +22,7 @@ from wheelset.cli.options import (
     TargetOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import ProgressBar
+from wheelset.cli.progress import ProgressBar, human_size
 from wheelset.cli.seed import seed_installed
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
@@ -166,15 +166,6 @@ class _Observer:
         pass  # the bar shows where each wheel came from; the install itself is quick
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -184,7 +175,7 @@ def _print_plan(plan: InstallPlan) -> None:
     for item in plan.to_install:
         decl = item.declaration
         was = f" (replacing {item.installed_version})" if item.installed_version else ""
-        size = _size(decl.size or 0)
+        size = human_size(decl.size or 0)
         typer.echo(f"  {decl.name} {decl.version}  {decl.filename}  {size}{was}")
     if plan.already_installed:
         done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)
