@@ -106,7 +106,7 @@ def mirror_command(
     from wheelset.distribute.follow import follow_name
     from wheelset.distribute.mirror import FETCHED, HELD, MirrorError, mirror_root
     from wheelset.distribute.pins import record_for
-    from wheelset.fetch.wheel_fetch import WheelFetcher
+    from wheelset.fetch.wheels import wheel_fetcher
     from wheelset.ipfs.resolver import CarBlocks, PathResolver
     from wheelset.ipfs.rpc import KuboRpc
 
@@ -126,14 +126,19 @@ def mirror_command(
 
         first, fetcher, cache = opened(root or follow or "")
         record = record_for(rpc, cache.directory)
-        fetchers = [(g, WheelFetcher(http=http, gateway=g)) for g in fetcher.gateways]
-        fetchers.append(("source", WheelFetcher(http=http, index_url=index_url)))
+        wheels = wheel_fetcher(
+            http,
+            cache_dir=cache.directory,
+            index_url=index_url,
+            gateways=fetcher.gateways,
+            timeout=timeout,
+        )
 
         def mirror(target):
             typer.echo(f"mirroring root {target.cid} onto {api}", err=True)
             with ProgressBar("wheels") as progress:
                 report = mirror_root(
-                    target, resolver, rpc, record, fetchers, workers=jobs, progress=progress
+                    target, resolver, rpc, record, wheels, workers=jobs, progress=progress
                 )
             for failure in report.failures:
                 typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)

@@ -36,7 +36,7 @@ def seed_installed(
     from wheelset.build.publish import ADDED, FAILED, PRESENT, PublishError, node_api
     from wheelset.distribute.pins import record_for
     from wheelset.distribute.seed import seed_wheels
-    from wheelset.ipfs.gateway import GatewayFetcher
+    from wheelset.fetch.wheels import wheel_fetcher
     from wheelset.ipfs.rpc import KuboRpc
 
     api = node_api(api, None)
@@ -44,11 +44,8 @@ def seed_installed(
     with http_client(timeout) as http:
         rpc = KuboRpc(api, http=http, timeout=timeout)
         record = record_for(rpc, cache.directory)
-        fetcher = GatewayFetcher(gateways, http=http, timeout=timeout)
-        wheels = [
-            (d, cache.obtain(d.content_id, fetcher, d.filename, size=d.size, sha256=d.sha256).path)
-            for d in installed
-        ]
+        fetcher = wheel_fetcher(http, cache_dir=cache.directory, gateways=gateways, timeout=timeout)
+        wheels = [(d, fetcher.fetch(d).path) for d in installed]
         report = seed_wheels(rpc, record, wheels, why=f"seed {root}")
     for outcome in report.outcomes:
         if outcome.status == FAILED:

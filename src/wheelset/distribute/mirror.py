@@ -1,9 +1,9 @@
 """`wheelset mirror`: make a node hold a whole root — its own blocks and every wheel.
 
 The node is asked what it pins (one `pin/ls`); a pinned root means everything is held.
-Otherwise each wheel it does not pin is fetched — from each gateway in turn, then from its
-declared source — verified against its content-id on the way in (wheelset.fetch), and
-added pinned; the node must compute the declared CID. Once every wheel is there, the
+Otherwise each wheel it does not pin is fetched by the one wheel fetcher — the cache,
+the gateways, then its declared source — verified against its content-id on the way in
+(wheelset.fetch.wheels), and added pinned; the node must compute the declared CID. Once every wheel is there, the
 root's own blocks (directories, index pages, project files, METADATA files: everything
 but the wheels) are read block by block from the root CID down, each checked against the
 CID its parent links to (wheelset.ipfs.resolver), written to a CAR and imported with the
@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from wheelset.build.publish import ADDED, FAILED, PublishError, add_wheel_file
 from wheelset.client.root import Root
 from wheelset.distribute.pins import PinRecord
 from wheelset.errors import WheelsetError
 from wheelset.fetch import FetchError
-from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.ipfs.dagpb import DIRECTORY, HAMT_SHARD, InvalidNode, decode_node, decode_unixfs
@@ -140,23 +139,15 @@ def root_blocks(
             level = following
 
 
-def _fetch_and_add(
-    decl: Declaration, rpc: KuboRpc, fetchers: Sequence[tuple[str, WheelFetcher]]
-) -> MirrorOutcome:
-    failures = []
-    for name, fetcher in fetchers:
-        try:
-            with tempfile.TemporaryDirectory(prefix="wheelset-mirror-") as tmp:
-                wheel = fetcher.fetch(decl, Path(tmp))
-                outcome = add_wheel_file(rpc, decl, wheel.path)
-        except FetchError as e:
-            failures.append(f"{name}: {e.one_line()}")
-            continue
-        if outcome.status == ADDED:
-            return MirrorOutcome(decl.filename, decl.content_id, FETCHED, name)
-        failures.append(f"{name}: {outcome.detail}")
-    detail = "; ".join(failures) or "no source to fetch it from"
-    return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail=detail)
+def _fetch_and_add(decl: Declaration, rpc: KuboRpc, fetcher: WheelFetcher) -> MirrorOutcome:
+    try:
+        wheel = fetcher.fetch(decl)
+    except FetchError as e:
+        return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail=e.one_line())
+    outcome = add_wheel_file(rpc, decl, wheel.path)
+    if outcome.status == ADDED:
+        return MirrorOutcome(decl.filename, decl.content_id, FETCHED, wheel.source)
+    return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail=outcome.detail)
 
 
 def mirror_root(
@@ -164,14 +155,14 @@ def mirror_root(
     resolver: PathResolver,
     rpc: KuboRpc,
     record: PinRecord,
-    fetchers: Sequence[tuple[str, WheelFetcher]],
+    fetcher: WheelFetcher,
     *,
     workers: int = DEFAULT_WORKERS,
     progress: Progress = NO_PROGRESS,
 ) -> MirrorReport:
     """Make the node behind ``rpc`` hold and pin ``root`` and all its wheels.
 
-    ``fetchers`` are (name, fetcher) pairs tried in order for each missing wheel;
+    ``fetcher`` gets each missing wheel, verified (its cache, gateways, declared source);
     ``progress`` counts the wheels fetched and sees each one's status.
     Raises:
         RpcError: the node cannot be reached or refuses to add or pin.
@@ -194,7 +185,7 @@ def mirror_root(
         if stop.is_set():
             return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail="stopped")
         try:
-            outcome = _fetch_and_add(decl, rpc, fetchers)
+            outcome = _fetch_and_add(decl, rpc, fetcher)
         except BaseException:
             stop.set()
             raise
