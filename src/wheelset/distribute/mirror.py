@@ -1,15 +1,14 @@
-"""`wheelset mirror`: make a node hold a whole root — its own blocks and every wheel.
-
-The node is asked what it pins (one `pin/ls`); a pinned root means everything is held.
-Otherwise each wheel it does not pin is fetched by the one wheel fetcher — the cache,
-the gateways, then its declared source — verified against its content-id on the way in
-(wheelset.fetch.wheels), and added pinned; the node must compute the declared CID. Once
-every wheel is there, the root's own blocks (directories, index pages, project files,
-METADATA files: everything but the wheels) are read block by block from the root CID down, each checked against the
-CID its parent links to (wheelset.ipfs.resolver), written to a CAR and imported with the
-root pinned. Each pin is written to the pin record after the node confirms it, so a
-killed run loses nothing: the next one skips what the node pins. A wheel that cannot be
-fetched is reported and the root is left unpinned until a run gets them all.
+"""`wheelset mirror`: make a node hold a whole root — its own blocks and every wheel. The node
+is asked what it pins (one `pin/ls`); a pinned root means everything is held. Otherwise each
+wheel it does not pin is fetched by the one wheel fetcher — the cache, the gateways, then
+its declared source — verified against its content-id on the way in (wheelset.fetch.wheels),
+and added pinned; the node must compute the declared CID. Once every wheel is there, the
+root's own blocks (directories, index pages, project files, METADATA files: everything but
+the wheels) are read block by block from the root CID down, each checked against the CID its
+parent links to (wheelset.ipfs.resolver), written to a CAR and imported with the root
+pinned. Each pin is written to the pin record after the node confirms it, so a killed run
+loses nothing: the next one skips what the node pins. A wheel that cannot be fetched is
+reported and the root is left unpinned until a run gets them all.
 Entry points: mirror_root(), root_wheels(), root_blocks(), MirrorReport, MirrorOutcome.
 """
 
