@@ -30,9 +30,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "src"))
 
 from ipfs_test_node import IpfsTestNode  # noqa: E402
-from wheelset.model.collection_reader import read_collection  # noqa: E402
 
 from wheelset.ipfs.rpc import KuboRpc  # noqa: E402
+from wheelset.model.collection import read_collection  # noqa: E402
 
 
 def _wheelset(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -91,7 +91,7 @@ def test_publish_two_roots_through_a_cluster_and_a_name_then_gc(ipfs_node, tmp_p
 
 
 def _cids(collection: Path) -> set[CID]:
-    from wheelset.model.collection_reader import read_collection
+    from wheelset.model.collection import read_collection
 
     return {d.content_id.to_v1() for d in read_collection(collection)[1]}
 
