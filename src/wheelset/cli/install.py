@@ -23,6 +23,7 @@ from wheelset.cli.options import (
     TimeoutOption,
 )
 from wheelset.cli.progress import ProgressBar, human_size
+from wheelset.cli.seed import seed_installed
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -81,6 +82,14 @@ def install_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
     api: NodeApiOption = None,
+    seed: Annotated[
+        bool,
+        typer.Option(
+            "--seed",
+            help="Afterwards add the installed wheels to the node at --api (default: the "
+            "local node) and pin them, so that it serves them; `wheelset gc` can release them.",
+        ),
+    ] = False,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID.
 
@@ -130,6 +139,8 @@ def install_command(
     if plan.broken:
         typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
     _print_report(plan, report, bar.states)
+    if seed:
+        seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
 
 
 def _size(n: int) -> str:
