@@ -92,6 +92,7 @@ def test_json(world: tuple[str, Path]) -> None:
             }
         ],
         "error": None,
+        "private": False,
     }
     assert by_name["native"]["newest"] == "1.0" and not by_name["native"]["outdated"]
     assert by_name["native"]["newer"][0]["missing"] == [
