@@ -217,9 +217,16 @@ class KuboRpc:
         """Resolve a mutable path (``/ipns/<name or DNSLink domain>``) to the ``/ipfs/…``
         path it points at now (recursively, through names pointing at names)."""
         timeout = timeout or self.timeout
-        # nocache: a follower must see a record published a second ago.
+        # nocache: a follower must see a record published a second ago. A node without
+        # network (js-ipfs offline) refuses it, and has only its own records: no cache.
         params = {"arg": path, "recursive": "true", "nocache": "true", "timeout": _seconds(timeout)}
-        response = self._post("name/resolve", params, timeout=timeout + 10)
+        try:
+            response = self._post("name/resolve", params, timeout=timeout + 10)
+        except RpcError as e:
+            if "offline and nocache" not in str(e):
+                raise
+            params["nocache"] = "false"
+            response = self._post("name/resolve", params, timeout=timeout + 10)
         item = next(self._json_lines(response, "name/resolve"), {})
         target = item.get("Path")
         if not isinstance(target, str) or not target.startswith("/ipfs/"):
