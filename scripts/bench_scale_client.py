@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 roots[size] = (root, out)
                 print(f"{size:>7} projects: built {root} in {seconds:.1f} s", flush=True)
                 table[size] = measure(root, out, gateway, wheel_cids, base)
-            report(sizes, table)
+                report(sizes[0], size, table)
             largest = sizes[-1]
             collection = base / f"c{largest}"
             # The changed root is built incrementally from a copy of the first build.
@@ -229,22 +229,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def report(sizes: Sequence[int], table: dict[int, dict[str, Run]]) -> None:
-    first = sizes[0]
-    print()
-    print(f"{'command':<24}{'projects':>9}{'wall s':>9}{'x':>6}{'cpu s':>7}{'RSS MB':>8}"
-          f"{'index kB':>10}{'x':>6}{'wheels kB':>10}  ok")  # fmt: skip
-    for label in table[first]:
-        for size in sizes:
-            got, ref = table[size][label], table[first][label]
-            wall_ratio = got.wall / ref.wall if ref.wall else 0
-            index_ratio = got.index_bytes / ref.index_bytes if ref.index_bytes else 0
-            print(
-                f"{label:<24}{size:>9}{got.wall:>9.2f}{wall_ratio:>6.2f}{got.cpu:>7.2f}"
-                f"{got.rss:>8.0f}"
-                f"{got.index_bytes / 1000:>10.1f}{index_ratio:>6.2f}"
-                f"{got.wheel_bytes / 1000:>10.1f}  {'yes' if got.ok else 'NO'}"
-            )
+def report(first: int, size: int, table: dict[int, dict[str, Run]]) -> None:
+    """One size's rows, with the ratios to the smallest size's figures (printed as soon as
+    they are measured, so a long run shows its progress)."""
+    if size == first:
+        print()
+        print(f"{'command':<24}{'projects':>9}{'wall s':>9}{'x':>6}{'cpu s':>7}{'RSS MB':>8}"
+              f"{'index kB':>10}{'x':>6}{'wheels kB':>10}  ok")  # fmt: skip
+    for label, got in table[size].items():
+        ref = table[first][label]
+        wall_ratio = got.wall / ref.wall if ref.wall else 0
+        index_ratio = got.index_bytes / ref.index_bytes if ref.index_bytes else 0
+        print(
+            f"{label:<24}{size:>9}{got.wall:>9.2f}{wall_ratio:>6.2f}{got.cpu:>7.2f}"
+            f"{got.rss:>8.0f}{got.index_bytes / 1000:>10.1f}{index_ratio:>6.2f}"
+            f"{got.wheel_bytes / 1000:>10.1f}  {'yes' if got.ok else 'NO'}",
+            flush=True,
+        )
 
 
 def diff(
