@@ -1,6 +1,7 @@
-"""The repository's GitHub workflows pass actionlint (with shellcheck on every `run:` script),
-both installed from PyPI as test dependencies, and every wheelset command they run exists
-with the options they pass."""
+"""The repository's GitHub workflows, and those `wheelset init DIR` writes into a new
+collection, pass actionlint (with shellcheck on every `run:` script), both installed from
+PyPI as test dependencies, and every wheelset command they run exists with the options they
+pass."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ import typer
 
 from wheelset.cli import app
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOWS = REPO / ".github" / "workflows"
+# What `wheelset init DIR` writes to DIR/.github/workflows.
+TEMPLATE = REPO / "src" / "wheelset" / "data" / "collection" / "workflows"
+ALL = sorted([*WORKFLOWS.glob("*.yml"), *TEMPLATE.glob("*.yml")])
 
 
 def _tool(name: str, package: str) -> str:
@@ -46,9 +51,20 @@ def test_workflows_exist() -> None:
     }
 
 
-@pytest.mark.parametrize("workflow", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
-def test_actionlint_accepts(workflow: str) -> None:
-    result = _actionlint(WORKFLOWS / workflow)
+def test_init_writes_the_template_workflows(tmp_path: Path) -> None:
+    from wheelset.maintain.template import new_collection
+
+    written = new_collection(tmp_path / "acme")
+    workflows = tmp_path / "acme" / ".github" / "workflows"
+    assert {p.name for p in workflows.iterdir()} == {"collection.yml", "outdated.yml"}
+    assert all(p.is_file() for p in written)
+    for path in workflows.iterdir():
+        assert path.read_text() == (TEMPLATE / path.name).read_text()
+
+
+@pytest.mark.parametrize("workflow", ALL, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
+def test_actionlint_accepts(workflow: Path) -> None:
+    result = _actionlint(workflow)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -70,7 +86,7 @@ def test_actionlint_rejects_a_broken_workflow(tmp_path: Path, step: str) -> None
 def _wheelset_commands() -> list[tuple[str, list[str]]]:
     """(workflow, argv after `wheelset`) of every wheelset command in a `run:` script."""
     found = []
-    for path in sorted(WORKFLOWS.glob("*.yml")):
+    for path in ALL:
         text = re.sub(r"\\\n\s*", " ", path.read_text())  # join continued lines
         for line in text.splitlines():
             command = line.strip().removeprefix("- ").removeprefix("run: ")
@@ -80,7 +96,7 @@ def _wheelset_commands() -> list[tuple[str, list[str]]]:
                 continue
             if words[:1] == ["wheelset"]:
                 end = next((j for j, w in enumerate(words) if w in ("|", ";", "&&", ">")), None)
-                found.append((path.name, words[1:end]))
+                found.append((str(path.relative_to(REPO)), words[1:end]))
     return found
 
 
@@ -98,9 +114,12 @@ def test_workflows_call_real_commands_and_options() -> None:
                 assert arg.split("=", 1)[0] in known, f"{workflow}: wheelset {name} {arg}?"
 
 
-def test_pull_requests_are_gated_and_main_is_published() -> None:
-    text = (WORKFLOWS / "collection.yml").read_text()
-    assert "wheelset check declarations --format github" in text
+@pytest.mark.parametrize(
+    ("workflows", "collection"), [(WORKFLOWS, "declarations"), (TEMPLATE, ".")]
+)
+def test_pull_requests_are_gated_and_main_is_published(workflows: Path, collection: str) -> None:
+    text = (workflows / "collection.yml").read_text()
+    assert f"wheelset check {collection} --format github" in text
     assert "--only integrity" in text and '--changed-since "origin/${BASE_REF}"' in text
     assert "--with-metadata" in text and "actions/upload-artifact" in text
     assert "ipfs/start-ipfs-daemon-action" in text and "GITHUB_STEP_SUMMARY" in text

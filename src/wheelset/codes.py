@@ -95,6 +95,10 @@ CODES: dict[str, tuple[str, str]] = {
     "DIFF": (ERROR_FAMILY, "`diff`: a ROOT cannot be read or compared"),
     "DECLARE": (ERROR_FAMILY, "`declare`: a source cannot be declared"),
     "NO-RELEASE": (ERROR_FAMILY, "`bump`: no release of the project covers its platforms"),
+    "PRIVATE": (
+        ERROR_FAMILY,
+        "`bump`: the project comes from a private URL source; the index would replace it",
+    ),
     "NO-WHEEL": (ERROR_FAMILY, "`bump`: the new release leaves a platform without a wheel"),
     "UNKNOWN": (ERROR_FAMILY, "a named project is not in the collection or root"),
     "PLATFORM": (ERROR_FAMILY, "no such platform, or no wheel of a project for it"),

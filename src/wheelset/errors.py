@@ -10,9 +10,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["UsageError", "WheelsetError"]
+__all__ = ["UsageError", "WheelsetError", "mask_credentials"]
 
-_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+# Everything between "scheme://" and the last "@" before the path: a password holding a raw
+# "@" is hidden whole, not cut at its first "@".
+_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
+
+
+def mask_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it replaced by ``***@``.
+
+    >>> mask_credentials("GET https://me:p@ss@host.invalid/simple/ failed")
+    'GET https://***@host.invalid/simple/ failed'
+    """
+    return _USERINFO.sub(r"\1***@", text)
 
 
 class WheelsetError(Exception):
@@ -34,7 +45,7 @@ class WheelsetError(Exception):
     def one_line(self) -> str:
         """The error as a single line, ``path: CODE message`` (newlines folded, any
         ``user:password@`` in URLs hidden)."""
-        text = _USERINFO.sub(r"\1***@", " ".join(str(self).split("\n")))
+        text = mask_credentials(" ".join(str(self).split("\n")))
         return (
             f"{self.path}: {self.code} {text}" if self.path is not None else f"{self.code} {text}"
         )

@@ -1,12 +1,33 @@
-"""Files are never half-written: write a temp file in the same directory, then rename."""
+"""Files are never half-written: write a temp file in the same directory, then rename.
+
+Temp files are named ``.<target name>.<pid>-<random>.wheelset-tmp`` (is_temp_name()), so that
+loaders and checks recognise and skip them, and so that a temp file left by a killed
+process (kill -9 runs no cleanup) can be told from one still being written: the first
+time a process makes a temp file in a directory, it removes the ones there whose process
+is gone. Any other exit removes the temp file on the way out.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "current_umask"]
+__all__ = [
+    "TEMP_SUFFIX",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "current_umask",
+    "is_temp_name",
+    "make_temp",
+    "remove_stale_temps",
+]
+
+TEMP_SUFFIX = ".wheelset-tmp"
+_swept: set[str] = set()  # directories this process has already cleaned
+_swept_lock = threading.Lock()
 
 
 def current_umask() -> int:
@@ -16,17 +37,59 @@ def current_umask() -> int:
     return mask
 
 
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` (a file name, no directory) is one of make_temp()'s temp files."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def _owner_alive(name: str) -> bool:
+    pid_text = name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+    if not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # a process of another user: alive
+    return True
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Remove temp files in ``directory`` (not below it) whose process has ended."""
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if is_temp_name(entry.name) and not _owner_alive(entry.name):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def make_temp(directory: Path, name: str) -> tuple[int, Path]:
+    """A new temp file (fd, path) for ``directory/name``, mode 0600; stale ones swept first."""
+    key = os.path.abspath(directory)
+    with _swept_lock:
+        sweep = key not in _swept
+        _swept.add(key)
+    if sweep:
+        remove_stale_temps(directory)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}-", suffix=TEMP_SUFFIX)
+    return fd, Path(tmp)
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` so readers see the old file or the new one, never a part of it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = make_temp(target.parent, target.name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give what open() gives
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

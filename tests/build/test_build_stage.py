@@ -210,17 +210,17 @@ def test_with_metadata_and_wheels_equals_node_add_of_the_tree(
 def test_metadata_blocks_are_in_the_car(
     collection: Path, wheels, index: str, tmp_path: Path
 ) -> None:
-    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-    from wheelset.fetch.wheel_fetch import WheelFetcher
+    from wheelset.fetch.cache import Cache, default_cache_dir
+    from wheelset.fetch.metadata_cache import collect_metadata
+    from wheelset.fetch.wheels import WheelFetcher
 
+    cache = Cache(default_cache_dir())
     with httpx.Client() as http:
-        fetcher = WheelFetcher(http=http, index_url=index)
+        fetcher = WheelFetcher(http=http, index_url=index, cache=cache)
         build_collection(
             collection,
             car=tmp_path / "root.car",
-            metadata=lambda decls: collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)[
-                0
-            ],
+            metadata=lambda decls: collect_metadata(decls, cache=cache, fetcher=fetcher)[0],
         )
     car_cids = {cid for cid, _ in read_car((tmp_path / "root.car").read_bytes()).blocks}
     for wheel in wheels:

@@ -196,3 +196,20 @@ def test_kill_9_at_several_points_leaves_out_whole(tmp_path: Path) -> None:
     build_collection(collection, out=out)
     assert _staging(tmp_path) == []
     _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_a_bad_declaration_leaves_the_build_directory_as_it_was(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    root = build_collection(collection, out=out).root
+    before = _tree(out)
+    bad = _write(collection, 3, version="2.0")
+    bad.write_text(bad.read_text().replace("content-id", "content_id"))
+    _write(collection, 4, size=99)  # a good change in the same build
+    with pytest.raises(WheelsetError, match="unknown key") as caught:
+        build_collection(collection, out=out)
+    assert str(caught.value.path).endswith(bad.name)
+    assert read_build_root(out) == root and _tree(out) == before
+    bad.unlink()
+    assert build_collection(collection, out=out).rebuilt == 1
+    _assert_same_as_fresh(collection, out, tmp_path)

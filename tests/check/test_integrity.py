@@ -14,8 +14,8 @@ from tests.support.index import serve_directory, write_index
 from tests.support.wheels import make_wheel
 from wheelset.check import run_checks
 from wheelset.check.integrity import check_integrity
-from wheelset.fetch.download import WheelFetcher
 from wheelset.fetch.index import IndexClient
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.maintain.declare import declare_sources, write_declarations
 from wheelset.model.collection import load_collection
 from wheelset.model.declarations import relpath_for

@@ -131,16 +131,19 @@ def test_missing_dependency_on_one_platform_only(sound: Path) -> None:
     (sound / _path("colorama-0.4.6-py2.py3-none-any")).unlink()
     findings = _check(sound)
     assert _codes(findings) == [(_path("app-1.0-py3-none-any"), "MISSING")]
-    assert findings[0].message.endswith("(on cp311-win_amd64, cp312-win_amd64)")
-    assert "colorama is not declared" in findings[0].message
+    assert findings[0].message.endswith(
+        "colorama is not declared (on win_amd64): `wheelset declare --with-deps 'colorama'`"
+    )
+    assert findings[0].platforms == ("cp311-win_amd64", "cp312-win_amd64")
 
 
 def test_dependency_without_a_wheel_for_some_platforms(sound: Path) -> None:
     (sound / _path("lib-2.1-cp39-abi3-win_amd64")).unlink()
     findings = _check(sound)
     assert _codes(findings) == [(_path("app-1.0-py3-none-any"), "MISSING")]
-    assert "lib 2.1 has no wheel for the platform (on cp311-win_amd64, cp312-win_amd64)" in (
-        findings[0].message
+    assert findings[0].message.endswith(
+        "lib 2.1 has no wheel for the platform (on win_amd64): "
+        "`wheelset declare --with-deps 'lib' --replace`"
     )
 
 
@@ -185,25 +188,18 @@ def test_extra_of_a_dependency_is_checked(sound: Path) -> None:
 def test_requires_python_gap(sound: Path) -> None:
     write_decl(sound, "six-1.16.0-py2.py3-none-any.whl", requires_python=">=3.12")
     findings = _check(sound)
-    assert sorted(_codes(findings)) == [
-        (_path(f"lib-2.1-cp39-abi3-{p}"), "PYTHON")
-        for p in sorted(
-            [
-                "macosx_11_0_arm64",
-                "manylinux_2_17_aarch64.manylinux2014_aarch64",
-                "manylinux_2_17_x86_64.manylinux2014_x86_64",
-                "win_amd64",
-            ]
-        )
-    ]
-    assert all("requires Python >=3.12" in f.message for f in findings)
+    # One finding for the release (its four wheels share the problem), on its first wheel.
+    assert _codes(findings) == [(_path("lib-2.1-cp39-abi3-macosx_11_0_arm64"), "PYTHON")]
+    assert "requires Python >=3.12 (on cp311)" in findings[0].message
 
 
 def test_version_outside_specifier(sound: Path) -> None:
     write_decl(sound, "lib-2.1-cp39-abi3-win_amd64.whl", dependencies=["six>=2"])
     findings = _check(sound)
     assert _codes(findings) == [(_path("lib-2.1-cp39-abi3-win_amd64"), "UNSATISFIED")]
-    assert "six 1.16.0 is declared (on cp311-win_amd64, cp312-win_amd64)" in findings[0].message
+    assert findings[0].message.endswith(
+        "six 1.16.0 is declared (on win_amd64): `wheelset declare --with-deps 'six' --replace`"
+    )
 
 
 def test_marker_that_cannot_be_evaluated(sound: Path) -> None:
@@ -226,3 +222,27 @@ def test_only_selected_families_run(sound: Path) -> None:
     assert {f.code for f in _check(sound, ("uniqueness",))} == {"VERSIONS"}
     with pytest.raises(ValueError, match="unknown check family"):
         _check(sound, ("spelling",))
+
+
+def test_an_extra_full_of_tools_is_one_finding_per_requirement_with_its_fixes(sound: Path) -> None:
+    # As uvloop's dev extra did: every wheel of the release × every requirement × every
+    # platform used to be a line; now one finding per requirement of the release.
+    tools = ["cython~=3.1", "setuptools>=60", "sphinx~=4.1"]
+    wheels = [
+        "lib-2.1-cp39-abi3-macosx_11_0_arm64",
+        "lib-2.1-cp39-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64",
+        "lib-2.1-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "lib-2.1-cp39-abi3-win_amd64",
+    ]
+    for stem in wheels:
+        deps = [f'{t}; extra == "dev"' for t in tools]
+        write_decl(sound, f"{stem}.whl", extras=["dev"], dependencies=deps)
+    findings = _check(sound)
+    assert _codes(findings) == [(_path(wheels[0]), "MISSING")] * 3
+    cython = findings[0]
+    assert cython.message == (
+        "extra 'dev' requires 'cython~=3.1; extra == \"dev\"': cython is not declared "
+        "(on all 8 platforms): `wheelset declare --with-deps 'cython'`, or without the extra: "
+        "`wheelset declare 'lib==2.1' --replace`"
+    )
+    assert len(cython.platforms) == 8

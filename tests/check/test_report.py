@@ -32,6 +32,7 @@ def test_json() -> None:
         "family": "closure",
         "severity": "warning",
         "message": "nothing",
+        "platforms": [],
     }
 
 

@@ -20,6 +20,7 @@ from wheelset.fetch.index import (
     IndexLookupError,
     configured_index_url,
     parse_html_page,
+    parse_json_page,
 )
 
 
@@ -153,3 +154,26 @@ def test_html_pages_parse_back(names: list[str], requires_python: str | None, ba
     for i, f in enumerate(files):
         assert f.url == urljoin(base, f"../../files/{i}/{names[i]}")
         assert f.sha256 == f"{i:064x}" and f.requires_python == requires_python
+
+
+def test_pep658_and_714_metadata_attributes_are_read() -> None:
+    page = (
+        '<a href="a-1-py3-none-any.whl" data-core-metadata="sha256=' + "ab" * 32 + '">a</a>'
+        '<a href="b-1-py3-none-any.whl" data-dist-info-metadata="true">b</a>'
+        '<a href="c-1-py3-none-any.whl">c</a>'
+    )
+    files = parse_html_page(page, "http://127.0.0.1:9/simple/a/")
+    assert [f.core_metadata for f in files] == ["ab" * 32, "", None]
+    doc = {
+        "files": [
+            {
+                "filename": "a-1-py3-none-any.whl",
+                "url": "a",
+                "core-metadata": {"sha256": "CD" * 32},
+            },
+            {"filename": "b-1-py3-none-any.whl", "url": "b", "dist-info-metadata": True},
+            {"filename": "c-1-py3-none-any.whl", "url": "c", "core-metadata": False},
+        ]
+    }
+    files = parse_json_page(doc, "http://127.0.0.1:9/simple/a/")
+    assert [f.core_metadata for f in files] == ["cd" * 32, "", None]

@@ -10,14 +10,14 @@ import pytest
 
 from tests.support.collection import declaration_of
 from tests.support.wheels import make_metadata, make_wheel
+from wheelset.fetch.cache import Cache
 from wheelset.fetch.metadata_cache import (
-    MetadataCache,
     MetadataError,
+    cached_metadata,
     collect_metadata,
-    default_cache_dir,
     extract_metadata,
 )
-from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.progress import NoProgress
 
 
@@ -36,16 +36,10 @@ def _metadata_in(wheel: Path) -> bytes:
         return zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA")))
 
 
-def test_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "wheelset"
-    assert MetadataCache().root == tmp_path / "wheelset" / "metadata"
-
-
 def test_fetch_once_then_cached(tmp_path: Path) -> None:
     wheels = [make_wheel(tmp_path / "w", n, "1.0", requires_dist=["x>1"]) for n in ("a-b", "c")]
     decls = [declaration_of(w, w.as_uri()) for w in wheels]
-    cache = MetadataCache(tmp_path / "cache")
+    cache = Cache(tmp_path / "cache")
     fetched: list[str] = []
     with httpx.Client() as http:
         found, count = collect_metadata(
@@ -56,7 +50,8 @@ def test_fetch_once_then_cached(tmp_path: Path) -> None:
         )
     assert count == 2 and sorted(fetched) == sorted(d.filename for d in decls)
     assert found == {d.filename: _metadata_in(w) for d, w in zip(decls, wheels, strict=True)}
-    assert (tmp_path / "cache" / str(decls[0].content_id)).read_bytes() == _metadata_in(wheels[0])
+    stored = tmp_path / "cache" / "metadata" / str(decls[0].content_id)
+    assert stored.read_bytes() == _metadata_in(wheels[0])
     for wheel in wheels:
         wheel.unlink()  # the sources are gone: the cache must suffice
     again, count = collect_metadata(decls, cache=cache, fetcher=None)
@@ -66,9 +61,10 @@ def test_fetch_once_then_cached(tmp_path: Path) -> None:
 def test_a_bad_cache_entry_is_fetched_anew(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "alpha", "1.0")
     decl = declaration_of(wheel, wheel.as_uri())
-    cache = MetadataCache(tmp_path / "cache")
-    cache.put(decl.content_id, make_metadata("other", "9.9").encode())
-    assert cache.get(decl) is None
+    cache = Cache(tmp_path / "cache")
+    cache.metadata_path(decl.content_id).parent.mkdir(parents=True)
+    cache.metadata_path(decl.content_id).write_text(make_metadata("other", "9.9"))
+    assert cached_metadata(cache, decl) is None
     with httpx.Client() as http:
         found, count = collect_metadata([decl], cache=cache, fetcher=WheelFetcher(http=http))
     assert count == 1 and found[decl.filename] == _metadata_in(wheel)
@@ -78,7 +74,7 @@ def test_miss_without_fetcher(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path / "w", "alpha", "1.0")
     decl = declaration_of(wheel)
     with pytest.raises(MetadataError) as info:
-        collect_metadata([decl], cache=MetadataCache(tmp_path / "c"), fetcher=None)
+        collect_metadata([decl], cache=Cache(tmp_path / "c"), fetcher=None)
     assert info.value.path == decl.path
 
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from tests.support.gateways import BEHAVIOURS, block_gateway, content_gateway
 from wheelset.ipfs.blockstore import MemoryBlockStore
-from wheelset.ipfs.cid import CID, parse_cid
+from wheelset.ipfs.cid import CID, cid_for_block, parse_cid
+from wheelset.ipfs.dagpb import FILE, PBLink, PBNode, UnixFSData, encode_node, encode_unixfs
 from wheelset.ipfs.directory import build_directory
 from wheelset.ipfs.gateway import (
     DEFAULT_GATEWAYS,
@@ -280,3 +281,24 @@ def test_a_directory_is_not_a_file(tmp_path: Path, http) -> None:
     with block_gateway(blocks) as trustless, pytest.raises(FetchError) as info:
         GatewayFetcher([trustless.url], http=http).fetch_file(directory.cid, tmp_path / "out")
     assert info.value.failures[0].kind == "invalid"
+
+
+def test_a_dag_of_empty_blocks_is_cut_off(tmp_path: Path, http) -> None:
+    # Each node links the one below 1000 times, down to an empty leaf: 1000**3 leaves to
+    # walk and not a byte written, so only a count of blocks can stop it.
+    empty = import_bytes(b"", ImportParams(cid_version=1))
+    blocks = {str(empty.cid): b""}
+    below = empty.cid
+    for _ in range(3):
+        node = encode_node(
+            PBNode(
+                tuple(PBLink(below, "", 0) for _ in range(1000)), encode_unixfs(UnixFSData(FILE))
+            )
+        )
+        below = cid_for_block(node, version=1)
+        blocks[str(below)] = node
+    with block_gateway(blocks) as trustless, pytest.raises(FetchError) as info:
+        GatewayFetcher([trustless.url], http=http).fetch_file(below, tmp_path / "out", size=10)
+    assert info.value.failures[0].kind == "invalid"
+    assert "more blocks than a file of 10 bytes" in str(info.value)
+    assert len(trustless.requests) < 100

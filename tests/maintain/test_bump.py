@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.support.decls import write_decl
 from tests.support.releases import PLATFORM_IDS, served_world, snapshot
+from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.model.declarations import prefix_of
 
@@ -255,3 +256,27 @@ def test_bump_through_a_pep503_html_index(tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
     assert _toml(root, "app", "app-1.1-py3-none-any").exists()
     assert _run("check", str(root)).exit_code == 0
+
+
+def test_a_private_url_source_is_never_swapped_for_the_index_without_a_flag(
+    world: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, root = world
+    local = make_wheel(tmp_path / "private", "util", "1.0")
+    declared = _run("declare", str(local), "--into", str(root), "--replace")
+    assert declared.exit_code == 0, declared.output
+    before = {p: p.read_text() for p in root.rglob("*.toml")}
+    result = _bump(url, root, "util")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "error: PRIVATE util is declared from a private URL source; a bump would take it from "
+        "the index instead (a dependency-confusion risk): declare the new wheel by its URL, "
+        "or pass --allow-index-swap"
+    ]
+    assert {p: p.read_text() for p in root.rglob("*.toml")} == before
+    result = _bump(url, root, "util", "--allow-index-swap")
+    assert result.exit_code == 0, result.output
+    assert (
+        'source = "index:util-1.1-py3-none-any.whl"'
+        in _toml(root, "util", "util-1.1-py3-none-any").read_text()
+    )

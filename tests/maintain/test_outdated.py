@@ -26,8 +26,8 @@ from tests.support.releases import (
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.fetch.index import IndexFile
-from wheelset.maintain.outdated import describe_platforms, find_update, format_table
-from wheelset.model.platforms import make_platform
+from wheelset.maintain.outdated import find_update, format_table
+from wheelset.model.platforms import describe_platforms, make_platform
 
 PLATFORMS = [make_platform(p, s) for p in PYTHONS for s in SYSTEMS]
 
@@ -92,6 +92,7 @@ def test_json(world: tuple[str, Path]) -> None:
             }
         ],
         "error": None,
+        "private": False,
     }
     assert by_name["native"]["newest"] == "1.0" and not by_name["native"]["outdated"]
     assert by_name["native"]["newer"][0]["missing"] == [
@@ -110,7 +111,8 @@ def test_project_missing_from_the_index_is_a_row_not_a_failure(
 ) -> None:
     url, root = world
     local = make_wheel(tmp_path / "local", "private-tool", "0.1")
-    assert _run("declare", str(local), "--into", str(root)).exit_code == 0
+    declared = _run("declare", str(local), "--source", "index", "--into", str(root))
+    assert declared.exit_code == 0, declared.output
     result = _run("outdated", str(root), "--index-url", url, "--format", "json")
     assert result.exit_code == 0, result.output
     row = next(p for p in json.loads(result.stdout)["projects"] if p["project"] == "private-tool")
@@ -127,7 +129,9 @@ def test_private_index_credentials_are_used_and_never_shown(tmp_path: Path) -> N
     local = make_wheel(tmp_path / "local", "private-tool", "0.1")
     with serve_protected(index, "me", "s3cret") as base:
         url = base.replace("http://", "http://me:s3cret@") + "/simple"
-        declared = _run("declare", *OLD, str(local), "--into", str(root), "--index-url", url)
+        declared = _run("declare", *OLD, "--into", str(root), "--index-url", url)
+        assert declared.exit_code == 0, declared.output
+        declared = _run("declare", str(local), "--source", "index", "--into", str(root))
         assert declared.exit_code == 0, declared.output
         result = _run("outdated", str(root), "--index-url", url, "--format", "json")
         assert _run("outdated", str(root), "--index-url", base + "/simple").exit_code == 1
@@ -272,3 +276,24 @@ def test_describe_platforms_names_exactly_the_platforms(ids: set[str], within: s
     text = describe_platforms(ids, WIDE, within)
     assert _expand(text, universe) == ids
     assert len(text.split(", ")) <= max(1, len(ids))
+
+
+def test_a_project_from_a_private_url_is_not_looked_up_on_the_index(
+    world: tuple[str, Path], tmp_path: Path
+) -> None:
+    # util 1.0 declared from a private file:// wheel; the public index has util 1.1, which
+    # must not be offered (a dependency-confusion risk) unless asked for.
+    url, root = world
+    local = make_wheel(tmp_path / "private", "util", "1.0")
+    declared = _run("declare", str(local), "--into", str(root), "--replace")
+    assert declared.exit_code == 0, declared.output
+    table = _run("outdated", str(root), "--index-url", url)
+    assert table.exit_code == 0, table.output
+    row = next(line for line in table.stdout.splitlines() if line.startswith("util "))
+    assert row.split() == ["util", "1.0", "none", "private", "source,", "not", "checked"]
+    doc = json.loads(_run("outdated", str(root), "--index-url", url, "--format", "json").stdout)
+    util = next(p for p in doc["projects"] if p["project"] == "util")
+    assert util["private"] is True and util["newest"] is None
+    swapped = _run("outdated", str(root), "--index-url", url, "--allow-index-swap", "-f", "json")
+    util = next(p for p in json.loads(swapped.stdout)["projects"] if p["project"] == "util")
+    assert util["private"] is False and util["newest"] == "1.1"

@@ -77,6 +77,8 @@ def test_parse_valid_declaration() -> None:
         ({"size": True}, "TYPE"),
         ({"size": 1.5}, "TYPE"),
         ({"size": -1}, "VALUE"),
+        ({"size": 2**53}, "VALUE"),
+        ({"size": 10**100}, "VALUE"),
         ({"sha256": "AB" * 32}, "VALUE"),
         ({"sha256": "ab"}, "VALUE"),
         ({"requires-python": ">=3.7,<"}, "SPECIFIER"),

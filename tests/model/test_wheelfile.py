@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.wheels import make_metadata, make_wheel
 from wheelset.fetch import NotAWheelError
-from wheelset.ipfs.importer import import_bytes
-from wheelset.model.wheelfile import declaration_for, digest_stream, read_wheel
+from wheelset.ipfs.importer import digest_stream, import_bytes
+from wheelset.model.wheelfile import declaration_for, read_wheel
 
 
 def test_digest_is_cid_sha256_and_size(tmp_path: Path) -> None:

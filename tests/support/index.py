@@ -71,11 +71,21 @@ def _requires_python(wheel: Path) -> str | None:
     return None
 
 
-def write_index(root: Path, wheels: Iterable[Path]) -> Path:
+def _write_core_metadata(wheel: Path) -> str:
+    """Write ``<wheel>.metadata`` (the wheel's METADATA); return its sha256."""
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        data = zf.read(name)
+    wheel.with_name(wheel.name + ".metadata").write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_index(root: Path, wheels: Iterable[Path], *, metadata: bool = False) -> Path:
     """Copy wheels (and sdists) under ``root/files``; write ``root/simple/<project>/index.html``.
 
     Returns the ``simple`` directory. Links carry ``#sha256=`` like a real index; a
-    ``index.json`` beside each page holds the PEP 691 form.
+    ``index.json`` beside each page holds the PEP 691 form. With ``metadata``, each wheel's
+    METADATA is served beside it as ``<wheel>.metadata`` (PEP 658/714, with its sha256).
     """
     files = root / "files"
     simple = root / "simple"
@@ -103,6 +113,9 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
             attribute = (
                 f' data-requires-python="{html.escape(requires_python)}"' if requires_python else ""
             )
+            core = _write_core_metadata(p) if metadata and p.suffix == ".whl" else None
+            if core:
+                attribute += f' data-core-metadata="sha256={core}"'
             anchors.append(
                 f'<a href="{html.escape(href)}"{attribute}>{html.escape(p.name)}</a><br/>'
             )
@@ -113,6 +126,8 @@ def write_index(root: Path, wheels: Iterable[Path]) -> Path:
             }
             if requires_python:
                 entry["requires-python"] = requires_python
+            if core:
+                entry["core-metadata"] = {"sha256": core}
             entries.append(entry)
         (page / "index.html").write_text(
             "<!DOCTYPE html><html><body>\n" + "\n".join(anchors) + "\n</body></html>\n"
@@ -134,7 +149,7 @@ def serve_directory(root: Path, *, negotiate: bool = False) -> Iterator[str]:
     """
     handler_class = _NegotiatingHandler if negotiate else _QuietHandler
     handler = functools.partial(handler_class, directory=str(root))
-    with _serve(handler) as url:
+    with serve_handler(handler) as url:
         yield url
 
 
@@ -160,19 +175,20 @@ def serve_protected(root: Path, user: str, password: str) -> Iterator[str]:
     """Like serve_directory(), but every request needs HTTP basic auth ``user:password``."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     handler = functools.partial(_ProtectedHandler, directory=str(root), expected=f"Basic {token}")
-    with _serve(handler) as url:
+    with serve_handler(handler) as url:
         yield url
 
 
 @contextmanager
 def serve_stalling() -> Iterator[str]:
     """A server on 127.0.0.1 that answers every GET with headers and then stalls."""
-    with _serve(_StallingHandler) as url:
+    with serve_handler(_StallingHandler) as url:
         yield url
 
 
 @contextmanager
-def _serve(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+def serve_handler(handler: Callable[..., BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve with ``handler`` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     # A short poll interval: shutdown() waits up to one interval, once per test.

@@ -16,7 +16,12 @@ from pathlib import PurePosixPath
 
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
-from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
+from wheelset.model.declarations import (
+    MAX_FILE_SIZE,
+    Declaration,
+    DeclarationError,
+    parse_declaration,
+)
 
 __all__ = [
     "FORMAT_NAME",
@@ -101,6 +106,8 @@ def _parse_metadata(value: object, where: str) -> MetadataFile:
     cid, sha256, size = value["content-id"], value["sha256"], value["size"]
     if not isinstance(cid, str) or not isinstance(sha256, str) or type(size) is not int:
         raise InvalidManifest(f"{where}: metadata fields have wrong types")
+    if not 0 <= size <= MAX_FILE_SIZE:
+        raise InvalidManifest(f"{where}: metadata size must be between 0 and {MAX_FILE_SIZE}")
     try:
         return MetadataFile(parse_cid(cid), sha256, size)
     except InvalidCID as e:

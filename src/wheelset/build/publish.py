@@ -21,7 +21,7 @@ from pathlib import Path
 
 from wheelset.build.stage import BuildResult
 from wheelset.errors import WheelsetError
-from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc

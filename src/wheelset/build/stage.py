@@ -19,9 +19,10 @@ A build directory is
 Incremental: the state records, per project directory, the stat data and a hash of its
 declaration files, its directory CID and where its blocks sit in root.car (and where
 each subtree of the root directory sits). The next build into OUT rebuilds only the
-projects whose files changed, copies everything else from the old root.car, and updates
-OUT/tree in place: the result is byte-identical to a fresh build. While it updates, the
-marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from scratch.
+projects whose files changed (their pages made aside in OUT/.pages-*), copies everything
+else from the old root.car, and only then updates OUT/tree in place: the result is
+byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
+build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
 removed by the next build (builds into one OUT are serialised by a lock on its parent).
@@ -84,7 +85,7 @@ CAR_FILE = "root.car"
 TREE_DIR = "tree"
 STATE_FILE = ".build-state"
 INCOMPLETE_MARKER = ".incomplete"
-_STATE_VERSION = 1  # bump when the state's layout or the root format changes
+_STATE_VERSION = 2  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -616,6 +617,10 @@ def _locked(out: Path) -> Iterator[None]:
         for name in os.listdir(out.parent):
             if name.startswith(stale):
                 shutil.rmtree(out.parent / name, ignore_errors=True)
+        if out.is_dir():
+            for name in os.listdir(out):
+                if name.startswith(_PAGES_PREFIX):
+                    shutil.rmtree(out / name, ignore_errors=True)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -662,6 +667,8 @@ def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
             state.flags != flags
             or state.root != root.to_bytes()
             or state.car_size != (out / CAR_FILE).stat().st_size
+            or not all(len(v) == 7 for v in state.projects.values())
+            or not all(len(v) == 5 for v in state.shards.values())
         ):
             return None
         return state
@@ -690,6 +697,34 @@ def _same_stats(old: Stats, new: Stats, stamp: int) -> bool:
     if new[0][0] >= limit or new[0][1] >= limit:
         return False
     return all(f[2] < limit and f[3] < limit for f in new[1])
+
+
+_PAGES_PREFIX = ".pages-"
+
+
+def _move_pages_in(
+    out: Path,
+    pages: Path,
+    state: _State,
+    projects: Sequence[_Project],
+    built: Sequence[_Project],
+    root_files: Mapping[str, bytes],
+) -> None:
+    """Update OUT/tree in place under the marker: rebuilt projects' directories moved in,
+    gone projects' removed, the root's own files replaced."""
+    atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
+    tree = out / TREE_DIR
+    for project in built:
+        target = tree / project.name
+        if target.exists() and _exchange(pages / project.name, target):
+            shutil.rmtree(pages / project.name)
+        else:
+            shutil.rmtree(target, ignore_errors=True)
+            os.rename(pages / project.name, target)
+    for rel in set(state.projects) - {p.rel for p in projects}:
+        shutil.rmtree(tree / rel.split("/", 1)[1], ignore_errors=True)
+    for name, data in root_files.items():
+        atomic_write_bytes(tree / name, data)
 
 
 # --- the stage --------------------------------------------------------------------------
@@ -809,11 +844,9 @@ def _build(
     tree: str | None = None
     if out is not None:
         if incremental:
-            tree = str(out / TREE_DIR)
-            removed = set(state.projects) - set(rels)  # type: ignore[union-attr]
-            atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
-            for rel in removed:
-                shutil.rmtree(os.path.join(tree, rel.split("/", 1)[1]), ignore_errors=True)
+            # Pages of rebuilt projects are made aside and moved in once all is built, so
+            # a bad declaration leaves OUT as it was.
+            tree = tempfile.mkdtemp(dir=out, prefix=_PAGES_PREFIX)
         else:
             staged = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
             staged.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; give what mkdir gives
@@ -842,7 +875,7 @@ def _build(
             known_shards=known,
             shards_out=shards,
         )
-        if tree is not None:
+        if tree is not None and not incremental:
             for name, data in root_files.items():
                 atomic_write_bytes(Path(tree) / name, data)
         result_blocks = None
@@ -862,6 +895,8 @@ def _build(
                         os.replace(copy, car)
                     finally:
                         copy.unlink(missing_ok=True)
+                if incremental:
+                    _move_pages_in(out, Path(tree), state, projects, built, root_files)  # type: ignore[arg-type]
                 os.replace(temporary, target)
             finally:
                 temporary.unlink(missing_ok=True)
@@ -903,6 +938,8 @@ def _build(
     finally:
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
+        if incremental and tree is not None:
+            shutil.rmtree(tree, ignore_errors=True)
     return BuildResult(
         root.cid,
         root.tsize,

@@ -4,8 +4,10 @@ For each platform, each project's selected wheel (the one pip would install ther
 its dependencies checked — those that apply without extras and those each of its own
 extras brings in — against the single declared wheel of the dependency on that platform
 (version in the specifier, requested extras provided, requires-python respected).
-Findings are grouped: one per (file, problem), listing the platforms it occurs on.
-Wheels that no platform selects are reported as UNUSED warnings.
+Findings are grouped: one per (release, problem), on the release's first wheel with it,
+with the platforms it occurs on summarised (describe_platforms) and listed
+(Finding.platforms), and the command that fixes it. Wheels that no platform selects are
+reported as UNUSED warnings.
 
 The platforms are not walked one by one: a wheel's selection, a marker's result and a
 dependency's target are platform bit masks (ClosureIndex.selection), so each dependency
@@ -16,21 +18,39 @@ platform. No I/O. Entry point: check_closure().
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
 
 from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from wheelset.model.closure import ClosureIndex, Dependency, evaluate_marker
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding, Severity
-from wheelset.model.platforms import Platform
+from wheelset.model.platforms import Platform, describe_platforms
 
 __all__ = ["check_closure"]
 
 
-def _where(platforms: Sequence[Platform], mask: int) -> str:
-    if mask == (1 << len(platforms)) - 1 and len(platforms) > 1:
-        return f"on all {len(platforms)} platforms"
-    return "on " + ", ".join(p.id for i, p in enumerate(platforms) if mask >> i & 1)
+def _fix(code: str, message: str, requirement: Requirement, extra: str, owner: Declaration) -> str:
+    """The command that fixes a closure problem: declare what is missing (with what it
+    needs), or re-declare the dependency (``--replace``) choosing a release that fits; for
+    a requirement of one of the wheel's extras, or re-declare the wheel without that extra."""
+    name = canonicalize_name(requirement.name)
+    extras = sorted(canonicalize_name(e) for e in requirement.extras)
+    named = f"{name}[{','.join(extras)}]" if extras else name
+    not_declared = code == "MISSING" and "is not declared" in message
+    if not_declared or code == "EXTRA":
+        fix = f"`wheelset declare --with-deps '{named}'`"
+    elif code in ("MISSING", "UNSATISFIED", "PYTHON"):
+        fix = f"`wheelset declare --with-deps '{named}' --replace`"
+    else:
+        return ""
+    if extra:
+        kept = [e for e in owner.extras if e != extra]
+        again = f"{owner.name}[{','.join(kept)}]" if kept else owner.name
+        fix += f", or without the extra: `wheelset declare '{again}=={owner.version}' --replace`"
+    return fix
 
 
 class _Markers:
@@ -69,12 +89,25 @@ def check_closure(
     selection = index.selection(platforms)
     selected, gaps = selection.selected, selection.gaps
     markers = _Markers(platforms)
-    problems: dict[tuple[object, str, str], int] = {}
+    # (project, version, code, message) -> platform mask, first wheel's path, the fix
+    problems: dict[tuple[object, object, str, str], tuple[int, str, str]] = {}
     used: set[int] = set()
 
-    def report(decl: Declaration, code: str, message: str, mask: int) -> None:
-        key = (decl.path, code, message)
-        problems[key] = problems.get(key, 0) | mask
+    def report(
+        decl: Declaration,
+        code: str,
+        message: str,
+        mask: int,
+        dep: Dependency | None = None,
+        extra: str = "",
+    ) -> None:
+        key = (decl.name, decl.version, code, message)
+        found = problems.get(key)
+        if found is None:
+            fix = _fix(code, message, dep.requirement, extra, decl) if dep is not None else ""
+            problems[key] = (mask, str(decl.path), fix)
+        else:
+            problems[key] = (found[0] | mask, min(found[1], str(decl.path)), found[2])
 
     def judge(decl: Declaration, dep: Dependency, extra: str, mask: int) -> None:
         """The dependency, applying on ``mask`` (under ``extra``), against its targets."""
@@ -87,15 +120,15 @@ def check_closure(
             if not dep.requirement.extras and index.version_ok(dep, target):
                 continue
             for code, message in index.problems(dep, extra, target):
-                report(decl, code, message, here)
+                report(decl, code, message, here, dep, extra)
         for gap, where in gaps.get(dep.name, ()) if rest else ():
             if rest & where:
                 for code, message in index.problems(dep, extra, None, gap):
-                    report(decl, code, message, rest & where)
+                    report(decl, code, message, rest & where, dep, extra)
                 rest &= ~where
         if rest:
             for code, message in index.problems(dep, extra, None):
-                report(decl, code, message, rest)
+                report(decl, code, message, rest, dep, extra)
 
     for entries in selected.values():
         for decl, where in entries:
@@ -123,10 +156,11 @@ def check_closure(
                             report(decl, "MARKER", message, bad & unmet)
                     if true_e & unmet:
                         judge(decl, dep, extra, true_e & unmet)
-    findings = [
-        Finding(path, code, f"{message} ({_where(platforms, mask)})")
-        for (path, code, message), mask in problems.items()
-    ]
+    findings = []
+    for (_, _, code, message), (mask, path, fix) in problems.items():
+        ids = [p.id for i, p in enumerate(platforms) if mask >> i & 1]
+        text = f"{message} (on {describe_platforms(ids, platforms)})" + (f": {fix}" if fix else "")
+        findings.append(Finding(PurePosixPath(path), code, text, platforms=tuple(ids)))
     newest: dict[str, object] = {}
     for decl in declarations:
         if decl.name not in newest or decl.version > newest[decl.name]:  # type: ignore[operator]

@@ -11,23 +11,23 @@ Entry points: Fetcher, check_integrity(), integrity_scope().
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fetch import FetchError, NotAWheelError
-from wheelset.fetch.download import FetchedWheel
+from wheelset.fetch.wheels import InspectedWheel
 from wheelset.model.collection import CollectionError, changed_paths
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
 
-__all__ = ["Fetcher", "check_integrity", "compare", "integrity_scope", "needs_index"]
+__all__ = ["Fetcher", "check_integrity", "compare", "integrity_scope"]
 
 
 class Fetcher(Protocol):
-    def inspect(self, decl: Declaration) -> FetchedWheel:
+    def inspect(self, decl: Declaration) -> InspectedWheel:
         """Fetch the declaration's source afresh and read it.
 
         Raises FetchError or NotAWheelError (and, for bad names, WheelsetError)."""
@@ -50,12 +50,7 @@ def integrity_scope(directory: Path, changed_since: str | None) -> set[PurePosix
         ) from e
 
 
-def needs_index(declarations: Iterable[Declaration], scope: Set[PurePosixPath] | None) -> bool:
-    """Whether a declaration in ``scope`` (``None``: all) is fetched through the index."""
-    return any(d.is_index_source for d in declarations if scope is None or d.path in scope)
-
-
-def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
+def compare(decl: Declaration, fetched: InspectedWheel) -> Iterator[Finding]:
     """Findings for each field of ``decl`` that differs from the fetched wheel."""
     path = decl.path
     digest, meta = fetched.digest, fetched.metadata
@@ -85,7 +80,7 @@ def compare(decl: Declaration, fetched: FetchedWheel) -> Iterator[Finding]:
         yield Finding(path, "METADATA-MISMATCH", "METADATA has " + "; ".join(differences))
 
 
-def _inspect(fetcher: Fetcher, decl: Declaration) -> FetchedWheel | WheelsetError:
+def _inspect(fetcher: Fetcher, decl: Declaration) -> InspectedWheel | WheelsetError:
     try:
         return fetcher.inspect(decl)
     except (FetchError, NotAWheelError) as e:
@@ -106,6 +101,6 @@ def check_integrity(
         outcomes = [_inspect(fetcher, d) for d in decls]
     for decl, outcome in zip(decls, outcomes, strict=True):
         if isinstance(outcome, WheelsetError):
-            yield Finding(decl.path, outcome.code, str(outcome))
+            yield Finding(decl.path, outcome.code, mask_credentials(str(outcome)))
         else:
             yield from compare(decl, outcome)

@@ -37,7 +37,8 @@ def format_text(findings: Sequence[Finding], base: PurePath | str | None = None)
 
 
 def format_json(findings: Sequence[Finding], base: PurePath | str | None = None) -> str:
-    """A JSON document: ``{"findings": [{path, code, family, severity, message}], counts}``."""
+    """A JSON document: ``{"findings": [{path, code, family, severity, message,
+    platforms}], counts}`` (``platforms``: the ids a closure finding occurs on, else [])."""
     items = [
         {
             "path": shown_path(base, f.path),
@@ -45,6 +46,7 @@ def format_json(findings: Sequence[Finding], base: PurePath | str | None = None)
             "family": family_of(f.code),
             "severity": f.severity.value,
             "message": f.message,
+            "platforms": list(f.platforms),
         }
         for f in findings
     ]

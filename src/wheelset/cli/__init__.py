@@ -1,14 +1,15 @@
 """The `wheelset` command line: parse arguments, call library functions, print results.
 
 One module per command or command group (cid, build, diff, prefix, declare, check,
-install, environment (uninstall, list, freeze), export, serve, fork, outdated, bump); options
-shared by several commands are defined once in `options`, error handling in `errors`,
-progress display in `progress`.
+install, environment (uninstall, list, freeze), export, serve, fork, outdated, bump,
+cache); options shared by several commands are defined once in `options`, error handling
+in `errors`, progress display in `progress`.
 This module builds the app from them. Entry points: app, main().
 """
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from wheelset.cli import build, bump, check, cid, declare, diff, export, fork, i
 from wheelset.cli import environment as environment_module
 from wheelset.cli import prefix as prefix_module
 from wheelset.cli import serve as serve_module
+from wheelset.cli.cache import cache_app
 from wheelset.cli.command import WheelsetCommand, WheelsetGroup
 from wheelset.cli.errors import set_debug
 
@@ -72,8 +74,16 @@ for _name, _command in (
     ("bump", bump.bump_command),
 ):
     app.command(_name, cls=WheelsetCommand)(_command)
+app.add_typer(cache_app, name="cache")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so that temp files are removed and nothing is left
+    # half-written (the default action would end the process on the spot).
+    raise KeyboardInterrupt
 
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _terminate)
     app(prog_name="wheelset")

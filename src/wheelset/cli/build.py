@@ -14,6 +14,7 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
     GatewayOption,
     IndexUrlOption,
@@ -31,36 +32,38 @@ __all__ = ["build_command", "publish_command"]
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
 
 
-def _wheel_fetcher(http, index_url: str | None, gateways: list[str]):
-    """The wheel fetcher of build and publish: from the first gateway by CID when one is
-    given (the fetcher takes one), else from each wheel's source."""
-    from wheelset.fetch.wheel_fetch import WheelFetcher
-
-    return WheelFetcher(http=http, index_url=index_url, gateway=gateways[0] if gateways else None)
-
-
-def _metadata_provider(
-    http, *, index_url: str | None, gateway: list[str], counter: list[tuple[int, int]]
+def _wheel_fetcher(
+    http,
+    index_url: str | None,
+    gateways: list[str],
+    cache_dir: Path | None,
+    out: Path | None = None,
 ):
+    """The wheel fetcher of build and publish: the cache, a previous build in OUT (its
+    tree may hold the wheels already), the gateways by CID, then each wheel's source."""
+    from wheelset.fetch.wheels import wheel_fetcher
+
+    trees = [out / "tree"] if out is not None else []
+    return wheel_fetcher(
+        http, cache_dir=cache_dir, index_url=index_url, gateways=gateways, trees=trees
+    )
+
+
+def _metadata_provider(fetcher, counter: list[tuple[int, int]]):
     """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
     (files fetched, files asked for)."""
-    from wheelset.fetch.metadata_cache import MetadataCache, collect_metadata
-
-    fetcher = _wheel_fetcher(http, index_url, gateway)
+    from wheelset.fetch.metadata_cache import collect_metadata
 
     def provide(decls):
-        found, fetched = collect_metadata(decls, cache=MetadataCache(), fetcher=fetcher)
+        found, fetched = collect_metadata(decls, cache=fetcher.cache, fetcher=fetcher)
         counter.append((fetched, len(decls)))
         return found
 
     return provide
 
 
-def _wheel_writer(http, *, index_url: str | None, gateway: list[str]):
-    fetcher = _wheel_fetcher(http, index_url, gateway)
-
+def _wheel_writer(fetcher):
     def write(decl, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         fetcher.fetch(decl, directory)
 
     return write
@@ -85,6 +88,7 @@ def build_command(
     index_url: IndexUrlOption = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Build the collection into one root CID (offline unless METADATA or wheels are fetched).
 
@@ -98,13 +102,10 @@ def build_command(
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
     with contextlib.nullcontext() if offline else http_client(timeout) as http:
+        fetcher = None if offline else _wheel_fetcher(http, index_url, gateway, cache_dir, out)
         counts: list[tuple[int, int]] = []
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=counts)
-            if with_metadata
-            else None
-        )
-        writer = _wheel_writer(http, index_url=index_url, gateway=gateway) if with_wheels else None
+        provider = _metadata_provider(fetcher, counts) if with_metadata else None
+        writer = _wheel_writer(fetcher) if with_wheels else None
         result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
     summary = f"{result.wheels} wheels, {result.projects} projects"
     if result.blocks is not None:
@@ -148,6 +149,7 @@ def publish_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = PUBLISH_TIMEOUT,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
@@ -171,17 +173,14 @@ call and pin (default 300 s).
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        provider = (
-            _metadata_provider(http, index_url=index_url, gateway=gateway, counter=[])
-            if with_metadata
-            else None
-        )
+        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir)
+        provider = _metadata_provider(wheels, []) if with_metadata else None
         car = Path(tmp) / "root.car"
         result = build_collection(directory, car=car, metadata=provider)
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
-            fetcher = _wheel_fetcher(http, index_url, gateway) if from_sources else None
+            fetcher = wheels if from_sources else None
             with ProgressBar("wheels") as progress:
                 report = publish(
                     result,

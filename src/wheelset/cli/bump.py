@@ -10,6 +10,7 @@ from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
     ExtrasOption,
     FormatOption,
@@ -41,10 +42,18 @@ def bump_command(
         str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
     extras: ExtrasOption = None,
+    allow_index_swap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-index-swap",
+            help="Bump projects declared from private URL sources too, from the index.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Replace projects' declarations with other releases', if the collection stays sound.
 
@@ -60,13 +69,14 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
     formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
-    with wheel_fetching(timeout, index_url, needs_index=True, use_cache=not no_cache) as fetcher:
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
         plan = plan_bump(
             collection,
             targets,
             fetcher=fetcher,
             extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
             jobs=jobs,
+            allow_index_swap=allow_index_swap,
         )
     applied = not plan.is_noop and (plan.is_sound or force)
     written = apply_bump(plan, directory) if applied else []

@@ -11,6 +11,7 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     CollectionArg,
     FormatOption,
     IndexUrlOption,
@@ -57,10 +58,11 @@ def check_command(
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
     from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
-    from wheelset.check.integrity import integrity_scope, needs_index
+    from wheelset.check.integrity import integrity_scope
     from wheelset.formats import get_formatter
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
@@ -94,7 +96,7 @@ def check_command(
         with wheel_fetching(
             timeout,
             index_url,
-            needs_index=needs_index(collection.declarations, scope),
+            cache_dir=cache_dir,
             use_cache=False,  # the integrity check compares with the source, never a copy
         ) as fetcher:
             findings = run_checks(

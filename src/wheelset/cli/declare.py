@@ -12,6 +12,7 @@ from wheelset.cli.options import (
     DEFAULT_COLLECTION,
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
+    CacheDirOption,
     ExtrasOption,
     IndexUrlOption,
     JobsOption,
@@ -51,32 +52,74 @@ def declare_command(
     all_extras: Annotated[
         bool, typer.Option("--all-extras", help="Declare every extra the wheels provide.")
     ] = False,
+    with_deps: Annotated[
+        bool,
+        typer.Option(
+            "--with-deps",
+            help="Also declare every dependency: for each, the newest release that fits "
+            "every requirement in the collection and has wheels for every platform.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
+    cache_dir: CacheDirOption = None,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
-    from wheelset.model.platforms import PLATFORMS_FILE, load_platforms
+    from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
 
     specs = [parse_source(s) for s in sources]
     releases = any(s.kind == "release" for s in specs)
-    platforms = load_platforms(into / PLATFORMS_FILE)[0] if releases else None
+    platforms = None
+    if releases or with_deps:
+        if not (into / PLATFORMS_FILE).is_file():
+            raise PlatformError(
+                f"not found in {into}: start a collection with `wheelset init {into}`",
+                path=into / PLATFORMS_FILE,
+            )
+        platforms = load_platforms(into / PLATFORMS_FILE)[0]
     if all_extras and extras is not None:
         raise UsageError("--extras and --all-extras exclude each other")
-    with wheel_fetching(
-        timeout, index_url, needs_index=releases, use_cache=not no_cache
-    ) as fetcher:
-        declared = declare_sources(
-            sources,
-            fetcher=fetcher,
-            platforms=platforms,
-            source=source,
-            extras=None if all_extras else extras or [],  # type: ignore[arg-type] - a list
-            jobs=jobs,
-        )
+    wanted = None if all_extras else extras or []
+    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
+        if with_deps:
+            declared = _declare_with_deps(
+                specs, into, platforms or [], wanted, replace, fetcher, jobs
+            )
+        else:
+            declared = declare_sources(
+                sources,
+                fetcher=fetcher,
+                platforms=platforms,
+                source=source,
+                extras=wanted,  # type: ignore[arg-type] - a list
+                jobs=jobs,
+            )
     for note in declared.notes:
         typer.echo(f"note: {note}", err=True)
     for status, path in write_declarations(declared.declarations, into, replace=replace):
         typer.echo(f"{status} {path}")
+
+
+def _declare_with_deps(specs, into, platforms, wanted, replace, fetcher, jobs):  # type: ignore[no-untyped-def]
+    from wheelset.maintain.closure_resolve import declare_closure, resolve_closure
+    from wheelset.model.collection import load_collection
+
+    if any(s.kind != "release" for s in specs):
+        raise UsageError("--with-deps takes releases only (NAME[extras][==VERSION])")
+    if wanted is None or wanted:
+        raise UsageError("--with-deps takes extras as NAME[a,b], not --extras/--all-extras")
+    collection = load_collection(into)
+    plan = resolve_closure(
+        specs,
+        collection.declarations,
+        platforms,
+        index=fetcher.index,
+        fetcher=fetcher,
+        cache_dir=None if fetcher.cache is None else fetcher.cache.directory / "core-metadata",
+        replace=replace,
+        jobs=jobs,
+    )
+    return declare_closure(plan, fetcher=fetcher, jobs=jobs)

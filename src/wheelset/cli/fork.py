@@ -28,21 +28,36 @@ def init_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
     ],
-    from_root: FromRootOption,
+    from_root: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="ROOT",
+            help="The published root to derive from (default: a new, empty collection).",
+        ),
+    ] = None,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
     api: NodeApiOption = None,
 ) -> None:
-    """Derive a declarations repository from a published root (a fork).
+    """Start a collection: a new one, or one derived from a published root (a fork).
 
-    Writes every declaration (read a project at a time, verified) and platforms.toml of
-    the root, plus upstream.toml (the root it came from) and .wheelset/upstream.jsonl (the
-    base of later `sync`s). Building the new directory unchanged (with the options the root
-    was built with, e.g. --with-metadata) gives the same root CID.
+    Without --from: platforms.toml (commented; CPython 3.11-3.14 on manylinux x86_64 and
+    aarch64, macOS arm64, win_amd64), policy.toml, a README and the GitHub workflows.
+    With --from ROOT: writes every declaration (read a project at a time, verified) and
+    platforms.toml of the root, plus upstream.toml (the root it came from) and
+    .wheelset/upstream.jsonl (the base of later `sync`s). Building the new directory
+    unchanged (with the options the root was built with, e.g. --with-metadata) gives the
+    same root CID.
     """
     from wheelset.maintain.fork import init_collection
+    from wheelset.maintain.template import new_collection
 
+    if from_root is None:
+        for path in new_collection(directory):
+            typer.echo(f"added {path}")
+        return
     with http_client() as http:
         opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
         count, projects = init_collection(opened, directory)

@@ -22,7 +22,7 @@ from wheelset.cli.options import (
     TargetOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import ProgressBar
+from wheelset.cli.progress import ProgressBar, human_size
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -121,9 +121,10 @@ def install_command(
                 return
             wanted = [item.declaration for item in plan.to_install]
             with ProgressBar(f"{len(wanted)} wheels") as bar:
-                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=bar)
+                observer = _Observer(bar)
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
                 report = install_wheels(
-                    plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
+                    plan, files, compile_bytecode=compile_bytecode, force=force, observer=observer
                 )
     for line in bar.warnings:
         typer.echo(f"warning: {line}", err=True)
@@ -132,13 +133,26 @@ def install_command(
     _print_report(plan, report, bar.states)
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
+class _Observer:
+    """install's callbacks drawn by the CLI's one progress renderer."""
+
+    def __init__(self, bar: ProgressBar):
+        self.bar = bar
+
+    def fetch_started(self, count: int, total_bytes: int) -> None:
+        self.bar.start(total_bytes or None, unit="bytes")
+
+    def advanced(self, delta: int) -> None:
+        self.bar.advance(delta)
+
+    def wheel_ready(self, decl, source: str) -> None:
+        self.bar.item(decl.filename, source)
+
+    def gateway_failed(self, decl, failure) -> None:
+        self.bar.warn(f"{decl.filename}: {failure}")
+
+    def installing(self, decl) -> None:
+        pass  # the bar shows where each wheel came from; the install itself is quick
 
 
 def _count(n: int, noun: str) -> str:
@@ -150,7 +164,7 @@ def _print_plan(plan: InstallPlan) -> None:
     for item in plan.to_install:
         decl = item.declaration
         was = f" (replacing {item.installed_version})" if item.installed_version else ""
-        size = _size(decl.size or 0)
+        size = human_size(decl.size or 0)
         typer.echo(f"  {decl.name} {decl.version}  {decl.filename}  {size}{was}")
     if plan.already_installed:
         done = (f"{i.declaration.name} {i.declaration.version}" for i in plan.already_installed)

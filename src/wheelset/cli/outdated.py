@@ -26,6 +26,13 @@ __all__ = ["outdated_command"]
 def outdated_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     output_format: Annotated[str, FormatOption("text (a table) or json")] = "text",
+    allow_index_swap: Annotated[
+        bool,
+        typer.Option(
+            "--allow-index-swap",
+            help="Look up projects declared from private URL sources on the index too.",
+        ),
+    ] = False,
     index_url: IndexUrlOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     jobs: JobsOption = DEFAULT_JOBS,
@@ -44,7 +51,7 @@ Informative: exits 0 whatever it finds (1 only when the index cannot be read).
     collection = load_collection(directory)
     with http_client(timeout, connections=jobs, index_url=index_url) as http:
         index = IndexClient(configured_index_url(index_url), http=http)
-        statuses = check_outdated(collection, index, jobs=jobs)
+        statuses = check_outdated(collection, index, jobs=jobs, allow_index_swap=allow_index_swap)
     typer.echo(formatter(statuses), nl=False)
     outdated = sum(s.is_outdated for s in statuses)
     blocked = sum(bool(s.newer) for s in statuses)

@@ -2,7 +2,7 @@
 
 open_root() opens a ROOT of any form with the one opener (cache, node, gateways);
 wheel_fetching() gives the wheel fetcher of declare, bump and check --integrity (HTTP
-client, index, wheel cache, progress bar). Commands get what they need here instead of
+client, index, the one cache, progress bar). Commands get what they need here instead of
 each assembling it.
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from wheelset.client.root import Root
     from wheelset.fetch.cache import Cache
-    from wheelset.fetch.download import WheelFetcher
+    from wheelset.fetch.wheels import WheelFetcher
     from wheelset.ipfs.gateway import GatewayFetcher
 
 __all__ = ["open_root", "wheel_fetching"]
@@ -51,14 +51,14 @@ def open_root(
 
 @contextlib.contextmanager
 def wheel_fetching(
-    timeout: float, index_url: str | None, *, needs_index: bool, use_cache: bool
+    timeout: float, index_url: str | None, *, cache_dir: Path | None, use_cache: bool
 ) -> Iterator[WheelFetcher]:
-    """A wheel fetcher with a progress bar; the index only when ``needs_index`` (then it
-    must be configured), the sha256-keyed wheel cache only with ``use_cache``."""
-    from wheelset.fetch.download import WheelCache, WheelFetcher, default_cache_dir
-    from wheelset.fetch.index import IndexClient, configured_index_url
+    """A wheel fetcher with a progress bar: the index (looked up when an ``index:`` source
+    or a release needs it), the one cache (``cache_dir``, else the default) with
+    ``use_cache``."""
+    from wheelset.fetch.wheels import wheel_fetcher
 
     with http_client(timeout, index_url=index_url) as http, ProgressBar("Fetching") as progress:
-        index = IndexClient(configured_index_url(index_url), http=http) if needs_index else None
-        cache = WheelCache(default_cache_dir()) if use_cache else None
-        yield WheelFetcher(http=http, index=index, cache=cache, progress=progress)
+        yield wheel_fetcher(
+            http, cache_dir=cache_dir, use_cache=use_cache, index_url=index_url, progress=progress
+        )

@@ -22,7 +22,7 @@ from wheelset.build.manifest import WheelEntry
 from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID
-from wheelset.model.platforms import PlatformError, parse_platforms
+from wheelset.model.platforms import Platform, PlatformError, describe_platforms, parse_platforms
 
 __all__ = [
     "DiffError",
@@ -46,16 +46,20 @@ class DiffError(WheelsetError):
 # --- platforms -----------------------------------------------------------------------
 
 
+def _platforms(table: Mapping[str, object]) -> list[Platform]:
+    try:
+        return parse_platforms(table)
+    except PlatformError as e:
+        raise DiffError(f"platforms of the root: {e}") from e
+
+
 def platform_tags(platforms: Mapping[str, object]) -> dict[str, frozenset[Tag]]:
     """Compatible tags per platform id (``cp311-manylinux_2_28_x86_64``…) of a table.
 
     Raises:
         DiffError: a platforms table wheelset.model.platforms cannot read.
     """
-    try:
-        return {p.id: frozenset(p.tags) for p in parse_platforms(platforms)}
-    except PlatformError as e:
-        raise DiffError(f"platforms of the root: {e}") from e
+    return {p.id: frozenset(p.tags) for p in _platforms(platforms)}
 
 
 # --- the comparison --------------------------------------------------------------------
@@ -86,6 +90,7 @@ class RootDiff:
     platforms: tuple[PlatformChange, ...]  # platforms in both roots, with changes only
     platforms_added: tuple[str, ...]
     platforms_removed: tuple[str, ...]
+    shared: tuple[Platform, ...] = ()  # the platforms of both roots, in B's order
 
     @property
     def is_empty(self) -> bool:
@@ -165,6 +170,7 @@ def diff_roots(a: Root, b: Root) -> RootDiff:
         platforms,
         tuple(sorted(tags_b.keys() - tags_a.keys())),
         tuple(sorted(tags_a.keys() - tags_b.keys())),
+        tuple(p for p in _platforms(b.platforms) if p.id in tags_a),
     )
 
 
@@ -184,10 +190,19 @@ def format_text(diff: RootDiff) -> str:
     lines += [f"  - {c.name} {c.old}" for c in diff.removed]
     lines += [f"  ^ {c.name} {c.old} -> {c.new}" for c in diff.upgraded]
     lines += [f"  v {c.name} {c.old} -> {c.new}" for c in diff.downgraded]
+    # A wheel once, with the platforms it arrives on or leaves (summarised), not per platform.
+    moved: dict[tuple[str, str], list[str]] = {}
     for change in diff.platforms:
-        lines.append(f"platform {change.platform}: +{len(change.added)} -{len(change.removed)}")
-        lines += [f"  + {name}" for name in change.added]
-        lines += [f"  - {name}" for name in change.removed]
+        for name in change.added:
+            moved.setdefault(("+", name), []).append(change.platform)
+        for name in change.removed:
+            moved.setdefault(("-", name), []).append(change.platform)
+    if moved:
+        lines.append(
+            f"wheels: {sum(k[0] == '+' for k in moved)} in, {sum(k[0] == '-' for k in moved)} out"
+        )
+    for (sign, name), ids in sorted(moved.items(), key=lambda item: (item[0][1], item[0][0])):
+        lines.append(f"  {sign} {name} (on {describe_platforms(ids, diff.shared)})")
     if diff.platforms_added:
         lines.append(f"platforms added: {', '.join(diff.platforms_added)}")
     if diff.platforms_removed:

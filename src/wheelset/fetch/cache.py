@@ -1,33 +1,53 @@
-"""The local content cache, keyed by CID: verified files (wheels, METADATA) and root blocks.
+"""The one local cache, in one directory for every command, in buckets.
 
-Layout under ``$WHEELSET_CACHE_DIR`` (default ``$XDG_CACHE_HOME/wheelset``, else
-``~/.cache/wheelset``): ``files/<cid>/<name>`` (the name is the caller's, e.g. a wheel's
-file name, which installers need), ``files/<cid>/.<mark>`` (facts recorded about that
-content, e.g. a passed check); root blocks live beside them in ``blocks/<cid>``
-(wheelset.ipfs.resolver.BlockDir). A file enters the cache
-only after its CID (and expected size and sha256) are verified, by atomic rename, so a reader
-never sees a partial file. A cached file is re-verified every time it is used (its CID is
-recomputed — one hashing pass, the same cost as a sha256 check): a corrupted or planted
-cache file is then refetched, never trusted. Knows nothing about wheels.
-Entry points: Cache, Obtained, default_cache_dir().
+The directory is ``--cache-dir``, else ``$WHEELSET_CACHE_DIR``, else
+``$XDG_CACHE_HOME/wheelset``, else ``~/.cache/wheelset`` (default_cache_dir()). Buckets:
+
+- ``files/<cid>/<name>``: verified content by CID — wheels and the METADATA files served
+  beside them (the name is the caller's, e.g. the wheel's file name, which installers
+  need); ``files/<cid>/.<mark>``: facts recorded about that content (e.g. a passed check);
+- ``sha256/<hex>``: the CID of the content with that sha256 (a pointer into ``files``, for
+  lookups by an index's ``#sha256=`` before the CID is known);
+- ``metadata/<wheel cid>``: the METADATA file read out of a wheel (for PEP 658);
+- ``blocks/<cid>``: root blocks, verified (wheelset.ipfs.resolver.BlockDir);
+- ``unpacked/<cid>/``: wheels unpacked and checked for install (wheelset.client.unpacked).
+
+A file enters only after its CID (and expected size and sha256) are verified, by atomic
+rename, so a reader never sees a partial file. A cached file is re-verified every time it is
+used (its CID recomputed — one hashing pass, the cost of a sha256 check): a corrupted or
+planted file is then refetched, never trusted. info() and clean() back ``wheelset cache``.
+Knows nothing about wheels.
+Entry points: Cache, Obtained, BucketInfo, default_cache_dir().
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import os
+import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from wheelset.errors import WheelsetError
-from wheelset.ipfs.cid import CID
+from wheelset.fsutil import atomic_write_bytes, make_temp
+from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
-from wheelset.ipfs.importer import ImportParams, import_file
+from wheelset.ipfs.importer import Digest, ImportParams, digest_stream
 
-__all__ = ["Cache", "CacheError", "Obtained", "default_cache_dir", "verify_file"]
+__all__ = [
+    "BUCKETS",
+    "BucketInfo",
+    "Cache",
+    "CacheError",
+    "Obtained",
+    "default_cache_dir",
+    "verify_file",
+]
+
+BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked")
 
 
 class CacheError(WheelsetError):
@@ -47,13 +67,8 @@ def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 def verify_file(stream: BinaryIO, cid: CID, size: int | None, sha256: str | None) -> bool:
     """Whether the stream's content has this CID (and size and sha256, when given)."""
-    sha = hashlib.sha256()
-    imported = import_file(stream, ImportParams(cid_version=cid.version), on_chunk=sha.update)
-    return (
-        imported.cid == cid
-        and (size is None or imported.file_size == size)
-        and (sha256 is None or sha.hexdigest() == sha256.lower())
-    )
+    digest = digest_stream(stream, ImportParams(cid_version=cid.version))
+    return digest.mismatch(cid, size, sha256) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +79,16 @@ class Obtained:
     source: str
     size: int
     failures: tuple[GatewayFailure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BucketInfo:
+    """What one bucket holds: files and their bytes."""
+
+    name: str
+    path: Path
+    files: int
+    size: int
 
 
 class Cache:
@@ -91,7 +116,97 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
         except OSError as e:
-            raise CacheError(f"cache {self.directory}: {e}") from e
+            raise self._fail(e) from e
+
+    def _fail(self, error: OSError) -> CacheError:
+        return CacheError(f"cache {self.directory}: {error.strerror or error}")
+
+    def put_file(self, digest: Digest, name: str, source: Path) -> Path:
+        """Move the verified file ``source`` (with this digest) in as ``files/<cid>/<name>``,
+        recording its sha256; returns its path in the cache.
+
+        Raises:
+            CacheError: the cache cannot be written.
+        """
+        path = self.file_path(digest.content_id, name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, path)
+            atomic_write_bytes(self._sha256_path(digest.sha256), str(digest.content_id).encode())
+        except OSError as e:
+            raise self._fail(e) from e
+        return path
+
+    def _sha256_path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"bad sha256 {sha256!r}")
+        return self.directory / "sha256" / sha256[:2] / sha256
+
+    def find_sha256(self, sha256: str, name: str) -> tuple[Path, Digest] | None:
+        """The verified cached file ``name`` whose sha256 is ``sha256``, and its digest."""
+        try:
+            cid = parse_cid(self._sha256_path(sha256.lower()).read_text("ascii").strip())
+        except (OSError, ValueError, InvalidCID):
+            return None
+        path = self.file_path(cid, name)
+        try:
+            with path.open("rb") as f:
+                digest = digest_stream(f, ImportParams(cid_version=cid.version))
+        except OSError:
+            return None
+        if digest.mismatch(cid, None, sha256) is not None:
+            path.unlink(missing_ok=True)
+            return None
+        return path, digest
+
+    def temp_file(self, name: str) -> tuple[int, Path]:
+        """A temp file (fd, path) in the cache, to be moved in with put_file() once verified.
+
+        Raises:
+            CacheError: the cache cannot be written.
+        """
+        directory = self.directory / "files"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            return make_temp(directory, name)
+        except OSError as e:
+            raise self._fail(e) from e
+
+    def metadata_path(self, wheel: CID) -> Path:
+        return self.directory / "metadata" / str(wheel)
+
+    def info(self) -> list[BucketInfo]:
+        """Each bucket's file count and bytes (temp files included in their bucket)."""
+        found = []
+        for bucket in BUCKETS:
+            files = size = 0
+            for path in _files_below(self.directory / bucket):
+                with contextlib.suppress(OSError):
+                    size += path.lstat().st_size
+                    files += 1
+            found.append(BucketInfo(bucket, self.directory / bucket, files, size))
+        return found
+
+    def clean(self, buckets: Iterable[str] = BUCKETS) -> int:
+        """Remove the named buckets (all by default); returns the bytes freed.
+
+        Raises:
+            ValueError: an unknown bucket name.
+            CacheError: a bucket cannot be removed.
+        """
+        chosen = list(buckets)
+        for bucket in chosen:
+            if bucket not in BUCKETS:
+                raise ValueError(f"unknown cache bucket {bucket!r} (known: {', '.join(BUCKETS)})")
+        freed = sum(b.size for b in self.info() if b.name in chosen)
+        for bucket in chosen:
+            try:
+                shutil.rmtree(self.directory / bucket)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise self._fail(e) from e
+        return freed
 
     def _lock(self, cid: CID) -> threading.Lock:
         with self._guard:
@@ -149,5 +264,13 @@ class Cache:
                     cancel=cancel,
                 )
             except OSError as e:
-                raise CacheError(f"cache {self.directory}: {e}") from e
+                raise self._fail(e) from e
+            with contextlib.suppress(OSError):  # the pointer only saves a refetch
+                atomic_write_bytes(self._sha256_path(fetched.sha256), str(cid).encode())
             return Obtained(path, fetched.gateway, fetched.size, fetched.failures)
+
+
+def _files_below(directory: Path) -> Iterable[Path]:
+    for parent, _dirs, names in os.walk(directory):
+        for name in names:
+            yield Path(parent, name)

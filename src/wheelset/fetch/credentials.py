@@ -1,11 +1,20 @@
 """Credentials for private indexes, found where pip finds them; never written anywhere.
 
-For a request to host H, in pip's order: user and password embedded in a configured index
-URL for H (`--index-url`, `WHEELSET_INDEX_URL`, pip's `index-url`/`extra-index-url`), then
-the netrc file (`$NETRC` or `~/.netrc`), then the `keyring` package when it is installed
-(`keyring.get_credential(url, username)`). They are attached as HTTP basic auth, only to
-requests for that host. `strip_credentials()` removes userinfo from a URL before it is
-recorded (a declaration's `source`, a message).
+Sources, in pip's order: user and password embedded in a configured index URL
+(`--index-url`, `WHEELSET_INDEX_URL`, pip's `index-url`), then the netrc file (`$NETRC` or
+`~/.netrc`), then the `keyring` package when it is installed
+(`keyring.get_credential(url, username)`). They are attached as HTTP basic auth, and only
+where they were configured for — a request's origin is its scheme, host and port:
+
+- a configured index's origin gets its embedded credentials, else the netrc entry for its
+  host (or netrc's ``default`` entry), else keyring's;
+- any other origin gets only the netrc entry naming its host, and only on the scheme's
+  default port (netrc has no ports: a gateway on another port of the index's host gets
+  nothing); netrc's ``default`` entry and keyring are for the index alone;
+- credentials written in a request's own URL go with that request only.
+
+`strip_credentials()` removes userinfo from a URL before it is recorded (a declaration's
+`source`); errors.mask_credentials() hides it in anything printed.
 Entry points: IndexAuth, strip_credentials().
 """
 
@@ -22,9 +31,13 @@ import httpx
 
 __all__ = ["IndexAuth", "strip_credentials"]
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+Origin = tuple[str, str, int]  # scheme, host (lower case), port
+Login = tuple[str, str]
+
 
 def strip_credentials(url: str) -> str:
-    """``url`` without ``user:password@``.
+    """``url`` without ``user:password@`` (all of it, even when the password holds an ``@``).
 
     >>> strip_credentials("https://me:secret@example.invalid/simple/")
     'https://example.invalid/simple/'
@@ -35,12 +48,34 @@ def strip_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def _netrc_login(host: str) -> tuple[str, str] | None:
+def _origin(url: str) -> Origin | None:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def _userinfo(url: str) -> Login | None:
+    netloc = urlsplit(url).netloc
+    if "@" not in netloc:
+        return None
+    user, _, password = netloc.rsplit("@", 1)[0].partition(":")
+    return unquote(user), unquote(password)
+
+
+def _netrc_login(host: str, *, allow_default: bool) -> Login | None:
     path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
     try:
-        entry = netrc.netrc(str(path)).authenticators(host)
+        parsed = netrc.netrc(str(path))
     except (OSError, netrc.NetrcParseError):
         return None
+    # netrc.authenticators() falls back to the "default" entry: look the host up first.
+    entry = parsed.hosts.get(host) or (parsed.hosts.get("default") if allow_default else None)
     if entry is None:
         return None
     login, _account, password = entry
@@ -62,34 +97,37 @@ def _keyring_login(url: str, username: str | None) -> tuple[str, str] | None:
 
 
 class IndexAuth(httpx.Auth):
-    """Basic auth per host from embedded index credentials, netrc, then keyring."""
+    """Basic auth per origin: a configured index's own credentials, netrc's for a host."""
 
     def __init__(self, index_urls: Iterable[str] = ()):
-        self._embedded: dict[str, tuple[str, str]] = {}
-        self._prefixes: dict[str, str] = {}
+        self._indexes: dict[Origin, tuple[str, Login | None]] = {}
         for url in index_urls:
-            parts = urlsplit(url)
-            host = parts.hostname or ""
-            self._prefixes.setdefault(host, strip_credentials(url))
-            if parts.username is not None:
-                self._embedded[host] = (unquote(parts.username), unquote(parts.password or ""))
-        self._found: dict[str, tuple[str, str] | None] = {}
+            origin = _origin(url)
+            if origin is not None and origin not in self._indexes:
+                self._indexes[origin] = (strip_credentials(url), _userinfo(url))
+        self._found: dict[Origin, Login | None] = {}
 
-    def _login(self, host: str) -> tuple[str, str] | None:
-        if host not in self._found:
-            login = self._embedded.get(host) or _netrc_login(host)
-            if login is None:
-                login = _keyring_login(self._prefixes.get(host, f"https://{host}/"), None)
-            self._found[host] = login
-        return self._found[host]
+    def _login(self, origin: Origin) -> Login | None:
+        if origin not in self._found:
+            scheme, host, port = origin
+            if origin in self._indexes:
+                url, embedded = self._indexes[origin]
+                login = embedded or _netrc_login(host, allow_default=True)
+                if login is None:
+                    login = _keyring_login(url, None)
+            elif port == _DEFAULT_PORTS[scheme]:
+                login = _netrc_login(host, allow_default=False)
+            else:
+                login = None
+            self._found[origin] = login
+        return self._found[origin]
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if "Authorization" not in request.headers and request.url.scheme in ("http", "https"):
-            url = urlsplit(str(request.url))
-            if url.username is not None:  # credentials in the URL itself win, as in pip
-                login = (unquote(url.username), unquote(url.password or ""))
-            else:
-                login = self._login(request.url.host)
+        url = str(request.url)
+        origin = _origin(url)
+        if "Authorization" not in request.headers and origin is not None:
+            # Credentials in the URL itself win, as in pip, and go with this request only.
+            login = _userinfo(url) or self._login(origin)
             if login is not None:
                 token = base64.b64encode(f"{login[0]}:{login[1]}".encode()).decode("ascii")
                 request.headers["Authorization"] = f"Basic {token}"

@@ -1,13 +1,17 @@
 """The HTTP client of a command: one httpx.Client, built on first use, with index credentials.
 
 Every network access in wheelset goes through the client made here: private-index
-credentials are attached as pip finds them (wheelset.fetch.credentials.IndexAuth), redirects
-are followed, and the User-Agent names wheelset. The client is lazy so that a command served
-entirely from the cache never pays for importing httpx. Entry point: http_client().
+credentials are attached as pip finds them, only to the origins they are for
+(wheelset.fetch.credentials.IndexAuth); every response body is bounded before anyone reads
+it — one content coding at most, decoded bytes limited, a minimum average rate
+(wheelset.httpbody); redirects are followed, and the User-Agent names wheelset. The client
+is lazy so that a command served entirely from the cache never pays for importing httpx.
+Entry points: http_client(), new_client().
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wheelset import __version__
@@ -16,7 +20,7 @@ from wheelset.errors import WheelsetError
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["LazyHttpClient", "http_client"]
+__all__ = ["LazyHttpClient", "http_client", "new_client"]
 
 DEFAULT_CONNECTIONS = 16  # concurrent connections when the command does not say
 
@@ -35,23 +39,13 @@ class LazyHttpClient:
 
     def __getattr__(self, name: str) -> object:
         if self._client is None:
-            import httpx
-
-            from wheelset.fetch.credentials import IndexAuth
             from wheelset.fetch.index import configured_index_url
 
             try:
                 indexes = [configured_index_url(self._index_url)]
             except WheelsetError:
                 indexes = []
-            n = self._connections
-            self._client = httpx.Client(
-                auth=IndexAuth(indexes),
-                follow_redirects=True,
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
-                headers={"User-Agent": f"wheelset/{__version__}"},
-                **({} if self._timeout is None else {"timeout": httpx.Timeout(self._timeout)}),
-            )
+            self._client = new_client(self._timeout, self._connections, indexes)
         return getattr(self._client, name)
 
     def __enter__(self) -> httpx.Client:
@@ -74,3 +68,25 @@ def http_client(
     well as those of pip's configured indexes.
     """
     return LazyHttpClient(timeout, connections, index_url)
+
+
+def new_client(
+    timeout: float | None = None,
+    connections: int = DEFAULT_CONNECTIONS,
+    index_urls: Sequence[str] = (),
+) -> httpx.Client:
+    """A client now (http_client() makes one lazily): credentials for ``index_urls``,
+    bounded bodies, ``timeout`` seconds (``None``: httpx's default)."""
+    import httpx
+
+    from wheelset.fetch.credentials import IndexAuth
+    from wheelset.httpbody import ACCEPT_ENCODING, BodyLimits
+
+    return httpx.Client(
+        auth=IndexAuth(index_urls),
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        headers={"User-Agent": f"wheelset/{__version__}", "Accept-Encoding": ACCEPT_ENCODING},
+        event_hooks={"response": [BodyLimits()]},
+        **({} if timeout is None else {"timeout": httpx.Timeout(timeout)}),
+    )

@@ -131,6 +131,9 @@ class IndexFile:
     sha256: str | None = None
     requires_python: str | None = None
     yanked: bool = False
+    # PEP 658/714: the index serves the wheel's METADATA at url + ".metadata"; its sha256
+    # when the index gives one ("" when it gives none).
+    core_metadata: str | None = None
 
 
 class _LinkParser(HTMLParser):
@@ -168,6 +171,20 @@ def _split_hash(url: str) -> tuple[str, str | None]:
     return bare, sha256
 
 
+def _metadata_hash(value: object) -> str | None:
+    """A PEP 658/714 attribute (``sha256=…``, ``true``) or PEP 691 value (a hash table or
+    true): the sha256 when given, "" when metadata is offered without one, None if not."""
+    if isinstance(value, dict):
+        sha256 = value.get("sha256")
+        return sha256.lower() if isinstance(sha256, str) and _SHA256.fullmatch(sha256) else ""
+    if value is True:
+        return ""
+    if not isinstance(value, str) or value.lower() == "false":
+        return None
+    algorithm, _, digest = value.partition("=")
+    return digest.lower() if algorithm == "sha256" and _SHA256.fullmatch(digest) else ""
+
+
 def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
     """The files a PEP 503 project page links, URLs made absolute against ``page_url``."""
     parser = _LinkParser()
@@ -187,6 +204,9 @@ def parse_html_page(text: str, page_url: str) -> list[IndexFile]:
                 sha256=sha256,
                 requires_python=attrs.get("data-requires-python") or None,
                 yanked="data-yanked" in attrs,
+                core_metadata=_metadata_hash(
+                    attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+                ),
             )
         )
     return files
@@ -218,6 +238,9 @@ def parse_json_page(data: object, page_url: str) -> list[IndexFile]:
                 sha256=sha256.lower() if isinstance(sha256, str) else fragment_hash,
                 requires_python=requires_python if isinstance(requires_python, str) else None,
                 yanked=bool(item.get("yanked", False)),
+                core_metadata=_metadata_hash(
+                    item.get("core-metadata", item.get("dist-info-metadata"))
+                ),
             )
         )
     return files
@@ -280,7 +303,7 @@ class IndexClient:
         """A file:// index, as pip reads one: ``<dir>/<project>/index.html``."""
         page = url + "index.html"
         try:
-            text = Path(url2pathname(unquote(urlsplit(page).path))).read_text("utf-8")
+            text = Path(url2pathname(urlsplit(page).path)).read_text("utf-8")  # decodes %XX once
         except FileNotFoundError as e:
             raise IndexLookupError(
                 f"project {name!r} not found on the index {self.base_url}"

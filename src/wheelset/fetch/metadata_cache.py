@@ -1,17 +1,16 @@
-"""Wheels' METADATA files (for PEP 658 `.metadata`), cached locally by wheel content-id.
+"""Wheels' METADATA files (for PEP 658 `.metadata`), kept in the cache's ``metadata`` bucket.
 
-The cache lives at ``$XDG_CACHE_HOME/wheelset/metadata/<wheel content-id>`` (default
-``~/.cache``); a content-id names exactly one wheel, so entries never go stale. A miss is
-filled by fetching the wheel with a WheelFetcher (verified against its CID), reading its
+Entries are ``metadata/<wheel content-id>`` in the one cache (wheelset.fetch.cache); a
+content-id names exactly one wheel, so entries never go stale. A miss is filled by fetching
+the wheel with the WheelFetcher (verified against its CID), reading its
 ``<name>-<version>.dist-info/METADATA`` and checking that its Name and Version agree with
 the declaration; entries are written atomically. Reading a hit checks Name and Version
 again, and a bad entry is fetched anew.
-Entry points: MetadataCache, collect_metadata(), extract_metadata(), default_cache_dir().
+Entry points: cached_metadata(), collect_metadata(), extract_metadata().
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -23,21 +22,19 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelset.errors import WheelsetError
-from wheelset.fetch.wheel_fetch import WheelFetcher
+from wheelset.fetch.cache import Cache
+from wheelset.fetch.wheels import MAX_METADATA_SIZE, WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
-from wheelset.ipfs.cid import CID
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
 
 __all__ = [
-    "MetadataCache",
     "MetadataError",
+    "cached_metadata",
     "collect_metadata",
-    "default_cache_dir",
     "extract_metadata",
 ]
 
-MAX_METADATA_SIZE = 16 * 1024 * 1024  # bytes; anything larger is not a real METADATA file
 DEFAULT_WORKERS = 4  # concurrent downloads when filling misses
 
 
@@ -46,12 +43,6 @@ class MetadataError(WheelsetError):
 
     def __init__(self, message: str, *, path: object = None):
         super().__init__(message, path=path, code="METADATA")  # type: ignore[arg-type]
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/wheelset`` (``~/.cache/wheelset`` when unset)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "wheelset"
 
 
 def _check_agrees(data: bytes, decl: Declaration) -> None:
@@ -99,40 +90,28 @@ def extract_metadata(wheel: Path, decl: Declaration) -> bytes:
     return data
 
 
-class MetadataCache:
-    """METADATA bytes by wheel content-id under ``root`` (default: the user cache)."""
-
-    def __init__(self, root: Path | None = None):
-        self.root = root if root is not None else default_cache_dir() / "metadata"
-
-    def _path(self, cid: CID) -> Path:
-        return self.root / str(cid)
-
-    def get(self, decl: Declaration) -> bytes | None:
-        """The cached METADATA of ``decl``'s wheel, or None (missing or not agreeing)."""
-        try:
-            data = self._path(decl.content_id).read_bytes()
-            _check_agrees(data, decl)
-        except (OSError, MetadataError):
-            return None
-        return data
-
-    def put(self, cid: CID, data: bytes) -> None:
-        atomic_write_bytes(self._path(cid), data)
+def cached_metadata(cache: Cache, decl: Declaration) -> bytes | None:
+    """The cached METADATA of ``decl``'s wheel, or None (missing or not agreeing)."""
+    try:
+        data = cache.metadata_path(decl.content_id).read_bytes()
+        _check_agrees(data, decl)
+    except (OSError, MetadataError):
+        return None
+    return data
 
 
-def _fill(decl: Declaration, cache: MetadataCache, fetcher: WheelFetcher) -> bytes:
+def _fill(decl: Declaration, cache: Cache, fetcher: WheelFetcher) -> bytes:
     with tempfile.TemporaryDirectory(prefix="wheelset-meta-") as tmp:
         wheel = fetcher.fetch(decl, Path(tmp)).path
         data = extract_metadata(wheel, decl)
-    cache.put(decl.content_id, data)
+    atomic_write_bytes(cache.metadata_path(decl.content_id), data)
     return data
 
 
 def collect_metadata(
     decls: Sequence[Declaration],
     *,
-    cache: MetadataCache,
+    cache: Cache,
     fetcher: WheelFetcher | None,
     workers: int = DEFAULT_WORKERS,
     progress: Progress = NO_PROGRESS,
@@ -146,7 +125,7 @@ def collect_metadata(
     found: dict[str, bytes] = {}
     missing: list[Declaration] = []
     for decl in decls:
-        data = cache.get(decl)
+        data = cached_metadata(cache, decl)
         if data is None:
             missing.append(decl)
         else:

@@ -22,7 +22,6 @@ import io
 import os
 import re
 import socket
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +29,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import WheelsetError, mask_credentials
+from wheelset.fsutil import make_temp
+from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
 from wheelset.ipfs.dagpb import InvalidNode, file_parts
-from wheelset.ipfs.importer import ImportParams, import_file
+from wheelset.ipfs.importer import ImportParams, digest_stream
 
 if TYPE_CHECKING:
     # httpx is imported where it is used: it costs ~70 ms at start-up, and an install
@@ -66,6 +67,8 @@ _PROBE_TIMEOUT = 0.5  # seconds
 # A gateway answers this identity CID (empty content) from the CID alone, without the network.
 _PROBE_PATH = "/ipfs/bafkqaaa"
 _READ_SIZE = 65_536  # bytes per network read
+# The body limit of a file whose size nobody states (2**53 - 1: beyond any real file).
+MAX_FILE_BODY = 2**53 - 1
 MAX_BLOCK_SIZE = 2 * 1024 * 1024  # bytes; the largest block IPFS exchanges (bitswap's limit)
 RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 CAR_MEDIA_TYPE = "application/vnd.ipld.car"
@@ -99,7 +102,7 @@ class GatewayFailure:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.gateway}: {self.reason}"
+        return mask_credentials(f"{self.gateway}: {self.reason}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,53 +186,20 @@ def _is_gateway(base: str, http: httpx.Client | None) -> bool:
         socket.create_connection((parts.hostname or "", port), timeout=_PROBE_TIMEOUT).close()
     except OSError:
         return False
+    # The status says it all: the body is never read (whatever a squatter on the port sends).
+    stream = httpx.stream if http is None else http.stream
     try:
-        if http is None:
-            response = httpx.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
-        else:
-            response = http.get(base + _PROBE_PATH, timeout=_PROBE_TIMEOUT)
+        with stream("GET", base + _PROBE_PATH, timeout=_PROBE_TIMEOUT) as response:
+            return response.status_code == 200
     except httpx.HTTPError:
         return False
-    return response.status_code == 200
 
 
-class _Body(io.RawIOBase):
-    """A response body as a readable stream, refusing more than ``limit`` bytes."""
-
-    def __init__(
-        self,
-        chunks: Iterator[bytes],
-        limit: int | None,
-        on_bytes: Callable[[int], None] | None,
-        cancel: threading.Event | None,
-    ):
-        self._chunks = chunks
-        self._pending = memoryview(b"")
-        self._limit = limit
-        self._on_bytes = on_bytes
-        self._cancel = cancel
-        self.received = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if not self._pending:
-            if self._cancel is not None and self._cancel.is_set():
-                raise FetchCancelled("cancelled")
-            chunk = next(self._chunks, b"")
-            if not chunk:
-                return 0
-            self.received += len(chunk)
-            if self._limit is not None and self.received > self._limit:
-                raise _Failed("oversized", f"body longer than the expected {self._limit} bytes")
-            if self._on_bytes is not None:
-                self._on_bytes(len(chunk))
-            self._pending = memoryview(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+def _unless_cancelled(chunks: Iterator[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if cancel is not None and cancel.is_set():
+            raise FetchCancelled("cancelled")
+        yield chunk
 
 
 def _import_params(cid: CID) -> ImportParams:
@@ -254,12 +224,18 @@ class GatewayFetcher:
         self._timeout = timeout
 
     def _get(
-        self, url: str, accept: str | None = None
+        self, url: str, max_body: int, accept: str | None = None
     ) -> contextlib.AbstractContextManager[httpx.Response]:
         headers = {"Accept-Encoding": "identity"}
         if accept is not None:
             headers["Accept"] = accept
-        return self._http.stream("GET", url, timeout=self._timeout, headers=headers)
+        return self._http.stream(
+            "GET",
+            url,
+            timeout=self._timeout,
+            headers=headers,
+            extensions={MAX_BODY_EXTENSION: max_body},
+        )
 
     def fetch_file(
         self,
@@ -287,8 +263,7 @@ class GatewayFetcher:
         what = f"{label} ({cid})" if label else str(cid)
         failures: list[GatewayFailure] = []
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".", suffix=".part")
-        tmp = Path(tmp_name)
+        fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "w+b") as out:
                 for gateway in self.gateways:
@@ -369,11 +344,18 @@ class GatewayFetcher:
         exactly the file ``cid`` stands for, whatever the DAG's layout.
         """
         sha = hashlib.sha256()
-        written = 0
+        written = blocks = 0
+        # Every leaf of a real file holds a byte or more, and inner nodes with one child
+        # occur at most once per level, so a file of n bytes has at most 2n + depth blocks;
+        # a DAG linking empty blocks (or one block many times) would cost work without end.
+        max_blocks = None if size is None else 2 * size + 64
         pending = [cid]  # depth first, children in link order
         while pending:
             if cancel is not None and cancel.is_set():
                 raise FetchCancelled("cancelled")
+            blocks += 1
+            if max_blocks is not None and blocks > max_blocks:
+                raise _Failed("invalid", f"DAG has more blocks than a file of {size} bytes")
             block_cid = pending.pop()
             block = block_of(block_cid)
             data, children = _file_block(block_cid, block)
@@ -423,7 +405,9 @@ class GatewayFetcher:
 
         url = f"{gateway}{url_path}?format=car&dag-scope=entity"
         try:
-            with self._get(url, CAR_TYPE) as response:
+            # The walk bounds a file's CAR (blocks checked, bytes counted): no size here.
+            limit = MAX_FILE_BODY if max_size is None else max_size
+            with self._get(url, limit, CAR_TYPE) as response:
                 if response.status_code in _TRUSTLESS_ONLY:
                     raise _Failed("unsupported", f"answers no CAR (HTTP {response.status_code})")
                 _check_status(response)
@@ -432,12 +416,14 @@ class GatewayFetcher:
                     raise _Failed(
                         "unsupported", f"answers ?format=car with {kind or 'no content type'}"
                     )
-                body = _Body(response.iter_bytes(_READ_SIZE), max_size, None, None)
-                yield io.BufferedReader(body, _READ_SIZE)  # type: ignore[misc]
+                body = ChunkReader(response.iter_bytes(_READ_SIZE), max_size)
+                yield io.BufferedReader(body, _READ_SIZE)  # type: ignore[arg-type]
+        except TooLong:
+            raise _Failed("oversized", f"CAR longer than {max_size} bytes") from None
         except InvalidCAR as e:
             raise _Failed("invalid", f"bad CAR for {url_path}: {e}") from e
         except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
 
@@ -462,29 +448,31 @@ class GatewayFetcher:
     ) -> tuple[CID, int, str]:
         import httpx
 
-        sha = hashlib.sha256()
-
-        def on_chunk(chunk: memoryview) -> None:
-            sha.update(chunk)
-            out.write(chunk)
-
         try:
-            with self._get(url) as response:
+            with self._get(url, MAX_FILE_BODY if size is None else size) as response:
                 _check_status(response)
-                declared = response.headers.get("content-length")
-                if size is not None and declared and declared.isdigit() and int(declared) > size:
+                declared = response.headers.get("content-length", "")
+                # More digits than any real length: refused before int() reads them.
+                if (
+                    size is not None
+                    and declared.isdigit()
+                    and (len(declared) > 19 or int(declared) > size)
+                ):
                     raise _Failed(
                         "oversized", f"Content-Length {declared} exceeds the expected {size}"
                     )
-                body = _Body(response.iter_bytes(_READ_SIZE), size, progress.add, cancel)
-                imported = import_file(body, _import_params(cid), on_chunk=on_chunk)
+                chunks = _unless_cancelled(response.iter_bytes(_READ_SIZE), cancel)
+                body = ChunkReader(chunks, size, progress.add)
+                digest = digest_stream(body, _import_params(cid), on_chunk=out.write)
+        except TooLong:
+            raise _Failed("oversized", f"body longer than the expected {size} bytes") from None
         except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
-        if size is not None and imported.file_size < size:
-            raise _Failed("truncated", f"body ended after {imported.file_size} of {size} bytes")
-        return imported.cid, imported.file_size, sha.hexdigest()
+        if size is not None and digest.size < size:
+            raise _Failed("truncated", f"body ended after {digest.size} of {size} bytes")
+        return digest.content_id, digest.size, digest.sha256
 
     def fetch_path(
         self,
@@ -522,14 +510,14 @@ class GatewayFetcher:
 
         buffer = bytearray()
         try:
-            with self._get(url, accept) as response:
+            with self._get(url, max_size, accept) as response:
                 _check_status(response)
                 for chunk in response.iter_bytes(_READ_SIZE):
                     buffer += chunk
                     if len(buffer) > max_size:
                         raise _Failed("oversized", f"body longer than {max_size} bytes")
         except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({type(e).__name__})") from e
+            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
         return bytes(buffer)
@@ -567,6 +555,11 @@ def _next_of(sections: Iterator[tuple[CID, bytes]]) -> Callable[[CID], bytes]:
 
 def _check_status(response: httpx.Response) -> None:
     if response.status_code == 200:
+        # Identity was asked for: a coded body (which a client without wheelset.httpbody
+        # would decode without bound) is refused before a byte of it is read.
+        coding = response.headers.get("content-encoding", "identity").strip().lower()
+        if coding != "identity":
+            raise _Failed("http", f"Content-Encoding {coding!r} was not asked for")
         return
     kind = "not-found" if response.status_code in (404, 410) else "http"
     raise _Failed(kind, f"HTTP {response.status_code}", response.status_code)

@@ -4,9 +4,11 @@ Spec: https://specs.ipfs.tech/unixfs/ ; layout as boxo's importer/balanced. Read
 chunk at a time into reused buffers (constant memory whatever the file size; regular
 files on a few threads), hashes each leaf without copying the chunk, and hands blocks to
 an optional BlockStore in file order.
+digest_stream() is the one streaming verifier: CID, sha256 and length in one pass.
 Also computes a file's cumulative DAG size from its byte length alone, so a directory
 can link a file it has never seen. No network, no wheel knowledge.
-Entry points: ImportParams, import_file(), import_bytes(), dag_size_of_file().
+Entry points: ImportParams, import_file(), import_bytes(), digest_stream(), Digest,
+dag_size_of_file().
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from wheelset.ipfs.varint import encode_varint
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_MAX_LINKS",
+    "Digest",
     "ImportParams",
     "Imported",
     "dag_size_of_file",
+    "digest_stream",
     "import_bytes",
     "import_file",
 ]
@@ -356,6 +360,50 @@ def import_bytes(
     return import_file(io.BytesIO(data), params, store=store, on_chunk=on_chunk)
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The identity of some bytes: CID (as `ipfs add` gives it), hex sha256, length."""
+
+    content_id: CID
+    sha256: str
+    size: int
+
+    def mismatch(
+        self, content_id: CID | None, size: int | None = None, sha256: str | None = None
+    ) -> str | None:
+        """What differs from the expected CID, size and sha256 (None: nothing, or unknown)."""
+        if content_id is not None and self.content_id != content_id:
+            return f"content-id is {self.content_id}, not {content_id}"
+        if size is not None and self.size != size:
+            return f"{self.size} bytes, not {size}"
+        if sha256 is not None and self.sha256 != sha256.lower():
+            return f"sha256 is {self.sha256}, not {sha256}"
+        return None
+
+
+def digest_stream(
+    stream: BinaryIO,
+    params: ImportParams = ImportParams(),
+    *,
+    on_chunk: Callable[[memoryview], None] | None = None,
+) -> Digest:
+    """CID, sha256 and length of a stream in one pass (the stream read to its end).
+
+    ``on_chunk`` sees every chunk after it is hashed (e.g. to write it to a file).
+    """
+    sha = hashlib.sha256()
+    if on_chunk is None:
+        imported = import_file(stream, params, on_chunk=sha.update)
+    else:
+
+        def both(chunk: memoryview) -> None:
+            sha.update(chunk)
+            on_chunk(chunk)
+
+        imported = import_file(stream, params, on_chunk=both)
+    return Digest(imported.cid, sha.hexdigest(), imported.file_size)
+
+
 def _varint_length(value: int) -> int:
     return max(1, (value.bit_length() + 6) // 7)
 
@@ -370,12 +418,15 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
     """Cumulative DAG size (the Tsize a directory link carries) of a file of ``file_size`` bytes.
 
     Depends only on the length: chunk boundaries are fixed and CIDs have fixed width, so
-    the balanced tree's block lengths are computed, not encoded. Complete subtrees of full
-    chunks are alike, so the work is O(tree depth), whatever the size.
+    the balanced tree's block lengths are computed, not encoded. Complete subtrees of one
+    level are alike and only the rightmost path is partial, so the work is a loop over the
+    tree's depth (logarithmic in the size), without recursion, whatever the number.
 
     >>> dag_size_of_file(1_048_576)
     1048832
     """
+    if file_size < 0:
+        raise ValueError("a file size is not negative")
     chunk, fanout = params.chunk_size, params.max_links
     node_cid = 34 if params.cid_version == 0 else 36  # multihash alone, or 01 70 + multihash
     leaf_cid = 36 if params.use_raw_leaves else node_cid
@@ -386,21 +437,8 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
         head, tail = _dagpb_leaf_frame(length)
         return len(head) + length + len(tail)
 
-    leaves = max(1, -(-file_size // chunk))
-    if leaves == 1:
-        return leaf(file_size)
-    height = 1
-    while fanout**height < leaves:
-        height += 1
-
-    def subtree(count: int, level: int, last: int) -> tuple[int, int]:
-        """(tsize, file bytes) of a subtree of ``count`` leaves; only the last may be short."""
-        if level == 0:
-            return leaf(last), last
-        per_child = fanout ** (level - 1)
-        full_children = (count - 1) // per_child
-        full = subtree(per_child, level - 1, chunk) if full_children else (0, 0)
-        tail = subtree(count - full_children * per_child, level - 1, last)
+    def node(level: int, full_children: int, full: tuple[int, int], tail: tuple[int, int]):
+        """(tsize, file bytes) of a node: ``full_children`` alike subtrees, then ``tail``."""
         cid_length = leaf_cid if level == 1 else node_cid
         links = full_children * _link_length(cid_length, full[0])
         links += _link_length(cid_length, tail[0])
@@ -410,4 +448,25 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
         block = links + 1 + _varint_length(unixfs) + unixfs
         return block + full_children * full[0] + tail[0], size
 
-    return subtree(leaves, height, file_size - (leaves - 1) * chunk)[0]
+    leaves = max(1, -(-file_size // chunk))
+    last = file_size - (leaves - 1) * chunk
+    if leaves == 1:
+        return leaf(file_size)
+    height, capacity = 1, fanout
+    while capacity < leaves:
+        height, capacity = height + 1, capacity * fanout
+    # Walk down the rightmost path: how many complete subtrees precede it on each level.
+    path: list[int] = []
+    count, per_child = leaves, capacity // fanout
+    for _ in range(height):
+        full_children = (count - 1) // per_child
+        path.append(full_children)
+        count -= full_children * per_child
+        per_child //= fanout
+    # Then up: complete subtrees of each level, and the partial one built on them.
+    complete = (leaf(chunk), chunk)
+    partial = (leaf(last), last)
+    for level, full_children in enumerate(reversed(path), start=1):
+        partial = node(level, full_children, complete, partial)
+        complete = node(level, fanout - 1, complete, complete)
+    return partial[0]

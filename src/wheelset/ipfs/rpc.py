@@ -16,6 +16,7 @@ from typing import BinaryIO
 import httpx
 
 from wheelset.errors import WheelsetError
+from wheelset.httpbody import MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 
 __all__ = ["AddedEntry", "ImportedRoot", "KuboRpc", "RpcError"]
@@ -78,6 +79,7 @@ class KuboRpc:
                 params=params,
                 files=files,  # type: ignore[arg-type]
                 timeout=timeout or self.timeout,
+                extensions={MIN_RATE_EXTENSION: 0},
             )
         except httpx.TimeoutException as e:
             raise RpcError(f"{command}: the node at {self.api_url} did not answer in time") from e

@@ -27,19 +27,19 @@ from packaging.version import Version
 from wheelset.check import run_checks
 from wheelset.check.report import shown_path
 from wheelset.errors import UsageError, WheelsetError
-from wheelset.fetch.download import WheelFetcher
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.maintain.declare import (
     declare_release,
     parse_source,
     plan_release,
     write_declarations,
 )
-from wheelset.maintain.outdated import covered_platforms, describe_platforms, find_update
+from wheelset.maintain.outdated import covered_platforms, find_update, private_projects
 from wheelset.model.closure import ClosureIndex, Unsatisfied
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, prefix_of
 from wheelset.model.findings import Finding, Severity
-from wheelset.model.platforms import PLATFORMS_FILE, Platform
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
 
 __all__ = [
     "BumpError",
@@ -166,9 +166,12 @@ def plan_bump(
     fetcher: WheelFetcher,
     extras: Collection[str] | None = None,
     jobs: int = 4,
+    allow_index_swap: bool = False,
 ) -> BumpPlan:
     """Plan replacing each target project's declarations with a release, and check the
-    result of replacing them all together.
+    result of replacing them all together. A project declared from a URL source (a private
+    wheel) is refused unless ``allow_index_swap``: its new declarations would come from the
+    index.
 
     A target's version None means the newest release covering every platform the project
     covers now (see outdated.find_update); a project already there is left as it is. The
@@ -176,7 +179,8 @@ def plan_bump(
     them. The wheels are fetched (``jobs`` at a time) and verified.
 
     Raises:
-        BumpError: a project is not declared, platforms.toml is broken, no release fits.
+        BumpError: a project is not declared or is private, platforms.toml is broken, no
+            release fits.
         DeclareError: a version is not on the index, or none of its wheels fits.
         FetchError, NotAWheelError: a page or wheel cannot be fetched, or is not valid.
     """
@@ -187,8 +191,6 @@ def plan_bump(
             path=collection.root / PLATFORMS_FILE,
             code="PLATFORMS",
         )
-    if fetcher.index is None:
-        raise BumpError("bumping needs a package index", code="INDEX")
     if extras is not None and len(targets) > 1:
         raise BumpError("extras can be chosen when bumping one project only", code="USAGE")
     wanted: dict[NormalizedName, Version | None] = {}
@@ -207,6 +209,15 @@ def plan_bump(
     would_be = collection
     bumps: dict[NormalizedName, tuple[ProjectBump, set[PurePosixPath]]] = {}
     notes: list[str] = []
+    private = set() if allow_index_swap else private_projects(collection.declarations)
+    for name in wanted:
+        if name in private:
+            raise BumpError(
+                f"{name} is declared from a private URL source; a bump would take it from "
+                "the index instead (a dependency-confusion risk): declare the new wheel by "
+                "its URL, or pass --allow-index-swap",
+                code="PRIVATE",
+            )
     for name, version in wanted.items():
         current = [d for d in collection.declarations if d.name == name]
         old_versions = tuple(sorted({d.version for d in current}))

@@ -29,9 +29,10 @@ from packaging.version import InvalidVersion, Version
 
 from wheelset.errors import WheelsetError
 from wheelset.fetch.credentials import strip_credentials
-from wheelset.fetch.download import WheelFetcher
 from wheelset.fetch.index import IndexFile
+from wheelset.fetch.wheels import WheelFetcher
 from wheelset.fsutil import atomic_write_text
+from wheelset.ipfs.importer import digest_stream
 from wheelset.model.declarations import (
     INDEX_SOURCE_PREFIX,
     Declaration,
@@ -40,8 +41,8 @@ from wheelset.model.declarations import (
     parse_wheel_name,
 )
 from wheelset.model.overlap import wheels_overlap
-from wheelset.model.platforms import Platform
-from wheelset.model.wheelfile import declaration_for, digest_stream, read_wheel
+from wheelset.model.platforms import Platform, describe_platforms
+from wheelset.model.wheelfile import declaration_for, read_wheel
 
 __all__ = [
     "DeclareError",
@@ -49,10 +50,12 @@ __all__ = [
     "ReleasePlan",
     "SourceSpec",
     "WheelCandidate",
+    "declare_index_file",
     "declare_release",
     "declare_sources",
     "parse_source",
     "plan_release",
+    "run_parallel",
     "wheel_candidates",
     "write_declarations",
 ]
@@ -347,17 +350,18 @@ def _declare_file(text: str, source: str | None, extras: Collection[str] | None)
 
 def _declare_url(url: str, fetcher: WheelFetcher, extras: Collection[str] | None) -> Declaration:
     filename = _url_filename(url)
-    fetched = fetcher.fetch(url, filename)
+    fetched = fetcher.inspect_source(url, filename)
     # Credentials in the URL serve this download only; the declaration never records them.
     source = strip_credentials(url)
     return declaration_for(filename, fetched.digest, fetched.metadata, source, extras)
 
 
-def _declare_index_file(
+def declare_index_file(
     item: IndexFile, fetcher: WheelFetcher, extras: Collection[str] | None
 ) -> Declaration:
+    """Fetch and check one wheel of an index page; its declaration (source ``index:``)."""
     source = INDEX_SOURCE_PREFIX + item.filename
-    fetched = fetcher.fetch(source, item.filename, expected_sha256=item.sha256)
+    fetched = fetcher.inspect_source(source, item.filename, expected_sha256=item.sha256)
     return declaration_for(item.filename, fetched.digest, fetched.metadata, source, extras)
 
 
@@ -393,25 +397,43 @@ def declare_sources(
         else:
             if not platforms:
                 raise DeclareError(f"{spec.text}: declaring a release needs platforms.toml")
-            if fetcher.index is None:
-                raise DeclareError(f"{spec.text}: declaring a release needs a package index")
             assert spec.name is not None
-            plan = plan_release(
-                spec.name, spec.version, fetcher.index.project_files(spec.name), platforms
-            )
+            files = fetcher.index.project_files(spec.name)
+            plan = plan_release(spec.name, spec.version, files, platforms)
             if plan.uncovered:
-                ids = ", ".join(p.id for p in plan.uncovered)
-                notes.append(f"{plan.name} {plan.version}: no wheel for {ids}")
+                notes.append(_uncovered_note(plan, spec.extras, files, platforms))
             wanted = extras if spec.extras is None else spec.extras
             for item in plan.files:
-                tasks.append(lambda item=item, w=wanted: _declare_index_file(item, fetcher, w))
-    declarations = _run(tasks, jobs)
+                tasks.append(lambda item=item, w=wanted: declare_index_file(item, fetcher, w))
+    declarations = run_parallel(tasks, jobs)
     unique: dict[str, Declaration] = {}
     for decl in declarations:
         previous = unique.setdefault(str(decl.path), decl)
         if previous != decl:
             raise DeclareError(f"{decl.filename}: two sources give different wheels")
     return Declared(tuple(unique.values()), tuple(notes))
+
+
+def _uncovered_note(
+    plan: ReleasePlan,
+    extras: Sequence[str] | None,
+    files: Sequence[IndexFile],
+    platforms: Sequence[Platform],
+) -> str:
+    """``NAME V: no wheel for …; X covers every platform: `wheelset declare NAME==X```."""
+    from wheelset.maintain.outdated import find_update
+
+    missing = describe_platforms([p.id for p in plan.uncovered], platforms)
+    note = f"{plan.name} {plan.version}: no wheel for {missing}"
+    every = [p.id for p in platforms]
+    covering = find_update(plan.name, [Version("0")], every, files, platforms).newest
+    if covering is None:
+        return note + "; no release has wheels for every platform"
+    named = f"{plan.name}[{','.join(extras)}]" if extras else plan.name
+    return note + (
+        f"; {covering} is the newest release with wheels for every platform: "
+        f"`wheelset declare '{named}=={covering}' --replace`"
+    )
 
 
 def declare_release(
@@ -427,11 +449,12 @@ def declare_release(
     Raises:
         FetchError, NotAWheelError, DeclarationError: the first failure.
     """
-    tasks = [lambda item=item: _declare_index_file(item, fetcher, extras) for item in plan.files]
-    return tuple(_run(tasks, jobs))
+    tasks = [lambda item=item: declare_index_file(item, fetcher, extras) for item in plan.files]
+    return tuple(run_parallel(tasks, jobs))
 
 
-def _run(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+def run_parallel(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[Declaration]:
+    """Run the tasks ``jobs`` at a time; the first failure cancels the rest."""
     if jobs <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -6,14 +6,14 @@ final, unyanked release on the configured index whose wheels cover every one of 
 platforms (coverage as `declare` plans a release: tags and requires-python). Newer releases
 that cannot replace it are listed with the platforms they lack and why. Index pages are read
 through an IndexClient on a thread pool; nothing is written.
-Entry points: check_outdated(), find_update(), ProjectStatus, Shortfall, describe_platforms(),
+Entry points: check_outdated(), find_update(), ProjectStatus, Shortfall,
 format_table(), format_json().
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,7 +31,7 @@ from wheelset.maintain.declare import DeclareError, WheelCandidate, plan_release
 from wheelset.model.closure import ClosureIndex
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, DeclarationError, parse_wheel_name
-from wheelset.model.platforms import PLATFORMS_FILE, Platform
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
 
 __all__ = [
     "OutdatedError",
@@ -39,10 +39,11 @@ __all__ = [
     "Shortfall",
     "check_outdated",
     "covered_platforms",
-    "describe_platforms",
     "find_update",
     "format_json",
     "format_table",
+    "private_projects",
+    "release_shortfalls",
 ]
 
 
@@ -75,6 +76,7 @@ class ProjectStatus:
     newest: Version | None
     newer: tuple[Shortfall, ...] = ()
     error: str | None = None
+    private: bool = False  # declared from a URL source: not looked up on the index
 
     @property
     def current(self) -> Version:
@@ -84,41 +86,6 @@ class ProjectStatus:
     @property
     def is_outdated(self) -> bool:
         return self.newest is not None and self.newest > self.current
-
-
-def describe_platforms(
-    ids: Collection[str], platforms: Sequence[Platform], within: Collection[str] | None = None
-) -> str:
-    """Platform ids in few words: ``all 8 platforms``, whole Pythons (``cp311``) and whole
-    systems (``win_amd64``) when every platform of them (among ``within``, default all) is
-    in ``ids``, then the remaining ids, in platforms.toml order.
-    """
-    universe = [p for p in platforms if within is None or p.id in within]
-    wanted = set(ids)
-    if len(universe) > 1 and wanted >= {p.id for p in universe}:
-        return f"all {len(universe)} platforms"
-    parts: list[str] = []
-    left = [p for p in universe if p.id in wanted]
-    for key in (_python_label, _system_label):
-        groups: dict[str, list[Platform]] = {}
-        for p in universe:
-            groups.setdefault(key(p), []).append(p)
-        for name, group in groups.items():
-            whole = len(group) > 1 and all(p.id in wanted for p in group)
-            if whole and any(p in left for p in group):
-                parts.append(name)
-                left = [p for p in left if p not in group]
-    parts += [p.id for p in left]
-    parts += sorted(wanted - {p.id for p in universe})
-    return ", ".join(parts)
-
-
-def _python_label(platform: Platform) -> str:
-    return platform.id.split("-", 1)[0]  # "cp311"
-
-
-def _system_label(platform: Platform) -> str:
-    return platform.system
 
 
 def _wheel_version(project: NormalizedName, filename: str) -> Version | None:
@@ -187,30 +154,15 @@ def find_update(
     """Compare one project's declared versions with the files its index page lists.
 
     ``needed`` are the ids of the platforms the project must keep covering (when empty,
-    a release must cover at least one platform). Pre-releases and yanked files are not
-    offered, as pip does not offer them.
+    a release must cover at least one platform); releases as release_shortfalls() offers
+    them.
     """
     project = canonicalize_name(name)
     current = max(declared)
-    offered = [f for f in files if not f.yanked]
-    # Group by version first (file names only): coverage is then worked out for the newest
-    # releases alone, until one covers; a page's many older releases cost nothing.
-    releases: dict[Version, list[IndexFile]] = {}
-    for item in offered:
-        version = _wheel_version(project, item.filename)
-        if version is not None and not version.is_prerelease and version >= current:
-            releases.setdefault(version, []).append(item)
-    for version in _final_versions_of_sdists(project, offered):
-        if version >= current:
-            releases.setdefault(version, [])
     wanted = [p for p in platforms if p.id in needed]
     newest: Version | None = None
     newer: list[Shortfall] = []
-    for version in sorted(releases, reverse=True):
-        candidates = wheel_candidates(project, releases[version], platforms)
-        shortfall = _shortfall(version, candidates, wanted, platforms)
-        if shortfall is None:
-            shortfall = _plan_shortfall(project, version, releases[version], wanted, platforms)
+    for version, shortfall in release_shortfalls(project, files, wanted, platforms, current):
         if shortfall is None:
             newest = version
             break
@@ -222,6 +174,45 @@ def find_update(
         newest=newest,
         newer=tuple(s for s in newer if s.version > current),
     )
+
+
+def release_shortfalls(
+    name: str,
+    files: Sequence[IndexFile],
+    needed: Sequence[Platform],
+    platforms: Sequence[Platform],
+    since: Version | None = None,
+    *,
+    prereleases: bool = False,
+) -> Iterator[tuple[Version, Shortfall | None]]:
+    """The final releases on a project page (not older than ``since``), newest first, each
+    with why its wheels do not cover ``needed`` (None: they do, as `declare` would plan
+    them). Yanked files are not offered, nor pre-releases unless ``prereleases`` (as pip
+    offers them only to a specifier that names one). Coverage is worked out lazily, one
+    release at a time.
+    """
+    project = canonicalize_name(name)
+    offered = [f for f in files if not f.yanked]
+    # Group by version first (file names only): a page's many older releases cost nothing
+    # until they are reached.
+    releases: dict[Version, list[IndexFile]] = {}
+    for item in offered:
+        version = _wheel_version(project, item.filename)
+        if (
+            version is not None
+            and (prereleases or not version.is_prerelease)
+            and (since is None or version >= since)
+        ):
+            releases.setdefault(version, []).append(item)
+    for version in _final_versions_of_sdists(project, offered):
+        if since is None or version >= since:
+            releases.setdefault(version, [])
+    for version in sorted(releases, reverse=True):
+        candidates = wheel_candidates(project, releases[version], platforms)
+        shortfall = _shortfall(version, candidates, needed, platforms)
+        if shortfall is None:
+            shortfall = _plan_shortfall(project, version, releases[version], needed, platforms)
+        yield version, shortfall
 
 
 def _plan_shortfall(
@@ -245,6 +236,13 @@ def _plan_shortfall(
     return Shortfall(version, tuple(gap), f"no non-overlapping wheel set covers {described}")
 
 
+def private_projects(declarations: Sequence[Declaration]) -> set[NormalizedName]:
+    """Projects with a declaration from a URL source (``file://``, ``https://``): private
+    wheels, which the index must never be asked about nor allowed to replace (a public
+    project of the same name is a dependency-confusion risk)."""
+    return {d.name for d in declarations if not d.is_index_source}
+
+
 def covered_platforms(
     declarations: Sequence[Declaration], platforms: Sequence[Platform]
 ) -> dict[NormalizedName, list[str]]:
@@ -258,11 +256,17 @@ def covered_platforms(
 
 
 def check_outdated(
-    collection: LoadedCollection, index: IndexClient, *, jobs: int = 8
+    collection: LoadedCollection,
+    index: IndexClient,
+    *,
+    jobs: int = 8,
+    allow_index_swap: bool = False,
 ) -> list[ProjectStatus]:
     """The status of every declared project, sorted by name; pages are read ``jobs`` at a time.
 
     A project the index does not have (or whose page is unreadable) gets ``error`` set.
+    A project declared from a URL source is not looked up (``private``) unless
+    ``allow_index_swap``.
 
     Raises:
         OutdatedError: platforms.toml is missing or invalid.
@@ -279,8 +283,17 @@ def check_outdated(
     for decl in collection.declarations:
         declared.setdefault(decl.name, []).append(decl.version)
     covered = covered_platforms(collection.declarations, platforms)
+    private = set() if allow_index_swap else private_projects(collection.declarations)
 
     def one(name: NormalizedName) -> ProjectStatus:
+        if name in private:
+            return ProjectStatus(
+                name=name,
+                declared=tuple(sorted(set(declared[name]))),
+                platforms=tuple(covered[name]),
+                newest=None,
+                private=True,
+            )
         try:
             files = index.project_files(name)
         except IndexLookupError as e:
@@ -303,6 +316,8 @@ def check_outdated(
 
 
 def _note(status: ProjectStatus) -> str:
+    if status.private:
+        return "private source, not checked"
     if status.error is not None:
         return f"error: {status.error}"
     if status.newest is None:
@@ -348,6 +363,7 @@ def format_json(statuses: Sequence[ProjectStatus]) -> str:
                 for n in s.newer
             ],
             "error": s.error,
+            "private": s.private,
         }
         for s in statuses
     ]

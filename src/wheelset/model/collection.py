@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from wheelset.errors import WheelsetError
+from wheelset.fsutil import is_temp_name
 from wheelset.model import canonical_toml
 from wheelset.model.declarations import Declaration, validate_declaration
 from wheelset.model.findings import Finding
@@ -113,6 +114,8 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
+                    if is_temp_name(entry.name):
+                        continue  # a write in progress, or left by a killed one (swept)
                     name = f"{rel}/{entry.name}"
                     if entry.is_dir(follow_symlinks=False):
                         pending.append((entry.path, name))

@@ -45,6 +45,7 @@ except ModuleNotFoundError:  # Python 3.10
 __all__ = [
     "INDEX_SOURCE_PREFIX",
     "KEY_ORDER",
+    "MAX_FILE_SIZE",
     "Declaration",
     "DeclarationError",
     "dump_declaration",
@@ -78,6 +79,10 @@ _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+!-]*\.whl")
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._]*[A-Za-z0-9])?")
 _URL = re.compile(r"(https?|file)://\S+")
 INDEX_SOURCE_PREFIX = "index:"
+# The largest size a wheel or METADATA file may declare: 2**53 - 1 bytes (8 PiB) is beyond any
+# real file and exact in every JSON reader; a larger number read from a hostile manifest or
+# declaration must not reach code whose work grows with it.
+MAX_FILE_SIZE = 2**53 - 1
 
 
 class DeclarationError(WheelsetError, ValueError):
@@ -416,8 +421,8 @@ def validate_declaration(
 
     if isinstance(sha256, str) and not _SHA256.fullmatch(sha256):
         problems.add("VALUE", "sha256 must be 64 lower-case hex digits")
-    if isinstance(size, int) and size < 0:
-        problems.add("VALUE", "size must not be negative")
+    if isinstance(size, int) and not 0 <= size <= MAX_FILE_SIZE:
+        problems.add("VALUE", f"size must be between 0 and {MAX_FILE_SIZE}")
     license_text = problems.typed(table, "license", str) if "license" in table else None
     if isinstance(license_text, str):
         try:

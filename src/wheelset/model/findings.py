@@ -33,6 +33,7 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.ERROR
+    platforms: tuple[str, ...] = ()  # ids of the platforms it occurs on (closure findings)
 
     def sort_key(self) -> tuple[str, str, str]:
         return (str(self.path), self.code, self.message)

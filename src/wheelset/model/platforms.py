@@ -13,13 +13,13 @@ or a root manifest's copy of it. An interpreter is a Platform too: `current_plat
 the running one, `interpreter_platform()` for what another one reports about itself
 (`wheelset.client.interpreter`). No I/O except load_platforms().
 Entry points: Platform, parse_platforms(), load_platforms(), find_platform(),
-current_platform(), interpreter_platform(), select_wheel().
+current_platform(), interpreter_platform(), select_wheel(), describe_platforms().
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +44,7 @@ __all__ = [
     "UnknownPlatform",
     "better_wheel",
     "current_platform",
+    "describe_platforms",
     "expand_system",
     "find_platform",
     "interpreter_platform",
@@ -381,3 +382,38 @@ def better_wheel(
     if decl.version != best.version:
         return decl.version > best.version
     return key < best_key
+
+
+def describe_platforms(
+    ids: Collection[str], platforms: Sequence[Platform], within: Collection[str] | None = None
+) -> str:
+    """Platform ids in few words: ``all 8 platforms``, whole Pythons (``cp311``) and whole
+    systems (``win_amd64``) when every platform of them (among ``within``, default all) is
+    in ``ids``, then the remaining ids, in platforms.toml order.
+    """
+    universe = [p for p in platforms if within is None or p.id in within]
+    wanted = set(ids)
+    if len(universe) > 1 and wanted >= {p.id for p in universe}:
+        return f"all {len(universe)} platforms"
+    parts: list[str] = []
+    left = [p for p in universe if p.id in wanted]
+    for key in (_python_label, _system_label):
+        groups: dict[str, list[Platform]] = {}
+        for p in universe:
+            groups.setdefault(key(p), []).append(p)
+        for name, group in groups.items():
+            whole = len(group) > 1 and all(p.id in wanted for p in group)
+            if whole and any(p in left for p in group):
+                parts.append(name)
+                left = [p for p in left if p not in group]
+    parts += [p.id for p in left]
+    parts += sorted(wanted - {p.id for p in universe})
+    return ", ".join(parts)
+
+
+def _python_label(platform: Platform) -> str:
+    return platform.id.split("-", 1)[0]  # "cp311"
+
+
+def _system_label(platform: Platform) -> str:
+    return platform.system

@@ -1,22 +1,20 @@
-"""A wheel file on disk: its digests (CID, sha256, size) and what its METADATA declares.
+"""A wheel file on disk: what its METADATA declares.
 
-digest_stream() computes the Kubo CID, sha256 and size in one pass. read_wheel() first
+Its digests (CID, sha256, size) come from ipfs.importer.digest_stream(). read_wheel() first
 validates the archive (wheelset.model.wheel_validity: RECORD hashes and sizes, which pip
 does not check, unsafe paths and links, zip-bomb limits, METADATA Name/Version and WHEEL
 tags against the file name), then reads the one ``*.dist-info/METADATA`` with pkginfo,
 licence included. declaration_for() turns the two into a Declaration. No network.
-Entry points: Digest, WheelMetadata, digest_stream(), read_wheel(), declaration_for().
+Entry points: WheelMetadata, read_wheel(), declaration_for().
 """
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import pkginfo
 from packaging.requirements import InvalidRequirement
@@ -25,8 +23,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelset.fetch import NotAWheelError
-from wheelset.ipfs.cid import CID
-from wheelset.ipfs.importer import import_file
+from wheelset.ipfs.importer import Digest
 from wheelset.model.declarations import (
     Declaration,
     DeclarationError,
@@ -38,16 +35,7 @@ from wheelset.model.declarations import (
 from wheelset.model.licenses import license_from_fields
 from wheelset.model.wheel_validity import validate_wheel
 
-__all__ = ["Digest", "WheelMetadata", "declaration_for", "digest_stream", "read_wheel"]
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """The identity of some bytes: Kubo CIDv0, hex sha256, length."""
-
-    content_id: CID
-    sha256: str
-    size: int
+__all__ = ["WheelMetadata", "declaration_for", "read_wheel"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +51,6 @@ class WheelMetadata:
     license: str | None = None
 
 
-def digest_stream(stream: BinaryIO) -> Digest:
-    """CID (as `ipfs add` with Kubo defaults), sha256 and size of a stream, in one pass."""
-    sha = hashlib.sha256()
-    imported = import_file(stream, on_chunk=sha.update)
-    return Digest(imported.cid, sha.hexdigest(), imported.file_size)
-
-
 def _dist_info_file(names: list[str], leaf: str, filename: str) -> str:
     found = [
         n for n in names if n.count("/") == 1 and n.endswith(f".dist-info/{leaf}") and n[0] != "/"
@@ -80,7 +61,7 @@ def _dist_info_file(names: list[str], leaf: str, filename: str) -> str:
     return found[0]
 
 
-def _parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
+def parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
     dist = pkginfo.Distribution()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pkginfo warns about newer Metadata-Versions
@@ -141,7 +122,7 @@ def read_wheel(path: Path, filename: str) -> WheelMetadata:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             metadata_name = _dist_info_file(names, "METADATA", filename)
-            metadata = _parse_metadata(archive.read(metadata_name), filename)
+            metadata = parse_metadata(archive.read(metadata_name), filename)
     except (zipfile.BadZipFile, EOFError) as e:
         raise NotAWheelError(f"{filename}: not a zip archive ({e})") from e
     except (OSError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError) as e:
