@@ -121,10 +121,9 @@ def install_command(
                 return
             wanted = [item.declaration for item in plan.to_install]
             with ProgressBar(f"{len(wanted)} wheels") as bar:
-                observer = _Observer(bar)
-                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=bar)
                 report = install_wheels(
-                    plan, files, compile_bytecode=compile_bytecode, force=force, observer=observer
+                    plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
                 )
     for line in bar.warnings:
         typer.echo(f"warning: {line}", err=True)
@@ -133,26 +132,13 @@ def install_command(
     _print_report(plan, report, bar.states)
 
 
-class _Observer:
-    """install's callbacks drawn by the CLI's one progress renderer."""
-
-    def __init__(self, bar: ProgressBar):
-        self.bar = bar
-
-    def fetch_started(self, count: int, total_bytes: int) -> None:
-        self.bar.start(total_bytes or None, unit="bytes")
-
-    def advanced(self, delta: int) -> None:
-        self.bar.advance(delta)
-
-    def wheel_ready(self, decl, source: str) -> None:
-        self.bar.item(decl.filename, source)
-
-    def gateway_failed(self, decl, failure) -> None:
-        self.bar.warn(f"{decl.filename}: {failure}")
-
-    def installing(self, decl) -> None:
-        pass  # the bar shows where each wheel came from; the install itself is quick
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
 
 
 def _count(n: int, noun: str) -> str:
