@@ -92,7 +92,6 @@ CODES: dict[str, tuple[str, str]] = {
     "RESOLVE": (ERROR_FAMILY, "an IPNS name or DNSLink domain cannot be resolved"),
     "BUILD": (ERROR_FAMILY, "the collection cannot be built into a root"),
     "OUT": (ERROR_FAMILY, "a build directory cannot be written or read"),
-    "MANIFEST": (ERROR_FAMILY, "a root's wheelset.json is malformed"),
     "PUBLISH": (ERROR_FAMILY, "the node disagrees with the build, or wheels failed to publish"),
     "ROOT": (ERROR_FAMILY, "ROOT is not a CID, /ipfs/ path or build directory, or unreadable"),
     "MISMATCH": (ERROR_FAMILY, "content served for a CID is not that content"),

@@ -18,7 +18,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from tests.fuzz.profiles import FUZZ
-from wheelset.build.manifest import InvalidManifest, format_manifest, manifest_of, parse_manifest
+from wheelset.build.manifest import WheelEntry
+from wheelset.build.rootfiles import format_project_file
+from wheelset.client.root import RootError, parse_header, parse_project_file
 from wheelset.ipfs.cid import InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import InvalidNode, decode_node, decode_unixfs, encode_node
 from wheelset.ipfs.directory import build_tree
@@ -131,40 +133,45 @@ def test_wheel_file_names(name: str) -> None:
             parse_declaration(GOOD_TABLE, PurePosixPath(candidate + ".toml"))
 
 
-def _good_manifest() -> bytes:
+def _good_project_file() -> bytes:
     decl = parse_declaration(GOOD_TABLE, GOOD_PATH)
-    return format_manifest(manifest_of({"python-versions": ["3.11"]}, [decl]))
+    return format_project_file(decl.name, [WheelEntry(decl)])
+
+
+def _parse_project_file(data: bytes) -> None:
+    decl = parse_declaration(GOOD_TABLE, GOOD_PATH)
+    with contextlib.suppress(RootError):
+        parse_project_file(data, decl.name)
 
 
 @FUZZ
 @given(st.binary(max_size=200))
-def test_manifest_random_bytes(data: bytes) -> None:
-    with contextlib.suppress(InvalidManifest):
-        parse_manifest(data)
+def test_root_files_random_bytes(data: bytes) -> None:
+    with contextlib.suppress(RootError):
+        parse_header(data)
+    _parse_project_file(data)
 
 
 @FUZZ
 @given(st.lists(st.integers(min_value=0), max_size=4), st.lists(st.integers(0, 255), max_size=4))
-def test_manifest_byte_mutations(positions: list[int], values: list[int]) -> None:
-    with contextlib.suppress(InvalidManifest):
-        parse_manifest(_mutate(_good_manifest(), positions, values))
+def test_project_file_byte_mutations(positions: list[int], values: list[int]) -> None:
+    _parse_project_file(_mutate(_good_project_file(), positions, values))
 
 
 @FUZZ
 @given(
-    st.sampled_from(
-        ["format", "version", "platforms", "declarations", "path", "metadata", *GOOD_TABLE]
-    ),
+    st.sampled_from(["meta", "name", "versions", "files", "filename", "wheelset", *GOOD_TABLE]),
     toml_values,
 )
-def test_manifest_structural_mutations(key: str, value: object) -> None:
-    doc = json.loads(_good_manifest())
-    if key in ("format", "version", "platforms", "declarations"):
+def test_project_file_structural_mutations(key: str, value: object) -> None:
+    doc = json.loads(_good_project_file())
+    if key in ("meta", "name", "versions", "files"):
         doc[key] = value
+    elif key in ("filename", "wheelset"):
+        doc["files"][0][key] = value
     else:
-        doc["declarations"][0][key] = value
-    with contextlib.suppress(InvalidManifest):
-        parse_manifest(json.dumps(doc, default=str).encode())
+        doc["files"][0]["wheelset"][key] = value
+    _parse_project_file(json.dumps(doc, default=str).encode())
 
 
 @FUZZ
