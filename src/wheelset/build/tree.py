@@ -191,9 +191,11 @@ def assemble_root(
     return root, generated
 
 
-def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltRoot:
-    """Build the root tree of a manifest (in memory); blocks of generated files and
-    directories go to ``store``.
+def build_root(
+    manifest: Manifest, *, store: BlockStore | None = None, policy: bytes | None = None
+) -> BuiltRoot:
+    """Build the root tree of a manifest (and ``policy``, a policy.toml's bytes) in memory;
+    blocks of generated files and directories go to ``store``.
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
@@ -210,7 +212,7 @@ def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltR
         generated.update((f"{project}/{name}", data) for name, data in built.generated.items())
         links.update((f"{project}/{name}", link) for name, link in built.links.items())
     root, root_files = assemble_root(
-        manifest.platforms, directories, len(manifest.entries), store=store
+        manifest.platforms, directories, len(manifest.entries), store=store, policy=policy
     )
     generated.update(root_files)
     return BuiltRoot(root.cid, root.tsize, generated, links)
