@@ -215,6 +215,6 @@ def test_init_refuses_a_malformed_policy_in_the_root(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build_collection(collection, out=out)
     (out / "tree" / "policy.toml").write_bytes(b"[nonsense]\nx = 1\n")  # the user's own disk
-    with pytest.raises(ForkError, match="policy.toml is malformed"):
+    with pytest.raises(ForkError, match=r"policy\.toml is malformed"):
         init_collection(open_root(parse_root_ref(str(out))), tmp_path / "fork")
     assert not (tmp_path / "fork").exists()
