@@ -219,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             report(sizes, table)
             largest = sizes[-1]
             collection = base / f"c{largest}"
+            # The changed root is built incrementally from a copy of the first build.
+            shutil.copytree(base / f"out{largest}", base / "changed", symlinks=True)
             change_three_projects(collection)
             other, seconds = build(collection, base / "changed")
             load_blocks(store, base / "changed" / "root.car")

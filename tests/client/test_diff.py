@@ -232,4 +232,3 @@ def test_platform_tags_expand_like_pip() -> None:
 def test_platform_table_errors(table: dict) -> None:
     with pytest.raises(DiffError):
         platform_tags(table)
-

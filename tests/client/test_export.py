@@ -205,8 +205,9 @@ def test_export_for_a_platform_whose_patch_release_is_pinned(tmp_path: Path) -> 
     platforms = {"python-versions": ["3.11.4", "3.12"], "systems": ["win_amd64"]}
     built = build_root(manifest_of(platforms, [decl], {decl.filename: meta}))
     for path, data in built.generated.items():
-        (tmp_path / "build" / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "build" / path).write_bytes(data)
+        (tmp_path / "build" / "tree" / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "build" / "tree" / path).write_bytes(data)
+    (tmp_path / "build" / "ROOT").write_text(f"{built.cid}\n")
     args = ["export", tmp_path / "build", "patched", "--gateway", "http://127.0.0.1:9"]
     result = wheelset([*args, "--platform", "cp311-win_amd64"], tmp_path / "c")
     assert result.exit_code == 0, result.stderr

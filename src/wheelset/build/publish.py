@@ -9,8 +9,8 @@ If a wheel fails, the CAR is still imported (unpinned) and the failures are repo
 running publish again retries only what is missing, since pinned wheels are skipped.
 read_build_directory() gives what publishing an existing build directory needs, nothing
 rebuilt. request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
-Entry points: node_api(), publish(), read_build_directory(), PublishReport, WheelOutcome,
-request_remote_pin().
+Entry points: node_api(), publish(), add_wheel_file(), read_build_directory(),
+PublishReport, WheelOutcome, request_remote_pin().
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "PublishError",
     "PublishReport",
     "WheelOutcome",
+    "add_wheel_file",
     "node_api",
     "publish",
     "read_build_directory",
@@ -103,18 +104,7 @@ def _provide(
             rpc.pin_add(decl.content_id, timeout=pin_timeout)
             return WheelOutcome(decl.filename, decl.content_id, PINNED)
         with tempfile.TemporaryDirectory(prefix="wheelset-publish-") as tmp:
-            wheel = fetcher.fetch(decl, Path(tmp))
-            with wheel.path.open("rb") as stream:
-                entries = rpc.add(stream, decl.filename, pin=True)
-        if not entries or entries[-1].cid != decl.content_id:
-            got = entries[-1].cid if entries else "nothing"
-            return WheelOutcome(
-                decl.filename,
-                decl.content_id,
-                FAILED,
-                f"the node computed {got}, the declaration says {decl.content_id}",
-            )
-        return WheelOutcome(decl.filename, decl.content_id, ADDED)
+            return add_wheel_file(rpc, decl, fetcher.fetch(decl, Path(tmp)).path)
     except WheelsetError as e:
         return WheelOutcome(decl.filename, decl.content_id, FAILED, e.one_line())
 
@@ -151,6 +141,26 @@ def _count_blocks(root: CID, car: bytes) -> int:
         listed = ", ".join(map(str, roots)) or "none"
         raise PublishError(f"the CAR's root is {listed}, not {root}")
     return blocks
+
+
+def add_wheel_file(rpc: KuboRpc, decl: Declaration, path: Path) -> WheelOutcome:
+    """Add a verified wheel file to the node, pinned; ADDED, or FAILED when the node
+    computes another CID than the declared one (its import settings differ).
+
+    Raises:
+        RpcError: the node cannot be reached or refuses the file.
+    """
+    with path.open("rb") as stream:
+        entries = rpc.add(stream, decl.filename, pin=True)
+    if not entries or entries[-1].cid != decl.content_id:
+        got = entries[-1].cid if entries else "nothing"
+        return WheelOutcome(
+            decl.filename,
+            decl.content_id,
+            FAILED,
+            f"the node computed {got}, the declaration says {decl.content_id}",
+        )
+    return WheelOutcome(decl.filename, decl.content_id, ADDED)
 
 
 def publish(

@@ -26,7 +26,7 @@ byte-identical to a fresh build. While it updates, the marker OUT/.incomplete ex
 build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
-removed by the next build (builds into one OUT are serialised by a lock on its parent).
+removed by the next build (builds into one OUT are serialised by a lock file .OUT.lock).
 
 Entry points: build_collection(), BuildResult, is_build_dir(), read_build_root(),
 ROOT_FILE, CAR_FILE, TREE_DIR.
@@ -609,12 +609,20 @@ def _swap_in(staged: Path, target: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
-    """Serialise builds into ``out`` (a lock on its parent directory) and, holding the lock,
-    remove staging directories that crashed builds left beside it."""
+    """Serialise builds into ``out`` (a lock file beside it, removed when done) and, holding
+    the lock, remove what crashed builds left: staging directories, pages made aside."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+    lock = out.parent / f".{out.name}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break  # else the holder removed it after we opened it: try the new one
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         stale = (f".{out.name}.new-", f".{out.name}.old-")
         for name in os.listdir(out.parent):
             if name.startswith(stale):
@@ -625,6 +633,7 @@ def _locked(out: Path) -> Iterator[None]:
                     shutil.rmtree(out / name, ignore_errors=True)
         yield
     finally:
+        os.unlink(lock)
         os.close(fd)  # releases the lock
 
 

@@ -2,8 +2,8 @@
 
 One module per command or command group (cid, build, diff, prefix, declare, check,
 install, environment (uninstall, list, freeze), export, serve, fork, outdated, bump,
-cache); options shared by several commands are defined once in `options`, error handling
-in `errors`, progress display in `progress`.
+cache, mirror, gc, announce); options shared by several commands are defined once in
+`options`, error handling in `errors`, progress display in `progress`.
 This module builds the app from them. Entry points: app, main().
 """
 
@@ -15,7 +15,21 @@ from typing import Annotated
 import typer
 
 from wheelset import __version__
-from wheelset.cli import build, bump, check, cid, declare, diff, export, fork, install, outdated
+from wheelset.cli import (
+    announce,
+    build,
+    bump,
+    check,
+    cid,
+    declare,
+    diff,
+    export,
+    fork,
+    gc,
+    install,
+    mirror,
+    outdated,
+)
 from wheelset.cli import environment as environment_module
 from wheelset.cli import prefix as prefix_module
 from wheelset.cli import serve as serve_module
@@ -72,6 +86,9 @@ for _name, _command in (
     ("sync", fork.sync_command),
     ("outdated", outdated.outdated_command),
     ("bump", bump.bump_command),
+    ("mirror", mirror.mirror_command),
+    ("gc", gc.gc_command),
+    ("announce", announce.announce_command),
 ):
     app.command(_name, cls=WheelsetCommand)(_command)
 app.add_typer(cache_app, name="cache")

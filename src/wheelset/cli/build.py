@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from wheelset.cli.announce import IpnsKeyOption
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
@@ -24,6 +25,7 @@ from wheelset.cli.options import (
     WithMetadataOption,
 )
 from wheelset.cli.progress import ProgressBar
+from wheelset.cli.replicate import announce, cluster_pin, record_publish
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
 
@@ -148,7 +150,10 @@ def publish_command(
     token: Annotated[
         str | None,
         typer.Option(
-            "--token", metavar="TOKEN", envvar="WHEELSET_PINNING_TOKEN", help="Its access token."
+            "--token",
+            metavar="TOKEN",
+            envvar="WHEELSET_PINNING_TOKEN",
+            help="Access token of the pinning service or the cluster.",
         ),
     ] = None,
     with_metadata: WithMetadataOption = False,
@@ -156,6 +161,23 @@ def publish_command(
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = PUBLISH_TIMEOUT,
+    ipns: IpnsKeyOption = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="URL",
+            help="IPFS Cluster REST API to pin the root on its peers (token: --token).",
+        ),
+    ] = None,
+    replication_min: Annotated[
+        int | None,
+        typer.Option("--replication-min", metavar="N", min=1, help="Cluster peers at least."),
+    ] = None,
+    replication_max: Annotated[
+        int | None,
+        typer.Option("--replication-max", metavar="N", min=1, help="Cluster peers at most."),
+    ] = None,
     cache_dir: CacheDirOption = None,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
@@ -163,7 +185,8 @@ def publish_command(
     Given a build directory (`wheelset build --out OUT`), its root is published as it is \
 (OUT/root.car and the wheels it links; nothing rebuilt). The node is --api (default \
 http://127.0.0.1:5001, unless only --pinning-service is given). Safe to re-run: wheels the \
-node already pins are skipped. --timeout bounds each node call and pin (default 300 s).
+node already pins are skipped. --timeout bounds each node call and pin (default 300 s). \
+Pins are recorded so that `wheelset gc` can release them.
     """
     from wheelset.build.publish import (
         FAILED,
@@ -189,6 +212,10 @@ node already pins are skipped. --timeout bounds each node call and pin (default 
         raise UsageError(
             f"--with-metadata builds; {directory} is a build directory, published as it is"
         )
+    if (replication_min or replication_max) and not cluster:
+        raise UsageError("--replication-min/--replication-max need --cluster")
+    if ipns and api is None and pinning_service:
+        raise UsageError("--ipns needs a node (--api) to sign the name")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
         wheels = _wheel_fetcher(http, index_url, gateway, cache_dir, out)
@@ -230,6 +257,20 @@ node already pins are skipped. --timeout bounds each node call and pin (default 
                     "fix them and run publish again (done work is kept)"
                 )
             origins = [str(a) for a in rpc.id().get("Addresses") or []]
+            record_publish(rpc, cache_dir, report)
+        if cluster:
+            cluster_pin(
+                http,
+                cluster,
+                token,
+                root,
+                timeout,
+                cache_dir,
+                name=f"wheelset {directory.name}",
+                replication=(replication_min, replication_max),
+            )
+        if ipns:
+            announce(http, api, ipns, root, timeout)
         if pinning_service:
             service = PinningService(pinning_service, token or "", http=http)
             status = request_remote_pin(

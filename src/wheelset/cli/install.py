@@ -23,6 +23,7 @@ from wheelset.cli.options import (
     TimeoutOption,
 )
 from wheelset.cli.progress import ProgressBar, human_size
+from wheelset.cli.seed import seed_installed
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -81,6 +82,14 @@ def install_command(
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
     api: NodeApiOption = None,
+    seed: Annotated[
+        bool,
+        typer.Option(
+            "--seed",
+            help="Afterwards add the installed wheels to the node at --api (default: the "
+            "local node) and pin them, so that it serves them; `wheelset gc` can release them.",
+        ),
+    ] = False,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID.
 
@@ -121,38 +130,26 @@ def install_command(
                 return
             wanted = [item.declaration for item in plan.to_install]
             with ProgressBar(f"{len(wanted)} wheels") as bar:
-                observer = _Observer(bar)
-                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, observer=observer)
+                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=bar)
                 report = install_wheels(
-                    plan, files, compile_bytecode=compile_bytecode, force=force, observer=observer
+                    plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
                 )
     for line in bar.warnings:
         typer.echo(f"warning: {line}", err=True)
     if plan.broken:
         typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
     _print_report(plan, report, bar.states)
+    if seed:
+        seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
 
 
-class _Observer:
-    """install's callbacks drawn by the CLI's one progress renderer."""
-
-    def __init__(self, bar: ProgressBar):
-        self.bar = bar
-
-    def fetch_started(self, count: int, total_bytes: int) -> None:
-        self.bar.start(total_bytes or None, unit="bytes")
-
-    def advanced(self, delta: int) -> None:
-        self.bar.advance(delta)
-
-    def wheel_ready(self, decl, source: str) -> None:
-        self.bar.item(decl.filename, source)
-
-    def gateway_failed(self, decl, failure) -> None:
-        self.bar.warn(f"{decl.filename}: {failure}")
-
-    def installing(self, decl) -> None:
-        pass  # the bar shows where each wheel came from; the install itself is quick
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
 
 
 def _count(n: int, noun: str) -> str:

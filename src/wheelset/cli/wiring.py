@@ -1,6 +1,7 @@
 """Wiring: the library objects a command needs, built from its options in one place.
 
-open_root() opens a ROOT of any form with the one opener (cache, node, gateways);
+open_root() opens a ROOT of any form with the one opener (cache, node, gateways), a name
+(IPNS, DNSLink) resolved first by the node;
 wheel_fetching() gives the wheel fetcher of declare, bump and check --integrity (HTTP
 client, index, the one cache, progress bar). Commands get what they need here instead of
 each assembling it.
@@ -24,7 +25,22 @@ if TYPE_CHECKING:
     from wheelset.fetch.wheels import WheelFetcher
     from wheelset.ipfs.gateway import GatewayFetcher
 
-__all__ = ["open_root", "wheel_fetching"]
+__all__ = ["open_root", "resolve_root_name", "wheel_fetching"]
+
+
+def resolve_root_name(root: str, http: httpx.Client, api: str | None, timeout: float) -> str | None:
+    """When ROOT is a name (IPNS, DNSLink), the /ipfs/<cid> the node at ``api`` resolves it
+    to, said on stderr; else None."""
+    import typer
+
+    from wheelset.client.root import resolve_name
+    from wheelset.ipfs.rpc import KuboRpc
+
+    rpc = KuboRpc(api, http=http, timeout=timeout) if api else None
+    resolved = resolve_name(root, rpc)
+    if resolved is not None:
+        typer.echo(f"{root} resolves to {resolved} (verified as that CID)", err=True)
+    return resolved
 
 
 def open_root(
@@ -42,7 +58,8 @@ def open_root(
     from wheelset.fetch.cache import Cache, default_cache_dir
     from wheelset.ipfs.gateway import GatewayFetcher, gateway_urls
 
-    ref = parse_root_ref(root)
+    resolved = resolve_root_name(root, http, api, timeout)
+    ref = parse_root_ref(resolved or root)
     fetcher = GatewayFetcher(gateway_urls(gateways, http=http), http=http, timeout=timeout)
     cache = Cache(cache_dir or default_cache_dir())
     resolver = root_resolver(fetcher, cache.directory, api=api, http=http, timeout=timeout)

@@ -14,7 +14,7 @@ from the unpacked cache (copied across file systems), scripts and
 RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure, signal or kill -9 the
 environment is brought back. `uninstall` and `--exact` removals are the same transaction
 without new files. Bytecode is compiled only on request, inside the transaction. Never
-prints: progress goes to an InstallObserver.
+prints: progress goes to a wheelset.progress.Progress.
 Entry points: plan_install(), fetch_wheels(), install_wheels(), uninstall(), repair(),
 target_scheme(), InstallPlan, InstallReport, InstallError.
 """
@@ -52,8 +52,9 @@ from wheelset.client.resolve import resolve_lazily
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
-from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFailure, GatewayFetcher
+from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFetcher
 from wheelset.model.declarations import Declaration
+from wheelset.progress import NO_PROGRESS, Progress
 
 if TYPE_CHECKING:
     from wheelset.client.unpacked import UnpackedWheel
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WORKERS",
     "InstallError",
-    "InstallObserver",
     "InstallPlan",
     "InstallReport",
     "PlanItem",
@@ -79,25 +79,6 @@ INSTALLER_NAME = b"wheelset"
 
 class InstallError(WheelsetError):
     """A wheel could not be fetched, verified or installed (the environment is unchanged)."""
-
-
-class InstallObserver:
-    """Progress callbacks (no-ops here); may be called from worker threads."""
-
-    def fetch_started(self, count: int, total_bytes: int) -> None:
-        """``count`` wheels of ``total_bytes`` (declared sizes) are about to be obtained."""
-
-    def advanced(self, delta: int) -> None:
-        """Bytes arrived (negative when an abandoned attempt is discounted)."""
-
-    def wheel_ready(self, decl: Declaration, source: str) -> None:
-        """A wheel is verified; ``source`` is ``cache`` or a gateway URL."""
-
-    def gateway_failed(self, decl: Declaration, failure: GatewayFailure) -> None:
-        """A gateway did not deliver this wheel (another one did, or will be tried)."""
-
-    def installing(self, decl: Declaration) -> None:
-        """About to install this wheel."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +214,7 @@ def fetch_wheels(
     fetcher: GatewayFetcher,
     *,
     workers: int = DEFAULT_WORKERS,
-    observer: InstallObserver | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> dict[CID, UnpackedWheel]:
     """Obtain every wheel verified and unpacked (RECORD checked), in parallel.
 
@@ -245,7 +226,6 @@ def fetch_wheels(
             message names the wheel; the other fetches are cancelled.
         CacheError: the cache cannot be written.
     """
-    observe = observer or InstallObserver()
     if not declarations:
         return {}
     from wheelset.client.unpacked import UnpackedCache  # not needed when nothing is to do
@@ -259,11 +239,11 @@ def fetch_wheels(
             missing.append(decl)
         else:
             ready[decl.content_id] = entry
-    observe.fetch_started(len(declarations), sum(d.size or 0 for d in declarations))
+    progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
     for decl in declarations:
         if decl.content_id in ready:
-            observe.advanced(decl.size or 0)
-            observe.wheel_ready(decl, "cache")
+            progress.advance(decl.size or 0)
+            progress.item(decl.filename, "cache")
     if not missing:
         return ready
     cancel = threading.Event()
@@ -276,18 +256,18 @@ def fetch_wheels(
             size=decl.size,
             sha256=decl.sha256,
             label=decl.filename,
-            on_progress=observe.advanced,
+            on_progress=progress.advance,
             cancel=cancel,
         )
         for failure in got.failures:
-            observe.gateway_failed(decl, failure)
+            progress.warn(f"{decl.filename}: {failure}")
         if got.source == "cache":
-            observe.advanced(got.size)
+            progress.advance(got.size)
         try:
             wheel = unpacked.unpack(decl.content_id, got.path, decl.filename)
         except OSError as e:
             raise CacheError(f"cache {cache.directory}: {e}") from e
-        observe.wheel_ready(decl, got.source)
+        progress.item(decl.filename, got.source)
         return wheel
 
     # Largest first: the long downloads start early, the small ones fill in around them.
@@ -502,7 +482,7 @@ def _apply(
     *,
     compile_with: str | None = None,
     on_file: dict[int, Declaration] | None = None,
-    observe: InstallObserver | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> None:
     """Remove ``remove`` and create ``placements`` in one journaled transaction.
 
@@ -536,8 +516,9 @@ def _apply(
                 transaction.make_dirs()
                 made: set[str] = set()
                 for number, placement in enumerate(placements):
-                    if on_file is not None and number in on_file and observe is not None:
-                        observe.installing(on_file[number])
+                    if on_file is not None and number in on_file:
+                        decl = on_file[number]
+                        progress.item(f"{decl.name} {decl.version}", "installing")
                     parent = os.path.dirname(placement.target)
                     if parent not in made:
                         os.makedirs(parent, exist_ok=True)  # an emptied directory of an old one
@@ -560,7 +541,7 @@ def install_wheels(
     *,
     compile_bytecode: bool = False,
     force: bool = False,
-    observer: InstallObserver | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> InstallReport:
     """Install the plan's wheels (verified and unpacked, in ``wheels``), all or nothing.
 
@@ -613,7 +594,7 @@ def install_wheels(
             remove,
             compile_with=plan.interpreter.executable if compile_bytecode and wanted else None,
             on_file=starts,
-            observe=observer or InstallObserver(),
+            progress=progress,
         )
     return InstallReport(
         tuple(wanted),

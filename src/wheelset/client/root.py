@@ -11,7 +11,9 @@ A build directory is the user's own disk: its tree is read as it is, with the ro
 OUT/ROOT. A project is read the first time it is asked for, never before. Format:
 docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
 one line saying how to rebuild them.
-Entry points: parse_root_ref(), open_root(), Root, RootRef, RootError,
+A mutable name (``/ipns/…``, ``ipns://…``, a DNSLink domain) is resolved first, by a
+node (resolve_name()), and the CID it gives is opened as any other.
+Entry points: resolve_name(), parse_root_ref(), open_root(), Root, RootRef, RootError,
 parse_header(), parse_project_file().
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +58,7 @@ from wheelset.ipfs.resolver import (
     SourceFailure,
     block_dir_of,
 )
+from wheelset.ipfs.rpc import KuboRpc, RpcError
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
@@ -63,10 +67,12 @@ __all__ = [
     "Root",
     "RootError",
     "RootRef",
+    "name_of",
     "open_root",
     "parse_header",
     "parse_project_file",
     "parse_root_ref",
+    "resolve_name",
     "root_resolver",
 ]
 
@@ -152,6 +158,43 @@ def parse_root_ref(text: str) -> RootRef:
     if cid.codec != DAG_PB:
         raise InvalidRoot(f"root {text!r} is not a directory CID (dag-pb)")
     return RootRef(text, cid=cid)
+
+
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def name_of(text: str) -> str | None:
+    """The ``/ipns/…`` path ROOT names when it is a mutable name — ``/ipns/<name>``,
+    ``ipns://<name>`` or a DNSLink domain (``example.org``) — else None."""
+    body = text.strip().rstrip("/")
+    for prefix in ("/ipns/", "ipns://"):
+        if body.startswith(prefix):
+            name = body[len(prefix) :]
+            return f"/ipns/{name}" if name and "/" not in name else None
+    if _DOMAIN.match(body) and not Path(text).exists():
+        return f"/ipns/{body}"
+    return None
+
+
+def resolve_name(text: str, rpc: KuboRpc | None) -> str | None:
+    """Resolve ROOT first when it is a mutable name: the ``/ipfs/<cid>`` it points at now
+    (IPNS or DNSLink, through the node's `name/resolve`), else None. The name is only a pointer:
+    the CID it gives is then opened and verified like any other.
+
+    Raises:
+        RootError: a name but no node to resolve it, or the node cannot resolve it.
+    """
+    path = name_of(text)
+    if path is None:
+        return None
+    if rpc is None:
+        raise RootError(f"{text} is a name (IPNS or DNSLink): give a node to resolve it (--api)")
+    try:
+        return rpc.name_resolve(path)
+    except RpcError as e:
+        raise RootError(f"cannot resolve {text}: {e.one_line()}", code="RESOLVE") from e
 
 
 def _json(data: bytes, where: str) -> object:

@@ -453,6 +453,28 @@ class PathResolver:
 
         return self._run(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
 
+    def block(self, cid: CID) -> bytes:
+        """The verified block ``cid``: from the cache, else from each source in turn (a
+        walk over a whole DAG asks block by block; no path is involved).
+
+        Raises:
+            PathError: no source delivered it (each source's failure named).
+        """
+        try:
+            return self._cached(cid)
+        except _Missing:
+            pass
+        failures: list[str] = []
+        for source in self.sources:
+            try:
+                block = _check(cid, source.block(cid))
+            except SourceFailure as e:
+                failures.append(f"{source.name}: {e.reason}")
+                continue
+            self._store({cid: block})
+            return block
+        raise PathError(f"cannot read block {cid}: " + ("; ".join(failures) or "no source"))
+
     def listing(self, directory: CID, *, max_size: int = 64 << 20) -> dict[str, CID]:
         """Every entry of the verified directory ``directory`` (basic or HAMT-sharded).
 

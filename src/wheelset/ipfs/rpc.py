@@ -188,6 +188,44 @@ class KuboRpc:
                     continue  # a pin of a kind we never create (e.g. another hash function)
         return {_as_v0(c) for c in pinned}
 
+    def pin_rm(self, cid: CID) -> None:
+        """Remove the recursive pin of ``cid`` (its blocks stay until the node's own gc)."""
+        self._post("pin/rm", {"arg": str(cid), "recursive": "true"})
+
+    def name_publish(
+        self, cid: CID, *, key: str, lifetime: str = "24h", allow_offline: bool = True
+    ) -> str:
+        """Point the IPNS name of ``key`` at ``/ipfs/<cid>``; return the name.
+
+        ``allow_offline`` lets a node without peers sign and store the record (it is
+        announced when the node is online).
+        """
+        params = {
+            "arg": f"/ipfs/{cid}",
+            "key": key,
+            "lifetime": lifetime,
+            "allow-offline": _flag(allow_offline),
+            "resolve": "false",
+        }
+        item = next(self._json_lines(self._post("name/publish", params), "name/publish"), {})
+        name = item.get("Name")
+        if not isinstance(name, str) or not name:
+            raise RpcError("name/publish: the node did not say which name it published")
+        return name
+
+    def name_resolve(self, path: str, *, timeout: float | None = None) -> str:
+        """Resolve a mutable path (``/ipns/<name or DNSLink domain>``) to the ``/ipfs/…``
+        path it points at now (recursively, through names pointing at names)."""
+        timeout = timeout or self.timeout
+        # nocache: a follower must see a record published a second ago.
+        params = {"arg": path, "recursive": "true", "nocache": "true", "timeout": _seconds(timeout)}
+        response = self._post("name/resolve", params, timeout=timeout + 10)
+        item = next(self._json_lines(response, "name/resolve"), {})
+        target = item.get("Path")
+        if not isinstance(target, str) or not target.startswith("/ipfs/"):
+            raise RpcError(f"name/resolve {path}: the node answered {target!r}, not /ipfs/…")
+        return target
+
     def block_stat(self, cid: CID, *, timeout: float = 5.0) -> int | None:
         """The block's size, or None when the node cannot find it within ``timeout``."""
         params = {"arg": str(cid), "timeout": _seconds(timeout)}

@@ -1,0 +1,58 @@
+"""`wheelset announce`: point an IPNS name at a root (after verifying the root)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wheelset.cli.errors import handles_errors
+from wheelset.cli.options import (
+    DEFAULT_TIMEOUT,
+    CacheDirOption,
+    GatewayOption,
+    NodeApiOption,
+    RootArg,
+    TimeoutOption,
+)
+from wheelset.cli.wiring import open_root
+from wheelset.fetch.http import http_client
+
+__all__ = ["IpnsKeyOption", "announce_command"]
+
+IpnsKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ipns",
+        metavar="KEY",
+        help="Point the IPNS name of this node key (`ipfs key list`; `self` is the node's "
+        "own) at the root.",
+    ),
+]
+
+
+@handles_errors
+def announce_command(
+    root: RootArg,
+    ipns: IpnsKeyOption = None,
+    api: NodeApiOption = None,
+    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Point an IPNS name at ROOT (read and verified first); print the name.
+
+    The node at --api (default the local one) signs the record with key --ipns (default
+    `self`), also when it has no peers yet.
+    """
+    from wheelset.build.publish import node_api
+    from wheelset.ipfs.rpc import KuboRpc
+
+    api = node_api(api, None)
+    with http_client(timeout) as http:
+        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http, api)
+        name = KuboRpc(api or "", http=http, timeout=timeout).name_publish(
+            opened.cid, key=ipns or "self"
+        )
+    typer.echo(f"/ipns/{name} -> /ipfs/{opened.cid}", err=True)
+    typer.echo(f"/ipns/{name}")
