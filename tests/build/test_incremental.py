@@ -62,7 +62,9 @@ def _assert_same_as_fresh(collection: Path, out: Path, tmp_path: Path) -> BuildR
     assert (tmp_path / "fresh.car").read_bytes() == (fresh / "root.car").read_bytes()
     assert _tree(out / "tree") == _tree(fresh / "tree")
     platforms, decls = read_collection(collection)
-    assert build_root(manifest_of(platforms, decls)).cid == result.root
+    policy = collection / "policy.toml"
+    carried = policy.read_bytes() if policy.exists() else None
+    assert build_root(manifest_of(platforms, decls), policy=carried).cid == result.root
     return result
 
 
@@ -113,6 +115,26 @@ def test_other_flags_rebuild_everything(tmp_path: Path) -> None:
     build_collection(collection, out=out)
     (out / ".build-state").write_bytes(b"garbage")
     assert build_collection(collection, out=out).rebuilt == 20  # unreadable state: fresh
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_policy_added_changed_and_removed_incrementally(tmp_path: Path) -> None:
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    without = build_collection(collection, out=out)
+    policy = collection / "policy.toml"
+    policy.write_bytes(b'[names]\nallow = ["tomli-w"]  # reviewed\n')
+    added = build_collection(collection, out=out)
+    assert added.rebuilt == 0 and added.root != without.root
+    assert (out / "tree" / "policy.toml").read_bytes() == policy.read_bytes()
+    _assert_same_as_fresh(collection, out, tmp_path)
+    policy.write_bytes(b'[names]\nallow = ["tomli-w", "six"]\n')
+    changed = build_collection(collection, out=out)
+    assert changed.root not in (added.root, without.root)
+    _assert_same_as_fresh(collection, out, tmp_path)
+    policy.unlink()
+    removed = build_collection(collection, out=out)
+    assert removed.root == without.root and not (out / "tree" / "policy.toml").exists()
     _assert_same_as_fresh(collection, out, tmp_path)
 
 

@@ -263,3 +263,63 @@ def test_pinning_service_alone_and_its_errors(collection: Path) -> None:
         "error: PINNING pinning service refused (HTTP 401 UNAUTHORIZED)"
     )
     assert len(refused.stderr.splitlines()) == 1
+
+
+def _build(*args: str):
+    return runner.invoke(app, ["build", *args])
+
+
+def test_publish_a_build_directory_as_it_is(
+    collection: Path, wheels: list[Path], tmp_path: Path, ipfs_node
+) -> None:
+    out = tmp_path / "out"
+    (collection / "policy.toml").write_text('[names]\nallow = ["tomli-w"]\n')
+    with serve_index(tmp_path / "site", wheels) as index:
+        built = _build(str(collection), "--out", str(out), "--with-metadata", "--index-url", index)
+        assert built.exit_code == 0, built.stderr
+        root = (out / "ROOT").read_text().strip()
+        # The collection moves on; publishing OUT must not rebuild it.
+        next(collection.rglob("gamma-*.toml")).unlink()
+        args = [str(out), "--api", ipfs_node.api_url, "--from-sources", "--index-url", index]
+        result = _publish(*args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == root == built.stdout.strip()
+    assert "3 added, 0 pinned, 0 already there, 0 failed" in result.stderr
+    assert _build(str(collection)).stdout.strip() != root
+    with httpx.Client() as http:
+        rpc = KuboRpc(ipfs_node.api_url, http=http)
+        wanted = {
+            parse_cid(root),
+            *(rpc.add(w.read_bytes(), w.name, pin=False)[-1].cid for w in wheels),
+        }
+        assert wanted <= rpc.pin_ls()
+        page = http.get(f"{ipfs_node.gateway_url}/ipfs/{root}/gamma/").text
+        assert wheels[2].name in page
+        policy = http.get(f"{ipfs_node.gateway_url}/ipfs/{root}/policy.toml")
+        assert policy.content == (collection / "policy.toml").read_bytes()
+    again = _publish(str(out / "tree"), "--api", ipfs_node.api_url)  # OUT/tree names OUT too
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout.strip() == root and "3 already there" in again.stderr
+
+
+def test_publish_refuses_a_broken_build_directory(
+    collection: Path, wheels: list[Path], tmp_path: Path, ipfs_node
+) -> None:
+    out, other = tmp_path / "out", tmp_path / "other"
+    assert _build(str(collection), "--out", str(out)).exit_code == 0
+    metadata = _publish(str(out), "--api", ipfs_node.api_url, "--with-metadata")
+    assert metadata.exit_code != 0 and "is a build directory" in metadata.stderr
+    next(collection.rglob("gamma-*.toml")).unlink()
+    assert _build(str(collection), "--out", str(other)).exit_code == 0
+    (out / "root.car").write_bytes((other / "root.car").read_bytes())
+    swapped = _publish(str(out), "--api", ipfs_node.api_url)
+    assert swapped.exit_code == 1 and swapped.stdout == ""
+    assert len(swapped.stderr.splitlines()) == 1
+    assert "is the CAR of" in swapped.stderr and "ROOT says" in swapped.stderr
+    (other / ".incomplete").write_bytes(b"")
+    interrupted = _publish(str(other), "--api", ipfs_node.api_url)
+    assert interrupted.exit_code == 1 and len(interrupted.stderr.splitlines()) == 1
+    assert "interrupted build" in interrupted.stderr
+    with httpx.Client() as http:
+        pinned = KuboRpc(ipfs_node.api_url, http=http).pin_ls()
+    assert parse_cid((out / "ROOT").read_text().strip()) not in pinned

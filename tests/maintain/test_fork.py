@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from wheelset.build.manifest import manifest_of
+from wheelset.build.stage import build_collection
 from wheelset.build.tree import build_root
 from wheelset.client.root import Root, open_root, parse_root_ref
 from wheelset.ipfs.blockstore import MemoryBlockStore
@@ -23,7 +24,9 @@ from wheelset.maintain.fork import (
     read_upstream,
     upstream_of,
 )
+from wheelset.model.collection import read_collection
 from wheelset.model.declarations import (
+    dump_declaration,
     load_declaration,
     parse_declaration,
     relpath_for,
@@ -162,3 +165,56 @@ def test_prune_on_the_official_collection_keeps_declared_extras(tmp_path: Path, 
         if "extras = [\n" in line
     ]
     assert declared_extras, "the kept set declares extras whose closure prune had to keep"
+
+
+def _collection_with(directory: Path, policy: bytes | None) -> Path:
+    (directory / "platforms.toml").parent.mkdir(parents=True)
+    (directory / "platforms.toml").write_text(
+        'python-versions = ["3.11"]\nsystems = ["manylinux_2_28_x86_64"]\n'
+    )
+    for d in (decl("alpha", "1.0"), decl("beta", "1.0", ("alpha>=1",))):
+        dump_declaration(d, directory)
+    if policy is not None:
+        (directory / "policy.toml").write_bytes(policy)
+    return directory
+
+
+POLICY = b'# reviewed in #12\n[names]\nallow = ["tomli-w"]\n\n[licenses]\nallow = ["MIT"]\n'
+
+
+@pytest.mark.parametrize("form", ["car", "out"])
+def test_init_keeps_policy_and_the_fork_rebuilds_the_same_root(tmp_path: Path, form) -> None:
+    collection = _collection_with(tmp_path / "upstream", POLICY)
+    out = tmp_path / "out"
+    built = build_collection(collection, out=out)
+    root = open_root(parse_root_ref(str(out / "root.car" if form == "car" else out)))
+    assert root.cid == built.root and root.policy() == POLICY
+    assert "policy.toml" not in root.names()
+    fork = tmp_path / "fork"
+    init_collection(root, fork)
+    assert (fork / "policy.toml").read_bytes() == POLICY
+    assert build_collection(fork).root == built.root
+
+
+def test_a_root_without_policy_is_unchanged_and_init_writes_none(tmp_path: Path) -> None:
+    collection = _collection_with(tmp_path / "upstream", None)
+    built = build_collection(collection, car=tmp_path / "root.car")
+    platforms, decls = read_collection(collection)
+    assert build_root(manifest_of(platforms, decls)).cid == built.root
+    with_policy = build_collection(_collection_with(tmp_path / "other", POLICY)).root
+    assert with_policy != built.root
+    root = open_root(parse_root_ref(str(tmp_path / "root.car")))
+    assert root.policy() is None and root.names() == ["alpha", "beta"]
+    init_collection(root, tmp_path / "fork")
+    assert not (tmp_path / "fork" / "policy.toml").exists()
+    assert build_collection(tmp_path / "fork").root == built.root
+
+
+def test_init_refuses_a_malformed_policy_in_the_root(tmp_path: Path) -> None:
+    collection = _collection_with(tmp_path / "upstream", POLICY)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    (out / "tree" / "policy.toml").write_bytes(b"[nonsense]\nx = 1\n")  # the user's own disk
+    with pytest.raises(ForkError, match=r"policy\.toml is malformed"):
+        init_collection(open_root(parse_root_ref(str(out))), tmp_path / "fork")
+    assert not (tmp_path / "fork").exists()

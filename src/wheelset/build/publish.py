@@ -7,22 +7,26 @@ one; without, each content-id is pinned and the node must find it on the network
 the build's CAR is imported with its root pinned, and the node must report that root.
 If a wheel fails, the CAR is still imported (unpinned) and the failures are reported;
 running publish again retries only what is missing, since pinned wheels are skipped.
-request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
-Entry points: node_api(), publish(), add_wheel_file(), PublishReport, WheelOutcome,
-request_remote_pin().
+read_build_directory() gives what publishing an existing build directory needs, nothing
+rebuilt. request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
+Entry points: node_api(), publish(), add_wheel_file(), read_build_directory(),
+PublishReport, WheelOutcome, request_remote_pin().
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from wheelset.build.stage import BuildResult
+from wheelset.build.stage import CAR_FILE
+from wheelset.client.root import RootRef, open_root
 from wheelset.errors import WheelsetError
 from wheelset.fetch.wheels import WheelFetcher
+from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc
@@ -40,6 +44,7 @@ __all__ = [
     "add_wheel_file",
     "node_api",
     "publish",
+    "read_build_directory",
     "request_remote_pin",
 ]
 
@@ -104,6 +109,40 @@ def _provide(
         return WheelOutcome(decl.filename, decl.content_id, FAILED, e.one_line())
 
 
+def read_build_directory(out: Path) -> tuple[CID, bytes, list[Declaration]]:
+    """The root of the build directory ``out`` (its ROOT), its CAR, and the declarations of
+    every wheel the root links, read from the CAR by verified path resolution (OUT/tree is
+    the user's copy, not what the CAR holds).
+
+    Raises:
+        RootError: ``out`` is not a whole build directory, or its CAR cannot be read.
+        PublishError: the CAR is not of ROOT.
+    """
+    root = open_root(RootRef(str(out), directory=out)).cid
+    car = out / CAR_FILE
+    linked = open_root(RootRef(str(car), car=car))
+    if linked.cid != root:
+        raise PublishError(f"{car} is the CAR of {linked.cid}, but {out}/ROOT says {root}")
+    declarations = [e.declaration for _, entries in linked.iter_projects() for e in entries]
+    try:
+        data = car.read_bytes()
+    except OSError as e:
+        raise PublishError(f"cannot read {car}: {e.strerror or e}") from e
+    return root, data, declarations
+
+
+def _count_blocks(root: CID, car: bytes) -> int:
+    try:
+        roots, sections = iter_car(io.BytesIO(car))
+        blocks = sum(1 for _ in sections)
+    except InvalidCAR as e:
+        raise PublishError(f"the CAR of {root} is not valid: {e}") from e
+    if roots != (root,):
+        listed = ", ".join(map(str, roots)) or "none"
+        raise PublishError(f"the CAR's root is {listed}, not {root}")
+    return blocks
+
+
 def add_wheel_file(rpc: KuboRpc, decl: Declaration, path: Path) -> WheelOutcome:
     """Add a verified wheel file to the node, pinned; ADDED, or FAILED when the node
     computes another CID than the declared one (its import settings differ).
@@ -125,7 +164,7 @@ def add_wheel_file(rpc: KuboRpc, decl: Declaration, path: Path) -> WheelOutcome:
 
 
 def publish(
-    result: BuildResult,
+    root: CID,
     car: bytes,
     declarations: Sequence[Declaration],
     rpc: KuboRpc,
@@ -135,23 +174,25 @@ def publish(
     pin_timeout: float | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> PublishReport:
-    """Make ``result``'s root (its CAR is ``car``) and all its wheels (``declarations``)
-    available, and pinned, on the node.
+    """Make ``root`` (its CAR is ``car``) and all its wheels (``declarations``) available,
+    and pinned, on the node.
 
     ``fetcher`` given: add wheels from their sources; else pin them by content-id.
     ``progress`` counts the wheels and sees each one's status (added, pinned, present,
     failed).
     Raises:
         RpcError: the node cannot be reached or refuses the CAR.
-        PublishError: the node reports another root, or cannot pin it.
+        PublishError: the CAR is not valid or not of ``root``; the node reports another
+            root, or cannot pin it.
     """
+    blocks = _count_blocks(root, car)
     rpc.version()
     pinned = rpc.pin_ls()
     decls = declarations
     progress.start(len(decls), unit="wheels")
 
     def provide(decl: Declaration) -> WheelOutcome:
-        if result.root in pinned or decl.content_id in pinned:
+        if root in pinned or decl.content_id in pinned:
             outcome = WheelOutcome(decl.filename, decl.content_id, PRESENT)
         else:
             outcome = _provide(decl, rpc, fetcher, pin_timeout)
@@ -165,12 +206,12 @@ def publish(
     roots = rpc.dag_import(car, pin_roots=complete)
     if complete:
         reported = {r.cid: r.pin_error for r in roots}
-        if result.root not in reported:
+        if root not in reported:
             listed = ", ".join(str(c) for c in reported) or "none"
             raise PublishError(f"the node imported the CAR but reports root {listed}")
-        if reported[result.root]:
-            raise PublishError(f"the node could not pin {result.root}: {reported[result.root]}")
-    return PublishReport(result.root, result.blocks or 0, len(car), complete, outcomes)
+        if reported[root]:
+            raise PublishError(f"the node could not pin {root}: {reported[root]}")
+    return PublishReport(root, blocks, len(car), complete, outcomes)
 
 
 def request_remote_pin(

@@ -7,7 +7,8 @@ Both are deterministic JSON: sorted keys, one-space indent, UTF-8, trailing newl
 (byte-equal to ``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\\n"``,
 written by a faster encoder since a build writes one project file per project).
 Readers live with the root opener (wheelset.client.root).
-Entry points: format_header(), format_project_file(), HEADER_NAME, PROJECT_FILE.
+Entry points: format_header(), format_project_file(), HEADER_NAME, POLICY_NAME,
+PROJECT_FILE.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "HEADER_NAME",
+    "POLICY_NAME",
     "PROJECT_FILE",
     "dump_json",
     "format_header",
@@ -29,6 +31,7 @@ __all__ = [
 ]
 
 HEADER_NAME = "wheelset.json"
+POLICY_NAME = "policy.toml"  # the collection's policy.toml, verbatim, when it has one
 PROJECT_FILE = "index.json"
 FORMAT_NAME = "wheelset-root"
 FORMAT_VERSION = 2

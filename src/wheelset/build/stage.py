@@ -12,7 +12,8 @@ A build directory is
 
     OUT/ROOT         the root CID and a newline
     OUT/root.car     CARv1 of every generated block, the root as its only root
-    OUT/tree/        the generated files (index pages, index.json, wheelset.json, *.metadata);
+    OUT/tree/        the generated files (index pages, index.json, wheelset.json, *.metadata,
+                     the collection's policy.toml);
                      with wheels included (--with-wheels), `ipfs add -r OUT/tree` gives ROOT
     OUT/.build-state what the next build may reuse (see below)
 
@@ -54,6 +55,7 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.rootfiles import POLICY_NAME
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
@@ -65,7 +67,7 @@ from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
-from wheelset.model.policy import POLICY_FILE, load_policy
+from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
 
 __all__ = [
@@ -734,6 +736,8 @@ def _move_pages_in(
         shutil.rmtree(tree / rel.split("/", 1)[1], ignore_errors=True)
     for name, data in root_files.items():
         atomic_write_bytes(tree / name, data)
+    if POLICY_NAME not in root_files:  # the collection's policy.toml was removed
+        (tree / POLICY_NAME).unlink(missing_ok=True)
 
 
 # --- the stage --------------------------------------------------------------------------
@@ -756,15 +760,16 @@ def _cid(raw: bytes) -> CID:
     return CID(0, DAG_PB, raw[2:]) if raw[:2] == b"\x12\x20" else decode_cid_bytes(raw)[0]
 
 
-def _read_platforms(directory: Path) -> dict[str, object]:
+def _read_settings(directory: Path) -> tuple[dict[str, object], bytes | None]:
+    """The platforms table and the bytes of policy.toml (None without one), both checked."""
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
     try:
         _, table = load_platforms(directory / PLATFORMS_FILE)
     except PlatformError as e:  # named relative to the collection, like every other file
         raise PlatformError(str(e), path=PLATFORMS_FILE) from e
-    load_policy(directory / POLICY_FILE)  # a malformed policy fails the build, as check does
-    return table
+    policy = read_policy(directory / POLICY_FILE)  # a malformed policy fails, as check does
+    return table, None if policy is None else policy[0]
 
 
 def build_collection(
@@ -793,18 +798,18 @@ def build_collection(
         _cycle_collection_paused(),
         tempfile.TemporaryDirectory(prefix="wheelset-build-") as spool_dir,
     ):
-        platforms = _read_platforms(directory)
+        settings = _read_settings(directory)
         if out is None:
-            return _build(directory, platforms, None, car, metadata, None, jobs, spool_dir)
+            return _build(directory, settings, None, car, metadata, None, jobs, spool_dir)
         out = out.absolute()
         with _locked(out):
             _check_replaceable(out)
-            return _build(directory, platforms, out, car, metadata, wheels, jobs, spool_dir)
+            return _build(directory, settings, out, car, metadata, wheels, jobs, spool_dir)
 
 
 def _build(
     directory: Path,
-    platforms: dict[str, object],
+    settings: tuple[dict[str, object], bytes | None],
     out: Path | None,
     car: Path | None,
     metadata: MetadataProvider | None,
@@ -877,12 +882,13 @@ def _build(
                 sources[known[key].cid] = (old_car, offset, length, blocks)
         shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
-            platforms,
+            settings[0],
             [(p.name, Imported(cid, p.tsize, 0)) for cid, p in zip(cids, projects, strict=True)],
             sum(p.wheels for p in projects),
             store=root_blocks,
             known_shards=known,
             shards_out=shards,
+            policy=settings[1],
         )
         if tree is not None and not incremental:
             for name, data in root_files.items():

@@ -1,7 +1,8 @@
 """The built root (docs/root-format.md): PEP 503 pages, the header, one PEP 691 project file
 per project, and every wheel as a dag-pb link to its content-id.
 
-Layout: /index.html, /wheelset.json (header), /<project>/index.html,
+Layout: /index.html, /wheelset.json (header), /policy.toml (when the collection has one),
+/<project>/index.html,
 /<project>/index.json, /<project>/<wheel> (a link, never a copy) and
 /<project>/<wheel>.metadata (PEP 658, when recorded). The tree is a pure function of the
 declarations (and METADATA files): link sizes follow from the declared sizes, so no wheel
@@ -20,7 +21,13 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequenc
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
-from wheelset.build.rootfiles import HEADER_NAME, PROJECT_FILE, format_header, format_project_file
+from wheelset.build.rootfiles import (
+    HEADER_NAME,
+    POLICY_NAME,
+    PROJECT_FILE,
+    format_header,
+    format_project_file,
+)
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import CID
@@ -163,14 +170,20 @@ def assemble_root(
     store: BlockStore | None = None,
     known_shards: Mapping[bytes, Imported] | None = None,
     shards_out: MutableMapping[bytes, Imported] | None = None,
+    policy: bytes | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
     """Link built project directories (name, directory) under a root with its root page and
-    header; return the root and the root's own generated files. ``known_shards`` and
-    ``shards_out``: see wheelset.ipfs.directory.build_directory()."""
+    header (and ``policy``, the collection's policy.toml, when it has one); return the root
+    and the root's own generated files. ``known_shards`` and ``shards_out``: see
+    wheelset.ipfs.directory.build_directory()."""
     generated = {
         INDEX_PAGE: render_root_page(name for name, _ in projects),
         HEADER_NAME: format_header(platforms, len(projects), wheels),
     }
+    if policy is not None:
+        # Verbatim, so `init --from` gives the fork the very file; absent, so a collection
+        # without one keeps the root it always had.
+        generated[POLICY_NAME] = policy
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
     root = build_directory(
         [*projects, *children], store=store, known_shards=known_shards, shards_out=shards_out
@@ -178,9 +191,11 @@ def assemble_root(
     return root, generated
 
 
-def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltRoot:
-    """Build the root tree of a manifest (in memory); blocks of generated files and
-    directories go to ``store``.
+def build_root(
+    manifest: Manifest, *, store: BlockStore | None = None, policy: bytes | None = None
+) -> BuiltRoot:
+    """Build the root tree of a manifest (and ``policy``, a policy.toml's bytes) in memory;
+    blocks of generated files and directories go to ``store``.
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
@@ -197,7 +212,7 @@ def build_root(manifest: Manifest, *, store: BlockStore | None = None) -> BuiltR
         generated.update((f"{project}/{name}", data) for name, data in built.generated.items())
         links.update((f"{project}/{name}", link) for name, link in built.links.items())
     root, root_files = assemble_root(
-        manifest.platforms, directories, len(manifest.entries), store=store
+        manifest.platforms, directories, len(manifest.entries), store=store, policy=policy
     )
     generated.update(root_files)
     return BuiltRoot(root.cid, root.tsize, generated, links)

@@ -125,7 +125,14 @@ def build_command(
 
 @handles_errors
 def publish_command(
-    directory: CollectionArg = DEFAULT_COLLECTION,
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR",
+            help="The collection directory (built first), or a build directory OUT "
+            "(published as it is).",
+        ),
+    ] = DEFAULT_COLLECTION,
     api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
@@ -175,43 +182,59 @@ def publish_command(
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
-    The node is --api (default http://127.0.0.1:5001, unless only --pinning-service is \
-given). Safe to re-run: wheels the node already pins are skipped. --timeout bounds each node \
-call and pin (default 300 s). Pins are recorded so that `wheelset gc` can release them.
+    Given a build directory (`wheelset build --out OUT`), its root is published as it is \
+(OUT/root.car and the wheels it links; nothing rebuilt). The node is --api (default \
+http://127.0.0.1:5001, unless only --pinning-service is given). Safe to re-run: wheels the \
+node already pins are skipped. --timeout bounds each node call and pin (default 300 s). \
+Pins are recorded so that `wheelset gc` can release them.
     """
     from wheelset.build.publish import (
         FAILED,
         PublishError,
         node_api,
         publish,
+        read_build_directory,
         request_remote_pin,
     )
     from wheelset.build.stage import build_collection
+    from wheelset.client.root import InvalidRoot, parse_root_ref
     from wheelset.ipfs.pinning import PinningService
     from wheelset.ipfs.rpc import KuboRpc
     from wheelset.model.collection import read_collection
 
     if pinning_service and not token:
         raise UsageError("--pinning-service needs --token (or WHEELSET_PINNING_TOKEN)")
+    try:
+        out = parse_root_ref(str(directory)).directory
+    except InvalidRoot:
+        out = None  # not a build directory: a collection, which build_collection checks
+    if out is not None and with_metadata:
+        raise UsageError(
+            f"--with-metadata builds; {directory} is a build directory, published as it is"
+        )
     if (replication_min or replication_max) and not cluster:
         raise UsageError("--replication-min/--replication-max need --cluster")
     if ipns and api is None and pinning_service:
         raise UsageError("--ipns needs a node (--api) to sign the name")
     api = node_api(api, pinning_service)
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir)
-        provider = _metadata_provider(wheels, []) if with_metadata else None
-        car = Path(tmp) / "root.car"
-        result = build_collection(directory, car=car, metadata=provider)
+        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir, out)
+        if out is not None:
+            root, car, declarations = read_build_directory(out)
+        else:
+            provider = _metadata_provider(wheels, []) if with_metadata else None
+            car_file = Path(tmp) / "root.car"
+            root = build_collection(directory, car=car_file, metadata=provider).root
+            car, declarations = car_file.read_bytes(), read_collection(directory)[1]
         origins: list[str] = []
         if api is not None:
             rpc = KuboRpc(api, http=http, timeout=timeout)
             fetcher = wheels if from_sources else None
             with ProgressBar("wheels") as progress:
                 report = publish(
-                    result,
-                    car.read_bytes(),
-                    read_collection(directory)[1],
+                    root,
+                    car,
+                    declarations,
                     rpc,
                     fetcher=fetcher,
                     workers=jobs,
@@ -240,22 +263,22 @@ call and pin (default 300 s). Pins are recorded so that `wheelset gc` can releas
                 http,
                 cluster,
                 token,
-                result.root,
+                root,
                 timeout,
                 cache_dir,
                 name=f"wheelset {directory.name}",
                 replication=(replication_min, replication_max),
             )
         if ipns:
-            announce(http, api, ipns, result.root, timeout)
+            announce(http, api, ipns, root, timeout)
         if pinning_service:
             service = PinningService(pinning_service, token or "", http=http)
             status = request_remote_pin(
                 service,
-                result.root,
+                root,
                 name=f"wheelset {directory.name}",
                 origins=origins,
                 timeout=timeout,
             )
             typer.echo(f"pinning service: {status.status} (request {status.requestid})", err=True)
-    typer.echo(str(result.root))
+    typer.echo(str(root))

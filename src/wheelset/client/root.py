@@ -3,9 +3,10 @@
 ROOT is a CID (``Qm…``, ``b…``), ``/ipfs/<cid>``, ``ipfs://<cid>``, a build directory OUT
 or its OUT/tree, or a CAR file; every command that takes a ROOT opens it here. A root
 named by CID (or the root of a CAR file) is read by verified path resolution
-(`wheelset.ipfs.resolver`): the header ``/wheelset.json`` and each ``/<project>/index.json``
-are fetched block by block from the root CID down, each block checked against the CID its
-parent names, from the block cache, a local node, trustless gateways or the CAR file.
+(`wheelset.ipfs.resolver`): the header ``/wheelset.json``, each ``/<project>/index.json``
+and the optional ``/policy.toml`` are fetched block by block from the root CID down, each
+block checked against the CID its parent names, from the block cache, a local node,
+trustless gateways or the CAR file.
 A build directory is the user's own disk: its tree is read as it is, with the root CID of
 OUT/ROOT. A project is read the first time it is asked for, never before. Format:
 docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
@@ -34,7 +35,13 @@ if TYPE_CHECKING:
     import httpx
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.rootfiles import FORMAT_NAME, FORMAT_VERSION, HEADER_NAME, PROJECT_FILE
+from wheelset.build.rootfiles import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HEADER_NAME,
+    POLICY_NAME,
+    PROJECT_FILE,
+)
 from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
 from wheelset.build.tree import BuildError
 from wheelset.errors import WheelsetError
@@ -72,6 +79,7 @@ __all__ = [
 _V1_FORMAT = "wheelset-manifest"
 MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
 MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
+MAX_POLICY_SIZE = 4 << 20  # bytes; a policy is a few allow-lists
 _PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
 _WINDOW = 64  # projects in flight when streaming every project
 _HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
@@ -353,6 +361,15 @@ class Root:
                     if entries is not None:
                         yield name, entries
 
+    def policy(self) -> bytes | None:
+        """The collection's policy.toml as the root carries it (verbatim), or None when the
+        collection had none.
+
+        Raises:
+            RootError: it cannot be read or verified.
+        """
+        return self._reader.policy()
+
     def declarations(self, names: Iterable[str]) -> list[Declaration]:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
@@ -363,6 +380,9 @@ class _Reader:
         raise NotImplementedError
 
     def project(self, name: str) -> tuple[WheelEntry, ...] | None:
+        raise NotImplementedError
+
+    def policy(self) -> bytes | None:
         raise NotImplementedError
 
     def listing(self) -> Mapping[str, object]:
@@ -395,6 +415,9 @@ class _TreeReader(_Reader):
         if data is None:
             raise RootError(f"{self.tree} has no {HEADER_NAME} (not a build directory)")
         return data
+
+    def policy(self) -> bytes | None:
+        return self._read(self.tree / POLICY_NAME, MAX_POLICY_SIZE)
 
     def project(self, name: str) -> tuple[WheelEntry, ...] | None:
         file = self.tree / name / PROJECT_FILE
@@ -463,6 +486,14 @@ class _ResolvedReader(_Reader):
         except PathError as e:
             raise self._explain(e) from e
 
+    def policy(self) -> bytes | None:
+        try:
+            return self.resolver.read(self.root, (POLICY_NAME,), max_size=MAX_POLICY_SIZE)
+        except NoSuchPath:
+            return None
+        except PathError as e:
+            raise self._explain(e) from e
+
     def project(self, name: str) -> tuple[WheelEntry, ...] | None:
         try:
             data = self.resolver.read(
@@ -487,7 +518,7 @@ class _ResolvedReader(_Reader):
         return self.listing()  # type: ignore[return-value]
 
 
-_ROOT_FILES = frozenset({HEADER_NAME, "index.html"})
+_ROOT_FILES = frozenset({HEADER_NAME, POLICY_NAME, "index.html"})
 
 
 def _open(cid: CID, reader: _Reader, source: str) -> Root:

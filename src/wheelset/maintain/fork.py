@@ -1,7 +1,8 @@
 """Forks: derive a declarations repository from a published root, and merge upstream updates.
 
-`init` writes a root back out as a collection (declarations, platforms.toml), reading its
-projects one at a time (memory bounded by a project, not the collection), plus
+`init` writes a root back out as a collection (declarations, platforms.toml, and
+policy.toml when the root carries one), reading its projects one at a time (memory
+bounded by a project, not the collection), plus
 `upstream.toml`, the record of the root it came from, and the merge base
 (`.wheelset/upstream.jsonl`: the platforms, then per project its directory CID and its
 declarations, as verified when read) so a later `sync` has its base offline and reads
@@ -32,7 +33,7 @@ from packaging.utils import canonicalize_name
 from wheelset.check.closure import check_closure
 from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
-from wheelset.fsutil import atomic_write_text
+from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import (
@@ -42,6 +43,7 @@ from wheelset.model.declarations import (
     parse_declaration,
 )
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
+from wheelset.model.policy import POLICY_FILE, PolicyError, parse_policy_bytes
 
 try:
     import tomllib
@@ -103,8 +105,8 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
     Everything is written into a temporary sibling directory that is renamed at the end, so a
     failure leaves nothing behind.
     Raises:
-        ForkError: ``target`` exists and is not empty.
-        RootError: a project of the root cannot be read.
+        ForkError: ``target`` exists and is not empty, or the root's policy.toml is malformed.
+        RootError: a project of the root (or its policy.toml) cannot be read.
     """
     if target.exists() and any(target.iterdir()):
         raise ForkError("target directory is not empty", path=target, code="FORK")
@@ -127,6 +129,15 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
                 wheels += len(decls)
                 projects += 1
         atomic_write_text(staging / PLATFORMS_FILE, tomli_w.dumps(dict(root.platforms)))
+        policy = root.policy()
+        if policy is not None:
+            try:
+                parse_policy_bytes(policy)
+            except PolicyError as e:
+                raise ForkError(
+                    f"the root's /{POLICY_FILE} is malformed: {e}", path=target, code="FORK"
+                ) from e
+            atomic_write_bytes(staging / POLICY_FILE, policy)  # verbatim: the fork rebuilds it
         _write_record(staging, root.cid)
         if target.exists():
             target.rmdir()

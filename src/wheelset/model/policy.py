@@ -10,7 +10,8 @@ allow-exceptions = ["LLVM-exception"]
 some-project = "BSD-3-Clause"
 ```
 A collection without the file has no licence policy and an empty name allow-list.
-No network. Entry points: POLICY_FILE, Policy, load_policy(), PolicyError.
+No network. Entry points: POLICY_FILE, Policy, load_policy(), read_policy(),
+parse_policy_bytes(), PolicyError.
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["POLICY_FILE", "Policy", "PolicyError", "load_policy", "parse_policy"]
+__all__ = [
+    "POLICY_FILE",
+    "Policy",
+    "PolicyError",
+    "load_policy",
+    "parse_policy",
+    "parse_policy_bytes",
+    "read_policy",
+]
 
 POLICY_FILE = "policy.toml"
 _SECTIONS = {"names": {"allow"}, "licenses": {"allow", "allow-exceptions", "reviewed"}}
@@ -92,12 +101,28 @@ def parse_policy(table: Mapping[str, object]) -> Policy:
     )
 
 
-def load_policy(path: Path) -> Policy | None:
-    """The policy in ``path``, or None when there is no such file. Raises PolicyError."""
+def parse_policy_bytes(data: bytes) -> Policy:
+    """Validate the bytes of a policy file. Raises PolicyError."""
     try:
-        table = tomllib.loads(read_regular(path).decode("utf-8"))
-    except FileNotFoundError:
-        return None
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:
+        table = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise PolicyError(f"cannot read: {e}") from e
     return parse_policy(table)
+
+
+def read_policy(path: Path) -> tuple[bytes, Policy] | None:
+    """The bytes of ``path`` and the policy they hold, or None when there is no such file.
+    Raises PolicyError."""
+    try:
+        data = read_regular(path)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise PolicyError(f"cannot read: {e}") from e
+    return data, parse_policy_bytes(data)
+
+
+def load_policy(path: Path) -> Policy | None:
+    """The policy in ``path``, or None when there is no such file. Raises PolicyError."""
+    found = read_policy(path)
+    return None if found is None else found[1]
