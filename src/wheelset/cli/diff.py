@@ -46,7 +46,7 @@ def diff_command(
     from wheelset.formats import get_formatter
 
     formatter = get_formatter("diff", output_format)
-    with http_client(timeout) as http:
+    with http_client(timeout, indexes=False) as http:
         a, _, _ = open_root(root_a, gateway, timeout, cache_dir, http, api)
         b, _, _ = open_root(root_b, gateway, timeout, cache_dir, http, api)
         typer.echo(formatter(diff_roots(a, b)), nl=False)

@@ -4,20 +4,21 @@ A WheelsetError prints as ``error: path: CODE message`` and exits with its exit_
 2 for usage errors); an OSError a library call let through prints the same way (code IO);
 Ctrl-C exits 130 (143 for a SIGTERM raised as an interrupt). A traceback appears only
 with --debug, and never shows local variables (the app is built with pretty exceptions off).
-Entry points: handles_errors(), print_error(), set_debug().
+Typer is imported only when a command raises (the fast path of wheelset.cli.fast runs
+without it and ends through failure_code()).
+Entry points: handles_errors(), failure_code(), print_error(), set_debug().
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-import typer
-
 from wheelset.errors import WheelsetError
 
-__all__ = ["handles_errors", "print_error", "set_debug"]
+__all__ = ["failure_code", "handles_errors", "print_error", "set_debug"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,7 +35,25 @@ def print_error(error: WheelsetError) -> None:
     """Print ``error`` as one stderr line; with --debug, re-raise it instead."""
     if _state["debug"]:
         raise error
-    typer.echo(f"error: {error.one_line()}", err=True)
+    print(f"error: {error.one_line()}", file=sys.stderr, flush=True)
+
+
+def failure_code(error: BaseException) -> int | None:
+    """Report an error a command raised as one stderr line; its exit code, or None when it
+    is not one of ours (it propagates)."""
+    if isinstance(error, WheelsetError):
+        print_error(error)
+        return error.exit_code
+    if isinstance(error, OSError):
+        # A file vanished or became unreadable under a library call that did not
+        # expect it: still one line, never a traceback.
+        print_error(WheelsetError(str(error), path=error.filename, code="IO"))
+        return 1
+    if isinstance(error, KeyboardInterrupt):
+        code = getattr(error, "exit_code", 130)  # 143 for a SIGTERM raised as an interrupt
+        print("terminated" if code == 143 else "interrupted", file=sys.stderr, flush=True)
+        return code
+    return None
 
 
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -44,17 +63,12 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except WheelsetError as e:
-            print_error(e)
-            raise typer.Exit(e.exit_code) from None
-        except OSError as e:
-            # A file vanished or became unreadable under a library call that did not
-            # expect it: still one line, never a traceback.
-            print_error(WheelsetError(str(e), path=e.filename, code="IO"))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt as e:
-            code = getattr(e, "exit_code", 130)  # 143 for a SIGTERM raised as an interrupt
-            typer.echo("terminated" if code == 143 else "interrupted", err=True)
+        except (WheelsetError, OSError, KeyboardInterrupt) as e:
+            import typer
+
+            code = failure_code(e)
+            if code is None:
+                raise
             raise typer.Exit(code) from None
 
     return wrapper

@@ -18,8 +18,6 @@ from wheelset.cli.options import (
     RootArg,
     TimeoutOption,
 )
-from wheelset.cli.wiring import open_root
-from wheelset.fetch.http import http_client
 
 __all__ = ["export_command"]
 
@@ -50,30 +48,16 @@ def export_command(
     api: NodeApiOption = None,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
-    import os
+    from wheelset.cli.fast import run_export
 
-    from wheelset.client.export import choose_platform
-    from wheelset.client.resolve import parse_requirements, resolve_lazily
-    from wheelset.formats import get_formatter
-    from wheelset.fsutil import atomic_write_text
-    from wheelset.ipfs.gateway import configured_gateways
-
-    formatter = get_formatter("export", output_format)
-    requested = parse_requirements(names)
-    with http_client() as http:
-        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http, api)
-        target, described = choose_platform(opened.platforms, platform)
-        resolution = resolve_lazily(
-            opened.declarations, requested, target, target=described, all_names=opened.names
-        )
-    text = formatter(
-        resolution.selected,
-        root=opened.cid,
-        gateway=configured_gateways(gateway, os.environ)[0],
-        platform=target.id,
-        env=target.environment,
+    run_export(
+        root,
+        names,
+        output_format=output_format,
+        platform=platform,
+        output=output,
+        gateway=gateway,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        api=api,
     )
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        atomic_write_text(output, text)

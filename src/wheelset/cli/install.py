@@ -9,6 +9,7 @@ import typer
 
 from wheelset.cli.environment import environment_of, repair_environment, sigterm_rolls_back
 from wheelset.cli.errors import handles_errors
+from wheelset.cli.fast import noop_report
 from wheelset.cli.options import (
     DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
@@ -114,7 +115,7 @@ def install_command(
             raise UsageError("nothing to install: give NAMES or -r FILE")
         if not dry_run:
             repair_environment(scheme, quiet_when_clean=True)
-        with http_client(connections=2 * jobs) as http:
+        with http_client(connections=2 * jobs, indexes=False) as http:
             opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
             plan = plan_install(
                 opened.declarations,
@@ -139,8 +140,48 @@ def install_command(
     if plan.broken:
         typer.echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
     _print_report(plan, report, bar.states)
+    if not (requirement or exact or force or system or seed):
+        _remember(root, names or [], python, target, prefix, plan)
     if seed:
         seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
+
+
+def _remember(
+    root: str,
+    names: list[str],
+    python: str | None,
+    target: Path | None,
+    prefix: Path | None,
+    plan: InstallPlan,
+) -> None:
+    """Record the outcome in the environment, so that the same request answers at once next
+    time (wheelset.client.noop; only the plain forms wheelset.cli.fast takes)."""
+    import os
+
+    from packaging.version import InvalidVersion, Version
+
+    from wheelset.client import noop
+    from wheelset.client.environment import installed_distributions
+
+    paths = [str(p) if p is not None else None for p in (target, prefix)]
+    key = noop.request_key(root, names, python, *paths, os.environ)
+    if key is None:
+        return
+    present = installed_distributions(plan.scheme)
+    installed = []
+    for item in plan.items:
+        decl = item.declaration
+        dist = present.get(decl.name)
+        try:
+            if dist is None or Version(dist.version) != decl.version:
+                return  # not what a second run would find "already installed"
+        except InvalidVersion:
+            return
+        installed.append((decl.name, str(decl.version), str(dist.dist_info)))
+    noop.remember(
+        key, str(plan.root), plan.interpreter.executable, plan.scheme, installed,
+        python, *paths, os.environ,
+    )  # fmt: skip
 
 
 def _count(n: int, noun: str) -> str:
@@ -176,9 +217,8 @@ def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, s
             was = f" (replaced {old[decl.name]})" if decl.name in old else ""
             typer.echo(f"  {decl.name} {decl.version}{was}")
     if report.skipped:
-        done = ", ".join(f"{d.name} {d.version}" for d in report.skipped)
-        typer.echo(f"Already installed: {done}")
+        typer.echo(noop_report([(d.name, str(d.version)) for d in report.skipped]), nl=False)
     if report.removed:
         typer.echo(f"Removed: {', '.join(f'{n} {v}' for n, v in report.removed)}")
     if not report.installed and not report.skipped:
-        typer.echo("Nothing to install: no requested project applies to this interpreter")
+        typer.echo(noop_report([]), nl=False)

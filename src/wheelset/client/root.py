@@ -34,6 +34,9 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     import httpx
 
+    from wheelset.ipfs.gateway import GatewayFetcher
+    from wheelset.ipfs.rpc import KuboRpc
+
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.rootfiles import (
     FORMAT_NAME,
@@ -42,11 +45,8 @@ from wheelset.build.rootfiles import (
     POLICY_NAME,
     PROJECT_FILE,
 )
-from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
-from wheelset.build.tree import BuildError
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
-from wheelset.ipfs.gateway import GatewayFetcher
 from wheelset.ipfs.resolver import (
     BlockSource,
     CarBlocks,
@@ -58,7 +58,6 @@ from wheelset.ipfs.resolver import (
     SourceFailure,
     block_dir_of,
 )
-from wheelset.ipfs.rpc import KuboRpc, RpcError
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
 
 __all__ = [
@@ -116,6 +115,9 @@ class Header:
 
 
 def _is_build_dir(path: Path) -> bool:
+    # The build stage (which defines the layout) is loaded only for a directory.
+    from wheelset.build.stage import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
+
     # An interrupted build is recognised here and refused by read_build_root() when opened.
     return ((path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()) or (
         path / INCOMPLETE_MARKER
@@ -130,6 +132,8 @@ def parse_root_ref(text: str) -> RootRef:
     """
     path = Path(text)
     if text and path.is_dir():
+        from wheelset.build.stage import ROOT_FILE, TREE_DIR
+
         if _is_build_dir(path):
             return RootRef(text, directory=path)
         if path.name == TREE_DIR and _is_build_dir(path.parent):
@@ -191,6 +195,8 @@ def resolve_name(text: str, rpc: KuboRpc | None) -> str | None:
         return None
     if rpc is None:
         raise RootError(f"{text} is a name (IPNS or DNSLink): give a node to resolve it (--api)")
+    from wheelset.ipfs.rpc import RpcError
+
     try:
         return rpc.name_resolve(path)
     except RpcError as e:
@@ -428,6 +434,8 @@ class _TreeReader(_Reader):
         return _TreeListing(self.tree)
 
     def directories(self, root: CID) -> Mapping[str, CID]:
+        from wheelset.build.stage import CAR_FILE
+
         car = self.tree.parent / CAR_FILE
         return _ResolvedReader(root, PathResolver([CarBlocks(car)])).directories(root)
 
@@ -535,6 +543,9 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
             wheelset root, or a version 1 root (code OLD-ROOT).
     """
     if ref.directory is not None:
+        from wheelset.build.stage import TREE_DIR, read_build_root
+        from wheelset.build.tree import BuildError
+
         try:
             cid = read_build_root(ref.directory)
         except BuildError as e:

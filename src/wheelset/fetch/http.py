@@ -11,6 +11,7 @@ Entry points: http_client(), new_client().
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,22 +32,33 @@ class LazyHttpClient:
     Used as a context manager: leaving it closes the client if one was made.
     """
 
-    def __init__(self, timeout: float | None, connections: int, index_url: str | None):
+    def __init__(
+        self, timeout: float | None, connections: int, index_url: str | None, indexes: bool
+    ):
         self._timeout = timeout
         self._connections = connections
         self._index_url = index_url
+        self._indexes = indexes
         self._client: httpx.Client | None = None
+        # Worker threads reach for the client at once: one of them makes it.
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> object:
-        if self._client is None:
-            from wheelset.fetch.index import configured_index_url
-
-            try:
-                indexes = [configured_index_url(self._index_url)]
-            except WheelsetError:
-                indexes = []
-            self._client = new_client(self._timeout, self._connections, indexes)
+        with self._lock:
+            if self._client is None:
+                self._client = new_client(self._timeout, self._connections, self._index_urls())
         return getattr(self._client, name)
+
+    def _index_urls(self) -> list[str]:
+        if not self._indexes:
+            return []
+        from wheelset.fetch.index import configured_index_url
+
+        try:
+            # Asking pip for its configured index runs pip (about a second of CPU).
+            return [configured_index_url(self._index_url)]
+        except WheelsetError:
+            return []
 
     def __enter__(self) -> httpx.Client:
         return self  # type: ignore[return-value]
@@ -61,13 +73,16 @@ def http_client(
     *,
     connections: int = DEFAULT_CONNECTIONS,
     index_url: str | None = None,
+    indexes: bool = True,
 ) -> LazyHttpClient:
     """The command's HTTP client (``timeout`` in seconds; ``None``: httpx's default).
 
     ``index_url`` is the index given on the command line, whose credentials are used as
-    well as those of pip's configured indexes.
+    well as those of pip's configured indexes. ``indexes=False``: a command that reads
+    only IPFS gateways and nodes, which gets netrc's credentials per host but does not ask
+    pip for its indexes.
     """
-    return LazyHttpClient(timeout, connections, index_url)
+    return LazyHttpClient(timeout, connections, index_url, indexes)
 
 
 def new_client(

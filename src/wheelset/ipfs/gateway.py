@@ -31,7 +31,6 @@ from urllib.parse import urlsplit
 
 from wheelset.errors import WheelsetError, mask_credentials
 from wheelset.fsutil import make_temp
-from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
 from wheelset.ipfs.dagpb import InvalidNode, file_parts
@@ -226,6 +225,8 @@ class GatewayFetcher:
     def _get(
         self, url: str, max_body: int, accept: str | None = None
     ) -> contextlib.AbstractContextManager[httpx.Response]:
+        from wheelset.httpbody import MAX_BODY_EXTENSION  # httpx: only when fetching
+
         headers = {"Accept-Encoding": "identity"}
         if accept is not None:
             headers["Accept"] = accept
@@ -403,6 +404,8 @@ class GatewayFetcher:
     def _open_car(self, gateway: str, url_path: str, max_size: int | None) -> Iterator[BinaryIO]:
         import httpx
 
+        from wheelset.httpbody import ChunkReader, TooLong
+
         url = f"{gateway}{url_path}?format=car&dag-scope=entity"
         try:
             # The walk bounds a file's CAR (blocks checked, bytes counted): no size here.
@@ -447,6 +450,8 @@ class GatewayFetcher:
         cancel: threading.Event | None,
     ) -> tuple[CID, int, str]:
         import httpx
+
+        from wheelset.httpbody import ChunkReader, TooLong
 
         try:
             with self._get(url, MAX_FILE_BODY if size is None else size) as response:
@@ -507,6 +512,7 @@ class GatewayFetcher:
 
     def _read_small(self, url: str, max_size: int, accept: str | None = None) -> bytes:
         import httpx
+
 
         buffer = bytearray()
         try:

@@ -1,0 +1,217 @@
+"""The no-op record: `install ROOT NAMES` answered from what the environment recorded.
+
+A root given by CID is immutable, so the outcome of `wheelset install ROOT NAMES` depends only
+on the request (ROOT, NAMES, the environment options, $VIRTUAL_ENV, the working directory),
+on the interpreter and on what the environment holds. After every successful install (and
+every install that found nothing to do) the CLI records, in the environment itself
+(``RECORD_FILE`` in the venv, the --target or the --prefix directory), under a key of the
+request: the root CID, the answer (each distribution of the closure with its version, in the
+order the install reports them) and witnesses — the identity (inode, size, mtime) of the
+interpreter binaries, of ``.venv/pyvenv.cfg`` when the environment was found there, of each
+closure distribution's RECORD, and the list of every ``.dist-info`` directory of purelib and
+platlib. The next identical request whose witnesses all still hold, with no transaction
+pending, is answered from the record without loading the CLI, reading the root or
+resolving; anything else (a different request, an option the record does not cover, any
+witness changed: a distribution installed, removed or reinstalled by any tool, the venv
+recreated) runs the full install, which records again. A build directory counts as the
+root CID its ROOT file names (read first: a rebuild that changes the root misses the
+record); a CAR file or a mutable name (IPNS, DNSLink) is never answered from a record.
+
+This module imports nothing beyond the standard library: it is the whole no-op path.
+Entry points: request_key(), root_key(), answer(), remember(), RECORD_FILE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["RECORD_FILE", "answer", "environment_dir", "remember", "request_key", "root_key"]
+
+RECORD_FILE = ".wheelset-installs.json"
+_VERSION = 1
+_KEEP = 16  # requests remembered per environment (the most recent)
+_STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
+_BUILD_ROOT = "ROOT"  # wheelset.build.stage.ROOT_FILE
+_BUILD_INCOMPLETE = ".incomplete"  # wheelset.build.stage.INCOMPLETE_MARKER
+# A CIDv0 (base58btc sha2-256) or a CIDv1 in base32: the only texts taken as immutable.
+_CID = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$")
+
+
+def root_key(text: str) -> str | None:
+    """The root CID ROOT stands for when it is immutable: a CID (``/ipfs/<cid>``,
+    ``ipfs://<cid>``), or a complete build directory's ROOT; else None."""
+    if os.path.isdir(text):
+        out = os.path.dirname(os.path.abspath(text)) if os.path.basename(
+            os.path.normpath(text)) == "tree" else text  # fmt: skip
+        if os.path.exists(os.path.join(out, _BUILD_INCOMPLETE)):
+            return None
+        try:
+            with open(os.path.join(out, _BUILD_ROOT), encoding="ascii") as f:
+                body = f.read().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+    elif os.path.exists(text):
+        return None
+    else:
+        body = text.strip().removeprefix("ipfs://").removeprefix("/ipfs/").rstrip("/")
+    return body if _CID.match(body) else None
+
+
+def request_key(
+    root: str,
+    names: Sequence[str],
+    python: str | None,
+    target: str | None,
+    prefix: str | None,
+    environ: Mapping[str, str],
+) -> str | None:
+    """The key of an install request, None when it cannot be answered from a record."""
+    cid = root_key(root)
+    if cid is None or not names:
+        return None
+    request = [
+        os.getcwd(),
+        cid,
+        list(names),
+        python,
+        os.path.abspath(target) if target is not None else None,
+        os.path.abspath(prefix) if prefix is not None else None,
+        environ.get("VIRTUAL_ENV") if python is None else None,
+        sys.executable,
+    ]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+
+
+def environment_dir(
+    python: str | None, target: str | None, prefix: str | None, environ: Mapping[str, str]
+) -> str | None:
+    """Where an environment keeps its record: the --target or --prefix directory, else the
+    venv of --python, $VIRTUAL_ENV or ./.venv; None for an interpreter outside a venv."""
+    if target is not None:
+        return os.path.abspath(target)
+    if prefix is not None:
+        return os.path.abspath(prefix)
+    if python is None:
+        python = _venv_python(environ)
+        if python is None:
+            return None
+    here = os.path.dirname(os.path.abspath(python))
+    for directory in (here, os.path.dirname(here)):
+        if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
+            return directory
+    return None
+
+
+def _venv_python(environ: Mapping[str, str]) -> str | None:
+    venv = environ.get("VIRTUAL_ENV") or os.path.join(os.getcwd(), ".venv")
+    python = os.path.join(venv, "bin", "python")
+    return python if os.path.exists(python) else None
+
+
+def _identity(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _dist_infos(scheme: Mapping[str, str]) -> list[str]:
+    found: list[str] = []
+    for directory in dict.fromkeys([scheme["purelib"], scheme["platlib"]]):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        found += sorted(os.path.join(directory, n) for n in names if n.endswith(".dist-info"))
+    return found
+
+
+def _witnesses(executable: str, python: str | None, environ: Mapping[str, str]) -> list[str]:
+    paths = [os.path.realpath(executable), os.path.realpath(sys.executable)]
+    if python is None and not environ.get("VIRTUAL_ENV"):
+        paths.append(os.path.join(os.getcwd(), ".venv", "pyvenv.cfg"))
+    here = os.path.dirname(os.path.abspath(executable))
+    paths += [os.path.join(d, "pyvenv.cfg") for d in (here, os.path.dirname(here))]
+    return paths
+
+
+def _read(directory: str) -> dict:
+    try:
+        with open(os.path.join(directory, RECORD_FILE), "rb") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("version") != _VERSION:
+        return {}
+    entries = doc.get("requests")
+    return entries if isinstance(entries, dict) else {}
+
+
+def answer(
+    key: str, python: str | None, target: str | None, prefix: str | None,
+    environ: Mapping[str, str],
+) -> dict | None:  # fmt: skip
+    """The recorded outcome of request ``key`` — ``{"root": CID, "purelib": DIR,
+    "installed": [[name, version], …]}`` — when every witness still holds; else None."""
+    directory = environment_dir(python, target, prefix, environ)
+    if directory is None:
+        return None
+    record = _read(directory).get(key)
+    try:
+        scheme = record["scheme"]
+        if os.path.exists(os.path.join(scheme["purelib"], _STATE_DIR)):
+            return None
+        if _dist_infos(scheme) != record["dist_infos"]:
+            return None
+        for path, identity in record["witnesses"]:
+            if _identity(path) != identity:
+                return None
+        return {"root": record["root"], "purelib": scheme["purelib"],
+                "installed": record["installed"]}  # fmt: skip
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def remember(
+    key: str,
+    root: str,
+    executable: str,
+    scheme: Mapping[str, str],
+    installed: Sequence[tuple[str, str, str]],
+    python: str | None,
+    target: str | None,
+    prefix: str | None,
+    environ: Mapping[str, str],
+) -> None:
+    """Record the outcome of request ``key`` after it succeeded: ``installed`` lists each
+    closure distribution as (name, version, its dist-info directory). Best effort: an
+    environment that cannot be written is simply not answered from a record."""
+    from wheelset.fsutil import atomic_write_bytes
+
+    directory = environment_dir(python, target, prefix, environ)
+    if directory is None:
+        return
+    paths = _witnesses(executable, python, environ)
+    paths += [os.path.join(dist_info, "RECORD") for _, _, dist_info in installed]
+    entries = _read(directory)
+    entries.pop(key, None)
+    entries[key] = {
+        "root": root,
+        "scheme": {"purelib": scheme["purelib"], "platlib": scheme["platlib"]},
+        "installed": [[name, version] for name, version, _ in installed],
+        "dist_infos": _dist_infos(scheme),
+        "witnesses": [[p, _identity(p)] for p in paths],
+    }
+    kept = dict(list(entries.items())[-_KEEP:])
+    doc = json.dumps({"version": _VERSION, "requests": kept}, indent=0).encode()
+    try:
+        atomic_write_bytes(Path(directory, RECORD_FILE), doc)
+    except OSError:
+        return
