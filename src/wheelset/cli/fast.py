@@ -1,27 +1,26 @@
-"""The hot commands without typer: a no-op `install` and `export`, before the app loads.
+"""The hot commands without typer: plain `install` and `export`, before the app loads.
 
 Loading the typer app costs more than either command's own work (typer 0.29 builds its
-parameter converters with pydantic), so `main()` offers the arguments here first. Only
-the plain forms are taken: ``install ROOT NAME...`` and ``export ROOT NAME...`` with the
-options listed in _INSTALL and _EXPORT (as ``--opt VALUE`` or ``--opt=VALUE``), values as
-the app would accept them. Anything else — another command, any other option, ``--help``,
-a value the app would refuse — returns None and the typer app runs, with its usage
-errors. An install is answered here only when the environment's record
-(wheelset.client.noop) says it is a no-op; otherwise the app runs it (and records it).
-`run_export` is the body of `wheelset export` both ways. Entry points: run_fast(),
-run_export().
+parameter converters with pydantic: about 0.4 s of CPU), so `main()` offers the
+arguments here first. Only the plain forms are taken: ``install ROOT NAME...`` and
+``export ROOT NAME...`` with the options listed in _INSTALL and _EXPORT (as ``--opt
+VALUE`` or ``--opt=VALUE``, environment variables as the app reads them), values as the
+app would accept them. Anything else — another command, any other option, ``--help``, a
+value the app would refuse — returns None and the typer app runs, with its usage errors.
+A plain install is first answered from the environment's record when it is a no-op
+(wheelset.client.noop); either way the bodies are wheelset.cli.run's, which the typer
+commands call too. Entry point: run_fast().
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["run_export", "run_fast"]
+__all__ = ["run_fast"]
 
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 _INTEGER = re.compile(r"^[0-9]+$")
@@ -65,7 +64,7 @@ def _parse(
         if not arg.startswith("-") or arg == "-":
             positionals.append(arg)
         elif arg in flags:
-            pass
+            values[arg] = ["1"]
         else:
             name, eq, value = arg.partition("=")
             if name not in options:
@@ -106,8 +105,8 @@ def _gateways(values: dict[str, list[str]]) -> list[str]:
 
 
 def run_fast(argv: Sequence[str]) -> int | None:
-    """Run ``argv`` here when it is a plain no-op install or export; its exit code, or None
-    to leave it to the app."""
+    """Run ``argv`` here when it is a plain install or export; its exit code, or None to
+    leave it to the app."""
     if len(argv) < 3 or argv[0] not in ("install", "export"):
         return None
     if argv[0] == "install":
@@ -117,25 +116,40 @@ def run_fast(argv: Sequence[str]) -> int | None:
     if parsed is None or len(parsed[0]) < 2 or not _valid(parsed[1]):
         return None
     (root, *names), values = parsed
-    if argv[0] == "install":
-        return _noop_install(root, names, values)
+    if argv[0] == "install" and _noop_install(root, names, values):
+        return 0
     from wheelset.cli.errors import failure_code
+    from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT, run_export, run_install
 
+    timeout = float(_single(values, "timeout") or DEFAULT_TIMEOUT)
+    cache_dir = _path(values, "cache_dir")
     try:
-        timeout = _single(values, "timeout")
-        cache_dir = _single(values, "cache_dir")
-        output = _single(values, "output")
-        run_export(
-            root,
-            names,
-            output_format=_single(values, "format") or "requirements",
-            platform=_single(values, "platform"),
-            output=Path(output) if output is not None else None,
-            gateway=_gateways(values),
-            timeout=float(timeout) if timeout is not None else None,
-            cache_dir=Path(cache_dir) if cache_dir is not None else None,
-            api=_single(values, "api"),
-        )
+        if argv[0] == "install":
+            run_install(
+                root,
+                names,
+                gateway=_gateways(values),
+                target=_path(values, "target"),
+                prefix=_path(values, "prefix"),
+                python=_single(values, "python"),
+                compile_bytecode="--compile" in values,
+                jobs=int(_single(values, "jobs") or DEFAULT_JOBS),
+                timeout=timeout,
+                cache_dir=cache_dir,
+                api=_single(values, "api"),
+            )
+        else:
+            run_export(
+                root,
+                names,
+                output_format=_single(values, "format") or "requirements",
+                platform=_single(values, "platform"),
+                output=_path(values, "output"),
+                gateway=_gateways(values),
+                timeout=timeout,
+                cache_dir=cache_dir,
+                api=_single(values, "api"),
+            )
     except (Exception, KeyboardInterrupt) as e:
         code = failure_code(e)
         if code is None:
@@ -144,80 +158,22 @@ def run_fast(argv: Sequence[str]) -> int | None:
     return 0
 
 
-def _noop_install(root: str, names: list[str], values: dict[str, list[str]]) -> int | None:
+def _path(values: dict[str, list[str]], name: str) -> Path | None:
+    value = _single(values, name)
+    return Path(value) if value is not None else None
+
+
+def _noop_install(root: str, names: list[str], values: dict[str, list[str]]) -> bool:
+    """Whether the environment's record answered the install (it printed the answer)."""
     from wheelset.client import noop
 
     python, target, prefix = (_single(values, n) for n in ("python", "target", "prefix"))
-    if sum(v is not None for v in (target, prefix)) > 1:
-        return None
     key = noop.request_key(root, names, python, target, prefix, os.environ)
-    if key is None:
-        return None
-    found = noop.answer(key, python, target, prefix, os.environ)
-    if found is None:
-        return None
+    found = key and noop.answer(key, python, target, prefix, os.environ)
+    if not found:
+        return False
+    from wheelset.cli.run import noop_report
+
     sys.stdout.write(noop_report(found["installed"]))
-    return 0
-
-
-def noop_report(installed: Sequence[Sequence[str]]) -> str:
-    """What install prints when everything is already installed (``installed``: name,
-    version pairs in the closure's order)."""
-    if not installed:
-        return "Nothing to install: no requested project applies to this interpreter\n"
-    return f"Already installed: {', '.join(f'{n} {v}' for n, v in installed)}\n"
-
-
-def run_export(
-    root: str,
-    names: Sequence[str],
-    *,
-    output_format: str,
-    platform: str | None,
-    output: Path | None,
-    gateway: Sequence[str],
-    timeout: float | None,
-    cache_dir: Path | None,
-    api: str | None,
-) -> None:
-    """`wheelset export`: the closure of ``names`` in ROOT for ``platform``, as
-    ``output_format``, to ``output`` (stdout when None). A build directory is read without
-    opening any network client."""
-    from wheelset.client.export import choose_platform
-    from wheelset.client.resolve import parse_requirements, resolve_lazily
-    from wheelset.client.root import open_root, parse_root_ref
-    from wheelset.formats import get_formatter
-    from wheelset.fsutil import atomic_write_text
-    from wheelset.ipfs.gateway import configured_gateways
-
-    formatter = get_formatter("export", output_format)
-    requested = parse_requirements(names)
-    ref = parse_root_ref(root) if os.path.isdir(root) else None
-    with contextlib.ExitStack() as stack:
-        if ref is not None and ref.directory is not None:
-            opened = open_root(ref)
-        else:
-            from wheelset.cli.options import DEFAULT_TIMEOUT
-            from wheelset.cli.wiring import open_root as open_any
-            from wheelset.fetch.http import http_client
-
-            http = stack.enter_context(http_client(indexes=False))
-            opened, _, _ = open_any(
-                root, list(gateway), timeout or DEFAULT_TIMEOUT, cache_dir, http, api
-            )
-        target, described = choose_platform(opened.platforms, platform)
-        resolution = resolve_lazily(
-            opened.declarations, requested, target, target=described, all_names=opened.names
-        )
-    text = formatter(
-        resolution.selected,
-        root=opened.cid,
-        gateway=configured_gateways(gateway, os.environ)[0],
-        platform=target.id,
-        env=target.environment,
-    )
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        atomic_write_text(output, text)
+    sys.stdout.flush()
+    return True

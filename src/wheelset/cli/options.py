@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT
+
 __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_JOBS",
@@ -37,8 +39,6 @@ __all__ = [
 ]
 
 DEFAULT_COLLECTION = Path("declarations")
-DEFAULT_JOBS = 8  # network transfers at a time
-DEFAULT_TIMEOUT = 30.0  # seconds: to connect, and between two reads of a body
 
 
 def _split_commas(values: list[str] | None) -> list[str]:
