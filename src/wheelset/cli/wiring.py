@@ -10,6 +10,7 @@ each assembling it.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,15 +32,16 @@ __all__ = ["open_root", "resolve_root_name", "wheel_fetching"]
 def resolve_root_name(root: str, http: httpx.Client, api: str | None, timeout: float) -> str | None:
     """When ROOT is a name (IPNS, DNSLink), the /ipfs/<cid> the node at ``api`` resolves it
     to, said on stderr; else None."""
-    import typer
+    from wheelset.client.root import name_of, resolve_name
 
-    from wheelset.client.root import resolve_name
+    if name_of(root) is None:
+        return None  # a CID, build directory or CAR: no node, no httpx needed
     from wheelset.ipfs.rpc import KuboRpc
 
     rpc = KuboRpc(api, http=http, timeout=timeout) if api else None
     resolved = resolve_name(root, rpc)
     if resolved is not None:
-        typer.echo(f"{root} resolves to {resolved} (verified as that CID)", err=True)
+        print(f"{root} resolves to {resolved} (verified as that CID)", file=sys.stderr, flush=True)
     return resolved
 
 

@@ -578,11 +578,9 @@ def root_resolver(
 ) -> PathResolver:
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
     cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
-    from wheelset.ipfs.rpc import KuboRpc
-
     sources: list[BlockSource] = []
     if api:
         assert http is not None
-        sources.append(NodeBlocks(KuboRpc(api, http=http, timeout=timeout), timeout=timeout))
+        sources.append(NodeBlocks(api, http, timeout=timeout))
     sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]
     return PathResolver(sources, cache=block_dir_of(cache_directory))

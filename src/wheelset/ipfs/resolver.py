@@ -43,6 +43,8 @@ from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
 if TYPE_CHECKING:
     # httpx (under the RPC client) is imported only when a node is used: a root read from
     # a build directory or the cache needs no network.
+    import httpx
+
     from wheelset.ipfs.rpc import KuboRpc
 
 __all__ = [
@@ -159,16 +161,20 @@ class GatewayBlocks:
 
 
 class NodeBlocks:
-    """A local node's RPC API (``block/get``)."""
+    """A local node's RPC API (``block/get``), connected when a block is first asked for
+    (a root read wholly from the block cache never loads the RPC client)."""
 
-    def __init__(self, rpc: KuboRpc, *, timeout: float = 30.0):
-        self._rpc = rpc
+    def __init__(self, api_url: str, http: httpx.Client, *, timeout: float = 30.0):
+        self.name = api_url.rstrip("/")
+        self._http = http
         self._timeout = timeout
-        self.name = rpc.api_url
+        self._rpc: KuboRpc | None = None
 
     def block(self, cid: CID) -> bytes:
-        from wheelset.ipfs.rpc import RpcError
+        from wheelset.ipfs.rpc import KuboRpc, RpcError
 
+        if self._rpc is None:
+            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
         try:
             return self._rpc.block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
         except RpcError as e:
