@@ -18,6 +18,7 @@ NodeBlocks, CarBlocks, PathError, NoSuchPath.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -245,10 +246,17 @@ def _check(cid: CID, block: bytes) -> bytes:
 Getter = Callable[[CID], bytes]
 
 
+@functools.lru_cache(maxsize=64)
+def _decode_directory(block: bytes) -> tuple[PBNode, UnixFSData]:
+    # A command reads the root directory (or its upper shards) once per project: decoding
+    # a block of thousands of links once, not each time, is most of a warm install's walk.
+    node = decode_node(block)
+    return node, decode_unixfs(node.data or b"")
+
+
 def _directory(cid: CID, block: bytes, where: str) -> tuple[PBNode, UnixFSData]:
     try:
-        node = decode_node(block)
-        meta = decode_unixfs(node.data or b"")
+        node, meta = _decode_directory(block)
     except InvalidNode as e:
         raise SourceFailure("invalid", f"{where}: block {cid}: {e}") from e
     if meta.type not in (DIRECTORY, HAMT_SHARD):
