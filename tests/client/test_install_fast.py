@@ -51,41 +51,46 @@ def test_a_noop_install_is_answered_from_the_record_only_while_it_holds(
     root, ipfs_node, tmp_path: Path
 ) -> None:
     live = ["--gateway", ipfs_node.gateway_url, "--api", ipfs_node.api_url]
-    target = tmp_path / "t"
-    first = run(["install", root.cid, "app", *live, "--target", target], tmp_path / "c1")
+    venv = tmp_path / "venv"
+    make_venv(venv)
+    python = ["--python", venv / "bin" / "python"]
+    first = run(["install", root.cid, "app", *live, *python], tmp_path / "c1")
     assert first.returncode == 0, first.stderr
     answer = "Already installed: lib-a 1.0, lib-b 2.0, app 3.0\n"
 
     # No gateway, no node, an empty cache: only the record can answer.
-    offline = ["install", root.cid, "app", "--gateway", DEAD, "--target", target]
+    offline = ["install", root.cid, "app", "--gateway", DEAD, *python]
     again = run(offline, tmp_path / "empty")
     assert (again.returncode, again.stdout, again.stderr) == (0, answer, "")
-    # Another request (more names, another spelling of the target) is not this record.
-    other = run(["install", root.cid, "app", "lib-a", "--gateway", DEAD, "--target", target],
-                tmp_path / "empty")  # fmt: skip
-    assert other.returncode == 1 and "error: " in other.stderr
+    # Another request (more names; a --target) is not this record.
+    for other in (
+        ["install", root.cid, "app", "lib-a", "--gateway", DEAD, *python],
+        ["install", root.cid, "app", "--gateway", DEAD, "--target", tmp_path / "t"],
+    ):
+        done = run(other, tmp_path / "empty")
+        assert done.returncode == 1 and "error: " in done.stderr
 
     def refused_offline() -> bool:
         done = run(offline, tmp_path / "empty")
         return done.returncode == 1 and "error: " in done.stderr and done.stdout == ""
 
     def reinstalled() -> None:
-        done = run(["install", root.cid, "app", *live, "--target", target], tmp_path / "c1")
+        done = run(["install", root.cid, "app", *live, *python], tmp_path / "c1")
         assert done.returncode == 0, done.stderr
+        assert run(offline, tmp_path / "empty").stdout == answer
 
-    site = target
+    site = site_packages(venv)
     # Another distribution appears (pip, uv, a copy): the listing changed.
     (site / "other-1.0.dist-info").mkdir()
     assert refused_offline()
     reinstalled()
-    assert run(offline, tmp_path / "empty").stdout == answer
     # A closure distribution's RECORD rewritten (reinstalled by another tool).
     record = site / "lib_a-1.0.dist-info" / "RECORD"
     record.write_text(record.read_text())
     assert refused_offline()
     reinstalled()
     # A distribution removed.
-    removed = run(["uninstall", "lib-b", "--target", target], tmp_path / "c1")
+    removed = run(["uninstall", "lib-b", *python], tmp_path / "c1")
     assert removed.returncode == 0, removed.stderr
     assert refused_offline()
     reinstalled()
@@ -95,7 +100,7 @@ def test_a_noop_install_is_answered_from_the_record_only_while_it_holds(
     (site / journal.STATE_DIR).rmdir()
     assert run(offline, tmp_path / "empty").stdout == answer
     # A record that is not JSON is no record.
-    (target / noop.RECORD_FILE).write_text("{")
+    (venv / noop.RECORD_FILE).write_text("{")
     assert refused_offline()
 
 

@@ -169,7 +169,7 @@ def _noop_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
 
     python, target, prefix = (_single(values, n) for n in ("python", "target", "prefix"))
     key = noop.request_key(root, names, python, target, prefix, os.environ)
-    found = key and noop.answer(key, python, target, prefix, os.environ)
+    found = key and noop.answer(key, python, os.environ)
     if not found:
         return False
     from wheelset.cli.run import noop_report

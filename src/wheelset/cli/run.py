@@ -220,9 +220,8 @@ def _remember(
             return
         installed.append((decl.name, str(decl.version), str(dist.dist_info)))
     noop.remember(
-        key, str(plan.root), plan.interpreter.executable, plan.scheme, installed,
-        python, *paths, os.environ,
-    )  # fmt: skip
+        key, str(plan.root), plan.interpreter.executable, plan.scheme, installed, python, os.environ
+    )
 
 
 def _count(n: int, noun: str) -> str:

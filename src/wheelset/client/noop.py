@@ -1,25 +1,26 @@
 """The no-op record: `install ROOT NAMES` answered from what the environment recorded.
 
 A root given by CID is immutable, so the outcome of `wheelset install ROOT NAMES` depends only
-on the request (ROOT, NAMES, the environment options, $VIRTUAL_ENV, the working directory),
-on the interpreter and on what the environment holds. After every successful install (and
-every install that found nothing to do) the CLI records, in the environment itself
-(``RECORD_FILE`` in the venv, the --target or the --prefix directory), under a key of the
-request: the root CID, the answer (each distribution of the closure with its version, in the
-order the install reports them) and witnesses — the identity (inode, size, mtime) of the
-interpreter binaries, of ``.venv/pyvenv.cfg`` when the environment was found there, of each
-closure distribution's RECORD, and the list of every ``.dist-info`` directory of purelib and
-platlib. The next identical request whose witnesses all still hold, with no transaction
-pending, is answered from the record without loading the CLI, reading the root or
-resolving; anything else (a different request, an option the record does not cover, any
-witness changed: a distribution installed, removed or reinstalled by any tool, the venv
+on the request (ROOT, NAMES, --python, $VIRTUAL_ENV, the working directory), on the
+interpreter and on what the environment holds. After every successful install (and every
+install that found nothing to do) the CLI records in the virtual environment
+(``RECORD_FILE`` beside its pyvenv.cfg, outside site-packages), under a key of the request:
+the root CID, the answer (each closure distribution with its version, in the order install
+reports them) and witnesses — the identity (inode, size, mtime) of the interpreter
+binaries, of pyvenv.cfg (and of ``.venv/pyvenv.cfg`` when the environment was looked for
+there), of each closure distribution's RECORD, and the list of every ``.dist-info``
+directory of purelib and platlib. The next identical request whose witnesses all hold, with
+no transaction pending, is answered from the record without loading the CLI, reading the
+root or resolving; anything else (another request, an option the fast path does not take,
+a witness changed: a distribution installed, removed or reinstalled by any tool, the venv
 recreated) runs the full install, which records again. A build directory counts as the
 root CID its ROOT file names (read first: a rebuild that changes the root misses the
-record); a CAR file or a mutable name (IPNS, DNSLink) is never answered from a record.
+record); a CAR file or a mutable name (IPNS, DNSLink) is never answered from a record, nor
+an install into a --target or --prefix directory (which keeps only what pip would put
+there) or into an interpreter outside a venv.
 
 This module imports nothing beyond the standard library: it is the whole no-op path.
-Entry points: request_key(), root_key(), answer(), remember(), RECORD_FILE.
-"""
+Entry points: request_key(), root_key(), answer(), remember(), RECORD_FILE."""
 
 from __future__ import annotations
 
@@ -71,32 +72,27 @@ def request_key(
     prefix: str | None,
     environ: Mapping[str, str],
 ) -> str | None:
-    """The key of an install request, None when it cannot be answered from a record."""
+    """The key of an install request, None when it cannot be answered from a record (a
+    mutable root, a --target or --prefix directory)."""
+    if target is not None or prefix is not None or not names:
+        return None
     cid = root_key(root)
-    if cid is None or not names:
+    if cid is None:
         return None
     request = [
         os.getcwd(),
         cid,
         list(names),
         python,
-        os.path.abspath(target) if target is not None else None,
-        os.path.abspath(prefix) if prefix is not None else None,
         environ.get("VIRTUAL_ENV") if python is None else None,
         sys.executable,
     ]
     return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 
 
-def environment_dir(
-    python: str | None, target: str | None, prefix: str | None, environ: Mapping[str, str]
-) -> str | None:
-    """Where an environment keeps its record: the --target or --prefix directory, else the
-    venv of --python, $VIRTUAL_ENV or ./.venv; None for an interpreter outside a venv."""
-    if target is not None:
-        return os.path.abspath(target)
-    if prefix is not None:
-        return os.path.abspath(prefix)
+def environment_dir(python: str | None, environ: Mapping[str, str]) -> str | None:
+    """Where an environment keeps its record: the venv of --python, $VIRTUAL_ENV or ./.venv
+    (beside pyvenv.cfg, outside site-packages); None for an interpreter outside a venv."""
     if python is None:
         python = _venv_python(environ)
         if python is None:
@@ -154,13 +150,10 @@ def _read(directory: str) -> dict:
     return entries if isinstance(entries, dict) else {}
 
 
-def answer(
-    key: str, python: str | None, target: str | None, prefix: str | None,
-    environ: Mapping[str, str],
-) -> dict | None:  # fmt: skip
+def answer(key: str, python: str | None, environ: Mapping[str, str]) -> dict | None:
     """The recorded outcome of request ``key`` — ``{"root": CID, "purelib": DIR,
     "installed": [[name, version], …]}`` — when every witness still holds; else None."""
-    directory = environment_dir(python, target, prefix, environ)
+    directory = environment_dir(python, environ)
     if directory is None:
         return None
     record = _read(directory).get(key)
@@ -186,8 +179,6 @@ def remember(
     scheme: Mapping[str, str],
     installed: Sequence[tuple[str, str, str]],
     python: str | None,
-    target: str | None,
-    prefix: str | None,
     environ: Mapping[str, str],
 ) -> None:
     """Record the outcome of request ``key`` after it succeeded: ``installed`` lists each
@@ -195,7 +186,7 @@ def remember(
     environment that cannot be written is simply not answered from a record."""
     from wheelset.fsutil import atomic_write_bytes
 
-    directory = environment_dir(python, target, prefix, environ)
+    directory = environment_dir(python, environ)
     if directory is None:
         return
     paths = _witnesses(executable, python, environ)
