@@ -156,6 +156,16 @@ def run(
     return Run(wall, cpu, usage.ru_maxrss / 1024, index, wheel, status == 0)
 
 
+def command_env() -> dict[str, str]:
+    """The environment of each measured command: no configured gateway or node, no local
+    gateway probe; bytecode written and read as for an installed tool (a setting that
+    forbids it would make every run compile wheelset from source)."""
+    env = {**os.environ, "WHEELSET_LOCAL_GATEWAY": "off"}
+    for name in ("WHEELSET_GATEWAY", "WHEELSET_API", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
+    return env
+
+
 @contextlib.contextmanager
 def fresh(base: Path) -> Iterator[tuple[Path, Path]]:
     """A fresh cache directory and install target, removed afterwards."""
@@ -169,9 +179,7 @@ def fresh(base: Path) -> Iterator[tuple[Path, Path]]:
 def measure(
     root: CID, out: Path, gateway: RunningTrustless, wheel_cids: set[str], base: Path
 ) -> dict[str, Run]:
-    env = {**os.environ, "WHEELSET_LOCAL_GATEWAY": "off"}
-    env.pop("WHEELSET_GATEWAY", None)
-    env.pop("WHEELSET_API", None)
+    env = command_env()
     results = {}
     for label, target in (("build dir", str(out)), ("gateway", str(root))):
         with fresh(base) as (cache, _):
@@ -203,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     wheel_cids = set()
     for wheel in wheels:
         wheel_cids.add(str(import_bytes(wheel.read_bytes(), store=store).cid))
+    # Bytecode first, as an installed tool has it (not measured).
+    subprocess.run([str(WHEELSET), "--version"], env=command_env(), check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True,
+                   env=command_env())  # fmt: skip
     base = Path(tempfile.mkdtemp(prefix="wheelset-bench-scale-"))
     table: dict[int, dict[str, Run]] = {}
     roots: dict[int, tuple[CID, Path]] = {}
@@ -256,7 +269,7 @@ def diff(
     base: Path,
     size: int,
 ) -> None:
-    env = {**os.environ, "WHEELSET_LOCAL_GATEWAY": "off"}
+    env = command_env()
     print()
     for label, args in (
         ("build dirs", [str(a[1]), str(b[1])]),

@@ -131,10 +131,9 @@ def diff_roots(a: Root, b: Root) -> RootDiff:
         DiffError: a platforms table that cannot be expanded into tags.
         RootError: a project of either root cannot be read.
     """
-    on_a, on_b = a.listing(), b.listing()
-    changed = sorted(name for name in on_a.keys() | on_b.keys() if on_a.get(name) != on_b.get(name))
-    old = {n: e for n, e in a.projects([n for n in changed if n in on_a]).items() if e}
-    new = {n: e for n, e in b.projects([n for n in changed if n in on_b]).items() if e}
+    changed = sorted(a.changed(b).items())
+    old = {n: e for n, e in a.projects([n for n, (in_a, _) in changed if in_a]).items() if e}
+    new = {n: e for n, e in b.projects([n for n, (_, in_b) in changed if in_b]).items() if e}
     old_versions, new_versions = _versions(old), _versions(new)
     both = sorted(old_versions.keys() & new_versions.keys())
     tags_a, tags_b = platform_tags(a.platforms), platform_tags(b.platforms)

@@ -349,6 +349,33 @@ class Root:
         project is the same (its directory CID, or its project file's bytes on disk)."""
         return self._reader.listing()
 
+    def changed(self, other: Root) -> dict[str, tuple[bool, bool]]:
+        """The projects that differ between this root and ``other`` (added, removed or
+        changed), each with whether it is in this root and in ``other``. Two roots read by
+        CID are compared shard by shard (only the parts of their directories that differ
+        are fetched, from the sources of both); otherwise every project's token is
+        compared (listing())."""
+        mine, theirs = self._reader, other._reader
+        if isinstance(mine, _ResolvedReader) and isinstance(theirs, _ResolvedReader):
+            both = PathResolver(
+                (*mine.resolver.sources, *theirs.resolver.sources), cache=mine.resolver.cache
+            )
+            try:
+                found = both.differences(self.cid, other.cid)
+            except PathError as e:
+                raise mine._explain(e) from e
+            return {
+                name: (a is not None, b is not None)
+                for name, (a, b) in found.items()
+                if name not in _ROOT_FILES
+            }
+        on_a, on_b = self.listing(), other.listing()
+        return {
+            name: (name in on_a, name in on_b)
+            for name in on_a.keys() | on_b.keys()
+            if on_a.get(name) != on_b.get(name)
+        }
+
     def directories(self) -> Mapping[str, CID]:
         """Each project's directory CID (verified from the root CID; a build directory's are
         read from its root.car, a pass over the whole file)."""

@@ -32,6 +32,7 @@ from wheelset.ipfs.dagpb import (
     DIRECTORY,
     HAMT_SHARD,
     InvalidNode,
+    PBLink,
     PBNode,
     UnixFSData,
     decode_node,
@@ -318,6 +319,56 @@ def _entries(get: Getter, directory: CID, where: str) -> Iterator[tuple[str, CID
             yield link.name[2:], link.cid
 
 
+Difference = dict[str, tuple[CID | None, CID | None]]
+
+
+def _differences(get: Getter, a: CID, b: CID, where: str) -> Difference:
+    """Entries of two verified directories that differ: name -> (CID in a, CID in b), None
+    where absent. Two HAMTs are compared shard by shard and a shard with the same CID in
+    both is not read: the cost follows the differences, not the directory."""
+    node_a, meta_a = _directory(a, get(a), where)
+    node_b, meta_b = _directory(b, get(b), where)
+    if meta_a.type == HAMT_SHARD and meta_b.type == HAMT_SHARD:
+        return _shard_differences(get, node_a, node_b, where)
+    return _compare(dict(_entries(get, a, where)), dict(_entries(get, b, where)))
+
+
+def _compare(on_a: Mapping[str, CID], on_b: Mapping[str, CID]) -> Difference:
+    return {
+        name: (on_a.get(name), on_b.get(name))
+        for name in on_a.keys() | on_b.keys()
+        if on_a.get(name) != on_b.get(name)
+    }
+
+
+def _shard_differences(get: Getter, a: PBNode, b: PBNode, where: str) -> Difference:
+    # Same fanout and hash (checked by _directory): a slot's prefix means the same in both.
+    slots_a = {link.name[:2]: link for link in a.links}
+    slots_b = {link.name[:2]: link for link in b.links}
+    found: Difference = {}
+    for slot in slots_a.keys() | slots_b.keys():
+        la, lb = slots_a.get(slot), slots_b.get(slot)
+        if la is not None and lb is not None and la.name == lb.name and la.cid == lb.cid:
+            continue
+        if la is not None and lb is not None and len(la.name) == len(lb.name) == 2:
+            sub_a, meta_a = _directory(la.cid, get(la.cid), where)
+            sub_b, meta_b = _directory(lb.cid, get(lb.cid), where)
+            if meta_a.type != HAMT_SHARD or meta_b.type != HAMT_SHARD:
+                raise SourceFailure("invalid", f"{where}: HAMT link in slot {slot} is not a shard")
+            found.update(_shard_differences(get, sub_a, sub_b, where))
+            continue
+        found.update(_compare(_slot_entries(get, la, where), _slot_entries(get, lb, where)))
+    return found
+
+
+def _slot_entries(get: Getter, link: PBLink | None, where: str) -> dict[str, CID]:
+    if link is None:
+        return {}
+    if len(link.name) > 2:
+        return {link.name[2:]: link.cid}
+    return dict(_entries(get, link.cid, where))
+
+
 def _file(get: Getter, cid: CID, max_size: int, where: str) -> bytes:
     out = bytearray()
     pending = [cid]
@@ -500,6 +551,36 @@ class PathResolver:
             return dict(_entries(get, directory, f"/ipfs/{directory}"))
 
         return self._run(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
+
+    def differences(self, a: CID, b: CID) -> Difference:
+        """The entries that differ between the verified directories ``a`` and ``b`` (see
+        _differences), their blocks read one at a time: only the shards that differ.
+
+        Raises:
+            PathError: no source delivered a block (one line naming each source's failure).
+        """
+
+        def read(get: Getter) -> Difference:
+            return _differences(get, a, b, f"/ipfs/{a} against /ipfs/{b}")
+
+        try:
+            return read(self._cached)
+        except (_Missing, SourceFailure):
+            pass
+        failures: list[str] = []
+        for source in self.sources:
+            got: dict[CID, bytes] = {}
+            try:
+                value = read(self._from_cache_then(source, got))
+            except SourceFailure as e:
+                failures.append(f"{source.name}: {e.reason}")
+                continue
+            self._store(got)
+            return value
+        what = f"the directories {a} and {b}"
+        if not failures:
+            raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
+        raise PathError(f"cannot read {what}: " + "; ".join(failures))
 
 
 def block_dir_of(cache_directory: Path) -> BlockDir:
