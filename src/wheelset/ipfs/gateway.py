@@ -513,7 +513,6 @@ class GatewayFetcher:
     def _read_small(self, url: str, max_size: int, accept: str | None = None) -> bytes:
         import httpx
 
-
         buffer = bytearray()
         try:
             with self._get(url, max_size, accept) as response:
