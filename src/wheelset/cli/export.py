@@ -48,7 +48,7 @@ def export_command(
     api: NodeApiOption = None,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
-    from wheelset.cli.fast import run_export
+    from wheelset.cli.run import run_export
 
     run_export(
         root,
