@@ -13,7 +13,7 @@ For each size, one cold run each (fresh cache, fresh target) of:
     wheelset export CID requests            (gateway)
     wheelset install CID requests --target  (gateway)
 
-each as its own process: wall time, peak RSS (wait4) and the bytes the gateway sent, index
+each as its own process: wall time, CPU time, peak RSS (GNU time) and the bytes the gateway sent, index
 (everything but wheels) and wheels apart. Then `wheelset diff` of two roots of the largest
 size differing in 3 projects (one upgraded, one removed, one added), from the build
 directories and through the gateway. Ratios against the smallest size are printed beside
@@ -136,10 +136,18 @@ def run(
     command: Sequence[str], gateway: RunningTrustless, wheel_cids: set[str], env: dict[str, str]
 ) -> Run:
     before = len(gateway.sent)
+    # Peak RSS as GNU time reports it: the wait4 figure of a child of this process would
+    # include the pages of this process (its blocks) that the child shared until exec.
+    rss_file = tempfile.NamedTemporaryFile(prefix="wheelset-rss-", delete=False)
+    rss_file.close()
+    timed = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *command]
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    rss_text = Path(rss_file.name).read_text().split()
+    os.unlink(rss_file.name)
+    rss_kb = int(rss_text[-1]) if rss_text and rss_text[-1].isdigit() else 0
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.stderr:
         process.stderr.close()
@@ -153,7 +161,7 @@ def run(
         else:
             index += size
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(wall, cpu, usage.ru_maxrss / 1024, index, wheel, status == 0)
+    return Run(wall, cpu, rss_kb / 1024, index, wheel, status == 0)
 
 
 def command_env() -> dict[str, str]:

@@ -205,3 +205,27 @@ def test_a_car_file_is_a_source(tmp_path: Path, store: MemoryBlockStore, root: C
 def test_no_source_says_so(root: CID) -> None:
     with pytest.raises(PathError, match="no source of blocks"):
         PathResolver([]).read(root, ["p0001", "index.json"], max_size=1000)
+
+
+def test_differences_fetch_only_the_shards_that_differ(http) -> None:
+    blocks = MemoryBlockStore()
+    a = build(blocks)
+    # B: one entry changed, one removed, one added; the other 6,998 the same.
+    tree: dict = {
+        f"p{i:04d}": {"index.json": import_bytes(content(f"p{i:04d}"), store=blocks)}
+        for i in range(COUNT)
+        if i != 20
+    }
+    tree["p0010"] = {"index.json": import_bytes(content("p0010-new"), store=blocks)}
+    tree["p9999"] = {"index.json": import_bytes(content("p9999"), store=blocks)}
+    tree["big"] = {"data.bin": import_bytes(BIG, store=blocks)}
+    b = build_tree(tree, store=blocks).cid
+    with trustless_server(blocks) as gateway:
+        found = resolver(http, gateway.url).differences(a, b)
+        assert sorted(found) == ["p0010", "p0020", "p9999"]
+        assert found["p0020"][1] is None and found["p9999"][0] is None
+        assert None not in found["p0010"] and found["p0010"][0] != found["p0010"][1]
+        # Each change is at most three shards deep in each root: the ~270 shards of the
+        # two root directories are not all read.
+        assert len(gateway.requests) <= 2 + 3 * 2 * 2, gateway.requests
+        assert resolver(http, gateway.url).differences(a, a) == {}

@@ -15,8 +15,6 @@ from wheelset.cli.options import (
     NodeApiOption,
     TimeoutOption,
 )
-from wheelset.cli.wiring import open_root
-from wheelset.fetch.http import http_client
 
 __all__ = ["diff_command"]
 
@@ -42,11 +40,14 @@ def diff_command(
 
     Only the projects whose directories differ are read.
     """
-    from wheelset.client.diff import diff_roots
-    from wheelset.formats import get_formatter
+    from wheelset.cli.run import run_diff
 
-    formatter = get_formatter("diff", output_format)
-    with http_client(timeout, indexes=False) as http:
-        a, _, _ = open_root(root_a, gateway, timeout, cache_dir, http, api)
-        b, _, _ = open_root(root_b, gateway, timeout, cache_dir, http, api)
-        typer.echo(formatter(diff_roots(a, b)), nl=False)
+    run_diff(
+        root_a,
+        root_b,
+        output_format=output_format,
+        gateway=gateway,
+        timeout=timeout,
+        cache_dir=cache_dir,
+        api=api,
+    )

@@ -1,11 +1,11 @@
-"""The hot commands without typer: plain `install` and `export`, before the app loads.
+"""The hot commands without typer: plain `install`, `export`, `diff`, before the app loads.
 
-Loading the typer app costs more than either command's own work (typer 0.29 builds its
+Loading the typer app costs more than these commands' own work (typer 0.29 builds its
 parameter converters with pydantic: about 0.4 s of CPU), so `main()` offers the
-arguments here first. Only the plain forms are taken: ``install ROOT NAME...`` and
-``export ROOT NAME...`` with the options listed in _INSTALL and _EXPORT (as ``--opt
-VALUE`` or ``--opt=VALUE``, environment variables as the app reads them), values as the
-app would accept them. Anything else — another command, any other option, ``--help``, a
+arguments here first. Only the plain forms are taken: ``install ROOT NAME...``,
+``export ROOT NAME...`` and ``diff ROOT_A ROOT_B`` with the options listed in _INSTALL,
+_EXPORT and _DIFF (as ``--opt VALUE`` or ``--opt=VALUE``, environment variables as the
+app reads them), values as the app would accept them. Anything else — another command, any other option, ``--help``, a
 value the app would refuse — returns None and the typer app runs, with its usage errors.
 A plain install is first answered from the environment's record when it is a no-op
 (wheelset.client.noop); either way the bodies are wheelset.cli.run's, which the typer
@@ -42,6 +42,7 @@ _INSTALL = {
     "--prefix": ("prefix", None),
 }
 _INSTALL_FLAGS = {"--compile"}  # changes nothing when nothing is installed
+_DIFF = {**_SHARED, "--format": ("format", None), "-f": ("format", None)}
 _EXPORT = {
     **_SHARED,
     "--format": ("format", None),
@@ -49,6 +50,13 @@ _EXPORT = {
     "--platform": ("platform", None),
     "--output": ("output", None),
     "-o": ("output", None),
+}
+
+
+_COMMANDS = {
+    "install": (_INSTALL, _INSTALL_FLAGS),
+    "export": (_EXPORT, set()),
+    "diff": (_DIFF, set()),
 }
 
 
@@ -107,19 +115,19 @@ def _gateways(values: dict[str, list[str]]) -> list[str]:
 def run_fast(argv: Sequence[str]) -> int | None:
     """Run ``argv`` here when it is a plain install or export; its exit code, or None to
     leave it to the app."""
-    if len(argv) < 3 or argv[0] not in ("install", "export"):
+    if len(argv) < 3 or argv[0] not in _COMMANDS:
         return None
-    if argv[0] == "install":
-        parsed = _parse(argv[1:], _INSTALL, _INSTALL_FLAGS)
-    else:
-        parsed = _parse(argv[1:], _EXPORT, set())
+    options, flags = _COMMANDS[argv[0]]
+    parsed = _parse(argv[1:], options, flags)
     if parsed is None or len(parsed[0]) < 2 or not _valid(parsed[1]):
+        return None
+    if argv[0] == "diff" and len(parsed[0]) != 2:
         return None
     (root, *names), values = parsed
     if argv[0] == "install" and _noop_install(root, names, values):
         return 0
     from wheelset.cli.errors import failure_code
-    from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT, run_export, run_install
+    from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT, run_diff, run_export, run_install
 
     timeout = float(_single(values, "timeout") or DEFAULT_TIMEOUT)
     cache_dir = _path(values, "cache_dir")
@@ -134,6 +142,16 @@ def run_fast(argv: Sequence[str]) -> int | None:
                 python=_single(values, "python"),
                 compile_bytecode="--compile" in values,
                 jobs=int(_single(values, "jobs") or DEFAULT_JOBS),
+                timeout=timeout,
+                cache_dir=cache_dir,
+                api=_single(values, "api"),
+            )
+        elif argv[0] == "diff":
+            run_diff(
+                root,
+                names[0],
+                output_format=_single(values, "format") or "text",
+                gateway=_gateways(values),
                 timeout=timeout,
                 cache_dir=cache_dir,
                 api=_single(values, "api"),

@@ -1,11 +1,11 @@
-"""The bodies of `install` and `export`, without typer, and what install shares with the
+"""The bodies of `install`, `export` and `diff`, without typer, and what install shares with the
 environment commands (which environment, recovery, SIGTERM).
 
 wheelset.cli.fast runs them before the typer app loads; the typer commands (install.py,
 export.py, environment.py) call the same functions. Nothing heavy is imported at load
 time: each body imports the library it calls. Output goes to stdout, notes and warnings to
 stderr, as typer.echo would write them.
-Entry points: run_install(), run_export(), noop_report(), environment_of(),
+Entry points: run_install(), run_export(), run_diff(), noop_report(), environment_of(),
 repair_environment(), sigterm_rolls_back(), DEFAULT_JOBS, DEFAULT_TIMEOUT.
 """
 
@@ -31,6 +31,7 @@ __all__ = [
     "environment_of",
     "noop_report",
     "repair_environment",
+    "run_diff",
     "run_export",
     "run_install",
     "sigterm_rolls_back",
@@ -326,3 +327,26 @@ def run_export(
         sys.stdout.flush()
     else:
         atomic_write_text(output, text)
+
+
+def run_diff(
+    root_a: str,
+    root_b: str,
+    *,
+    output_format: str,
+    gateway: Sequence[str],
+    timeout: float,
+    cache_dir: Path | None,
+    api: str | None,
+) -> None:
+    """`wheelset diff`: what changed from ROOT_A to ROOT_B, as ``output_format``."""
+    from wheelset.cli.wiring import open_root
+    from wheelset.client.diff import diff_roots
+    from wheelset.fetch.http import http_client
+    from wheelset.formats import get_formatter
+
+    formatter = get_formatter("diff", output_format)
+    with http_client(timeout, indexes=False) as http:
+        a, _, _ = open_root(root_a, list(gateway), timeout, cache_dir, http, api)
+        b, _, _ = open_root(root_b, list(gateway), timeout, cache_dir, http, api)
+        _echo(formatter(diff_roots(a, b)), nl=False)

@@ -424,13 +424,32 @@ class PathResolver:
             for cid, block in got.items():
                 self.cache.put(cid, block)
 
-    def _start(self, root: CID, names: Sequence[str]) -> tuple[CID, int]:
+    def _start(
+        self,
+        root: CID,
+        names: Sequence[str],
+        source: BlockSource | None = None,
+        got: dict[CID, bytes] | None = None,
+    ) -> tuple[CID, int]:
         """The deepest entry of the path reachable through cached blocks, and how many names
-        lead to it (a CAR is asked from there: a gateway cannot start inside a shard)."""
+        lead to it (a CAR is asked from there: a gateway cannot start inside a shard). Inside
+        a sharded directory whose top block is cached, the missing inner shards on the path
+        are fetched one by one from ``source`` (into ``got``): the CAR then starts below the
+        directory instead of sending its top shard again for every name."""
         cid, depth = root, 0
+
+        def get(block: CID) -> bytes:
+            try:
+                return self._cached(block)
+            except _Missing:
+                if source is None or got is None or block == cid:
+                    raise  # a directory's own top block comes with the CAR
+            got[block] = _check(block, source.block(block))
+            return got[block]
+
         try:
             for depth, name in enumerate(names):  # noqa: B007 - depth is the result
-                cid = _child(self._cached, cid, name, "")
+                cid = _child(get, cid, name, "")
             depth = len(names)
         except (_Missing, SourceFailure, NoSuchPath):
             pass
@@ -444,7 +463,8 @@ class PathResolver:
         read: Callable[[Getter], object],
         max_size: int,
     ) -> tuple[object, dict[CID, bytes]]:
-        start, depth = self._start(root, names)
+        shards: dict[CID, bytes] = {}
+        start, depth = self._start(root, names, source, shards)
         try:
             sent = source.path_blocks(start, names[depth:], max_size)
         except SourceFailure as e:
@@ -461,6 +481,8 @@ class PathResolver:
                 if block is not None:
                     used[cid] = _check(cid, block)
                     return block
+                if cid in shards:
+                    return shards[cid]
                 try:
                     return self._cached(cid)
                 except _Missing:
@@ -470,8 +492,8 @@ class PathResolver:
             extra = len(offered.keys() - {(c.codec, c.multihash) for c in used})
             if extra:
                 raise SourceFailure("extra", f"its CAR holds {extra} blocks not on the path")
-            return value, used
-        got: dict[CID, bytes] = {}
+            return value, {**shards, **used}
+        got = dict(shards)
         return read(self._from_cache_then(source, got)), got
 
     def _run(
