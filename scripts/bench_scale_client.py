@@ -13,11 +13,12 @@ For each size, one cold run each (fresh cache, fresh target) of:
     wheelset export CID requests            (gateway)
     wheelset install CID requests --target  (gateway)
 
-each as its own process: wall time, CPU time, peak RSS (GNU time) and the bytes the gateway sent, index
-(everything but wheels) and wheels apart. Then `wheelset diff` of two roots of the largest
-size differing in 3 projects (one upgraded, one removed, one added), from the build
-directories and through the gateway. Ratios against the smallest size are printed beside
-the figures. Run: .venv/bin/python scripts/bench_scale_client.py [--sizes 1000,10000,100000]
+each as its own process: wall time, CPU time, peak RSS (GNU time) and the bytes the
+gateway sent, index (everything but wheels) and wheels apart. Then `wheelset diff` of two
+roots of the largest size differing in 3 projects (one upgraded, one removed, one added),
+from the build directories and through the gateway. Ratios against the smallest size are
+printed beside the figures.
+Run: .venv/bin/python scripts/bench_scale_client.py [--sizes 1000,10000,100000]
 """
 
 from __future__ import annotations
@@ -138,15 +139,15 @@ def run(
     before = len(gateway.sent)
     # Peak RSS as GNU time reports it: the wait4 figure of a child of this process would
     # include the pages of this process (its blocks) that the child shared until exec.
-    rss_file = tempfile.NamedTemporaryFile(prefix="wheelset-rss-", delete=False)
-    rss_file.close()
-    timed = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *command]
+    fd, rss_path = tempfile.mkstemp(prefix="wheelset-rss-")
+    os.close(fd)
+    timed = ["/usr/bin/time", "-f", "%M", "-o", rss_path, *command]
     start = time.perf_counter()
     process = subprocess.Popen(timed, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
-    rss_text = Path(rss_file.name).read_text().split()
-    os.unlink(rss_file.name)
+    rss_text = Path(rss_path).read_text().split()
+    os.unlink(rss_path)
     rss_kb = int(rss_text[-1]) if rss_text and rss_text[-1].isdigit() else 0
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.stderr:
