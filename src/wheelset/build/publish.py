@@ -24,7 +24,7 @@ from pathlib import Path
 
 from wheelset.build.stage import CAR_FILE
 from wheelset.client.root import RootRef, open_root
-from wheelset.errors import WheelsetError
+from wheelset.errors import PublishError, WheelsetError
 from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID
@@ -51,12 +51,6 @@ __all__ = [
 ADDED, PINNED, PRESENT, FAILED = "added", "pinned", "present", "failed"
 DEFAULT_WORKERS = 4  # wheels fetched and added at once
 DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
-
-
-class PublishError(WheelsetError):
-    """The node disagrees with the build (another root), or refused to pin it."""
-
-    code = "PUBLISH"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from wheelset.build.publish import ADDED, FAILED, PublishError, add_wheel_file
 from wheelset.client.root import Root
 from wheelset.distribute.pins import PinRecord
-from wheelset.errors import WheelsetError
+from wheelset.errors import MirrorError
 from wheelset.fetch import FetchError
 from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.car import write_car
@@ -48,13 +48,6 @@ __all__ = [
 HELD, FETCHED = "held", "fetched"
 DEFAULT_WORKERS = 4
 _BLOCK_READS = 8  # root blocks read at once (each a round trip to a gateway)
-
-
-class MirrorError(WheelsetError):
-    """The root's own blocks could not be read, or the node would not pin the root."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="MIRROR")
 
 
 @dataclass(frozen=True, slots=True)

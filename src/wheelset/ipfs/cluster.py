@@ -19,20 +19,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import ClusterError
 from wheelset.ipfs.cid import CID
 
 __all__ = ["ClusterClient", "ClusterError", "PeerStatus"]
 
 _PENDING = frozenset({"pinning", "pin_queued", "queued"})
 _NOT_HERE = frozenset({"remote", "sharded"})  # allocated to other peers
-
-
-class ClusterError(WheelsetError):
-    """The cluster refused a pin, a peer failed to pin, or it did not finish in time."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="CLUSTER")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,19 +16,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import PinningServiceError
 from wheelset.ipfs.cid import CID
 
 __all__ = ["FINAL_STATUSES", "PinStatus", "PinningService", "PinningServiceError"]
 
 FINAL_STATUSES = frozenset({"pinned", "failed"})
 _STATUSES = frozenset({"queued", "pinning", "pinned", "failed"})
-
-
-class PinningServiceError(WheelsetError):
-    """The pinning service refused a request, answered nonsense, or did not finish in time."""
-
-    code = "PINNING"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 import httpx
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import RpcError
 from wheelset.httpbody import MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 
@@ -23,12 +23,6 @@ __all__ = ["AddedEntry", "ImportedRoot", "KuboRpc", "RpcError"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds per call; adding a large file takes a while
 _Params = Mapping[str, str | Sequence[str]]
-
-
-class RpcError(WheelsetError):
-    """The node could not be reached, or answered a call with an error."""
-
-    code = "RPC"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from packaging.utils import canonicalize_name
 
 from wheelset.check.closure import check_closure
 from wheelset.client.root import Root
-from wheelset.errors import WheelsetError
+from wheelset.errors import ForkError
 from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
@@ -72,10 +72,6 @@ __all__ = [
 UPSTREAM_FILE = "upstream.toml"
 UPSTREAM_BASE = ".wheelset/upstream.jsonl"
 _PLATFORMS_KEY = "platforms.toml"  # the platforms table takes part in the merge like a project
-
-
-class ForkError(WheelsetError):
-    """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
 
 
 @dataclass(frozen=True, slots=True)

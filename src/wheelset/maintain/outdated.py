@@ -25,7 +25,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import OutdatedError
 from wheelset.fetch.index import IndexClient, IndexFile, IndexLookupError
 from wheelset.maintain.declare import DeclareError, WheelCandidate, plan_release, wheel_candidates
 from wheelset.model.closure import ClosureIndex
@@ -45,10 +45,6 @@ __all__ = [
     "private_projects",
     "release_shortfalls",
 ]
-
-
-class OutdatedError(WheelsetError):
-    """The collection cannot be compared with the index (e.g. platforms.toml is broken)."""
 
 
 @dataclass(frozen=True, slots=True)
