@@ -361,6 +361,8 @@ class DeclareError(WheelsetError):
 class ForkError(WheelsetError):
     """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
 
+    code = "FORK"
+
 
 class OutdatedError(WheelsetError):
     """The collection cannot be compared with the index (e.g. platforms.toml is broken)."""

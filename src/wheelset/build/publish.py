@@ -55,12 +55,14 @@ DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
 
 @dataclass(frozen=True, slots=True)
 class WheelOutcome:
-    """What happened to one wheel: added (from its source), pinned, present, or failed."""
+    """What happened to one wheel on a node: added (from its source), pinned, present,
+    held or fetched (mirror), or failed; ``source`` says where fetched bytes came from."""
 
     filename: str
     content_id: CID
     status: str
     detail: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,25 +281,25 @@ def check_outdated(
     covered = covered_platforms(collection.declarations, platforms)
     private = set() if allow_index_swap else private_projects(collection.declarations)
 
+    def unchecked(
+        name: NormalizedName, *, private: bool = False, error: str | None = None
+    ) -> ProjectStatus:
+        return ProjectStatus(
+            name=name,
+            declared=tuple(sorted(set(declared[name]))),
+            platforms=tuple(covered[name]),
+            newest=None,
+            private=private,
+            error=error,
+        )
+
     def one(name: NormalizedName) -> ProjectStatus:
         if name in private:
-            return ProjectStatus(
-                name=name,
-                declared=tuple(sorted(set(declared[name]))),
-                platforms=tuple(covered[name]),
-                newest=None,
-                private=True,
-            )
+            return unchecked(name, private=True)
         try:
             files = index.project_files(name)
         except IndexLookupError as e:
-            return ProjectStatus(
-                name=name,
-                declared=tuple(sorted(set(declared[name]))),
-                platforms=tuple(covered[name]),
-                newest=None,
-                error=e.one_line(),  # code first; credentials in the index URL hidden
-            )
+            return unchecked(name, error=e.one_line())  # code first; credentials hidden
         return find_update(name, declared[name], covered[name], files, platforms)
 
     names = sorted(declared)
