@@ -45,7 +45,7 @@ from wheelset.build.rootfiles import (
     POLICY_NAME,
     PROJECT_FILE,
 )
-from wheelset.errors import WheelsetError
+from wheelset.errors import BuildError, InvalidRoot, RootError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
 from wheelset.ipfs.resolver import (
     BlockSource,
@@ -82,17 +82,6 @@ MAX_POLICY_SIZE = 4 << 20  # bytes; a policy is a few allow-lists
 _PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
 _WINDOW = 64  # projects in flight when streaming every project
 _HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
-
-
-class RootError(WheelsetError):
-    """A root cannot be opened or read (unreadable, of an old format, or unverifiable)."""
-
-    def __init__(self, message: str, *, code: str = "ROOT"):
-        super().__init__(message, code=code)
-
-
-class InvalidRoot(RootError):
-    """ROOT is none of the accepted forms."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +560,6 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
     """
     if ref.directory is not None:
         from wheelset.build.stage import TREE_DIR, read_build_root
-        from wheelset.build.tree import BuildError
 
         try:
             cid = read_build_root(ref.directory)
