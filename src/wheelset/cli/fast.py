@@ -5,8 +5,9 @@ parameter converters with pydantic: about 0.4 s of CPU), so `main()` offers the
 arguments here first. Only the plain forms are taken: ``install ROOT NAME...``,
 ``export ROOT NAME...`` and ``diff ROOT_A ROOT_B`` with the options listed in _INSTALL,
 _EXPORT and _DIFF (as ``--opt VALUE`` or ``--opt=VALUE``, environment variables as the
-app reads them), values as the app would accept them. Anything else — another command, any other option, ``--help``, a
-value the app would refuse — returns None and the typer app runs, with its usage errors.
+app reads them), values as the app would accept them. Anything else — another command,
+any other option, ``--help``, a value the app would refuse — returns None and the typer
+app runs, with its usage errors.
 A plain install is first answered from the environment's record when it is a no-op
 (wheelset.client.noop); either way the bodies are wheelset.cli.run's, which the typer
 commands call too. Entry point: run_fast().
