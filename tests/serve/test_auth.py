@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -152,23 +153,24 @@ def test_access_lists_are_enforced_per_root(published, ipfs_node, tmp_path: Path
 
 
 def test_tls_with_a_test_certificate(published, ipfs_node, tmp_path: Path) -> None:
-    cert, key = make_certificate(tmp_path)
+    ca, cert, key = make_certificate(tmp_path)
+    trusted = ssl.create_default_context(cafile=str(ca))
     app = app_of(write_config(tmp_path / "conf", published), ipfs_node, tmp_path / "cache")
     with running(app, certfile=cert, keyfile=key) as origin:
         assert origin.startswith("https://")
-        page = httpx.get(origin + "/main/simple/", auth=("alice", "alice-pw"), verify=str(cert))
+        page = httpx.get(origin + "/main/simple/", auth=("alice", "alice-pw"), verify=trusted)
         assert page.status_code == 200 and 'href="app/"' in page.text
         with pytest.raises(httpx.ConnectError):
             httpx.get(origin + "/main/simple/")  # not trusted without the certificate
         url = _with_credentials(origin, "alice", "alice-pw", "/main/simple/")
-        env = {**isolated_env(tmp_path / "caches"), "SSL_CERT_FILE": str(cert)}
+        env = {**isolated_env(tmp_path / "caches"), "SSL_CERT_FILE": str(ca)}
         venv = make_venv(tmp_path / "uv")
         uv = run_uv(["pip", "install", "--python", str(venv), "--index-url", url, "app[fast]"],
                     env=env)  # fmt: skip
         assert uv.returncode == 0, uv.stdout + uv.stderr
         venv = make_venv(tmp_path / "pip")
-        pip = run_pip(venv, ["install", "--no-cache-dir", "--cert", str(cert), "--index-url",
-                             url, "app[fast]"])  # fmt: skip
+        pip = run_pip(venv, ["install", "--no-cache-dir", "--cert", str(ca), "--index-url",
+                             url, "app[fast]"], env=env)  # fmt: skip
         assert pip.returncode == 0, pip.stdout + pip.stderr
     assert installed(tmp_path / "pip") == installed(tmp_path / "uv") == APP_FAST
 

@@ -134,18 +134,30 @@ def slow_gateway(files: Mapping[str, bytes], seconds: float) -> Iterator[str]:
         server.server_close()
 
 
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost, and its key (openssl)."""
+def make_certificate(directory: Path) -> tuple[Path, Path, Path]:
+    """A test CA, and a certificate it signed for 127.0.0.1 and localhost with its key
+    (openssl): (ca, certificate, key). Clients trust the CA (rustls, as in uv, refuses a
+    self-signed certificate used as its own CA)."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, request = directory / "cert.pem", directory / "key.pem", directory / "cert.csr"
+    extensions = directory / "ext.cnf"
+    extensions.write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+    )
+    for command in (
+        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+         "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+         "keyUsage=critical,keyCertSign,cRLSign", "-keyout", str(ca_key), "-out", str(ca)],
+        ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
+         "-out", str(request)],
+        ["x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-days", "1", "-extfile", str(extensions), "-out", str(cert)],
+    ):  # fmt: skip
+        subprocess.run(["openssl", *command], check=True, capture_output=True)
+    return ca, cert, key
 
 
 def bcrypt_line(user: str, password: str) -> str:

@@ -311,6 +311,8 @@ class IndexApp:
                 path = scope["path"]
                 if len(path) > MAX_PATH:
                     raise _Reply(414, "URL too long\n")
+                if not path.isprintable():  # NUL and control characters: no name of ours
+                    raise _Reply(400, "bad characters in the path\n")
                 headers = _headers(scope)
                 if path == "/healthz":
                     status, sent = await _send_bytes(send, 200, b"text/plain", b"ok\n", head)

@@ -88,8 +88,8 @@ def serve(
         target,  # type: ignore[arg-type]
         factory=workers > 1,
         workers=workers,
-        http="httptools",
-        loop="uvloop",
+        http="auto",  # httptools (a dependency) where it installs, else h11
+        loop="auto",  # uvloop (a dependency) except on Windows
         lifespan="on",
         log_config=None,
         access_log=False,  # the app logs each request itself, without credentials
