@@ -87,8 +87,8 @@ def wrk(origin: str, paths: list[str], work: Path, connections: int, seconds: fl
     script.write_text(_LUA % listing)
     threads = min(2, connections)
     run = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--latency",
-         "--timeout", "5s", "-s", str(script), origin],
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+         "--latency", "--timeout", "5s", "-s", str(script), origin],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = run.stdout

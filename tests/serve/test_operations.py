@@ -103,3 +103,42 @@ def test_config_roots_relative_to_the_file(tmp_path: Path) -> None:
     refs = {spec.name: spec.ref for spec in settings.roots}
     assert refs == {"local": str(tmp_path / "out"), "remote": "/ipns/example.org"}
     assert not settings.has_auth
+
+
+def test_gunicorn_runs_the_app_with_uvicorn_workers(tmp_path: Path) -> None:
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    pytest.importorskip("uvicorn_worker")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists() and shutil.which("gunicorn") is None:
+        pytest.skip("gunicorn is not installed")
+    from tests.support.roots import build_test_root
+
+    out = build_test_root([make_wheel(tmp_path / "w", "gp", "1.0")]).write_build_dir(tmp_path / "o")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = serve_env(tmp_path / "c", {"WHEELSET_SERVE_ROOT": str(out)})
+    process = subprocess.Popen(
+        [str(gunicorn) if gunicorn.exists() else "gunicorn", "-w", "2", "-k",
+         "uvicorn_worker.UvicornWorker", "-b", f"127.0.0.1:{port}",
+         "wheelset.serve.app:create_app()"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/simple/gp/", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.3)
+        assert page.status_code == 200 and "gp-1.0-py3-none-any.whl" in page.text
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=60)
+    assert '"GET /simple/gp/" 200' in err
