@@ -15,7 +15,8 @@ import pytest
 from tests.support.roots import publish_test_root
 from tests.support.serving import serve_env, slow_gateway, start_cli, stop_cli
 from tests.support.wheels import make_wheel
-from wheelset.serve.config import ConfigError, Settings, read_config
+from wheelset.errors import ServeError
+from wheelset.serve.config import Settings, read_config
 
 
 def _requests(metrics: str) -> int:
@@ -89,7 +90,7 @@ def test_sigterm_lets_a_running_download_finish(ipfs_node, tmp_path: Path) -> No
 def test_config_errors_name_the_file_and_the_problem(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "serve.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ServeError) as info:
         read_config(path, Settings(roots=()))
     line = info.value.one_line()
     assert "serve.toml" in line and words in line and "\n" not in line

@@ -44,7 +44,7 @@ from wheelset.client.root import (
     resolve_name,
     root_resolver,
 )
-from wheelset.errors import WheelsetError
+from wheelset.errors import CacheError, WheelsetError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import FetchError, GatewayFetcher, gateway_urls
@@ -465,9 +465,7 @@ class IndexApp:
                 wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256
             )
         if f is None:
-            raise WheelsetError(
-                f"{wanted.name}: the cached copy changed while it was sent", code="CACHE"
-            )
+            raise CacheError(f"{wanted.name}: the cached copy changed while it was being sent")
         return f
 
     def _count_failures(self, failures: Any) -> None:

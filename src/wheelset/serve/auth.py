@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 
-from wheelset.serve.config import ConfigError
+from wheelset.errors import ServeError
 
 __all__ = ["Credentials", "read_htpasswd"]
 
@@ -29,12 +29,12 @@ def read_htpasswd(path: Path) -> dict[str, bytes]:
     """The users of an htpasswd file (``user:bcrypt hash`` lines; ``#`` comments).
 
     Raises:
-        ConfigError: the file is unreadable, or a line is not a user with a bcrypt hash.
+        ServeError: the file is unreadable, or a line is not a user with a bcrypt hash.
     """
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read: {getattr(e, 'strerror', None) or e}", path=path) from e
+        raise ServeError(f"cannot read: {getattr(e, 'strerror', None) or e}", path=path) from e
     users = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -42,7 +42,7 @@ def read_htpasswd(path: Path) -> dict[str, bytes]:
             continue
         user, sep, hashed = line.partition(":")
         if not sep or not user or not hashed.startswith(_BCRYPT_PREFIXES):
-            raise ConfigError(
+            raise ServeError(
                 f"line {number}: not USER:BCRYPT-HASH (only bcrypt is accepted: htpasswd -B)",
                 path=path,
             )

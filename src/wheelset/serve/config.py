@@ -18,7 +18,7 @@ users and access lists come from a config file (``WHEELSET_SERVE_CONFIG``)::
 A root without ``allow`` is open to anyone authenticated — to anyone at all when no
 users or tokens are configured. One root without a config file (``WHEELSET_SERVE_ROOT``)
 is served at ``/simple/``; configured roots at ``/NAME/simple/``.
-Entry points: Settings, RootSpec, settings_from_env(), read_config(), ConfigError.
+Entry points: Settings, RootSpec, settings_from_env(), read_config().
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import ServeError
 
 try:
     import tomllib
@@ -38,7 +38,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 __all__ = [
     "ANYONE_AUTHENTICATED",
-    "ConfigError",
     "RootSpec",
     "Settings",
     "read_config",
@@ -53,12 +52,6 @@ _RESERVED = frozenset({"simple", "files", "healthz", "metrics"})
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
 _TOP_KEYS = frozenset({"htpasswd", "refresh", "tokens", "roots"})
 _ROOT_KEYS = frozenset({"root", "allow"})
-
-
-class ConfigError(WheelsetError):
-    """The serve configuration (file or environment) is unusable."""
-
-    code = "SERVE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +89,7 @@ def _seconds(text: str, variable: str) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ConfigError(f"{variable}={text!r} is not a positive number of seconds")
+        raise ServeError(f"{variable}={text!r} is not a positive number of seconds")
     return value
 
 
@@ -107,12 +100,12 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
     read now.
 
     Raises:
-        ConfigError: neither or both of a root and a config file, or a bad value.
+        ServeError: neither or both of a root and a config file, or a bad value.
     """
     root = environ.get("WHEELSET_SERVE_ROOT", "").strip()
     config = environ.get("WHEELSET_SERVE_CONFIG", "").strip()
     if bool(root) == bool(config):
-        raise ConfigError("give either a ROOT or a config file (--config), not both or neither")
+        raise ServeError("give either a ROOT or a config file (--config), not both or neither")
     gateways = tuple(environ.get("WHEELSET_GATEWAY", "").replace(",", " ").split())
     base = Settings(
         roots=(RootSpec("", root),) if root else (),
@@ -141,11 +134,11 @@ def read_config(path: Path, base: Settings) -> Settings:
     """``base`` with the roots, users, tokens and refresh interval of the config file.
 
     Raises:
-        ConfigError: the file is unreadable, not TOML, or holds an unknown or bad value.
+        ServeError: the file is unreadable, not TOML, or holds an unknown or bad value.
     """
 
-    def fail(message: str) -> ConfigError:
-        return ConfigError(message, path=path)
+    def fail(message: str) -> ServeError:
+        return ServeError(message, path=path)
 
     try:
         data = tomllib.loads(path.read_text("utf-8"))

@@ -17,7 +17,7 @@ import socket
 import ssl
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import ServeError
 from wheelset.serve.app import IndexApp
 
 __all__ = ["DRAIN", "bind", "check_tls", "is_loopback", "serve"]
@@ -39,7 +39,7 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host:port`` (0: any free port).
 
     Raises:
-        WheelsetError: (SERVE) the address cannot be bound.
+        ServeError: the address cannot be bound.
     """
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -48,9 +48,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
         sock.listen(_BACKLOG)
     except OSError as e:
-        raise WheelsetError(
-            f"cannot listen on {host}:{port}: {e.strerror or e}", code="SERVE"
-        ) from e
+        raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
     sock.set_inheritable(True)
     return sock
 
@@ -59,14 +57,14 @@ def check_tls(certfile: Path, keyfile: Path | None) -> None:
     """Whether the certificate and key load, as one clear error rather than at start-up.
 
     Raises:
-        WheelsetError: (SERVE) unreadable or mismatched certificate or key.
+        ServeError: unreadable or mismatched certificate or key.
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as e:
-        raise WheelsetError(
-            f"cannot use certificate {certfile} with key {keyfile or certfile}: {e}", code="SERVE"
+        raise ServeError(
+            f"cannot use certificate {certfile} with key {keyfile or certfile}: {e}"
         ) from e
 
 
