@@ -3,7 +3,7 @@ incremental rebuild, in one run.
 
     python scripts/bench_build.py [--sizes 10000,100000,500000] [--keep DIR]
 
-Collections come from scripts/synthetic_collection.py (one pure wheel per project, 20
+Collections come from scripts/synth_collection.py (one pure wheel per project, 20
 platforms, distinct names). For each size, as a CLI process (interpreter start included):
 
 1. `wheelset build DIR --car FILE` — wall time and peak RSS (the sum over the build's
@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_collection import write_synthetic_collection
+from synth_collection import generate
 
 
 def _tree_rss(pid: int) -> int:
@@ -105,7 +105,7 @@ def main() -> int:
         for size in sizes:
             collection = base / f"c{size}"
             if not (collection / "platforms.toml").exists():
-                write_synthetic_collection(collection, size)
+                generate(collection, size)
             car, out = base / f"{size}.car", base / f"out{size}"
             shutil.rmtree(out, ignore_errors=True)
             wall, cpu, rss, root = run_build(str(collection), "--car", str(car))

@@ -1,7 +1,7 @@
 """Benchmark: what a client command costs as the collection grows (issue 13).
 
 For each size (1,000, 10,000 and 100,000 projects by default) a synthetic collection
-(scripts/synthetic_collection.py) also holds the same real closure of about 20 wheels
+(scripts/synth_collection.py) also holds the same real closure of about 20 wheels
 (`requests` and its dependencies among them, downloaded once with `pip download` through
 pip's configured index). Each collection is built with `wheelset build --out OUT`, and its
 blocks (root.car) and the real wheels are served by a trustless gateway on 127.0.0.1
@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from synthetic_collection import write_synthetic_collection  # noqa: E402
+from synth_collection import generate  # noqa: E402
 from tests.support.roots import declare_wheel  # noqa: E402
 from tests.support.trustless import RunningTrustless, trustless_server  # noqa: E402
 
@@ -96,7 +96,7 @@ def real_wheels(directory: Path) -> list[Path]:
 
 
 def write_collection(directory: Path, size: int, wheels: Sequence[Path]) -> None:
-    write_synthetic_collection(directory, size)
+    generate(directory, size)
     for wheel in wheels:
         dump_declaration(declare_wheel(wheel)[0], directory)
 

@@ -1,4 +1,7 @@
-"""Synthetic collections for the scale benchmarks (imported by scripts/bench_*.py).
+"""Synthetic collections for the scale benchmarks: the one generator that scripts/bench_scale.py,
+bench_build.py and bench_scale_client.py import.
+
+    python scripts/synth_collection.py DIR COUNT [distinct|numbered]
 
 One pure wheel per project (``py3-none-any``), 20 platforms (CPython 3.10–3.13 × five
 systems), each declaration written in the canonical form `wheelset declare` writes, with
@@ -170,3 +173,14 @@ def real_project_names(index_url: str | None = None, *, timeout: float = 180.0) 
     else:
         names = _ANCHOR.findall(response.text)
     return list(dict.fromkeys(canonicalize_name(n.strip()) for n in names if n.strip()))
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a synthetic collection.")
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("count", type=int)
+    parser.add_argument("kind", nargs="?", default="distinct", choices=KINDS[:2])
+    args = parser.parse_args()
+    print(generate(args.directory, args.count, args.kind))

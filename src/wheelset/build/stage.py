@@ -39,7 +39,6 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
-import gc
 import hashlib
 import marshal
 import multiprocessing
@@ -59,6 +58,7 @@ from wheelset.build.rootfiles import POLICY_NAME
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
+from wheelset.gcpause import cycle_collection_paused
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
@@ -743,19 +743,6 @@ def _move_pages_in(
 # --- the stage --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic GC: a build allocates many long-lived objects and no garbage
-    cycles, so collections would only rescan them."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _cid(raw: bytes) -> CID:
     return CID(0, DAG_PB, raw[2:]) if raw[:2] == b"\x12\x20" else decode_cid_bytes(raw)[0]
 
@@ -795,7 +782,7 @@ def build_collection(
     if wheels is not None and out is None:
         raise BuildError("wheels can only be written into a build directory", code="OUT")
     with (
-        _cycle_collection_paused(),
+        cycle_collection_paused(),
         tempfile.TemporaryDirectory(prefix="wheelset-build-") as spool_dir,
     ):
         settings = _read_settings(directory)

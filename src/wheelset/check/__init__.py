@@ -18,6 +18,7 @@ from wheelset.check.layout import check_layout
 from wheelset.check.schema import check_schema
 from wheelset.check.trust import check_licenses, check_names
 from wheelset.check.uniqueness import check_uniqueness
+from wheelset.gcpause import cycle_collection_paused
 from wheelset.model.collection import Collection
 from wheelset.model.findings import FAMILIES, Finding, Severity, family_of
 
@@ -51,24 +52,27 @@ def run_checks(
     if unknown:
         raise ValueError(f"unknown check family {sorted(unknown)[0]!r}")
     findings: list[Finding] = []
-    if "layout" in families:
-        findings += (f for f in collection.findings if family_of(f.code) == "layout")
-        findings += check_layout(
-            collection.files, {d.path: d.name for d in collection.declarations}
-        )
-    if "schema" in families:
-        findings += check_schema(collection.findings)
-    if "uniqueness" in families:
-        findings += check_uniqueness(collection.declarations)
-    if "closure" in families:
-        findings += check_closure(collection.declarations, collection.platforms)
-    if "trust" in families:
-        findings += (f for f in collection.findings if family_of(f.code) == "trust")
-        only = None
-        if names_paths is not None:
-            only = {d.name for d in collection.declarations if d.path in names_paths}
-        findings += check_names(collection.declarations, collection.policy, only)
-        findings += check_licenses(collection.declarations, collection.policy)
+    # The in-memory families allocate many long-lived objects and no cycles; the
+    # integrity check (network, threads) runs with the collector on.
+    with cycle_collection_paused():
+        if "layout" in families:
+            findings += (f for f in collection.findings if family_of(f.code) == "layout")
+            findings += check_layout(
+                collection.files, {d.path: d.name for d in collection.declarations}
+            )
+        if "schema" in families:
+            findings += check_schema(collection.findings)
+        if "uniqueness" in families:
+            findings += check_uniqueness(collection.declarations)
+        if "closure" in families:
+            findings += check_closure(collection.declarations, collection.platforms)
+        if "trust" in families:
+            findings += (f for f in collection.findings if family_of(f.code) == "trust")
+            only = None
+            if names_paths is not None:
+                only = {d.name for d in collection.declarations if d.path in names_paths}
+            findings += check_names(collection.declarations, collection.policy, only)
+            findings += check_licenses(collection.declarations, collection.policy)
     if "integrity" in families:
         if fetcher is None:
             raise ValueError("the integrity check needs a fetcher")

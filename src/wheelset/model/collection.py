@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from wheelset.errors import CollectionError
 from wheelset.fsutil import is_temp_name
+from wheelset.gcpause import cycle_collection_paused
 from wheelset.model import canonical_toml
 from wheelset.model.declarations import Declaration, validate_declaration
 from wheelset.model.findings import Finding
@@ -154,6 +155,11 @@ def load_collection(directory: Path) -> Collection:
     """
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
+    with cycle_collection_paused():
+        return _load(directory)
+
+
+def _load(directory: Path) -> Collection:
     findings: list[Finding] = []
     platforms: tuple[Platform, ...] = ()
     table: dict[str, object] = {}

@@ -31,7 +31,7 @@ from packaging.utils import (
     canonicalize_name,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from wheelset.errors import DeclarationError
 from wheelset.fsutil import atomic_write_text
@@ -116,16 +116,28 @@ def parse_wheel_name(
 
 @functools.lru_cache(maxsize=65536)
 def _parse_head(head: str) -> tuple[NormalizedName, Version, BuildTag] | None:
-    if not _PROJECT_NAME.fullmatch(head.split("-", 1)[0]):
-        return None
-    try:
-        name, version, build, _tags = parse_wheel_filename(f"{head}-py3-none-any.whl")
-    except InvalidWheelFilename:
+    # packaging's rules for the name-version[-build] part (its parse_wheel_filename would
+    # also parse a tag set each time): a stricter name, a PEP 440 version, a build number.
+    parts = head.split("-")
+    if len(parts) not in (2, 3) or "__" in parts[0] or not _PROJECT_NAME.fullmatch(parts[0]):
         return None
     # One Version object per distinct version string: large collections repeat them.
-    return name, _VERSIONS.setdefault(head.split("-")[1], version), build
+    version = _VERSIONS.get(parts[1])
+    if version is None:
+        try:
+            version = _VERSIONS.setdefault(parts[1], Version(parts[1]))
+        except InvalidVersion:
+            return None
+    build: BuildTag = ()
+    if len(parts) == 3:
+        number = _BUILD_TAG.fullmatch(parts[2])
+        if number is None:
+            return None
+        build = (int(number[1]), number[2])
+    return canonicalize_name(parts[0]), version, build
 
 
+_BUILD_TAG = re.compile(r"([0-9]+)(.*)", re.DOTALL)
 _VERSIONS: dict[str, Version] = {}
 
 

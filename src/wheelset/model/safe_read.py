@@ -45,14 +45,17 @@ def read_regular(path: Path | str, *, limit: int = FILE_LIMIT) -> bytes:
             raise UnsafeFile(f"not a regular file ({_kind(info.st_mode)})")
         if info.st_size > limit:
             raise UnsafeFile(f"{info.st_size} bytes, over the limit of {limit}")
+        # A regular file reads short only at its end: a file that is the size fstat gave
+        # takes one read(), not two; one that grew meanwhile is read on to the limit.
         chunks = []
         remaining = limit + 1
         while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
+            wanted = min(remaining, max(info.st_size + 1, 1 << 16))
+            chunk = os.read(fd, wanted)
             chunks.append(chunk)
             remaining -= len(chunk)
+            if len(chunk) < wanted:
+                break
         data = b"".join(chunks)
         if len(data) > limit:
             raise UnsafeFile(f"over the limit of {limit} bytes")

@@ -1,0 +1,27 @@
+"""Pausing Python's cyclic garbage collector around bulk loads.
+
+Loading a collection (and building or checking it) allocates hundreds of thousands of
+long-lived objects and almost no garbage cycles, so each collection would only rescan
+them: a quarter of `check`'s time at 10,000 declarations. Reference counting still frees
+everything that is not a cycle. Entry point: cycle_collection_paused().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+__all__ = ["cycle_collection_paused"]
+
+
+@contextlib.contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Pause the cyclic GC for the block (nests: the outermost block re-enables it)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
