@@ -16,16 +16,22 @@ render_root_page(), render_project_page().
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from html import escape
+from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement
-from packaging.utils import canonicalize_name
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from wheelset.build.manifest import WheelEntry
+from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.model.declarations import Declaration, parse_requirement
 from wheelset.model.platforms import Platform, describe_platforms, select_wheel
 from wheelset.progress import human_size
@@ -41,6 +47,8 @@ __all__ = [
 ]
 
 ROOT_SUMMARY_LIMIT = 80  # characters of a summary on the root page (the page stays small)
+_NAME = NormalizedName("x")
+_CID = CID(0, DAG_PB, bytes(32))
 _NAME_AT_START = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 # One style sheet for both pages, inline (no second request, nothing a gateway must serve).
@@ -95,15 +103,45 @@ def _installed_on(
     decls: Sequence[Declaration], platforms: Sequence[Platform]
 ) -> dict[str, list[str]]:
     """For each wheel file name, the ids of the platforms where pip would pick it."""
+    decls = sorted(decls, key=lambda d: d.filename)
+    # Versions by rank only (select_wheel compares them): projects share shapes.
+    rank = {v: i for i, v in enumerate(sorted({d.version for d in decls}))}
+    shape = tuple((d.tags, d.requires_python, rank[d.version]) for d in decls)
+    picks = _picks(shape, tuple(platforms))
     chosen: dict[str, list[str]] = {}
-    for platform in platforms:
-        decl = select_wheel(decls, platform)
-        if decl is not None:
-            chosen.setdefault(decl.filename, []).append(platform.id)
+    for platform, index in zip(platforms, picks, strict=True):
+        if index is not None:
+            chosen.setdefault(decls[index].filename, []).append(platform.id)
     return chosen
 
 
-def _describe(ids: Sequence[str], platforms: Sequence[Platform]) -> str:
+_PICKS_CACHED = 4096
+
+
+@functools.lru_cache(maxsize=_PICKS_CACHED)
+def _picks(
+    wheels: tuple[tuple[frozenset[Tag], SpecifierSet | None, int], ...],
+    platforms: tuple[Platform, ...],
+) -> tuple[int | None, ...]:
+    """Which of these wheels (by tags, requires-python and version rank: all select_wheel
+    reads) each platform picks, by index. Cached: most projects have the same few shapes (one
+    pure wheel; one wheel per CPython and system), and a build asks for each project twice."""
+    stand_ins = [
+        Declaration(
+            PurePosixPath(), f"{i:09d}", _NAME, Version(str(r)), (), tags, "", _CID, (), (), python
+        )  # select_wheel's ties go to the first file name: stand-ins keep ``wheels``' order
+        for i, (tags, python, r) in enumerate(wheels)
+    ]
+    found = []
+    for platform in platforms:
+        decl = select_wheel(stand_ins, platform)
+        found.append(None if decl is None else int(decl.filename))
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=_PICKS_CACHED)
+def _describe(ids: tuple[str, ...], platforms: tuple[Platform, ...]) -> str:
+    """Platform ids in few words (describe_platforms); "all" or "none"."""
     if not ids:
         return "none"
     if len(ids) == len(platforms):
@@ -125,7 +163,7 @@ def project_row(
         summary,
         ", ".join(sorted({d.license for d in decls if d.license})),
         len(decls),
-        _describe([p.id for p in platforms if p.id in covered], platforms),
+        _describe(tuple(p.id for p in platforms if p.id in covered), tuple(platforms)),
     )
 
 
@@ -214,7 +252,7 @@ def _wheel_groups(
     groups: dict[tuple[int, str], list[WheelEntry]] = {}
     for entry in ordered:
         ids = chosen.get(entry.declaration.filename, [])
-        label = _describe(ids, platforms)
+        label = _describe(tuple(ids), tuple(platforms))
         if label == "all":
             label = f"all {len(platforms)} platforms"
         elif not ids:
@@ -253,9 +291,8 @@ def render_project_page(
         ("Wheels", f"{len(decls)} ({human_size(total)})"),
     ]
     if platforms:
-        row = project_row(project, decls, platforms)
-        covered = row.platforms if row.platforms != "all" else f"all {len(platforms)} platforms"
-        facts.append(("Platforms", covered))
+        covered = project_row(project, decls, platforms).platforms
+        facts.append(("Platforms", f"all {len(platforms)}" if covered == "all" else covered))
     parts = ['    <p><a href="../">All projects</a></p>']
     if summary:
         parts.append(f"    <p>{escape(summary)}</p>")

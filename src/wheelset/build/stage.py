@@ -65,16 +65,12 @@ from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
+from wheelset.model import canonical_toml
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "CAR_FILE",
@@ -420,6 +416,12 @@ def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
     return (row.version, row.summary, row.license, row.wheels, row.platforms)
 
 
+def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...]]:
+    """_scan_dependencies() of each project, in a worker."""
+    assert _job is not None
+    return [_scan_dependencies(_job.root, rel) for rel in rels]
+
+
 def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
     """A project's dependency names, read before any project is built (the pages of the
     projects it names list it). A file that does not load names nothing here: building
@@ -432,8 +434,8 @@ def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
         return ()
     for name in names:
         try:
-            table = tomllib.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            table = canonical_toml.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
+        except (OSError, ValueError):  # ValueError: not UTF-8, not TOML
             continue
         value = table.get("dependencies")
         if isinstance(value, list):
@@ -457,20 +459,21 @@ def _jobs(count: int, requested: int | None) -> int:
     return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
 
 
-def _run(job: _Job, rels: Sequence[str], jobs: int) -> list[_Project]:
-    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order."""
+def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
+    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
+    (or run another ``task`` on chunks of them: the results, joined)."""
     global _job
     _job = job
     chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
-    out: list[_Project] = []
+    out: list = []
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
             if serial:
-                results: Iterator = map(_build_chunk, chunks)
+                results: Iterator = map(task, chunks)
             else:
                 pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
-                results = pool.imap(_build_chunk, chunks)
+                results = pool.imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -915,7 +918,8 @@ def _build(
 
     # Who depends on whom, before any page is made: a reused project whose dependents
     # changed is rebuilt too (its page lists them).
-    deps = {rel: _scan_dependencies(root_dir, rel) for rel in todo}
+    scanned = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
+    deps = dict(zip(todo, scanned, strict=True))
     deps.update((rel, p.deps) for rel, p in reused.items())
     dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
     del deps
