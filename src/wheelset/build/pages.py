@@ -242,24 +242,36 @@ def _by_name(text: str) -> tuple[str, str]:
 
 def _wheel_groups(
     ordered: Sequence[WheelEntry], platforms: Sequence[Platform]
-) -> list[tuple[str, list[WheelEntry]]]:
-    """Wheels grouped by the platforms that install them, in platforms.toml order; wheels
-    no platform picks last. Without platforms, one group of every wheel."""
+) -> list[tuple[str, list[tuple[WheelEntry, str]]]]:
+    """Wheels grouped by the systems where pip picks them, each with the CPythons it
+    serves there, in platforms.toml order; a wheel whose platforms are not every CPython
+    of its systems is labelled with its platforms, and wheels no platform picks come
+    last. Without platforms, one group of every wheel."""
     if not platforms:
-        return [("", list(ordered))]
+        return [("", [(e, "") for e in ordered])]
     chosen = _installed_on([e.declaration for e in ordered], platforms)
-    order = {p.id: i for i, p in enumerate(platforms)}
-    groups: dict[tuple[int, str], list[WheelEntry]] = {}
+    every_system = list(dict.fromkeys(p.system for p in platforms))
+    every_python = list(dict.fromkeys(_python_of(p) for p in platforms))
+    groups: dict[tuple[int, str], list[tuple[WheelEntry, str]]] = {}
     for entry in ordered:
         ids = chosen.get(entry.declaration.filename, [])
-        label = _describe(tuple(ids), tuple(platforms))
-        if label == "all":
-            label = f"all {len(platforms)} platforms"
-        elif not ids:
-            label = "no platform of this collection picks these"
-        key = (min((order[i] for i in ids), default=len(order)), label)
-        groups.setdefault(key, []).append(entry)
+        picked = [p for p in platforms if p.id in ids]
+        systems = list(dict.fromkeys(p.system for p in picked))
+        pythons = list(dict.fromkeys(_python_of(p) for p in picked))
+        if not ids:
+            label, python = "no platform of this collection picks these", ""
+        elif len(ids) != len(systems) * len(pythons):  # not every CPython on each system
+            label, python = _describe(tuple(ids), tuple(platforms)), ""
+        else:
+            label = "every system" if systems == every_system else ", ".join(systems)
+            python = "all" if pythons == every_python else ", ".join(pythons)
+        first = min((every_system.index(p.system) for p in picked), default=len(every_system))
+        groups.setdefault((first, label), []).append((entry, python))
     return [(label, entries) for (_, label), entries in sorted(groups.items())]
+
+
+def _python_of(platform: Platform) -> str:
+    return platform.id.split("-", 1)[0]  # "cp311"
 
 
 def render_project_page(
@@ -301,14 +313,14 @@ def render_project_page(
         + "".join(f"<dt>{escape(k)}<dd>{escape(v)}" for k, v in facts)
         + "</dl>\n    <h2>Wheels</h2>\n    <table>"
     )
-    parts.append('<thead><tr><th>File<th class="n">Size</thead>')
+    parts.append('<thead><tr><th>File<th>CPython<th class="n">Size</thead>')
     for label, group in _wheel_groups(ordered, platforms):
         rows = "\n".join(
             f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
-            f'<td class="n">{human_size(e.declaration.size or 0)}'
-            for e in group
+            f'<td>{escape(python)}<td class="n">{human_size(e.declaration.size or 0)}'
+            for e, python in group
         )
-        head = f'<tr><th colspan="2">{escape(label)}\n' if label else ""
+        head = f'<tr><th colspan="3">{escape(label)}\n' if label else ""
         parts.append(f"<tbody>{head}{rows}</tbody>")
     parts.append("    </table>")
     requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
@@ -319,7 +331,7 @@ def render_project_page(
     if dependents:
         items = "".join(f'<li><a href="../{n}/">{n}</a>' for n in map(escape, dependents))
         parts.append(f'    <ul class="c">{items}</ul>')
-    return _page(f"Links for {project}", project, "\n".join(parts))
+    return _page(f"Links for {project}", f"{project} {versions}", "\n".join(parts))
 
 
 def _page(title: str, heading: str, body: str) -> bytes:
