@@ -54,7 +54,8 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.rootfiles import POLICY_NAME
+from wheelset.build.pages import ProjectRow, dependency_names, dependents_of, summary_of
+from wheelset.build.rootfiles import POLICY_NAME, dump_json
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
@@ -64,9 +65,10 @@ from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
+from wheelset.model import canonical_toml
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
-from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
 
@@ -87,7 +89,7 @@ CAR_FILE = "root.car"
 TREE_DIR = "tree"
 STATE_FILE = ".build-state"
 INCOMPLETE_MARKER = ".incomplete"
-_STATE_VERSION = 2  # bump when the state's layout or the root format changes
+_STATE_VERSION = 3  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -250,6 +252,9 @@ class _Project:
     wheels: int
     blocks: int
     where: tuple[str, int, int]  # (file, offset, length) of its CAR sections
+    deps: tuple[str, ...]  # the projects its wheels depend on (dependency_names())
+    dependents: tuple[str, ...]  # the projects depending on it, as its page lists them
+    row: tuple[str, str, str, int, str]  # its ProjectRow but the name
 
     @property
     def name(self) -> str:
@@ -265,6 +270,8 @@ class _Job:
     tree: str | None
     metadata: MetadataProvider | None = None
     wheels: WheelWriter | None = None
+    platforms: Sequence[Platform] = ()
+    dependents: Mapping[str, Sequence[str]] = field(default_factory=dict)
     spool: dict[int, object] = field(default_factory=dict)  # pid -> open spool file
 
     def spool_file(self):
@@ -352,17 +359,27 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
         store = MemoryBlockStore()
         entries = []
         files: dict[str, bytes] = {}
-        for decl in decls:
+        summary = ""
+        for decl in sorted(decls, key=lambda d: d.filename):
             meta = None
             data = metadata.get(decl.filename)
             if data is not None:
                 imported = import_bytes(data, store=store)
                 meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
                 files[decl.filename + METADATA_SUFFIX] = data
+                summary = summary or summary_of(data)  # the first wheel's that has one
             elif job.metadata is not None:
                 raise BuildError("METADATA missing", path=decl.path, code="BUILD")
             entries.append(WheelEntry(decl, meta))
-        project = build_project(name, entries, store=store)
+        dependents = tuple(job.dependents.get(name, ()))
+        project = build_project(
+            name,
+            entries,
+            store=store,
+            platforms=job.platforms,
+            dependents=dependents,
+            summary=summary,
+        )
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
@@ -385,11 +402,45 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
                 len(decls),
                 blocks,
                 where,
+                dependency_names(name, (t for d in decls for t in d.dependencies)),
+                dependents,
+                _row_fields(project.row),
             )
         )
     if spool is not None:
         spool.flush()  # type: ignore[attr-defined]
     return built
+
+
+def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
+    return (row.version, row.summary, row.license, row.wheels, row.platforms)
+
+
+def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...]]:
+    """_scan_dependencies() of each project, in a worker."""
+    assert _job is not None
+    return [_scan_dependencies(_job.root, rel) for rel in rels]
+
+
+def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
+    """A project's dependency names, read before any project is built (the pages of the
+    projects it names list it). A file that does not load names nothing here: building
+    the project then fails on it with the reason."""
+    texts: list[str] = []
+    path = os.path.join(root, rel)
+    try:
+        names = [n for n in os.listdir(path) if n.endswith(".toml")]
+    except OSError:
+        return ()
+    for name in names:
+        try:
+            table = canonical_toml.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
+        except (OSError, ValueError):  # ValueError: not UTF-8, not TOML
+            continue
+        value = table.get("dependencies")
+        if isinstance(value, list):
+            texts.extend(t for t in value if isinstance(t, str))
+    return dependency_names(rel.split("/", 1)[1], texts)
 
 
 def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
@@ -408,20 +459,21 @@ def _jobs(count: int, requested: int | None) -> int:
     return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
 
 
-def _run(job: _Job, rels: Sequence[str], jobs: int) -> list[_Project]:
-    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order."""
+def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
+    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
+    (or run another ``task`` on chunks of them: the results, joined)."""
     global _job
     _job = job
     chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
-    out: list[_Project] = []
+    out: list = []
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
             if serial:
-                results: Iterator = map(_build_chunk, chunks)
+                results: Iterator = map(task, chunks)
             else:
                 pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
-                results = pool.imap(_build_chunk, chunks)
+                results = pool.imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -653,16 +705,16 @@ def _check_replaceable(out: Path) -> None:
 class _State:
     """What a build directory's previous build leaves for the next one."""
 
-    flags: tuple[bool, bool]  # (with metadata, with wheels)
+    flags: tuple[bool, bool, bytes]  # (with metadata, with wheels, platforms table digest)
     stamp: int  # time.time_ns() when that build began scanning
     root: bytes
     car_size: int
-    projects: dict[str, tuple]  # rel -> _Project fields but rel
+    projects: dict[str, tuple]  # rel -> _Project fields but rel (where: offset, length)
     # first-level shards of the root: digest -> (CID, tsize, offset, length, blocks) in CAR
     shards: dict[bytes, tuple[bytes, int, int, int, int]]
 
 
-def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
+def _load_state(out: Path, flags: tuple[bool, bool, bytes]) -> _State | None:
     """The previous build's state when it can be trusted, else None (a fresh build)."""
     try:
         if not is_build_dir(out):
@@ -678,7 +730,7 @@ def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
             state.flags != flags
             or state.root != root.to_bytes()
             or state.car_size != (out / CAR_FILE).stat().st_size
-            or not all(len(v) == 7 for v in state.projects.values())
+            or not all(len(v) == 10 for v in state.projects.values())
             or not all(len(v) == 5 for v in state.shards.values())
         ):
             return None
@@ -747,16 +799,24 @@ def _cid(raw: bytes) -> CID:
     return CID(0, DAG_PB, raw[2:]) if raw[:2] == b"\x12\x20" else decode_cid_bytes(raw)[0]
 
 
-def _read_settings(directory: Path) -> tuple[dict[str, object], bytes | None]:
-    """The platforms table and the bytes of policy.toml (None without one), both checked."""
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    platforms: list[Platform]
+    table: dict[str, object]  # platforms.toml as written
+    policy: bytes | None  # policy.toml, verbatim
+
+
+def _read_settings(directory: Path) -> _Settings:
+    """The platforms (and their table) and the bytes of policy.toml (None without one),
+    both checked."""
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
     try:
-        _, table = load_platforms(directory / PLATFORMS_FILE)
+        platforms, table = load_platforms(directory / PLATFORMS_FILE)
     except PlatformError as e:  # named relative to the collection, like every other file
         raise PlatformError(str(e), path=PLATFORMS_FILE) from e
     policy = read_policy(directory / POLICY_FILE)  # a malformed policy fails, as check does
-    return table, None if policy is None else policy[0]
+    return _Settings(platforms, table, None if policy is None else policy[0])
 
 
 def build_collection(
@@ -796,7 +856,7 @@ def build_collection(
 
 def _build(
     directory: Path,
-    settings: tuple[dict[str, object], bytes | None],
+    settings: _Settings,
     out: Path | None,
     car: Path | None,
     metadata: MetadataProvider | None,
@@ -805,7 +865,9 @@ def _build(
     spool_dir: str,
 ) -> BuildResult:
     stamp = time.time_ns()
-    flags = (metadata is not None, wheels is not None)
+    # Every project page shows the platforms: another table rebuilds every project.
+    digest = hashlib.sha256(dump_json(settings.table)).digest()
+    flags = (metadata is not None, wheels is not None, digest)
     state = _load_state(out, flags) if out is not None else None
     rels = _list_projects(directory)
     root_dir = str(directory)
@@ -836,9 +898,23 @@ def _build(
                         old[4],
                         old[5],
                         (old_car, offset, length),
+                        *old[7:],
                     )
                     continue
             todo.append(rel)
+
+    # Who depends on whom, before any page is made: a reused project whose dependents
+    # changed is rebuilt too (its page lists them).
+    scanned = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
+    deps = dict(zip(todo, scanned, strict=True))
+    deps.update((rel, p.deps) for rel, p in reused.items())
+    dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
+    del deps
+    for rel, project in list(reused.items()):
+        if project.dependents != tuple(dependents.get(project.name, ())):
+            del reused[rel]
+            todo.append(rel)
+    todo.sort()
 
     incremental = state is not None
     staged: Path | None = None
@@ -855,7 +931,15 @@ def _build(
             os.mkdir(tree)
     try:
         writing_car = out is not None or car is not None
-        job = _Job(root_dir, spool_dir if writing_car else None, tree, metadata, wheels)
+        job = _Job(
+            root_dir,
+            spool_dir if writing_car else None,
+            tree,
+            metadata,
+            wheels,
+            settings.platforms,
+            dependents,
+        )
         built = _run(job, todo, _jobs(len(todo), jobs))
         projects = sorted([*reused.values(), *built], key=lambda p: p.name)
         cids = [_cid(p.cid) for p in projects]
@@ -869,13 +953,16 @@ def _build(
                 sources[known[key].cid] = (old_car, offset, length, blocks)
         shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
-            settings[0],
-            [(p.name, Imported(cid, p.tsize, 0)) for cid, p in zip(cids, projects, strict=True)],
+            settings.table,
+            [
+                (ProjectRow(p.name, *p.row), Imported(cid, p.tsize, 0))
+                for cid, p in zip(cids, projects, strict=True)
+            ],
             sum(p.wheels for p in projects),
             store=root_blocks,
             known_shards=known,
             shards_out=shards,
-            policy=settings[1],
+            policy=settings.policy,
         )
         if tree is not None and not incremental:
             for name, data in root_files.items():
@@ -920,6 +1007,9 @@ def _build(
                             written.placed[cid][:2]
                             if cid in written.placed
                             else written.relocate(*p.where),
+                            p.deps,
+                            p.dependents,
+                            p.row,
                         )
                         for cid, p in zip(cids, projects, strict=True)
                     },

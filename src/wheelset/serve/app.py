@@ -97,10 +97,10 @@ class _Served:
 
     def root_pages(self) -> tuple[bytes, bytes]:
         if self.listing is None:
-            from wheelset.build.tree import render_root_page
+            from wheelset.build.pages import ProjectRow, render_root_page
 
             names = self.root.names()
-            self.listing = (render_root_page(names), render_root_json(names))
+            self.listing = (render_root_page(map(ProjectRow, names)), render_root_json(names))
         return self.listing
 
     def project_pages(self, project: str) -> tuple[bytes, bytes] | None:

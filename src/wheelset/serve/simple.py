@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 
 from wheelset.build.manifest import WheelEntry
-from wheelset.build.tree import render_project_page
+from wheelset.build.pages import render_project_page
 
 __all__ = [
     "HTML",
