@@ -438,26 +438,59 @@ def _run(job: _Job, rels: Sequence[str], jobs: int) -> list[_Project]:
 # --- the CAR ---------------------------------------------------------------------------
 
 
-_PREAD_LIMIT = 1 << 16  # bytes; shorter ranges are read and written, longer ones copied
+_COPY_LIMIT = 1 << 16  # bytes; shorter ranges are read and gathered, longer ones copied
+_WRITE_SIZE = 1 << 20  # bytes gathered before one write
 
 
-def _copy_range(source: str, offset: int, length: int, out, files: dict[str, int]) -> None:
-    fd = files.get(source)
-    if fd is None:
-        fd = files[source] = os.open(source, os.O_RDONLY)
-    if length <= _PREAD_LIMIT:
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-        out.write(data)
-        return
-    out.flush()
-    while length:
-        n = os.copy_file_range(fd, out.fileno(), length, offset)
-        if n <= 0:
-            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-        offset += n
-        length -= n
+class _CarOut:
+    """The CAR being written, sequentially: small pieces are gathered into large writes
+    (a section per project would otherwise be a system call each) and long ranges of
+    another file are copied in the kernel. ``pos`` is the offset of the next byte."""
+
+    def __init__(self, f) -> None:
+        self.f = f
+        self.pos = 0
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._files: dict[str, int] = {}
+
+    def write(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._size += len(data)
+        self.pos += len(data)
+        if self._size >= _WRITE_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.f.write(b"".join(self._pending))
+            self._pending.clear()
+            self._size = 0
+
+    def copy(self, source: str, offset: int, length: int) -> None:
+        fd = self._files.get(source)
+        if fd is None:
+            fd = self._files[source] = os.open(source, os.O_RDONLY)
+        if length <= _COPY_LIMIT:
+            data = os.pread(fd, length, offset)
+            if len(data) != length:
+                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+            self.write(data)
+            return
+        self.flush()
+        self.f.flush()
+        self.pos += length
+        while length:
+            n = os.copy_file_range(fd, self.f.fileno(), length, offset)
+            if n <= 0:
+                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+            offset += n
+            length -= n
+
+    def close_sources(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,39 +530,39 @@ def _write_car(
     """
     placed: dict[CID, tuple[int, int, int]] = {}
     copies: list[tuple[str, int, int, int]] = []
-    count = [0]
-    files: dict[str, int] = {}
-    with open(target, "wb") as out:
+    count = 0
+    with open(target, "wb") as f:
+        out = _CarOut(f)
         header = encode_car_header([root])
         out.write(encode_varint(len(header)) + header)
 
         def emit(cid: CID) -> None:
-            start = out.tell()
+            nonlocal count
+            start = out.pos
             source = sources.get(cid)
             if source is not None:
-                _copy_range(*source[:3], out, files)
-                out.seek(0, os.SEEK_END)
+                out.copy(*source[:3])
                 placed[cid] = (start, source[2], source[3])
                 copies.append((source[0], source[1], source[2], start))
-                count[0] += source[3]
+                count += source[3]
                 return
             if cid not in blocks or cid in placed:
                 return  # a wheel or METADATA file (linked, not built), or a repeat
             block = blocks.get(cid)
             out.write(_section(cid, block))
             placed[cid] = (start, 0, 0)
-            before = count[0]
-            count[0] += 1
+            before = count
+            count += 1
             for child in _linked_cids(block):
                 emit(child)
-            placed[cid] = (start, out.tell() - start, count[0] - before)
+            placed[cid] = (start, out.pos - start, count - before)
 
         try:
             emit(root)
+            out.flush()
         finally:
-            for fd in files.values():
-                os.close(fd)
-        return _Written(placed, copies, out.tell(), count[0])
+            out.close_sources()
+        return _Written(placed, copies, out.pos, count)
 
 
 # --- the build directory -----------------------------------------------------------------
