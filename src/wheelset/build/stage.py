@@ -189,18 +189,61 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
 def _restat(root: str, rel: str, old: Stats) -> Stats:
     """_stat_project(), sparing the directory listing when the directory itself is unchanged
     (its time stamps change whenever an entry is added, removed or renamed)."""
-    path = os.path.join(root, rel)
+    path = f"{root}/{rel}"
     st = os.stat(path)
     if (st.st_mtime_ns, st.st_ctime_ns) != old[0]:
         return _stat_project(root, rel)
     files = []
     for name, *_ in old[1]:
         try:
-            fs = os.stat(os.path.join(path, name))
+            fs = os.stat(f"{path}/{name}")
         except FileNotFoundError:
             return _stat_project(root, rel)
         files.append((name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     return old[0], tuple(files)
+
+
+_SWEEP_CHUNK = 8192  # projects per task of the parallel stat sweep
+_sweep: tuple[str, list[tuple[str, Stats]], int] | None = None  # set before workers fork
+
+
+def _sweep_chunk(start: int) -> list[tuple[int, Stats | None]]:
+    """(index, new stats) of the projects in this chunk whose stat data changed (None: the
+    project directory is gone); unchanged ones are left out."""
+    assert _sweep is not None
+    root, items, stamp = _sweep
+    changed: list[tuple[int, Stats | None]] = []
+    for i in range(start, min(start + _SWEEP_CHUNK, len(items))):
+        rel, old = items[i]
+        try:
+            stats = _restat(root, rel, old)
+        except FileNotFoundError:
+            changed.append((i, None))
+            continue
+        if not _same_stats(old, stats, stamp):
+            changed.append((i, stats))
+    return changed
+
+
+def _changed_stats(
+    root: str, items: list[tuple[str, Stats]], stamp: int, jobs: int
+) -> dict[int, Stats | None]:
+    """Stat every project of the previous build (on ``jobs`` processes when there are many:
+    two stat calls per project are most of an incremental build's time); return those
+    whose stat data changed, by index in ``items``."""
+    global _sweep
+    _sweep = (root, items, stamp)
+    try:
+        starts = range(0, len(items), _SWEEP_CHUNK)
+        if jobs <= 1 or len(starts) <= 1:
+            results: Iterator = map(_sweep_chunk, starts)
+            return dict(pair for chunk in results for pair in chunk)
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return dict(
+                pair for chunk in pool.imap_unordered(_sweep_chunk, starts) for pair in chunk
+            )
+    finally:
+        _sweep = None
 
 
 def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
@@ -863,28 +906,21 @@ def _build(
         todo = rels
     else:
         old_car = str(out / CAR_FILE)  # type: ignore[operator]
-        for rel in rels:
-            old = state.projects.get(rel)
-            if old is not None:
-                stats = _restat(root_dir, rel, old[0])
-                if _same_stats(old[0], stats, state.stamp):
-                    stats_ok = True
-                else:
-                    stats_ok = bool(stats[1]) and _read_project(root_dir, rel, stats)[0] == old[1]
-                if stats_ok:
-                    offset, length = old[6]
-                    reused[rel] = _Project(
-                        rel,
-                        stats,
-                        old[1],
-                        old[2],
-                        old[3],
-                        old[4],
-                        old[5],
-                        (old_car, offset, length),
-                    )
-                    continue
-            todo.append(rel)
+        known = [(rel, state.projects[rel][0]) for rel in rels if rel in state.projects]
+        changed = _changed_stats(root_dir, known, state.stamp, _jobs(len(known), jobs))
+        for i, (rel, old_stats) in enumerate(known):
+            old = state.projects[rel]
+            if i in changed:
+                stats = changed[i]
+                if not stats or not stats[1] or _read_project(root_dir, rel, stats)[0] != old[1]:
+                    continue  # rebuilt (or, without declarations left, dropped) below
+            else:
+                stats = old_stats
+            offset, length = old[6]
+            reused[rel] = _Project(
+                rel, stats, old[1], old[2], old[3], old[4], old[5], (old_car, offset, length)
+            )
+        todo = [rel for rel in rels if rel not in reused]
 
     incremental = state is not None
     staged: Path | None = None
