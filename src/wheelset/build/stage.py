@@ -321,13 +321,13 @@ class _Job:
 _job: _Job | None = None  # set before workers fork
 
 
-def _section(cid: CID, block: bytes) -> bytes:
-    raw = cid.to_bytes()
+def _section(raw: bytes, block: bytes) -> bytes:
+    """A CAR section: the binary CID ``raw`` and its block."""
     return encode_varint(len(raw) + len(block)) + raw + block
 
 
-def _linked_cids(block: bytes) -> list[CID]:
-    """The CIDs a block links to, in link order.
+def _linked_cids(block: bytes) -> list[bytes]:
+    """The binary CIDs a block links to, in link order.
 
     Only for blocks this build encoded (canonical dag-pb: every link, field 2, comes
     first and starts with its hash, field 1), which spares decoding names and sizes.
@@ -339,26 +339,32 @@ def _linked_cids(block: bytes) -> list[CID]:
         if block[start] != _HASH_TAG:
             raise BuildError("internal: a link without a leading hash", code="BUILD")
         if block[start + 1 : start + 4] == _V0_HASH_FIELD:  # CIDv0, as the build makes them
-            cids.append(CID(0, DAG_PB, block[start + 4 : start + 36]))
+            cids.append(block[start + 2 : start + 36])
         else:
-            cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
+            size, begin = decode_varint(block, start + 1)
+            cids.append(block[begin : begin + size])
         pos = start + length
     return cids
+
+
+def _by_binary_cid(store: MemoryBlockStore) -> dict[bytes, bytes]:
+    return {cid.to_bytes(): block for cid, block in store.items()}
 
 
 def _segment(root: CID, store: MemoryBlockStore) -> tuple[bytes, int]:
     """The CAR sections of the blocks under ``root`` held in ``store``, depth-first in link
     order, each once (wheels are linked, not held); and how many blocks."""
+    blocks = _by_binary_cid(store)
     out = []
-    seen: set[CID] = set()
-    stack = [root]
+    seen: set[bytes] = set()
+    stack = [root.to_bytes()]
     while stack:
-        cid = stack.pop()
-        if cid in seen or cid not in store:
+        raw = stack.pop()
+        if raw in seen or raw not in blocks:
             continue
-        seen.add(cid)
-        block = store.get(cid)
-        out.append(_section(cid, block))
+        seen.add(raw)
+        block = blocks[raw]
+        out.append(_section(raw, block))
         stack.extend(reversed(_linked_cids(block)))
     return b"".join(out), len(out)
 
@@ -541,7 +547,7 @@ class _Written:
     """Where a CAR put things: subtrees written or copied (CID -> (offset, length)) and the
     ranges copied as a whole (source, offset, length, new offset)."""
 
-    placed: dict[CID, tuple[int, int, int]]  # CID -> (offset, length, blocks)
+    placed: dict[bytes, tuple[int, int, int]]  # binary CID -> (offset, length, blocks)
     copies: list[tuple[str, int, int, int]]
     size: int
     blocks: int
@@ -565,43 +571,44 @@ def _write_car(
     target: Path,
     root: CID,
     blocks: MemoryBlockStore,
-    sources: Mapping[CID, tuple[str, int, int, int]],
+    sources: Mapping[bytes, tuple[str, int, int, int]],
 ) -> _Written:
     """Write the CAR: blocks of ``blocks`` depth-first from ``root``, and for each CID in
     ``sources`` the sections recorded there as (file, offset, length, number of blocks):
     a subtree already in depth-first order.
     """
-    placed: dict[CID, tuple[int, int, int]] = {}
+    placed: dict[bytes, tuple[int, int, int]] = {}
     copies: list[tuple[str, int, int, int]] = []
     count = 0
+    held = _by_binary_cid(blocks)
     with open(target, "wb") as f:
         out = _CarOut(f)
         header = encode_car_header([root])
         out.write(encode_varint(len(header)) + header)
 
-        def emit(cid: CID) -> None:
+        def emit(raw: bytes) -> None:
             nonlocal count
             start = out.pos
-            source = sources.get(cid)
+            source = sources.get(raw)
             if source is not None:
                 out.copy(*source[:3])
-                placed[cid] = (start, source[2], source[3])
+                placed[raw] = (start, source[2], source[3])
                 copies.append((source[0], source[1], source[2], start))
                 count += source[3]
                 return
-            if cid not in blocks or cid in placed:
+            block = held.get(raw)
+            if block is None or raw in placed:
                 return  # a wheel or METADATA file (linked, not built), or a repeat
-            block = blocks.get(cid)
-            out.write(_section(cid, block))
-            placed[cid] = (start, 0, 0)
+            out.write(_section(raw, block))
+            placed[raw] = (start, 0, 0)
             before = count
             count += 1
             for child in _linked_cids(block):
                 emit(child)
-            placed[cid] = (start, out.pos - start, count - before)
+            placed[raw] = (start, out.pos - start, count - before)
 
         try:
-            emit(root)
+            emit(root.to_bytes())
             out.flush()
         finally:
             out.close_sources()
@@ -743,8 +750,8 @@ def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
     try:
         if not is_build_dir(out):
             return None
-        with open(out / STATE_FILE, "rb") as f:
-            doc = marshal.load(f)
+        # Read whole: marshal.load() of a file object makes a read call per object.
+        doc = marshal.loads((out / STATE_FILE).read_bytes())
         version, *fields = doc
         if version != _STATE_VERSION:
             return None
@@ -943,12 +950,12 @@ def _build(
         cids = [_cid(p.cid) for p in projects]
         root_blocks = MemoryBlockStore()
         known: dict[bytes, Imported] = {}
-        sources = {cid: (*p.where, p.blocks) for cid, p in zip(cids, projects, strict=True)}
+        sources = {p.cid: (*p.where, p.blocks) for p in projects}
         if state is not None:
             old_car = str(out / CAR_FILE)  # type: ignore[operator]
             for key, (raw, tsize, offset, length, blocks) in state.shards.items():
                 known[key] = Imported(_cid(raw), tsize, 0)
-                sources[known[key].cid] = (old_car, offset, length, blocks)
+                sources[raw] = (old_car, offset, length, blocks)
         shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
             settings[0],
@@ -999,15 +1006,16 @@ def _build(
                             p.tsize,
                             p.wheels,
                             p.blocks,
-                            written.placed[cid][:2]
-                            if cid in written.placed
+                            written.placed[p.cid][:2]
+                            if p.cid in written.placed
                             else written.relocate(*p.where),
                         )
-                        for cid, p in zip(cids, projects, strict=True)
+                        for p in projects
                     },
                     {
-                        key: (shard.cid.to_bytes(), shard.tsize, *written.placed[shard.cid])
+                        key: (raw, shard.tsize, *written.placed[raw])
                         for key, shard in shards.items()
+                        for raw in (shard.cid.to_bytes(),)
                     },
                 )
                 _save_state(base / STATE_FILE, new_state)
