@@ -7,14 +7,24 @@ a state (``cache``, a gateway URL, ``added``, ``installing``…), and ``warn`` f
 the user should know that does not stop the operation. Where only a byte counter is
 needed (the ipfs and cache layers, which know nothing of this protocol) the caller passes
 ``progress.advance``. Stages never print: the CLI renders a Progress; NO_PROGRESS ignores it.
-Entry points: Progress, NoProgress, NO_PROGRESS.
+Entry points: Progress, NoProgress, NO_PROGRESS, human_size().
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["NO_PROGRESS", "NoProgress", "Progress"]
+__all__ = ["NO_PROGRESS", "NoProgress", "Progress", "human_size"]
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes as people read sizes: ``512 B``, ``1.2 MB``."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
 
 
 class Progress(Protocol):

@@ -14,6 +14,8 @@ from wheelset.build.tree import build_root
 from wheelset.ipfs.importer import import_bytes
 from wheelset.model.declarations import parse_declaration, relpath_for
 
+PLATFORMS = {"python-versions": ["3.11"], "systems": ["manylinux_2_28_x86_64"]}
+
 
 def _declare(wheel: Path, deps: list[str] | None = None):
     data = wheel.read_bytes()
@@ -41,7 +43,7 @@ def test_root_matches_node_add(tmp_path: Path, ipfs_node) -> None:
         hashlib.sha256(metadata_bytes).hexdigest(),
         len(metadata_bytes),
     )
-    manifest = manifest_of({"python-versions": ["3.11"]}, decls, {wheels[0].name: meta})
+    manifest = manifest_of(PLATFORMS, decls, {wheels[0].name: meta})
     built = build_root(manifest)
 
     files: dict[str, bytes] = dict(built.generated)
@@ -76,7 +78,7 @@ def test_sharded_root_matches_node_add(tmp_path: Path, ipfs_node) -> None:
     decls = [_declare(w) for w in wheels]
     assert sum(len(d.name) + 34 for d in decls) > HAMT_THRESHOLD
     store = MemoryBlockStore()
-    built = build_root(manifest_of({"python-versions": ["3.11"]}, decls), store=store)
+    built = build_root(manifest_of(PLATFORMS, decls), store=store)
     root_node = decode_node(store.get(built.cid))
     assert root_node.data is not None and decode_unixfs(root_node.data).type == HAMT_SHARD
 

@@ -18,6 +18,7 @@ from wheelset.model.declarations import (
 
 __all__ = ["Manifest", "MetadataFile", "WheelEntry", "manifest_of"]
 
+
 @dataclass(frozen=True, slots=True)
 class MetadataFile:
     """A wheel's METADATA as published beside it (PEP 658): content-id, sha256, size."""

@@ -55,7 +55,8 @@ from pathlib import Path, PurePosixPath
 from packaging.utils import canonicalize_name
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.rootfiles import POLICY_NAME
+from wheelset.build.pages import ProjectRow, dependency_names, dependents_of, summary_of
+from wheelset.build.rootfiles import POLICY_NAME, dump_json
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
@@ -66,9 +67,14 @@ from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
-from wheelset.model.platforms import PLATFORMS_FILE, PlatformError, load_platforms
+from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "CAR_FILE",
@@ -87,7 +93,7 @@ CAR_FILE = "root.car"
 TREE_DIR = "tree"
 STATE_FILE = ".build-state"
 INCOMPLETE_MARKER = ".incomplete"
-_STATE_VERSION = 2  # bump when the state's layout or the root format changes
+_STATE_VERSION = 3  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -293,6 +299,9 @@ class _Project:
     wheels: int
     blocks: int
     where: tuple[str, int, int]  # (file, offset, length) of its CAR sections
+    deps: tuple[str, ...]  # the projects its wheels depend on (dependency_names())
+    dependents: tuple[str, ...]  # the projects depending on it, as its page lists them
+    row: tuple[str, str, str, int, str]  # its ProjectRow but the name
 
     @property
     def name(self) -> str:
@@ -308,6 +317,8 @@ class _Job:
     tree: str | None
     metadata: MetadataProvider | None = None
     wheels: WheelWriter | None = None
+    platforms: Sequence[Platform] = ()
+    dependents: Mapping[str, Sequence[str]] = field(default_factory=dict)
     spool: dict[int, object] = field(default_factory=dict)  # pid -> open spool file
 
     def spool_file(self):
@@ -401,17 +412,27 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
         store = MemoryBlockStore()
         entries = []
         files: dict[str, bytes] = {}
-        for decl in decls:
+        summary = ""
+        for decl in sorted(decls, key=lambda d: d.filename):
             meta = None
             data = metadata.get(decl.filename)
             if data is not None:
                 imported = import_bytes(data, store=store)
                 meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
                 files[decl.filename + METADATA_SUFFIX] = data
+                summary = summary or summary_of(data)  # the first wheel's that has one
             elif job.metadata is not None:
                 raise BuildError("METADATA missing", path=decl.path, code="BUILD")
             entries.append(WheelEntry(decl, meta))
-        project = build_project(name, entries, store=store)
+        dependents = tuple(job.dependents.get(name, ()))
+        project = build_project(
+            name,
+            entries,
+            store=store,
+            platforms=job.platforms,
+            dependents=dependents,
+            summary=summary,
+        )
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
@@ -434,11 +455,39 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
                 len(decls),
                 blocks,
                 where,
+                dependency_names(name, (t for d in decls for t in d.dependencies)),
+                dependents,
+                _row_fields(project.row),
             )
         )
     if spool is not None:
         spool.flush()  # type: ignore[attr-defined]
     return built
+
+
+def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
+    return (row.version, row.summary, row.license, row.wheels, row.platforms)
+
+
+def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
+    """A project's dependency names, read before any project is built (the pages of the
+    projects it names list it). A file that does not load names nothing here: building
+    the project then fails on it with the reason."""
+    texts: list[str] = []
+    path = os.path.join(root, rel)
+    try:
+        names = [n for n in os.listdir(path) if n.endswith(".toml")]
+    except OSError:
+        return ()
+    for name in names:
+        try:
+            table = tomllib.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        value = table.get("dependencies")
+        if isinstance(value, list):
+            texts.extend(t for t in value if isinstance(t, str))
+    return dependency_names(rel.split("/", 1)[1], texts)
 
 
 def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
@@ -736,16 +785,16 @@ def _check_replaceable(out: Path) -> None:
 class _State:
     """What a build directory's previous build leaves for the next one."""
 
-    flags: tuple[bool, bool]  # (with metadata, with wheels)
+    flags: tuple[bool, bool, bytes]  # (with metadata, with wheels, platforms table digest)
     stamp: int  # time.time_ns() when that build began scanning
     root: bytes
     car_size: int
-    projects: dict[str, tuple]  # rel -> _Project fields but rel
+    projects: dict[str, tuple]  # rel -> _Project fields but rel (where: offset, length)
     # first-level shards of the root: digest -> (CID, tsize, offset, length, blocks) in CAR
     shards: dict[bytes, tuple[bytes, int, int, int, int]]
 
 
-def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
+def _load_state(out: Path, flags: tuple[bool, bool, bytes]) -> _State | None:
     """The previous build's state when it can be trusted, else None (a fresh build)."""
     try:
         if not is_build_dir(out):
@@ -761,7 +810,7 @@ def _load_state(out: Path, flags: tuple[bool, bool]) -> _State | None:
             state.flags != flags
             or state.root != root.to_bytes()
             or state.car_size != (out / CAR_FILE).stat().st_size
-            or not all(len(v) == 7 for v in state.projects.values())
+            or not all(len(v) == 10 for v in state.projects.values())
             or not all(len(v) == 5 for v in state.shards.values())
         ):
             return None
@@ -843,16 +892,24 @@ def _cid(raw: bytes) -> CID:
     return CID(0, DAG_PB, raw[2:]) if raw[:2] == b"\x12\x20" else decode_cid_bytes(raw)[0]
 
 
-def _read_settings(directory: Path) -> tuple[dict[str, object], bytes | None]:
-    """The platforms table and the bytes of policy.toml (None without one), both checked."""
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    platforms: list[Platform]
+    table: dict[str, object]  # platforms.toml as written
+    policy: bytes | None  # policy.toml, verbatim
+
+
+def _read_settings(directory: Path) -> _Settings:
+    """The platforms (and their table) and the bytes of policy.toml (None without one),
+    both checked."""
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
     try:
-        _, table = load_platforms(directory / PLATFORMS_FILE)
+        platforms, table = load_platforms(directory / PLATFORMS_FILE)
     except PlatformError as e:  # named relative to the collection, like every other file
         raise PlatformError(str(e), path=PLATFORMS_FILE) from e
     policy = read_policy(directory / POLICY_FILE)  # a malformed policy fails, as check does
-    return table, None if policy is None else policy[0]
+    return _Settings(platforms, table, None if policy is None else policy[0])
 
 
 def build_collection(
@@ -892,7 +949,7 @@ def build_collection(
 
 def _build(
     directory: Path,
-    settings: tuple[dict[str, object], bytes | None],
+    settings: _Settings,
     out: Path | None,
     car: Path | None,
     metadata: MetadataProvider | None,
@@ -901,7 +958,9 @@ def _build(
     spool_dir: str,
 ) -> BuildResult:
     stamp = time.time_ns()
-    flags = (metadata is not None, wheels is not None)
+    # Every project page shows the platforms: another table rebuilds every project.
+    digest = hashlib.sha256(dump_json(settings.table)).digest()
+    flags = (metadata is not None, wheels is not None, digest)
     state = _load_state(out, flags) if out is not None else None
     rels = _list_projects(directory)
     root_dir = str(directory)
@@ -925,9 +984,29 @@ def _build(
                 stats = old_stats
             offset, length = old[6]
             reused[rel] = _Project(
-                rel, stats, old[1], old[2], old[3], old[4], old[5], (old_car, offset, length)
+                rel,
+                stats,
+                old[1],
+                old[2],
+                old[3],
+                old[4],
+                old[5],
+                (old_car, offset, length),
+                *old[7:],
             )
         todo = [rel for rel in rels if rel not in reused]
+
+    # Who depends on whom, before any page is made: a reused project whose dependents
+    # changed is rebuilt too (its page lists them).
+    deps = {rel: _scan_dependencies(root_dir, rel) for rel in todo}
+    deps.update((rel, p.deps) for rel, p in reused.items())
+    dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
+    del deps
+    for rel, project in list(reused.items()):
+        if project.dependents != tuple(dependents.get(project.name, ())):
+            del reused[rel]
+            todo.append(rel)
+    todo.sort()
 
     incremental = state is not None
     staged: Path | None = None
@@ -944,7 +1023,15 @@ def _build(
             os.mkdir(tree)
     try:
         writing_car = out is not None or car is not None
-        job = _Job(root_dir, spool_dir if writing_car else None, tree, metadata, wheels)
+        job = _Job(
+            root_dir,
+            spool_dir if writing_car else None,
+            tree,
+            metadata,
+            wheels,
+            settings.platforms,
+            dependents,
+        )
         built = _run(job, todo, _jobs(len(todo), jobs))
         projects = sorted([*reused.values(), *built], key=lambda p: p.name)
         cids = [_cid(p.cid) for p in projects]
@@ -958,13 +1045,16 @@ def _build(
                 sources[raw] = (old_car, offset, length, blocks)
         shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
-            settings[0],
-            [(p.name, Imported(cid, p.tsize, 0)) for cid, p in zip(cids, projects, strict=True)],
+            settings.table,
+            [
+                (ProjectRow(p.name, *p.row), Imported(cid, p.tsize, 0))
+                for cid, p in zip(cids, projects, strict=True)
+            ],
             sum(p.wheels for p in projects),
             store=root_blocks,
             known_shards=known,
             shards_out=shards,
-            policy=settings[1],
+            policy=settings.policy,
         )
         if tree is not None and not incremental:
             for name, data in root_files.items():
@@ -1009,6 +1099,9 @@ def _build(
                             written.placed[p.cid][:2]
                             if p.cid in written.placed
                             else written.relocate(*p.where),
+                            p.deps,
+                            p.dependents,
+                            p.row,
                         )
                         for p in projects
                     },

@@ -7,20 +7,28 @@ Layout: /index.html, /wheelset.json (header), /policy.toml (when the collection 
 /<project>/<wheel>.metadata (PEP 658, when recorded). The tree is a pure function of the
 declarations (and METADATA files): link sizes follow from the declared sizes, so no wheel
 is read, and the root is reproducible byte for byte. A project's directory depends only on
-that project's declarations, which lets a build work a project at a time (build_project),
-in parallel or reusing the directories of unchanged projects, and then link them
-(assemble_root).
-Entry points: build_root(), build_project(), assemble_root(), BuiltRoot, BuiltProject,
-render_root_page(), render_project_page().
+that project's declarations (and METADATA), the platforms table and the names of the
+projects depending on it (its page lists them), which lets a build work a project at a
+time (build_project), in parallel or reusing the directories of unchanged projects, once
+it knows every project's dependency names, and then link them (assemble_root) with the
+root page made of each project's row.
+Entry points: build_root(), build_project(), assemble_root(), BuiltRoot, BuiltProject.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
+from wheelset.build.pages import (
+    ProjectRow,
+    dependency_names,
+    dependents_of,
+    project_row,
+    render_project_page,
+    render_root_page,
+)
 from wheelset.build.rootfiles import (
     HEADER_NAME,
     POLICY_NAME,
@@ -33,6 +41,7 @@ from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_directory
 from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
+from wheelset.model.platforms import Platform, parse_platforms
 
 __all__ = [
     "INDEX_PAGE",
@@ -43,8 +52,6 @@ __all__ = [
     "assemble_root",
     "build_project",
     "build_root",
-    "render_project_page",
-    "render_root_page",
 ]
 
 INDEX_PAGE = "index.html"
@@ -67,60 +74,13 @@ class BuiltRoot:
 
 @dataclass(frozen=True, slots=True)
 class BuiltProject:
-    """One project's directory, its generated files and its linked content, by name."""
+    """One project's directory, its generated files and its linked content, by name, and
+    its row on the root page."""
 
     directory: Imported
     generated: dict[str, bytes]
     links: dict[str, Imported]
-
-
-def render_root_page(projects: Iterable[str]) -> bytes:
-    """PEP 503 root page: one anchor per project, in sorted order."""
-    anchors = "\n".join(
-        f'    <a href="{e}/">{e}</a><br/>' for e in map(html.escape, sorted(projects))
-    )
-    return _page("Simple index", anchors)
-
-
-def _anchor(entry: WheelEntry, location: str) -> str:
-    """One wheel's anchor: PEP 503 hash fragment, requires-python, PEP 658/714 metadata."""
-    decl = entry.declaration
-    href = location + (f"#sha256={decl.sha256}" if decl.sha256 else "")
-    attributes = [f'href="{html.escape(href)}"']
-    if decl.requires_python is not None:
-        attributes.append(f'data-requires-python="{html.escape(str(decl.requires_python))}"')
-    if entry.metadata is not None:
-        # PEP 714's name only: pip before 23.2 reads the old data-dist-info-metadata and
-        # then compares METADATA's Name with the requirement's spelling unnormalised
-        # (charset-normalizer vs charset_normalizer), failing installs a wheel would pass.
-        value = html.escape(f"sha256={entry.metadata.sha256}")
-        attributes.append(f'data-core-metadata="{value}"')
-    return f"    <a {' '.join(attributes)}>{html.escape(decl.filename)}</a><br/>"
-
-
-def render_project_page(
-    project: str,
-    entries: Sequence[WheelEntry],
-    location: Callable[[WheelEntry], str] | None = None,
-) -> bytes:
-    """PEP 503 project page (with PEP 658/714 attributes when METADATA is published).
-
-    ``location`` gives each wheel's link target; by default its file name, which is where
-    the root tree puts it beside the page (`serve` links its own verifying URLs instead).
-    """
-    ordered = sorted(entries, key=lambda e: e.declaration.filename)
-    anchors = (_anchor(e, location(e) if location else e.declaration.filename) for e in ordered)
-    return _page(f"Links for {project}", "\n".join(anchors))
-
-
-def _page(title: str, body: str) -> bytes:
-    text = (
-        "<!DOCTYPE html>\n<html>\n  <head>\n"
-        '    <meta name="pypi:repository-version" content="1.0">\n'
-        f"    <title>{html.escape(title)}</title>\n  </head>\n  <body>\n"
-        f"    <h1>{html.escape(title)}</h1>\n{body}\n  </body>\n</html>\n"
-    )
-    return text.encode("utf-8")
+    row: ProjectRow
 
 
 def _wheel_link(entry: WheelEntry) -> Imported:
@@ -135,9 +95,18 @@ def _wheel_link(entry: WheelEntry) -> Imported:
 
 
 def build_project(
-    project: str, entries: Sequence[WheelEntry], *, store: BlockStore | None = None
+    project: str,
+    entries: Sequence[WheelEntry],
+    *,
+    store: BlockStore | None = None,
+    platforms: Sequence[Platform] = (),
+    dependents: Sequence[str] = (),
+    summary: str = "",
 ) -> BuiltProject:
     """One project's directory: its pages, its project file and its wheel (and METADATA) links.
+
+    ``platforms``: the collection's (parsed platforms table); ``dependents``: the projects
+    depending on this one, sorted; ``summary``: from the wheels' METADATA ("" without).
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
@@ -154,17 +123,20 @@ def build_project(
                 meta.content_id, dag_size_of_file(meta.size), meta.size
             )
     generated = {
-        INDEX_PAGE: render_project_page(project, entries),
+        INDEX_PAGE: render_project_page(
+            project, entries, platforms=platforms, dependents=dependents, summary=summary
+        ),
         PROJECT_FILE: format_project_file(project, entries),
     }
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
     directory = build_directory([*children, *links.items()], store=store)
-    return BuiltProject(directory, generated, links)
+    row = project_row(project, [e.declaration for e in entries], platforms, summary)
+    return BuiltProject(directory, generated, links, row)
 
 
 def assemble_root(
     platforms: Mapping[str, object],
-    projects: Sequence[tuple[str, Imported]],
+    projects: Sequence[tuple[ProjectRow, Imported]],
     wheels: int,
     *,
     store: BlockStore | None = None,
@@ -172,12 +144,14 @@ def assemble_root(
     shards_out: MutableMapping[bytes, Imported] | None = None,
     policy: bytes | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
-    """Link built project directories (name, directory) under a root with its root page and
+    """Link built project directories (row, directory) under a root with its root page and
     header (and ``policy``, the collection's policy.toml, when it has one); return the root
     and the root's own generated files. ``known_shards`` and ``shards_out``: see
     wheelset.ipfs.directory.build_directory()."""
     generated = {
-        INDEX_PAGE: render_root_page(name for name, _ in projects),
+        INDEX_PAGE: render_root_page(
+            (row for row, _ in projects), parse_platforms(platforms), wheels
+        ),
         HEADER_NAME: format_header(platforms, len(projects), wheels),
     }
     if policy is not None:
@@ -185,17 +159,23 @@ def assemble_root(
         # without one keeps the root it always had.
         generated[POLICY_NAME] = policy
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
+    directories = [(row.name, directory) for row, directory in projects]
     root = build_directory(
-        [*projects, *children], store=store, known_shards=known_shards, shards_out=shards_out
+        [*directories, *children], store=store, known_shards=known_shards, shards_out=shards_out
     )
     return root, generated
 
 
 def build_root(
-    manifest: Manifest, *, store: BlockStore | None = None, policy: bytes | None = None
+    manifest: Manifest,
+    *,
+    store: BlockStore | None = None,
+    policy: bytes | None = None,
+    summaries: Mapping[str, str] | None = None,
 ) -> BuiltRoot:
     """Build the root tree of a manifest (and ``policy``, a policy.toml's bytes) in memory;
-    blocks of generated files and directories go to ``store``.
+    blocks of generated files and directories go to ``store``. ``summaries``: each
+    project's summary (from METADATA), by project name.
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
@@ -205,10 +185,26 @@ def build_root(
         by_project.setdefault(entry.declaration.name, []).append(entry)
     generated: dict[str, bytes] = {}
     links: dict[str, Imported] = {}
-    directories: list[tuple[str, Imported]] = []
+    directories: list[tuple[ProjectRow, Imported]] = []
+    platforms = parse_platforms(manifest.platforms)
+    dependents = dependents_of(
+        {
+            project: dependency_names(
+                project, (t for e in entries for t in e.declaration.dependencies)
+            )
+            for project, entries in by_project.items()
+        }
+    )
     for project, entries in sorted(by_project.items()):
-        built = build_project(project, entries, store=store)
-        directories.append((project, built.directory))
+        built = build_project(
+            project,
+            entries,
+            store=store,
+            platforms=platforms,
+            dependents=dependents.get(project, ()),
+            summary=(summaries or {}).get(project, ""),
+        )
+        directories.append((built.row, built.directory))
         generated.update((f"{project}/{name}", data) for name, data in built.generated.items())
         links.update((f"{project}/{name}", link) for name, link in built.links.items())
     root, root_files = assemble_root(

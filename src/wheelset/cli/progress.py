@@ -16,17 +16,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
+from wheelset.progress import human_size
+
 __all__ = ["ProgressBar", "human_size"]
-
-
-def human_size(n: int) -> str:
-    """``n`` bytes as people read sizes: ``512 B``, ``1.2 MB``."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
 
 
 class ProgressBar:

@@ -27,7 +27,7 @@ from urllib.parse import unquote, urlsplit
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.tree import render_project_page, render_root_page
+from wheelset.build.pages import ProjectRow, render_project_page, render_root_page
 from wheelset.client.root import Root
 from wheelset.errors import WheelsetError
 from wheelset.fetch.cache import Cache
@@ -167,7 +167,7 @@ class IndexServer:
         """The root page as HTML and JSON (the project list is read once, when first asked)."""
         if self._pages is None:
             names = self._root.names()
-            self._pages = (render_root_page(names), render_root_json(names))
+            self._pages = (render_root_page(map(ProjectRow, names)), render_root_json(names))
         return self._pages
 
     def _entries(self, project: str) -> Sequence[WheelEntry] | None:

@@ -1,0 +1,305 @@
+"""The root's HTML pages (docs/root-format.md): PEP 503 pages that people can read too.
+
+The root page is a table of the collection's projects (version, summary, licence, wheel
+count, platforms covered), one row per project; a project page lists its wheels grouped
+by the platforms that install them, with sizes, and its dependencies and the projects
+that depend on it (reverse dependencies), each linked to its page. The anchors pip and uv
+read are the PEP 503 ones they always were (href, data-requires-python, data-core-metadata,
+file name as text); everything else is plain HTML with one small style sheet, no script.
+Every outside string (names, summaries, licences, requirements) is escaped.
+
+A project page is a function of the project's declarations (and METADATA), the platforms
+table and the names of the projects depending on it; the root page of the rows.
+Entry points: ProjectRow, project_row(), dependency_names(), dependents_of(), summary_of(),
+render_root_page(), render_project_page().
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from html import escape
+
+from packaging.requirements import InvalidRequirement
+from packaging.utils import canonicalize_name
+
+from wheelset.build.manifest import WheelEntry
+from wheelset.model.declarations import Declaration, parse_requirement
+from wheelset.model.platforms import Platform, describe_platforms, select_wheel
+from wheelset.progress import human_size
+
+__all__ = [
+    "ProjectRow",
+    "dependency_names",
+    "dependents_of",
+    "project_row",
+    "render_project_page",
+    "render_root_page",
+    "summary_of",
+]
+
+ROOT_SUMMARY_LIMIT = 80  # characters of a summary on the root page (the page stays small)
+_NAME_AT_START = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+# One style sheet for both pages, inline (no second request, nothing a gateway must serve).
+_STYLE = (
+    "body{font:15px/1.45 system-ui,sans-serif;color:#1f2328;max-width:76em;margin:1.5em auto;"
+    "padding:0 1em}h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em}"
+    "a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}"
+    "table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;"
+    "border-bottom:1px solid #d8dee4;vertical-align:top}th{background:#f6f8fa}"
+    "td.n,th.n{text-align:right;white-space:nowrap}.m{color:#59636e}"
+    "tbody th{font-weight:600;background:#eef3f8}dl{display:grid;"
+    "grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#59636e}dd{margin:0}"
+    "ul.c{columns:18em;padding-left:1.2em}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """What the root page says about one project; every field but ``name`` may be empty
+    (``serve`` lists names only)."""
+
+    name: str
+    version: str = ""
+    summary: str = ""
+    license: str = ""
+    wheels: int = 0
+    platforms: str = ""
+
+
+def dependency_names(project: str, requirements: Iterable[str]) -> tuple[str, ...]:
+    """The canonical names of the projects ``requirements`` (PEP 508 texts) name, the
+    project itself excluded (an extra asking for more of it), sorted. A text that is not
+    PEP 508 names nothing (the declaration's own check reports it)."""
+    names = set()
+    for text in requirements:
+        try:
+            names.add(canonicalize_name(parse_requirement(text).name))
+        except InvalidRequirement:
+            continue
+    names.discard(project)
+    return tuple(sorted(names))
+
+
+def summary_of(metadata: bytes) -> str:
+    """The Summary field of a wheel's METADATA ("" without one), on one line."""
+    headers = BytesHeaderParser().parsebytes(metadata)
+    value = headers.get("Summary")
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _installed_on(
+    decls: Sequence[Declaration], platforms: Sequence[Platform]
+) -> dict[str, list[str]]:
+    """For each wheel file name, the ids of the platforms where pip would pick it."""
+    chosen: dict[str, list[str]] = {}
+    for platform in platforms:
+        decl = select_wheel(decls, platform)
+        if decl is not None:
+            chosen.setdefault(decl.filename, []).append(platform.id)
+    return chosen
+
+
+def _describe(ids: Sequence[str], platforms: Sequence[Platform]) -> str:
+    if not ids:
+        return "none"
+    if len(ids) == len(platforms):
+        return "all"
+    return describe_platforms(ids, platforms)
+
+
+def project_row(
+    project: str,
+    decls: Sequence[Declaration],
+    platforms: Sequence[Platform],
+    summary: str = "",
+) -> ProjectRow:
+    """The root page's row of a project."""
+    covered = {i for ids in _installed_on(decls, platforms).values() for i in ids}
+    return ProjectRow(
+        project,
+        ", ".join(sorted({str(d.version) for d in decls})),
+        summary,
+        ", ".join(sorted({d.license for d in decls if d.license})),
+        len(decls),
+        _describe([p.id for p in platforms if p.id in covered], platforms),
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _platforms_line(platforms: Sequence[Platform]) -> str:
+    pythons = dict.fromkeys(p.python_version for p in platforms)
+    systems = dict.fromkeys(p.system for p in platforms)
+    return f"{len(platforms)} platforms: CPython {', '.join(pythons)} on {', '.join(systems)}"
+
+
+def render_root_page(
+    rows: Iterable[ProjectRow], platforms: Sequence[Platform] = (), wheels: int | None = None
+) -> bytes:
+    """PEP 503 root page: a table with one row per project (its anchor first), sorted.
+
+    ``platforms`` and ``wheels`` describe the collection in a line above the table.
+    """
+    lines = []
+    count = 0
+    for row in sorted(rows, key=lambda r: r.name):
+        count += 1
+        name = escape(row.name)
+        # End tags of cells and rows are implied (HTML): fewer bytes on a page with a row
+        # for every project.
+        lines.append(
+            f'<tr><td><a href="{name}/">{name}</a><td>{escape(row.version)}'
+            f"<td>{escape(_clip(row.summary, ROOT_SUMMARY_LIMIT))}<td>{escape(row.license)}"
+            f'<td class="n">{row.wheels or ""}<td>{escape(row.platforms)}'
+        )
+    about = f"{count:,} projects"
+    if wheels is not None:
+        about += f", {wheels:,} wheels"
+    if platforms:
+        about += f", for {escape(_platforms_line(platforms))}"
+    body = (
+        f'    <p class="m">{about}.</p>\n    <table>\n'
+        '<thead><tr><th>Project<th>Version<th>Summary<th>Licence<th class="n">Wheels'
+        "<th>Platforms</thead>\n" + "\n".join(lines) + "\n    </table>"
+    )
+    return _page("Simple index", "Simple index", body)
+
+
+def _anchor(entry: WheelEntry, location: str) -> str:
+    """One wheel's anchor: PEP 503 hash fragment, requires-python, PEP 658/714 metadata."""
+    decl = entry.declaration
+    href = location + (f"#sha256={decl.sha256}" if decl.sha256 else "")
+    attributes = [f'href="{escape(href)}"']
+    if decl.requires_python is not None:
+        attributes.append(f'data-requires-python="{escape(str(decl.requires_python))}"')
+    if entry.metadata is not None:
+        # PEP 714's name only: pip before 23.2 reads the old data-dist-info-metadata and
+        # then compares METADATA's Name with the requirement's spelling unnormalised
+        # (charset-normalizer vs charset_normalizer), failing installs a wheel would pass.
+        value = escape(f"sha256={entry.metadata.sha256}")
+        attributes.append(f'data-core-metadata="{value}"')
+    return f"<a {' '.join(attributes)}>{escape(decl.filename)}</a>"
+
+
+def _requirement_item(text: str) -> str:
+    """A requirement with its project name linked to that project's page."""
+    m = _NAME_AT_START.match(text)
+    if m is None:
+        return f"<li>{escape(text)}"
+    name = m.group(1)
+    href = escape(canonicalize_name(name))
+    return f'<li><a href="../{href}/">{escape(name)}</a>{escape(text[m.end() :])}'
+
+
+def _by_name(text: str) -> tuple[str, str]:
+    m = _NAME_AT_START.match(text)
+    return (canonicalize_name(m.group(1)) if m else "", text)
+
+
+def _wheel_groups(
+    ordered: Sequence[WheelEntry], platforms: Sequence[Platform]
+) -> list[tuple[str, list[WheelEntry]]]:
+    """Wheels grouped by the platforms that install them, in platforms.toml order; wheels
+    no platform picks last. Without platforms, one group of every wheel."""
+    if not platforms:
+        return [("", list(ordered))]
+    chosen = _installed_on([e.declaration for e in ordered], platforms)
+    order = {p.id: i for i, p in enumerate(platforms)}
+    groups: dict[tuple[int, str], list[WheelEntry]] = {}
+    for entry in ordered:
+        ids = chosen.get(entry.declaration.filename, [])
+        label = _describe(ids, platforms)
+        if label == "all":
+            label = f"all {len(platforms)} platforms"
+        elif not ids:
+            label = "no platform of this collection picks these"
+        key = (min((order[i] for i in ids), default=len(order)), label)
+        groups.setdefault(key, []).append(entry)
+    return [(label, entries) for (_, label), entries in sorted(groups.items())]
+
+
+def render_project_page(
+    project: str,
+    entries: Sequence[WheelEntry],
+    location: Callable[[WheelEntry], str] | None = None,
+    *,
+    platforms: Sequence[Platform] = (),
+    dependents: Sequence[str] = (),
+    summary: str = "",
+) -> bytes:
+    """PEP 503 project page (with PEP 658/714 attributes when METADATA is published): the
+    project's facts, its wheels by platform with sizes, dependencies, reverse dependencies.
+
+    ``location`` gives each wheel's link target; by default its file name, which is where
+    the root tree puts it beside the page (`serve` links its own verifying URLs instead).
+    ``dependents``: the projects whose wheels depend on this one.
+    """
+    ordered = sorted(entries, key=lambda e: e.declaration.filename)
+    decls = [e.declaration for e in ordered]
+    versions = ", ".join(sorted({str(d.version) for d in decls}))
+    licences = ", ".join(sorted({d.license for d in decls if d.license})) or "not declared"
+    pythons = sorted({str(d.requires_python) for d in decls if d.requires_python is not None})
+    total = sum(d.size or 0 for d in decls)
+    facts = [
+        ("Version", versions),
+        ("Licence", licences),
+        ("Requires-Python", ", ".join(pythons) or "any"),
+        ("Wheels", f"{len(decls)} ({human_size(total)})"),
+    ]
+    if platforms:
+        row = project_row(project, decls, platforms)
+        covered = row.platforms if row.platforms != "all" else f"all {len(platforms)} platforms"
+        facts.append(("Platforms", covered))
+    parts = ['    <p><a href="../">All projects</a></p>']
+    if summary:
+        parts.append(f"    <p>{escape(summary)}</p>")
+    parts.append(
+        "    <dl>"
+        + "".join(f"<dt>{escape(k)}<dd>{escape(v)}" for k, v in facts)
+        + "</dl>\n    <h2>Wheels</h2>\n    <table>"
+    )
+    parts.append('<thead><tr><th>File<th class="n">Size</thead>')
+    for label, group in _wheel_groups(ordered, platforms):
+        rows = "\n".join(
+            f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
+            f'<td class="n">{human_size(e.declaration.size or 0)}'
+            for e in group
+        )
+        head = f'<tr><th colspan="2">{escape(label)}\n' if label else ""
+        parts.append(f"<tbody>{head}{rows}</tbody>")
+    parts.append("    </table>")
+    requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
+    parts.append(f"    <h2>Dependencies ({len(requirements)})</h2>")
+    if requirements:
+        parts.append('    <ul class="c">' + "".join(map(_requirement_item, requirements)) + "</ul>")
+    parts.append(f"    <h2>Required by ({len(dependents)})</h2>")
+    if dependents:
+        items = "".join(f'<li><a href="../{n}/">{n}</a>' for n in map(escape, dependents))
+        parts.append(f'    <ul class="c">{items}</ul>')
+    return _page(f"Links for {project}", project, "\n".join(parts))
+
+
+def _page(title: str, heading: str, body: str) -> bytes:
+    text = (
+        '<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset="utf-8">\n'
+        '    <meta name="pypi:repository-version" content="1.0">\n'
+        '    <meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"    <title>{escape(title)}</title>\n    <style>{_STYLE}</style>\n  </head>\n"
+        f"  <body>\n    <h1>{escape(heading)}</h1>\n{body}\n  </body>\n</html>\n"
+    )
+    return text.encode("utf-8")
+
+
+def dependents_of(deps: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Reverse dependencies: for each project named as a dependency, who names it, sorted."""
+    out: dict[str, list[str]] = {}
+    for project in sorted(deps):
+        for name in deps[project]:
+            out.setdefault(name, []).append(project)
+    return out
