@@ -95,12 +95,34 @@ def _installed_on(
     decls: Sequence[Declaration], platforms: Sequence[Platform]
 ) -> dict[str, list[str]]:
     """For each wheel file name, the ids of the platforms where pip would pick it."""
+    if len(decls) == 1:  # most projects: see _single_installed_on()
+        ids = _single_installed_on(decls[0], platforms)
+        return {decls[0].filename: list(ids)} if ids else {}
     chosen: dict[str, list[str]] = {}
     for platform in platforms:
         decl = select_wheel(decls, platform)
         if decl is not None:
             chosen.setdefault(decl.filename, []).append(platform.id)
     return chosen
+
+
+# (tags, requires-python, platforms) by id -> (those objects, platform ids)
+_SINGLE: dict[tuple[int, int, int], tuple[object, tuple[str, ...]]] = {}
+
+
+def _single_installed_on(decl: Declaration, platforms: Sequence[Platform]) -> tuple[str, ...]:
+    """Where a project's only wheel installs: a function of its tags and requires-python
+    alone, which the model shares between declarations (one object per distinct text),
+    so it is computed once per distinct pair, not once per project and platform.
+    Holding the objects keeps their ids from being reused."""
+    key = (id(decl.tags), id(decl.requires_python), id(platforms))
+    cached = _SINGLE.get(key)
+    if cached is None:
+        if len(_SINGLE) >= 1 << 12:
+            _SINGLE.clear()
+        ids = tuple(p.id for p in platforms if select_wheel((decl,), p) is not None)
+        cached = _SINGLE[key] = ((decl.tags, decl.requires_python, platforms), ids)
+    return cached[1]
 
 
 def _describe(ids: Sequence[str], platforms: Sequence[Platform]) -> str:

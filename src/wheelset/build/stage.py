@@ -65,6 +65,7 @@ from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
+from wheelset.model import canonical_toml
 from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
@@ -474,20 +475,26 @@ def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
     projects it names list it). A file that does not load names nothing here: building
     the project then fails on it with the reason."""
     texts: list[str] = []
-    path = os.path.join(root, rel)
+    path = f"{root}/{rel}"
     try:
         names = [n for n in os.listdir(path) if n.endswith(".toml")]
     except OSError:
         return ()
     for name in names:
         try:
-            table = tomllib.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
+            table = canonical_toml.loads(read_regular(f"{path}/{name}").decode("utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
         value = table.get("dependencies")
         if isinstance(value, list):
             texts.extend(t for t in value if isinstance(t, str))
     return dependency_names(rel.split("/", 1)[1], texts)
+
+
+def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """_scan_dependencies() of these project directories, for a worker."""
+    assert _job is not None
+    return [(rel, _scan_dependencies(_job.root, rel)) for rel in rels]
 
 
 def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
@@ -506,20 +513,21 @@ def _jobs(count: int, requested: int | None) -> int:
     return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
 
 
-def _run(job: _Job, rels: Sequence[str], jobs: int) -> list[_Project]:
-    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order."""
+def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
+    """``task`` (by default: build) over chunks of ``rels`` on ``jobs`` processes (forked,
+    so they inherit ``job``); the results in order."""
     global _job
     _job = job
     chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
-    out: list[_Project] = []
+    out: list = []
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
             if serial:
-                results: Iterator = map(_build_chunk, chunks)
+                results: Iterator = map(task, chunks)
             else:
                 pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
-                results = pool.imap(_build_chunk, chunks)
+                results = pool.imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -998,7 +1006,8 @@ def _build(
 
     # Who depends on whom, before any page is made: a reused project whose dependents
     # changed is rebuilt too (its page lists them).
-    deps = {rel: _scan_dependencies(root_dir, rel) for rel in todo}
+    scan = _Job(root_dir, None, None)
+    deps = dict(_run(scan, todo, _jobs(len(todo), jobs), _scan_chunk))
     deps.update((rel, p.deps) for rel, p in reused.items())
     dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
     del deps
