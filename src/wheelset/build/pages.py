@@ -16,6 +16,7 @@ render_root_page(), render_project_page().
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -161,6 +162,10 @@ def _platforms_line(platforms: Sequence[Platform]) -> str:
     return f"{len(platforms)} platforms: CPython {', '.join(pythons)} on {', '.join(systems)}"
 
 
+# Versions, licences and platform lines repeat across a collection's rows.
+_escape_shared = functools.lru_cache(maxsize=1 << 12)(escape)
+
+
 def render_root_page(
     rows: Iterable[ProjectRow], platforms: Sequence[Platform] = (), wheels: int | None = None
 ) -> bytes:
@@ -176,9 +181,10 @@ def render_root_page(
         # End tags of cells and rows are implied (HTML): fewer bytes on a page with a row
         # for every project.
         lines.append(
-            f'<tr><td><a href="{name}/">{name}</a><td>{escape(row.version)}'
-            f"<td>{escape(_clip(row.summary, ROOT_SUMMARY_LIMIT))}<td>{escape(row.license)}"
-            f'<td class="n">{row.wheels or ""}<td>{escape(row.platforms)}'
+            f'<tr><td><a href="{name}/">{name}</a><td>{_escape_shared(row.version)}'
+            f"<td>{escape(_clip(row.summary, ROOT_SUMMARY_LIMIT))}"
+            f"<td>{_escape_shared(row.license)}"
+            f'<td class="n">{row.wheels or ""}<td>{_escape_shared(row.platforms)}'
         )
     about = f"{count:,} projects"
     if wheels is not None:
