@@ -51,6 +51,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -288,9 +289,9 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
 # --- building projects (in workers or here) ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Project:
-    """A built (or reused) project, compact: ``where`` locates its blocks in a CAR or spool."""
+class _Project(NamedTuple):
+    """A built (or reused) project, compact (a tuple: hundreds of thousands are made and
+    passed between processes): ``where`` locates its blocks in a CAR or spool."""
 
     rel: str
     stats: Stats
@@ -1064,6 +1065,7 @@ def _build(
             known_shards=known,
             shards_out=shards,
             policy=settings.policy,
+            parsed=settings.platforms,
         )
         if tree is not None and not incremental:
             for name, data in root_files.items():
