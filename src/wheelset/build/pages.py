@@ -163,7 +163,7 @@ def _platforms_line(platforms: Sequence[Platform]) -> str:
 
 
 # Versions, licences and platform lines repeat across a collection's rows.
-_escape_shared = functools.lru_cache(maxsize=1 << 12)(escape)
+_escape_shared = functools.lru_cache(maxsize=1 << 15)(escape)
 _SPECIAL = re.compile("[&<>\"']")
 
 

@@ -307,7 +307,7 @@ class _Project(NamedTuple):
 
     @property
     def name(self) -> str:
-        return self.rel.split("/", 1)[1]
+        return self.rel[3:]  # rel is "<prefix>/<name>", the prefix two hex digits
 
 
 @dataclass
