@@ -1,11 +1,12 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time: each project directory of the collection
-(``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its project
-file and its UnixFS directory (tree.build_project); the project's blocks go, depth-first,
-to a spool file and only a compact record stays in memory. Projects are spread over
-worker processes (both cores) unless METADATA or wheels are fetched, which happens in
-this process. The records are then linked into the root (tree.assemble_root) and the CAR
+A build works a project at a time. First every project's dependency names are read (a
+project's page lists the projects depending on it); then each project directory of the
+collection (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
+project file and its UnixFS directory (tree.build_project); the project's blocks go,
+depth-first, to a spool file and only a compact record stays in memory. Both passes are
+spread over worker processes (both cores) unless METADATA or wheels are fetched, which
+happens in this process. The records are then linked into the root (tree.assemble_root) and the CAR
 is written depth-first from the root by copying each project's spooled blocks.
 
 A build directory is
@@ -19,8 +20,10 @@ A build directory is
 
 Incremental: the state records, per project directory, the stat data and a hash of its
 declaration files, its directory CID and where its blocks sit in root.car (and where
-each subtree of the root directory sits). The next build into OUT rebuilds only the
-projects whose files changed (their pages made aside in OUT/.pages-*), copies everything
+each subtree of the root directory sits), and the dependency names and dependents of
+each project. The next build into OUT stats every project of the previous one (on both
+cores) and rebuilds only the projects whose files changed, or whose dependents did
+(their pages made aside in OUT/.pages-*), copies everything
 else from the old root.car, and only then updates OUT/tree in place: the result is
 byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
 build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
