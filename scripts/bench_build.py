@@ -3,7 +3,7 @@ incremental rebuild, in one run.
 
     python scripts/bench_build.py [--sizes 10000,100000,500000] [--keep DIR]
 
-Collections come from scripts/synthetic_collection.py (one pure wheel per project, 20
+Collections come from scripts/synth_collection.py (one pure wheel per project, 20
 platforms, distinct names). For each size, as a CLI process (interpreter start included):
 
 1. `wheelset build DIR --car FILE` — wall time and peak RSS (the sum over the build's
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic_collection import write_synthetic_collection
+from synth_collection import generate
 
 
 def _tree_rss(pid: int) -> int:
@@ -82,14 +82,17 @@ def _children_cpu() -> float:
 
 
 def _change_one(collection: Path) -> None:
-    """Edit one declaration (its size), as a bump would."""
+    """Edit one declaration (its size), as a bump would: a new file renamed over the old
+    one, as Git writes files (a collection kept with hard links is not changed)."""
     prefixes = sorted(p for p in collection.iterdir() if p.is_dir())
     prefix = prefixes[len(prefixes) // 3]
     project = sorted(prefix.iterdir())[0]
     declaration = next(project.glob("*.toml"))
     text = declaration.read_text()
     line = next(x for x in text.splitlines() if x.startswith("size = "))
-    declaration.write_text(text.replace(line, f"size = {int(line.split()[-1]) + 1}"))
+    edited = declaration.with_name(declaration.name + ".new")
+    edited.write_text(text.replace(line, f"size = {int(line.split()[-1]) + 1}"))
+    edited.replace(declaration)
 
 
 def _same_build(a: Path, b: Path) -> bool:
@@ -119,7 +122,7 @@ def main() -> int:
         for size in sizes:
             collection = base / f"c{size}"
             if not (collection / "platforms.toml").exists():
-                write_synthetic_collection(collection, size)
+                generate(collection, size)
             car, out = base / f"{size}.car", base / f"out{size}"
             shutil.rmtree(out, ignore_errors=True)
             wall, cpu, rss, root = run_build(str(collection), "--car", str(car))
