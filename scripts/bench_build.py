@@ -2,6 +2,7 @@
 incremental rebuild, in one run.
 
     python scripts/bench_build.py [--sizes 10000,100000,500000] [--keep DIR]
+                                  [--incremental-sizes 10000,100000]
 
 Collections come from scripts/synth_collection.py (one pure wheel per project, 20
 platforms, distinct names). For each size, as a CLI process (interpreter start included):
@@ -9,6 +10,7 @@ platforms, distinct names). For each size, as a CLI process (interpreter start i
 1. `wheelset build DIR --car FILE` — wall time and peak RSS (the sum over the build's
    processes, workers included, sampled every 20 ms). Goals at 500,000: ≤ 60 s, ≤ 2 GB;
    time from 100,000 to 500,000 within 1.15× of linear.
+Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
 2. `wheelset build DIR --out OUT` into a new OUT (pages written as files too).
 3. Incremental: one declaration changed, `wheelset build DIR --out OUT` again — wall time
    (goal at 100,000: ≤ 1 s) — and OUT checked against a fresh build's: the same root,
@@ -112,8 +114,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--keep", type=Path, help="keep collections here (reused if present)")
+    parser.add_argument("--incremental-sizes", default="10000,100000")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    incremental = {int(s) for s in args.incremental_sizes.split(",") if s}
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
@@ -131,6 +135,9 @@ def main() -> int:
                 f"{size:>7} declarations  build --car: {wall:6.1f} s ({cpu:6.1f} s CPU), "
                 f"peak RSS {rss / 2**20:6.0f} MB, CAR {car.stat().st_size / 2**20:.0f} MB"
             )
+            if size not in incremental:
+                car.unlink()
+                continue
             wall, cpu, rss, out_root = run_build(str(collection), "--out", str(out))
             assert out_root == root
             print(
