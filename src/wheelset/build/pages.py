@@ -22,11 +22,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from html import escape
+from pathlib import PurePosixPath
 
 from packaging.requirements import InvalidRequirement
-from packaging.utils import canonicalize_name
+from packaging.specifiers import SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from wheelset.build.manifest import WheelEntry
+from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.model.declarations import Declaration, parse_requirement
 from wheelset.model.platforms import Platform, describe_platforms, select_wheel
 from wheelset.progress import human_size
@@ -42,6 +47,8 @@ __all__ = [
 ]
 
 ROOT_SUMMARY_LIMIT = 80  # characters of a summary on the root page (the page stays small)
+_NAME = NormalizedName("x")
+_CID = CID(0, DAG_PB, bytes(32))
 _NAME_AT_START = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 # One style sheet for both pages, inline (no second request, nothing a gateway must serve).
@@ -96,37 +103,45 @@ def _installed_on(
     decls: Sequence[Declaration], platforms: Sequence[Platform]
 ) -> dict[str, list[str]]:
     """For each wheel file name, the ids of the platforms where pip would pick it."""
-    if len(decls) == 1:  # most projects: see _single_installed_on()
-        ids = _single_installed_on(decls[0], platforms)
-        return {decls[0].filename: list(ids)} if ids else {}
+    decls = sorted(decls, key=lambda d: d.filename)
+    # Versions by rank only (select_wheel compares them): projects share shapes.
+    rank = {v: i for i, v in enumerate(sorted({d.version for d in decls}))}
+    shape = tuple((d.tags, d.requires_python, rank[d.version]) for d in decls)
+    picks = _picks(shape, tuple(platforms))
     chosen: dict[str, list[str]] = {}
-    for platform in platforms:
-        decl = select_wheel(decls, platform)
-        if decl is not None:
-            chosen.setdefault(decl.filename, []).append(platform.id)
+    for platform, index in zip(platforms, picks, strict=True):
+        if index is not None:
+            chosen.setdefault(decls[index].filename, []).append(platform.id)
     return chosen
 
 
-# (tags, requires-python, platforms) by id -> (those objects, platform ids)
-_SINGLE: dict[tuple[int, int, int], tuple[object, tuple[str, ...]]] = {}
+_PICKS_CACHED = 4096
 
 
-def _single_installed_on(decl: Declaration, platforms: Sequence[Platform]) -> tuple[str, ...]:
-    """Where a project's only wheel installs: a function of its tags and requires-python
-    alone, which the model shares between declarations (one object per distinct text),
-    so it is computed once per distinct pair, not once per project and platform.
-    Holding the objects keeps their ids from being reused."""
-    key = (id(decl.tags), id(decl.requires_python), id(platforms))
-    cached = _SINGLE.get(key)
-    if cached is None:
-        if len(_SINGLE) >= 1 << 12:
-            _SINGLE.clear()
-        ids = tuple(p.id for p in platforms if select_wheel((decl,), p) is not None)
-        cached = _SINGLE[key] = ((decl.tags, decl.requires_python, platforms), ids)
-    return cached[1]
+@functools.lru_cache(maxsize=_PICKS_CACHED)
+def _picks(
+    wheels: tuple[tuple[frozenset[Tag], SpecifierSet | None, int], ...],
+    platforms: tuple[Platform, ...],
+) -> tuple[int | None, ...]:
+    """Which of these wheels (by tags, requires-python and version rank: all select_wheel
+    reads) each platform picks, by index. Cached: most projects have the same few shapes (one
+    pure wheel; one wheel per CPython and system), and a build asks for each project twice."""
+    stand_ins = [
+        Declaration(
+            PurePosixPath(), f"{i:09d}", _NAME, Version(str(r)), (), tags, "", _CID, (), (), python
+        )  # select_wheel's ties go to the first file name: stand-ins keep ``wheels``' order
+        for i, (tags, python, r) in enumerate(wheels)
+    ]
+    found = []
+    for platform in platforms:
+        decl = select_wheel(stand_ins, platform)
+        found.append(None if decl is None else int(decl.filename))
+    return tuple(found)
 
 
-def _describe(ids: Sequence[str], platforms: Sequence[Platform]) -> str:
+@functools.lru_cache(maxsize=_PICKS_CACHED)
+def _describe(ids: tuple[str, ...], platforms: tuple[Platform, ...]) -> str:
+    """Platform ids in few words (describe_platforms); "all" or "none"."""
     if not ids:
         return "none"
     if len(ids) == len(platforms):
@@ -148,7 +163,7 @@ def project_row(
         summary,
         ", ".join(sorted({d.license for d in decls if d.license})),
         len(decls),
-        _describe([p.id for p in platforms if p.id in covered], platforms),
+        _describe(tuple(p.id for p in platforms if p.id in covered), tuple(platforms)),
     )
 
 
@@ -249,7 +264,7 @@ def _wheel_groups(
     groups: dict[tuple[int, str], list[WheelEntry]] = {}
     for entry in ordered:
         ids = chosen.get(entry.declaration.filename, [])
-        label = _describe(ids, platforms)
+        label = _describe(tuple(ids), tuple(platforms))
         if label == "all":
             label = f"all {len(platforms)} platforms"
         elif not ids:
@@ -288,9 +303,8 @@ def render_project_page(
         ("Wheels", f"{len(decls)} ({human_size(total)})"),
     ]
     if platforms:
-        row = project_row(project, decls, platforms)
-        covered = row.platforms if row.platforms != "all" else f"all {len(platforms)} platforms"
-        facts.append(("Platforms", covered))
+        covered = project_row(project, decls, platforms).platforms
+        facts.append(("Platforms", f"all {len(platforms)}" if covered == "all" else covered))
     parts = ['    <p><a href="../">All projects</a></p>']
     if summary:
         parts.append(f"    <p>{escape(summary)}</p>")

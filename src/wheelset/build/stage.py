@@ -76,11 +76,6 @@ from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, lo
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
 __all__ = [
     "CAR_FILE",
     "ROOT_FILE",
@@ -474,6 +469,12 @@ def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
     return (row.version, row.summary, row.license, row.wheels, row.platforms)
 
 
+def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...]]:
+    """_scan_dependencies() of each project, in a worker."""
+    assert _job is not None
+    return [_scan_dependencies(_job.root, rel) for rel in rels]
+
+
 def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
     """A project's dependency names, read before any project is built (the pages of the
     projects it names list it). A file that does not load names nothing here: building
@@ -486,19 +487,13 @@ def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
         return ()
     for name in names:
         try:
-            table = canonical_toml.loads(read_regular(f"{path}/{name}").decode("utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            table = canonical_toml.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
+        except (OSError, ValueError):  # ValueError: not UTF-8, not TOML
             continue
         value = table.get("dependencies")
         if isinstance(value, list):
             texts.extend(t for t in value if isinstance(t, str))
     return dependency_names(rel.split("/", 1)[1], texts)
-
-
-def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """_scan_dependencies() of these project directories, for a worker."""
-    assert _job is not None
-    return [(rel, _scan_dependencies(_job.root, rel)) for rel in rels]
 
 
 def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
@@ -518,8 +513,8 @@ def _jobs(count: int, requested: int | None) -> int:
 
 
 def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
-    """``task`` (by default: build) over chunks of ``rels`` on ``jobs`` processes (forked,
-    so they inherit ``job``); the results in order."""
+    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
+    (or run another ``task`` on chunks of them: the results, joined)."""
     global _job
     _job = job
     chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
@@ -1010,8 +1005,8 @@ def _build(
 
     # Who depends on whom, before any page is made: a reused project whose dependents
     # changed is rebuilt too (its page lists them).
-    scan = _Job(root_dir, None, None)
-    deps = dict(_run(scan, todo, _jobs(len(todo), jobs), _scan_chunk))
+    scanned = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
+    deps = dict(zip(todo, scanned, strict=True))
     deps.update((rel, p.deps) for rel, p in reused.items())
     dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
     del deps
