@@ -8,9 +8,64 @@ prints them. Foreign exceptions are re-raised as ours at module boundaries.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["UsageError", "WheelsetError", "mask_credentials"]
+if TYPE_CHECKING:
+    from wheelset.ipfs.gateway import GatewayFailure
+
+__all__ = [
+    "BlockNotFound",
+    "BuildError",
+    "BumpError",
+    "CacheError",
+    "ClusterError",
+    "CollectionError",
+    "ContentMismatch",
+    "DeclarationError",
+    "DeclareError",
+    "DiffError",
+    "ExportError",
+    "FetchCancelled",
+    "FetchError",
+    "ForkError",
+    "ImportPathError",
+    "IndexLookupError",
+    "InstallError",
+    "InterpreterError",
+    "InvalidCAR",
+    "InvalidCID",
+    "InvalidEntryName",
+    "InvalidLicensePolicy",
+    "InvalidNode",
+    "InvalidRoot",
+    "InvalidVarint",
+    "JournalError",
+    "MetadataError",
+    "MirrorError",
+    "NoSuchPath",
+    "NoWheelForPlatform",
+    "NotAWheelError",
+    "OutdatedError",
+    "PathError",
+    "PinRecordError",
+    "PinningServiceError",
+    "PublishError",
+    "RequirementsFileError",
+    "ResolutionError",
+    "RootError",
+    "RpcError",
+    "UnknownExtra",
+    "UnknownPlatform",
+    "UnknownProject",
+    "UnpackError",
+    "UnsatisfiedDependency",
+    "UsageError",
+    "VersionConflict",
+    "WheelsetError",
+    "mask_credentials",
+]
 
 # Everything between "scheme://" and the last "@" before the path: a password holding a raw
 # "@" is hidden whole, not cut at its first "@".
@@ -56,3 +111,271 @@ class UsageError(WheelsetError):
 
     exit_code = 2
     code = "USAGE"
+
+
+# --- The IPFS core: CIDs, blocks, CARs, nodes, gateways, clusters, pinning services --------
+class BlockNotFound(WheelsetError, KeyError):
+    """The store does not hold the requested block."""
+
+
+class InvalidCAR(WheelsetError, ValueError):
+    """Bytes are not a well-formed CARv1 stream whose blocks match their CIDs."""
+
+    code = "CAR"
+
+
+class InvalidCID(WheelsetError, ValueError):
+    """Text or bytes are not a CIDv0/CIDv1 (see the multiformats CID spec)."""
+
+    code = "CID"
+
+
+class ClusterError(WheelsetError):
+    """The cluster refused a pin, a peer failed to pin, or it did not finish in time."""
+
+    code = "CLUSTER"
+
+
+class InvalidNode(WheelsetError, ValueError):
+    """Bytes are not a well-formed dag-pb node or UnixFS data message."""
+
+    code = "DAG-PB"
+
+
+class InvalidEntryName(WheelsetError, ValueError):
+    """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
+
+    code = "NAME"
+
+
+class ImportPathError(WheelsetError):
+    """A path `ipfs add -r` would refuse: missing, unreadable, special file, loop, bad name.
+
+    ``code`` is one of NOT-FOUND, UNREADABLE, SPECIAL-FILE, SYMLINK-LOOP, NAME."""
+
+
+class FetchError(WheelsetError):
+    """Bytes could not be fetched (and verified): a source, an index page, or content
+    from every gateway given. ``failures`` says, per gateway, why it did not deliver."""
+
+    code = "FETCH"
+
+    def __init__(
+        self,
+        message: str,
+        failures: Sequence[GatewayFailure] = (),
+        *,
+        path: Path | str | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(message, path=path, code=code)
+        self.failures = tuple(failures)
+
+
+class FetchCancelled(FetchError):
+    """The caller cancelled the fetch (another fetch of the same batch failed)."""
+
+
+class PinningServiceError(WheelsetError):
+    """The pinning service refused a request, answered nonsense, or did not finish in time."""
+
+    code = "PINNING"
+
+
+class PathError(WheelsetError):
+    """A path could not be read and verified from any source (each source's failure named)."""
+
+    code = "PATH"
+
+
+class NoSuchPath(PathError):
+    """A verified directory on the path has no entry of that name."""
+
+    code = "NOT-FOUND"
+
+
+class RpcError(WheelsetError):
+    """The node could not be reached, or answered a call with an error."""
+
+    code = "RPC"
+
+
+class InvalidVarint(WheelsetError, ValueError):
+    """Bytes are not a minimal unsigned varint of at most 9 bytes."""
+
+
+# --- The model: declarations, platforms, the collection ------------------------------------
+class CollectionError(WheelsetError):
+    """The collection directory itself is unusable (missing, not a directory, no Git)."""
+
+
+class DeclarationError(WheelsetError, ValueError):
+    """A declaration file is malformed, misplaced or inconsistent (docs/declarations.md)."""
+
+
+class InvalidLicensePolicy(WheelsetError, ValueError):
+    """The collection's licence policy is malformed."""
+
+
+class UnknownPlatform(WheelsetError, LookupError):
+    """A platform id that is not one of a platforms table's (python-versions × systems)."""
+
+    code = "PLATFORM"
+
+
+# --- Fetching wheels, index pages and METADATA; the cache ----------------------------------
+class NotAWheelError(WheelsetError):
+    """The bytes are not a wheel: not a zip, no METADATA, or METADATA/RECORD disagree."""
+
+    code = "NOT-WHEEL"
+
+
+class CacheError(WheelsetError):
+    """The cache directory cannot be read or written (permissions, full disk)."""
+
+    code = "CACHE"
+
+
+class IndexLookupError(FetchError):
+    """The index has no such project or file, or its page cannot be understood."""
+
+
+class MetadataError(WheelsetError):
+    """A wheel has no usable METADATA, or it disagrees with the declaration."""
+
+    code = "METADATA"
+
+
+class ContentMismatch(FetchError):
+    """Fetched bytes do not match the declaration's content-id, size or sha256."""
+
+
+# --- Building and publishing a root --------------------------------------------------------
+class PublishError(WheelsetError):
+    """The node disagrees with the build (another root), or refused to pin it."""
+
+    code = "PUBLISH"
+
+
+class BuildError(WheelsetError):
+    """The declarations cannot be turned into a root (e.g. a declaration lacks `size`)."""
+
+
+# --- Reading roots; resolving, installing, exporting, diffing ------------------------------
+class DiffError(WheelsetError):
+    """A ROOT that cannot be read or authenticated, or a platforms table diff cannot use."""
+
+    code = "DIFF"
+
+
+class ExportError(WheelsetError):
+    """The closure cannot be exported (a wheel without sha256 cannot be hash-pinned)."""
+
+    code = "EXPORT"
+
+
+class InstallError(WheelsetError):
+    """A wheel could not be fetched, verified or installed (the environment is unchanged)."""
+
+
+class InterpreterError(WheelsetError):
+    """The interpreter given with --python cannot be run or described."""
+
+    code = "PYTHON"
+
+
+class JournalError(WheelsetError):
+    """The environment cannot be changed or brought back (permissions, a broken journal)."""
+
+    code = "ENVIRONMENT"
+
+
+class RequirementsFileError(WheelsetError):
+    """A requirements file cannot be read or has a line wheelset cannot act on."""
+
+    code = "REQUIREMENTS"
+
+
+class ResolutionError(WheelsetError):
+    """The requested projects cannot be installed from this set on this target (the code
+    MARKER: a marker cannot be evaluated in the target's environment)."""
+
+
+class UnknownProject(ResolutionError):
+    """A requested (or depended-on) project has no wheel at all in the set."""
+
+    code = "UNKNOWN"
+
+
+class NoWheelForPlatform(ResolutionError):
+    """The project exists, but none of its wheels fits the target's tags or Python."""
+
+    code = "PLATFORM"
+
+
+class VersionConflict(ResolutionError):
+    """A user specifier (``NAME>=X``) excludes the single available version."""
+
+    code = "CONFLICT"
+
+
+class UnsatisfiedDependency(ResolutionError):
+    """A wheel's dependency specifier excludes the single available version."""
+
+    code = "DEPENDENCY"
+
+
+class UnknownExtra(ResolutionError):
+    """The user asked for an extra the project does not provide."""
+
+    code = "EXTRA"
+
+
+class RootError(WheelsetError):
+    """A root cannot be opened or read (unreadable, of an old format, or unverifiable)."""
+
+    code = "ROOT"
+
+
+class InvalidRoot(RootError):
+    """ROOT is none of the accepted forms."""
+
+
+class UnpackError(WheelsetError):
+    """A wheel's archive does not match its RECORD, or has a hostile member."""
+
+    code = "WHEEL"
+
+
+# --- Maintaining a collection: declare, outdated, bump, fork -------------------------------
+class BumpError(WheelsetError):
+    """A bump cannot be planned or written (project not declared, no usable release…)."""
+
+
+class DeclareError(WheelsetError):
+    """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
+
+    code = "DECLARE"
+
+
+class ForkError(WheelsetError):
+    """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
+
+    code = "FORK"
+
+
+class OutdatedError(WheelsetError):
+    """The collection cannot be compared with the index (e.g. platforms.toml is broken)."""
+
+
+# --- Keeping roots served: mirrors and pin records -----------------------------------------
+class MirrorError(WheelsetError):
+    """The root's own blocks could not be read, or the node would not pin the root."""
+
+    code = "MIRROR"
+
+
+class PinRecordError(WheelsetError):
+    """The pin record cannot be read or written."""
+
+    code = "PIN-RECORD"

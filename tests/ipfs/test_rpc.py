@@ -31,7 +31,7 @@ def test_add_gives_kubo_cid_and_pins(rpc: KuboRpc) -> None:
     data = os.urandom(300_000)  # two chunks
     entries = rpc.add(io.BytesIO(data), "blob.bin", pin=True)
     assert entries[-1].cid == import_bytes(data).cid
-    assert entries[-1].size == import_bytes(data).tsize
+    assert entries[-1].tsize == import_bytes(data).tsize
     assert entries[-1].cid in rpc.pin_ls()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from wheelset.ipfs.cid import CID
+from wheelset.ipfs.importer import Digest
 from wheelset.model.declarations import (
     Declaration,
 )
@@ -19,13 +19,8 @@ from wheelset.model.declarations import (
 __all__ = ["Manifest", "MetadataFile", "WheelEntry", "manifest_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class MetadataFile:
-    """A wheel's METADATA as published beside it (PEP 658): content-id, sha256, size."""
-
-    content_id: CID
-    sha256: str
-    size: int
+# A wheel's METADATA as published beside it (PEP 658) is identified as any bytes are.
+MetadataFile = Digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from wheelset.build.stage import CAR_FILE
 from wheelset.client.root import RootRef, open_root
-from wheelset.errors import WheelsetError
+from wheelset.errors import PublishError, WheelsetError
 from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID
@@ -53,20 +53,16 @@ DEFAULT_WORKERS = 4  # wheels fetched and added at once
 DEFAULT_API = "http://127.0.0.1:5001"  # Kubo's default RPC address
 
 
-class PublishError(WheelsetError):
-    """The node disagrees with the build (another root), or refused to pin it."""
-
-    code = "PUBLISH"
-
-
 @dataclass(frozen=True, slots=True)
 class WheelOutcome:
-    """What happened to one wheel: added (from its source), pinned, present, or failed."""
+    """What happened to one wheel on a node: added (from its source), pinned, present,
+    held or fetched (mirror), or failed; ``source`` says where fetched bytes came from."""
 
     filename: str
     content_id: CID
     status: str
     detail: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

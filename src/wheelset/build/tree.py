@@ -36,7 +36,7 @@ from wheelset.build.rootfiles import (
     format_header,
     format_project_file,
 )
-from wheelset.errors import WheelsetError
+from wheelset.errors import BuildError
 from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.directory import build_directory
@@ -56,10 +56,6 @@ __all__ = [
 
 INDEX_PAGE = "index.html"
 METADATA_SUFFIX = ".metadata"
-
-
-class BuildError(WheelsetError):
-    """The declarations cannot be turned into a root (e.g. a declaration lacks `size`)."""
 
 
 @dataclass(frozen=True, slots=True)

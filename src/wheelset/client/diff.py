@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from wheelset.build.manifest import WheelEntry
 from wheelset.client.root import Root
-from wheelset.errors import WheelsetError
+from wheelset.errors import DiffError
 from wheelset.ipfs.cid import CID
 from wheelset.model.platforms import Platform, PlatformError, describe_platforms, parse_platforms
 
@@ -34,13 +34,6 @@ __all__ = [
     "format_text",
     "platform_tags",
 ]
-
-
-class DiffError(WheelsetError):
-    """A ROOT that cannot be read or authenticated, or a platforms table diff cannot use."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="DIFF")
 
 
 # --- platforms -----------------------------------------------------------------------

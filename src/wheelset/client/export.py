@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import tomli_w
 
 from wheelset import __version__
-from wheelset.errors import WheelsetError
+from wheelset.errors import ExportError
 from wheelset.ipfs.cid import CID
 from wheelset.model.declarations import Declaration
 from wheelset.model.platforms import Platform, current_platform, find_platform
@@ -32,13 +32,6 @@ __all__ = [
 
 # The marker variables that pin a lock to one platform (the rest vary within a platform).
 _ENVIRONMENT_KEYS = ("implementation_name", "python_version", "sys_platform", "platform_machine")
-
-
-class ExportError(WheelsetError):
-    """The closure cannot be exported (a wheel without sha256 cannot be hash-pinned)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="EXPORT")
 
 
 def choose_platform(

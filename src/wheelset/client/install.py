@@ -49,7 +49,7 @@ from wheelset.client.environment import (
 )
 from wheelset.client.interpreter import Interpreter
 from wheelset.client.resolve import resolve_lazily
-from wheelset.errors import WheelsetError
+from wheelset.errors import InstallError, WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFetcher
@@ -75,10 +75,6 @@ __all__ = [
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
 INSTALLER_NAME = b"wheelset"
-
-
-class InstallError(WheelsetError):
-    """A wheel could not be fetched, verified or installed (the environment is unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)

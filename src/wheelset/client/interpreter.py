@@ -29,7 +29,7 @@ import packaging
 from packaging.tags import parse_tag
 
 from wheelset.client import _interpreter_probe
-from wheelset.errors import WheelsetError
+from wheelset.errors import InterpreterError
 from wheelset.model.platforms import Platform, current_platform, interpreter_platform
 
 __all__ = [
@@ -42,13 +42,6 @@ __all__ = [
 ]
 
 _PROBE_TIMEOUT = 60.0  # seconds
-
-
-class InterpreterError(WheelsetError):
-    """The interpreter given with --python cannot be run or described."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="PYTHON")
 
 
 @dataclass(frozen=True, slots=True)

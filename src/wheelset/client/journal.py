@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import JournalError
 
 __all__ = [
     "STATE_DIR",
@@ -52,13 +52,6 @@ _BACKUP = "backup"
 # Tests set this to "N:PATH": after the N-th file change, create PATH and sleep, so that a
 # signal or kill -9 can be delivered at a precise point of the install phase.
 _PAUSE_HOOK = "WHEELSET_TEST_PAUSE_AFTER"
-
-
-class JournalError(WheelsetError):
-    """The environment cannot be changed or brought back (permissions, a broken journal)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="ENVIRONMENT")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,20 +14,13 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import RequirementsFileError
 
 __all__ = ["RequirementsFileError", "read_requirements"]
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _MAX_DEPTH = 16
 _MAX_BYTES = 16 << 20
-
-
-class RequirementsFileError(WheelsetError):
-    """A requirements file cannot be read or has a line wheelset cannot act on."""
-
-    def __init__(self, message: str, path: Path | str):
-        super().__init__(message, path=path, code="REQUIREMENTS")
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -55,15 +48,15 @@ def read_requirements(path: Path, _depth: int = 0) -> list[Requirement]:
             NAME[extras][specifier][; marker].
     """
     if _depth > _MAX_DEPTH:
-        raise RequirementsFileError(f"includes nested more than {_MAX_DEPTH} deep", path)
+        raise RequirementsFileError(f"includes nested more than {_MAX_DEPTH} deep", path=path)
     try:
         if not path.is_file():
-            raise RequirementsFileError("not a regular file", path)
+            raise RequirementsFileError("not a regular file", path=path)
         if path.stat().st_size > _MAX_BYTES:
-            raise RequirementsFileError(f"larger than {_MAX_BYTES} bytes", path)
+            raise RequirementsFileError(f"larger than {_MAX_BYTES} bytes", path=path)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise RequirementsFileError(f"cannot read: {e}", path) from e
+        raise RequirementsFileError(f"cannot read: {e}", path=path) from e
     found: list[Requirement] = []
     for number, line in _logical_lines(text):
         line = _COMMENT.sub("", line).strip()
@@ -78,18 +71,18 @@ def read_requirements(path: Path, _depth: int = 0) -> list[Requirement]:
                 found += read_requirements(path.parent / value.strip(), _depth + 1)
                 continue
             raise RequirementsFileError(
-                f"option {option} is not supported (names and specifiers only)", where
+                f"option {option} is not supported (names and specifiers only)", path=where
             )
         try:
             req = Requirement(line)
         except InvalidRequirement as e:
             raise RequirementsFileError(
-                f"{line!r} is not NAME[extras][specifier]: {e}", where
+                f"{line!r} is not NAME[extras][specifier]: {e}", path=where
             ) from e
         if req.url:
             raise RequirementsFileError(
                 f"{req.name} @ {req.url}: URLs are not supported; wheels come from the root",
-                where,
+                path=where,
             )
         found.append(req)
     return found

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import (
+    NoWheelForPlatform,
+    ResolutionError,
+    UnknownExtra,
+    UnknownProject,
+    UnsatisfiedDependency,
+    VersionConflict,
+    WheelsetError,
+)
 from wheelset.model.closure import ClosureIndex, ClosureWalk, Unsatisfied
 from wheelset.model.declarations import Declaration
 from wheelset.model.platforms import Platform
@@ -39,46 +47,6 @@ __all__ = [
     "resolve",
     "resolve_lazily",
 ]
-
-
-class ResolutionError(WheelsetError):
-    """The requested projects cannot be installed from this set on this target (the code
-    MARKER: a marker cannot be evaluated in the target's environment)."""
-
-
-class UnknownProject(ResolutionError):
-    """A requested (or depended-on) project has no wheel at all in the set."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="UNKNOWN")
-
-
-class NoWheelForPlatform(ResolutionError):
-    """The project exists, but none of its wheels fits the target's tags or Python."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="PLATFORM")
-
-
-class VersionConflict(ResolutionError):
-    """A user specifier (``NAME>=X``) excludes the single available version."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="CONFLICT")
-
-
-class UnsatisfiedDependency(ResolutionError):
-    """A wheel's dependency specifier excludes the single available version."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="DEPENDENCY")
-
-
-class UnknownExtra(ResolutionError):
-    """The user asked for an extra the project does not provide."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="EXTRA")
 
 
 @dataclass(frozen=True, slots=True)

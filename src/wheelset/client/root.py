@@ -44,7 +44,7 @@ from wheelset.build.rootfiles import (
 )
 from wheelset.build.stage import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
 from wheelset.build.tree import BuildError
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidRoot, RootError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFetcher
 from wheelset.ipfs.resolver import (
@@ -83,17 +83,6 @@ MAX_POLICY_SIZE = 4 << 20  # bytes; a policy is a few allow-lists
 _PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
 _WINDOW = 64  # projects in flight when streaming every project
 _HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
-
-
-class RootError(WheelsetError):
-    """A root cannot be opened or read (unreadable, of an old format, or unverifiable)."""
-
-    def __init__(self, message: str, *, code: str = "ROOT"):
-        super().__init__(message, code=code)
-
-
-class InvalidRoot(RootError):
-    """ROOT is none of the accepted forms."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import UnpackError
 from wheelset.ipfs.cid import CID
 
 __all__ = ["UnpackError", "UnpackedCache", "UnpackedFile", "UnpackedWheel"]
@@ -45,13 +45,6 @@ _SCHEMES = frozenset({"purelib", "platlib", "headers", "scripts", "data"})
 _MAX_RATIO = 100
 _MAX_EXTRA = 256 << 20
 _MAX_MEMBERS = 200_000
-
-
-class UnpackError(WheelsetError):
-    """A wheel's archive does not match its RECORD, or has a hostile member."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="WHEEL")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ parent links to (wheelset.ipfs.resolver), written to a CAR and imported with the
 pinned. Each pin is written to the pin record after the node confirms it, so a killed run
 loses nothing: the next one skips what the node pins. A wheel that cannot be fetched is
 reported and the root is left unpinned until a run gets them all.
-Entry points: mirror_root(), root_wheels(), root_blocks(), MirrorReport, MirrorOutcome.
+Entry points: mirror_root(), root_wheels(), root_blocks(), MirrorReport.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from wheelset.build.publish import ADDED, FAILED, PublishError, add_wheel_file
+from wheelset.build.publish import ADDED, FAILED, PublishError, WheelOutcome, add_wheel_file
 from wheelset.client.root import Root
 from wheelset.distribute.pins import PinRecord
-from wheelset.errors import WheelsetError
+from wheelset.errors import MirrorError
 from wheelset.fetch import FetchError
 from wheelset.fetch.wheels import WheelFetcher
 from wheelset.ipfs.car import write_car
@@ -37,7 +37,6 @@ from wheelset.progress import NO_PROGRESS, Progress
 __all__ = [
     "FETCHED",
     "HELD",
-    "MirrorOutcome",
     "MirrorReport",
     "mirror_root",
     "root_blocks",
@@ -50,31 +49,13 @@ DEFAULT_WORKERS = 4
 _BLOCK_READS = 8  # root blocks read at once (each a round trip to a gateway)
 
 
-class MirrorError(WheelsetError):
-    """The root's own blocks could not be read, or the node would not pin the root."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="MIRROR")
-
-
-@dataclass(frozen=True, slots=True)
-class MirrorOutcome:
-    """One wheel: held (the node pinned it already), fetched (and pinned), or failed."""
-
-    filename: str
-    content_id: CID
-    status: str
-    source: str = ""
-    detail: str = ""
-
-
 @dataclass(frozen=True, slots=True)
 class MirrorReport:
     root: CID
     root_held: bool  # pinned before this run
     root_pinned: bool  # pinned after it
     wheels: int
-    outcomes: tuple[MirrorOutcome, ...]  # only the wheels this run looked at
+    outcomes: tuple[WheelOutcome, ...]  # only the wheels this run looked at
     root_blocks: int = 0  # imported by this run
     fetched_bytes: int = 0
 
@@ -84,7 +65,7 @@ class MirrorReport:
         return sum(1 for o in self.outcomes if o.status == status)
 
     @property
-    def failures(self) -> tuple[MirrorOutcome, ...]:
+    def failures(self) -> tuple[WheelOutcome, ...]:
         return tuple(o for o in self.outcomes if o.status == FAILED)
 
 
@@ -138,15 +119,15 @@ def root_blocks(
             level = following
 
 
-def _fetch_and_add(decl: Declaration, rpc: KuboRpc, fetcher: WheelFetcher) -> MirrorOutcome:
+def _fetch_and_add(decl: Declaration, rpc: KuboRpc, fetcher: WheelFetcher) -> WheelOutcome:
     try:
         wheel = fetcher.fetch(decl)
     except FetchError as e:
-        return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail=e.one_line())
+        return WheelOutcome(decl.filename, decl.content_id, FAILED, detail=e.one_line())
     outcome = add_wheel_file(rpc, decl, wheel.path)
     if outcome.status == ADDED:
-        return MirrorOutcome(decl.filename, decl.content_id, FETCHED, wheel.source)
-    return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail=outcome.detail)
+        return WheelOutcome(decl.filename, decl.content_id, FETCHED, source=wheel.source)
+    return WheelOutcome(decl.filename, decl.content_id, FAILED, detail=outcome.detail)
 
 
 def mirror_root(
@@ -174,15 +155,15 @@ def mirror_root(
     wheels = root_wheels(root)
     missing = [d for cid, d in wheels.items() if same_cid(cid) not in pinned]
     held = tuple(
-        MirrorOutcome(d.filename, cid, HELD) for cid, d in wheels.items() if same_cid(cid) in pinned
+        WheelOutcome(d.filename, cid, HELD) for cid, d in wheels.items() if same_cid(cid) in pinned
     )
     progress.start(len(missing), unit="wheels")
     why = f"mirror {root.cid}"
     stop = threading.Event()
 
-    def provide(decl: Declaration) -> MirrorOutcome:
+    def provide(decl: Declaration) -> WheelOutcome:
         if stop.is_set():
-            return MirrorOutcome(decl.filename, decl.content_id, FAILED, detail="stopped")
+            return WheelOutcome(decl.filename, decl.content_id, FAILED, detail="stopped")
         try:
             outcome = _fetch_and_add(decl, rpc, fetcher)
         except BaseException:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import PinRecordError
 from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.rpc import KuboRpc
@@ -26,13 +26,6 @@ from wheelset.ipfs.rpc import KuboRpc
 __all__ = ["PinRecord", "PinRecordError", "record_for"]
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9]+$")
-
-
-class PinRecordError(WheelsetError):
-    """The pin record cannot be read or written."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="PIN-RECORD")
 
 
 class PinRecord:

@@ -9,20 +9,6 @@ but is not a usable wheel).
 
 from __future__ import annotations
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import FetchError, NotAWheelError
 
 __all__ = ["FetchError", "NotAWheelError"]
-
-
-class FetchError(WheelsetError):
-    """A source or index page could not be fetched (HTTP status, timeout, connection)."""
-
-    def __init__(self, message: str, *, path: str | None = None, code: str = "FETCH"):
-        super().__init__(message, path=path, code=code)
-
-
-class NotAWheelError(WheelsetError):
-    """The bytes are not a wheel: not a zip, no METADATA, or METADATA/RECORD disagree."""
-
-    def __init__(self, message: str, *, path: str | None = None, code: str = "NOT-WHEEL"):
-        super().__init__(message, path=path, code=code)

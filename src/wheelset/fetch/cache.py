@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import CacheError
 from wheelset.fsutil import atomic_write_bytes, make_temp
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
@@ -48,13 +48,6 @@ __all__ = [
 ]
 
 BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked")
-
-
-class CacheError(WheelsetError):
-    """The cache directory cannot be read or written (permissions, full disk)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="CACHE")
 
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:

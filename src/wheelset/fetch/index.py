@@ -30,7 +30,7 @@ from urllib.request import url2pathname
 import httpx
 from packaging.utils import canonicalize_name
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import IndexLookupError, WheelsetError
 from wheelset.fetch import FetchError
 
 __all__ = [
@@ -47,10 +47,6 @@ _ACCEPT = (
     "text/html;q=0.1"
 )
 _JSON_TYPE = "application/vnd.pypi.simple.v1+json"
-
-
-class IndexLookupError(FetchError):
-    """The index has no such project or file, or its page cannot be understood."""
 
 
 _PIP_TIMEOUT = 60  # seconds allowed for `python -m pip ...` to answer

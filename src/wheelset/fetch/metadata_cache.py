@@ -21,7 +21,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import MetadataError
 from wheelset.fetch.cache import Cache
 from wheelset.fetch.wheels import MAX_METADATA_SIZE, WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
@@ -36,13 +36,6 @@ __all__ = [
 ]
 
 DEFAULT_WORKERS = 4  # concurrent downloads when filling misses
-
-
-class MetadataError(WheelsetError):
-    """A wheel has no usable METADATA, or it disagrees with the declaration."""
-
-    def __init__(self, message: str, *, path: object = None):
-        super().__init__(message, path=path, code="METADATA")  # type: ignore[arg-type]
 
 
 def _check_agrees(data: bytes, decl: Declaration) -> None:

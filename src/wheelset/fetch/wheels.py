@@ -36,7 +36,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from wheelset.errors import mask_credentials
+from wheelset.errors import ContentMismatch, mask_credentials
 from wheelset.fetch import FetchError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.fetch.index import IndexClient, IndexFile, configured_index_url
@@ -66,10 +66,6 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 16  # bytes per read from the network or a local file
-
-
-class ContentMismatch(FetchError):
-    """Fetched bytes do not match the declaration's content-id, size or sha256."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import BlockNotFound
 from wheelset.ipfs.cid import CID
 
 __all__ = ["BlockNotFound", "BlockStore", "MemoryBlockStore"]
-
-
-class BlockNotFound(WheelsetError, KeyError):
-    """The store does not hold the requested block."""
 
 
 class BlockStore(Protocol):

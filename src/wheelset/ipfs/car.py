@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidCAR
 from wheelset.ipfs.cid import CID, InvalidCID, decode_cid_bytes
 from wheelset.ipfs.varint import encode_varint
 
@@ -39,12 +39,6 @@ _MAX_CID_SIZE = 256  # bytes; sha2-256 CIDs are 34-36, identity CIDs a little lo
 _MAX_CBOR_DEPTH = 16  # nesting levels; the header needs 3
 _IDENTITY = 0x00  # multihash code: the digest is the block itself
 _SHA2_256 = 0x12
-
-
-class InvalidCAR(WheelsetError, ValueError):
-    """Bytes are not a well-formed CARv1 stream whose blocks match their CIDs."""
-
-    code = "CAR"
 
 
 @dataclass(frozen=True, slots=True)

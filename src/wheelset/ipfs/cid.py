@@ -13,7 +13,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidCID
 from wheelset.ipfs.varint import InvalidVarint, decode_varint, encode_varint
 
 __all__ = [
@@ -37,12 +37,6 @@ _SHA2_256_PREFIX = bytes((SHA2_256, _SHA2_256_LENGTH))
 
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
-
-
-class InvalidCID(WheelsetError, ValueError):
-    """Text or bytes are not a CIDv0/CIDv1 (see the multiformats CID spec)."""
-
-    code = "CID"
 
 
 @dataclass(frozen=True, slots=True)

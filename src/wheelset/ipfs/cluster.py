@@ -17,22 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
-from wheelset.errors import WheelsetError
+from wheelset.errors import ClusterError
 from wheelset.ipfs.cid import CID
+from wheelset.ipfs.jsonapi import JsonApi
 
 __all__ = ["ClusterClient", "ClusterError", "PeerStatus"]
 
 _PENDING = frozenset({"pinning", "pin_queued", "queued"})
 _NOT_HERE = frozenset({"remote", "sharded"})  # allocated to other peers
-
-
-class ClusterError(WheelsetError):
-    """The cluster refused a pin, a peer failed to pin, or it did not finish in time."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="CLUSTER")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,37 +34,16 @@ class PeerStatus:
     error: str = ""
 
 
-class ClusterClient:
-    """One cluster peer's REST API, e.g. ``ClusterClient(url, token, http=client)``."""
+class ClusterClient(JsonApi):
+    """One cluster peer's REST API, e.g. ``ClusterClient(url, token, http=client, timeout=t)``."""
 
-    def __init__(self, base_url: str, token: str | None, *, http: httpx.Client, timeout: float):
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self._http = http
-        self._timeout = timeout
+    service = "the cluster"
+    error = ClusterError
 
-    def _request(self, method: str, path: str, params: dict[str, str] | None = None) -> object:
-        url = f"{self.base_url}{path}"
-        headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
-        try:
-            response = self._http.request(
-                method, url, params=params, headers=headers, timeout=self._timeout
-            )
-        except httpx.HTTPError as e:
-            raise ClusterError(f"cannot reach the cluster at {self.base_url}: {e}") from e
-        try:
-            doc = response.json()
-        except ValueError:
-            doc = None
-        if response.status_code >= 400:
-            message = doc.get("message") if isinstance(doc, dict) else None
-            text = message or " ".join(response.text.split())[:200]
-            raise ClusterError(
-                f"the cluster refused {method} {path} (HTTP {response.status_code}): {text}"
-            )
-        return doc
+    def _refusal(self, method: str, path: str, status: int, doc: object, text: str) -> str:
+        message = doc.get("message") if isinstance(doc, dict) else None
+        text = message or " ".join(text.split())[:200]
+        return f"the cluster refused {method} {path} (HTTP {status}): {text}"
 
     def pin(
         self,
@@ -93,7 +64,7 @@ class ClusterClient:
             params["replication-max"] = str(replication_max)
         if update_from is not None:
             params["pin-update"] = str(update_from)
-        self._request("POST", f"/pins/{cid}", params)
+        self._request("POST", f"/pins/{cid}", params=params)
 
     def status(self, cid: CID) -> list[PeerStatus]:
         """Each peer's status for ``cid``."""

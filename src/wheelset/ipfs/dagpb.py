@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidNode
 from wheelset.ipfs.cid import CID, DAG_PB, RAW, InvalidCID, decode_cid_bytes
 from wheelset.ipfs.varint import InvalidVarint, decode_varint, encode_varint
 
@@ -38,12 +38,6 @@ __all__ = [
 RAW_TYPE, DIRECTORY, FILE, METADATA, SYMLINK, HAMT_SHARD = range(6)
 
 _VARINT, _LEN = 0, 2  # protobuf wire types used by dag-pb and UnixFS
-
-
-class InvalidNode(WheelsetError, ValueError):
-    """Bytes are not a well-formed dag-pb node or UnixFS data message."""
-
-    code = "DAG-PB"
 
 
 @dataclass(frozen=True, slots=True)

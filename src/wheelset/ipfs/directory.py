@@ -14,7 +14,7 @@ from typing import Union
 
 import mmh3
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidEntryName, WheelsetError
 from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import cid_for_block
 from wheelset.ipfs.dagpb import (
@@ -45,12 +45,6 @@ HAMT_FANOUT = 256  # buckets per shard = 8 bits of the hash per level
 _MURMUR3_X64_64 = 0x22  # multihash code recorded in each shard node
 
 Tree = Mapping[str, Union[Imported, "Tree"]]
-
-
-class InvalidEntryName(WheelsetError, ValueError):
-    """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
-
-    code = "NAME"
 
 
 def _check_name(name: str) -> bytes:

@@ -18,7 +18,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import ImportPathError
 from wheelset.ipfs.blockstore import BlockStore
 from wheelset.ipfs.cid import cid_for_block
 from wheelset.ipfs.dagpb import SYMLINK, PBNode, UnixFSData, encode_node, encode_unixfs
@@ -28,13 +28,6 @@ from wheelset.ipfs.importer import Imported, ImportParams, import_file
 __all__ = ["ImportPathError", "import_path", "import_symlink_target", "is_hidden"]
 
 _KUBO_DEFAULTS = ImportParams()
-
-
-class ImportPathError(WheelsetError):
-    """A path `ipfs add -r` would refuse: missing, unreadable, special file, loop, bad name.
-
-    ``code`` is one of NOT-FOUND, UNREADABLE, SPECIAL-FILE, SYMLINK-LOOP, NAME.
-    """
 
 
 def is_hidden(name: str) -> bool:

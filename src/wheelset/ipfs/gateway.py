@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
-from wheelset.errors import WheelsetError, mask_credentials
+from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
 from wheelset.fsutil import make_temp
 from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
 from wheelset.ipfs.car import InvalidCAR, iter_car
@@ -77,18 +77,6 @@ CAR_TYPE = f"{CAR_MEDIA_TYPE}; version=1; order=dfs; dups=y"
 # A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
 # file and answers one of these; then the file is fetched block by block instead.
 _TRUSTLESS_ONLY = (400, 406, 501)
-
-
-class FetchError(WheelsetError):
-    """Content could not be fetched and verified from any gateway."""
-
-    def __init__(self, message: str, failures: Sequence[GatewayFailure] = ()):
-        super().__init__(message, code="FETCH")
-        self.failures = tuple(failures)
-
-
-class FetchCancelled(FetchError):
-    """The caller cancelled the fetch (another fetch of the same batch failed)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,21 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
-
-from wheelset.errors import WheelsetError
+from wheelset.errors import PinningServiceError
 from wheelset.ipfs.cid import CID
+from wheelset.ipfs.jsonapi import JsonApi
 
 __all__ = ["FINAL_STATUSES", "PinStatus", "PinningService", "PinningServiceError"]
 
 FINAL_STATUSES = frozenset({"pinned", "failed"})
 _STATUSES = frozenset({"queued", "pinning", "pinned", "failed"})
-
-
-class PinningServiceError(WheelsetError):
-    """The pinning service refused a request, answered nonsense, or did not finish in time."""
-
-    code = "PINNING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,30 +32,22 @@ class PinStatus:
     name: str = ""
 
 
-class PinningService:
+class PinningService(JsonApi):
     """One pinning service endpoint, e.g. ``PinningService(url, token, http=client)``."""
 
-    def __init__(self, base_url: str, token: str, *, http: httpx.Client, timeout: float = 30.0):
-        self.base_url = base_url.rstrip("/")
-        self._token = token
-        self._http = http
-        self._timeout = timeout
+    service = "the pinning service"
+    error = PinningServiceError
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
-        url = f"{self.base_url}{path}"
-        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-        try:
-            response = self._http.request(
-                method, url, json=body, headers=headers, timeout=self._timeout
-            )
-        except httpx.HTTPError as e:
-            raise PinningServiceError(f"cannot reach the pinning service at {url}: {e}") from e
-        try:
-            doc = response.json()
-        except ValueError:
-            doc = None
-        if response.status_code >= 400:
-            raise PinningServiceError(_error_text(response.status_code, doc, response.text))
+    def _refusal(self, method: str, path: str, status: int, doc: object, text: str) -> str:
+        error = doc.get("error") if isinstance(doc, dict) else None
+        if isinstance(error, dict):
+            reason, details = error.get("reason", ""), error.get("details", "")
+            detail = f": {details}" if details else ""
+            return f"pinning service refused (HTTP {status} {reason}){detail}"
+        return f"pinning service refused (HTTP {status}): {' '.join(text.split())[:200]}"
+
+    def _object(self, method: str, path: str, body: dict | None = None) -> dict:
+        doc = self._request(method, path, body=body)
         if not isinstance(doc, dict):
             raise PinningServiceError(f"{method} {path}: the service's answer is not a JSON object")
         return doc
@@ -74,11 +59,11 @@ class PinningService:
             body["name"] = name[:255]
         if origins:
             body["origins"] = list(origins)
-        return _parse_status(self._request("POST", "/pins", body))
+        return _parse_status(self._object("POST", "/pins", body))
 
     def get(self, requestid: str) -> PinStatus:
         """The current status of a pin request."""
-        return _parse_status(self._request("GET", f"/pins/{requestid}"))
+        return _parse_status(self._object("GET", f"/pins/{requestid}"))
 
     def wait(
         self,
@@ -111,12 +96,3 @@ def _parse_status(doc: dict) -> PinStatus:
     if not isinstance(requestid, str) or status not in _STATUSES or not isinstance(pin, dict):
         raise PinningServiceError("the service's answer is not a PinStatus")
     return PinStatus(requestid, str(status), str(pin.get("cid", "")), str(pin.get("name") or ""))
-
-
-def _error_text(status_code: int, doc: object, text: str) -> str:
-    error = doc.get("error") if isinstance(doc, dict) else None
-    if isinstance(error, dict):
-        reason, details = error.get("reason", ""), error.get("details", "")
-        detail = f": {details}" if details else ""
-        return f"pinning service refused (HTTP {status_code} {reason}){detail}"
-    return f"pinning service refused (HTTP {status_code}): {' '.join(text.split())[:200]}"

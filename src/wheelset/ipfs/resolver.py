@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import NoSuchPath, PathError
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
@@ -61,18 +61,6 @@ __all__ = [
 _IDENTITY = 0x00
 _MURMUR3_X64_64 = 0x22
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
-
-
-class PathError(WheelsetError):
-    """A path could not be read and verified from any source (each source's failure named)."""
-
-    code = "PATH"
-
-
-class NoSuchPath(PathError):
-    """A verified directory on the path has no entry of that name."""
-
-    code = "NOT-FOUND"
 
 
 class SourceFailure(Exception):

@@ -15,29 +15,15 @@ from typing import BinaryIO
 
 import httpx
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import RpcError
 from wheelset.httpbody import MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
+from wheelset.ipfs.dagpb import PBLink
 
-__all__ = ["AddedEntry", "ImportedRoot", "KuboRpc", "RpcError"]
+__all__ = ["ImportedRoot", "KuboRpc", "RpcError"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds per call; adding a large file takes a while
 _Params = Mapping[str, str | Sequence[str]]
-
-
-class RpcError(WheelsetError):
-    """The node could not be reached, or answered a call with an error."""
-
-    code = "RPC"
-
-
-@dataclass(frozen=True, slots=True)
-class AddedEntry:
-    """One line of `add` output: the name given, its CID and cumulative DAG size."""
-
-    name: str
-    cid: CID
-    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +108,9 @@ class KuboRpc:
         raw_leaves: bool | None = None,
         only_hash: bool = False,
         wrap: bool = False,
-    ) -> list[AddedEntry]:
-        """Add one file (streamed); return every entry the node reports (the last is the root).
+    ) -> list[PBLink]:
+        """Add one file (streamed); return every entry the node reports as a link (name, CID,
+        cumulative size); the last is the root.
 
         The DAG options are sent explicitly, so a node configured with other import
         defaults still gives the CID `ipfs add` gives with Kubo's defaults.
@@ -141,7 +128,7 @@ class KuboRpc:
             "add", params, files={"file": (name, stream, "application/octet-stream")}
         )
         return [
-            AddedEntry(str(item.get("Name", "")), self._cid(item.get("Hash"), "add"), item["Size"])
+            PBLink(self._cid(item.get("Hash"), "add"), str(item.get("Name", "")), int(item["Size"]))
             for item in self._json_lines(response, "add")
             if "Hash" in item
         ]

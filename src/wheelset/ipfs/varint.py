@@ -4,14 +4,10 @@ from __future__ import annotations
 
 __all__ = ["InvalidVarint", "decode_varint", "encode_varint"]
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidVarint
 
 _MAX_VARINT_BYTES = 9  # multiformats caps varints at 63 bits = 9 bytes
 _ONE_BYTE = [bytes((value,)) for value in range(0x80)]
-
-
-class InvalidVarint(WheelsetError, ValueError):
-    """Bytes are not a minimal unsigned varint of at most 9 bytes."""
 
 
 def encode_varint(value: int) -> bytes:

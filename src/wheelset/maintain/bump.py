@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from wheelset.check import run_checks
 from wheelset.check.report import shown_path
-from wheelset.errors import UsageError, WheelsetError
+from wheelset.errors import BumpError, UsageError
 from wheelset.fetch.wheels import WheelFetcher
 from wheelset.maintain.declare import (
     declare_release,
@@ -56,10 +56,6 @@ __all__ = [
 
 # Closure codes come from the per-platform comparison, not from the findings' text.
 _CLOSURE_CODES = frozenset({"MISSING", "UNSATISFIED", "EXTRA", "PYTHON", "MARKER"})
-
-
-class BumpError(WheelsetError):
-    """A bump cannot be planned or written (project not declared, no usable release…)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import DeclareError
 from wheelset.fetch.credentials import strip_credentials
 from wheelset.fetch.index import IndexFile
 from wheelset.fetch.wheels import WheelFetcher
@@ -64,12 +64,6 @@ _RELEASE = re.compile(
     r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?(?:\s*==\s*(\S+))?"
 )
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
-
-
-class DeclareError(WheelsetError):
-    """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
-
-    code = "DECLARE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import json
 import re
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -32,9 +31,10 @@ from packaging.utils import canonicalize_name
 
 from wheelset.check.closure import check_closure
 from wheelset.client.root import Root
-from wheelset.errors import WheelsetError
+from wheelset.errors import ForkError
 from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+from wheelset.maintain.template import staged_directory
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import (
     Declaration,
@@ -74,10 +74,6 @@ UPSTREAM_BASE = ".wheelset/upstream.jsonl"
 _PLATFORMS_KEY = "platforms.toml"  # the platforms table takes part in the merge like a project
 
 
-class ForkError(WheelsetError):
-    """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Upstream:
     """A root as a merge base: its platforms, declarations and, per project, its directory
@@ -108,14 +104,8 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
         ForkError: ``target`` exists and is not empty, or the root's policy.toml is malformed.
         RootError: a project of the root (or its policy.toml) cannot be read.
     """
-    if target.exists() and any(target.iterdir()):
-        raise ForkError("target directory is not empty", path=target, code="FORK")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.wheelset-init"
-    shutil.rmtree(staging, ignore_errors=True)
     wheels = projects = 0
-    try:
-        staging.mkdir()
+    with staged_directory(target) as staging:
         listing = root.directories()
         base = staging / UPSTREAM_BASE
         base.parent.mkdir(parents=True)
@@ -139,12 +129,6 @@ def init_collection(root: Root, target: Path) -> tuple[int, int]:
                 ) from e
             atomic_write_bytes(staging / POLICY_FILE, policy)  # verbatim: the fork rebuilds it
         _write_record(staging, root.cid)
-        if target.exists():
-            target.rmdir()
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return wheels, projects
 
 

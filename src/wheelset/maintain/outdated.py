@@ -25,7 +25,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import OutdatedError
 from wheelset.fetch.index import IndexClient, IndexFile, IndexLookupError
 from wheelset.maintain.declare import DeclareError, WheelCandidate, plan_release, wheel_candidates
 from wheelset.model.closure import ClosureIndex
@@ -45,10 +45,6 @@ __all__ = [
     "private_projects",
     "release_shortfalls",
 ]
-
-
-class OutdatedError(WheelsetError):
-    """The collection cannot be compared with the index (e.g. platforms.toml is broken)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,25 +281,25 @@ def check_outdated(
     covered = covered_platforms(collection.declarations, platforms)
     private = set() if allow_index_swap else private_projects(collection.declarations)
 
+    def unchecked(
+        name: NormalizedName, *, private: bool = False, error: str | None = None
+    ) -> ProjectStatus:
+        return ProjectStatus(
+            name=name,
+            declared=tuple(sorted(set(declared[name]))),
+            platforms=tuple(covered[name]),
+            newest=None,
+            private=private,
+            error=error,
+        )
+
     def one(name: NormalizedName) -> ProjectStatus:
         if name in private:
-            return ProjectStatus(
-                name=name,
-                declared=tuple(sorted(set(declared[name]))),
-                platforms=tuple(covered[name]),
-                newest=None,
-                private=True,
-            )
+            return unchecked(name, private=True)
         try:
             files = index.project_files(name)
         except IndexLookupError as e:
-            return ProjectStatus(
-                name=name,
-                declared=tuple(sorted(set(declared[name]))),
-                platforms=tuple(covered[name]),
-                newest=None,
-                error=e.one_line(),  # code first; credentials in the index URL hidden
-            )
+            return unchecked(name, error=e.one_line())  # code first; credentials hidden
         return find_update(name, declared[name], covered[name], files, platforms)
 
     names = sorted(declared)

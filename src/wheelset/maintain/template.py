@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import ForkError
 
 __all__ = ["TEMPLATE_FILES", "new_collection", "staged_directory"]
 
@@ -37,10 +37,10 @@ def staged_directory(target: Path) -> Iterator[Path]:
     ends without error (removed otherwise).
 
     Raises:
-        WheelsetError: ``target`` exists and is not empty (code FORK).
+        ForkError: ``target`` exists and is not empty.
     """
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise WheelsetError("target directory is not empty", path=target, code="FORK")
+        raise ForkError("target directory is not empty", path=target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.wheelset-init"
     shutil.rmtree(staging, ignore_errors=True)
@@ -69,5 +69,5 @@ def new_collection(target: Path) -> list[Path]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(template.joinpath(name).read_bytes())
     except OSError as e:
-        raise WheelsetError(f"cannot create the collection: {e}", path=target, code="IO") from e
+        raise ForkError(f"cannot create the collection: {e}", path=target, code="IO") from e
     return [target / dest for _, dest in TEMPLATE_FILES]

@@ -21,7 +21,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import CollectionError
 from wheelset.fsutil import is_temp_name
 from wheelset.model import canonical_toml
 from wheelset.model.declarations import Declaration, validate_declaration
@@ -48,10 +48,6 @@ __all__ = [
     "load_collection",
     "read_collection",
 ]
-
-
-class CollectionError(WheelsetError):
-    """The collection directory itself is unusable (missing, not a directory, no Git)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import DeclarationError
 from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 
@@ -83,10 +83,6 @@ INDEX_SOURCE_PREFIX = "index:"
 # real file and exact in every JSON reader; a larger number read from a hostile manifest or
 # declaration must not reach code whose work grows with it.
 MAX_FILE_SIZE = 2**53 - 1
-
-
-class DeclarationError(WheelsetError, ValueError):
-    """A declaration file is malformed, misplaced or inconsistent (docs/declarations.md)."""
 
 
 def prefix_of(name: str) -> str:

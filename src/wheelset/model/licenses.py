@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import InvalidLicensePolicy
 
 __all__ = [
     "CLASSIFIER_LICENSES",
@@ -58,10 +58,6 @@ CLASSIFIER_LICENSES: Mapping[str, str] = {
     "License :: Public Domain": "LicenseRef-Public-Domain",
 }
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
-
-
-class InvalidLicensePolicy(WheelsetError, ValueError):
-    """The collection's licence policy is malformed."""
 
 
 @dataclass(frozen=True, slots=True)

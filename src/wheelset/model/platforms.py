@@ -28,7 +28,7 @@ from packaging.markers import default_environment
 from packaging.tags import Tag
 from packaging.version import Version
 
-from wheelset.errors import WheelsetError
+from wheelset.errors import UnknownPlatform, WheelsetError
 from wheelset.model.declarations import Declaration
 from wheelset.model.safe_read import read_regular
 
@@ -81,13 +81,6 @@ class PlatformError(WheelsetError, ValueError):
 
     def __init__(self, message: str, *, path: Path | str | None = PLATFORMS_FILE):
         super().__init__(message, path=path, code="PLATFORMS")
-
-
-class UnknownPlatform(WheelsetError, LookupError):
-    """A platform id that is not one of a platforms table's (python-versions × systems)."""
-
-    def __init__(self, message: str):
-        super().__init__(message, code="PLATFORM")
 
 
 @dataclass(frozen=True, slots=True)
