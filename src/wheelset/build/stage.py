@@ -46,6 +46,7 @@ import gc
 import hashlib
 import marshal
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
 import tempfile
@@ -244,7 +245,7 @@ def _changed_stats(
         if jobs <= 1 or len(starts) <= 1:
             results: Iterator = map(_sweep_chunk, starts)
             return dict(pair for chunk in results for pair in chunk)
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with _workers(jobs) as pool:
             return dict(
                 pair for chunk in pool.imap_unordered(_sweep_chunk, starts) for pair in chunk
             )
@@ -512,6 +513,24 @@ def _jobs(count: int, requested: int | None) -> int:
     return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
 
 
+@contextlib.contextmanager
+def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
+    """A pool of forked workers, closed and joined when the work is done. Only on an error
+    are they terminated: termination is by SIGTERM, which the CLI turns into an exception
+    (to clean up), and a worker interrupted while it holds the task queue's lock leaves
+    the others, and the join, waiting for ever."""
+    pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
 def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
     """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
     (or run another ``task`` on chunks of them: the results, joined)."""
@@ -525,7 +544,7 @@ def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chun
             if serial:
                 results: Iterator = map(task, chunks)
             else:
-                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+                pool = stack.enter_context(_workers(jobs))
                 results = pool.imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
