@@ -116,7 +116,7 @@ CODES: dict[str, tuple[str, str]] = {
     "REQUIREMENTS": (ERROR_FAMILY, "a requirements file cannot be read or has an unusable line"),
     "WHEEL": (ERROR_FAMILY, "`install`: a fetched wheel is not valid; nothing was installed"),
     "EXPORT": (ERROR_FAMILY, "`export`: a wheel cannot be pinned (no sha256)"),
-    "SERVE": (ERROR_FAMILY, "`serve`: cannot listen on the port"),
+    "SERVE": (ERROR_FAMILY, "`serve`: cannot listen, or an unusable config, htpasswd or TLS file"),
     "FORK": (ERROR_FAMILY, "`init`/`sync`: the fork's directory or upstream record is unusable"),
     "PRUNE": (ERROR_FAMILY, "`prune`: unknown project or platform, or the kept set breaks"),
 }

@@ -56,6 +56,7 @@ __all__ = [
     "ResolutionError",
     "RootError",
     "RpcError",
+    "ServeError",
     "UnknownExtra",
     "UnknownPlatform",
     "UnknownProject",
@@ -272,6 +273,13 @@ class ExportError(WheelsetError):
     """The closure cannot be exported (a wheel without sha256 cannot be hash-pinned)."""
 
     code = "EXPORT"
+
+
+class ServeError(WheelsetError):
+    """`serve` cannot start: the address cannot be bound, or a config, htpasswd,
+    certificate or key file is unusable."""
+
+    code = "SERVE"
 
 
 class InstallError(WheelsetError):

@@ -1,8 +1,16 @@
-"""`wheelset serve`: a local PEP 503/691 index of a root for pip and uv."""
+"""`wheelset serve`: a verifying PEP 503/691 index of one root, or of several (--config).
+
+Every option has one environment variable; the command puts the options it was given in
+the environment and starts the application from it, as worker processes and ASGI
+servers (gunicorn) do, so all of them read the same settings.
+"""
 
 from __future__ import annotations
 
-import signal
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,46 +21,164 @@ from wheelset.cli.options import (
     CacheDirOption,
     GatewayOption,
     NodeApiOption,
-    RootArg,
     TimeoutOption,
 )
-from wheelset.cli.wiring import open_root
-from wheelset.fetch.http import http_client
+from wheelset.errors import UsageError
 
 __all__ = ["serve_command"]
 
 
 @handles_errors
 def serve_command(
-    root: RootArg,
+    root: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ROOT]",
+            envvar="WHEELSET_SERVE_ROOT",
+            help="The root to serve at /simple/: a CID, /ipfs/<cid>, a build directory, a CAR "
+            "file or a name (/ipns/…, DNSLink). Or several roots with --config.",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            envvar="WHEELSET_SERVE_CONFIG",
+            help="TOML file of roots (served at /NAME/simple/), htpasswd file, tokens and "
+            "access lists (README: Serve).",
+        ),
+    ] = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            metavar="ADDRESS",
+            envvar="WHEELSET_SERVE_HOST",
+            help="Address to listen on; other than loopback only with users or tokens, or "
+            "--insecure.",
+        ),
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", metavar="PORT", help="Port on 127.0.0.1 (0: any free).")
+        int,
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            envvar="WHEELSET_SERVE_PORT",
+            min=0,
+            max=65535,
+            help="Port to listen on (0: any free).",
+        ),
     ] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            envvar="WHEELSET_SERVE_WORKERS",
+            min=1,
+            max=256,
+            help="Worker processes (about one per core).",
+        ),
+    ] = 1,
+    htpasswd: Annotated[
+        Path | None,
+        typer.Option(
+            "--htpasswd",
+            metavar="FILE",
+            envvar="WHEELSET_HTPASSWD",
+            help="Users allowed in: an htpasswd file of bcrypt hashes (htpasswd -B).",
+        ),
+    ] = None,
+    certfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--certfile",
+            metavar="FILE",
+            envvar="WHEELSET_SERVE_CERTFILE",
+            help="Serve HTTPS with this certificate (PEM, chain included).",
+        ),
+    ] = None,
+    keyfile: Annotated[
+        Path | None,
+        typer.Option(
+            "--keyfile",
+            metavar="FILE",
+            envvar="WHEELSET_SERVE_KEYFILE",
+            help="The certificate's private key (PEM; default: in --certfile).",
+        ),
+    ] = None,
+    refresh: Annotated[
+        float,
+        typer.Option(
+            "--refresh",
+            metavar="SECONDS",
+            envvar="WHEELSET_SERVE_REFRESH",
+            min=0.1,
+            help="How often names and build directories are looked at again.",
+        ),
+    ] = 60.0,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow listening beyond loopback without users or tokens."),
+    ] = False,
     gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     cache_dir: CacheDirOption = None,
     api: NodeApiOption = None,
 ) -> None:
-    """Serve a local PEP 503/691 index of ROOT for pip and uv; every file verified by CID."""
-    from wheelset.client.serve import IndexServer
+    """Serve a PEP 503/691 index of ROOT (or of the roots of --config) for pip and uv;
+    every file verified by CID before its first byte is sent."""
+    from wheelset.serve.app import create_app
+    from wheelset.serve.run import bind, check_tls, is_loopback, serve
 
-    with http_client() as http:
-        opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
-        server = IndexServer(
-            opened, cache, fetcher, port=port, on_event=lambda line: typer.echo(line, err=True)
-        )
-        typer.echo(f"Serving root {opened.cid} at {server.url} (Ctrl-C stops)", err=True)
-        typer.echo(server.url)
-        previous = signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            typer.echo("stopped", err=True)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            server.close()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops `serve` as cleanly as Ctrl-C does."""
-    raise KeyboardInterrupt
+    if keyfile is not None and certfile is None:
+        raise UsageError("--keyfile needs --certfile")
+    given = {
+        "WHEELSET_SERVE_ROOT": root,
+        "WHEELSET_SERVE_CONFIG": str(config) if config else None,
+        "WHEELSET_HTPASSWD": str(htpasswd) if htpasswd else None,
+        "WHEELSET_SERVE_REFRESH": str(refresh),
+        "WHEELSET_GATEWAY": " ".join(gateway) or None,
+        "WHEELSET_TIMEOUT": str(timeout),
+        "WHEELSET_CACHE_DIR": str(cache_dir) if cache_dir else None,
+        "WHEELSET_API": api,
+    }
+    for variable, value in given.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+    if not root and not config:
+        raise UsageError("give a ROOT to serve, or --config FILE")
+    if certfile is not None:
+        check_tls(certfile, keyfile)
+    metrics_dir = None
+    if workers > 1:
+        metrics_dir = tempfile.mkdtemp(prefix="wheelset-serve-metrics-")
+        os.environ["WHEELSET_SERVE_METRICS_DIR"] = metrics_dir
+    try:
+        app = create_app()  # opens every root now: a bad one is an error before listening
+        if not is_loopback(host) and not app.has_auth and not insecure:
+            raise UsageError(
+                f"--host {host} is reachable by others: configure users (--htpasswd) or "
+                "tokens, or give --insecure"
+            )
+        sock = bind(host, port)
+        scheme = "https" if certfile else "http"
+        shown = f"[{host}]" if ":" in host else host
+        origin = f"{scheme}://{shown}:{sock.getsockname()[1]}"
+        for name, cid in app.roots():
+            where = f"{origin}/{name}/simple/" if name else f"{origin}/simple/"
+            typer.echo(f"Serving root {cid} at {where}", err=True)
+            typer.echo(where)
+        typer.echo(f"{workers} worker(s); Ctrl-C or SIGTERM stops, SIGHUP reloads", err=True)
+        if workers > 1:
+            app.close()  # each worker opens its own
+        serve(app if workers == 1 else None, sock, workers=workers, certfile=certfile,
+              keyfile=keyfile)  # fmt: skip
+        typer.echo("stopped", err=True)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

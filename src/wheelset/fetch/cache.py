@@ -13,9 +13,13 @@ The directory is ``--cache-dir``, else ``$WHEELSET_CACHE_DIR``, else
 - ``unpacked/<cid>/``: wheels unpacked and checked for install (wheelset.client.unpacked).
 
 A file enters only after its CID (and expected size and sha256) are verified, by atomic
-rename, so a reader never sees a partial file. A cached file is re-verified every time it is
-used (its CID recomputed — one hashing pass, the cost of a sha256 check): a corrupted or
-planted file is then refetched, never trusted. info() and clean() back ``wheelset cache``.
+rename, so a reader never sees a partial file. A cached file is re-verified the first time a
+process uses it (its CID recomputed — one hashing pass, the cost of a sha256 check): a
+corrupted or planted file is then refetched, never trusted. The process remembers each
+verification with the file's identity (inode, size, modification and change times), so a
+long-running reader (``serve``) sends a verified file again without hashing it
+(open_verified()); any change to the file makes it unverified again. info() and clean()
+back ``wheelset cache``.
 Knows nothing about wheels.
 Entry points: Cache, Obtained, BucketInfo, default_cache_dir().
 """
@@ -29,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from wheelset.errors import CacheError
 from wheelset.fsutil import atomic_write_bytes, make_temp
@@ -44,7 +48,6 @@ __all__ = [
     "CacheError",
     "Obtained",
     "default_cache_dir",
-    "verify_file",
 ]
 
 BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked")
@@ -58,10 +61,15 @@ def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "wheelset"
 
 
-def verify_file(stream: BinaryIO, cid: CID, size: int | None, sha256: str | None) -> bool:
-    """Whether the stream's content has this CID (and size and sha256, when given)."""
-    digest = digest_stream(stream, ImportParams(cid_version=cid.version))
-    return digest.mismatch(cid, size, sha256) is None
+class _Verified(NamedTuple):
+    """A file verified in this process: its identity then, and its sha256."""
+
+    identity: tuple[int, int, int, int, int]  # device, inode, size, mtime_ns, ctime_ns
+    sha256: str
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,7 @@ class Cache:
         self.directory = directory
         self._locks: dict[CID, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._verified: dict[Path, _Verified] = {}
 
     def file_path(self, cid: CID, name: str = "content") -> Path:
         if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -217,12 +226,48 @@ class Cache:
         path = self.file_path(cid, name)
         try:
             with path.open("rb") as f:
-                if verify_file(f, cid, size, sha256):
+                if self._remembered(path, f, size, sha256):
+                    return True
+                digest = digest_stream(f, ImportParams(cid_version=cid.version))
+                if digest.mismatch(cid, size, sha256) is None:
+                    self._remember(path, f, digest.sha256)
                     return True
         except FileNotFoundError:
             return False
         path.unlink(missing_ok=True)
         return False
+
+    def _remember(self, path: Path, f: BinaryIO, sha256: str) -> None:
+        self._verified[path] = _Verified(_identity(os.fstat(f.fileno())), sha256)
+
+    def _remembered(self, path: Path, f: BinaryIO, size: int | None, sha256: str | None) -> bool:
+        """Whether the open file ``f`` is the very file verified earlier at ``path``."""
+        known = self._verified.get(path)
+        if known is None:
+            return False
+        identity = _identity(os.fstat(f.fileno()))
+        return (
+            identity == known.identity
+            and (size is None or identity[2] == size)
+            and (sha256 is None or sha256.lower() == known.sha256)
+        )
+
+    def open_verified(
+        self, cid: CID, name: str, *, size: int | None, sha256: str | None
+    ) -> BinaryIO | None:
+        """The cached file, open, when this process verified this very file before (no
+        hashing: its identity is compared); else None (obtain() verifies or fetches it)."""
+        path = self.file_path(cid, name)
+        if path not in self._verified:
+            return None
+        try:
+            f = path.open("rb")
+        except OSError:
+            return None
+        if self._remembered(path, f, size, sha256):
+            return f
+        f.close()
+        return None
 
     def obtain(
         self,
