@@ -127,13 +127,14 @@ def test_project_page_groups_wheels_by_platform_with_sizes_and_dependencies() ->
     cells = _parse(page)
     groups = [r[0] for r in cells.rows if len(r) == 1]
     assert groups == [
-        "cp311-manylinux_2_28_x86_64",
-        "cp311-win_amd64",
-        "cp312-manylinux_2_28_x86_64",
-        "cp312-win_amd64",
+        "manylinux_2_28_x86_64",
+        "win_amd64",
         "no platform of this collection picks these",
     ]
-    sizes = {r[0]: r[1] for r in cells.rows if len(r) == 2}
+    pythons = {r[0]: r[1] for r in cells.rows if len(r) == 3}
+    assert pythons["demo-1.0-cp312-abi3-manylinux_2_28_x86_64.whl"] == "cp312"
+    assert pythons["demo-1.0-cp310-cp310-win_amd64.whl"] == ""
+    sizes = {r[0]: r[2] for r in cells.rows if len(r) == 3}
     assert sizes["demo-1.0-cp311-cp311-manylinux_2_28_x86_64.whl"] == "2.5 MB"
     assert sizes["demo-1.0-cp311-cp311-win_amd64.whl"] == "123.5 kB"
     links = {text: attrs["href"] for attrs, text in cells.anchors}

@@ -123,8 +123,9 @@ def test_project_page_shows_wheels_by_platform_and_dependencies_both_ways(root_u
     dom = _render(root_url + "fast-lib/")
     assert dom.scripts == 0 and dom.title == "Links for fast-lib"  # the summary's script is text
     groups = [r[0] for r in dom.rows if len(r) == 1]
-    assert groups == ["cp311-manylinux_2_28_x86_64", "cp311-win_amd64"]
-    sizes = {r[0]: r[1] for r in dom.rows if len(r) == 2 and r[0].endswith(".whl")}
+    assert groups == ["manylinux_2_28_x86_64", "win_amd64"]
+    assert [r[1] for r in dom.rows if len(r) == 3 and r[0].endswith(".whl")] == ["cp311"] * 2
+    sizes = {r[0]: r[2] for r in dom.rows if len(r) == 3 and r[0].endswith(".whl")}
     assert set(sizes) == {
         "fast_lib-2.1-cp311-cp311-manylinux_2_28_x86_64.whl",
         "fast_lib-2.1-cp311-cp311-win_amd64.whl",

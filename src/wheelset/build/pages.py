@@ -58,7 +58,8 @@ _STYLE = (
     "a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}"
     "table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;"
     "border-bottom:1px solid #d8dee4;vertical-align:top}th{background:#f6f8fa}"
-    "td.n,th.n{text-align:right;white-space:nowrap}.m{color:#59636e}"
+    "td.n,th.n,.r td:nth-child(5),.r th:nth-child(5){text-align:right;white-space:nowrap}"
+    ".m{color:#59636e}.r td:nth-child(3){width:40%}.r td:nth-child(4){min-width:9em}"
     "tbody th{font-weight:600;background:#eef3f8}dl{display:grid;"
     "grid-template-columns:max-content auto;gap:.2em 1em}dt{color:#59636e}dd{margin:0}"
     "ul.c{columns:18em;padding-left:1.2em}"
@@ -200,13 +201,13 @@ def render_root_page(
     for row in sorted(rows, key=lambda r: r.name):
         count += 1
         name = _escape_row(row.name)
-        # End tags of cells and rows are implied (HTML): fewer bytes on a page with a row
-        # for every project.
+        # End tags of cells and rows are implied (HTML) and the numbers' alignment is in
+        # the style sheet: fewer bytes on a page with a row for every project.
         lines.append(
             f'<tr><td><a href="{name}/">{name}</a><td>{_escape_shared(row.version)}'
             f"<td>{_escape_row(_clip(row.summary, ROOT_SUMMARY_LIMIT))}"
             f"<td>{_escape_shared(row.license)}"
-            f'<td class="n">{row.wheels or ""}<td>{_escape_shared(row.platforms)}'
+            f"<td>{row.wheels or ''}<td>{_escape_shared(row.platforms)}"
         )
     about = f"{count:,} projects"
     if wheels is not None:
@@ -214,7 +215,7 @@ def render_root_page(
     if platforms:
         about += f", for {escape(_platforms_line(platforms))}"
     body = (
-        f'    <p class="m">{about}.</p>\n    <table>\n'
+        f'    <p class="m">{about}.</p>\n    <table class="r">\n'
         '<thead><tr><th>Project<th>Version<th>Summary<th>Licence<th class="n">Wheels'
         "<th>Platforms</thead>\n" + "\n".join(lines) + "\n    </table>"
     )
@@ -254,24 +255,36 @@ def _by_name(text: str) -> tuple[str, str]:
 
 def _wheel_groups(
     ordered: Sequence[WheelEntry], platforms: Sequence[Platform]
-) -> list[tuple[str, list[WheelEntry]]]:
-    """Wheels grouped by the platforms that install them, in platforms.toml order; wheels
-    no platform picks last. Without platforms, one group of every wheel."""
+) -> list[tuple[str, list[tuple[WheelEntry, str]]]]:
+    """Wheels grouped by the systems where pip picks them, each with the CPythons it
+    serves there, in platforms.toml order; a wheel whose platforms are not every CPython
+    of its systems is labelled with its platforms, and wheels no platform picks come
+    last. Without platforms, one group of every wheel."""
     if not platforms:
-        return [("", list(ordered))]
+        return [("", [(e, "") for e in ordered])]
     chosen = _installed_on([e.declaration for e in ordered], platforms)
-    order = {p.id: i for i, p in enumerate(platforms)}
-    groups: dict[tuple[int, str], list[WheelEntry]] = {}
+    every_system = list(dict.fromkeys(p.system for p in platforms))
+    every_python = list(dict.fromkeys(_python_of(p) for p in platforms))
+    groups: dict[tuple[int, str], list[tuple[WheelEntry, str]]] = {}
     for entry in ordered:
         ids = chosen.get(entry.declaration.filename, [])
-        label = _describe(tuple(ids), tuple(platforms))
-        if label == "all":
-            label = f"all {len(platforms)} platforms"
-        elif not ids:
-            label = "no platform of this collection picks these"
-        key = (min((order[i] for i in ids), default=len(order)), label)
-        groups.setdefault(key, []).append(entry)
+        picked = [p for p in platforms if p.id in ids]
+        systems = list(dict.fromkeys(p.system for p in picked))
+        pythons = list(dict.fromkeys(_python_of(p) for p in picked))
+        if not ids:
+            label, python = "no platform of this collection picks these", ""
+        elif len(ids) != len(systems) * len(pythons):  # not every CPython on each system
+            label, python = _describe(tuple(ids), tuple(platforms)), ""
+        else:
+            label = "every system" if systems == every_system else ", ".join(systems)
+            python = "all" if pythons == every_python else ", ".join(pythons)
+        first = min((every_system.index(p.system) for p in picked), default=len(every_system))
+        groups.setdefault((first, label), []).append((entry, python))
     return [(label, entries) for (_, label), entries in sorted(groups.items())]
+
+
+def _python_of(platform: Platform) -> str:
+    return platform.id.split("-", 1)[0]  # "cp311"
 
 
 def render_project_page(
@@ -313,14 +326,14 @@ def render_project_page(
         + "".join(f"<dt>{escape(k)}<dd>{escape(v)}" for k, v in facts)
         + "</dl>\n    <h2>Wheels</h2>\n    <table>"
     )
-    parts.append('<thead><tr><th>File<th class="n">Size</thead>')
+    parts.append('<thead><tr><th>File<th>CPython<th class="n">Size</thead>')
     for label, group in _wheel_groups(ordered, platforms):
         rows = "\n".join(
             f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
-            f'<td class="n">{human_size(e.declaration.size or 0)}'
-            for e in group
+            f'<td>{escape(python)}<td class="n">{human_size(e.declaration.size or 0)}'
+            for e, python in group
         )
-        head = f'<tr><th colspan="2">{escape(label)}\n' if label else ""
+        head = f'<tr><th colspan="3">{escape(label)}\n' if label else ""
         parts.append(f"<tbody>{head}{rows}</tbody>")
     parts.append("    </table>")
     requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
@@ -331,7 +344,7 @@ def render_project_page(
     if dependents:
         items = "".join(f'<li><a href="../{n}/">{n}</a>' for n in map(escape, dependents))
         parts.append(f'    <ul class="c">{items}</ul>')
-    return _page(f"Links for {project}", project, "\n".join(parts))
+    return _page(f"Links for {project}", f"{project} {versions}", "\n".join(parts))
 
 
 def _page(title: str, heading: str, body: str) -> bytes:
