@@ -2,6 +2,7 @@
 incremental rebuild, in one run.
 
     python scripts/bench_build.py [--sizes 10000,100000,500000] [--keep DIR]
+                                  [--incremental-sizes 10000,100000]
 
 Collections come from scripts/synth_collection.py (one pure wheel per project, 20
 platforms, distinct names). For each size, as a CLI process (interpreter start included):
@@ -9,9 +10,11 @@ platforms, distinct names). For each size, as a CLI process (interpreter start i
 1. `wheelset build DIR --car FILE` — wall time and peak RSS (the sum over the build's
    processes, workers included, sampled every 20 ms). Goals at 500,000: ≤ 60 s, ≤ 2 GB;
    time from 100,000 to 500,000 within 1.15× of linear.
+Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
 2. `wheelset build DIR --out OUT` into a new OUT (pages written as files too).
 3. Incremental: one declaration changed, `wheelset build DIR --out OUT` again — wall time
-   (goal at 100,000: ≤ 1 s) — and the root checked against a fresh build's.
+   (goal at 100,000: ≤ 1 s) — and OUT checked against a fresh build's: the same root,
+   the same root.car and the same tree/, byte for byte.
 
 CPU seconds (user + system, workers included) are printed beside wall times: on a shared
 machine they tell the work apart from the waiting.
@@ -81,22 +84,40 @@ def _children_cpu() -> float:
 
 
 def _change_one(collection: Path) -> None:
-    """Edit one declaration (its size), as a bump would."""
+    """Edit one declaration (its size), as a bump would: a new file renamed over the old
+    one, as Git writes files (a collection kept with hard links is not changed)."""
     prefixes = sorted(p for p in collection.iterdir() if p.is_dir())
     prefix = prefixes[len(prefixes) // 3]
     project = sorted(prefix.iterdir())[0]
     declaration = next(project.glob("*.toml"))
     text = declaration.read_text()
     line = next(x for x in text.splitlines() if x.startswith("size = "))
-    declaration.write_text(text.replace(line, f"size = {int(line.split()[-1]) + 1}"))
+    edited = declaration.with_name(declaration.name + ".new")
+    edited.write_text(text.replace(line, f"size = {int(line.split()[-1]) + 1}"))
+    edited.replace(declaration)
+
+
+def _same_build(a: Path, b: Path) -> bool:
+    """Whether two build directories hold the same ROOT, root.car and tree/, byte for byte."""
+    if any((a / n).read_bytes() != (b / n).read_bytes() for n in ("ROOT", "root.car")):
+        return False
+    for here, dirs, files in os.walk(a / "tree"):
+        there = b / Path(here).relative_to(a)
+        if sorted(os.listdir(there)) != sorted([*dirs, *files]):
+            return False
+        if any((Path(here) / f).read_bytes() != (there / f).read_bytes() for f in files):
+            return False
+    return True
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--keep", type=Path, help="keep collections here (reused if present)")
+    parser.add_argument("--incremental-sizes", default="10000,100000")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    incremental = {int(s) for s in args.incremental_sizes.split(",") if s}
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
@@ -114,6 +135,9 @@ def main() -> int:
                 f"{size:>7} declarations  build --car: {wall:6.1f} s ({cpu:6.1f} s CPU), "
                 f"peak RSS {rss / 2**20:6.0f} MB, CAR {car.stat().st_size / 2**20:.0f} MB"
             )
+            if size not in incremental:
+                car.unlink()
+                continue
             wall, cpu, rss, out_root = run_build(str(collection), "--out", str(out))
             assert out_root == root
             print(
@@ -122,12 +146,16 @@ def main() -> int:
             )
             _change_one(collection)
             wall, cpu, rss, changed = run_build(str(collection), "--out", str(out))
-            fresh = run_build(str(collection), "--car", str(car))[3]
+            fresh_out = base / f"fresh{size}"
+            shutil.rmtree(fresh_out, ignore_errors=True)
+            fresh = run_build(str(collection), "--out", str(fresh_out))[3]
+            same = changed == fresh and _same_build(out, fresh_out)
             print(
                 f"{'':>7}  one declaration changed, build --out again: {wall:6.2f} s "
                 f"({cpu:5.2f} s CPU), peak RSS {rss / 2**20:4.0f} MB; "
-                f"root {'equals' if changed == fresh else 'DIFFERS FROM'} a fresh build's"
+                f"{'equals' if same else 'DIFFERS FROM'} a fresh build (root, CAR, tree)"
             )
+            shutil.rmtree(fresh_out, ignore_errors=True)
             shutil.rmtree(out, ignore_errors=True)
             car.unlink()
         if 100_000 in times and 500_000 in times:

@@ -25,6 +25,7 @@ from wheelset.build.tree import build_root
 from wheelset.errors import WheelsetError
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
 from wheelset.model.collection import read_collection
+from wheelset.model.declarations import relpath_for
 
 PADDING = "x" * 180  # long names: few projects pass the HAMT threshold of the root directory
 
@@ -242,4 +243,68 @@ def test_a_bad_declaration_leaves_the_build_directory_as_it_was(tmp_path: Path) 
     bad.unlink()
     # 4, and 2, which 4 no longer depends on (2's page lists its dependents)
     assert build_collection(collection, out=out).rebuilt == 2
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def _page(out: Path, i: int) -> str:
+    return (out / "tree" / _name(i) / "index.html").read_text()
+
+
+def test_reverse_dependencies_stay_exact_incrementally(tmp_path: Path) -> None:
+    """A project's page lists who depends on it: changing, adding or removing another
+    project's dependency rebuilds it (only it, and the changed ones), as a fresh build."""
+    collection = tmp_path / "declarations"
+    write_platforms(collection)
+    for i in range(1, 30):
+        _write(collection, i, dependencies=[f"{_name(0)}>=1"] if i == 1 else [])
+    _write(collection, 0)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    assert _name(1) in _page(out, 0) and _name(2) not in _page(out, 0)
+
+    _write(collection, 2, dependencies=[f"{_name(0)}[x]>=1; python_version >= '3.8'"])
+    added = build_collection(collection, out=out)
+    assert added.rebuilt == 2  # 2 changed, 0 gained a dependent
+    assert _name(1) in _page(out, 0) and _name(2) in _page(out, 0)
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    _write(collection, 1)  # 1 no longer depends on 0
+    dropped = build_collection(collection, out=out)
+    assert dropped.rebuilt == 2 and _name(1) not in _page(out, 0)
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    gone = collection / _write(collection, 2).relative_to(collection)
+    for p in gone.parent.iterdir():  # the only dependent left is removed
+        p.unlink()
+    gone.parent.rmdir()
+    removed = build_collection(collection, out=out)
+    assert removed.rebuilt == 1 and _name(2) not in _page(out, 0)
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    _write(collection, 40, dependencies=[f"{_name(3)}>=1"])  # a new project, a new dependent
+    new = build_collection(collection, out=out)
+    assert new.rebuilt == 2 and _name(40) in _page(out, 3)
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(tmp_path: Path, monkeypatch) -> None:
+    """Change detection trusts stat data, ctime included: an edit that keeps the file's size
+    and puts its mtime back is still rebuilt."""
+    from wheelset.build import stage
+
+    monkeypatch.setattr(stage, "_RACY_NS", 0)  # trust stat data at once, not after 2 s
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    assert build_collection(collection, out=out).rebuilt == 0
+    path = collection / relpath_for(f"{_name(5)}-1.0-py3-none-any.whl")
+    before = path.stat()
+    text = path.read_text()
+    assert "size = 1000" in text
+    time.sleep(0.01)  # a later ctime
+    path.write_text(text.replace("size = 1000", "size = 1001"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert build_collection(collection, out=out).rebuilt == 1
     _assert_same_as_fresh(collection, out, tmp_path)

@@ -18,6 +18,7 @@ from wheelset.model.declarations import (
 
 __all__ = ["Manifest", "MetadataFile", "WheelEntry", "manifest_of"]
 
+
 # A wheel's METADATA as published beside it (PEP 658) is identified as any bytes are.
 MetadataFile = Digest
 

@@ -82,12 +82,28 @@ def _strings(values: Sequence[str], pad: str) -> str:
     return f"[\n{pad} {inner.join(map(encode_basestring, values))}\n{pad}]"
 
 
+_TEXTS: dict[int, tuple[object, str]] = {}  # id -> (object, its text)
+
+
+def _text(value: object) -> str:
+    """str() of a shared immutable object (the model keeps one Version per version string
+    and one SpecifierSet per specifier text), computed once per object: a build formats
+    hundreds of thousands of them. Holding the object keeps its id from being reused."""
+    cached = _TEXTS.get(id(value))
+    if cached is None:
+        if len(_TEXTS) >= 1 << 16:
+            _TEXTS.clear()
+        cached = _TEXTS[id(value)] = (value, str(value))
+    return cached[1]
+
+
 def _file_entry(entry: WheelEntry) -> str:
     """One file entry at the indentation of ``files`` items, keys sorted; the same text
     _dump() gives, spelt out because a build writes hundreds of thousands of them."""
     decl = entry.declaration
     meta = entry.metadata
-    table: dict[str, object] = {"path": str(decl.path), **decl.to_toml()}
+    table: dict[str, object] = decl.to_toml()
+    table["path"] = str(decl.path)
     if meta is not None:
         table["metadata"] = {
             "content-id": str(meta.content_id),
@@ -95,11 +111,15 @@ def _file_entry(entry: WheelEntry) -> str:
             "size": meta.size,
         }
     fields = []
-    for key, value in sorted(table.items()):
-        if isinstance(value, list):
-            text = _strings(value, "    ")
-        elif isinstance(value, str):
+    for key in sorted(table):
+        value = table[key]
+        kind = type(value)
+        if kind is str:
             text = encode_basestring(value)
+        elif kind is list:
+            text = _strings(value, "    ")  # type: ignore[arg-type]
+        elif kind is int:
+            text = str(value)
         else:
             text = _dump(value, "    ")
         fields.append(f'    "{key}": {text}')
@@ -113,8 +133,8 @@ def _file_entry(entry: WheelEntry) -> str:
     else:
         lines.append('   "hashes": {},')
     if decl.requires_python is not None:
-        lines.append(f'   "requires-python": {encode_basestring(str(decl.requires_python))},')
-    lines.append(f'   "size": {_dump(decl.size, "")},')
+        lines.append(f'   "requires-python": {encode_basestring(_text(decl.requires_python))},')
+    lines.append(f'   "size": {"null" if decl.size is None else decl.size},')
     lines.append(f'   "url": {filename},')
     lines.append('   "wheelset": {\n' + ",\n".join(fields) + "\n   }\n  }")
     return "\n".join(lines)
@@ -124,7 +144,7 @@ def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """``/<project>/index.json``: files sorted by file name, versions in string order."""
     ordered = sorted(entries, key=lambda e: e.declaration.filename)
     files = ",\n".join(map(_file_entry, ordered))
-    versions = _strings(sorted({str(e.declaration.version) for e in entries}), " ")
+    versions = _strings(sorted({_text(e.declaration.version) for e in entries}), " ")
     text = (
         f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
         f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'

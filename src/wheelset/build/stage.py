@@ -1,11 +1,12 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time: each project directory of the collection
-(``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its project
-file and its UnixFS directory (tree.build_project); the project's blocks go, depth-first,
-to a spool file and only a compact record stays in memory. Projects are spread over
-worker processes (both cores) unless METADATA or wheels are fetched, which happens in
-this process. The records are then linked into the root (tree.assemble_root) and the CAR
+A build works a project at a time. First every project's dependency names are read (a
+project's page lists the projects depending on it); then each project directory of the
+collection (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
+project file and its UnixFS directory (tree.build_project); the project's blocks go,
+depth-first, to a spool file and only a compact record stays in memory. Both passes are
+spread over worker processes (both cores) unless METADATA or wheels are fetched, which
+happens in this process. The records are then linked into the root (tree.assemble_root) and the CAR
 is written depth-first from the root by copying each project's spooled blocks.
 
 A build directory is
@@ -19,8 +20,10 @@ A build directory is
 
 Incremental: the state records, per project directory, the stat data and a hash of its
 declaration files, its directory CID and where its blocks sit in root.car (and where
-each subtree of the root directory sits). The next build into OUT rebuilds only the
-projects whose files changed (their pages made aside in OUT/.pages-*), copies everything
+each subtree of the root directory sits), and the dependency names and dependents of
+each project. The next build into OUT stats every project of the previous one (on both
+cores) and rebuilds only the projects whose files changed, or whose dependents did
+(their pages made aside in OUT/.pages-*), copies everything
 else from the old root.car, and only then updates OUT/tree in place: the result is
 byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
 build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
@@ -42,6 +45,7 @@ import fcntl
 import hashlib
 import marshal
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
 import tempfile
@@ -50,6 +54,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -191,18 +196,61 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
 def _restat(root: str, rel: str, old: Stats) -> Stats:
     """_stat_project(), sparing the directory listing when the directory itself is unchanged
     (its time stamps change whenever an entry is added, removed or renamed)."""
-    path = os.path.join(root, rel)
+    path = f"{root}/{rel}"
     st = os.stat(path)
     if (st.st_mtime_ns, st.st_ctime_ns) != old[0]:
         return _stat_project(root, rel)
     files = []
     for name, *_ in old[1]:
         try:
-            fs = os.stat(os.path.join(path, name))
+            fs = os.stat(f"{path}/{name}")
         except FileNotFoundError:
             return _stat_project(root, rel)
         files.append((name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     return old[0], tuple(files)
+
+
+_SWEEP_CHUNK = 8192  # projects per task of the parallel stat sweep
+_sweep: tuple[str, list[tuple[str, Stats]], int] | None = None  # set before workers fork
+
+
+def _sweep_chunk(start: int) -> list[tuple[int, Stats | None]]:
+    """(index, new stats) of the projects in this chunk whose stat data changed (None: the
+    project directory is gone); unchanged ones are left out."""
+    assert _sweep is not None
+    root, items, stamp = _sweep
+    changed: list[tuple[int, Stats | None]] = []
+    for i in range(start, min(start + _SWEEP_CHUNK, len(items))):
+        rel, old = items[i]
+        try:
+            stats = _restat(root, rel, old)
+        except FileNotFoundError:
+            changed.append((i, None))
+            continue
+        if not _same_stats(old, stats, stamp):
+            changed.append((i, stats))
+    return changed
+
+
+def _changed_stats(
+    root: str, items: list[tuple[str, Stats]], stamp: int, jobs: int
+) -> dict[int, Stats | None]:
+    """Stat every project of the previous build (on ``jobs`` processes when there are many:
+    two stat calls per project are most of an incremental build's time); return those
+    whose stat data changed, by index in ``items``."""
+    global _sweep
+    _sweep = (root, items, stamp)
+    try:
+        starts = range(0, len(items), _SWEEP_CHUNK)
+        if jobs <= 1 or len(starts) <= 1:
+            results: Iterator = map(_sweep_chunk, starts)
+            return dict(pair for chunk in results for pair in chunk)
+        with _workers(jobs) as pool:
+            return dict(
+                pair for chunk in pool.imap_unordered(_sweep_chunk, starts) for pair in chunk
+            )
+    finally:
+        _sweep = None
 
 
 def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
@@ -240,9 +288,9 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
 # --- building projects (in workers or here) ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Project:
-    """A built (or reused) project, compact: ``where`` locates its blocks in a CAR or spool."""
+class _Project(NamedTuple):
+    """A built (or reused) project, compact (a tuple: hundreds of thousands are made and
+    passed between processes): ``where`` locates its blocks in a CAR or spool."""
 
     rel: str
     stats: Stats
@@ -258,7 +306,7 @@ class _Project:
 
     @property
     def name(self) -> str:
-        return self.rel.split("/", 1)[1]
+        return self.rel[3:]  # rel is "<prefix>/<name>", the prefix two hex digits
 
 
 @dataclass
@@ -285,13 +333,13 @@ class _Job:
 _job: _Job | None = None  # set before workers fork
 
 
-def _section(cid: CID, block: bytes) -> bytes:
-    raw = cid.to_bytes()
+def _section(raw: bytes, block: bytes) -> bytes:
+    """A CAR section: the binary CID ``raw`` and its block."""
     return encode_varint(len(raw) + len(block)) + raw + block
 
 
-def _linked_cids(block: bytes) -> list[CID]:
-    """The CIDs a block links to, in link order.
+def _linked_cids(block: bytes) -> list[bytes]:
+    """The binary CIDs a block links to, in link order.
 
     Only for blocks this build encoded (canonical dag-pb: every link, field 2, comes
     first and starts with its hash, field 1), which spares decoding names and sizes.
@@ -303,26 +351,32 @@ def _linked_cids(block: bytes) -> list[CID]:
         if block[start] != _HASH_TAG:
             raise BuildError("internal: a link without a leading hash", code="BUILD")
         if block[start + 1 : start + 4] == _V0_HASH_FIELD:  # CIDv0, as the build makes them
-            cids.append(CID(0, DAG_PB, block[start + 4 : start + 36]))
+            cids.append(block[start + 2 : start + 36])
         else:
-            cids.append(decode_cid_bytes(block, decode_varint(block, start + 1)[1])[0])
+            size, begin = decode_varint(block, start + 1)
+            cids.append(block[begin : begin + size])
         pos = start + length
     return cids
+
+
+def _by_binary_cid(store: MemoryBlockStore) -> dict[bytes, bytes]:
+    return {cid.to_bytes(): block for cid, block in store.items()}
 
 
 def _segment(root: CID, store: MemoryBlockStore) -> tuple[bytes, int]:
     """The CAR sections of the blocks under ``root`` held in ``store``, depth-first in link
     order, each once (wheels are linked, not held); and how many blocks."""
+    blocks = _by_binary_cid(store)
     out = []
-    seen: set[CID] = set()
-    stack = [root]
+    seen: set[bytes] = set()
+    stack = [root.to_bytes()]
     while stack:
-        cid = stack.pop()
-        if cid in seen or cid not in store:
+        raw = stack.pop()
+        if raw in seen or raw not in blocks:
             continue
-        seen.add(cid)
-        block = store.get(cid)
-        out.append(_section(cid, block))
+        seen.add(raw)
+        block = blocks[raw]
+        out.append(_section(raw, block))
         stack.extend(reversed(_linked_cids(block)))
     return b"".join(out), len(out)
 
@@ -427,7 +481,7 @@ def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
     projects it names list it). A file that does not load names nothing here: building
     the project then fails on it with the reason."""
     texts: list[str] = []
-    path = os.path.join(root, rel)
+    path = f"{root}/{rel}"
     try:
         names = [n for n in os.listdir(path) if n.endswith(".toml")]
     except OSError:
@@ -459,6 +513,24 @@ def _jobs(count: int, requested: int | None) -> int:
     return 1 if count < 4 * _CHUNK else min(os.cpu_count() or 1, 8)
 
 
+@contextlib.contextmanager
+def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
+    """A pool of forked workers, closed and joined when the work is done. Only on an error
+    are they terminated: termination is by SIGTERM, which the CLI turns into an exception
+    (to clean up), and a worker interrupted while it holds the task queue's lock leaves
+    the others, and the join, waiting for ever."""
+    pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
 def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
     """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
     (or run another ``task`` on chunks of them: the results, joined)."""
@@ -472,7 +544,7 @@ def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chun
             if serial:
                 results: Iterator = map(task, chunks)
             else:
-                pool = stack.enter_context(multiprocessing.get_context("fork").Pool(jobs))
+                pool = stack.enter_context(_workers(jobs))
                 results = pool.imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
@@ -490,26 +562,59 @@ def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chun
 # --- the CAR ---------------------------------------------------------------------------
 
 
-_PREAD_LIMIT = 1 << 16  # bytes; shorter ranges are read and written, longer ones copied
+_COPY_LIMIT = 1 << 16  # bytes; shorter ranges are read and gathered, longer ones copied
+_WRITE_SIZE = 1 << 20  # bytes gathered before one write
 
 
-def _copy_range(source: str, offset: int, length: int, out, files: dict[str, int]) -> None:
-    fd = files.get(source)
-    if fd is None:
-        fd = files[source] = os.open(source, os.O_RDONLY)
-    if length <= _PREAD_LIMIT:
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-        out.write(data)
-        return
-    out.flush()
-    while length:
-        n = os.copy_file_range(fd, out.fileno(), length, offset)
-        if n <= 0:
-            raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-        offset += n
-        length -= n
+class _CarOut:
+    """The CAR being written, sequentially: small pieces are gathered into large writes
+    (a section per project would otherwise be a system call each) and long ranges of
+    another file are copied in the kernel. ``pos`` is the offset of the next byte."""
+
+    def __init__(self, f) -> None:
+        self.f = f
+        self.pos = 0
+        self._pending: list[bytes] = []
+        self._size = 0
+        self._files: dict[str, int] = {}
+
+    def write(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._size += len(data)
+        self.pos += len(data)
+        if self._size >= _WRITE_SIZE:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self.f.write(b"".join(self._pending))
+            self._pending.clear()
+            self._size = 0
+
+    def copy(self, source: str, offset: int, length: int) -> None:
+        fd = self._files.get(source)
+        if fd is None:
+            fd = self._files[source] = os.open(source, os.O_RDONLY)
+        if length <= _COPY_LIMIT:
+            data = os.pread(fd, length, offset)
+            if len(data) != length:
+                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+            self.write(data)
+            return
+        self.flush()
+        self.f.flush()
+        self.pos += length
+        while length:
+            n = os.copy_file_range(fd, self.f.fileno(), length, offset)
+            if n <= 0:
+                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
+            offset += n
+            length -= n
+
+    def close_sources(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,7 +622,7 @@ class _Written:
     """Where a CAR put things: subtrees written or copied (CID -> (offset, length)) and the
     ranges copied as a whole (source, offset, length, new offset)."""
 
-    placed: dict[CID, tuple[int, int, int]]  # CID -> (offset, length, blocks)
+    placed: dict[bytes, tuple[int, int, int]]  # binary CID -> (offset, length, blocks)
     copies: list[tuple[str, int, int, int]]
     size: int
     blocks: int
@@ -541,47 +646,48 @@ def _write_car(
     target: Path,
     root: CID,
     blocks: MemoryBlockStore,
-    sources: Mapping[CID, tuple[str, int, int, int]],
+    sources: Mapping[bytes, tuple[str, int, int, int]],
 ) -> _Written:
     """Write the CAR: blocks of ``blocks`` depth-first from ``root``, and for each CID in
     ``sources`` the sections recorded there as (file, offset, length, number of blocks):
     a subtree already in depth-first order.
     """
-    placed: dict[CID, tuple[int, int, int]] = {}
+    placed: dict[bytes, tuple[int, int, int]] = {}
     copies: list[tuple[str, int, int, int]] = []
-    count = [0]
-    files: dict[str, int] = {}
-    with open(target, "wb") as out:
+    count = 0
+    held = _by_binary_cid(blocks)
+    with open(target, "wb") as f:
+        out = _CarOut(f)
         header = encode_car_header([root])
         out.write(encode_varint(len(header)) + header)
 
-        def emit(cid: CID) -> None:
-            start = out.tell()
-            source = sources.get(cid)
+        def emit(raw: bytes) -> None:
+            nonlocal count
+            start = out.pos
+            source = sources.get(raw)
             if source is not None:
-                _copy_range(*source[:3], out, files)
-                out.seek(0, os.SEEK_END)
-                placed[cid] = (start, source[2], source[3])
+                out.copy(*source[:3])
+                placed[raw] = (start, source[2], source[3])
                 copies.append((source[0], source[1], source[2], start))
-                count[0] += source[3]
+                count += source[3]
                 return
-            if cid not in blocks or cid in placed:
+            block = held.get(raw)
+            if block is None or raw in placed:
                 return  # a wheel or METADATA file (linked, not built), or a repeat
-            block = blocks.get(cid)
-            out.write(_section(cid, block))
-            placed[cid] = (start, 0, 0)
-            before = count[0]
-            count[0] += 1
+            out.write(_section(raw, block))
+            placed[raw] = (start, 0, 0)
+            before = count
+            count += 1
             for child in _linked_cids(block):
                 emit(child)
-            placed[cid] = (start, out.tell() - start, count[0] - before)
+            placed[raw] = (start, out.pos - start, count - before)
 
         try:
-            emit(root)
+            emit(root.to_bytes())
+            out.flush()
         finally:
-            for fd in files.values():
-                os.close(fd)
-        return _Written(placed, copies, out.tell(), count[0])
+            out.close_sources()
+        return _Written(placed, copies, out.pos, count)
 
 
 # --- the build directory -----------------------------------------------------------------
@@ -719,8 +825,8 @@ def _load_state(out: Path, flags: tuple[bool, bool, bytes]) -> _State | None:
     try:
         if not is_build_dir(out):
             return None
-        with open(out / STATE_FILE, "rb") as f:
-            doc = marshal.load(f)
+        # Read whole: marshal.load() of a file object makes a read call per object.
+        doc = marshal.loads((out / STATE_FILE).read_bytes())
         version, *fields = doc
         if version != _STATE_VERSION:
             return None
@@ -879,29 +985,29 @@ def _build(
         todo = rels
     else:
         old_car = str(out / CAR_FILE)  # type: ignore[operator]
-        for rel in rels:
-            old = state.projects.get(rel)
-            if old is not None:
-                stats = _restat(root_dir, rel, old[0])
-                if _same_stats(old[0], stats, state.stamp):
-                    stats_ok = True
-                else:
-                    stats_ok = bool(stats[1]) and _read_project(root_dir, rel, stats)[0] == old[1]
-                if stats_ok:
-                    offset, length = old[6]
-                    reused[rel] = _Project(
-                        rel,
-                        stats,
-                        old[1],
-                        old[2],
-                        old[3],
-                        old[4],
-                        old[5],
-                        (old_car, offset, length),
-                        *old[7:],
-                    )
-                    continue
-            todo.append(rel)
+        known = [(rel, state.projects[rel][0]) for rel in rels if rel in state.projects]
+        changed = _changed_stats(root_dir, known, state.stamp, _jobs(len(known), jobs))
+        for i, (rel, old_stats) in enumerate(known):
+            old = state.projects[rel]
+            if i in changed:
+                stats = changed[i]
+                if not stats or not stats[1] or _read_project(root_dir, rel, stats)[0] != old[1]:
+                    continue  # rebuilt (or, without declarations left, dropped) below
+            else:
+                stats = old_stats
+            offset, length = old[6]
+            reused[rel] = _Project(
+                rel,
+                stats,
+                old[1],
+                old[2],
+                old[3],
+                old[4],
+                old[5],
+                (old_car, offset, length),
+                *old[7:],
+            )
+        todo = [rel for rel in rels if rel not in reused]
 
     # Who depends on whom, before any page is made: a reused project whose dependents
     # changed is rebuilt too (its page lists them).
@@ -945,12 +1051,12 @@ def _build(
         cids = [_cid(p.cid) for p in projects]
         root_blocks = MemoryBlockStore()
         known: dict[bytes, Imported] = {}
-        sources = {cid: (*p.where, p.blocks) for cid, p in zip(cids, projects, strict=True)}
+        sources = {p.cid: (*p.where, p.blocks) for p in projects}
         if state is not None:
             old_car = str(out / CAR_FILE)  # type: ignore[operator]
             for key, (raw, tsize, offset, length, blocks) in state.shards.items():
                 known[key] = Imported(_cid(raw), tsize, 0)
-                sources[known[key].cid] = (old_car, offset, length, blocks)
+                sources[raw] = (old_car, offset, length, blocks)
         shards: dict[bytes, Imported] = {}
         root, root_files = assemble_root(
             settings.table,
@@ -963,6 +1069,7 @@ def _build(
             known_shards=known,
             shards_out=shards,
             policy=settings.policy,
+            parsed=settings.platforms,
         )
         if tree is not None and not incremental:
             for name, data in root_files.items():
@@ -1004,18 +1111,19 @@ def _build(
                             p.tsize,
                             p.wheels,
                             p.blocks,
-                            written.placed[cid][:2]
-                            if cid in written.placed
+                            written.placed[p.cid][:2]
+                            if p.cid in written.placed
                             else written.relocate(*p.where),
                             p.deps,
                             p.dependents,
                             p.row,
                         )
-                        for cid, p in zip(cids, projects, strict=True)
+                        for p in projects
                     },
                     {
-                        key: (shard.cid.to_bytes(), shard.tsize, *written.placed[shard.cid])
+                        key: (raw, shard.tsize, *written.placed[raw])
                         for key, shard in shards.items()
+                        for raw in (shard.cid.to_bytes(),)
                     },
                 )
                 _save_state(base / STATE_FILE, new_state)

@@ -139,15 +139,17 @@ def assemble_root(
     known_shards: Mapping[bytes, Imported] | None = None,
     shards_out: MutableMapping[bytes, Imported] | None = None,
     policy: bytes | None = None,
+    parsed: Sequence[Platform] | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
     """Link built project directories (row, directory) under a root with its root page and
     header (and ``policy``, the collection's policy.toml, when it has one); return the root
     and the root's own generated files. ``known_shards`` and ``shards_out``: see
-    wheelset.ipfs.directory.build_directory()."""
+    wheelset.ipfs.directory.build_directory(). ``parsed``: the ``platforms`` table parsed,
+    when the caller has it (parsing builds every platform's tag list)."""
+    if parsed is None:
+        parsed = parse_platforms(platforms)
     generated = {
-        INDEX_PAGE: render_root_page(
-            (row for row, _ in projects), parse_platforms(platforms), wheels
-        ),
+        INDEX_PAGE: render_root_page((row for row, _ in projects), parsed, wheels),
         HEADER_NAME: format_header(platforms, len(projects), wheels),
     }
     if policy is not None:

@@ -29,6 +29,7 @@ __all__ = [
     "decode_node",
     "decode_unixfs",
     "encode_link",
+    "encode_link_bytes",
     "encode_node",
     "encode_unixfs",
     "file_parts",
@@ -72,9 +73,13 @@ def _field_varint(number: int, value: int) -> bytes:
 
 def encode_link(link: PBLink) -> bytes:
     """One PBLink as it appears (length-prefixed, field 2) inside a PBNode."""
-    # Field keys spelt out (1 and 2 length-delimited, 3 varint): builds encode millions.
-    cid = link.cid.to_bytes()
-    name = link.name.encode("utf-8")
+    return encode_link_bytes(link.cid.to_bytes(), link.name.encode("utf-8"), link.tsize)
+
+
+def encode_link_bytes(cid: bytes, name: bytes, tsize: int) -> bytes:
+    """encode_link() of a link given as its binary CID and UTF-8 name (directory builders
+    encode millions of links: this spares making a PBLink for each)."""
+    # Field keys spelt out (1 and 2 length-delimited, 3 varint).
     body = b"".join(
         (
             b"\x0a",
@@ -84,7 +89,7 @@ def encode_link(link: PBLink) -> bytes:
             encode_varint(len(name)),
             name,
             b"\x18",
-            encode_varint(link.tsize),
+            encode_varint(tsize),
         )
     )
     return b"\x12" + encode_varint(len(body)) + body

@@ -20,9 +20,9 @@ from wheelset.ipfs.cid import cid_for_block
 from wheelset.ipfs.dagpb import (
     DIRECTORY,
     HAMT_SHARD,
-    PBLink,
     PBNode,
     UnixFSData,
+    encode_link_bytes,
     encode_node,
     encode_unixfs,
 )
@@ -63,34 +63,38 @@ def hamt_hash(name: bytes) -> bytes:
     return mmh3.mmh3_x64_128_digest(name, 0)[:8][::-1]
 
 
-def _store_node(node: PBNode, version: int, store: BlockStore | None) -> Imported:
-    block = encode_node(node)
+# An entry being linked: (name, child, the child's binary CID).
+_Entry = tuple[bytes, Imported, bytes]
+# The data field of every basic directory node (a linkless node encodes to just that).
+_DIRECTORY_DATA = encode_node(PBNode((), encode_unixfs(UnixFSData(DIRECTORY))))
+_HAMT_PREFIXES = [b"%02X" % index for index in range(HAMT_FANOUT)]
+
+
+def _store_block(block: bytes, children: int, version: int, store: BlockStore | None) -> Imported:
+    """The node of ``block`` whose links sum to ``children`` Tsize bytes."""
     cid = cid_for_block(block, version=version)
     if store is not None:
         store.put(cid, block)
-    return Imported(cid, len(block) + sum(link.tsize for link in node.links), 0)
+    return Imported(cid, len(block) + children, 0)
 
 
-def _basic_directory(
-    entries: list[tuple[bytes, Imported]], version: int, store: BlockStore | None
-) -> Imported:
-    links = tuple(
-        PBLink(child.cid, name.decode("utf-8"), child.tsize)
-        for name, child in sorted(entries, key=lambda e: e[0])
-    )
-    return _store_node(PBNode(links, encode_unixfs(UnixFSData(DIRECTORY))), version, store)
+def _basic_directory(entries: list[_Entry], version: int, store: BlockStore | None) -> Imported:
+    entries.sort(key=lambda e: e[0])
+    links = [encode_link_bytes(raw, name, child.tsize) for name, child, raw in entries]
+    block = b"".join(links) + _DIRECTORY_DATA
+    return _store_block(block, sum(child.tsize for _, child, _ in entries), version, store)
 
 
-def _shard_key(entries: list[tuple[bytes, bytes, Imported]], version: int) -> bytes:
+def _shard_key(entries: list[tuple[bytes, bytes, Imported, bytes]], version: int) -> bytes:
     """A digest of a sub-shard's entries: equal digests, equal sub-shards."""
     parts = [b"%d" % version]
-    for _, name, child in sorted(entries, key=lambda e: e[1]):
-        parts += (name, child.cid.to_bytes(), b"%d/" % child.tsize)
+    for _, name, child, raw in sorted(entries, key=lambda e: e[1]):
+        parts += (name, raw, b"%d/" % child.tsize)
     return hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
 
 
 def _hamt_shard(
-    entries: list[tuple[bytes, bytes, Imported]],
+    entries: list[tuple[bytes, bytes, Imported, bytes]],
     depth: int,
     version: int,
     store: BlockStore | None,
@@ -99,17 +103,23 @@ def _hamt_shard(
 ) -> Imported:
     if depth >= 8:
         raise WheelsetError("HAMT hash exhausted: 64-bit murmur3 collision", code="HAMT")
-    buckets: dict[int, list[tuple[bytes, bytes, Imported]]] = {}
+    buckets: dict[int, list[tuple[bytes, bytes, Imported, bytes]]] = {}
     for entry in entries:
-        buckets.setdefault(entry[0][depth], []).append(entry)
+        bucket = buckets.get(entry[0][depth])
+        if bucket is None:
+            buckets[entry[0][depth]] = [entry]
+        else:
+            bucket.append(entry)
     links = []
+    children = 0
     bitfield = 0
     for index in sorted(buckets):
         bitfield |= 1 << index
         members = buckets[index]
         if len(members) == 1:
-            _, name, child = members[0]
-            links.append(PBLink(child.cid, f"{index:02X}" + name.decode("utf-8"), child.tsize))
+            _, name, child, raw = members[0]
+            links.append(encode_link_bytes(raw, _HAMT_PREFIXES[index] + name, child.tsize))
+            children += child.tsize
         else:
             key = _shard_key(members, version) if built is not None else b""
             shard = (known or {}).get(key) if built is not None else None
@@ -117,12 +127,15 @@ def _hamt_shard(
                 shard = _hamt_shard(members, depth + 1, version, store)
             if built is not None:
                 built[key] = shard
-            links.append(PBLink(shard.cid, f"{index:02X}", shard.tsize))
+            links.append(
+                encode_link_bytes(shard.cid.to_bytes(), _HAMT_PREFIXES[index], shard.tsize)
+            )
+            children += shard.tsize
     bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
     data = encode_unixfs(
         UnixFSData(HAMT_SHARD, data=bits, hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
     )
-    return _store_node(PBNode(tuple(links), data), version, store)
+    return _store_block(b"".join(links) + encode_node(PBNode((), data)), children, version, store)
 
 
 def build_directory(
@@ -144,11 +157,12 @@ def build_directory(
     Raises:
         InvalidEntryName: a name UnixFS cannot hold, or a duplicate name.
     """
-    encoded = [(_check_name(name), child) for name, child in entries]
-    if len({name for name, _ in encoded}) != len(encoded):
+    encoded = [(_check_name(name), child, child.cid.to_bytes()) for name, child in entries]
+    if len({name for name, _, _ in encoded}) != len(encoded):
         raise InvalidEntryName("duplicate directory entry name")
-    if estimated_directory_size(encoded) > hamt_threshold:
-        hashed = [(hamt_hash(name), name, child) for name, child in encoded]
+    # Kubo's estimate (estimated_directory_size), from the CIDs already encoded.
+    if sum(len(name) + len(raw) for name, _, raw in encoded) > hamt_threshold:
+        hashed = [(hamt_hash(name), name, child, raw) for name, child, raw in encoded]
         return _hamt_shard(hashed, 0, cid_version, store, known_shards, shards_out)
     return _basic_directory(encoded, cid_version, store)
 
