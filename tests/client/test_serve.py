@@ -64,8 +64,12 @@ def test_pages_and_files(published, ipfs_node, tmp_path: Path, http) -> None:
         assert {"name": "lib-a"} in as_json["projects"]
         page = http.get(base + "speedup/")
         decl = published.declarations[next(f for f in published.declarations if "manylinux" in f)]
-        href = f"../../files/{decl.content_id}/{decl.filename}#sha256={decl.sha256}"
+        # The HTML is the root's own page (its table, its links by file name), byte for byte
+        assert page.content == published.built.generated["speedup/index.html"]
+        href = f"{decl.filename}#sha256={decl.sha256}"
         assert f'href="{href}"' in page.text and "data-core-metadata=" in page.text
+        assert root.content == published.built.generated["index.html"]
+        assert "<table" in root.text
         project = http.get(base + "speedup/", headers={"Accept": f"{JSON}, {HTML};q=0.5"})
         assert project.headers["content-type"] == JSON
         files = {f["filename"]: f for f in project.json()["files"]}
@@ -74,6 +78,8 @@ def test_pages_and_files(published, ipfs_node, tmp_path: Path, http) -> None:
         assert project.json()["versions"] == ["2.1"]
 
         wheel = http.get(base + "speedup/" + href.split("#")[0])
+        by_cid = http.get(base.replace("/simple/", f"/files/{decl.content_id}/{decl.filename}"))
+        assert by_cid.content == wheel.content
         assert wheel.status_code == 200
         assert wheel.content == published.wheels[decl.filename].read_bytes()
         metadata = http.get(base + "speedup/" + href.split("#")[0] + ".metadata")
@@ -225,5 +231,7 @@ def test_a_project_is_read_when_a_client_first_asks(tmp_path: Path, http) -> Non
             assert http.get(url + "p7/").status_code == 200
             assert http.get(url + "nope/").status_code == 404
             asked = [r.split("?")[0] for r in gateway.requests[1:]]
-            assert len(asked) == 1 and asked[0].endswith("/index.json")
+            # the project's data, then its own page (its directory block is already known):
+            # two requests, nothing of the other 29 projects
+            assert len(asked) == 2 and asked[0].endswith("/index.json")
             assert "p29" in http.get(url).text  # the listing, when /simple/ is asked

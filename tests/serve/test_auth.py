@@ -144,7 +144,8 @@ def test_access_lists_are_enforced_per_root(published, ipfs_node, tmp_path: Path
                 assert "app-1.0" not in response.text
         assert httpx.get(f"{origin}/nosuch/simple/", auth=("alice", "alice-pw")).status_code == 404
         other = httpx.get(f"{origin}/other/simple/app/", auth=("bob", "bob-pw")).text
-        link = other.split('href="')[1].split("#")[0]
+        hrefs = [part.split('"')[0] for part in other.split('href="')[1:]]
+        link = next(h for h in hrefs if ".whl#" in h).split("#")[0]
         wheel = httpx.get(f"{origin}/other/simple/app/{link}", auth=("bob", "bob-pw"))
         assert wheel.status_code == 200
         assert wheel.content == published.wheels["app-1.0-py3-none-any.whl"].read_bytes()

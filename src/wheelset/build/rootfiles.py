@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "HEADER_NAME",
+    "INDEX_PAGE",
     "POLICY_NAME",
     "PROJECT_FILE",
     "dump_json",
@@ -33,6 +34,7 @@ __all__ = [
 HEADER_NAME = "wheelset.json"
 POLICY_NAME = "policy.toml"  # the collection's policy.toml, verbatim, when it has one
 PROJECT_FILE = "index.json"
+INDEX_PAGE = "index.html"  # the PEP 503 page of the root, and of each project
 FORMAT_NAME = "wheelset-root"
 FORMAT_VERSION = 2
 PEP691_API_VERSION = "1.1"

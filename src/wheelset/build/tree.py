@@ -31,6 +31,7 @@ from wheelset.build.pages import (
 )
 from wheelset.build.rootfiles import (
     HEADER_NAME,
+    INDEX_PAGE,
     POLICY_NAME,
     PROJECT_FILE,
     format_header,
@@ -54,7 +55,6 @@ __all__ = [
     "build_root",
 ]
 
-INDEX_PAGE = "index.html"
 METADATA_SUFFIX = ".metadata"
 
 

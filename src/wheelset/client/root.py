@@ -42,6 +42,7 @@ from wheelset.build.rootfiles import (
     FORMAT_NAME,
     FORMAT_VERSION,
     HEADER_NAME,
+    INDEX_PAGE,
     POLICY_NAME,
     PROJECT_FILE,
 )
@@ -79,6 +80,8 @@ _V1_FORMAT = "wheelset-manifest"
 MAX_HEADER_SIZE = 4 << 20  # bytes; the header holds the platforms table and two counts
 MAX_PROJECT_FILE_SIZE = 32 << 20  # bytes; far above any real project, bounds a hostile source
 MAX_POLICY_SIZE = 4 << 20  # bytes; a policy is a few allow-lists
+# bytes; a root page lists every project (~90 bytes each: 45 MB at 500,000 projects)
+MAX_PAGE_SIZE = 256 << 20
 _PARALLEL_READS = 8  # project files read at once (each is a round trip or two)
 _WINDOW = 64  # projects in flight when streaming every project
 _HEADER_KEYS = frozenset({"format", "version", "platforms", "projects", "wheels"})
@@ -392,6 +395,15 @@ class Root:
         """
         return self._reader.policy()
 
+    def page(self, project: str | None = None) -> bytes | None:
+        """The root's own HTML page (docs/root-format.md): its root page, or ``project``'s
+        page; None when the root has no such page.
+
+        Raises:
+            RootError: it cannot be read or verified.
+        """
+        return self._reader.page(project)
+
     def declarations(self, names: Iterable[str]) -> list[Declaration]:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
@@ -405,6 +417,9 @@ class _Reader:
         raise NotImplementedError
 
     def policy(self) -> bytes | None:
+        raise NotImplementedError
+
+    def page(self, project: str | None) -> bytes | None:
         raise NotImplementedError
 
     def listing(self) -> Mapping[str, object]:
@@ -440,6 +455,10 @@ class _TreeReader(_Reader):
 
     def policy(self) -> bytes | None:
         return self._read(self.tree / POLICY_NAME, MAX_POLICY_SIZE)
+
+    def page(self, project: str | None) -> bytes | None:
+        where = self.tree if project is None else self.tree / project
+        return self._read(where / INDEX_PAGE, MAX_PAGE_SIZE)
 
     def project(self, name: str) -> tuple[WheelEntry, ...] | None:
         file = self.tree / name / PROJECT_FILE
@@ -511,8 +530,16 @@ class _ResolvedReader(_Reader):
             raise self._explain(e) from e
 
     def policy(self) -> bytes | None:
+        return self._optional((POLICY_NAME,), MAX_POLICY_SIZE)
+
+    def page(self, project: str | None) -> bytes | None:
+        return self._optional(
+            (INDEX_PAGE,) if project is None else (project, INDEX_PAGE), MAX_PAGE_SIZE
+        )
+
+    def _optional(self, names: tuple[str, ...], max_size: int) -> bytes | None:
         try:
-            return self.resolver.read(self.root, (POLICY_NAME,), max_size=MAX_POLICY_SIZE)
+            return self.resolver.read(self.root, names, max_size=max_size)
         except NoSuchPath:
             return None
         except PathError as e:
@@ -542,7 +569,7 @@ class _ResolvedReader(_Reader):
         return self.listing()  # type: ignore[return-value]
 
 
-_ROOT_FILES = frozenset({HEADER_NAME, POLICY_NAME, "index.html"})
+_ROOT_FILES = frozenset({HEADER_NAME, POLICY_NAME, INDEX_PAGE})
 
 
 def _open(cid: CID, reader: _Reader, source: str) -> Root:

@@ -96,20 +96,35 @@ class _Served:
     files: dict[tuple[str, str], _File | None] = field(default_factory=dict)
 
     def root_pages(self) -> tuple[bytes, bytes]:
+        # HTML: the root's own page (the project table people browse), verified like any
+        # file of the root; JSON: rendered here, with links this server answers.
         if self.listing is None:
-            from wheelset.build.pages import ProjectRow, render_root_page
-
             names = self.root.names()
-            self.listing = (render_root_page(map(ProjectRow, names)), render_root_json(names))
+            html = self.root.page()
+            if html is None:
+                from wheelset.build.pages import ProjectRow, render_root_page
+
+                html = render_root_page(map(ProjectRow, names))
+            self.listing = (html, render_root_json(names))
         return self.listing
 
     def project_pages(self, project: str) -> tuple[bytes, bytes] | None:
         entries = self.root.project(project)
         pages = None
         if entries is not None:
-            pages = (render_project_html(project, entries), render_project_json(project, entries))
+            html = self.root.page(project) or render_project_html(project, entries)
+            pages = (html, render_project_json(project, entries))
         self.pages[project] = pages
         return pages
+
+    def file_named(self, project: str, name: str) -> _File | None:
+        """A file a root's own project page links by name (``<filename>``, and
+        ``<filename>.metadata``)."""
+        wheel = name.removesuffix(".metadata")
+        for entry in self.root.project(project) or ():
+            if entry.declaration.filename == wheel:
+                return self.file(str(entry.declaration.content_id), name)
+        return None
 
     def file(self, cid_text: str, name: str) -> _File | None:
         found = None
@@ -379,6 +394,9 @@ class IndexApp:
         if rest == ["simple", ""]:
             pages = served.listing or await self._in_thread(served.root_pages)
             return await _send_page(send, pages, headers, head)
+        if len(rest) == 3 and rest[0] == "simple" and rest[2] not in ("", rest[1]):
+            wanted = await self._in_thread(served.file_named, rest[1], rest[2])
+            return await self._send_file(served, wanted, rest[2], send, head)
         if len(rest) in (2, 3) and rest[0] == "simple" and rest[-1] in ("", rest[1]):
             project = canonicalize_name(rest[1])
             if project != rest[1] or len(rest) == 2:
@@ -390,17 +408,17 @@ class IndexApp:
                 raise _Reply(404, f"no project {project}\n")
             return await _send_page(send, found, headers, head)  # type: ignore[arg-type]
         if len(rest) == 3 and rest[0] == "files":
-            return await self._send_file(served, rest[1], rest[2], send, head)
+            wanted = served.files.get((rest[1], rest[2]), _MISSING)
+            if wanted is _MISSING:
+                wanted = await self._in_thread(served.file, rest[1], rest[2])
+            return await self._send_file(served, wanted, rest[2], send, head)
         if rest in (["simple"], [""]):
             raise _Reply(301, headers=((b"location", f"{prefix}/simple/".encode()),))
         raise _Reply(404, "not found\n")
 
     async def _send_file(
-        self, served: _Served, cid_text: str, name: str, send: _Send, head: bool
+        self, served: _Served, wanted: object, name: str, send: _Send, head: bool
     ) -> tuple[int, int]:
-        wanted = served.files.get((cid_text, name), _MISSING)
-        if wanted is _MISSING:
-            wanted = await self._in_thread(served.file, cid_text, name)
         if wanted is None:
             raise _Reply(404, "not a file of this root\n")
         assert isinstance(wanted, _File)

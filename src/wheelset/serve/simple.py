@@ -1,4 +1,5 @@
-"""The pages `serve` answers: PEP 503 HTML or PEP 691 JSON, chosen by the Accept header.
+"""The pages `serve` renders: PEP 691 JSON (the HTML pages are the root's own), and HTML
+only for a root without pages of its own.
 
 A project page links each wheel as ``../../files/<cid>/<filename>`` (relative, so a root
 served under any prefix, or behind a proxy that adds one, links its own verifying URLs),
