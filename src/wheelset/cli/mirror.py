@@ -194,7 +194,8 @@ def _local_car(root: str | None) -> Path | None:
     """The CAR file holding ROOT's blocks when ROOT is a CAR file or a build directory."""
     if root is None:
         return None
-    from wheelset.client.root import CAR_FILE, parse_root_ref
+    from wheelset.build.stage import CAR_FILE
+    from wheelset.client.root import parse_root_ref
     from wheelset.errors import WheelsetError
 
     try:
