@@ -8,12 +8,13 @@ errors use the spec's ``{"error": {"reason", "details"}}`` body.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.index import serve_handler
 
 
 @dataclass
@@ -92,11 +93,5 @@ def _handler(state: PinningServiceState) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serve_pinning_service(state: PinningServiceState) -> Iterator[str]:
     """Run the service; yield its base URL (no trailing slash)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_handler(state)) as url:
+        yield url

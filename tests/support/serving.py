@@ -17,11 +17,12 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.support.index import serve_handler
 from tests.support.venvs import isolated_env
 from wheelset.serve.app import IndexApp
 
@@ -123,15 +124,8 @@ def slow_gateway(files: Mapping[str, bytes], seconds: float) -> Iterator[str]:
                 self.wfile.flush()
                 time.sleep(seconds / 10)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler) as url:
+        yield url
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path, Path]:
