@@ -177,6 +177,23 @@ def test_unchanged_projects_are_not_read(tmp_path: Path) -> None:
     assert len(read) == 2  # p39 in each root; the 39 unchanged projects are not read
 
 
+def test_two_build_dirs_compare_by_their_recorded_directories(tmp_path: Path) -> None:
+    specs = [(f"p{i}", "1.0", PURE) for i in range(40)]
+    a = _build(tmp_path, "a", specs, [LINUX])
+    b = _build(tmp_path, "b", [*specs[:-1], ("p39", "2.0", PURE)], [LINUX])
+    for out in (a, b):  # project files that would fail if the diff read them
+        for project in ("p3", "p17"):
+            (out / "tree" / project / "index.json").write_text(f"not json {out.name}")
+    result = runner.invoke(app, ["diff", str(a), str(b)])
+    assert result.exit_code == 0, result.stderr
+    assert "^ p39 1.0 -> 2.0" in result.stdout and "p3 " not in result.stdout
+
+    # Without a record of its own root (a state of another build), every project is read
+    (b / ".build-state").write_bytes((a / ".build-state").read_bytes())
+    result = runner.invoke(app, ["diff", str(a), str(b)])
+    assert result.exit_code == 1 and "/index.json" in result.stderr
+
+
 def test_a_gateway_cannot_substitute_another_root(roots, tmp_path: Path) -> None:
     a, b = roots
     cid = (a / "ROOT").read_text().strip()

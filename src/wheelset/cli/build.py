@@ -24,7 +24,7 @@ from wheelset.cli.options import (
     TimeoutOption,
     WithMetadataOption,
 )
-from wheelset.cli.progress import ProgressBar
+from wheelset.cli.progress import ProgressBar, echo_outcome
 from wheelset.cli.replicate import announce, cluster_pin, record_publish
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -241,15 +241,13 @@ Pins are recorded so that `wheelset gc` can release them.
                     pin_timeout=timeout,
                     progress=progress,
                 )
-            for failure in report.failures:
-                typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)
             how = "pinned" if report.root_pinned else "imported, NOT pinned"
-            typer.echo(
+            echo_outcome(
+                report.failures,
                 f"root {report.root} {how} on {api} ({report.blocks} blocks, "
                 f"{report.car_size} bytes); wheels: {report.count('added')} added, "
                 f"{report.count('pinned')} pinned, {report.count('present')} already there, "
                 f"{report.count(FAILED)} failed",
-                err=True,
             )
             if report.failures:
                 raise PublishError(

@@ -17,7 +17,7 @@ from wheelset.cli.options import (
     JobsOption,
     TimeoutOption,
 )
-from wheelset.cli.progress import ProgressBar
+from wheelset.cli.progress import ProgressBar, echo_outcome
 from wheelset.cli.wiring import open_root, resolve_root_name
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -140,14 +140,12 @@ def mirror_command(
                 report = mirror_root(
                     target, resolver, rpc, record, wheels, workers=jobs, progress=progress
                 )
-            for failure in report.failures:
-                typer.echo(f"failed: {failure.filename}: {failure.detail}", err=True)
             state = "held" if report.root_pinned else "NOT pinned (wheels missing)"
-            typer.echo(
+            echo_outcome(
+                report.failures,
                 f"root {report.root} {state} on {api}; wheels: {report.count(HELD)} held, "
                 f"{report.count(FETCHED)} fetched, {report.count(FAILED)} failed; "
                 f"{report.root_blocks} root blocks imported",
-                err=True,
             )
             return report
 

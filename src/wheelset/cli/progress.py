@@ -13,12 +13,16 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
+    from wheelset.build.publish import WheelOutcome
+
 from wheelset.progress import human_size
 
-__all__ = ["ProgressBar", "human_size"]
+__all__ = ["ProgressBar", "echo_outcome", "human_size"]
 
 
 class ProgressBar:
@@ -93,3 +97,10 @@ class ProgressBar:
     def warn(self, message: str) -> None:
         with self._lock:
             self.warnings.append(message)
+
+
+def echo_outcome(failures: Iterable[WheelOutcome], summary: str) -> None:
+    """The end of an operation over wheels on stderr: each failed wheel, then a summary."""
+    for failure in failures:
+        print(f"failed: {failure.filename}: {failure.detail}", file=sys.stderr)
+    print(summary, file=sys.stderr)

@@ -338,7 +338,8 @@ class Root:
 
     def listing(self) -> Mapping[str, object]:
         """Each project's name and a token that is equal in two roots exactly when the
-        project is the same (its directory CID, or its project file's bytes on disk)."""
+        project is the same (its directory CID — a build directory's as its last build recorded
+        it — or else its project file's bytes on disk)."""
         return self._reader.listing()
 
     def changed(self, other: Root) -> dict[str, tuple[bool, bool]]:
@@ -466,7 +467,10 @@ class _TreeReader(_Reader):
         return None if data is None else parse_project_file(data, name, str(file))
 
     def listing(self) -> Mapping[str, object]:
-        return _TreeListing(self.tree)
+        from wheelset.build.stage import read_build_listing
+
+        recorded = read_build_listing(self.tree.parent)
+        return recorded if recorded is not None else _TreeListing(self.tree)
 
     def directories(self, root: CID) -> Mapping[str, CID]:
         from wheelset.build.stage import CAR_FILE

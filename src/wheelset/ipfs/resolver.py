@@ -486,12 +486,12 @@ class PathResolver:
 
     def _run(
         self,
-        root: CID,
-        names: Sequence[str],
         read: Callable[[Getter], object],
         what: str,
-        max_size: int,
+        attempt: Callable[[BlockSource], tuple[object, dict[CID, bytes]]],
     ) -> object:
+        """``read`` over the cached blocks, else over each source in turn (``attempt``
+        gives its value and the blocks it fetched, stored once it succeeds)."""
         try:
             return read(self._cached)
         except (_Missing, SourceFailure):
@@ -499,7 +499,7 @@ class PathResolver:
         failures: list[str] = []
         for source in self.sources:
             try:
-                value, got = self._attempt(source, root, names, read, max_size)
+                value, got = attempt(source)
             except SourceFailure as e:
                 failures.append(f"{source.name}: {e.reason}")
                 continue
@@ -508,6 +508,18 @@ class PathResolver:
         if not failures:
             raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
         raise PathError(f"cannot read {what}: " + "; ".join(failures))
+
+    def _path(
+        self,
+        root: CID,
+        names: Sequence[str],
+        read: Callable[[Getter], object],
+        what: str,
+        max_size: int,
+    ) -> object:
+        return self._run(
+            read, what, lambda source: self._attempt(source, root, names, read, max_size)
+        )
 
     def read(self, root: CID, names: Sequence[str], *, max_size: int) -> bytes:
         """The verified bytes of the file at ``/<root>/<names…>``.
@@ -526,7 +538,7 @@ class PathResolver:
                 cid = _child(get, cid, name, "/" + "/".join(names[:depth]))
             return _file(get, cid, max_size, where)
 
-        return self._run(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
+        return self._path(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
 
     def block(self, cid: CID) -> bytes:
         """The verified block ``cid``: from the cache, else from each source in turn (a
@@ -560,7 +572,7 @@ class PathResolver:
         def read(get: Getter) -> dict[str, CID]:
             return dict(_entries(get, directory, f"/ipfs/{directory}"))
 
-        return self._run(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
+        return self._path(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
 
     def differences(self, a: CID, b: CID) -> Difference:
         """The entries that differ between the verified directories ``a`` and ``b`` (see
@@ -573,24 +585,12 @@ class PathResolver:
         def read(get: Getter) -> Difference:
             return _differences(get, a, b, f"/ipfs/{a} against /ipfs/{b}")
 
-        try:
-            return read(self._cached)
-        except (_Missing, SourceFailure):
-            pass
-        failures: list[str] = []
-        for source in self.sources:
+        def one_by_one(source: BlockSource) -> tuple[object, dict[CID, bytes]]:
             got: dict[CID, bytes] = {}
-            try:
-                value = read(self._from_cache_then(source, got))
-            except SourceFailure as e:
-                failures.append(f"{source.name}: {e.reason}")
-                continue
-            self._store(got)
-            return value
-        what = f"the directories {a} and {b}"
-        if not failures:
-            raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
-        raise PathError(f"cannot read {what}: " + "; ".join(failures))
+            return read(self._from_cache_then(source, got)), got
+
+        found = self._run(read, f"the directories {a} and {b}", one_by_one)
+        return found  # type: ignore[return-value]
 
 
 def block_dir_of(cache_directory: Path) -> BlockDir:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 import tomli_w
@@ -71,6 +72,7 @@ KEY_ORDER = (
     "dependencies",
 )
 _KNOWN = frozenset(KEY_ORDER)
+_T = TypeVar("_T")
 _REQUIRED = ("source", "content-id", "extras", "dependencies")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Wheel names never need more than these characters; anything else (separators, "..",
@@ -296,6 +298,22 @@ class _Problems:
     def add(self, code: str, message: str) -> None:
         self.items.append(DeclarationError(message, path=self.path, code=code))
 
+    def parsed(
+        self,
+        code: str,
+        label: str,
+        parse: Callable[[str], _T],
+        text: str,
+        error: type[Exception] | tuple[type[Exception], ...],
+    ) -> _T | None:
+        """``parse(text)``, or None with a ``code`` problem ``label: why`` when it raises
+        ``error``."""
+        try:
+            return parse(text)
+        except error as e:
+            self.add(code, f"{label}: {e}")
+            return None
+
     def typed(self, table: Mapping[str, object], key: str, kind: type) -> object:
         """``table[key]`` if present and of ``kind`` (bool is not an int), else None."""
         if key not in table:
@@ -392,22 +410,15 @@ def validate_declaration(
     if isinstance(source, str) and (problem := _source_problem(source, filename)):
         problems.add("SOURCE", problem)
 
-    content_id = None
+    content_id = requires_python = None
     if isinstance(cid_text, str):
-        try:
-            content_id = parse_cid(cid_text)
-        except InvalidCID as e:
-            problems.add("CID", f"content-id: {e}")
-        else:
-            if content_id.version != 0:
-                problems.add("CID", "content-id must be a CIDv0 (Qm…), as `ipfs add` gives")
-
-    requires_python = None
+        content_id = problems.parsed("CID", "content-id", parse_cid, cid_text, InvalidCID)
+        if content_id is not None and content_id.version != 0:
+            problems.add("CID", "content-id must be a CIDv0 (Qm…), as `ipfs add` gives")
     if isinstance(python_text, str):
-        try:
-            requires_python = _parse_specifier(python_text)
-        except InvalidSpecifier as e:
-            problems.add("SPECIFIER", f"requires-python: {e}")
+        requires_python = problems.parsed(
+            "SPECIFIER", "requires-python", _parse_specifier, python_text, InvalidSpecifier
+        )
 
     extras: tuple[NormalizedName, ...] = ()
     if raw_extras:
