@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import tomli_w
+from synth_collection import random_dependency
 
 from wheelset.check import run_checks
 from wheelset.check.names import load_popular_names, ultranormalize
@@ -93,21 +94,8 @@ def generate(root: Path, count: int, seed: int = 7) -> int:
         version = f"{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
         extras = [f"x{k}" for k in range(rng.choice((0, 0, 0, 1, 2, 3)))]
         dependencies = []
-        for dep_name, dep_version, dep_extras in rng.sample(projects, min(len(projects), 6))[
-            : rng.randint(0, 6)
-        ]:
-            major = dep_version.split(".")[0]
-            spec = rng.choice(
-                (f">={dep_version}", f">={major}", f"<{int(major) + 1},>={major}", "")
-            )
-            wanted = f"[{dep_extras[0]}]" if dep_extras and rng.random() < 0.2 else ""
-            dependency = f"{dep_name}{wanted}{spec}"
-            roll = rng.random()
-            if roll < 0.25:
-                dependency += f"; {rng.choice(MARKERS)}"
-            elif roll < 0.45 and extras:
-                dependency += f'; extra == "{rng.choice(extras)}"'
-            dependencies.append(dependency)
+        for dep in rng.sample(projects, min(len(projects), 6))[: rng.randint(0, 6)]:
+            dependencies.append(random_dependency(rng, dep, extras, MARKERS))
         kind = rng.random()
         stem = name.replace("-", "_")
         if kind < 0.6:

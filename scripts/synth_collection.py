@@ -49,6 +49,27 @@ MARKERS = (
 )
 
 
+def random_dependency(
+    rng: random.Random,
+    dep: tuple[str, str, Sequence[str]],
+    extras: Sequence[str],
+    markers: Sequence[str] = MARKERS,
+) -> str:
+    """A requirement on ``dep`` (name, version, extras): a random specifier, sometimes one
+    of its extras, sometimes a marker or an ``extra ==`` condition of the dependent's."""
+    dep_name, dep_version, dep_extras = dep
+    major = dep_version.split(".")[0]
+    spec = rng.choice((f">={dep_version}", f">={major}", f"<{int(major) + 1},>={major}", ""))
+    wanted = f"[{dep_extras[0]}]" if dep_extras and rng.random() < 0.2 else ""
+    dependency = f"{dep_name}{wanted}{spec}"
+    roll = rng.random()
+    if roll < 0.25:
+        dependency += f"; {rng.choice(markers)}"
+    elif roll < 0.45 and extras:
+        dependency += f'; extra == "{rng.choice(extras)}"'
+    return dependency
+
+
 def _variants(name: str) -> Iterator[int]:
     """Hashes of the ultranormal form and its one-deletion variants: two names within one
     edit share one (the compact form of the check's own candidate search)."""
@@ -113,19 +134,7 @@ def generate(
         dependencies = []
         window = min(len(earlier), 5000)
         for back in rng.sample(range(1, window + 1), min(window, rng.randint(0, 4))):
-            dep_name, dep_version, dep_extras = earlier[-back]
-            major = dep_version.split(".")[0]
-            spec = rng.choice(
-                (f">={dep_version}", f">={major}", f"<{int(major) + 1},>={major}", "")
-            )
-            wanted = f"[{dep_extras[0]}]" if dep_extras and rng.random() < 0.2 else ""
-            dependency = f"{dep_name}{wanted}{spec}"
-            roll = rng.random()
-            if roll < 0.25:
-                dependency += f"; {rng.choice(MARKERS)}"
-            elif roll < 0.45 and extras:
-                dependency += f'; extra == "{rng.choice(extras)}"'
-            dependencies.append(dependency)
+            dependencies.append(random_dependency(rng, earlier[-back], extras))
         stem = f"{re.sub(r'[-_.]+', '_', name)}-{version}-py3-none-any"
         digest = hashlib.sha256(stem.encode()).digest()
         directory = f"{prefix_of(name)}/{name}"
