@@ -417,11 +417,10 @@ class IndexApp:
         raise _Reply(404, "not found\n")
 
     async def _send_file(
-        self, served: _Served, wanted: object, name: str, send: _Send, head: bool
+        self, served: _Served, wanted: _File | None, name: str, send: _Send, head: bool
     ) -> tuple[int, int]:
         if wanted is None:
             raise _Reply(404, "not a file of this root\n")
-        assert isinstance(wanted, _File)
         f = self._cache.open_verified(
             wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256
         )
