@@ -16,8 +16,13 @@ changed_paths().
 
 from __future__ import annotations
 
+import functools
+import marshal
+import multiprocessing
 import os
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -25,7 +30,7 @@ from wheelset.errors import CollectionError
 from wheelset.fsutil import is_temp_name
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.model import canonical_toml
-from wheelset.model.declarations import Declaration, validate_declaration
+from wheelset.model.declarations import Declaration, DeclarationRecord, validate_declaration
 from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
@@ -89,23 +94,33 @@ def _kind(entry: os.DirEntry[str]) -> str:
     return _SPECIAL
 
 
-def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(prefix-tree entries, top-level TOML entries), each (relative path, _kind()).
-
-    Iterative, so any depth of nesting is fine; directories are entered only when they
-    are real directories (a symbolic link to one is an entry like a file).
-    """
-    tree: list[tuple[str, str]] = []
+def _top_level(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """(top-level directories, top-level TOML entries as (name, _kind())), each sorted so
+    that walking the directories in order lists paths in sorted order."""
+    directories: list[str] = []
     top_toml: list[tuple[str, str]] = []
-    pending: list[tuple[str, str]] = []
     with os.scandir(root) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                pending.append((entry.path, entry.name))
+                directories.append(entry.name)
             elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
                 top_toml.append((entry.name, _kind(entry)))
+    # "a-b/x" sorts before "a/x": order directories as their paths' prefixes "name/" do.
+    directories.sort(key=lambda name: f"{name}/")
+    top_toml.sort()
+    return directories, top_toml
+
+
+def _list_tree(root: str, top: str) -> list[tuple[str, str]]:
+    """Every entry below top-level directory ``top``, as (relative path, _kind()), sorted.
+
+    Iterative, so any depth of nesting is fine; directories are entered only when they
+    are real directories (a symbolic link to one is an entry like a file).
+    """
+    tree: list[tuple[str, str]] = []
+    pending = [(f"{root}/{top}", top)]
     while pending:
         directory, rel = pending.pop()
         try:
@@ -120,7 +135,53 @@ def _list_files(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str]
                         tree.append((name, _kind(entry)))
         except OSError as e:
             tree.append((rel, f"cannot read the directory: {e.strerror or e}"))
-    return tree, top_toml
+    tree.sort()
+    return tree
+
+
+# One entry of the walk: relative path, why it was not read ("" when read or not a
+# declaration), the declaration (or its record, across processes), the findings'
+# (code, message).
+_Entry = tuple[str, str, "Declaration | DeclarationRecord | None", tuple[tuple[str, str], ...]]
+
+
+def _read_entries(root: str, listed: list[tuple[str, str]], compact: bool) -> list[_Entry]:
+    read: list[_Entry] = []
+    for rel, kind in listed:
+        if kind or not rel.endswith(".toml"):
+            read.append((rel, kind, None, ()))
+            continue
+        decl, problems = _load_one(f"{root}/{rel}", PurePosixPath(rel))
+        loaded = decl.to_record() if compact and decl is not None else decl
+        read.append((rel, "", loaded, tuple((p.code, p.message) for p in problems)))
+    return read
+
+
+def _read_part(root: str, top: str) -> bytes:
+    """In a worker process: top-level directory ``top`` listed and read, as marshal bytes
+    of plain records (cheap to send back, unlike pickled objects)."""
+    return marshal.dumps(_read_entries(root, _list_tree(root, top), compact=True))
+
+
+def _ignore_interrupt() -> None:
+    # Ctrl-C goes to the whole process group: the parent stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _workers(jobs: int | None, parts: int) -> int:
+    """How many worker processes read the tree (0: read it in this process)."""
+    if jobs is None:
+        if parts < _PARALLEL_PARTS:
+            return 0
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if jobs < 2 or sys.platform != "linux":
+        return 0  # fork is the cheap way to share the loaded modules; Linux only
+    return jobs
+
+
+# Below this many top-level directories (each project has a hashed prefix directory, so
+# about this many projects) reading in this process beats starting workers.
+_PARALLEL_PARTS = 128
 
 
 def _load_one(path: str, rel: PurePosixPath) -> tuple[Declaration | None, list[Finding]]:
@@ -145,10 +206,11 @@ def decode_declaration(
     return decl, [Finding(path, p.code, str(p)) for p in problems]
 
 
-def load_collection(directory: Path) -> Collection:
+def load_collection(directory: Path, *, jobs: int | None = None) -> Collection:
     """Load platforms.toml and every declaration below ``directory``.
 
-    Symbolic links and special files are never read: each is an IO finding.
+    Symbolic links and special files are never read: each is an IO finding. ``jobs``
+    processes read the files (None: one per core for a large collection; 1: this one).
 
     Raises:
         CollectionError: the directory does not exist or is not a directory.
@@ -156,10 +218,10 @@ def load_collection(directory: Path) -> Collection:
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
     with cycle_collection_paused():
-        return _load(directory)
+        return _load(directory, jobs)
 
 
-def _load(directory: Path) -> Collection:
+def _load(directory: Path, jobs: int | None) -> Collection:
     findings: list[Finding] = []
     platforms: tuple[Platform, ...] = ()
     table: dict[str, object] = {}
@@ -173,24 +235,36 @@ def _load(directory: Path) -> Collection:
         policy = load_policy(directory / POLICY_FILE)
     except PolicyError as e:
         findings.append(Finding(PurePosixPath(POLICY_FILE), "POLICY", str(e)))
-    tree, top_toml = _list_files(directory)
-    tree.sort()
-    entries = [*sorted(top_toml), *tree]
+    parts, top_toml = _top_level(directory)
     root = str(directory)
     declarations: list[Declaration] = []
     files: list[PurePosixPath] = []
-    for rel, kind in entries:
-        path = PurePosixPath(rel)
-        files.append(path)
-        if kind:
-            findings.append(Finding(path, "IO", f"not read: {kind}"))
-            continue
-        if not rel.endswith(".toml"):
-            continue
-        decl, problems = _load_one(f"{root}/{rel}", path)
-        if decl is not None:
-            declarations.append(decl)
-        findings.extend(problems)
+
+    def add(entries: list[_Entry]) -> None:
+        for rel, kind, decl, problems in entries:
+            path = PurePosixPath(rel)
+            files.append(path)
+            if kind:
+                findings.append(Finding(path, "IO", f"not read: {kind}"))
+                continue
+            if decl is not None:
+                declarations.append(
+                    decl if isinstance(decl, Declaration) else Declaration.from_record(decl, path)
+                )
+            findings.extend(Finding(path, code, message) for code, message in problems)
+
+    add(_read_entries(root, top_toml, compact=False))
+    workers = _workers(jobs, len(parts))
+    if workers:
+        # The workers list, read, parse and validate; this process rebuilds the objects
+        # from their records meanwhile, in path order.
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=_ignore_interrupt) as pool:
+            for data in pool.imap(functools.partial(_read_part, root), parts):
+                add(marshal.loads(data))
+    else:
+        for top in parts:
+            add(_read_entries(root, _list_tree(root, top), compact=False))
     declarations.sort(key=lambda d: d.path)
     return Collection(
         root=directory,

@@ -49,6 +49,7 @@ __all__ = [
     "MAX_FILE_SIZE",
     "Declaration",
     "DeclarationError",
+    "DeclarationRecord",
     "dump_declaration",
     "format_declaration",
     "load_declaration",
@@ -180,11 +181,13 @@ def relpath_for(wheel_filename: str) -> PurePosixPath:
 
 # The shape of almost every dependency: name[extras] specifiers; marker, without a URL or
 # parentheses. Its parts are parsed by packaging, the specifiers and the marker once per
-# distinct text (a collection repeats them constantly); anything else is parsed whole.
+# distinct text (a collection repeats them constantly); anything else is parsed whole. The
+# marker runs to the last non-space character (found by a greedy match: a lazy one would
+# try to end the text at every character).
 _SIMPLE_REQUIREMENT = re.compile(
     r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([A-Za-z0-9._,\s-]*)\])?\s*"
     r"((?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*,\s*)*"
-    r"(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)?)\s*(?:;\s*(\S.*?))?\s*"
+    r"(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)?)\s*(?:;\s*(\S(?:.*\S)?))?\s*"
 )
 _NO_EXTRAS: frozenset[str] = frozenset()  # shared: requirements are read-only
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
@@ -229,6 +232,23 @@ def _parse_specifier(text: str) -> SpecifierSet:
     return SpecifierSet(text)
 
 
+# Declaration.to_record(): path, name, build tag, source, CID (version, codec, digest, hash
+# code), extras, dependencies, requires-python text, sha256, size, license.
+DeclarationRecord = tuple[
+    str,
+    str,
+    tuple[()] | tuple[int, str],
+    str,
+    tuple[int, int, bytes, int],
+    tuple[str, ...],
+    tuple[str, ...],
+    str | None,
+    str | None,
+    int | None,
+    str | None,
+]
+
+
 @dataclass(frozen=True, slots=True)
 class Declaration:
     """One declared wheel. ``path`` is relative to the collection directory (posix).
@@ -256,6 +276,60 @@ class Declaration:
     @property
     def is_index_source(self) -> bool:
         return self.source.startswith(INDEX_SOURCE_PREFIX)
+
+    def to_record(self) -> DeclarationRecord:
+        """The declaration as plain values (marshal-able), what from_record() takes back."""
+        cid, python = self.content_id, self.requires_python
+        return (
+            str(self.path),
+            self.name,
+            self.build,
+            self.source,
+            (cid.version, cid.codec, cid.digest, cid.hash_code),
+            self.extras,
+            self.dependencies,
+            None if python is None else str(python),
+            self.sha256,
+            self.size,
+            self.license,
+        )
+
+    @classmethod
+    def from_record(
+        cls, record: DeclarationRecord, path: PurePosixPath | None = None
+    ) -> Declaration:
+        """The declaration a valid declaration's to_record() gave (not validated again);
+        ``path``: the record's path, when the caller has it as an object already.
+
+        The version, tags, specifiers and requirements come from the same per-text caches
+        as when parsing, so declarations loaded either way share those objects.
+        """
+        rel, name, build, source, cid, extras, dependencies, python, sha256, size, license_ = record
+        if path is None:
+            path = PurePosixPath(rel)
+        stem = rel[rel.rfind("/") + 1 : -len(".toml")]
+        head, python_tag, abi_tag, platform_tag = stem.rsplit("-", 3)
+        version_text = head.split("-", 2)[1]
+        version = _VERSIONS.get(version_text)
+        if version is None:
+            version = _VERSIONS.setdefault(version_text, Version(version_text))
+        return cls(
+            path=path,
+            filename=f"{stem}.whl",
+            name=name,  # type: ignore[arg-type]
+            version=version,
+            build=build,  # type: ignore[arg-type]
+            tags=_parse_tags(f"{python_tag}-{abi_tag}-{platform_tag}"),  # type: ignore[arg-type]
+            source=source,
+            content_id=CID(*cid),
+            extras=extras,  # type: ignore[arg-type]
+            dependencies=dependencies,
+            requires_python=None if python is None else _parse_specifier(python),
+            sha256=sha256,
+            size=size,
+            license=license_,
+            requirements=tuple(map(parse_requirement, dependencies)),
+        )
 
     def to_toml(self) -> dict[str, object]:
         """The TOML table, keys in KEY_ORDER, optional keys only when set."""
