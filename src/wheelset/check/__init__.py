@@ -8,24 +8,28 @@ Entry points: DEFAULT_FAMILIES, run_checks().
 
 from __future__ import annotations
 
+from collections.abc import Callable, Set
 from collections.abc import Collection as Families
-from collections.abc import Set
 from pathlib import PurePosixPath
 
 from wheelset.check.closure import check_closure
 from wheelset.check.integrity import Fetcher, check_integrity
 from wheelset.check.layout import check_layout
 from wheelset.check.schema import check_schema
-from wheelset.check.trust import check_licenses, check_names
+from wheelset.check.trust import check_licenses, run_here, start_check_names
 from wheelset.check.uniqueness import check_uniqueness
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.model.collection import Collection
 from wheelset.model.findings import FAMILIES, Finding, Severity, family_of
+from wheelset.workers import can_fork, run_in_child, usable_cores
 
 __all__ = ["DEFAULT_FAMILIES", "FAMILIES", "PER_PROJECT", "cap_per_project", "run_checks"]
 
 DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
 PER_PROJECT = 20  # findings of one code shown per project directory
+# From this many declarations on, the name search (a second per 50,000 names) runs in
+# another process while this one runs the other checks.
+_BESIDE = 5000
 
 
 def run_checks(
@@ -36,6 +40,7 @@ def run_checks(
     integrity_paths: Set[PurePosixPath] | None = None,
     names_paths: Set[PurePosixPath] | None = None,
     jobs: int = 1,
+    workers: int | None = None,
 ) -> list[Finding]:
     """Every finding of the selected families, sorted by path, code and message (at most
     PER_PROJECT of a code per project, see cap_per_project()).
@@ -43,7 +48,9 @@ def run_checks(
     ``integrity_paths`` limits the integrity check (None: every declaration); it needs
     ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
     those with a declaration among these paths (new or renamed projects, in CI), each
-    still compared with every name; None: every project (a full sweep).
+    still compared with every name; None: every project (a full sweep). ``workers``: with
+    2 or more, the name search runs in another process beside the other checks (None: so
+    for a large collection when there are cores for it).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -55,6 +62,16 @@ def run_checks(
     # The in-memory families allocate many long-lived objects and no cycles; the
     # integrity check (network, threads) runs with the collector on.
     with cycle_collection_paused():
+        names: Callable[[], list[Finding]] = list
+        if "trust" in families:
+            only = None
+            if names_paths is not None:
+                only = {d.name for d in collection.declarations if d.path in names_paths}
+            if workers is None:
+                large = len(collection.declarations) >= _BESIDE
+                workers = usable_cores() if large else 1
+            run = run_in_child if workers > 1 and can_fork() else run_here
+            names = start_check_names(collection.declarations, collection.policy, only, run=run)
         if "layout" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "layout")
             findings += check_layout(
@@ -68,10 +85,7 @@ def run_checks(
             findings += check_closure(collection.declarations, collection.platforms)
         if "trust" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "trust")
-            only = None
-            if names_paths is not None:
-                only = {d.name for d in collection.declarations if d.path in names_paths}
-            findings += check_names(collection.declarations, collection.policy, only)
+            findings += names()
             findings += check_licenses(collection.declarations, collection.policy)
     if "integrity" in families:
         if fetcher is None:

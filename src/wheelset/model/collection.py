@@ -20,9 +20,7 @@ import functools
 import marshal
 import multiprocessing
 import os
-import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -35,6 +33,7 @@ from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
 from wheelset.model.safe_read import read_regular
+from wheelset.workers import can_fork, ignore_interrupt, usable_cores
 
 # Top-level files that are not declarations: the platforms, the policy (names, licences)
 # and a fork's record of its upstream root.
@@ -163,20 +162,11 @@ def _read_part(root: str, top: str) -> bytes:
     return marshal.dumps(_read_entries(root, _list_tree(root, top), compact=True))
 
 
-def _ignore_interrupt() -> None:
-    # Ctrl-C goes to the whole process group: the parent stops the workers.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _workers(jobs: int | None, parts: int) -> int:
+def _workers(wanted: int | None, parts: int) -> int:
     """How many worker processes read the tree (0: read it in this process)."""
-    if jobs is None:
-        if parts < _PARALLEL_PARTS:
-            return 0
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    if jobs < 2 or sys.platform != "linux":
-        return 0  # fork is the cheap way to share the loaded modules; Linux only
-    return jobs
+    if wanted is None:
+        wanted = usable_cores() if parts >= _PARALLEL_PARTS else 1
+    return wanted if wanted > 1 and can_fork() else 0
 
 
 # Below this many top-level directories (each project has a hashed prefix directory, so
@@ -206,11 +196,12 @@ def decode_declaration(
     return decl, [Finding(path, p.code, str(p)) for p in problems]
 
 
-def load_collection(directory: Path, *, jobs: int | None = None) -> Collection:
+def load_collection(directory: Path, *, workers: int | None = None) -> Collection:
     """Load platforms.toml and every declaration below ``directory``.
 
-    Symbolic links and special files are never read: each is an IO finding. ``jobs``
-    processes read the files (None: one per core for a large collection; 1: this one).
+    Symbolic links and special files are never read: each is an IO finding. ``workers``
+    processes read the files (None: one per core for a large collection; 1: none, this
+    process reads them).
 
     Raises:
         CollectionError: the directory does not exist or is not a directory.
@@ -218,10 +209,10 @@ def load_collection(directory: Path, *, jobs: int | None = None) -> Collection:
     if not directory.is_dir():
         raise CollectionError(f"{directory}: not a collection directory", code="IO")
     with cycle_collection_paused():
-        return _load(directory, jobs)
+        return _load(directory, workers)
 
 
-def _load(directory: Path, jobs: int | None) -> Collection:
+def _load(directory: Path, wanted: int | None) -> Collection:
     findings: list[Finding] = []
     platforms: tuple[Platform, ...] = ()
     table: dict[str, object] = {}
@@ -254,12 +245,12 @@ def _load(directory: Path, jobs: int | None) -> Collection:
             findings.extend(Finding(path, code, message) for code, message in problems)
 
     add(_read_entries(root, top_toml, compact=False))
-    workers = _workers(jobs, len(parts))
+    workers = _workers(wanted, len(parts))
     if workers:
         # The workers list, read, parse and validate; this process rebuilds the objects
         # from their records meanwhile, in path order.
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_ignore_interrupt) as pool:
+        with context.Pool(workers, initializer=ignore_interrupt) as pool:
             for data in pool.imap(functools.partial(_read_part, root), parts):
                 add(marshal.loads(data))
     else:

@@ -1,0 +1,74 @@
+"""Sharing CPU-bound work with forked worker processes (loading and checking collections).
+
+A large collection takes minutes of CPU on one core; its files can be read and parsed,
+and independent checks run, in other processes. Workers are forked (Linux only, where fork
+is cheap and safe), so they share the modules and data already loaded without pickling
+them; what comes back is kept small (marshal records, a dict of names). Elsewhere
+everything runs in the calling process. A worker ignores Ctrl-C: the parent stops it.
+Entry points: can_fork(), usable_cores(), ignore_interrupt(), run_in_child().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import TypeVar
+
+__all__ = ["can_fork", "ignore_interrupt", "run_in_child", "usable_cores"]
+
+_T = TypeVar("_T")
+
+
+def can_fork() -> bool:
+    return sys.platform == "linux"
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def ignore_interrupt() -> None:
+    """In a worker: Ctrl-C goes to the whole process group, and the parent handles it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:
+    """Start ``function(*args)`` in a forked child; calling the result waits for its
+    return value (pickled back) or raises its exception."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    child.start()
+    sender.close()
+
+    def result() -> _T:
+        try:
+            ok, value = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"worker process ended (exit status {child.exitcode})") from None
+        finally:
+            receiver.close()
+            child.join()
+        if not ok:
+            raise value
+        return value
+
+    return result
+
+
+def _child(sender: Connection, function: Callable[..., object], args: tuple[object, ...]) -> None:
+    ignore_interrupt()
+    try:
+        outcome: tuple[bool, object] = (True, function(*args))
+    except Exception as e:  # the parent raises it
+        outcome = (False, e)
+    with contextlib.suppress(OSError):  # the parent stopped waiting (it was interrupted)
+        sender.send(outcome)
