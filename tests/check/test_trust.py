@@ -117,3 +117,16 @@ def test_bad_license_value_is_a_schema_error(sound: Path) -> None:
     path = write_decl(sound, "oddpkg-1.0-py3-none-any.whl", license="mit")
     findings = run_checks(load_collection(sound), ("schema",))
     assert [(str(f.path), f.code) for f in findings] == [(str(path), "LICENSE")]
+
+
+def test_name_search_in_another_process_finds_the_same(sound: Path) -> None:
+    for wheel in ("reqeusts-1.0-py3-none-any.whl", "nurnpy-1.0-py3-none-any.whl"):
+        write_decl(sound, wheel)
+    _policy(sound, '["nurnpy"]')
+    collection = load_collection(sound)
+    here = run_checks(collection, workers=1)
+    beside = run_checks(collection, workers=2)
+    assert beside == here
+    assert [(str(f.path), f.code) for f in here if f.code == "NAME-CONFUSABLE"] == [
+        ("7c/reqeusts/reqeusts-1.0-py3-none-any.toml", "NAME-CONFUSABLE")
+    ]

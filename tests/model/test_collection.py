@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path, PurePosixPath
 
@@ -79,3 +80,47 @@ def test_changed_paths_errors(tmp_path: Path) -> None:
     _git(tmp_path, "init", "-q")
     with pytest.raises(CollectionError, match="git diff failed"):
         changed_paths(tmp_path, "no-such-ref")
+
+
+def _varied_collection(root: Path) -> None:
+    """Sound declarations over many prefix directories, and every kind of bad entry."""
+    write_platforms(root)
+    for i in range(60):
+        write_decl(
+            root,
+            f"proj{i}-1.{i}-py3-none-any.whl",
+            extras=["cli"] if i % 3 == 0 else [],
+            requires_python=">=3.10" if i % 2 else None,
+            dependencies=[f"proj{i + 1}>={i % 4}; python_version < '3.13'", "six"],
+            sha256="0" * 64,
+            size=i,
+            **({"license": "MIT"} if i % 5 == 0 else {}),
+        )
+    write_decl(root, "six-1.16.0-1local-py2.py3-none-any.whl")
+    write_decl(root, "url-1.0-py3-none-any.whl", dependencies=["x @ file:///tmp/x.whl"])
+    (root / "ab").mkdir()  # "ab-c/..." sorts before "ab/..."
+    write_decl(root, "ab-1.0-py3-none-any.whl", path="ab/ab/ab-1.0-py3-none-any.toml")
+    write_decl(root, "abc-1.0-py3-none-any.whl", path="ab-c/abc/abc-1.0-py3-none-any.toml")
+    bad = root / "9c/idna/idna-3.7-py3-none-any.toml"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("source = [\n")
+    write_decl(root, "wrong-1.0-py3-none-any.whl", **{"content-id": "Qmnope", "size": -1})
+    (root / "9c/idna/notes.txt").write_text("stray\n")
+    (root / "9c/idna/link.toml").symlink_to(root / "platforms.toml")
+    os.mkfifo(root / "9c/idna/fifo.toml")
+    (root / "9c/idna/.idna.toml.tmp-1").write_text("half written")
+    write_decl(root, "deep-1.0-py3-none-any.whl", path="a/b/c/d/deep-1.0-py3-none-any.toml")
+    write_decl(root, "top-1.0-py3-none-any.whl", path="top-1.0-py3-none-any.toml")
+
+
+def test_worker_processes_load_what_one_process_loads(tmp_path: Path) -> None:
+    _varied_collection(tmp_path)
+    alone = load_collection(tmp_path, workers=1)
+    shared = load_collection(tmp_path, workers=2)
+    assert len(alone.declarations) == 66 and len(alone.findings) == 5
+    assert shared == alone
+    for a, b in zip(alone.declarations, shared.declarations, strict=True):
+        assert (b.requirements, b.tags, b.content_id) == (a.requirements, a.tags, a.content_id)
+    assert list(alone.declarations) == sorted(alone.declarations, key=lambda d: d.path)
+    top, *tree = alone.files  # top-level files first, then the prefix tree in text order
+    assert top == PurePosixPath("top-1.0-py3-none-any.toml") and tree == sorted(tree, key=str)

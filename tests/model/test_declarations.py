@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.support.decls import SOME_CID, decl_table, make_decl
 from wheelset.model.declarations import (
+    Declaration,
     DeclarationError,
     dump_declaration,
     format_declaration,
@@ -208,3 +210,45 @@ def test_format_parse_roundtrip(deps: list[str], extras: list[str], size: int) -
     decl = make_decl(WHEEL, dependencies=deps, extras=extras, size=size, sha256="f" * 64)
     assert parse_declaration(tomllib.loads(format_declaration(decl)), decl.path) == decl
     assert tomli_w.dumps(decl.to_toml()) == format_declaration(decl)
+
+
+_wheels = st.sampled_from(
+    [
+        WHEEL,
+        "six-1.16.0-1local-py2.py3-none-any.whl",
+        "numpy-2.1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "Foo.Bar-1.0.post1-py3-none-any.whl",
+    ]
+)
+
+
+@given(
+    wheel=_wheels,
+    deps=st.lists(_requirements | st.just("x @ file:///tmp/x-1.0-py3-none-any.whl"), max_size=4),
+    extras=st.lists(_names, max_size=3, unique=True),
+    optional=st.fixed_dictionaries(
+        {},
+        optional={
+            "size": st.integers(min_value=0, max_value=2**40),
+            "sha256": st.just("f" * 64),
+            "license": st.sampled_from(["MIT", "Apache-2.0 OR MIT"]),
+            "requires-python": st.sampled_from([">=3.9", "<4,>=3.10", "~=3.11"]),
+        },
+    ),
+)
+def test_record_round_trip(
+    wheel: str, deps: list[str], extras: list[str], optional: dict[str, object]
+) -> None:
+    """What worker processes send back (marshal) rebuilds an equal declaration."""
+    decl = parse_declaration(
+        decl_table(wheel, dependencies=deps, extras=extras, **optional), relpath_for(wheel)
+    )
+    record = marshal.loads(marshal.dumps(decl.to_record()))
+    back = Declaration.from_record(record)
+    assert back == decl
+    assert (back.requirements, back.tags, back.content_id) == (
+        decl.requirements,
+        decl.tags,
+        decl.content_id,
+    )
+    assert format_declaration(back) == format_declaration(decl)

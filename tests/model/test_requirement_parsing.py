@@ -29,6 +29,11 @@ TEXTS = [
     "foo>=1.0,",
     "-foo",
     "foo; extra == 'x' or",
+    "foo; python_version < '3.12'  ",
+    "foo ;\textra == 'x'\t",
+    "foo; os_name == 'nt'\n",
+    "foo; os_name == 'nt'\nand",
+    "foo;  ",
 ]
 
 
@@ -80,6 +85,8 @@ PARTS = st.sampled_from(
         "@",
         "(",
         ")",
+        "\t",
+        "\n",
     ]
 )
 

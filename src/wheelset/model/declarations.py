@@ -183,11 +183,11 @@ def relpath_for(wheel_filename: str) -> PurePosixPath:
 # parentheses. Its parts are parsed by packaging, the specifiers and the marker once per
 # distinct text (a collection repeats them constantly); anything else is parsed whole. The
 # marker runs to the last non-space character (found by a greedy match: a lazy one would
-# try to end the text at every character).
+# try to end the text at every character). Like packaging, only spaces and tabs separate.
 _SIMPLE_REQUIREMENT = re.compile(
-    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([A-Za-z0-9._,\s-]*)\])?\s*"
-    r"((?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*,\s*)*"
-    r"(?:(?:===|~=|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+)?)\s*(?:;\s*(\S(?:.*\S)?))?\s*"
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)[ \t]*(?:\[([A-Za-z0-9._, \t-]*)\])?[ \t]*"
+    r"((?:(?:===|~=|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+[ \t]*,[ \t]*)*"
+    r"(?:(?:===|~=|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+)?)[ \t]*(?:;[ \t]*(\S(?:.*\S)?))?[ \t]*"
 )
 _NO_EXTRAS: frozenset[str] = frozenset()  # shared: requirements are read-only
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
