@@ -8,15 +8,16 @@ Entry points: DEFAULT_FAMILIES, run_checks().
 
 from __future__ import annotations
 
-from collections.abc import Callable, Set
+import functools
 from collections.abc import Collection as Families
+from collections.abc import Set
 from pathlib import PurePosixPath
 
 from wheelset.check.closure import check_closure
 from wheelset.check.integrity import Fetcher, check_integrity
 from wheelset.check.layout import check_layout
 from wheelset.check.schema import check_schema
-from wheelset.check.trust import check_licenses, run_here, start_check_names
+from wheelset.check.trust import check_licenses, check_names
 from wheelset.check.uniqueness import check_uniqueness
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.model.collection import Collection
@@ -27,8 +28,7 @@ __all__ = ["DEFAULT_FAMILIES", "FAMILIES", "PER_PROJECT", "cap_per_project", "ru
 
 DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
 PER_PROJECT = 20  # findings of one code shown per project directory
-# From this many declarations on, the name search (a second per 50,000 names) runs in
-# another process while this one runs the other checks.
+# From this many declarations on, the layout and name checks run in another process.
 _BESIDE = 5000
 
 
@@ -49,8 +49,8 @@ def run_checks(
     ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
     those with a declaration among these paths (new or renamed projects, in CI), each
     still compared with every name; None: every project (a full sweep). ``workers``: with
-    2 or more, the name search runs in another process beside the other checks (None: so
-    for a large collection when there are cores for it).
+    2 or more, the layout and name checks run in another process beside the others
+    (None: so for a large collection when there are cores for it).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -62,21 +62,15 @@ def run_checks(
     # The in-memory families allocate many long-lived objects and no cycles; the
     # integrity check (network, threads) runs with the collector on.
     with cycle_collection_paused():
-        names: Callable[[], list[Finding]] = list
-        if "trust" in families:
-            only = None
-            if names_paths is not None:
-                only = {d.name for d in collection.declarations if d.path in names_paths}
-            if workers is None:
-                large = len(collection.declarations) >= _BESIDE
-                workers = usable_cores() if large else 1
-            run = run_in_child if workers > 1 and can_fork() else run_here
-            names = start_check_names(collection.declarations, collection.policy, only, run=run)
+        # The layout and name checks (a second per 50,000 declarations each) can run in
+        # another process while this one runs the others.
+        beside = functools.partial(_layout_and_names, collection, families, names_paths)
+        if workers is None:
+            workers = usable_cores() if len(collection.declarations) >= _BESIDE else 1
+        fork = workers > 1 and can_fork() and ("layout" in families or "trust" in families)
+        their_findings = run_in_child(beside) if fork else beside
         if "layout" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "layout")
-            findings += check_layout(
-                collection.files, {d.path: d.name for d in collection.declarations}
-            )
         if "schema" in families:
             findings += check_schema(collection.findings)
         if "uniqueness" in families:
@@ -85,8 +79,8 @@ def run_checks(
             findings += check_closure(collection.declarations, collection.platforms)
         if "trust" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "trust")
-            findings += names()
             findings += check_licenses(collection.declarations, collection.policy)
+        findings += their_findings()
     if "integrity" in families:
         if fetcher is None:
             raise ValueError("the integrity check needs a fetcher")
@@ -97,6 +91,21 @@ def run_checks(
         ]
         findings += check_integrity(selected, fetcher, jobs=jobs)
     return cap_per_project(sorted(set(findings), key=Finding.sort_key))
+
+
+def _layout_and_names(
+    collection: Collection, families: Families[str], names_paths: Set[PurePosixPath] | None
+) -> list[Finding]:
+    findings: list[Finding] = []
+    if "layout" in families:
+        names = {d.path: d.name for d in collection.declarations}
+        findings += check_layout(collection.files, names)
+    if "trust" in families:
+        only = None
+        if names_paths is not None:
+            only = {d.name for d in collection.declarations if d.path in names_paths}
+        findings += check_names(collection.declarations, collection.policy, only)
+    return findings
 
 
 def cap_per_project(findings: list[Finding], limit: int = PER_PROJECT) -> list[Finding]:

@@ -8,14 +8,12 @@ every name.
 Licences (only when policy.toml has a [licenses] section): each declaration's `license`
 (or the reviewed expression for its project) must be allowed; a wheel with no licence
 recorded is LICENSE-UNKNOWN. No I/O: the policy is passed in.
-Entry points: start_check_names(), check_licenses(), Runner, run_here().
+Entry points: check_names(), check_licenses().
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Set
-from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from collections.abc import Iterable, Iterator, Set
 
 from packaging.licenses import InvalidLicenseExpression
 
@@ -25,37 +23,23 @@ from wheelset.model.findings import Finding
 from wheelset.model.licenses import disallowed_licenses
 from wheelset.model.policy import POLICY_FILE, Policy
 
-__all__ = ["Runner", "check_licenses", "run_here", "start_check_names"]
-
-_T = TypeVar("_T")
-# Starts function(*args) and returns what waits for its result.
-Runner = Callable[..., Callable[[], Any]]
+__all__ = ["check_licenses", "check_names"]
 
 
-def run_here(function: Callable[..., _T], *args: object) -> Callable[[], _T]:
-    """The Runner that does the work at once, in this process."""
-    result = function(*args)
-    return lambda: result
-
-
-def start_check_names(
+def check_names(
     declarations: Iterable[Declaration],
     policy: Policy | None,
     only: Set[str] | None = None,
-    *,
-    run: Runner = run_here,
-) -> Callable[[], list[Finding]]:
-    """NAME-CONFUSABLE for each project confusable with another known name: the name
-    search is started with ``run`` (e.g. in another process); calling the result waits
-    for it and gives the findings.
+) -> Iterator[Finding]:
+    """NAME-CONFUSABLE for each project confusable with another known name.
 
     ``only``: report just these projects (new or renamed ones), still compared with every
     project of the collection and every most-used name; None: every project.
     """
     allowed = policy.allowed_names if policy else frozenset()
-    first: dict[str, PurePosixPath] = {}
+    first: dict[str, Declaration] = {}
     for decl in declarations:
-        first.setdefault(decl.name, decl.path)
+        first.setdefault(decl.name, decl)
     popular = load_popular_names()
     established = frozenset(popular)
     candidates = [
@@ -64,26 +48,17 @@ def start_check_names(
         if name not in allowed and name not in established and (only is None or name in only)
     ]
     if not candidates:
-        return list
-    search = run(find_confusables, [*popular, *first], candidates)
-
-    def findings() -> list[Finding]:
-        found = []
-        for name, others in search().items():
-            clashes = [c for c in others if c not in allowed]
-            if clashes:
-                found.append(
-                    Finding(
-                        first[name],
-                        "NAME-CONFUSABLE",
-                        f"project name {name!r} is confusable with "
-                        f"{', '.join(map(repr, clashes))}; if it is genuine, add it to "
-                        f"[names] allow in {POLICY_FILE}",
-                    )
-                )
-        return found
-
-    return findings
+        return
+    confusables = find_confusables([*popular, *first], candidates)
+    for name, others in confusables.items():
+        clashes = [c for c in others if c not in allowed]
+        if clashes:
+            yield Finding(
+                first[name].path,
+                "NAME-CONFUSABLE",
+                f"project name {name!r} is confusable with {', '.join(map(repr, clashes))}; "
+                f"if it is genuine, add it to [names] allow in {POLICY_FILE}",
+            )
 
 
 def check_licenses(declarations: Iterable[Declaration], policy: Policy | None) -> Iterator[Finding]:

@@ -16,12 +16,13 @@ changed_paths().
 
 from __future__ import annotations
 
-import functools
 import marshal
 import multiprocessing
 import os
 import subprocess
+from collections import deque
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult
 from pathlib import Path, PurePosixPath
 
 from wheelset.errors import CollectionError
@@ -139,7 +140,7 @@ def _list_tree(root: str, top: str) -> list[tuple[str, str]]:
 
 
 # One entry of the walk: relative path, why it was not read ("" when read or not a
-# declaration), the declaration (or its record, across processes), the findings'
+# declaration), the declaration (or its record, from a worker process), the findings'
 # (code, message).
 _Entry = tuple[str, str, "Declaration | DeclarationRecord | None", tuple[tuple[str, str], ...]]
 
@@ -156,17 +157,56 @@ def _read_entries(root: str, listed: list[tuple[str, str]], compact: bool) -> li
     return read
 
 
+def _read_here(root: str, top: str) -> list[_Entry]:
+    """Top-level directory ``top`` listed and read in this process."""
+    return _read_entries(root, _list_tree(root, top), compact=False)
+
+
 def _read_part(root: str, top: str) -> bytes:
     """In a worker process: top-level directory ``top`` listed and read, as marshal bytes
     of plain records (cheap to send back, unlike pickled objects)."""
     return marshal.dumps(_read_entries(root, _list_tree(root, top), compact=True))
 
 
+def _rebuilt(data: bytes) -> list[_Entry]:
+    """A worker's entries with its records made declarations again."""
+    return [
+        (rel, kind, Declaration.from_record(decl) if decl is not None else None, problems)
+        for rel, kind, decl, problems in marshal.loads(data)
+    ]
+
+
+def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]]:
+    """Every part read, in order: this process takes parts from the front, ``workers``
+    processes from the back, until they meet. Rebuilding objects from a worker's records
+    costs a fraction of reading the files, and this process would otherwise wait."""
+    done: list[list[_Entry]] = [[] for _ in parts]
+    front, back = 0, len(parts)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=ignore_interrupt) as pool:
+        running: deque[tuple[int, AsyncResult[bytes]]] = deque()
+        while front < back or running:
+            # Two parts queued per worker, so none waits for this process to hand one out.
+            while len(running) < 2 * workers and front < back:
+                back -= 1
+                running.append((back, pool.apply_async(_read_part, (root, parts[back]))))
+            while running and running[0][1].ready():
+                index, result = running.popleft()
+                done[index] = _rebuilt(result.get())
+            if front < back:
+                done[front] = _read_here(root, parts[front])
+                front += 1
+            elif running:
+                index, result = running.popleft()
+                done[index] = _rebuilt(result.get())
+    return done
+
+
 def _workers(wanted: int | None, parts: int) -> int:
-    """How many worker processes read the tree (0: read it in this process)."""
+    """How many processes besides this one read the tree (0: this one alone)."""
     if wanted is None:
         wanted = usable_cores() if parts >= _PARALLEL_PARTS else 1
-    return wanted if wanted > 1 and can_fork() else 0
+    return wanted - 1 if wanted > 1 and can_fork() else 0
 
 
 # Below this many top-level directories (each project has a hashed prefix directory, so
@@ -200,8 +240,8 @@ def load_collection(directory: Path, *, workers: int | None = None) -> Collectio
     """Load platforms.toml and every declaration below ``directory``.
 
     Symbolic links and special files are never read: each is an IO finding. ``workers``
-    processes read the files (None: one per core for a large collection; 1: none, this
-    process reads them).
+    processes read the files, this one among them (None: one per core for a large
+    collection; 1: this one alone).
 
     Raises:
         CollectionError: the directory does not exist or is not a directory.
@@ -233,29 +273,23 @@ def _load(directory: Path, wanted: int | None) -> Collection:
 
     def add(entries: list[_Entry]) -> None:
         for rel, kind, decl, problems in entries:
-            path = PurePosixPath(rel)
+            path = decl.path if isinstance(decl, Declaration) else PurePosixPath(rel)
             files.append(path)
             if kind:
                 findings.append(Finding(path, "IO", f"not read: {kind}"))
                 continue
-            if decl is not None:
-                declarations.append(
-                    decl if isinstance(decl, Declaration) else Declaration.from_record(decl, path)
-                )
+            if isinstance(decl, Declaration):
+                declarations.append(decl)
             findings.extend(Finding(path, code, message) for code, message in problems)
 
     add(_read_entries(root, top_toml, compact=False))
     workers = _workers(wanted, len(parts))
     if workers:
-        # The workers list, read, parse and validate; this process rebuilds the objects
-        # from their records meanwhile, in path order.
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=ignore_interrupt) as pool:
-            for data in pool.imap(functools.partial(_read_part, root), parts):
-                add(marshal.loads(data))
+        for entries in _read_shared(root, parts, workers):
+            add(entries)
     else:
         for top in parts:
-            add(_read_entries(root, _list_tree(root, top), compact=False))
+            add(_read_here(root, top))
     declarations.sort(key=lambda d: d.path)
     return Collection(
         root=directory,
