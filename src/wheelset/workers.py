@@ -3,9 +3,9 @@
 A large collection takes minutes of CPU on one core; its files can be read and parsed,
 and independent checks run, in other processes. Workers are forked (Linux only, where fork
 is cheap and safe), so they share the modules and data already loaded without pickling
-them; what comes back is kept small (marshal records, a dict of names). Elsewhere
+them; what comes back is kept small (marshal records, a list of findings). Elsewhere
 everything runs in the calling process. A worker ignores Ctrl-C: the parent stops it.
-Entry points: can_fork(), usable_cores(), ignore_interrupt(), run_in_child().
+Entry points: can_fork(), usable_cores(), worker_signals(), run_in_child().
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-__all__ = ["can_fork", "ignore_interrupt", "run_in_child", "usable_cores"]
+__all__ = ["can_fork", "run_in_child", "usable_cores", "worker_signals"]
 
 _T = TypeVar("_T")
 
@@ -35,9 +35,12 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def ignore_interrupt() -> None:
-    """In a worker: Ctrl-C goes to the whole process group, and the parent handles it."""
+def worker_signals() -> None:
+    """In a worker: Ctrl-C goes to the whole process group, and the parent handles it;
+    SIGTERM (the parent stopping it) ends it at once, without the parent's handler (which
+    unwinds with a traceback)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:
@@ -65,7 +68,7 @@ def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]
 
 
 def _child(sender: Connection, function: Callable[..., object], args: tuple[object, ...]) -> None:
-    ignore_interrupt()
+    worker_signals()
     try:
         outcome: tuple[bool, object] = (True, function(*args))
     except Exception as e:  # the parent raises it

@@ -34,7 +34,7 @@ from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
 from wheelset.model.safe_read import read_regular
-from wheelset.workers import can_fork, ignore_interrupt, usable_cores
+from wheelset.workers import can_fork, usable_cores, worker_signals
 
 # Top-level files that are not declarations: the platforms, the policy (names, licences)
 # and a fork's record of its upstream root.
@@ -183,7 +183,7 @@ def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]
     done: list[list[_Entry]] = [[] for _ in parts]
     front, back = 0, len(parts)
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=ignore_interrupt) as pool:
+    with context.Pool(workers, initializer=worker_signals) as pool:
         running: deque[tuple[int, AsyncResult[bytes]]] = deque()
         while front < back or running:
             # Two parts queued per worker, so none waits for this process to hand one out.
@@ -199,6 +199,10 @@ def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]
             elif running:
                 index, result = running.popleft()
                 done[index] = _rebuilt(result.get())
+        # Let the idle workers exit on their own: leaving the block terminates the pool,
+        # which could catch a worker holding the task queue's lock (only on errors now).
+        pool.close()
+        pool.join()
     return done
 
 
