@@ -11,6 +11,7 @@ Entry points: can_fork(), usable_cores(), worker_signals(), run_in_child().
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -22,6 +23,7 @@ from typing import TypeVar
 __all__ = ["can_fork", "run_in_child", "usable_cores", "worker_signals"]
 
 _T = TypeVar("_T")
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def can_fork() -> bool:
@@ -38,9 +40,13 @@ def usable_cores() -> int:
 def worker_signals() -> None:
     """In a worker: Ctrl-C goes to the whole process group, and the parent handles it;
     SIGTERM (the parent stopping it) ends it at once, without the parent's handler (which
-    unwinds with a traceback)."""
+    unwinds with a traceback); the parent's death ends it too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # A parent killed outright (kill -9) takes its workers with it: they would work on
+    # for nobody, then fail to send their result with a traceback.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:
