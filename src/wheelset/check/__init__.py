@@ -28,7 +28,7 @@ __all__ = ["DEFAULT_FAMILIES", "FAMILIES", "PER_PROJECT", "cap_per_project", "ru
 
 DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
 PER_PROJECT = 20  # findings of one code shown per project directory
-# From this many declarations on, the layout and name checks run in another process.
+# From this many declarations on, the name check runs in another process.
 _BESIDE = 5000
 
 
@@ -49,8 +49,8 @@ def run_checks(
     ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
     those with a declaration among these paths (new or renamed projects, in CI), each
     still compared with every name; None: every project (a full sweep). ``workers``: with
-    2 or more, the layout and name checks run in another process beside the others
-    (None: so for a large collection when there are cores for it).
+    2 or more, the name check runs in another process beside the others (None: so for a
+    large collection when there are cores for it).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -62,15 +62,19 @@ def run_checks(
     # The in-memory families allocate many long-lived objects and no cycles; the
     # integrity check (network, threads) runs with the collector on.
     with cycle_collection_paused():
-        # The layout and name checks (a second per 50,000 declarations each) can run in
-        # another process while this one runs the others.
-        beside = functools.partial(_layout_and_names, collection, families, names_paths)
+        # The name check (a second per 50,000 names) can run in another process while
+        # this one runs the others. (The layout check stays here: a forked child pays
+        # for every page it writes, and in one it cost more than it saved.)
+        beside = functools.partial(_names, collection, names_paths)
         if workers is None:
             workers = usable_cores() if len(collection.declarations) >= _BESIDE else 1
-        fork = workers > 1 and can_fork() and ("layout" in families or "trust" in families)
+        fork = workers > 1 and can_fork() and "trust" in families
         their_findings = run_in_child(beside) if fork else beside
         if "layout" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "layout")
+            findings += check_layout(
+                collection.files, {d.path: d.name for d in collection.declarations}
+            )
         if "schema" in families:
             findings += check_schema(collection.findings)
         if "uniqueness" in families:
@@ -80,7 +84,7 @@ def run_checks(
         if "trust" in families:
             findings += (f for f in collection.findings if family_of(f.code) == "trust")
             findings += check_licenses(collection.declarations, collection.policy)
-        findings += their_findings()
+            findings += their_findings()
     if "integrity" in families:
         if fetcher is None:
             raise ValueError("the integrity check needs a fetcher")
@@ -93,19 +97,11 @@ def run_checks(
     return cap_per_project(sorted(set(findings), key=Finding.sort_key))
 
 
-def _layout_and_names(
-    collection: Collection, families: Families[str], names_paths: Set[PurePosixPath] | None
-) -> list[Finding]:
-    findings: list[Finding] = []
-    if "layout" in families:
-        names = {d.path: d.name for d in collection.declarations}
-        findings += check_layout(collection.files, names)
-    if "trust" in families:
-        only = None
-        if names_paths is not None:
-            only = {d.name for d in collection.declarations if d.path in names_paths}
-        findings += check_names(collection.declarations, collection.policy, only)
-    return findings
+def _names(collection: Collection, names_paths: Set[PurePosixPath] | None) -> list[Finding]:
+    only = None
+    if names_paths is not None:
+        only = {d.name for d in collection.declarations if d.path in names_paths}
+    return list(check_names(collection.declarations, collection.policy, only))
 
 
 def cap_per_project(findings: list[Finding], limit: int = PER_PROJECT) -> list[Finding]:
