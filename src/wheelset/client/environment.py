@@ -23,9 +23,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["ORIGIN_FILE", "InstalledDist", "broken_dependents", "installed_distributions"]
+from wheelset.client.link import ORIGIN_FILE
 
-ORIGIN_FILE = "WHEELSET"
+__all__ = ["ORIGIN_FILE", "InstalledDist", "broken_dependents", "installed_distributions"]
 
 
 @dataclass(frozen=True, slots=True)

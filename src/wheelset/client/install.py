@@ -21,14 +21,7 @@ target_scheme(), InstallPlan, InstallReport, InstallError.
 
 from __future__ import annotations
 
-import csv
-import errno
-import hashlib
-import io
-import json
 import os
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -40,9 +33,8 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelset.client import journal
+from wheelset.client import journal, link
 from wheelset.client.environment import (
-    ORIGIN_FILE,
     InstalledDist,
     broken_dependents,
     installed_distributions,
@@ -74,7 +66,6 @@ __all__ = [
 ]
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
-INSTALLER_NAME = b"wheelset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,119 +304,6 @@ def _fetch_failure(errors: Mapping[str, WheelsetError]) -> WheelsetError:
     return InstallError(f"{error}{more}; nothing was installed", code=code)
 
 
-@dataclass(frozen=True, slots=True)
-class _Placement:
-    """One file a wheel puts into the environment: linked from ``source`` or written."""
-
-    target: str
-    source: str | None
-    data: bytes | None
-    executable: bool
-
-
-def _b(text: str) -> bytes:
-    return text.encode("utf-8")
-
-
-def _layout(
-    decl: Declaration,
-    wheel: UnpackedWheel,
-    scheme: Mapping[str, str],
-    executable: str,
-    metadata: Mapping[str, bytes],
-) -> list[_Placement]:
-    """Every file this wheel installs, RECORD last (nothing is touched yet).
-
-    Raises:
-        InstallError: a member would land outside its scheme directory, or a script is bad.
-    """
-    from installer.scripts import Script
-    from installer.utils import get_launcher_kind, parse_entrypoints
-
-    from wheelset.client.unpacked import record_hash
-
-    root_dir = scheme["purelib" if wheel.root_is_purelib else "platlib"]
-    dirs = dict(scheme)
-    dirs["headers"] = os.path.join(scheme["headers"], decl.name)
-    placements: list[_Placement] = []
-    rows: list[tuple[str, str, str]] = []
-
-    def add(target: str, source: str | None, data: bytes | None, exe: bool, h: str, n: int):
-        placements.append(_Placement(target, source, data, exe))
-        rows.append((os.path.relpath(target, root_dir).replace(os.sep, "/"), h, str(n)))
-
-    prefix = wheel.data_dir + "/"
-    for file in wheel.files:
-        if file.path.startswith(prefix):
-            key, _, rest = file.path[len(prefix) :].partition("/")
-            base = dirs[key]
-        else:
-            key, rest, base = "", file.path, root_dir
-        target = os.path.join(base, rest)
-        if not os.path.abspath(target).startswith(os.path.join(os.path.abspath(base), "")):
-            raise InstallError(f"{decl.filename}: {file.path} would be outside {base}")
-        source = str(wheel.tree / file.path)
-        if key == "scripts":
-            content = Path(source).read_bytes()
-            if content.startswith(b"#!python"):
-                end = content.find(b"\n")
-                content = _b(f"#!{executable}") + (content[end:] if end >= 0 else b"\n")
-                algorithm = file.hash.partition("=")[0]
-                digest = record_hash(algorithm, hashlib.new(algorithm, content).digest())
-                add(target, None, content, True, digest, len(content))
-                continue
-            add(target, None, content, True, file.hash, file.size)
-            continue
-        add(target, source, None, file.executable, file.hash, file.size)
-    points = wheel.tree / wheel.dist_info / "entry_points.txt"
-    if points.is_file():
-        try:
-            entries = list(parse_entrypoints(points.read_text(encoding="utf-8")))
-            kind = get_launcher_kind()
-            for name, module, attr, section in entries:
-                script_name, content = Script(name, module, attr, section).generate(
-                    executable, kind
-                )
-                target = os.path.join(scheme["scripts"], script_name)
-                if os.path.dirname(os.path.abspath(target)) != os.path.abspath(scheme["scripts"]):
-                    raise InstallError(f"{decl.filename}: bad script name {name!r}")
-                digest = record_hash("sha256", hashlib.sha256(content).digest())
-                add(target, None, content, True, digest, len(content))
-        except (ValueError, AssertionError, UnicodeDecodeError) as e:
-            raise InstallError(f"{decl.filename}: unusable entry_points.txt ({e})") from e
-    info = os.path.join(root_dir, wheel.dist_info)
-    for name, content in metadata.items():
-        digest = record_hash("sha256", hashlib.sha256(content).digest())
-        add(os.path.join(info, name), None, content, False, digest, len(content))
-    record_target = os.path.join(info, "RECORD")
-    rows.append((os.path.relpath(record_target, root_dir).replace(os.sep, "/"), "", ""))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(sorted(rows))
-    placements.append(_Placement(record_target, None, _b(out.getvalue()), False))
-    return placements
-
-
-def _new_dirs(targets: Sequence[str]) -> list[str]:
-    """Directories that must be made for ``targets``, parents first."""
-    known: dict[str, bool] = {}
-    missing: list[str] = []
-
-    def visit(directory: str) -> None:
-        if directory in known:
-            return
-        exists = os.path.isdir(directory)
-        known[directory] = exists
-        if not exists:
-            parent = os.path.dirname(directory)
-            if parent != directory:
-                visit(parent)
-            missing.append(directory)
-
-    for target in targets:
-        visit(os.path.dirname(target))
-    return missing
-
-
 def _removals(dists: Sequence[InstalledDist], roots: Sequence[str]) -> list[str]:
     paths: list[str] = []
     for dist in dists:
@@ -436,99 +314,6 @@ def _removals(dists: Sequence[InstalledDist], roots: Sequence[str]) -> list[str]
             )
         paths += files
     return list(dict.fromkeys(paths))
-
-
-class _Linker:
-    """Hard links from the unpacked cache; copies once linking is refused (other device)."""
-
-    def __init__(self) -> None:
-        self.copy = False
-
-    def place(self, placement: _Placement) -> None:
-        if placement.data is not None:
-            with open(placement.target, "xb") as f:
-                f.write(placement.data)
-            if placement.executable:
-                os.chmod(placement.target, 0o755 & ~_umask())
-            return
-        assert placement.source is not None
-        if not self.copy:
-            try:
-                os.link(placement.source, placement.target)
-                return
-            except OSError as e:
-                if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                    raise
-                self.copy = True
-        with open(placement.source, "rb") as src, open(placement.target, "xb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~_umask())
-
-
-def _umask() -> int:
-    from wheelset.fsutil import current_umask
-
-    return current_umask()
-
-
-def _apply(
-    scheme: Mapping[str, str],
-    placements: Sequence[_Placement],
-    remove: Sequence[InstalledDist],
-    *,
-    compile_with: str | None = None,
-    on_file: dict[int, Declaration] | None = None,
-    progress: Progress = NO_PROGRESS,
-) -> None:
-    """Remove ``remove`` and create ``placements`` in one journaled transaction.
-
-    Raises:
-        InstallError: a file to create exists and belongs to no distribution being replaced,
-            or the change failed (it was rolled back).
-    """
-    roots = list(dict.fromkeys(scheme.values()))
-    purelib = Path(scheme["purelib"])
-    targets = [p.target for p in placements]
-    try:
-        purelib.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InstallError(f"cannot create {purelib}: {e.strerror}", code="ENVIRONMENT") from e
-    with journal.environment_lock(purelib):
-        journal.recover(purelib)
-        removes = _removals(remove, roots)
-        leaving = set(removes)
-        for target in targets:
-            if target not in leaving and os.path.lexists(target):
-                raise InstallError(
-                    f"{target} already exists and belongs to no distribution being replaced; "
-                    "nothing was installed",
-                    code="CONFLICT",
-                )
-        dirs = _new_dirs(targets)
-        linker = _Linker()
-        try:
-            with journal.Transaction(purelib, targets, dirs, removes) as transaction:
-                transaction.remove_all()
-                transaction.make_dirs()
-                made: set[str] = set()
-                for number, placement in enumerate(placements):
-                    if on_file is not None and number in on_file:
-                        decl = on_file[number]
-                        progress.item(f"{decl.name} {decl.version}", "installing")
-                    parent = os.path.dirname(placement.target)
-                    if parent not in made:
-                        os.makedirs(parent, exist_ok=True)  # an emptied directory of an old one
-                        made.add(parent)
-                    linker.place(placement)
-                    transaction.step()
-                if compile_with is not None:
-                    _compile(compile_with, [t for t in targets if t.endswith(".py")])
-                transaction.commit()
-        except OSError as e:
-            raise InstallError(
-                f"cannot change the environment ({e}); it was left as it was",
-                code="ENVIRONMENT",
-            ) from e
 
 
 def install_wheels(
@@ -560,35 +345,25 @@ def install_wheels(
     replaced = [(d, present[d.name].version) for d in wanted if d.name in present]
     remove = [present[d.name] for d in wanted if d.name in present]
     remove += [d for d in plan.to_remove if d.name in present]
-    placements: list[_Placement] = []
-    starts: dict[int, Declaration] = {}
-    owners: dict[str, Declaration] = {}
-    for decl in wanted:
-        metadata = {
-            "INSTALLER": INSTALLER_NAME + b"\n",
-            ORIGIN_FILE: _b(json.dumps({"root": str(plan.root), "wheel": str(decl.content_id)})),
-        }
-        if decl.name in plan.requested:
-            metadata["REQUESTED"] = b""
-        starts[len(placements)] = decl
-        laid_out = _layout(
-            decl, wheels[decl.content_id], scheme, plan.interpreter.executable, metadata
+    to_link = [
+        link.Wheel(
+            d.name,
+            str(d.version),
+            d.filename,
+            str(d.content_id),
+            wheels[d.content_id],
+            d.name in plan.requested,
         )
-        for placement in laid_out:
-            other = owners.setdefault(placement.target, decl)
-            if other is not decl:
-                raise InstallError(
-                    f"{other.filename} and {decl.filename} both install {placement.target}; "
-                    "nothing was installed",
-                    code="CONFLICT",
-                )
-        placements += laid_out
+        for d in wanted
+    ]
+    executable = plan.interpreter.executable
+    placements, starts = link.lay_out_wheels(to_link, str(plan.root), scheme, executable)
     if placements or remove:
-        _apply(
-            scheme,
+        link.apply(
+            scheme["purelib"],
             placements,
-            remove,
-            compile_with=plan.interpreter.executable if compile_bytecode and wanted else None,
+            _removals(remove, list(dict.fromkeys(scheme.values()))),
+            compile_with=executable if compile_bytecode and wanted else None,
             on_file=starts,
             progress=progress,
         )
@@ -617,21 +392,5 @@ def uninstall(scheme: Mapping[str, str], names: Sequence[str]) -> list[Installed
             code="UNKNOWN",
         )
     dists = [present[n] for n in dict.fromkeys(wanted)]
-    _apply(scheme, [], dists)
+    link.apply(scheme["purelib"], [], _removals(dists, list(dict.fromkeys(scheme.values()))))
     return dists
-
-
-def _compile(executable: str, sources: Sequence[str]) -> None:
-    """Byte-compile the installed modules with the target interpreter (its own cache tag)."""
-    if not sources:
-        return
-    done = subprocess.run(
-        [executable, "-m", "compileall", "-q", "-i", "-"],
-        input="\n".join(sources),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        last = (done.stdout.strip().splitlines() or ["compileall failed"])[-1]
-        raise InstallError(f"byte-compiling failed: {last}; nothing was installed")
