@@ -139,7 +139,7 @@ def run_install(
     """`wheelset install` (see its help)."""
     from wheelset.cli.progress import ProgressBar
     from wheelset.cli.wiring import open_root
-    from wheelset.client.install import fetch_wheels, install_wheels, plan_install
+    from wheelset.client.install import WheelFetch, install_wheels, plan_install
     from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
     from wheelset.fetch.http import http_client
@@ -160,24 +160,26 @@ def run_install(
             repair_environment(scheme, quiet_when_clean=True)
         with http_client(connections=2 * jobs, indexes=False) as http:
             opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
-            plan = plan_install(
-                opened.declarations,
-                opened.cid,
-                requested,
-                interpreter,
-                scheme,
-                all_names=opened.names,
-                exact=exact,
-            )
-            if dry_run:
-                _print_plan(plan)
-                return
-            wanted = [item.declaration for item in plan.to_install]
-            with ProgressBar(f"{len(wanted)} wheels") as bar:
-                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=bar)
-                report = install_wheels(
-                    plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
+            with WheelFetch(cache, fetcher, workers=jobs) as fetch:
+                plan = plan_install(
+                    opened.declarations,
+                    opened.cid,
+                    requested,
+                    interpreter,
+                    scheme,
+                    all_names=opened.names,
+                    exact=exact,
+                    on_selected=None if dry_run else fetch.start,
                 )
+                if dry_run:
+                    _print_plan(plan)
+                    return
+                wanted = [item.declaration for item in plan.to_install]
+                with ProgressBar(f"{len(wanted)} wheels") as bar:
+                    files = fetch.wait(wanted, progress=bar)
+                    report = install_wheels(
+                        plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
+                    )
     for line in bar.warnings:
         _echo(f"warning: {line}", err=True)
     if plan.broken:

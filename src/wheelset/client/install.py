@@ -4,18 +4,19 @@ environment all or nothing.
 Stages, each a function the CLI calls in turn: `plan_install` resolves the requested names
 against the root (reading only the projects of the closure) for the target interpreter,
 compares with what is installed and lists installed distributions whose requirements the
-new versions would break; `fetch_wheels` obtains every wheel in parallel and unpacks it into
-the cache of verified, unpacked wheels (`wheelset.client.unpacked`: CID, size and sha256
-verified, then every member checked against RECORD) — a valid unpacked entry is used without
-fetching or rehashing; if any wheel fails, nothing is installed; `install_wheels` computes
-every file it will create and remove, refuses conflicts, then applies the change in one
-`wheelset.client.journal` Transaction: old versions are moved aside, files are hard-linked
-from the unpacked cache (copied across file systems), scripts and
-RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure, signal or kill -9 the
-environment is brought back. `uninstall` and `--exact` removals are the same transaction
-without new files. Bytecode is compiled only on request, inside the transaction. Never
-prints: progress goes to a wheelset.progress.Progress.
-Entry points: plan_install(), fetch_wheels(), install_wheels(), uninstall(), repair(),
+new versions would break; a `WheelFetch` obtains every wheel in parallel — each as soon as
+the resolution selects it, so downloads overlap the reading of the root's next projects —
+and unpacks it into the cache of verified, unpacked wheels (`wheelset.client.unpacked`: CID,
+size and sha256 verified, then every member checked against RECORD) — a valid unpacked entry
+is used without fetching or rehashing; if any wheel fails, nothing is installed;
+`install_wheels` computes every file it will create and remove, refuses conflicts, then
+applies the change (`wheelset.client.link`) in one `wheelset.client.journal` Transaction:
+old versions are moved aside, files are hard-linked from the unpacked cache (copied across
+file systems), scripts and RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure,
+signal or kill -9 the environment is brought back. `uninstall` and `--exact` removals are
+the same transaction without new files. Bytecode is compiled only on request, inside the
+transaction. Never prints: progress goes to a wheelset.progress.Progress.
+Entry points: plan_install(), WheelFetch, install_wheels(), uninstall(), repair(),
 target_scheme(), InstallPlan, InstallReport, InstallError.
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,7 +58,7 @@ __all__ = [
     "InstallPlan",
     "InstallReport",
     "PlanItem",
-    "fetch_wheels",
+    "WheelFetch",
     "install_wheels",
     "plan_install",
     "repair",
@@ -148,17 +149,26 @@ def plan_install(
     *,
     all_names: Callable[[], Iterable[str]] | None = None,
     exact: bool = False,
+    on_selected: Callable[[Declaration], None] | None = None,
 ) -> InstallPlan:
     """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
     ``lookup(names)`` gives the declarations of projects (asked only for the closure),
     ``all_names()`` every project name (for a "did you mean" hint).
 
     With ``exact``, every installed distribution outside the closure is to be removed.
+    ``on_selected(declaration)`` is called, while the resolution goes on, for each wheel
+    it selects that is not installed yet (`WheelFetch.start`: fetched meanwhile).
     Raises:
         ResolutionError: (from resolve) an unknown project, no wheel for this interpreter,
             a version conflict or an unsatisfied dependency.
     """
     platform = interpreter.platform
+    present = installed_distributions(scheme)
+
+    def selected_one(decl: Declaration) -> None:
+        if on_selected is not None and not PlanItem(decl, _version_of(present, decl)).is_installed:
+            on_selected(decl)
+
     resolution = resolve_lazily(
         lookup,
         requested,
@@ -166,12 +176,9 @@ def plan_install(
         target=f"this interpreter ({interpreter.executable}, Python "
         f"{platform.python_full_version}, {platform.tags[0]})",
         all_names=all_names,
+        on_selected=selected_one,
     )
-    present = installed_distributions(scheme)
-    items = tuple(
-        PlanItem(d, present[d.name].version if d.name in present else None)
-        for d in resolution.selected
-    )
+    items = tuple(PlanItem(d, _version_of(present, d)) for d in resolution.selected)
     selected = {d.name for d in resolution.selected}
     to_remove = tuple(d for n, d in sorted(present.items()) if exact and n not in selected)
     changes: dict[NormalizedName, str | None] = {
@@ -195,93 +202,162 @@ def plan_install(
     )
 
 
-def fetch_wheels(
-    declarations: Sequence[Declaration],
-    cache: Cache,
-    fetcher: GatewayFetcher,
-    *,
-    workers: int = DEFAULT_WORKERS,
-    progress: Progress = NO_PROGRESS,
-) -> dict[CID, UnpackedWheel]:
-    """Obtain every wheel verified and unpacked (RECORD checked), in parallel.
+def _version_of(present: Mapping[NormalizedName, InstalledDist], decl: Declaration) -> str | None:
+    return present[decl.name].version if decl.name in present else None
 
-    A wheel already in the unpacked cache with its files unchanged is neither fetched nor
-    rehashed.
-    Raises:
-        InstallError: a wheel could not be fetched or verified from any gateway (code VERIFY
-            when a gateway served wrong bytes, FETCH otherwise), or is not a valid wheel. The
-            message names the wheel; the other fetches are cancelled.
-        CacheError: the cache cannot be written.
+
+class _LateProgress:
+    """Forwards progress to the Progress given to `attach`, holding what came before it (the
+    fetches that start while the closure is still being resolved, before the bar exists)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._target: Progress | None = None
+        self._advanced = 0
+        self._held: list[tuple[str, str, str]] = []  # ("item", name, state) / ("warn", text, "")
+
+    def attach(self, target: Progress) -> None:
+        with self._lock:
+            self._target = target
+            if self._advanced:
+                target.advance(self._advanced)
+            for kind, a, b in self._held:
+                target.item(a, b) if kind == "item" else target.warn(a)
+            self._held.clear()
+
+    def start(self, total: int | None, *, unit: str) -> None:
+        raise AssertionError("the attached Progress is started by its owner")
+
+    def advance(self, amount: int) -> None:
+        with self._lock:
+            if self._target is None:
+                self._advanced += amount
+                return
+        self._target.advance(amount)
+
+    def item(self, name: str, state: str) -> None:
+        with self._lock:
+            if self._target is None:
+                self._held.append(("item", name, state))
+                return
+        self._target.item(name, state)
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            if self._target is None:
+                self._held.append(("warn", message, ""))
+                return
+        self._target.warn(message)
+
+
+class WheelFetch:
+    """Obtain wheels verified and unpacked (RECORD checked), in parallel, starting as soon as
+    the resolution selects them; use as a context manager around planning and fetching.
+
+    `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
+    the background — so the downloads overlap the reading of the root's next projects —
+    and `wait(declarations)` returns every wanted wheel, starting those not started yet. A
+    wheel already in the unpacked cache with its files unchanged is neither fetched nor
+    rehashed. Leaving the block cancels what is still running (a failed resolution, Ctrl-C)
+    and leaves no empty cache directory; a wheel fetched but not installed stays verified in
+    the cache.
     """
-    if not declarations:
-        return {}
-    from wheelset.client.unpacked import UnpackedCache  # not needed when nothing is to do
 
-    unpacked = UnpackedCache(cache.directory)
-    ready: dict[CID, UnpackedWheel] = {}
-    missing: list[Declaration] = []
-    for decl in declarations:
-        entry = unpacked.get(decl.content_id)
-        if entry is None:
-            missing.append(decl)
-        else:
-            ready[decl.content_id] = entry
-    progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
-    for decl in declarations:
-        if decl.content_id in ready:
+    def __init__(
+        self, cache: Cache, fetcher: GatewayFetcher, *, workers: int = DEFAULT_WORKERS
+    ) -> None:
+        from wheelset.client.unpacked import UnpackedCache
+
+        self._cache = cache
+        self._fetcher = fetcher
+        self._unpacked = UnpackedCache(cache.directory)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._cancel = threading.Event()
+        self._futures: dict[CID, Future[UnpackedWheel]] = {}
+        self._started: list[Declaration] = []
+        self._progress = _LateProgress()
+
+    def __enter__(self) -> WheelFetch:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        if error is not None:
+            self._cancel.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._cancel.is_set():
+            _drop_empty_entries(self._cache, self._started)
+
+    def start(self, decl: Declaration) -> None:
+        """Begin obtaining ``decl``'s wheel in the background (once)."""
+        if decl.content_id not in self._futures:
+            self._started.append(decl)
+            self._futures[decl.content_id] = self._pool.submit(self._obtain, decl)
+
+    def _obtain(self, decl: Declaration) -> UnpackedWheel:
+        progress = self._progress
+        entry = self._unpacked.get(decl.content_id)
+        if entry is not None:
             progress.advance(decl.size or 0)
             progress.item(decl.filename, "cache")
-    if not missing:
-        return ready
-    cancel = threading.Event()
-
-    def obtain(decl: Declaration) -> UnpackedWheel:
-        got = cache.obtain(
+            return entry
+        got = self._cache.obtain(
             decl.content_id,
-            fetcher,
+            self._fetcher,
             decl.filename,
             size=decl.size,
             sha256=decl.sha256,
             label=decl.filename,
             on_progress=progress.advance,
-            cancel=cancel,
+            cancel=self._cancel,
         )
         for failure in got.failures:
             progress.warn(f"{decl.filename}: {failure}")
         if got.source == "cache":
             progress.advance(got.size)
         try:
-            wheel = unpacked.unpack(decl.content_id, got.path, decl.filename)
+            wheel = self._unpacked.unpack(decl.content_id, got.path, decl.filename)
         except OSError as e:
-            raise CacheError(f"cache {cache.directory}: {e}") from e
+            raise CacheError(f"cache {self._cache.directory}: {e}") from e
         progress.item(decl.filename, got.source)
         return wheel
 
-    # Largest first: the long downloads start early, the small ones fill in around them.
-    ordered = sorted(missing, key=lambda d: -(d.size or 0))
-    errors: dict[str, WheelsetError] = {}
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ordered)))) as pool:
-            futures = {pool.submit(obtain, decl): decl for decl in ordered}
-            try:
-                for future in as_completed(futures):
-                    decl = futures[future]
-                    try:
-                        ready[decl.content_id] = future.result()
-                    except FetchCancelled:
-                        continue
-                    except WheelsetError as e:
-                        errors[decl.filename] = e
-                        cancel.set()
-            except BaseException:  # Ctrl-C: stop the downloads before waiting for them
-                cancel.set()
-                raise
-    finally:
-        if errors or cancel.is_set():
-            _drop_empty_entries(cache, ordered)
-    if errors:
-        raise _fetch_failure(errors)
-    return ready
+    def wait(
+        self, declarations: Sequence[Declaration], *, progress: Progress = NO_PROGRESS
+    ) -> dict[CID, UnpackedWheel]:
+        """Every wheel of ``declarations``, verified and unpacked.
+
+        Raises:
+            InstallError: a wheel could not be fetched or verified from any gateway (code
+                VERIFY when a gateway served wrong bytes, FETCH otherwise), or is not a valid
+                wheel. The message names the wheel; the other fetches are cancelled.
+            CacheError: the cache cannot be written.
+        """
+        if not declarations:
+            return {}
+        progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
+        self._progress.attach(progress)
+        # Largest first: the long downloads start early, the small ones fill in around them.
+        for decl in sorted(declarations, key=lambda d: -(d.size or 0)):
+            self.start(decl)
+        futures = {self._futures[d.content_id]: d for d in declarations}
+        ready: dict[CID, UnpackedWheel] = {}
+        errors: dict[str, WheelsetError] = {}
+        try:
+            for future in as_completed(futures):
+                decl = futures[future]
+                try:
+                    ready[decl.content_id] = future.result()
+                except FetchCancelled:
+                    continue
+                except WheelsetError as e:
+                    errors[decl.filename] = e
+                    self._cancel.set()
+        except BaseException:  # Ctrl-C: stop the downloads before waiting for them
+            self._cancel.set()
+            raise
+        if errors:
+            raise _fetch_failure(errors)
+        return ready
 
 
 def _drop_empty_entries(cache: Cache, declarations: Sequence[Declaration]) -> None:
