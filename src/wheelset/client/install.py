@@ -295,7 +295,7 @@ class WheelFetch:
 
     def _obtain(self, decl: Declaration) -> UnpackedWheel:
         progress = self._progress
-        entry = self._unpacked.get(decl.content_id)
+        entry = self._unpacked.get(str(decl.content_id))
         if entry is not None:
             progress.advance(decl.size or 0)
             progress.item(decl.filename, "cache")
@@ -315,7 +315,7 @@ class WheelFetch:
         if got.source == "cache":
             progress.advance(got.size)
         try:
-            wheel = self._unpacked.unpack(decl.content_id, got.path, decl.filename)
+            wheel = self._unpacked.unpack(str(decl.content_id), got.path, decl.filename)
         except OSError as e:
             raise CacheError(f"cache {self._cache.directory}: {e}") from e
         progress.item(decl.filename, got.source)

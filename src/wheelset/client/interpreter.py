@@ -9,7 +9,7 @@ type `wheelset check` uses for the platforms of platforms.toml. No wheels here.
 Which interpreter, when none is named (`find_environment`, as uv): the active virtual
 environment ($VIRTUAL_ENV), else ``.venv`` in the current directory; the system interpreter
 (the first ``python3`` on PATH) only when asked for (``--system``).
-packaging and the platform model are imported only when a Platform is made, so the warm
+packaging, the platform model and subprocess are imported only when needed, so the warm
 install path (wheelset.client.warm) can ask `sibling_venv` without them.
 Entry points: Interpreter, running_interpreter(), inspect_interpreter(), find_environment(),
 sibling_venv(), InterpreterError.
@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wheelset.client import _interpreter_probe
 from wheelset.errors import InterpreterError
@@ -46,8 +43,7 @@ __all__ = [
 _PROBE_TIMEOUT = 60.0  # seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Interpreter:
+class Interpreter(NamedTuple):
     """An interpreter and the scheme (purelib, platlib, scripts, data, headers) to install into."""
 
     executable: str
@@ -119,6 +115,8 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
     Raises:
         InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
     """
+    import subprocess
+
     import packaging
 
     packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
@@ -173,6 +171,8 @@ def find_environment(environ: Mapping[str, str], cwd: Path, *, system: bool = Fa
         if python is not None:
             return str(python)
     if system:
+        import shutil
+
         found = shutil.which("python3", path=environ.get("PATH"))
         if found is None:
             raise InterpreterError("--system: no python3 on PATH")

@@ -36,13 +36,12 @@ import errno
 import fcntl
 import json
 import os
-import shutil
 import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from wheelset.errors import JournalError
 
@@ -65,8 +64,7 @@ _BACKUP = "backup"
 _PAUSE_HOOK = "WHEELSET_TEST_PAUSE_AFTER"
 
 
-@dataclass(frozen=True, slots=True)
-class Recovery:
+class Recovery(NamedTuple):
     """What `recover` did: ``rolled back`` or ``finished`` an interrupted transaction."""
 
     action: str
@@ -146,6 +144,8 @@ def _move(source: str, target: str) -> None:
     except OSError as e:
         if e.errno != errno.EXDEV:
             raise
+        import shutil
+
         tmp = f"{target}.tmp"
         shutil.copy2(source, tmp, follow_symlinks=False)
         os.rename(tmp, target)
@@ -197,7 +197,7 @@ class Transaction:
                 (self.state_dir / _BACKUP).mkdir()
             _write_journal(self.state_dir, self._doc("applying"))
         except OSError as e:
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+            _remove_tree(self.state_dir)
             raise JournalError(f"cannot write the journal in {self.state_dir}: {e}") from e
         return self
 
@@ -302,13 +302,20 @@ def _roll_back(state_dir: Path, doc: dict[str, object]) -> tuple[int, int]:
 
 def _finish(state_dir: Path) -> None:
     """Drop the backups, then the journal (last: while it exists, recovery can still run)."""
-    shutil.rmtree(state_dir / _BACKUP, ignore_errors=True)
+    if os.path.lexists(state_dir / _BACKUP):
+        _remove_tree(state_dir / _BACKUP)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state_dir / _JOURNAL)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state_dir / f"{_JOURNAL}.tmp")
     with contextlib.suppress(OSError):
         os.rmdir(state_dir)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil  # a fresh install has no backups: not loaded then
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def pending(state_parent: Path) -> bool:

@@ -9,8 +9,8 @@ installed byte is read again). `apply` moves aside what is replaced and creates 
 under a `wheelset.client.journal.Transaction`: on any failure, signal or kill -9 the
 environment is brought back. Both the full install (`wheelset.client.install`) and the warm
 path (`wheelset.client.warm`) use them, so an environment is changed one way only.
-Standard library only at module level (the warm path must not pay for packaging or
-installer): installer's script writer is imported only for a wheel with entry points.
+Light at module level (the warm path must not pay for packaging, installer, dataclasses,
+subprocess): installer's script writer is imported only for a wheel with entry points.
 Entry points: Wheel, Placement, lay_out_wheels(), layout(), apply(), ORIGIN_FILE.
 """
 
@@ -22,11 +22,9 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from wheelset.client import journal
 from wheelset.client.unpacked import UnpackedWheel, record_hash
@@ -42,8 +40,7 @@ INSTALLER = b"wheelset\n"
 ORIGIN_FILE = "WHEELSET"
 
 
-@dataclass(frozen=True, slots=True)
-class Wheel:
+class Wheel(NamedTuple):
     """A wheel to install: its project (canonical name), version, file name and CID, and its
     verified unpacked entry."""
 
@@ -55,8 +52,7 @@ class Wheel:
     requested: bool  # asked for by the user (PEP 376 REQUESTED), not only a dependency
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(NamedTuple):
     """One file a wheel puts into the environment: linked from ``source`` or written."""
 
     target: str
@@ -241,6 +237,8 @@ class _Linker:
                 if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
                     raise
                 self.copy = True
+        import shutil
+
         with open(placement.source, "rb") as src, open(placement.target, "xb") as dst:
             shutil.copyfileobj(src, dst)
         os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~self.umask)
@@ -317,6 +315,8 @@ def _compile(executable: str, sources: Sequence[str]) -> None:
     """Byte-compile the installed modules with the target interpreter (its own cache tag)."""
     if not sources:
         return
+    import subprocess
+
     done = subprocess.run(
         [executable, "-m", "compileall", "-q", "-i", "-"],
         input="\n".join(sources),

@@ -21,8 +21,8 @@ interpreter, a distribution present, an entry missing or damaged — returns Non
 install runs. `install` then links the wheels with `wheelset.client.link`, the same layout
 and journaled transaction as the full install, so the environment ends byte for byte as the
 full install would leave it.
-Standard library (and wheelset's light modules) only. Entry points: prepare(), install(),
-remember(), closure_key(), WarmInstall.
+Standard library (and wheelset's light modules) only, without dataclasses.
+Entry points: prepare(), install(), remember(), closure_key(), WarmInstall.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from wheelset import __version__
 from wheelset.client import link, noop
@@ -44,8 +44,7 @@ _VERSION = 1
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
 
 
-@dataclass(frozen=True, slots=True)
-class WarmInstall:
+class WarmInstall(NamedTuple):
     """What `install` will do: link ``wheels`` (install order) into ``scheme``."""
 
     root: str
@@ -170,13 +169,12 @@ def prepare(
     if _holds_distributions(scheme):
         return None
     from wheelset.client.unpacked import UnpackedCache
-    from wheelset.ipfs.cid import InvalidCID, parse_cid
 
     unpacked = UnpackedCache(cache_dir)
     wheels = []
     try:
         for name, version, filename, wheel_cid, requested in doc["wheels"]:
-            entry = unpacked.get(parse_cid(wheel_cid))
+            entry = unpacked.get(wheel_cid) if noop.is_cid(wheel_cid) else None
             if entry is None:
                 return None
             wheels.append(
@@ -184,7 +182,7 @@ def prepare(
                     str(name), str(version), str(filename), str(wheel_cid), entry, bool(requested)
                 )
             )
-    except (TypeError, ValueError, KeyError, InvalidCID):
+    except (TypeError, ValueError, KeyError):
         return None
     return WarmInstall(cid, os.path.abspath(python), scheme, tuple(wheels))
 
