@@ -228,26 +228,35 @@ def _safe_member(name: str) -> bool:
 
 
 def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tuple[str, int]]:
-    from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
+    """The wheel's RECORD (PEP 376 CSV rows: path, ``algorithm=digest``, size) as path ->
+    (hash, size); every file but RECORD itself must have a hash of a guaranteed, unbroken
+    algorithm and a size."""
+    import csv
 
     try:
         text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
-        rows = list(parse_record_file(text.splitlines()))
-        entries = [RecordEntry.from_elements(*row) for row in rows]
-    except (KeyError, UnicodeDecodeError, InvalidRecordEntry, ValueError) as e:
+    except (KeyError, UnicodeDecodeError) as e:
         raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
     record: dict[str, tuple[str, int]] = {}
-    for entry in entries:
-        if entry.path == f"{dist_info}/RECORD":
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=",", quotechar='"'))
+    except csv.Error as e:
+        raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
+    for number, row in enumerate(rows, 1):
+        if len(row) != 3 or not row[0]:
+            raise UnpackError(f"{filename}: unreadable RECORD (row {number} is not path,hash,size)")
+        path, hash_, size = row[0].replace("\\", "/"), row[1], row[2]
+        if path == f"{dist_info}/RECORD":
             continue
-        if entry.hash_ is None or entry.size is None:
-            raise UnpackError(f"{filename}: RECORD gives no hash or size for {entry.path}")
-        if entry.hash_.name not in hashlib.algorithms_guaranteed or entry.hash_.name in (
-            "md5",
-            "sha1",
-        ):
-            raise UnpackError(f"{filename}: RECORD uses {entry.hash_.name} for {entry.path}")
-        record[entry.path] = (str(entry.hash_), entry.size)
+        algorithm, eq, digest = hash_.partition("=")
+        if not eq or not digest or not size:
+            raise UnpackError(f"{filename}: RECORD gives no hash or size for {path}")
+        if algorithm not in hashlib.algorithms_guaranteed or algorithm in ("md5", "sha1"):
+            raise UnpackError(f"{filename}: RECORD uses {algorithm} for {path}")
+        try:
+            record[path] = (hash_, int(size))
+        except ValueError:
+            raise UnpackError(f"{filename}: unreadable RECORD (size {size!r} of {path})") from None
     return record
 
 
