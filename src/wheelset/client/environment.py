@@ -16,7 +16,6 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -35,6 +34,8 @@ class InstalledDist:
     dist_info: Path
 
     def _metadata(self):
+        from email.parser import BytesHeaderParser  # not needed when no METADATA is read
+
         try:
             return BytesHeaderParser().parsebytes((self.dist_info / "METADATA").read_bytes())
         except OSError:
