@@ -102,9 +102,11 @@ def new_client(
     import httpx
 
     from wheelset.fetch.credentials import IndexAuth
+    from wheelset.fetch.tls import LazyTLSContext
     from wheelset.httpbody import ACCEPT_ENCODING, BodyLimits
 
     return httpx.Client(
+        verify=LazyTLSContext(),  # CA certificates loaded only if a TLS connection is made
         auth=IndexAuth(index_urls),
         follow_redirects=True,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
