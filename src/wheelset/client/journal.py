@@ -226,8 +226,10 @@ class Transaction:
                 os.rmdir(directory)
 
     def make_dirs(self) -> None:
+        """Make the directories (parents first: one mkdir each)."""
         for directory in self._dirs:
-            os.makedirs(directory, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory)
 
     def commit(self) -> None:
         """The commit point: from here on, recovery finishes instead of rolling back."""

@@ -278,14 +278,18 @@ def apply(
     with journal.environment_lock(state_parent):
         journal.recover(state_parent)
         leaving = set(removes)
+        dirs = _new_dirs(targets)
+        fresh = set(dirs)
         for target in targets:
+            if os.path.dirname(target) in fresh:
+                continue  # in a directory this change makes: nothing can be there yet
             if target not in leaving and os.path.lexists(target):
+                # Refused before the transaction: a rollback would delete it as one of ours.
                 raise InstallError(
                     f"{target} already exists and belongs to no distribution being replaced; "
                     "nothing was installed",
                     code="CONFLICT",
                 )
-        dirs = _new_dirs(targets)
         linker = _Linker()
         try:
             with journal.Transaction(state_parent, targets, dirs, removes) as transaction:
