@@ -20,6 +20,7 @@ from tests.support.wheels import make_wheel
 from wheelset.build import stage
 from wheelset.cli import app
 from wheelset.client import journal, noop, warm
+from wheelset.fetch.cachedir import BUCKETS
 
 DEAD = "http://127.0.0.1:9"  # nothing listens: any fetch fails
 
@@ -189,6 +190,7 @@ def test_the_layout_names_noop_mirrors_are_the_real_ones() -> None:
     # The no-op path imports nothing of the build or journal code; it names the same files.
     assert noop._STATE_DIR == journal.STATE_DIR
     assert warm._STATE_DIR == journal.STATE_DIR
+    assert warm.BUCKET in BUCKETS
     assert noop._BUILD_ROOT == stage.ROOT_FILE
     assert noop._BUILD_INCOMPLETE == stage.INCOMPLETE_MARKER
 
