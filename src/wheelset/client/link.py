@@ -316,8 +316,23 @@ def apply(
 
 
 def _compile(executable: str, sources: Sequence[str]) -> None:
-    """Byte-compile the installed modules with the target interpreter (its own cache tag)."""
+    """Byte-compile the installed modules with the target interpreter (its own cache tag):
+    here when it is a venv of the binary running wheelset (the same magic number, flags and
+    environment, so the same bytes as ``python -m compileall`` would write, without
+    starting it), else by running it."""
     if not sources:
+        return
+    from wheelset.client.interpreter import sibling_venv
+
+    if sibling_venv(executable) is not None:
+        import py_compile
+
+        for source in sources:
+            try:
+                py_compile.compile(source, doraise=True)
+            except py_compile.PyCompileError as e:
+                last = (str(e).strip().splitlines() or ["compile failed"])[-1]
+                raise InstallError(f"byte-compiling failed: {last}; nothing was installed") from e
         return
     import subprocess
 
