@@ -287,6 +287,14 @@ def test_the_warm_path_steps_aside_whenever_the_outcome_could_differ(
     # Another interpreter: --target (the running one, not a venv) is never warm.
     assert not probe([*request[:-2], "--target", tmp_path / "t"], cache)[1]
 
+    # A stray file where a wheel's file goes: refused before any change.
+    _fresh_venv(venv)
+    (site_packages(venv) / "lib_a").mkdir()
+    (site_packages(venv) / "lib_a" / "__init__.py").write_text("stray\n")
+    done = run(request, cache)
+    assert done.returncode == 1 and done.stderr.startswith("error: CONFLICT "), done.stderr
+    assert not list(site_packages(venv).glob("*.dist-info"))
+
     # An unpacked file changed in the cache: rehashed, found wrong, the entry dropped, and
     # the full install unpacks the wheel again (from the verified wheel file).
     tree = next((cache / "unpacked").glob("*/tree/lib_a/__init__.py"))

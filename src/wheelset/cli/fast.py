@@ -234,10 +234,15 @@ def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
     from wheelset.cli.errors import failure_code
     from wheelset.cli.run import installed_report, sigterm_rolls_back
     from wheelset.client import noop
+    from wheelset.errors import InstallError
 
     try:
         with sigterm_rolls_back():
             warm.install(found, compile_bytecode="--compile" in values)
+    except InstallError as e:
+        if e.code == "CONFLICT":  # (before any change) e.g. another install got there first:
+            return None  # the full install tells "already installed" from a real conflict
+        return failure_code(e)
     except (Exception, KeyboardInterrupt) as e:
         code = failure_code(e)
         if code is None:
