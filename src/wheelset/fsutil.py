@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -75,8 +74,17 @@ def make_temp(directory: Path, name: str) -> tuple[int, Path]:
         _swept.add(key)
     if sweep:
         remove_stale_temps(directory)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}-", suffix=TEMP_SUFFIX)
-    return fd, Path(tmp)
+    # As tempfile.mkstemp, which is not imported for this: the install paths that write a
+    # record would load it (and shutil, bz2, lzma, random) for this one call.
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        tmp = os.path.join(
+            os.path.abspath(directory), f".{name}.{os.getpid()}-{os.urandom(6).hex()}{TEMP_SUFFIX}"
+        )
+        try:
+            return os.open(tmp, flags, 0o600), Path(tmp)
+        except FileExistsError:
+            continue
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -314,7 +315,14 @@ def test_compile_writes_bytecode_for_the_target(published, ipfs_node, tmp_path: 
         tmp_path / "c",
     )
     assert result.exit_code == 0, result.stderr
-    assert list((site_packages(tmp_path / "venv") / "lib_b" / "__pycache__").glob("*.pyc"))
+    cache = site_packages(tmp_path / "venv") / "lib_b" / "__pycache__"
+    written = {p.name: p.read_bytes() for p in cache.glob("*.pyc")}
+    assert written
+    # The same bytes as the target's own compileall writes (compiled here, in-process, as
+    # the venv is one of the Python running wheelset).
+    shutil.rmtree(cache)
+    subprocess.run([python, "-m", "compileall", "-q", cache.parent], check=True)
+    assert {p.name: p.read_bytes() for p in cache.glob("*.pyc")} == written
 
 
 def test_an_unusable_cache_is_one_line(published, ipfs_node, tmp_path: Path) -> None:

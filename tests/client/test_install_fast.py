@@ -1,10 +1,12 @@
 """The typer-free paths of `wheelset`: a no-op install answered from the environment's
-record (and only while the record holds), export and install without typer, httpx or
-pydantic, with the app's output and errors."""
+record (and only while the record holds), a warm install into an empty environment from the
+closure recorded in the cache (and only when nothing else could change the outcome), export
+and install without typer, httpx or pydantic, with the app's output and errors."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,8 @@ from tests.support.venvs import make_venv, site_packages
 from tests.support.wheels import make_wheel
 from wheelset.build import stage
 from wheelset.cli import app
-from wheelset.client import journal, noop
+from wheelset.client import journal, noop, warm
+from wheelset.fetch.cachedir import BUCKETS
 
 DEAD = "http://127.0.0.1:9"  # nothing listens: any fetch fails
 
@@ -142,7 +145,7 @@ def test_export_and_install_run_without_typer_httpx_or_pydantic(
     for args, loaded in (
         (["export", out, "app", "--gateway", DEAD], []),
         (["install", out, "lib-a", "--gateway", ipfs_node.gateway_url, "--target", tmp_path / "t"],
-         ["httpx", "rich"]),
+         ["httpx"]),
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
     ):  # fmt: skip
@@ -186,5 +189,126 @@ def test_the_fast_export_prints_what_the_app_prints(root, ipfs_node, tmp_path: P
 def test_the_layout_names_noop_mirrors_are_the_real_ones() -> None:
     # The no-op path imports nothing of the build or journal code; it names the same files.
     assert noop._STATE_DIR == journal.STATE_DIR
+    assert warm._STATE_DIR == journal.STATE_DIR
+    assert warm.BUCKET in BUCKETS
     assert noop._BUILD_ROOT == stage.ROOT_FILE
     assert noop._BUILD_INCOMPLETE == stage.INCOMPLETE_MARKER
+
+
+def _tree(directory: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``directory``: relative path -> (mode, content)."""
+    return {
+        str(path.relative_to(directory)): (path.stat().st_mode, path.read_bytes())
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _fresh_venv(venv: Path) -> None:
+    shutil.rmtree(venv, ignore_errors=True)
+    make_venv(venv)
+
+
+_PROBE = (
+    "import runpy, sys\n"
+    "sys.argv = ['wheelset', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('wheelset.cli', run_name='__main__')\n"
+    "except SystemExit as e:\n"
+    "    assert not e.code, e.code\n"
+    "heavy = sorted({'packaging', 'httpx', 'typer', 'installer'} & set(sys.modules))\n"
+    "print('loaded:', heavy, file=sys.stderr)\n"
+)
+
+
+def probe(args: list[object], cache: Path) -> tuple[subprocess.CompletedProcess[str], bool]:
+    """Run wheelset; (the run, whether it took the warm path: loaded none of packaging,
+    httpx, typer, installer)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
+    env.pop("VIRTUAL_ENV", None)
+    env.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(cache)})
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done, done.stderr.endswith("loaded: []\n")
+
+
+def test_a_warm_install_links_the_recorded_closure_without_root_or_resolver(
+    root, ipfs_node, tmp_path: Path
+) -> None:
+    live = ["--gateway", ipfs_node.gateway_url, "--api", ipfs_node.api_url]
+    cache = tmp_path / "cache"
+    full, fresh = tmp_path / "full", tmp_path / "fresh"
+    make_venv(full)
+    first = run(["install", root.cid, "app", *live, "--python", full / "bin" / "python"], cache)
+    assert first.returncode == 0, first.stderr
+    assert len(list((cache / warm.BUCKET).iterdir())) == 1
+
+    # No gateway, no node: the recorded closure and the unpacked wheels answer, without
+    # packaging, httpx or installer.
+    make_venv(fresh)
+    offline = ["install", root.cid, "app", "--gateway", DEAD]
+    done, warmed = probe([*offline, "--python", fresh / "bin" / "python"], cache)
+    assert warmed and done.stderr == "loaded: []\n"
+    assert done.stdout == (
+        f"Installed 3 wheels into {site_packages(fresh)} (root {root.cid}; 0 fetched, 3 from "
+        "cache):\n  lib-a 1.0\n  lib-b 2.0\n  app 3.0\n"
+    )
+    # The same files, modes, RECORDs and REQUESTED as the full install; then a no-op.
+    assert _tree(site_packages(fresh)) == _tree(site_packages(full))
+    again = run([*offline, "--python", fresh / "bin" / "python"], tmp_path / "empty")
+    assert again.stdout == "Already installed: lib-a 1.0, lib-b 2.0, app 3.0\n", again.stderr
+
+
+def test_the_warm_path_steps_aside_whenever_the_outcome_could_differ(
+    root, ipfs_node, tmp_path: Path
+) -> None:
+    live = ["--gateway", ipfs_node.gateway_url, "--api", ipfs_node.api_url]
+    cache = tmp_path / "cache"
+    venv = tmp_path / "venv"
+    python = ["--python", venv / "bin" / "python"]
+    _fresh_venv(venv)
+    assert run(["install", root.cid, "app", *live, *python], cache).returncode == 0
+    request = ["install", root.cid, "app", *live, *python]
+
+    def into_fresh_venv(args: list[object] = request) -> bool:
+        _fresh_venv(venv)
+        return probe(args, cache)[1]
+
+    assert into_fresh_venv()
+    # A distribution already in the environment: the full install runs.
+    _fresh_venv(venv)
+    (site_packages(venv) / "other-1.0.dist-info").mkdir()
+    assert not probe(request, cache)[1]
+    # Another request (more names) has no record (until it ran once).
+    assert not into_fresh_venv(["install", root.cid, "app", "lib-a", *live, *python])
+    # Another interpreter: --target (the running one, not a venv) is never warm.
+    assert not probe([*request[:-2], "--target", tmp_path / "t"], cache)[1]
+
+    # A stray file where a wheel's file goes: refused before any change.
+    _fresh_venv(venv)
+    (site_packages(venv) / "lib_a").mkdir()
+    (site_packages(venv) / "lib_a" / "__init__.py").write_text("stray\n")
+    done = run(request, cache)
+    assert done.returncode == 1 and done.stderr.startswith("error: CONFLICT "), done.stderr
+    assert not list(site_packages(venv).glob("*.dist-info"))
+
+    # An unpacked file changed in the cache: rehashed, found wrong, the entry dropped, and
+    # the full install unpacks the wheel again (from the verified wheel file).
+    tree = next((cache / "unpacked").glob("*/tree/lib_a/__init__.py"))
+    tree.write_bytes(tree.read_bytes() + b"# tampered\n")
+    assert not into_fresh_venv()
+    assert b"tampered" not in (site_packages(venv) / "lib_a" / "__init__.py").read_bytes()
+    assert into_fresh_venv()
+
+    # A record whose key does not match its name, or that is not JSON, is no record.
+    key = warm.closure_key(str(root.cid), ["app"], str(venv / "bin" / "python"))
+    record = cache / warm.BUCKET / f"{key}.json"
+    doc = record.read_text()
+    record.write_text(doc.replace('"key": "', '"key": "0'))
+    assert not into_fresh_venv()  # (the full install records it again)
+    record.write_text("{")
+    assert not into_fresh_venv()
+    assert into_fresh_venv()

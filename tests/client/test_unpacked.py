@@ -14,9 +14,8 @@ import pytest
 
 from tests.support.wheels import make_wheel, rewrite_wheel
 from wheelset.client.unpacked import UnpackedCache, UnpackError
-from wheelset.ipfs.cid import parse_cid
 
-CID = parse_cid("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")
+CID = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
 
 
 def _wheel(tmp_path: Path) -> Path:
@@ -61,7 +60,7 @@ def test_a_planted_or_foreign_entry_proves_nothing(tmp_path: Path, planted: byte
     cache = UnpackedCache(tmp_path / "cache")
     entry = tmp_path / "cache" / "unpacked" / str(CID)
     if planted is None:  # a real entry of another wheel, renamed to this CID
-        other = parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn")
+        other = "QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn"
         cache.unpack(other, _wheel(tmp_path), "demo-1.0-py3-none-any.whl")
         os.rename(tmp_path / "cache" / "unpacked" / str(other), entry)
     else:

@@ -21,6 +21,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from wheelset.gcpause import cycle_collection_paused
+
 __all__ = ["run_fast"]
 
 _NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
@@ -125,15 +127,30 @@ def run_fast(argv: Sequence[str]) -> int | None:
     if argv[0] == "diff" and len(parsed[0]) != 2:
         return None
     (root, *names), values = parsed
-    if argv[0] == "install" and _noop_install(root, names, values):
-        return 0
+    if argv[0] != "install":
+        return _run(argv[0], root, names, values)
+    # An install allocates long-lived objects (modules, declarations, blocks) and hardly any
+    # garbage cycles: the cyclic collector would only rescan them (about a tenth of a cold
+    # install's CPU). Reference counting still frees everything else.
+    with cycle_collection_paused():
+        return _run(argv[0], root, names, values)
+
+
+def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]) -> int:
+    """Run a plain command; its exit code."""
+    if command == "install":
+        if _noop_install(root, names, values):
+            return 0
+        code = _warm_install(root, names, values)
+        if code is not None:
+            return code
     from wheelset.cli.errors import failure_code
     from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT, run_diff, run_export, run_install
 
     timeout = float(_single(values, "timeout") or DEFAULT_TIMEOUT)
     cache_dir = _path(values, "cache_dir")
     try:
-        if argv[0] == "install":
+        if command == "install":
             run_install(
                 root,
                 names,
@@ -147,7 +164,7 @@ def run_fast(argv: Sequence[str]) -> int | None:
                 cache_dir=cache_dir,
                 api=_single(values, "api"),
             )
-        elif argv[0] == "diff":
+        elif command == "diff":
             run_diff(
                 root,
                 names[0],
@@ -196,3 +213,60 @@ def _noop_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
     sys.stdout.write(noop_report(found["installed"]))
     sys.stdout.flush()
     return True
+
+
+def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> int | None:
+    """Install from the closure an earlier install recorded, into an empty environment
+    (wheelset.client.warm); its exit code, or None when the full install must run."""
+    if _single(values, "target") is not None or _single(values, "prefix") is not None:
+        return None
+    from wheelset.client import warm
+
+    cache_dir = _path(values, "cache_dir")
+    if cache_dir is None:
+        from wheelset.fetch.cachedir import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    python = _single(values, "python")
+    found = warm.prepare(root, names, python, cache_dir, os.environ)
+    if found is None:
+        return None
+    from wheelset.cli.errors import failure_code
+    from wheelset.cli.run import installed_report, sigterm_rolls_back
+    from wheelset.client import noop
+    from wheelset.errors import InstallError
+
+    try:
+        with sigterm_rolls_back():
+            warm.install(found, compile_bytecode="--compile" in values)
+    except InstallError as e:
+        if e.code == "CONFLICT":  # (before any change) e.g. another install got there first:
+            return None  # the full install tells "already installed" from a real conflict
+        return failure_code(e)
+    except (Exception, KeyboardInterrupt) as e:
+        code = failure_code(e)
+        if code is None:
+            raise
+        return code
+    installed = [(w.name, w.version, None) for w in found.wheels]
+    sys.stdout.write(installed_report(found.scheme["purelib"], found.root, installed, 0))
+    sys.stdout.flush()
+    key = noop.request_key(root, names, python, None, None, os.environ)
+    if key is not None:
+        dist_infos = [
+            os.path.join(
+                found.scheme["purelib" if w.unpacked.root_is_purelib else "platlib"],
+                w.unpacked.dist_info,
+            )
+            for w in found.wheels
+        ]
+        noop.remember(
+            key,
+            found.root,
+            found.executable,
+            found.scheme,
+            [(w.name, w.version, d) for w, d in zip(found.wheels, dist_infos, strict=True)],
+            python,
+            os.environ,
+        )
+    return 0

@@ -5,8 +5,8 @@ wheelset.cli.fast runs them before the typer app loads; the typer commands (inst
 export.py, environment.py) call the same functions. Nothing heavy is imported at load
 time: each body imports the library it calls. Output goes to stdout, notes and warnings to
 stderr, as typer.echo would write them.
-Entry points: run_install(), run_export(), run_diff(), noop_report(), environment_of(),
-repair_environment(), sigterm_rolls_back(), DEFAULT_JOBS, DEFAULT_TIMEOUT.
+Entry points: run_install(), run_export(), run_diff(), noop_report(), installed_report(),
+environment_of(), repair_environment(), sigterm_rolls_back(), DEFAULT_JOBS, DEFAULT_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_JOBS",
     "DEFAULT_TIMEOUT",
     "environment_of",
+    "installed_report",
     "noop_report",
     "repair_environment",
     "run_diff",
@@ -138,7 +139,7 @@ def run_install(
     """`wheelset install` (see its help)."""
     from wheelset.cli.progress import ProgressBar
     from wheelset.cli.wiring import open_root
-    from wheelset.client.install import fetch_wheels, install_wheels, plan_install
+    from wheelset.client.install import WheelFetch, install_wheels, plan_install
     from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
     from wheelset.fetch.http import http_client
@@ -159,35 +160,54 @@ def run_install(
             repair_environment(scheme, quiet_when_clean=True)
         with http_client(connections=2 * jobs, indexes=False) as http:
             opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
-            plan = plan_install(
-                opened.declarations,
-                opened.cid,
-                requested,
-                interpreter,
-                scheme,
-                all_names=opened.names,
-                exact=exact,
-            )
-            if dry_run:
-                _print_plan(plan)
-                return
-            wanted = [item.declaration for item in plan.to_install]
-            with ProgressBar(f"{len(wanted)} wheels") as bar:
-                files = fetch_wheels(wanted, cache, fetcher, workers=jobs, progress=bar)
-                report = install_wheels(
-                    plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
+            with WheelFetch(cache, fetcher, workers=jobs) as fetch:
+                plan = plan_install(
+                    opened.declarations,
+                    opened.cid,
+                    requested,
+                    interpreter,
+                    scheme,
+                    all_names=opened.names,
+                    exact=exact,
+                    on_selected=None if dry_run else fetch.start,
                 )
+                if dry_run:
+                    _print_plan(plan)
+                    return
+                wanted = [item.declaration for item in plan.to_install]
+                with ProgressBar(f"{len(wanted)} wheels") as bar:
+                    files = fetch.wait(wanted, progress=bar)
+                    report = install_wheels(
+                        plan, files, compile_bytecode=compile_bytecode, force=force, progress=bar
+                    )
     for line in bar.warnings:
         _echo(f"warning: {line}", err=True)
     if plan.broken:
         _echo(f"warning: --force broke: {'; '.join(plan.broken)}", err=True)
     _print_report(plan, report, bar.states)
+    if not requirement:
+        _remember_closure(cache.directory, root, names, plan)
     if not (requirement or exact or force or system or seed):
         _remember(root, names, python, target, prefix, plan)
     if seed:
         from wheelset.cli.seed import seed_installed
 
         seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
+
+
+def _remember_closure(cache_dir: Path, root: str, names: Sequence[str], plan: InstallPlan) -> None:
+    """Record the closure in the cache, so that installing the same names from the same root
+    into an empty environment needs neither the root nor the resolver (wheelset.client.warm)."""
+    from wheelset.client import noop, warm
+
+    cid = noop.root_key(root)
+    if cid is None:
+        return
+    wheels = [
+        (d.name, str(d.version), d.filename, str(d.content_id), d.name in plan.requested)
+        for d in (item.declaration for item in plan.items)
+    ]
+    warm.remember(cache_dir, cid, names, plan.interpreter.executable, wheels)
 
 
 def _remember(
@@ -251,20 +271,30 @@ def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, s
     old = {decl.name: version for decl, version in report.replaced}
     if report.installed:
         fetched = sum(1 for d in report.installed if sources.get(d.filename) != "cache")
+        installed = [(d.name, str(d.version), old.get(d.name)) for d in report.installed]
         _echo(
-            f"Installed {_count(len(report.installed), 'wheel')} into {plan.scheme['purelib']} "
-            f"(root {plan.root}; {fetched} fetched, {len(report.installed) - fetched} "
-            "from cache):"
+            installed_report(plan.scheme["purelib"], str(plan.root), installed, fetched), nl=False
         )
-        for decl in report.installed:
-            was = f" (replaced {old[decl.name]})" if decl.name in old else ""
-            _echo(f"  {decl.name} {decl.version}{was}")
     if report.skipped:
         _echo(noop_report([(d.name, str(d.version)) for d in report.skipped]), nl=False)
     if report.removed:
         _echo(f"Removed: {', '.join(f'{n} {v}' for n, v in report.removed)}")
     if not report.installed and not report.skipped:
         _echo(noop_report([]), nl=False)
+
+
+def installed_report(
+    purelib: str, root: str, installed: Sequence[tuple[str, str, str | None]], fetched: int
+) -> str:
+    """What install prints about the wheels it installed: ``installed`` as (name, version,
+    the version it replaced or None), ``fetched`` of them not from the cache."""
+    lines = [
+        f"Installed {_count(len(installed), 'wheel')} into {purelib} (root {root}; "
+        f"{fetched} fetched, {len(installed) - fetched} from cache):"
+    ]
+    for name, version, was in installed:
+        lines.append(f"  {name} {version}" + (f" (replaced {was})" if was is not None else ""))
+    return "\n".join(lines) + "\n"
 
 
 def noop_report(installed: Sequence[Sequence[str]]) -> str:

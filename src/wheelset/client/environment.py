@@ -16,16 +16,15 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["ORIGIN_FILE", "InstalledDist", "broken_dependents", "installed_distributions"]
+from wheelset.client.link import ORIGIN_FILE
 
-ORIGIN_FILE = "WHEELSET"
+__all__ = ["ORIGIN_FILE", "InstalledDist", "broken_dependents", "installed_distributions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,8 @@ class InstalledDist:
     dist_info: Path
 
     def _metadata(self):
+        from email.parser import BytesHeaderParser  # not needed when no METADATA is read
+
         try:
             return BytesHeaderParser().parsebytes((self.dist_info / "METADATA").read_bytes())
         except OSError:

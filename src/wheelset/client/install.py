@@ -4,34 +4,28 @@ environment all or nothing.
 Stages, each a function the CLI calls in turn: `plan_install` resolves the requested names
 against the root (reading only the projects of the closure) for the target interpreter,
 compares with what is installed and lists installed distributions whose requirements the
-new versions would break; `fetch_wheels` obtains every wheel in parallel and unpacks it into
-the cache of verified, unpacked wheels (`wheelset.client.unpacked`: CID, size and sha256
-verified, then every member checked against RECORD) — a valid unpacked entry is used without
-fetching or rehashing; if any wheel fails, nothing is installed; `install_wheels` computes
-every file it will create and remove, refuses conflicts, then applies the change in one
-`wheelset.client.journal` Transaction: old versions are moved aside, files are hard-linked
-from the unpacked cache (copied across file systems), scripts and
-RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure, signal or kill -9 the
-environment is brought back. `uninstall` and `--exact` removals are the same transaction
-without new files. Bytecode is compiled only on request, inside the transaction. Never
-prints: progress goes to a wheelset.progress.Progress.
-Entry points: plan_install(), fetch_wheels(), install_wheels(), uninstall(), repair(),
+new versions would break; a `WheelFetch` obtains every wheel in parallel — each as soon as
+the resolution selects it, so downloads overlap the reading of the root's next projects —
+and unpacks it into the cache of verified, unpacked wheels (`wheelset.client.unpacked`: CID,
+size and sha256 verified, then every member checked against RECORD) — a valid unpacked entry
+is used without fetching or rehashing; if any wheel fails, nothing is installed;
+`install_wheels` computes every file it will create and remove, refuses conflicts, then
+applies the change (`wheelset.client.link`) in one `wheelset.client.journal` Transaction:
+old versions are moved aside, files are hard-linked from the unpacked cache (copied across
+file systems), scripts and RECORD/INSTALLER/REQUESTED/WHEELSET written; on any failure,
+signal or kill -9 the environment is brought back. `uninstall` and `--exact` removals are
+the same transaction without new files. Bytecode is compiled only on request, inside the
+transaction. Never prints: progress goes to a wheelset.progress.Progress.
+Entry points: plan_install(), WheelFetch, install_wheels(), uninstall(), repair(),
 target_scheme(), InstallPlan, InstallReport, InstallError.
 """
 
 from __future__ import annotations
 
-import csv
-import errno
-import hashlib
-import io
-import json
 import os
-import shutil
-import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,9 +34,8 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wheelset.client import journal
+from wheelset.client import journal, link
 from wheelset.client.environment import (
-    ORIGIN_FILE,
     InstalledDist,
     broken_dependents,
     installed_distributions,
@@ -65,7 +58,7 @@ __all__ = [
     "InstallPlan",
     "InstallReport",
     "PlanItem",
-    "fetch_wheels",
+    "WheelFetch",
     "install_wheels",
     "plan_install",
     "repair",
@@ -74,7 +67,6 @@ __all__ = [
 ]
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
-INSTALLER_NAME = b"wheelset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,17 +149,26 @@ def plan_install(
     *,
     all_names: Callable[[], Iterable[str]] | None = None,
     exact: bool = False,
+    on_selected: Callable[[Declaration], None] | None = None,
 ) -> InstallPlan:
     """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
     ``lookup(names)`` gives the declarations of projects (asked only for the closure),
     ``all_names()`` every project name (for a "did you mean" hint).
 
     With ``exact``, every installed distribution outside the closure is to be removed.
+    ``on_selected(declaration)`` is called, while the resolution goes on, for each wheel
+    it selects that is not installed yet (`WheelFetch.start`: fetched meanwhile).
     Raises:
         ResolutionError: (from resolve) an unknown project, no wheel for this interpreter,
             a version conflict or an unsatisfied dependency.
     """
     platform = interpreter.platform
+    present = installed_distributions(scheme)
+
+    def selected_one(decl: Declaration) -> None:
+        if on_selected is not None and not PlanItem(decl, _version_of(present, decl)).is_installed:
+            on_selected(decl)
+
     resolution = resolve_lazily(
         lookup,
         requested,
@@ -175,12 +176,9 @@ def plan_install(
         target=f"this interpreter ({interpreter.executable}, Python "
         f"{platform.python_full_version}, {platform.tags[0]})",
         all_names=all_names,
+        on_selected=selected_one,
     )
-    present = installed_distributions(scheme)
-    items = tuple(
-        PlanItem(d, present[d.name].version if d.name in present else None)
-        for d in resolution.selected
-    )
+    items = tuple(PlanItem(d, _version_of(present, d)) for d in resolution.selected)
     selected = {d.name for d in resolution.selected}
     to_remove = tuple(d for n, d in sorted(present.items()) if exact and n not in selected)
     changes: dict[NormalizedName, str | None] = {
@@ -204,93 +202,162 @@ def plan_install(
     )
 
 
-def fetch_wheels(
-    declarations: Sequence[Declaration],
-    cache: Cache,
-    fetcher: GatewayFetcher,
-    *,
-    workers: int = DEFAULT_WORKERS,
-    progress: Progress = NO_PROGRESS,
-) -> dict[CID, UnpackedWheel]:
-    """Obtain every wheel verified and unpacked (RECORD checked), in parallel.
+def _version_of(present: Mapping[NormalizedName, InstalledDist], decl: Declaration) -> str | None:
+    return present[decl.name].version if decl.name in present else None
 
-    A wheel already in the unpacked cache with its files unchanged is neither fetched nor
-    rehashed.
-    Raises:
-        InstallError: a wheel could not be fetched or verified from any gateway (code VERIFY
-            when a gateway served wrong bytes, FETCH otherwise), or is not a valid wheel. The
-            message names the wheel; the other fetches are cancelled.
-        CacheError: the cache cannot be written.
+
+class _LateProgress:
+    """Forwards progress to the Progress given to `attach`, holding what came before it (the
+    fetches that start while the closure is still being resolved, before the bar exists)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._target: Progress | None = None
+        self._advanced = 0
+        self._held: list[tuple[str, str, str]] = []  # ("item", name, state) / ("warn", text, "")
+
+    def attach(self, target: Progress) -> None:
+        with self._lock:
+            self._target = target
+            if self._advanced:
+                target.advance(self._advanced)
+            for kind, a, b in self._held:
+                target.item(a, b) if kind == "item" else target.warn(a)
+            self._held.clear()
+
+    def start(self, total: int | None, *, unit: str) -> None:
+        raise AssertionError("the attached Progress is started by its owner")
+
+    def advance(self, amount: int) -> None:
+        with self._lock:
+            if self._target is None:
+                self._advanced += amount
+                return
+        self._target.advance(amount)
+
+    def item(self, name: str, state: str) -> None:
+        with self._lock:
+            if self._target is None:
+                self._held.append(("item", name, state))
+                return
+        self._target.item(name, state)
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            if self._target is None:
+                self._held.append(("warn", message, ""))
+                return
+        self._target.warn(message)
+
+
+class WheelFetch:
+    """Obtain wheels verified and unpacked (RECORD checked), in parallel, starting as soon as
+    the resolution selects them; use as a context manager around planning and fetching.
+
+    `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
+    the background — so the downloads overlap the reading of the root's next projects —
+    and `wait(declarations)` returns every wanted wheel, starting those not started yet. A
+    wheel already in the unpacked cache with its files unchanged is neither fetched nor
+    rehashed. Leaving the block cancels what is still running (a failed resolution, Ctrl-C)
+    and leaves no empty cache directory; a wheel fetched but not installed stays verified in
+    the cache.
     """
-    if not declarations:
-        return {}
-    from wheelset.client.unpacked import UnpackedCache  # not needed when nothing is to do
 
-    unpacked = UnpackedCache(cache.directory)
-    ready: dict[CID, UnpackedWheel] = {}
-    missing: list[Declaration] = []
-    for decl in declarations:
-        entry = unpacked.get(decl.content_id)
-        if entry is None:
-            missing.append(decl)
-        else:
-            ready[decl.content_id] = entry
-    progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
-    for decl in declarations:
-        if decl.content_id in ready:
+    def __init__(
+        self, cache: Cache, fetcher: GatewayFetcher, *, workers: int = DEFAULT_WORKERS
+    ) -> None:
+        from wheelset.client.unpacked import UnpackedCache
+
+        self._cache = cache
+        self._fetcher = fetcher
+        self._unpacked = UnpackedCache(cache.directory)
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._cancel = threading.Event()
+        self._futures: dict[CID, Future[UnpackedWheel]] = {}
+        self._started: list[Declaration] = []
+        self._progress = _LateProgress()
+
+    def __enter__(self) -> WheelFetch:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
+        if error is not None:
+            self._cancel.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._cancel.is_set():
+            _drop_empty_entries(self._cache, self._started)
+
+    def start(self, decl: Declaration) -> None:
+        """Begin obtaining ``decl``'s wheel in the background (once)."""
+        if decl.content_id not in self._futures:
+            self._started.append(decl)
+            self._futures[decl.content_id] = self._pool.submit(self._obtain, decl)
+
+    def _obtain(self, decl: Declaration) -> UnpackedWheel:
+        progress = self._progress
+        entry = self._unpacked.get(str(decl.content_id))
+        if entry is not None:
             progress.advance(decl.size or 0)
             progress.item(decl.filename, "cache")
-    if not missing:
-        return ready
-    cancel = threading.Event()
-
-    def obtain(decl: Declaration) -> UnpackedWheel:
-        got = cache.obtain(
+            return entry
+        got = self._cache.obtain(
             decl.content_id,
-            fetcher,
+            self._fetcher,
             decl.filename,
             size=decl.size,
             sha256=decl.sha256,
             label=decl.filename,
             on_progress=progress.advance,
-            cancel=cancel,
+            cancel=self._cancel,
         )
         for failure in got.failures:
             progress.warn(f"{decl.filename}: {failure}")
         if got.source == "cache":
             progress.advance(got.size)
         try:
-            wheel = unpacked.unpack(decl.content_id, got.path, decl.filename)
+            wheel = self._unpacked.unpack(str(decl.content_id), got.path, decl.filename)
         except OSError as e:
-            raise CacheError(f"cache {cache.directory}: {e}") from e
+            raise CacheError(f"cache {self._cache.directory}: {e}") from e
         progress.item(decl.filename, got.source)
         return wheel
 
-    # Largest first: the long downloads start early, the small ones fill in around them.
-    ordered = sorted(missing, key=lambda d: -(d.size or 0))
-    errors: dict[str, WheelsetError] = {}
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(ordered)))) as pool:
-            futures = {pool.submit(obtain, decl): decl for decl in ordered}
-            try:
-                for future in as_completed(futures):
-                    decl = futures[future]
-                    try:
-                        ready[decl.content_id] = future.result()
-                    except FetchCancelled:
-                        continue
-                    except WheelsetError as e:
-                        errors[decl.filename] = e
-                        cancel.set()
-            except BaseException:  # Ctrl-C: stop the downloads before waiting for them
-                cancel.set()
-                raise
-    finally:
-        if errors or cancel.is_set():
-            _drop_empty_entries(cache, ordered)
-    if errors:
-        raise _fetch_failure(errors)
-    return ready
+    def wait(
+        self, declarations: Sequence[Declaration], *, progress: Progress = NO_PROGRESS
+    ) -> dict[CID, UnpackedWheel]:
+        """Every wheel of ``declarations``, verified and unpacked.
+
+        Raises:
+            InstallError: a wheel could not be fetched or verified from any gateway (code
+                VERIFY when a gateway served wrong bytes, FETCH otherwise), or is not a valid
+                wheel. The message names the wheel; the other fetches are cancelled.
+            CacheError: the cache cannot be written.
+        """
+        if not declarations:
+            return {}
+        progress.start(sum(d.size or 0 for d in declarations) or None, unit="bytes")
+        self._progress.attach(progress)
+        # Largest first: the long downloads start early, the small ones fill in around them.
+        for decl in sorted(declarations, key=lambda d: -(d.size or 0)):
+            self.start(decl)
+        futures = {self._futures[d.content_id]: d for d in declarations}
+        ready: dict[CID, UnpackedWheel] = {}
+        errors: dict[str, WheelsetError] = {}
+        try:
+            for future in as_completed(futures):
+                decl = futures[future]
+                try:
+                    ready[decl.content_id] = future.result()
+                except FetchCancelled:
+                    continue
+                except WheelsetError as e:
+                    errors[decl.filename] = e
+                    self._cancel.set()
+        except BaseException:  # Ctrl-C: stop the downloads before waiting for them
+            self._cancel.set()
+            raise
+        if errors:
+            raise _fetch_failure(errors)
+        return ready
 
 
 def _drop_empty_entries(cache: Cache, declarations: Sequence[Declaration]) -> None:
@@ -313,119 +380,6 @@ def _fetch_failure(errors: Mapping[str, WheelsetError]) -> WheelsetError:
     return InstallError(f"{error}{more}; nothing was installed", code=code)
 
 
-@dataclass(frozen=True, slots=True)
-class _Placement:
-    """One file a wheel puts into the environment: linked from ``source`` or written."""
-
-    target: str
-    source: str | None
-    data: bytes | None
-    executable: bool
-
-
-def _b(text: str) -> bytes:
-    return text.encode("utf-8")
-
-
-def _layout(
-    decl: Declaration,
-    wheel: UnpackedWheel,
-    scheme: Mapping[str, str],
-    executable: str,
-    metadata: Mapping[str, bytes],
-) -> list[_Placement]:
-    """Every file this wheel installs, RECORD last (nothing is touched yet).
-
-    Raises:
-        InstallError: a member would land outside its scheme directory, or a script is bad.
-    """
-    from installer.scripts import Script
-    from installer.utils import get_launcher_kind, parse_entrypoints
-
-    from wheelset.client.unpacked import record_hash
-
-    root_dir = scheme["purelib" if wheel.root_is_purelib else "platlib"]
-    dirs = dict(scheme)
-    dirs["headers"] = os.path.join(scheme["headers"], decl.name)
-    placements: list[_Placement] = []
-    rows: list[tuple[str, str, str]] = []
-
-    def add(target: str, source: str | None, data: bytes | None, exe: bool, h: str, n: int):
-        placements.append(_Placement(target, source, data, exe))
-        rows.append((os.path.relpath(target, root_dir).replace(os.sep, "/"), h, str(n)))
-
-    prefix = wheel.data_dir + "/"
-    for file in wheel.files:
-        if file.path.startswith(prefix):
-            key, _, rest = file.path[len(prefix) :].partition("/")
-            base = dirs[key]
-        else:
-            key, rest, base = "", file.path, root_dir
-        target = os.path.join(base, rest)
-        if not os.path.abspath(target).startswith(os.path.join(os.path.abspath(base), "")):
-            raise InstallError(f"{decl.filename}: {file.path} would be outside {base}")
-        source = str(wheel.tree / file.path)
-        if key == "scripts":
-            content = Path(source).read_bytes()
-            if content.startswith(b"#!python"):
-                end = content.find(b"\n")
-                content = _b(f"#!{executable}") + (content[end:] if end >= 0 else b"\n")
-                algorithm = file.hash.partition("=")[0]
-                digest = record_hash(algorithm, hashlib.new(algorithm, content).digest())
-                add(target, None, content, True, digest, len(content))
-                continue
-            add(target, None, content, True, file.hash, file.size)
-            continue
-        add(target, source, None, file.executable, file.hash, file.size)
-    points = wheel.tree / wheel.dist_info / "entry_points.txt"
-    if points.is_file():
-        try:
-            entries = list(parse_entrypoints(points.read_text(encoding="utf-8")))
-            kind = get_launcher_kind()
-            for name, module, attr, section in entries:
-                script_name, content = Script(name, module, attr, section).generate(
-                    executable, kind
-                )
-                target = os.path.join(scheme["scripts"], script_name)
-                if os.path.dirname(os.path.abspath(target)) != os.path.abspath(scheme["scripts"]):
-                    raise InstallError(f"{decl.filename}: bad script name {name!r}")
-                digest = record_hash("sha256", hashlib.sha256(content).digest())
-                add(target, None, content, True, digest, len(content))
-        except (ValueError, AssertionError, UnicodeDecodeError) as e:
-            raise InstallError(f"{decl.filename}: unusable entry_points.txt ({e})") from e
-    info = os.path.join(root_dir, wheel.dist_info)
-    for name, content in metadata.items():
-        digest = record_hash("sha256", hashlib.sha256(content).digest())
-        add(os.path.join(info, name), None, content, False, digest, len(content))
-    record_target = os.path.join(info, "RECORD")
-    rows.append((os.path.relpath(record_target, root_dir).replace(os.sep, "/"), "", ""))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(sorted(rows))
-    placements.append(_Placement(record_target, None, _b(out.getvalue()), False))
-    return placements
-
-
-def _new_dirs(targets: Sequence[str]) -> list[str]:
-    """Directories that must be made for ``targets``, parents first."""
-    known: dict[str, bool] = {}
-    missing: list[str] = []
-
-    def visit(directory: str) -> None:
-        if directory in known:
-            return
-        exists = os.path.isdir(directory)
-        known[directory] = exists
-        if not exists:
-            parent = os.path.dirname(directory)
-            if parent != directory:
-                visit(parent)
-            missing.append(directory)
-
-    for target in targets:
-        visit(os.path.dirname(target))
-    return missing
-
-
 def _removals(dists: Sequence[InstalledDist], roots: Sequence[str]) -> list[str]:
     paths: list[str] = []
     for dist in dists:
@@ -436,99 +390,6 @@ def _removals(dists: Sequence[InstalledDist], roots: Sequence[str]) -> list[str]
             )
         paths += files
     return list(dict.fromkeys(paths))
-
-
-class _Linker:
-    """Hard links from the unpacked cache; copies once linking is refused (other device)."""
-
-    def __init__(self) -> None:
-        self.copy = False
-
-    def place(self, placement: _Placement) -> None:
-        if placement.data is not None:
-            with open(placement.target, "xb") as f:
-                f.write(placement.data)
-            if placement.executable:
-                os.chmod(placement.target, 0o755 & ~_umask())
-            return
-        assert placement.source is not None
-        if not self.copy:
-            try:
-                os.link(placement.source, placement.target)
-                return
-            except OSError as e:
-                if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-                    raise
-                self.copy = True
-        with open(placement.source, "rb") as src, open(placement.target, "xb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~_umask())
-
-
-def _umask() -> int:
-    from wheelset.fsutil import current_umask
-
-    return current_umask()
-
-
-def _apply(
-    scheme: Mapping[str, str],
-    placements: Sequence[_Placement],
-    remove: Sequence[InstalledDist],
-    *,
-    compile_with: str | None = None,
-    on_file: dict[int, Declaration] | None = None,
-    progress: Progress = NO_PROGRESS,
-) -> None:
-    """Remove ``remove`` and create ``placements`` in one journaled transaction.
-
-    Raises:
-        InstallError: a file to create exists and belongs to no distribution being replaced,
-            or the change failed (it was rolled back).
-    """
-    roots = list(dict.fromkeys(scheme.values()))
-    purelib = Path(scheme["purelib"])
-    targets = [p.target for p in placements]
-    try:
-        purelib.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InstallError(f"cannot create {purelib}: {e.strerror}", code="ENVIRONMENT") from e
-    with journal.environment_lock(purelib):
-        journal.recover(purelib)
-        removes = _removals(remove, roots)
-        leaving = set(removes)
-        for target in targets:
-            if target not in leaving and os.path.lexists(target):
-                raise InstallError(
-                    f"{target} already exists and belongs to no distribution being replaced; "
-                    "nothing was installed",
-                    code="CONFLICT",
-                )
-        dirs = _new_dirs(targets)
-        linker = _Linker()
-        try:
-            with journal.Transaction(purelib, targets, dirs, removes) as transaction:
-                transaction.remove_all()
-                transaction.make_dirs()
-                made: set[str] = set()
-                for number, placement in enumerate(placements):
-                    if on_file is not None and number in on_file:
-                        decl = on_file[number]
-                        progress.item(f"{decl.name} {decl.version}", "installing")
-                    parent = os.path.dirname(placement.target)
-                    if parent not in made:
-                        os.makedirs(parent, exist_ok=True)  # an emptied directory of an old one
-                        made.add(parent)
-                    linker.place(placement)
-                    transaction.step()
-                if compile_with is not None:
-                    _compile(compile_with, [t for t in targets if t.endswith(".py")])
-                transaction.commit()
-        except OSError as e:
-            raise InstallError(
-                f"cannot change the environment ({e}); it was left as it was",
-                code="ENVIRONMENT",
-            ) from e
 
 
 def install_wheels(
@@ -560,35 +421,25 @@ def install_wheels(
     replaced = [(d, present[d.name].version) for d in wanted if d.name in present]
     remove = [present[d.name] for d in wanted if d.name in present]
     remove += [d for d in plan.to_remove if d.name in present]
-    placements: list[_Placement] = []
-    starts: dict[int, Declaration] = {}
-    owners: dict[str, Declaration] = {}
-    for decl in wanted:
-        metadata = {
-            "INSTALLER": INSTALLER_NAME + b"\n",
-            ORIGIN_FILE: _b(json.dumps({"root": str(plan.root), "wheel": str(decl.content_id)})),
-        }
-        if decl.name in plan.requested:
-            metadata["REQUESTED"] = b""
-        starts[len(placements)] = decl
-        laid_out = _layout(
-            decl, wheels[decl.content_id], scheme, plan.interpreter.executable, metadata
+    to_link = [
+        link.Wheel(
+            d.name,
+            str(d.version),
+            d.filename,
+            str(d.content_id),
+            wheels[d.content_id],
+            d.name in plan.requested,
         )
-        for placement in laid_out:
-            other = owners.setdefault(placement.target, decl)
-            if other is not decl:
-                raise InstallError(
-                    f"{other.filename} and {decl.filename} both install {placement.target}; "
-                    "nothing was installed",
-                    code="CONFLICT",
-                )
-        placements += laid_out
+        for d in wanted
+    ]
+    executable = plan.interpreter.executable
+    placements, starts = link.lay_out_wheels(to_link, str(plan.root), scheme, executable)
     if placements or remove:
-        _apply(
-            scheme,
+        link.apply(
+            scheme["purelib"],
             placements,
-            remove,
-            compile_with=plan.interpreter.executable if compile_bytecode and wanted else None,
+            _removals(remove, list(dict.fromkeys(scheme.values()))),
+            compile_with=executable if compile_bytecode and wanted else None,
             on_file=starts,
             progress=progress,
         )
@@ -617,21 +468,5 @@ def uninstall(scheme: Mapping[str, str], names: Sequence[str]) -> list[Installed
             code="UNKNOWN",
         )
     dists = [present[n] for n in dict.fromkeys(wanted)]
-    _apply(scheme, [], dists)
+    link.apply(scheme["purelib"], [], _removals(dists, list(dict.fromkeys(scheme.values()))))
     return dists
-
-
-def _compile(executable: str, sources: Sequence[str]) -> None:
-    """Byte-compile the installed modules with the target interpreter (its own cache tag)."""
-    if not sources:
-        return
-    done = subprocess.run(
-        [executable, "-m", "compileall", "-q", "-i", "-"],
-        input="\n".join(sources),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        last = (done.stdout.strip().splitlines() or ["compileall failed"])[-1]
-        raise InstallError(f"byte-compiling failed: {last}; nothing was installed")

@@ -9,28 +9,26 @@ type `wheelset check` uses for the platforms of platforms.toml. No wheels here.
 Which interpreter, when none is named (`find_environment`, as uv): the active virtual
 environment ($VIRTUAL_ENV), else ``.venv`` in the current directory; the system interpreter
 (the first ``python3`` on PATH) only when asked for (``--system``).
+packaging, the platform model and subprocess are imported only when needed, so the warm
+install path (wheelset.client.warm) can ask `sibling_venv` without them.
 Entry points: Interpreter, running_interpreter(), inspect_interpreter(), find_environment(),
-InterpreterError.
+sibling_venv(), InterpreterError.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import packaging
-from packaging.tags import parse_tag
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wheelset.client import _interpreter_probe
 from wheelset.errors import InterpreterError
-from wheelset.model.platforms import Platform, current_platform, interpreter_platform
+
+if TYPE_CHECKING:
+    from wheelset.model.platforms import Platform
 
 __all__ = [
     "Interpreter",
@@ -39,13 +37,13 @@ __all__ = [
     "inspect_interpreter",
     "probe_interpreter",
     "running_interpreter",
+    "sibling_venv",
 ]
 
 _PROBE_TIMEOUT = 60.0  # seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Interpreter:
+class Interpreter(NamedTuple):
     """An interpreter and the scheme (purelib, platlib, scripts, data, headers) to install into."""
 
     executable: str
@@ -54,6 +52,10 @@ class Interpreter:
 
 
 def _from_description(doc: dict[str, Any]) -> Interpreter:
+    from packaging.tags import parse_tag
+
+    from wheelset.model.platforms import interpreter_platform
+
     tags = [tag for text in doc["tags"] for tag in parse_tag(text)]
     environment = {str(k): str(v) for k, v in doc["env"].items()}
     platform = interpreter_platform(environment, tags)
@@ -62,12 +64,14 @@ def _from_description(doc: dict[str, Any]) -> Interpreter:
 
 def running_interpreter(prefix: str | None = None) -> Interpreter:
     """The interpreter running wheelset: its default scheme, or the scheme for ``prefix``."""
+    from wheelset.model.platforms import current_platform
+
     return Interpreter(
         sys.executable, current_platform(), _interpreter_probe.scheme_for_prefix(prefix)
     )
 
 
-def _sibling_venv(executable: str) -> str | None:
+def sibling_venv(executable: str) -> str | None:
     """The venv directory of ``executable`` when it is a venv of the binary running us.
 
     Then its tags and markers are ours and only its paths differ, so no subprocess is
@@ -93,8 +97,10 @@ def inspect_interpreter(executable: str, prefix: str | None = None) -> Interpret
     Raises:
         InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
     """
-    venv = _sibling_venv(executable)
+    venv = sibling_venv(executable)
     if venv is not None:
+        from wheelset.model.platforms import current_platform
+
         return Interpreter(
             os.path.abspath(executable),
             current_platform(),
@@ -109,6 +115,10 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
     Raises:
         InterpreterError: it cannot be run or does not answer (e.g. a Python older than 3.8).
     """
+    import subprocess
+
+    import packaging
+
     packaging_parent = os.path.dirname(os.path.dirname(os.path.abspath(packaging.__file__)))
     command = [executable, "-I", os.path.abspath(_interpreter_probe.__file__), packaging_parent]
     if prefix is not None:
@@ -161,6 +171,8 @@ def find_environment(environ: Mapping[str, str], cwd: Path, *, system: bool = Fa
         if python is not None:
             return str(python)
     if system:
+        import shutil
+
         found = shutil.which("python3", path=environ.get("PATH"))
         if found is None:
             raise InterpreterError("--system: no python3 on PATH")

@@ -20,11 +20,10 @@ an install into a --target or --prefix directory (which keeps only what pip woul
 there) or into an interpreter outside a venv.
 
 This module imports nothing beyond the standard library: it is the whole no-op path.
-Entry points: request_key(), root_key(), answer(), remember(), RECORD_FILE."""
+Entry points: request_key(), root_key(), is_cid(), answer(), remember(), RECORD_FILE."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -32,7 +31,15 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["RECORD_FILE", "answer", "environment_dir", "remember", "request_key", "root_key"]
+__all__ = [
+    "RECORD_FILE",
+    "answer",
+    "environment_dir",
+    "is_cid",
+    "remember",
+    "request_key",
+    "root_key",
+]
 
 RECORD_FILE = ".wheelset-installs.json"
 _VERSION = 1
@@ -42,6 +49,11 @@ _BUILD_ROOT = "ROOT"  # wheelset.build.stage.ROOT_FILE
 _BUILD_INCOMPLETE = ".incomplete"  # wheelset.build.stage.INCOMPLETE_MARKER
 # A CIDv0 (base58btc sha2-256) or a CIDv1 in base32: the only texts taken as immutable.
 _CID = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$")
+
+
+def is_cid(text: object) -> bool:
+    """Whether ``text`` is a CID in one of the forms roots use (CIDv0, base32 CIDv1)."""
+    return isinstance(text, str) and _CID.match(text) is not None
 
 
 def root_key(text: str) -> str | None:
@@ -87,7 +99,8 @@ def request_key(
         environ.get("VIRTUAL_ENV") if python is None else None,
         sys.executable,
     ]
-    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+    # The request itself, not a digest of it: hashlib would cost the no-op path a few ms.
+    return json.dumps(request)
 
 
 def environment_dir(python: str | None, environ: Mapping[str, str]) -> str | None:

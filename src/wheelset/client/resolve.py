@@ -96,16 +96,20 @@ def resolve_lazily(
     *,
     target: str | None = None,
     all_names: Callable[[], Iterable[str]] | None = None,
+    on_selected: Callable[[Declaration], None] | None = None,
 ) -> Resolution:
     """resolve(), asking ``lookup(names)`` for the declarations of projects only as the walk
     reaches them: the requested ones first, then each round the projects the last round
-    found missing. Only the closure is ever looked up.
+    found missing. Only the closure is ever looked up. ``on_selected(declaration)`` is
+    called once for each wheel the walk selects, as soon as a round selects it (before the
+    next round's lookup), so that the caller can start fetching it.
 
     Raises:
         as resolve().
     """
     declarations: list[Declaration] = []
     asked: set[str] = set()
+    reported: set[str] = set()
     wanted = [canonicalize_name(r.name) for r in requested]
     while wanted:
         asked.update(wanted)
@@ -119,6 +123,11 @@ def resolve_lazily(
             }
             - asked
         )
+        if on_selected is not None:
+            for name, decl in walk.selected.items():
+                if name not in reported:
+                    reported.add(name)
+                    on_selected(decl)
     return resolve(declarations, requested, platform, target=target, all_names=all_names)
 
 

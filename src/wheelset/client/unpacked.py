@@ -24,15 +24,15 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import stat
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from wheelset.errors import UnpackError
-from wheelset.ipfs.cid import CID
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = ["UnpackError", "UnpackedCache", "UnpackedFile", "UnpackedWheel"]
 
@@ -47,19 +47,17 @@ _MAX_EXTRA = 256 << 20
 _MAX_MEMBERS = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class UnpackedFile:
+class UnpackedFile(NamedTuple):
     path: str  # the member's path in the wheel (POSIX)
     hash: str  # as in RECORD: "<algorithm>=<urlsafe base64, no padding>"
     size: int
     executable: bool
 
 
-@dataclass(frozen=True, slots=True)
-class UnpackedWheel:
+class UnpackedWheel(NamedTuple):
     """A verified wheel on disk: ``tree / file.path`` for each file (RECORD itself excluded)."""
 
-    cid: CID
+    cid: str  # the wheel's CID (text)
     tree: Path
     dist_info: str  # e.g. "foo-1.0.dist-info"
     root_is_purelib: bool
@@ -92,9 +90,9 @@ class UnpackedCache:
     def __init__(self, cache_dir: Path):
         self.directory = cache_dir / "unpacked"
 
-    def get(self, cid: CID) -> UnpackedWheel | None:
+    def get(self, cid: str) -> UnpackedWheel | None:
         """The valid entry for ``cid``, or None (an invalid entry is removed)."""
-        entry = self.directory / str(cid)
+        entry = self.directory / cid
         try:
             doc = json.loads((entry / _ENTRY).read_bytes())
             wheel, identities = _from_doc(cid, entry / _TREE, doc)
@@ -126,9 +124,9 @@ class UnpackedCache:
     def _discard(self, entry: Path) -> None:
         with contextlib.suppress(OSError):
             (entry / _ENTRY).unlink()
-        shutil.rmtree(entry, ignore_errors=True)
+        _remove_tree(entry)
 
-    def unpack(self, cid: CID, wheel_path: Path, filename: str) -> UnpackedWheel:
+    def unpack(self, cid: str, wheel_path: Path, filename: str) -> UnpackedWheel:
         """Unpack the verified wheel file of ``cid``, checking every member against RECORD.
 
         Raises:
@@ -138,17 +136,17 @@ class UnpackedCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._remove_stale()
         work = self.directory / f".tmp-{os.getpid()}-{cid}"
-        shutil.rmtree(work, ignore_errors=True)
+        _remove_tree(work)
         try:
             wheel = _extract(cid, wheel_path, filename, work / _TREE)
             _write_entry(work, wheel)
-            final = self.directory / str(cid)
+            final = self.directory / cid
             if final.exists():
                 self._discard(final)
             try:
                 os.rename(work, final)
             except OSError:  # another process put a valid entry there meanwhile
-                shutil.rmtree(work, ignore_errors=True)
+                _remove_tree(work)
                 got = self.get(cid)
                 if got is None:
                     raise
@@ -156,7 +154,7 @@ class UnpackedCache:
             return UnpackedWheel(cid, final / _TREE, wheel.dist_info, wheel.root_is_purelib,
                                  wheel.files)  # fmt: skip
         except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_tree(work)
             raise
 
     def _remove_stale(self) -> None:
@@ -166,7 +164,13 @@ class UnpackedCache:
                 continue
             pid = child.name.split("-")[1]
             if pid.isdigit() and not _alive(int(pid)):
-                shutil.rmtree(child, ignore_errors=True)
+                _remove_tree(child)
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil  # not loaded by the warm install, which never removes an entry
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:
@@ -195,8 +199,8 @@ def _write_entry(entry: Path, wheel: UnpackedWheel) -> None:
     os.replace(tmp, entry / _ENTRY)
 
 
-def _from_doc(cid: CID, tree: Path, doc: dict) -> tuple[UnpackedWheel, list[list[int]]]:
-    if doc["cid"] != str(cid) or not isinstance(doc["files"], list) or not doc["files"]:
+def _from_doc(cid: str, tree: Path, doc: dict) -> tuple[UnpackedWheel, list[list[int]]]:
+    if doc["cid"] != cid or not isinstance(doc["files"], list) or not doc["files"]:
         raise ValueError("entry.json does not describe this wheel")
     files = []
     identities = []
@@ -224,26 +228,35 @@ def _safe_member(name: str) -> bool:
 
 
 def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tuple[str, int]]:
-    from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
+    """The wheel's RECORD (PEP 376 CSV rows: path, ``algorithm=digest``, size) as path ->
+    (hash, size); every file but RECORD itself must have a hash of a guaranteed, unbroken
+    algorithm and a size."""
+    import csv
 
     try:
         text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
-        rows = list(parse_record_file(text.splitlines()))
-        entries = [RecordEntry.from_elements(*row) for row in rows]
-    except (KeyError, UnicodeDecodeError, InvalidRecordEntry, ValueError) as e:
+    except (KeyError, UnicodeDecodeError) as e:
         raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
     record: dict[str, tuple[str, int]] = {}
-    for entry in entries:
-        if entry.path == f"{dist_info}/RECORD":
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=",", quotechar='"'))
+    except csv.Error as e:
+        raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
+    for number, row in enumerate(rows, 1):
+        if len(row) != 3 or not row[0]:
+            raise UnpackError(f"{filename}: unreadable RECORD (row {number} is not path,hash,size)")
+        path, hash_, size = row[0].replace("\\", "/"), row[1], row[2]
+        if path == f"{dist_info}/RECORD":
             continue
-        if entry.hash_ is None or entry.size is None:
-            raise UnpackError(f"{filename}: RECORD gives no hash or size for {entry.path}")
-        if entry.hash_.name not in hashlib.algorithms_guaranteed or entry.hash_.name in (
-            "md5",
-            "sha1",
-        ):
-            raise UnpackError(f"{filename}: RECORD uses {entry.hash_.name} for {entry.path}")
-        record[entry.path] = (str(entry.hash_), entry.size)
+        algorithm, eq, digest = hash_.partition("=")
+        if not eq or not digest or not size:
+            raise UnpackError(f"{filename}: RECORD gives no hash or size for {path}")
+        if algorithm not in hashlib.algorithms_guaranteed or algorithm in ("md5", "sha1"):
+            raise UnpackError(f"{filename}: RECORD uses {algorithm} for {path}")
+        try:
+            record[path] = (hash_, int(size))
+        except ValueError:
+            raise UnpackError(f"{filename}: unreadable RECORD (size {size!r} of {path})") from None
     return record
 
 
@@ -262,7 +275,9 @@ def _dist_info(zf: zipfile.ZipFile, filename: str) -> str:
     return found[0]
 
 
-def _extract(cid: CID, wheel_path: Path, filename: str, tree: Path) -> UnpackedWheel:
+def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedWheel:
+    import zipfile
+
     try:
         zf = zipfile.ZipFile(wheel_path)
     except (zipfile.BadZipFile, OSError) as e:

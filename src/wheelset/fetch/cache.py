@@ -30,12 +30,13 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from wheelset.errors import CacheError
+from wheelset.fetch.cachedir import BUCKETS, default_cache_dir
 from wheelset.fsutil import atomic_write_bytes, make_temp
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
@@ -49,16 +50,6 @@ __all__ = [
     "Obtained",
     "default_cache_dir",
 ]
-
-BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked")
-
-
-def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """``$WHEELSET_CACHE_DIR``, else ``$XDG_CACHE_HOME/wheelset``, else ``~/.cache/wheelset``."""
-    if explicit := environ.get("WHEELSET_CACHE_DIR"):
-        return Path(explicit)
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wheelset"
 
 
 class _Verified(NamedTuple):

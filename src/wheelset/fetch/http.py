@@ -11,6 +11,7 @@ Entry points: http_client(), new_client().
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -24,6 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["LazyHttpClient", "http_client", "new_client"]
 
 DEFAULT_CONNECTIONS = 16  # concurrent connections when the command does not say
+
+# httpx's package imports its command-line client (click, rich and pygments: about 0.15 s of
+# CPU) whenever those are installed, as they are beside typer; wheelset never runs it. A
+# None entry makes that one import fail, and httpx then defines a stub in its place. Set
+# here, before any httpx import of a command (every command's client is made here).
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 class LazyHttpClient:
@@ -95,9 +102,11 @@ def new_client(
     import httpx
 
     from wheelset.fetch.credentials import IndexAuth
+    from wheelset.fetch.tls import LazyTLSContext
     from wheelset.httpbody import ACCEPT_ENCODING, BodyLimits
 
     return httpx.Client(
+        verify=LazyTLSContext(),  # CA certificates loaded only if a TLS connection is made
         auth=IndexAuth(index_urls),
         follow_redirects=True,
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),

@@ -1,0 +1,204 @@
+"""The warm install: `install ROOT NAMES` into an empty environment from the closure an earlier
+install recorded, without reading the root, resolving, or importing what those need.
+
+A root given by CID is immutable, so the closure of NAMES in it is a function of the root,
+the names and the target interpreter's platform (its tags and marker environment). Once the
+full install has resolved a plain request, `remember` records the closure in the cache
+(``closures/<key>.json``: the root, then each wheel's project, version, file name, CID and
+whether it was requested, in install order). The key is made of the root CID, the NAMES as
+given, wheelset's version, and witnesses of the platform: the real path and identity
+(inode, size, mtime) of the interpreter binary, the kernel (``os.uname()``: the
+``platform_release`` and ``platform_version`` markers) and the C library version (the
+manylinux tags). A changed witness is another key, so a stale record is never found.
+
+`prepare` answers only when nothing else could change the outcome: the environment is a
+virtual environment of the binary running wheelset (its scheme is computed in-process, as
+the full install does), holds no distribution at all (so nothing is replaced, and no
+installed requirement can break) and no pending transaction, and every wheel of the record
+has a valid unpacked entry (`wheelset.client.unpacked`: each file's identity unchanged, else
+rehashed against the hash verified at unpacking). Anything else — a record missing, another
+interpreter, a distribution present, an entry missing or damaged — returns None and the full
+install runs. `install` then links the wheels with `wheelset.client.link`, the same layout
+and journaled transaction as the full install, so the environment ends byte for byte as the
+full install would leave it.
+Standard library (and wheelset's light modules) only, without dataclasses.
+Entry points: prepare(), install(), remember(), closure_key(), WarmInstall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from wheelset import __version__
+from wheelset.client import link, noop
+
+__all__ = ["BUCKET", "WarmInstall", "closure_key", "install", "prepare", "remember"]
+
+BUCKET = "closures"  # in the cache directory
+_VERSION = 1
+_STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
+
+
+class WarmInstall(NamedTuple):
+    """What `install` will do: link ``wheels`` (install order) into ``scheme``."""
+
+    root: str
+    executable: str
+    scheme: dict[str, str]
+    wheels: tuple[link.Wheel, ...]
+
+
+def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
+    """The key of the closure of ``names`` in ``root`` for the interpreter ``executable``;
+    None when the interpreter cannot be identified."""
+    real = os.path.realpath(executable)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError, AttributeError):
+        libc = None
+    request = [
+        _VERSION,
+        __version__,
+        root,
+        list(names),
+        [real, st.st_ino, st.st_size, st.st_mtime_ns],
+        list(os.uname()),
+        libc,
+    ]
+    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+
+
+def remember(
+    cache_dir: Path,
+    root: str,
+    names: Sequence[str],
+    executable: str,
+    wheels: Sequence[tuple[str, str, str, str, bool]],
+) -> None:
+    """Record the closure a full install resolved: ``wheels`` as (project, version, file
+    name, CID, requested), in install order. Best effort: an unwritable cache only means
+    that the next install resolves again."""
+    from wheelset.fsutil import atomic_write_bytes
+
+    key = closure_key(root, names, executable)
+    if key is None:
+        return
+    doc = {"version": _VERSION, "key": key, "root": root, "wheels": [list(w) for w in wheels]}
+    try:
+        directory = cache_dir / BUCKET
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(directory / f"{key}.json", json.dumps(doc).encode())
+    except OSError:
+        return
+
+
+def _read(cache_dir: Path, key: str) -> dict | None:
+    try:
+        with open(cache_dir / BUCKET / f"{key}.json", "rb") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != _VERSION or doc.get("key") != key:
+        return None
+    return doc
+
+
+def _target_python(python: str | None, environ: Mapping[str, str]) -> str | None:
+    """The venv interpreter the full install would pick (--python, $VIRTUAL_ENV, ./.venv)."""
+    if python is not None:
+        return python
+    venv = environ.get("VIRTUAL_ENV")
+    if not venv:
+        venv = os.path.join(os.getcwd(), ".venv")
+        if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+            return None
+    found = os.path.join(venv, "bin", "python")
+    return found if os.path.exists(found) else None
+
+
+def _holds_distributions(scheme: Mapping[str, str]) -> bool:
+    for directory in dict.fromkeys([scheme["purelib"], scheme["platlib"]]):
+        if os.path.lexists(os.path.join(directory, _STATE_DIR)):
+            return True
+        try:
+            names = os.listdir(directory)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True  # unreadable: the full install says why
+        if any(name.endswith(".dist-info") for name in names):
+            return True
+    return False
+
+
+def prepare(
+    root: str,
+    names: Sequence[str],
+    python: str | None,
+    cache_dir: Path,
+    environ: Mapping[str, str],
+) -> WarmInstall | None:
+    """The warm install of ``names`` from ``root`` (as given on the command line) into the
+    environment of ``python`` (else $VIRTUAL_ENV, else ./.venv); None when the full install
+    must run."""
+    cid = noop.root_key(root)
+    python = _target_python(python, environ)
+    if cid is None or python is None or not names:
+        return None
+    from wheelset.client.interpreter import sibling_venv
+
+    venv = sibling_venv(python)
+    key = closure_key(cid, names, python)
+    if venv is None or key is None:
+        return None
+    doc = _read(cache_dir, key)
+    if doc is None or doc.get("root") != cid:
+        return None
+    from wheelset.client._interpreter_probe import scheme_for_prefix
+
+    scheme = scheme_for_prefix(None, venv)
+    if _holds_distributions(scheme):
+        return None
+    from wheelset.client.unpacked import UnpackedCache
+
+    unpacked = UnpackedCache(cache_dir)
+    wheels = []
+    try:
+        for name, version, filename, wheel_cid, requested in doc["wheels"]:
+            entry = unpacked.get(wheel_cid) if noop.is_cid(wheel_cid) else None
+            if entry is None:
+                return None
+            wheels.append(
+                link.Wheel(
+                    str(name), str(version), str(filename), str(wheel_cid), entry, bool(requested)
+                )
+            )
+    except (TypeError, ValueError, KeyError):
+        return None
+    return WarmInstall(cid, os.path.abspath(python), scheme, tuple(wheels))
+
+
+def install(warm: WarmInstall, *, compile_bytecode: bool = False) -> None:
+    """Link the wheels into the environment, all or nothing (as the full install would).
+
+    Raises:
+        InstallError: a file to create exists, two wheels install the same file, or the
+            change failed (rolled back).
+        JournalError: the environment cannot be locked or journaled.
+    """
+    placements, _ = link.lay_out_wheels(warm.wheels, warm.root, warm.scheme, warm.executable)
+    link.apply(
+        warm.scheme["purelib"],
+        placements,
+        [],
+        compile_with=warm.executable if compile_bytecode and warm.wheels else None,
+    )
