@@ -177,7 +177,7 @@ def test_unchanged_projects_are_not_read(tmp_path: Path) -> None:
     assert len(read) == 2  # p39 in each root; the 39 unchanged projects are not read
 
 
-def test_two_build_dirs_compare_by_their_recorded_directories(tmp_path: Path) -> None:
+def test_two_build_dirs_compare_their_root_blocks(tmp_path: Path) -> None:
     specs = [(f"p{i}", "1.0", PURE) for i in range(40)]
     a = _build(tmp_path, "a", specs, [LINUX])
     b = _build(tmp_path, "b", [*specs[:-1], ("p39", "2.0", PURE)], [LINUX])
@@ -188,10 +188,11 @@ def test_two_build_dirs_compare_by_their_recorded_directories(tmp_path: Path) ->
     assert result.exit_code == 0, result.stderr
     assert "^ p39 1.0 -> 2.0" in result.stdout and "p3 " not in result.stdout
 
-    # Without a record of its own root (a state of another build), every project is read
-    (b / ".build-state").write_bytes((a / ".build-state").read_bytes())
+    # The blocks come from each build directory's own root.car, verified from its ROOT.
+    (b / "root.car").write_bytes((a / "root.car").read_bytes())
     result = runner.invoke(app, ["diff", str(a), str(b)])
-    assert result.exit_code == 1 and "/index.json" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and str(b / "root.car") in result.stderr
 
 
 def test_a_gateway_cannot_substitute_another_root(roots, tmp_path: Path) -> None:

@@ -724,21 +724,6 @@ def read_build_root(path: Path) -> CID:
         raise BuildError(f"unreadable {ROOT_FILE}: {e}", path=path, code="OUT") from e
 
 
-def read_build_listing(path: Path) -> dict[str, bytes] | None:
-    """Each project's directory CID (binary) as the build directory's last build recorded
-    it, when that record is of the build's ROOT; None otherwise (none, or another build's).
-    Reads one file: two build directories compare without reading their projects."""
-    try:
-        version, _flags, _stamp, root, _size, projects, _shards = marshal.loads(
-            (path / STATE_FILE).read_bytes()
-        )
-        if version != _STATE_VERSION or root != read_build_root(path).to_bytes():
-            return None
-        return {rel[3:]: fields[2] for rel, fields in projects.items()}
-    except (OSError, EOFError, ValueError, TypeError, BuildError):
-        return None
-
-
 def _was_build_dir(path: Path) -> bool:
     """Complete or interrupted: something a build may replace."""
     return (path / ROOT_FILE).is_file() or (path / INCOMPLETE_MARKER).exists()

@@ -334,39 +334,26 @@ class Root:
 
     def names(self) -> list[str]:
         """Every project name, sorted (reads the root directory, not the projects)."""
-        return sorted(self._reader.listing())
-
-    def listing(self) -> Mapping[str, object]:
-        """Each project's name and a token that is equal in two roots exactly when the
-        project is the same (its directory CID — a build directory's as its last build recorded
-        it — or else its project file's bytes on disk)."""
-        return self._reader.listing()
+        return sorted(self._reader.names())
 
     def changed(self, other: Root) -> dict[str, tuple[bool, bool]]:
         """The projects that differ between this root and ``other`` (added, removed or
-        changed), each with whether it is in this root and in ``other``. Two roots read by
-        CID are compared shard by shard (only the parts of their directories that differ
-        are fetched, from the sources of both); otherwise every project's token is
-        compared (listing())."""
-        mine, theirs = self._reader, other._reader
-        if isinstance(mine, _ResolvedReader) and isinstance(theirs, _ResolvedReader):
-            both = PathResolver(
-                (*mine.resolver.sources, *theirs.resolver.sources), cache=mine.resolver.cache
-            )
-            try:
-                found = both.differences(self.cid, other.cid)
-            except PathError as e:
-                raise mine._explain(e) from e
-            return {
-                name: (a is not None, b is not None)
-                for name, (a, b) in found.items()
-                if name not in _ROOT_FILES
-            }
-        on_a, on_b = self.listing(), other.listing()
+        changed), each with whether it is in this root and in ``other``. The two root
+        directories are compared shard by shard from their root CIDs, each root's blocks
+        read and verified from its own sources (a build directory's from its root.car):
+        shards with the same CID in both are not read, so the cost follows the change.
+
+        Raises:
+            RootError: a block of either root directory cannot be read or verified.
+        """
+        try:
+            found = self._reader.resolver.differences(self.cid, other.cid, other._reader.resolver)
+        except PathError as e:
+            raise RootError(f"roots {self.cid} and {other.cid}: {e}", code=e.code) from e
         return {
-            name: (name in on_a, name in on_b)
-            for name in on_a.keys() | on_b.keys()
-            if on_a.get(name) != on_b.get(name)
+            name: (a is not None, b is not None)
+            for name, (a, b) in found.items()
+            if name not in _ROOT_FILES
         }
 
     def directories(self) -> Mapping[str, CID]:
@@ -411,6 +398,8 @@ class Root:
 
 
 class _Reader:
+    resolver: PathResolver  # reads the root's blocks, verified from its CID
+
     def header(self) -> bytes:
         raise NotImplementedError
 
@@ -423,7 +412,7 @@ class _Reader:
     def page(self, project: str | None) -> bytes | None:
         raise NotImplementedError
 
-    def listing(self) -> Mapping[str, object]:
+    def names(self) -> Iterable[str]:
         raise NotImplementedError
 
     def directories(self, root: CID) -> Mapping[str, CID]:
@@ -431,10 +420,14 @@ class _Reader:
 
 
 class _TreeReader(_Reader):
-    """A build directory's tree/ (the user's own files)."""
+    """A build directory: the files of its tree/ (the user's own) as they are; the root's
+    blocks, when a command needs them, from its root.car."""
 
     def __init__(self, tree: Path):
+        from wheelset.build.stage import CAR_FILE
+
         self.tree = tree
+        self.resolver = PathResolver([CarBlocks(tree.parent / CAR_FILE)])
 
     def _read(self, path: Path, limit: int) -> bytes | None:
         try:
@@ -466,50 +459,15 @@ class _TreeReader(_Reader):
         data = self._read(file, MAX_PROJECT_FILE_SIZE)
         return None if data is None else parse_project_file(data, name, str(file))
 
-    def listing(self) -> Mapping[str, object]:
-        from wheelset.build.stage import read_build_listing
-
-        recorded = read_build_listing(self.tree.parent)
-        return recorded if recorded is not None else _TreeListing(self.tree)
+    def names(self) -> Iterable[str]:
+        try:
+            with os.scandir(self.tree) as entries:
+                return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError as e:
+            raise RootError(f"cannot list {self.tree}: {e.strerror or e}") from e
 
     def directories(self, root: CID) -> Mapping[str, CID]:
-        from wheelset.build.stage import CAR_FILE
-
-        car = self.tree.parent / CAR_FILE
-        return _ResolvedReader(root, PathResolver([CarBlocks(car)])).directories(root)
-
-
-class _TreeListing(Mapping[str, object]):
-    """Project names of a tree; a project's token is its project file's bytes (read when
-    compared), which determine its directory."""
-
-    def __init__(self, tree: Path):
-        self._tree = tree
-        try:
-            self._names = frozenset(
-                e.name for e in _scandir(tree) if e.is_dir(follow_symlinks=False)
-            )
-        except OSError as e:
-            raise RootError(f"cannot list {tree}: {e.strerror or e}") from e
-
-    def __getitem__(self, name: str) -> object:
-        if name not in self._names:
-            raise KeyError(name)
-        try:
-            return (self._tree / name / PROJECT_FILE).read_bytes()
-        except OSError as e:
-            raise RootError(f"cannot read {self._tree / name / PROJECT_FILE}: {e}") from e
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-def _scandir(path: Path) -> list[os.DirEntry[str]]:
-    with os.scandir(path) as entries:
-        return list(entries)
+        return _ResolvedReader(root, self.resolver).directories(root)
 
 
 class _ResolvedReader(_Reader):
@@ -560,7 +518,7 @@ class _ResolvedReader(_Reader):
             raise self._explain(e) from e
         return parse_project_file(data, name, f"/ipfs/{self.root}/{name}/{PROJECT_FILE}")
 
-    def listing(self) -> Mapping[str, object]:
+    def directories(self, root: CID) -> Mapping[str, CID]:
         if self._listing is None:
             try:
                 entries = self.resolver.listing(self.root)
@@ -569,8 +527,8 @@ class _ResolvedReader(_Reader):
             self._listing = {name: cid for name, cid in entries.items() if name not in _ROOT_FILES}
         return self._listing
 
-    def directories(self, root: CID) -> Mapping[str, CID]:
-        return self.listing()  # type: ignore[return-value]
+    def names(self) -> Iterable[str]:
+        return self.directories(self.root).keys()
 
 
 _ROOT_FILES = frozenset({HEADER_NAME, POLICY_NAME, INDEX_PAGE})

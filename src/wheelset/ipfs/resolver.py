@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import mmap
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from wheelset.errors import NoSuchPath, PathError
+from wheelset.errors import InvalidVarint, NoSuchPath, PathError
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
@@ -41,6 +43,7 @@ from wheelset.ipfs.dagpb import (
 )
 from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
+from wheelset.ipfs.varint import decode_varint
 
 if TYPE_CHECKING:
     # httpx (under the RPC client) is imported only when a node is used: a root read from
@@ -177,12 +180,24 @@ class NodeBlocks:
 
 
 class CarBlocks:
-    """A CARv1 file: indexed once (offsets by CID), then read a block at a time."""
+    """A CARv1 file, read a block at a time without reading the whole file first.
+
+    A block is found by searching the file for its CID's bytes (a section is its length,
+    its CID, its block), from where the last block found ends: a DAG read in the order
+    it was written — depth-first, as `wheelset build` and ``ipfs dag export`` write — costs
+    at most one pass, at the speed of a memory search, and a candidate is used only when
+    its bytes match the CID. Once searches have covered the file twice over (a read in
+    another order), the file is indexed (one pass, offsets by CID) and read from there.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.name = str(path)
         self._offsets: dict[bytes, tuple[int, int]] | None = None
+        self._sections = 0  # offset of the first section (after the header)
+        self._resume = 0  # where the block found last ends
+        self._searched = 0  # bytes searched so far
+        self._lock = threading.Lock()
 
     def _index(self) -> dict[bytes, tuple[int, int]]:
         if self._offsets is None:
@@ -202,22 +217,89 @@ class CarBlocks:
         """The CAR's header roots. Raises SourceFailure."""
         try:
             with self.path.open("rb") as f:
-                return iter_car(f)[0]
+                roots = iter_car(f)[0]
+                self._sections = self._resume = f.tell()
+                return roots
         except (OSError, InvalidCAR) as e:
             raise SourceFailure("invalid", f"{self.path}: {e}") from e
 
     def block(self, cid: CID) -> bytes:
-        where = self._index().get(cid.multihash)
-        if where is None:
-            raise SourceFailure("not-found", f"{self.path} has no block {cid}")
-        with self.path.open("rb") as f:
-            f.seek(where[0])
-            return f.read(where[1])
+        with self._lock:
+            if self._offsets is None:
+                if not self._sections:
+                    self.roots()
+                try:
+                    block = self._search(cid)
+                except OSError as e:
+                    raise SourceFailure("invalid", f"{self.path}: {e}") from e
+                except _Missing:
+                    block = None  # searched enough: indexed now
+                else:
+                    if block is None:
+                        raise SourceFailure("not-found", f"{self.path} has no block {cid}")
+                if block is not None:
+                    return block
+            where = self._index().get(cid.multihash)
+            if where is None:
+                raise SourceFailure("not-found", f"{self.path} has no block {cid}")
+            with self.path.open("rb") as f:
+                f.seek(where[0])
+                return f.read(where[1])
+
+    def _search(self, cid: CID) -> bytes | None:
+        """The block ``cid`` found by searching (see the class), None when the file does
+        not hold it; _Missing once searches have covered the file twice (it is then
+        indexed)."""
+        raw = cid.to_bytes()
+        with self.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            size = len(mm)
+            wrap = min(size, self._resume + len(raw) - 1)  # a CID starting before the resume point
+            for lo, hi in ((self._resume, size), (self._sections, wrap)):
+                for window in range(lo, hi, _SEARCH_WINDOW):
+                    stop = min(window + _SEARCH_WINDOW + len(raw) - 1, hi)
+                    at = mm.find(raw, window, stop)
+                    while at != -1:
+                        block = _section_at(mm, at, cid, raw)
+                        if block is not None:
+                            self._resume = at + len(raw) + len(block)
+                            return block
+                        at = mm.find(raw, at + 1, stop)
+                    # The pages searched are not kept mapped: memory stays at one window.
+                    page = window - window % mmap.PAGESIZE
+                    mm.madvise(mmap.MADV_DONTNEED, page, stop - page)
+                    self._searched += stop - window
+                    if self._searched > 2 * size:
+                        self._index()
+                        raise _Missing(cid)
+        return None
 
     def path_blocks(
         self, start: CID, names: Sequence[str], max_size: int
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "a CAR file is read block by block")
+
+
+_SEARCH_WINDOW = 16 << 20  # bytes of a CAR file searched (and mapped) at a time
+
+
+def _section_at(mm: mmap.mmap, at: int, cid: CID, raw: bytes) -> bytes | None:
+    """The block of the section whose CID starts at ``at``, if its length prefix ends there
+    and its bytes match ``cid``; else None (the CID's bytes found elsewhere, in a link)."""
+    for back in range(1, 5):
+        if at - back < 0:
+            break
+        try:
+            length, after = decode_varint(mm, at - back)
+        except InvalidVarint:
+            continue
+        if after != at or not len(raw) <= length <= len(raw) + MAX_BLOCK_SIZE:
+            continue  # not a section's length prefix
+        block = mm[at + len(raw) : at + length]
+        try:
+            return _check(cid, block)
+        except SourceFailure:
+            continue
+    return None
 
 
 def _check(cid: CID, block: bytes) -> bytes:
@@ -310,15 +392,16 @@ def _entries(get: Getter, directory: CID, where: str) -> Iterator[tuple[str, CID
 Difference = dict[str, tuple[CID | None, CID | None]]
 
 
-def _differences(get: Getter, a: CID, b: CID, where: str) -> Difference:
+def _differences(get_a: Getter, get_b: Getter, a: CID, b: CID, where: str) -> Difference:
     """Entries of two verified directories that differ: name -> (CID in a, CID in b), None
-    where absent. Two HAMTs are compared shard by shard and a shard with the same CID in
-    both is not read: the cost follows the differences, not the directory."""
-    node_a, meta_a = _directory(a, get(a), where)
-    node_b, meta_b = _directory(b, get(b), where)
+    where absent; their blocks read with ``get_a`` and ``get_b``. Two HAMTs are compared
+    shard by shard and a shard with the same CID in both is not read: the cost follows the
+    differences, not the directory."""
+    node_a, meta_a = _directory(a, get_a(a), where)
+    node_b, meta_b = _directory(b, get_b(b), where)
     if meta_a.type == HAMT_SHARD and meta_b.type == HAMT_SHARD:
-        return _shard_differences(get, node_a, node_b, where)
-    return _compare(dict(_entries(get, a, where)), dict(_entries(get, b, where)))
+        return _shard_differences(get_a, get_b, node_a, node_b, where)
+    return _compare(dict(_entries(get_a, a, where)), dict(_entries(get_b, b, where)))
 
 
 def _compare(on_a: Mapping[str, CID], on_b: Mapping[str, CID]) -> Difference:
@@ -329,23 +412,26 @@ def _compare(on_a: Mapping[str, CID], on_b: Mapping[str, CID]) -> Difference:
     }
 
 
-def _shard_differences(get: Getter, a: PBNode, b: PBNode, where: str) -> Difference:
+def _shard_differences(
+    get_a: Getter, get_b: Getter, a: PBNode, b: PBNode, where: str
+) -> Difference:
     # Same fanout and hash (checked by _directory): a slot's prefix means the same in both.
     slots_a = {link.name[:2]: link for link in a.links}
     slots_b = {link.name[:2]: link for link in b.links}
     found: Difference = {}
-    for slot in slots_a.keys() | slots_b.keys():
+    # In slot order, the order a depth-first CAR holds the subtrees in.
+    for slot in sorted(slots_a.keys() | slots_b.keys()):
         la, lb = slots_a.get(slot), slots_b.get(slot)
         if la is not None and lb is not None and la.name == lb.name and la.cid == lb.cid:
             continue
         if la is not None and lb is not None and len(la.name) == len(lb.name) == 2:
-            sub_a, meta_a = _directory(la.cid, get(la.cid), where)
-            sub_b, meta_b = _directory(lb.cid, get(lb.cid), where)
+            sub_a, meta_a = _directory(la.cid, get_a(la.cid), where)
+            sub_b, meta_b = _directory(lb.cid, get_b(lb.cid), where)
             if meta_a.type != HAMT_SHARD or meta_b.type != HAMT_SHARD:
                 raise SourceFailure("invalid", f"{where}: HAMT link in slot {slot} is not a shard")
-            found.update(_shard_differences(get, sub_a, sub_b, where))
+            found.update(_shard_differences(get_a, get_b, sub_a, sub_b, where))
             continue
-        found.update(_compare(_slot_entries(get, la, where), _slot_entries(get, lb, where)))
+        found.update(_compare(_slot_entries(get_a, la, where), _slot_entries(get_b, lb, where)))
     return found
 
 
@@ -574,23 +660,20 @@ class PathResolver:
 
         return self._path(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
 
-    def differences(self, a: CID, b: CID) -> Difference:
+    def differences(self, a: CID, b: CID, other: PathResolver | None = None) -> Difference:
         """The entries that differ between the verified directories ``a`` and ``b`` (see
-        _differences), their blocks read one at a time: only the shards that differ.
+        _differences): blocks of ``a`` read by this resolver, of ``b`` by ``other`` (by
+        default this one too), a block at a time: only the shards that differ.
 
         Raises:
-            PathError: no source delivered a block (one line naming each source's failure).
+            PathError: no source delivered a block, or a block is no directory shard (one
+                line naming each source's failure).
         """
-
-        def read(get: Getter) -> Difference:
-            return _differences(get, a, b, f"/ipfs/{a} against /ipfs/{b}")
-
-        def one_by_one(source: BlockSource) -> tuple[object, dict[CID, bytes]]:
-            got: dict[CID, bytes] = {}
-            return read(self._from_cache_then(source, got)), got
-
-        found = self._run(read, f"the directories {a} and {b}", one_by_one)
-        return found  # type: ignore[return-value]
+        where = f"/ipfs/{a} against /ipfs/{b}"
+        try:
+            return _differences(self.block, (other or self).block, a, b, where)
+        except SourceFailure as e:
+            raise PathError(f"cannot compare {where}: {e.reason}") from e
 
 
 def block_dir_of(cache_directory: Path) -> BlockDir:
