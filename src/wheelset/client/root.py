@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from wheelset.ipfs.gateway import GatewayFetcher
     from wheelset.ipfs.rpc import KuboRpc
 
+from wheelset.build.layout import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.rootfiles import (
     FORMAT_NAME,
@@ -107,9 +108,6 @@ class Header:
 
 
 def _is_build_dir(path: Path) -> bool:
-    # The build stage (which defines the layout) is loaded only for a directory.
-    from wheelset.build.stage import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
-
     # An interrupted build is recognised here and refused by read_build_root() when opened.
     return ((path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()) or (
         path / INCOMPLETE_MARKER
@@ -124,8 +122,6 @@ def parse_root_ref(text: str) -> RootRef:
     """
     path = Path(text)
     if text and path.is_dir():
-        from wheelset.build.stage import ROOT_FILE, TREE_DIR
-
         if _is_build_dir(path):
             return RootRef(text, directory=path)
         if path.name == TREE_DIR and _is_build_dir(path.parent):
@@ -424,8 +420,6 @@ class _TreeReader(_Reader):
     blocks, when a command needs them, from its root.car."""
 
     def __init__(self, tree: Path):
-        from wheelset.build.stage import CAR_FILE
-
         self.tree = tree
         self.resolver = PathResolver([CarBlocks(tree.parent / CAR_FILE)])
 
@@ -548,8 +542,6 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
             wheelset root, or a version 1 root (code OLD-ROOT).
     """
     if ref.directory is not None:
-        from wheelset.build.stage import TREE_DIR, read_build_root
-
         try:
             cid = read_build_root(ref.directory)
         except BuildError as e:
