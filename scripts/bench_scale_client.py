@@ -16,8 +16,8 @@ For each size, one cold run each (fresh cache, fresh target) of:
 each as its own process: wall time, CPU time, peak RSS (GNU time) and the bytes the
 gateway sent, index (everything but wheels) and wheels apart. Then `wheelset diff` of two
 roots of the largest size differing in 3 projects (one upgraded, one removed, one added),
-from the build directories and through the gateway. Ratios against the smallest size are
-printed beside the figures.
+from the build directories, from their CAR files and through the gateway. Ratios against
+the smallest size are printed beside the figures.
 Run: .venv/bin/python scripts/bench_scale_client.py [--sizes 1000,10000,100000]
 [--work DIR [--prepare]]: with --work the collections and their builds are kept in DIR and
 reused by the next run (a 100,000-project build takes minutes); --prepare only makes them.
@@ -249,7 +249,7 @@ def prepare(base: Path, size: int, wheels: Sequence[Path]) -> tuple[CID, Path]:
 def prepare_changed(base: Path, size: int) -> tuple[CID, Path]:
     """The largest collection with 3 projects changed, built incrementally from a copy of
     its first build (made unless already there)."""
-    changed = base / "changed"
+    changed = base / f"out{size}-changed"
     if not (changed / "ROOT").is_file():
         shutil.rmtree(changed, ignore_errors=True)
         shutil.copytree(base / f"out{size}", changed, symlinks=True)
@@ -320,6 +320,7 @@ def diff(
     print()
     for label, args in (
         ("build dirs", [str(a[1]), str(b[1])]),
+        ("CAR files", [str(a[1] / "root.car"), str(b[1] / "root.car")]),
         ("gateway", [str(a[0]), str(b[0])]),
     ):
         with fresh(base) as (cache, _):
