@@ -1,8 +1,9 @@
 """Compare two roots: projects added, removed, upgraded, downgraded; wheels per platform.
 
 Both roots are opened by `wheelset.client.root` (any ROOT form). Their root directories
-are compared entry by entry and only the projects whose directory differs (added,
-removed or changed) are read: the cost follows the change, not the collection. An
+are compared from their CIDs, shard by shard (Root.changed()), and only the projects whose
+directory differs (added, removed or changed) are read: the cost follows the change, not
+the collection. An
 unchanged project has the same wheels on every platform the two roots share, so it
 cannot change a platform's wheel set. A wheel is "on" a platform when one of its tags is
 in the platform's compatible tags.

@@ -8,7 +8,9 @@ and the optional ``/policy.toml`` are fetched block by block from the root CID d
 block checked against the CID its parent names, from the block cache, a local node,
 trustless gateways or the CAR file.
 A build directory is the user's own disk: its tree is read as it is, with the root CID of
-OUT/ROOT. A project is read the first time it is asked for, never before. Format:
+OUT/ROOT; the root's blocks, when a command needs them (diff compares two roots' directories
+from their CIDs, whatever their form), come from its root.car, verified likewise. A project
+is read the first time it is asked for, never before. Format:
 docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
 one line saying how to rebuild them.
 A mutable name (``/ipns/…``, ``ipns://…``, a DNSLink domain) is resolved first, by a

@@ -215,7 +215,7 @@ class CarBlocks:
                         end = f.tell()
                         offsets[cid.multihash] = (end - len(block), len(block))
             except (OSError, InvalidCAR) as e:
-                raise SourceFailure("invalid", f"{self.path}: {e}") from e
+                raise SourceFailure("invalid", _reason(e)) from e
             self._offsets = offsets
         return self._offsets
 
@@ -227,7 +227,7 @@ class CarBlocks:
                 self._sections = self._resume = f.tell()
                 return roots
         except (OSError, InvalidCAR) as e:
-            raise SourceFailure("invalid", f"{self.path}: {e}") from e
+            raise SourceFailure("invalid", _reason(e)) from e
 
     def block(self, cid: CID) -> bytes:
         with self._lock:
@@ -237,17 +237,17 @@ class CarBlocks:
                 try:
                     block = self._search(cid)
                 except OSError as e:
-                    raise SourceFailure("invalid", f"{self.path}: {e}") from e
+                    raise SourceFailure("invalid", _reason(e)) from e
                 except _Missing:
                     block = None  # searched enough: indexed now
                 else:
                     if block is None:
-                        raise SourceFailure("not-found", f"{self.path} has no block {cid}")
+                        raise SourceFailure("not-found", f"no block {cid}")
                 if block is not None:
                     return block
             where = self._index().get(cid.multihash)
             if where is None:
-                raise SourceFailure("not-found", f"{self.path} has no block {cid}")
+                raise SourceFailure("not-found", f"no block {cid}")
             with self.path.open("rb") as f:
                 f.seek(where[0])
                 return f.read(where[1])
@@ -296,6 +296,11 @@ class CarBlocks:
         self, start: CID, names: Sequence[str], max_size: int
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "a CAR file is read block by block")
+
+
+def _reason(e: Exception) -> str:
+    """What went wrong with a file whose name the message already gives."""
+    return (e.strerror if isinstance(e, OSError) else None) or str(e)
 
 
 _SEARCH_WINDOW = 16 << 20  # bytes of a CAR file searched (and mapped) at a time
