@@ -216,6 +216,16 @@ def test_a_car_file_read_out_of_order(tmp_path: Path, store: MemoryBlockStore, r
         reader.read(root, ["p9999", "index.json"], max_size=1000)
 
 
+def test_a_car_file_naming_blocks_by_other_cid_versions(
+    tmp_path: Path, store: MemoryBlockStore, root: CID
+) -> None:
+    car = tmp_path / "v1.car"  # every section's CID a CIDv1; the directories link CIDv0s
+    with car.open("wb") as out:
+        write_car(out, [root.to_v1()], ((cid.to_v1(), block) for cid, block in store.items()))
+    reader = PathResolver([CarBlocks(car)])
+    assert reader.read(root, ["p0100", "index.json"], max_size=1000) == content("p0100")
+
+
 def test_a_car_search_skips_a_cid_inside_another_block(tmp_path: Path) -> None:
     target = b"the real block"
     cid = cid_for_block(target, version=1, codec=RAW)

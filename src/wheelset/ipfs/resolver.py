@@ -185,13 +185,14 @@ class NodeBlocks:
 class CarBlocks:
     """A CARv1 file, read a block at a time without reading the whole file first.
 
-    A block is found by searching the file for its CID's bytes (a section is its length,
-    its CID, its block) at the speed of a memory search, and a candidate is used only when
-    its bytes match the CID. A CAR written depth-first (as `wheelset build` and ``ipfs dag
-    export`` write it) holds a block after its parent and siblings in link order, so the
-    search starts at its parent (or at the sibling found before it): reading a few paths
-    costs at most about one pass. Once searches have covered the file twice over (a read
-    in another order), the file is indexed (one pass, offsets by CID) and read from there.
+    A block is found by searching the file for its multihash (a section is its length,
+    its CID — the multihash, after a version and codec in a CIDv1 — and its block) at the
+    speed of a memory search, and a candidate is used only when its bytes match the CID.
+    A CAR written depth-first (as `wheelset build` and ``ipfs dag export`` write it) holds
+    a block after its parent and siblings in link order, so the search starts at its parent
+    (or at the sibling found before it): reading a few paths costs at most about one pass.
+    Once searches have covered the file twice over (a read in another order), the file is
+    indexed (one pass, offsets by CID) and read from there.
     """
 
     def __init__(self, path: Path):
@@ -256,7 +257,7 @@ class CarBlocks:
         """The block ``cid`` found by searching (see the class), None when the file does
         not hold it; _Missing once searches have covered the file twice (it is then
         indexed)."""
-        raw = cid.to_bytes()
+        raw = cid.multihash
         with self.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             size = len(mm)
             parent = self._after.get(cid.multihash, self._sections)
@@ -306,23 +307,33 @@ def _reason(e: Exception) -> str:
 _SEARCH_WINDOW = 16 << 20  # bytes of a CAR file searched (and mapped) at a time
 
 
-def _section_at(mm: mmap.mmap, at: int, cid: CID, raw: bytes) -> bytes | None:
-    """The block of the section whose CID starts at ``at``, if its length prefix ends there
-    and its bytes match ``cid``; else None (the CID's bytes found elsewhere, in a link)."""
-    for back in range(1, 5):
-        if at - back < 0:
-            break
-        try:
-            length, after = decode_varint(mm, at - back)
-        except InvalidVarint:
-            continue
-        if after != at or not len(raw) <= length <= len(raw) + MAX_BLOCK_SIZE:
-            continue  # not a section's length prefix
-        block = mm[at + len(raw) : at + length]
-        try:
-            return _check(cid, block)
-        except SourceFailure:
-            continue
+def _section_at(mm: mmap.mmap, at: int, cid: CID, multihash: bytes) -> bytes | None:
+    """The block of the section whose CID ends with the multihash found at ``at``, if a
+    CID (v0: the multihash alone; v1: a version and codec before it) and a length prefix
+    precede it there and the block's bytes match ``cid``; else None (the multihash found
+    elsewhere, in a link)."""
+    starts = [at]  # where the section's CID may start
+    for back in range(2, 5):
+        if at - back >= 0 and mm[at - back] == 1:
+            with contextlib.suppress(InvalidVarint):
+                if decode_varint(mm, at - back + 1)[1] == at:
+                    starts.append(at - back)
+    for start in starts:
+        for back in range(1, 5):
+            if start - back < 0:
+                break
+            try:
+                length, after = decode_varint(mm, start - back)
+            except InvalidVarint:
+                continue
+            head = at + len(multihash) - start  # bytes of the CID
+            if after != start or not head <= length <= head + MAX_BLOCK_SIZE:
+                continue  # not a section's length prefix
+            block = mm[at + len(multihash) : start + length]
+            try:
+                return _check(cid, block)
+            except SourceFailure:
+                continue
     return None
 
 
