@@ -16,9 +16,11 @@ For each size, one cold run each (fresh cache, fresh target) of:
 each as its own process: wall time, CPU time, peak RSS (GNU time) and the bytes the
 gateway sent, index (everything but wheels) and wheels apart. Then `wheelset diff` of two
 roots of the largest size differing in 3 projects (one upgraded, one removed, one added),
-from the build directories and through the gateway. Ratios against the smallest size are
-printed beside the figures.
+from the build directories, from their CAR files and through the gateway. Ratios against
+the smallest size are printed beside the figures.
 Run: .venv/bin/python scripts/bench_scale_client.py [--sizes 1000,10000,100000]
+[--work DIR [--prepare]]: with --work the collections and their builds are kept in DIR and
+reused by the next run (a 100,000-project build takes minutes); --prepare only makes them.
 """
 
 from __future__ import annotations
@@ -212,10 +214,61 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--wheels", type=Path, default=Path(tempfile.gettempdir()) / "wheelset-bench-closure"
     )
+    parser.add_argument("--work", type=Path, help="keep the built collections here, reuse them")
+    parser.add_argument("--prepare", action="store_true", help="only build (with --work)")
     args = parser.parse_args(argv)
+    if args.prepare and args.work is None:
+        parser.error("--prepare needs --work")
     sizes = [int(s) for s in args.sizes.split(",")]
     wheels = real_wheels(args.wheels)
     print(f"closure: {len(wheels)} real wheels ({', '.join(w.name.split('-')[0] for w in wheels)})")
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+    base = args.work or Path(tempfile.mkdtemp(prefix="wheelset-bench-scale-"))
+    try:
+        built = {size: prepare(base, size, wheels) for size in sizes}
+        changed = prepare_changed(base, sizes[-1])
+        if not args.prepare:
+            measure_all(base, sizes, built, changed, wheels)
+    finally:
+        if args.work is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def prepare(base: Path, size: int, wheels: Sequence[Path]) -> tuple[CID, Path]:
+    """The built collection of ``size`` projects in ``base`` (made unless already there)."""
+    collection, out = base / f"c{size}", base / f"out{size}"
+    if not (out / "ROOT").is_file():
+        shutil.rmtree(collection, ignore_errors=True)
+        write_collection(collection, size, wheels)
+        root, seconds = build(collection, out)
+        print(f"{size:>7} projects: built {root} in {seconds:.1f} s", flush=True)
+    return parse_cid((out / "ROOT").read_text().strip()), out
+
+
+def prepare_changed(base: Path, size: int) -> tuple[CID, Path]:
+    """The largest collection with 3 projects changed, built incrementally from a copy of
+    its first build (made unless already there)."""
+    changed = base / f"out{size}-changed"
+    if not (changed / "ROOT").is_file():
+        shutil.rmtree(changed, ignore_errors=True)
+        shutil.copytree(base / f"out{size}", changed, symlinks=True)
+        collection = base / f"c{size}-changed"
+        shutil.rmtree(collection, ignore_errors=True)
+        shutil.copytree(base / f"c{size}", collection, symlinks=True)
+        change_three_projects(collection)
+        root, seconds = build(collection, changed)
+        print(f"{size:>7} projects, 3 changed: built {root} in {seconds:.1f} s", flush=True)
+    return parse_cid((changed / "ROOT").read_text().strip()), changed
+
+
+def measure_all(
+    base: Path,
+    sizes: Sequence[int],
+    built: dict[int, tuple[CID, Path]],
+    changed: tuple[CID, Path],
+    wheels: Sequence[Path],
+) -> None:
     store = MemoryBlockStore()
     wheel_cids = set()
     for wheel in wheels:
@@ -225,30 +278,15 @@ def main(argv: Sequence[str] | None = None) -> None:
                    stdout=subprocess.DEVNULL)  # fmt: skip
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "src")], check=True,
                    env=command_env())  # fmt: skip
-    base = Path(tempfile.mkdtemp(prefix="wheelset-bench-scale-"))
     table: dict[int, dict[str, Run]] = {}
-    roots: dict[int, tuple[CID, Path]] = {}
-    try:
-        with trustless_server(store) as gateway:
-            for size in sizes:
-                collection, out = base / f"c{size}", base / f"out{size}"
-                write_collection(collection, size, wheels)
-                root, seconds = build(collection, out)
-                load_blocks(store, out / "root.car")
-                roots[size] = (root, out)
-                print(f"{size:>7} projects: built {root} in {seconds:.1f} s", flush=True)
-                table[size] = measure(root, out, gateway, wheel_cids, base)
-                report(sizes[0], size, table)
-            largest = sizes[-1]
-            collection = base / f"c{largest}"
-            # The changed root is built incrementally from a copy of the first build.
-            shutil.copytree(base / f"out{largest}", base / "changed", symlinks=True)
-            change_three_projects(collection)
-            other, seconds = build(collection, base / "changed")
-            load_blocks(store, base / "changed" / "root.car")
-            diff(roots[largest], (other, base / "changed"), gateway, wheel_cids, base, largest)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    with trustless_server(store) as gateway:
+        for size in sizes:
+            root, out = built[size]
+            load_blocks(store, out / "root.car")
+            table[size] = measure(root, out, gateway, wheel_cids, base)
+            report(sizes[0], size, table)
+        load_blocks(store, changed[1] / "root.car")
+        diff(built[sizes[-1]], changed, gateway, wheel_cids, base, sizes[-1])
 
 
 def report(first: int, size: int, table: dict[int, dict[str, Run]]) -> None:
@@ -282,6 +320,7 @@ def diff(
     print()
     for label, args in (
         ("build dirs", [str(a[1]), str(b[1])]),
+        ("CAR files", [str(a[1] / "root.car"), str(b[1] / "root.car")]),
         ("gateway", [str(a[0]), str(b[0])]),
     ):
         with fresh(base) as (cache, _):

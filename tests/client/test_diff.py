@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -18,7 +20,19 @@ from wheelset.cli import app
 from wheelset.client.diff import DiffError, platform_tags
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import iter_car
+from wheelset.ipfs.cid import CID, parse_cid
+from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
+from wheelset.ipfs.resolver import CarBlocks, PathResolver
 from wheelset.ipfs.rpc import KuboRpc
+from wheelset.model.declarations import (
+    dump_declaration,
+    load_declaration,
+    parse_declaration,
+    relpath_for,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from synth_collection import generate
 
 runner = CliRunner(env={"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_API": ""})
 DEAD = "http://127.0.0.1:9"
@@ -177,7 +191,7 @@ def test_unchanged_projects_are_not_read(tmp_path: Path) -> None:
     assert len(read) == 2  # p39 in each root; the 39 unchanged projects are not read
 
 
-def test_two_build_dirs_compare_by_their_recorded_directories(tmp_path: Path) -> None:
+def test_two_build_dirs_compare_their_root_blocks(tmp_path: Path) -> None:
     specs = [(f"p{i}", "1.0", PURE) for i in range(40)]
     a = _build(tmp_path, "a", specs, [LINUX])
     b = _build(tmp_path, "b", [*specs[:-1], ("p39", "2.0", PURE)], [LINUX])
@@ -188,10 +202,11 @@ def test_two_build_dirs_compare_by_their_recorded_directories(tmp_path: Path) ->
     assert result.exit_code == 0, result.stderr
     assert "^ p39 1.0 -> 2.0" in result.stdout and "p3 " not in result.stdout
 
-    # Without a record of its own root (a state of another build), every project is read
-    (b / ".build-state").write_bytes((a / ".build-state").read_bytes())
+    # The blocks come from each build directory's own root.car, verified from its ROOT.
+    (b / "root.car").write_bytes((a / "root.car").read_bytes())
     result = runner.invoke(app, ["diff", str(a), str(b)])
-    assert result.exit_code == 1 and "/index.json" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1 and str(b / "root.car") in result.stderr
 
 
 def test_a_gateway_cannot_substitute_another_root(roots, tmp_path: Path) -> None:
@@ -249,3 +264,91 @@ def test_platform_tags_expand_like_pip() -> None:
 def test_platform_table_errors(table: dict) -> None:
     with pytest.raises(DiffError):
         platform_tags(table)
+
+
+SHARDED = 6000  # projects: past Kubo's threshold, so each root directory is a HAMT
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two built roots of 6,000 synthetic projects; in B one is upgraded, one removed and
+    one added (and the pages of the projects they depend on change with them)."""
+    base = tmp_path_factory.mktemp("sharded")
+    generate(base / "decl", SHARDED)
+    build_collection(base / "decl", out=base / "a")
+    files = sorted(p for p in (base / "decl").rglob("*.toml") if p.name != "platforms.toml")
+    upgraded = load_declaration(files[10], base / "decl")
+    filename = upgraded.filename.replace(f"-{upgraded.version}-", f"-{upgraded.version}.post1-")
+    table = {**upgraded.to_toml(), "source": f"index:{filename}"}
+    files[10].unlink()
+    dump_declaration(parse_declaration(table, relpath_for(filename)), base / "decl")
+    files[20].unlink()
+    template = load_declaration(files[30], base / "decl")
+    table = {**template.to_toml(), "source": "index:brandnew-1.0-py3-none-any.whl"}
+    dump_declaration(
+        parse_declaration(table, relpath_for("brandnew-1.0-py3-none-any.whl")), base / "decl"
+    )
+    shutil.copytree(base / "a", base / "b")
+    build_collection(base / "decl", out=base / "b")
+    return base / "a", base / "b"
+
+
+class _CountedCar(CarBlocks):
+    """A build directory's root.car that counts the blocks asked of it."""
+
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self.asked: list[CID] = []
+
+    def block(self, cid: CID) -> bytes:
+        self.asked.append(cid)
+        return super().block(cid)
+
+
+def test_sharded_roots_read_only_the_shards_that_differ(sharded, tmp_path: Path) -> None:
+    a, b = sharded
+    cids = [parse_cid((out / "ROOT").read_text().strip()) for out in (a, b)]
+    cars = [_CountedCar(out / "root.car") for out in (a, b)]
+    top = decode_node(cars[0].block(cids[0]))
+    assert decode_unixfs(top.data or b"").type == HAMT_SHARD
+    # Every shard of a root directory: the top one, its inner shards (2-character links)…
+    shards = 1 + sum(len(link.name) == 2 for link in top.links)
+    cars[0].asked.clear()
+
+    found = PathResolver([cars[0]]).differences(*cids, PathResolver([cars[1]]))
+    changed = sorted(name for name in found if name != "index.html")
+    assert "brandnew" in changed and 3 <= len(changed) <= 12, changed
+    # …of which only the top shard and the one or two below it on the path to each change
+    # are read, in each root.
+    asked = [len(car.asked) for car in cars]
+    assert all(n <= 1 + 2 * len(found) for n in asked), asked
+    assert sum(asked) < shards / 4, (asked, shards)
+
+    # Every ROOT form gives the same diff, a gateway too, which sends only those blocks.
+    store = MemoryBlockStore()
+    for out in (a, b):
+        with (out / "root.car").open("rb") as f:
+            for cid, block in iter_car(f)[1]:
+                store.put(cid, block)
+    with trustless_server(store) as gateway:
+        forms = {
+            "build directories": [str(a), str(b)],
+            "CAR files": [str(a / "root.car"), str(b / "root.car")],
+            "CIDs": [str(cid) for cid in cids],
+        }
+        reports = {}
+        for form, args in forms.items():
+            cache = ["--cache-dir", str(tmp_path / form)]
+            before = len(gateway.requests)
+            result = runner.invoke(
+                app, ["diff", *args, "--format", "json", "--gateway", gateway.url, *cache]
+            )
+            assert result.exit_code == 0, (form, result.stderr)
+            reports[form] = json.loads(result.stdout)
+            if form == "CIDs":
+                blocks = [r for r in gateway.requests[before:] if "format=raw" in r]
+                assert len(blocks) <= sum(asked) + 2, gateway.requests[before:]
+    assert reports["build directories"] == reports["CAR files"] == reports["CIDs"]
+    projects = reports["CIDs"]["projects"]
+    assert [p["name"] for p in projects["added"]] == ["brandnew"]
+    assert len(projects["removed"]) == len(projects["upgraded"]) == 1

@@ -13,7 +13,7 @@ import pytest
 from tests.support.trustless import Blocks, Tamper, path_blocks, trustless_server
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
-from wheelset.ipfs.cid import CID, cid_for_block
+from wheelset.ipfs.cid import CID, RAW, cid_for_block
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
 from wheelset.ipfs.directory import build_tree
 from wheelset.ipfs.gateway import GatewayFetcher
@@ -26,6 +26,7 @@ from wheelset.ipfs.resolver import (
     PathError,
     PathResolver,
 )
+from wheelset.ipfs.varint import encode_varint
 
 COUNT = 7000  # entries: past Kubo's HAMT threshold, two shard levels below the root
 BIG = bytes(range(256)) * 4096  # 1 MiB: a file of several blocks
@@ -200,6 +201,41 @@ def test_a_car_file_is_a_source(tmp_path: Path, store: MemoryBlockStore, root: C
     assert source.roots() == (root,)
     reader = PathResolver([source])
     assert reader.read(root, ["p0100", "index.json"], max_size=1000) == content("p0100")
+
+
+def test_a_car_file_read_out_of_order(tmp_path: Path, store: MemoryBlockStore, root: CID) -> None:
+    # The store's order is not depth-first from the root: searches wrap, then it is indexed.
+    car = tmp_path / "root.car"
+    with car.open("wb") as out:
+        write_car(out, [root], store.items())
+    reader = PathResolver([CarBlocks(car)])
+    for i in reversed(range(0, COUNT, 61)):
+        name = f"p{i:04d}"
+        assert reader.read(root, [name, "index.json"], max_size=1000) == content(name)
+    with pytest.raises(NoSuchPath):
+        reader.read(root, ["p9999", "index.json"], max_size=1000)
+
+
+def test_a_car_file_naming_blocks_by_other_cid_versions(
+    tmp_path: Path, store: MemoryBlockStore, root: CID
+) -> None:
+    car = tmp_path / "v1.car"  # every section's CID a CIDv1; the directories link CIDv0s
+    with car.open("wb") as out:
+        write_car(out, [root.to_v1()], ((cid.to_v1(), block) for cid, block in store.items()))
+    reader = PathResolver([CarBlocks(car)])
+    assert reader.read(root, ["p0100", "index.json"], max_size=1000) == content("p0100")
+
+
+def test_a_car_search_skips_a_cid_inside_another_block(tmp_path: Path) -> None:
+    target = b"the real block"
+    cid = cid_for_block(target, version=1, codec=RAW)
+    # A block before it holds what looks like its section: length, CID, other bytes.
+    decoy = encode_varint(len(cid.to_bytes()) + len(target)) + cid.to_bytes() + b"x" * len(target)
+    car = tmp_path / "decoy.car"
+    with car.open("wb") as out:
+        write_car(out, [cid], [(cid_for_block(decoy, version=1, codec=RAW), decoy), (cid, target)])
+    assert CarBlocks(car).block(cid) == target
+    assert PathResolver([CarBlocks(car)]).block(cid) == target
 
 
 def test_no_source_says_so(root: CID) -> None:

@@ -58,6 +58,14 @@ from typing import NamedTuple
 
 from packaging.utils import canonicalize_name
 
+from wheelset.build.layout import (
+    CAR_FILE,
+    INCOMPLETE_MARKER,
+    ROOT_FILE,
+    TREE_DIR,
+    is_build_dir,
+    read_build_root,
+)
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.pages import ProjectRow, dependency_names, dependents_of, summary_of
 from wheelset.build.rootfiles import POLICY_NAME, dump_json
@@ -89,11 +97,7 @@ __all__ = [
     "read_build_root",
 ]
 
-ROOT_FILE = "ROOT"
-CAR_FILE = "root.car"
-TREE_DIR = "tree"
 STATE_FILE = ".build-state"
-INCOMPLETE_MARKER = ".incomplete"
 _STATE_VERSION = 3  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
@@ -691,52 +695,6 @@ def _write_car(
 
 
 # --- the build directory -----------------------------------------------------------------
-
-
-def is_build_dir(path: Path) -> bool:
-    """Whether ``path`` is a complete build directory (not one an interrupted build left)."""
-    return (
-        (path / ROOT_FILE).is_file()
-        and (path / TREE_DIR).is_dir()
-        and not (path / INCOMPLETE_MARKER).exists()
-    )
-
-
-def read_build_root(path: Path) -> CID:
-    """The root CID of a complete build directory.
-
-    Raises:
-        BuildError: not a build directory, an interrupted one, or an unreadable ROOT.
-    """
-    if (path / INCOMPLETE_MARKER).exists():
-        raise BuildError(
-            "an interrupted build left this directory; run `wheelset build` again",
-            path=path,
-            code="OUT",
-        )
-    if not is_build_dir(path):
-        raise BuildError(
-            f"not a build directory (want {ROOT_FILE} and {TREE_DIR}/)", path=path, code="OUT"
-        )
-    try:
-        return parse_cid((path / ROOT_FILE).read_text().strip())
-    except (OSError, UnicodeDecodeError, InvalidCID) as e:
-        raise BuildError(f"unreadable {ROOT_FILE}: {e}", path=path, code="OUT") from e
-
-
-def read_build_listing(path: Path) -> dict[str, bytes] | None:
-    """Each project's directory CID (binary) as the build directory's last build recorded
-    it, when that record is of the build's ROOT; None otherwise (none, or another build's).
-    Reads one file: two build directories compare without reading their projects."""
-    try:
-        version, _flags, _stamp, root, _size, projects, _shards = marshal.loads(
-            (path / STATE_FILE).read_bytes()
-        )
-        if version != _STATE_VERSION or root != read_build_root(path).to_bytes():
-            return None
-        return {rel[3:]: fields[2] for rel, fields in projects.items()}
-    except (OSError, EOFError, ValueError, TypeError, BuildError):
-        return None
 
 
 def _was_build_dir(path: Path) -> bool:

@@ -1,8 +1,9 @@
 """Compare two roots: projects added, removed, upgraded, downgraded; wheels per platform.
 
 Both roots are opened by `wheelset.client.root` (any ROOT form). Their root directories
-are compared entry by entry and only the projects whose directory differs (added,
-removed or changed) are read: the cost follows the change, not the collection. An
+are compared from their CIDs, shard by shard (Root.changed()), and only the projects whose
+directory differs (added, removed or changed) are read: the cost follows the change, not
+the collection. An
 unchanged project has the same wheels on every platform the two roots share, so it
 cannot change a platform's wheel set. A wheel is "on" a platform when one of its tags is
 in the platform's compatible tags.
@@ -52,7 +53,11 @@ def platform_tags(platforms: Mapping[str, object]) -> dict[str, frozenset[Tag]]:
     Raises:
         DiffError: a platforms table wheelset.model.platforms cannot read.
     """
-    return {p.id: frozenset(p.tags) for p in _platforms(platforms)}
+    return _tags(_platforms(platforms))
+
+
+def _tags(platforms: Sequence[Platform]) -> dict[str, frozenset[Tag]]:
+    return {p.id: frozenset(p.tags) for p in platforms}
 
 
 # --- the comparison --------------------------------------------------------------------
@@ -129,7 +134,13 @@ def diff_roots(a: Root, b: Root) -> RootDiff:
     new = {n: e for n, e in b.projects([n for n, (_, in_b) in changed if in_b]).items() if e}
     old_versions, new_versions = _versions(old), _versions(new)
     both = sorted(old_versions.keys() & new_versions.keys())
-    tags_a, tags_b = platform_tags(a.platforms), platform_tags(b.platforms)
+    # Expanding a table into tags is most of a small diff's work: done once when both
+    # roots have the same table.
+    platforms_a = _platforms(a.platforms)
+    same = b.platforms == a.platforms
+    platforms_b = platforms_a if same else _platforms(b.platforms)
+    tags_a = _tags(platforms_a)
+    tags_b = tags_a if same else _tags(platforms_b)
     wheels_a, wheels_b = _wheels_by_platform(tags_a, old), _wheels_by_platform(tags_b, new)
     platforms = tuple(
         PlatformChange(
@@ -162,7 +173,7 @@ def diff_roots(a: Root, b: Root) -> RootDiff:
         platforms,
         tuple(sorted(tags_b.keys() - tags_a.keys())),
         tuple(sorted(tags_a.keys() - tags_b.keys())),
-        tuple(p for p in _platforms(b.platforms) if p.id in tags_a),
+        tuple(p for p in platforms_b if p.id in tags_a),
     )
 
 

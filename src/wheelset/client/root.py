@@ -8,7 +8,9 @@ and the optional ``/policy.toml`` are fetched block by block from the root CID d
 block checked against the CID its parent names, from the block cache, a local node,
 trustless gateways or the CAR file.
 A build directory is the user's own disk: its tree is read as it is, with the root CID of
-OUT/ROOT. A project is read the first time it is asked for, never before. Format:
+OUT/ROOT; the root's blocks, when a command needs them (diff compares two roots' directories
+from their CIDs, whatever their form), come from its root.car, verified likewise. A project
+is read the first time it is asked for, never before. Format:
 docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
 one line saying how to rebuild them.
 A mutable name (``/ipns/…``, ``ipns://…``, a DNSLink domain) is resolved first, by a
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from wheelset.ipfs.gateway import GatewayFetcher
     from wheelset.ipfs.rpc import KuboRpc
 
+from wheelset.build.layout import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.rootfiles import (
     FORMAT_NAME,
@@ -107,9 +110,6 @@ class Header:
 
 
 def _is_build_dir(path: Path) -> bool:
-    # The build stage (which defines the layout) is loaded only for a directory.
-    from wheelset.build.stage import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
-
     # An interrupted build is recognised here and refused by read_build_root() when opened.
     return ((path / ROOT_FILE).is_file() and (path / TREE_DIR).is_dir()) or (
         path / INCOMPLETE_MARKER
@@ -124,8 +124,6 @@ def parse_root_ref(text: str) -> RootRef:
     """
     path = Path(text)
     if text and path.is_dir():
-        from wheelset.build.stage import ROOT_FILE, TREE_DIR
-
         if _is_build_dir(path):
             return RootRef(text, directory=path)
         if path.name == TREE_DIR and _is_build_dir(path.parent):
@@ -334,39 +332,26 @@ class Root:
 
     def names(self) -> list[str]:
         """Every project name, sorted (reads the root directory, not the projects)."""
-        return sorted(self._reader.listing())
-
-    def listing(self) -> Mapping[str, object]:
-        """Each project's name and a token that is equal in two roots exactly when the
-        project is the same (its directory CID — a build directory's as its last build recorded
-        it — or else its project file's bytes on disk)."""
-        return self._reader.listing()
+        return sorted(self._reader.names())
 
     def changed(self, other: Root) -> dict[str, tuple[bool, bool]]:
         """The projects that differ between this root and ``other`` (added, removed or
-        changed), each with whether it is in this root and in ``other``. Two roots read by
-        CID are compared shard by shard (only the parts of their directories that differ
-        are fetched, from the sources of both); otherwise every project's token is
-        compared (listing())."""
-        mine, theirs = self._reader, other._reader
-        if isinstance(mine, _ResolvedReader) and isinstance(theirs, _ResolvedReader):
-            both = PathResolver(
-                (*mine.resolver.sources, *theirs.resolver.sources), cache=mine.resolver.cache
-            )
-            try:
-                found = both.differences(self.cid, other.cid)
-            except PathError as e:
-                raise mine._explain(e) from e
-            return {
-                name: (a is not None, b is not None)
-                for name, (a, b) in found.items()
-                if name not in _ROOT_FILES
-            }
-        on_a, on_b = self.listing(), other.listing()
+        changed), each with whether it is in this root and in ``other``. The two root
+        directories are compared shard by shard from their root CIDs, each root's blocks
+        read and verified from its own sources (a build directory's from its root.car):
+        shards with the same CID in both are not read, so the cost follows the change.
+
+        Raises:
+            RootError: a block of either root directory cannot be read or verified.
+        """
+        try:
+            found = self._reader.resolver.differences(self.cid, other.cid, other._reader.resolver)
+        except PathError as e:
+            raise RootError(f"roots {self.cid} and {other.cid}: {e}", code=e.code) from e
         return {
-            name: (name in on_a, name in on_b)
-            for name in on_a.keys() | on_b.keys()
-            if on_a.get(name) != on_b.get(name)
+            name: (a is not None, b is not None)
+            for name, (a, b) in found.items()
+            if name not in _ROOT_FILES
         }
 
     def directories(self) -> Mapping[str, CID]:
@@ -411,6 +396,8 @@ class Root:
 
 
 class _Reader:
+    resolver: PathResolver  # reads the root's blocks, verified from its CID
+
     def header(self) -> bytes:
         raise NotImplementedError
 
@@ -423,7 +410,7 @@ class _Reader:
     def page(self, project: str | None) -> bytes | None:
         raise NotImplementedError
 
-    def listing(self) -> Mapping[str, object]:
+    def names(self) -> Iterable[str]:
         raise NotImplementedError
 
     def directories(self, root: CID) -> Mapping[str, CID]:
@@ -431,10 +418,12 @@ class _Reader:
 
 
 class _TreeReader(_Reader):
-    """A build directory's tree/ (the user's own files)."""
+    """A build directory: the files of its tree/ (the user's own) as they are; the root's
+    blocks, when a command needs them, from its root.car."""
 
     def __init__(self, tree: Path):
         self.tree = tree
+        self.resolver = PathResolver([CarBlocks(tree.parent / CAR_FILE)])
 
     def _read(self, path: Path, limit: int) -> bytes | None:
         try:
@@ -466,50 +455,15 @@ class _TreeReader(_Reader):
         data = self._read(file, MAX_PROJECT_FILE_SIZE)
         return None if data is None else parse_project_file(data, name, str(file))
 
-    def listing(self) -> Mapping[str, object]:
-        from wheelset.build.stage import read_build_listing
-
-        recorded = read_build_listing(self.tree.parent)
-        return recorded if recorded is not None else _TreeListing(self.tree)
+    def names(self) -> Iterable[str]:
+        try:
+            with os.scandir(self.tree) as entries:
+                return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError as e:
+            raise RootError(f"cannot list {self.tree}: {e.strerror or e}") from e
 
     def directories(self, root: CID) -> Mapping[str, CID]:
-        from wheelset.build.stage import CAR_FILE
-
-        car = self.tree.parent / CAR_FILE
-        return _ResolvedReader(root, PathResolver([CarBlocks(car)])).directories(root)
-
-
-class _TreeListing(Mapping[str, object]):
-    """Project names of a tree; a project's token is its project file's bytes (read when
-    compared), which determine its directory."""
-
-    def __init__(self, tree: Path):
-        self._tree = tree
-        try:
-            self._names = frozenset(
-                e.name for e in _scandir(tree) if e.is_dir(follow_symlinks=False)
-            )
-        except OSError as e:
-            raise RootError(f"cannot list {tree}: {e.strerror or e}") from e
-
-    def __getitem__(self, name: str) -> object:
-        if name not in self._names:
-            raise KeyError(name)
-        try:
-            return (self._tree / name / PROJECT_FILE).read_bytes()
-        except OSError as e:
-            raise RootError(f"cannot read {self._tree / name / PROJECT_FILE}: {e}") from e
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-def _scandir(path: Path) -> list[os.DirEntry[str]]:
-    with os.scandir(path) as entries:
-        return list(entries)
+        return _ResolvedReader(root, self.resolver).directories(root)
 
 
 class _ResolvedReader(_Reader):
@@ -560,7 +514,7 @@ class _ResolvedReader(_Reader):
             raise self._explain(e) from e
         return parse_project_file(data, name, f"/ipfs/{self.root}/{name}/{PROJECT_FILE}")
 
-    def listing(self) -> Mapping[str, object]:
+    def directories(self, root: CID) -> Mapping[str, CID]:
         if self._listing is None:
             try:
                 entries = self.resolver.listing(self.root)
@@ -569,8 +523,8 @@ class _ResolvedReader(_Reader):
             self._listing = {name: cid for name, cid in entries.items() if name not in _ROOT_FILES}
         return self._listing
 
-    def directories(self, root: CID) -> Mapping[str, CID]:
-        return self.listing()  # type: ignore[return-value]
+    def names(self) -> Iterable[str]:
+        return self.directories(self.root).keys()
 
 
 _ROOT_FILES = frozenset({HEADER_NAME, POLICY_NAME, INDEX_PAGE})
@@ -590,8 +544,6 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
             wheelset root, or a version 1 root (code OLD-ROOT).
     """
     if ref.directory is not None:
-        from wheelset.build.stage import TREE_DIR, read_build_root
-
         try:
             cid = read_build_root(ref.directory)
         except BuildError as e:

@@ -141,7 +141,29 @@ def _iter_fields(buf: bytes | memoryview):
         raise InvalidNode(f"bad varint: {e}") from e
 
 
+def _canonical_link(buf: memoryview) -> PBLink | None:
+    """A link in the form Kubo and wheelset write it (Hash a CIDv0, a short Name, Tsize),
+    read without the general field loop (a HAMT shard holds hundreds of links); None for
+    any other form, which _decode_link() then reads or refuses."""
+    if len(buf) < 40 or buf[:4] != b"\x0a\x22\x12\x20" or buf[36] != 0x12 or buf[37] >= 0x80:
+        return None
+    end = 38 + buf[37]
+    if end >= len(buf) or buf[end] != 0x18:
+        return None
+    try:
+        tsize, after = decode_varint(buf, end + 1)
+        name = bytes(buf[38:end]).decode("utf-8")
+    except (InvalidVarint, UnicodeDecodeError):
+        return None
+    if after != len(buf):
+        return None
+    return PBLink(CID(0, DAG_PB, bytes(buf[4:36])), name, tsize)
+
+
 def _decode_link(buf: memoryview) -> PBLink:
+    fast = _canonical_link(buf)
+    if fast is not None:
+        return fast
     cid: CID | None = None
     name = ""
     tsize = 0

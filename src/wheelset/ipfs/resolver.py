@@ -18,16 +18,20 @@ NodeBlocks, CarBlocks, PathError, NoSuchPath.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import mmap
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from wheelset.errors import NoSuchPath, PathError
+from wheelset.errors import InvalidVarint, NoSuchPath, PathError
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.car import InvalidCAR, iter_car
-from wheelset.ipfs.cid import CID, SHA2_256
+from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256
 from wheelset.ipfs.dagpb import (
     DIRECTORY,
     HAMT_SHARD,
@@ -41,6 +45,7 @@ from wheelset.ipfs.dagpb import (
 )
 from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
+from wheelset.ipfs.varint import decode_varint
 
 if TYPE_CHECKING:
     # httpx (under the RPC client) is imported only when a node is used: a root read from
@@ -64,6 +69,7 @@ __all__ = [
 
 _IDENTITY = 0x00
 _MURMUR3_X64_64 = 0x22
+_PARALLEL_BLOCKS = 8  # blocks asked of a gateway or node at once
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
 
 
@@ -177,12 +183,28 @@ class NodeBlocks:
 
 
 class CarBlocks:
-    """A CARv1 file: indexed once (offsets by CID), then read a block at a time."""
+    """A CARv1 file, read a block at a time without reading the whole file first.
+
+    A block is found by searching the file for its multihash (a section is its length,
+    its CID — the multihash, after a version and codec in a CIDv1 — and its block) at the
+    speed of a memory search, and a candidate is used only when its bytes match the CID.
+    A CAR written depth-first (as `wheelset build` and ``ipfs dag export`` write it) holds
+    a block after its parent and siblings in link order, so the search starts at its parent
+    (or at the sibling found before it): reading a few paths costs at most about one pass.
+    Once searches have covered the file twice over (a read in another order), the file is
+    indexed (one pass, offsets by CID) and read from there.
+    """
 
     def __init__(self, path: Path):
         self.path = path
         self.name = str(path)
         self._offsets: dict[bytes, tuple[int, int]] | None = None
+        self._sections = 0  # offset of the first section (after the header)
+        self._resume = 0  # where the block found last ends
+        self._after: dict[bytes, int] = {}  # multihash -> where a parent of it starts
+        self._parent = -1  # where the parent of the block found last starts
+        self._searched = 0  # bytes searched so far
+        self._lock = threading.Lock()
 
     def _index(self) -> dict[bytes, tuple[int, int]]:
         if self._offsets is None:
@@ -194,7 +216,7 @@ class CarBlocks:
                         end = f.tell()
                         offsets[cid.multihash] = (end - len(block), len(block))
             except (OSError, InvalidCAR) as e:
-                raise SourceFailure("invalid", f"{self.path}: {e}") from e
+                raise SourceFailure("invalid", _reason(e)) from e
             self._offsets = offsets
         return self._offsets
 
@@ -202,22 +224,117 @@ class CarBlocks:
         """The CAR's header roots. Raises SourceFailure."""
         try:
             with self.path.open("rb") as f:
-                return iter_car(f)[0]
+                roots = iter_car(f)[0]
+                self._sections = self._resume = f.tell()
+                return roots
         except (OSError, InvalidCAR) as e:
-            raise SourceFailure("invalid", f"{self.path}: {e}") from e
+            raise SourceFailure("invalid", _reason(e)) from e
 
     def block(self, cid: CID) -> bytes:
-        where = self._index().get(cid.multihash)
-        if where is None:
-            raise SourceFailure("not-found", f"{self.path} has no block {cid}")
-        with self.path.open("rb") as f:
-            f.seek(where[0])
-            return f.read(where[1])
+        with self._lock:
+            if self._offsets is None:
+                if not self._sections:
+                    self.roots()
+                try:
+                    block = self._search(cid)
+                except OSError as e:
+                    raise SourceFailure("invalid", _reason(e)) from e
+                except _Missing:
+                    block = None  # searched enough: indexed now
+                else:
+                    if block is None:
+                        raise SourceFailure("not-found", f"no block {cid}")
+                if block is not None:
+                    return block
+            where = self._index().get(cid.multihash)
+            if where is None:
+                raise SourceFailure("not-found", f"no block {cid}")
+            with self.path.open("rb") as f:
+                f.seek(where[0])
+                return f.read(where[1])
+
+    def _search(self, cid: CID) -> bytes | None:
+        """The block ``cid`` found by searching (see the class), None when the file does
+        not hold it; _Missing once searches have covered the file twice (it is then
+        indexed)."""
+        raw = cid.multihash
+        with self.path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            size = len(mm)
+            parent = self._after.get(cid.multihash, self._sections)
+            start = self._resume if parent == self._parent else parent
+            wrap = min(size, start + len(raw) - 1)  # a CID starting before the start
+            for lo, hi in ((start, size), (self._sections, wrap)):
+                for window in range(lo, hi, _SEARCH_WINDOW):
+                    stop = min(window + _SEARCH_WINDOW + len(raw) - 1, hi)
+                    at = mm.find(raw, window, stop)
+                    while at != -1:
+                        block = _section_at(mm, at, cid, raw)
+                        if block is not None:
+                            self._found(cid, at, at + len(raw) + len(block), parent, block)
+                            return block
+                        at = mm.find(raw, at + 1, stop)
+                    # The pages searched are not kept mapped: memory stays at one window.
+                    page = window - window % mmap.PAGESIZE
+                    mm.madvise(mmap.MADV_DONTNEED, page, stop - page)
+                    self._searched += stop - window
+                    if self._searched > 2 * size:
+                        self._index()
+                        raise _Missing(cid)
+        return None
+
+    def _found(self, cid: CID, at: int, end: int, parent: int, block: bytes) -> None:
+        self._resume, self._parent = end, parent
+        if cid.codec == DAG_PB:
+            try:
+                links = _decode_directory(block)[0].links
+            except InvalidNode:
+                return  # not ours to judge: the resolver refuses it if it reads it
+            for link in links:
+                if self._after.get(link.cid.multihash, at) >= at:
+                    self._after[link.cid.multihash] = at
 
     def path_blocks(
         self, start: CID, names: Sequence[str], max_size: int
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "a CAR file is read block by block")
+
+
+def _reason(e: Exception) -> str:
+    """What went wrong with a file whose name the message already gives."""
+    return (e.strerror if isinstance(e, OSError) else None) or str(e)
+
+
+_SEARCH_WINDOW = 16 << 20  # bytes of a CAR file searched (and mapped) at a time
+
+
+def _section_at(mm: mmap.mmap, at: int, cid: CID, multihash: bytes) -> bytes | None:
+    """The block of the section whose CID ends with the multihash found at ``at``, if a
+    CID (v0: the multihash alone; v1: a version and codec before it) and a length prefix
+    precede it there and the block's bytes match ``cid``; else None (the multihash found
+    elsewhere, in a link)."""
+    starts = [at]  # where the section's CID may start
+    for back in range(2, 5):
+        if at - back >= 0 and mm[at - back] == 1:
+            with contextlib.suppress(InvalidVarint):
+                if decode_varint(mm, at - back + 1)[1] == at:
+                    starts.append(at - back)
+    for start in starts:
+        for back in range(1, 5):
+            if start - back < 0:
+                break
+            try:
+                length, after = decode_varint(mm, start - back)
+            except InvalidVarint:
+                continue
+            head = at + len(multihash) - start  # bytes of the CID
+            if after != start or not head <= length <= head + MAX_BLOCK_SIZE:
+                continue  # not a section's length prefix
+            block = mm[at + len(multihash) : start + length]
+            try:
+                return _check(cid, block)
+            except SourceFailure:
+                continue
+    return None
 
 
 def _check(cid: CID, block: bytes) -> bytes:
@@ -310,15 +427,54 @@ def _entries(get: Getter, directory: CID, where: str) -> Iterator[tuple[str, CID
 Difference = dict[str, tuple[CID | None, CID | None]]
 
 
-def _differences(get: Getter, a: CID, b: CID, where: str) -> Difference:
+Blocks = Callable[[Sequence[CID]], list[bytes]]  # several verified blocks, in order
+
+
+def _differences(get_a: Blocks, get_b: Blocks, a: CID, b: CID, where: str) -> Difference:
     """Entries of two verified directories that differ: name -> (CID in a, CID in b), None
-    where absent. Two HAMTs are compared shard by shard and a shard with the same CID in
-    both is not read: the cost follows the differences, not the directory."""
-    node_a, meta_a = _directory(a, get(a), where)
-    node_b, meta_b = _directory(b, get(b), where)
-    if meta_a.type == HAMT_SHARD and meta_b.type == HAMT_SHARD:
-        return _shard_differences(get, node_a, node_b, where)
-    return _compare(dict(_entries(get, a, where)), dict(_entries(get, b, where)))
+    where absent; their blocks read with ``get_a`` and ``get_b``. Two HAMTs are compared
+    shard by shard, a level at a time (the blocks of a level asked for together), and a
+    shard with the same CID in both is not read: the cost follows the differences, not the
+    directory."""
+    node_a, meta_a = _directory(a, get_a([a])[0], where)
+    node_b, meta_b = _directory(b, get_b([b])[0], where)
+    if meta_a.type != HAMT_SHARD or meta_b.type != HAMT_SHARD:
+        return _compare(
+            dict(_entries(_one(get_a), a, where)), dict(_entries(_one(get_b), b, where))
+        )
+    found: Difference = {}
+    level = [(node_a, node_b)]
+    while level:
+        below: list[tuple[CID, CID]] = []
+        for shard_a, shard_b in level:
+            # Same fanout and hash (checked by _directory): a slot's prefix means the same
+            # in both.
+            slots_a = {link.name[:2]: link for link in shard_a.links}
+            slots_b = {link.name[:2]: link for link in shard_b.links}
+            # In slot order, the order a depth-first CAR holds the subtrees in.
+            for slot in sorted(slots_a.keys() | slots_b.keys()):
+                la, lb = slots_a.get(slot), slots_b.get(slot)
+                if la is not None and lb is not None and la.name == lb.name and la.cid == lb.cid:
+                    continue
+                if la is not None and lb is not None and len(la.name) == len(lb.name) == 2:
+                    below.append((la.cid, lb.cid))
+                    continue
+                on_a = _slot_entries(_one(get_a), la, where)
+                found.update(_compare(on_a, _slot_entries(_one(get_b), lb, where)))
+        blocks_a = get_a([cid for cid, _ in below])
+        blocks_b = get_b([cid for _, cid in below])
+        level = []
+        for (cid_a, cid_b), block_a, block_b in zip(below, blocks_a, blocks_b, strict=True):
+            sub_a, sub_meta_a = _directory(cid_a, block_a, where)
+            sub_b, sub_meta_b = _directory(cid_b, block_b, where)
+            if sub_meta_a.type != HAMT_SHARD or sub_meta_b.type != HAMT_SHARD:
+                raise SourceFailure("invalid", f"{where}: a HAMT link is not a shard")
+            level.append((sub_a, sub_b))
+    return found
+
+
+def _one(get: Blocks) -> Getter:
+    return lambda cid: get([cid])[0]
 
 
 def _compare(on_a: Mapping[str, CID], on_b: Mapping[str, CID]) -> Difference:
@@ -327,26 +483,6 @@ def _compare(on_a: Mapping[str, CID], on_b: Mapping[str, CID]) -> Difference:
         for name in on_a.keys() | on_b.keys()
         if on_a.get(name) != on_b.get(name)
     }
-
-
-def _shard_differences(get: Getter, a: PBNode, b: PBNode, where: str) -> Difference:
-    # Same fanout and hash (checked by _directory): a slot's prefix means the same in both.
-    slots_a = {link.name[:2]: link for link in a.links}
-    slots_b = {link.name[:2]: link for link in b.links}
-    found: Difference = {}
-    for slot in slots_a.keys() | slots_b.keys():
-        la, lb = slots_a.get(slot), slots_b.get(slot)
-        if la is not None and lb is not None and la.name == lb.name and la.cid == lb.cid:
-            continue
-        if la is not None and lb is not None and len(la.name) == len(lb.name) == 2:
-            sub_a, meta_a = _directory(la.cid, get(la.cid), where)
-            sub_b, meta_b = _directory(lb.cid, get(lb.cid), where)
-            if meta_a.type != HAMT_SHARD or meta_b.type != HAMT_SHARD:
-                raise SourceFailure("invalid", f"{where}: HAMT link in slot {slot} is not a shard")
-            found.update(_shard_differences(get, sub_a, sub_b, where))
-            continue
-        found.update(_compare(_slot_entries(get, la, where), _slot_entries(get, lb, where)))
-    return found
 
 
 def _slot_entries(get: Getter, link: PBLink | None, where: str) -> dict[str, CID]:
@@ -541,26 +677,13 @@ class PathResolver:
         return self._path(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
 
     def block(self, cid: CID) -> bytes:
-        """The verified block ``cid``: from the cache, else from each source in turn (a
-        walk over a whole DAG asks block by block; no path is involved).
+        """The verified block ``cid`` (a walk over a whole DAG asks block by block; no path
+        is involved): blocks() of one.
 
         Raises:
             PathError: no source delivered it (each source's failure named).
         """
-        try:
-            return self._cached(cid)
-        except _Missing:
-            pass
-        failures: list[str] = []
-        for source in self.sources:
-            try:
-                block = _check(cid, source.block(cid))
-            except SourceFailure as e:
-                failures.append(f"{source.name}: {e.reason}")
-                continue
-            self._store({cid: block})
-            return block
-        raise PathError(f"cannot read block {cid}: " + ("; ".join(failures) or "no source"))
+        return self.blocks([cid])[0]
 
     def listing(self, directory: CID, *, max_size: int = 64 << 20) -> dict[str, CID]:
         """Every entry of the verified directory ``directory`` (basic or HAMT-sharded).
@@ -574,23 +697,62 @@ class PathResolver:
 
         return self._path(directory, (), read, f"the directory {directory}", max_size)  # type: ignore[return-value]
 
-    def differences(self, a: CID, b: CID) -> Difference:
-        """The entries that differ between the verified directories ``a`` and ``b`` (see
-        _differences), their blocks read one at a time: only the shards that differ.
+    def blocks(self, cids: Sequence[CID]) -> list[bytes]:
+        """The verified blocks ``cids``, in order: each from the cache, else from each
+        source in turn; a gateway or a node is asked for them all at once (in parallel),
+        a CAR file in the order given.
 
         Raises:
-            PathError: no source delivered a block (one line naming each source's failure).
+            PathError: no source delivered one of them (each source's failure named).
         """
+        got: dict[CID, bytes] = {}
+        for cid in cids:
+            with contextlib.suppress(_Missing):
+                got[cid] = self._cached(cid)
+        missing = list(dict.fromkeys(c for c in cids if c not in got))
+        failures: list[str] = []
 
-        def read(get: Getter) -> Difference:
-            return _differences(get, a, b, f"/ipfs/{a} against /ipfs/{b}")
+        def fetch(source: BlockSource, cid: CID) -> bytes | SourceFailure:
+            try:
+                return _check(cid, source.block(cid))
+            except SourceFailure as e:
+                return e
 
-        def one_by_one(source: BlockSource) -> tuple[object, dict[CID, bytes]]:
-            got: dict[CID, bytes] = {}
-            return read(self._from_cache_then(source, got)), got
+        for source in self.sources:
+            if not missing:
+                break
+            if len(missing) > 1 and not isinstance(source, CarBlocks):
+                with ThreadPoolExecutor(max_workers=min(_PARALLEL_BLOCKS, len(missing))) as pool:
+                    answers = list(pool.map(functools.partial(fetch, source), missing))
+            else:
+                answers = [fetch(source, cid) for cid in missing]
+            fetched = {c: a for c, a in zip(missing, answers, strict=True) if isinstance(a, bytes)}
+            self._store(fetched)
+            got.update(fetched)
+            failed = [a for a in answers if isinstance(a, SourceFailure)]
+            if failed:
+                failures.append(f"{source.name}: {failed[0].reason}")
+            missing = [c for c in missing if c not in fetched]
+        if missing:
+            raise PathError(
+                f"cannot read block {missing[0]}: " + ("; ".join(failures) or "no source")
+            )
+        return [got[cid] for cid in cids]
 
-        found = self._run(read, f"the directories {a} and {b}", one_by_one)
-        return found  # type: ignore[return-value]
+    def differences(self, a: CID, b: CID, other: PathResolver | None = None) -> Difference:
+        """The entries that differ between the verified directories ``a`` and ``b`` (see
+        _differences): blocks of ``a`` read by this resolver, of ``b`` by ``other`` (by
+        default this one too): only the shards that differ.
+
+        Raises:
+            PathError: no source delivered a block, or a block is no directory shard (one
+                line naming each source's failure).
+        """
+        where = f"/ipfs/{a} against /ipfs/{b}"
+        try:
+            return _differences(self.blocks, (other or self).blocks, a, b, where)
+        except SourceFailure as e:
+            raise PathError(f"cannot compare {where}: {e.reason}") from e
 
 
 def block_dir_of(cache_directory: Path) -> BlockDir:
