@@ -187,12 +187,13 @@ def test_the_fast_export_prints_what_the_app_prints(root, ipfs_node, tmp_path: P
 
 
 def test_the_layout_names_noop_mirrors_are_the_real_ones() -> None:
-    # The no-op path imports nothing of the build or journal code; it names the same files.
+    # The no-op path imports nothing of the journal code (the build directory's names come
+    # from build.layout, which loads nothing else); it names the same files.
     assert noop._STATE_DIR == journal.STATE_DIR
     assert warm._STATE_DIR == journal.STATE_DIR
     assert warm.BUCKET in BUCKETS
-    assert noop._BUILD_ROOT == stage.ROOT_FILE
-    assert noop._BUILD_INCOMPLETE == stage.INCOMPLETE_MARKER
+    assert noop.ROOT_FILE == stage.ROOT_FILE
+    assert noop.INCOMPLETE_MARKER == stage.INCOMPLETE_MARKER
 
 
 def _tree(directory: Path) -> dict[str, tuple[int, bytes]]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wheelset.errors import BuildError
-from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+TYPE_CHECKING = False  # not typing's: the no-op install loads this module and not typing
+if TYPE_CHECKING:
+    from wheelset.ipfs.cid import CID
 
 __all__ = [
     "CAR_FILE",
@@ -48,6 +49,10 @@ def read_build_root(path: Path) -> CID:
     Raises:
         BuildError: not a build directory, an interrupted one, or an unreadable ROOT.
     """
+    # Imported here: the no-op install reads this module's names and must stay cheap to load.
+    from wheelset.errors import BuildError
+    from wheelset.ipfs.cid import InvalidCID, parse_cid
+
     if (path / INCOMPLETE_MARKER).exists():
         raise BuildError(
             "an interrupted build left this directory; run `wheelset build` again",

@@ -31,6 +31,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from wheelset.build.layout import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
+
 __all__ = [
     "RECORD_FILE",
     "answer",
@@ -45,8 +47,6 @@ RECORD_FILE = ".wheelset-installs.json"
 _VERSION = 1
 _KEEP = 16  # requests remembered per environment (the most recent)
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
-_BUILD_ROOT = "ROOT"  # wheelset.build.stage.ROOT_FILE
-_BUILD_INCOMPLETE = ".incomplete"  # wheelset.build.stage.INCOMPLETE_MARKER
 # A CIDv0 (base58btc sha2-256) or a CIDv1 in base32: the only texts taken as immutable.
 _CID = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$")
 
@@ -61,11 +61,11 @@ def root_key(text: str) -> str | None:
     ``ipfs://<cid>``), or a complete build directory's ROOT; else None."""
     if os.path.isdir(text):
         out = os.path.dirname(os.path.abspath(text)) if os.path.basename(
-            os.path.normpath(text)) == "tree" else text  # fmt: skip
-        if os.path.exists(os.path.join(out, _BUILD_INCOMPLETE)):
+            os.path.normpath(text)) == TREE_DIR else text  # fmt: skip
+        if os.path.exists(os.path.join(out, INCOMPLETE_MARKER)):
             return None
         try:
-            with open(os.path.join(out, _BUILD_ROOT), encoding="ascii") as f:
+            with open(os.path.join(out, ROOT_FILE), encoding="ascii") as f:
                 body = f.read().strip()
         except (OSError, UnicodeDecodeError):
             return None
