@@ -49,7 +49,6 @@ import os
 import shutil
 import tempfile
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -69,14 +68,15 @@ from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, dump_json
 from wheelset.build.state import (
     BUCKETS,
     Bucket,
-    Piece,
     Record,
     State,
+    StateWriter,
     Stats,
     encode_bucket,
     pack_stats,
+    stats_items,
+    stats_positions,
     unpack_stats,
-    write_state,
 )
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, build_project, root_files
 from wheelset.errors import WheelsetError
@@ -235,35 +235,43 @@ def _sweep_prefix(prefix: str) -> _Swept | None:
         own = (st.st_mtime_ns, st.st_ctime_ns)
     except FileNotFoundError:
         own = (0, 0)
-    old = list(unpack_stats(state.piece(known[1]))) if known is not None else []
+    names, numbers = unpack_stats(state.piece(known[1])) if known is not None else ([], [])
     changed: list[tuple[str, Stats | None]] = []
+    listed = None
     if known is None or own != known[0]:
-        names = _list_prefix(root, prefix)
-        listed = set(names)
-        changed += ((name, None) for name, _ in old if name not in listed)
-        before = {name for name, _ in old}
-        changed += ((n, _stat_or_none(root, f"{prefix}/{n}")) for n in names if n not in before)
-        old = [item for item in old if item[0] in listed]
+        listed = _list_prefix(root, prefix)
+        before = set(names[i] for i, _ in stats_positions(names, numbers))
+        changed += ((n, _stat_or_none(root, f"{prefix}/{n}")) for n in listed if n not in before)
+        listed = set(listed)
+    # The hot loop of an incremental build (two stat calls per project): plain indexes
+    # into the packed stat data, no object per project.
     stat = os.stat
-    for name, ((mtime, ctime), files) in old:
-        path = f"{root}/{prefix}/{name}"
+    base = f"{root}/{prefix}/"
+    for i, j in stats_positions(names, numbers):
+        name = names[i]
+        if listed is not None and name not in listed:
+            changed.append((name, None))
+            continue
+        path = base + name
         try:
             st = stat(path)
-            same = st.st_mtime_ns == mtime and st.st_ctime_ns == ctime
-            for file, size, fmtime, fctime, inode in files:
+            same = st.st_mtime_ns == numbers[j] and st.st_ctime_ns == numbers[j + 1]
+            k = j + 3
+            for file in names[i + 1 : i + 1 + numbers[j + 2]]:
                 if not same:
                     break
                 fs = stat(f"{path}/{file}")
-                same = (fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino) == (
-                    size,
-                    fmtime,
-                    fctime,
-                    inode,
+                same = (
+                    fs.st_mtime_ns == numbers[k + 1]
+                    and fs.st_ctime_ns == numbers[k + 2]
+                    and fs.st_size == numbers[k]
+                    and fs.st_ino == numbers[k + 3]
                 )
+                k += 4
         except FileNotFoundError:
             same = False
         if not same:
-            changed.append((name, _stat_or_none(root, f"{prefix}/{name}")))
+            changed.append((name, _stat_or_none(root, path[len(root) + 1 :])))
     if not changed and known is not None and own == known[0]:
         return None
     return prefix, own, changed
@@ -284,7 +292,8 @@ def _sweep_chunk(prefixes: Sequence[str]) -> list[_Swept] | tuple[str, str | Non
 
 
 def _swept(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[_Swept]:
-    """_sweep_prefix() of every prefix directory, now and before, on ``jobs`` processes."""
+    """_sweep_prefix() of every prefix directory, now and before, on ``jobs`` processes
+    (this one included)."""
     global _sweep
     _sweep = (root, state)
     try:
@@ -292,10 +301,13 @@ def _swept(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[
         # Interleaved: prefix directories hold about as many projects each.
         parts = [every[i::jobs] for i in range(jobs)] if jobs > 1 else [every]
         with contextlib.ExitStack() as stack:
+            results = []
             if len(parts) > 1:
-                results: Iterator = stack.enter_context(_workers(jobs)).imap(_sweep_chunk, parts)
+                pool = stack.enter_context(_workers(len(parts) - 1))
+                pending = pool.map_async(_sweep_chunk, parts[1:])
+                results = [_sweep_chunk(parts[0]), *pending.get()]
             else:
-                results = map(_sweep_chunk, parts)
+                results = [_sweep_chunk(parts[0])]
             out: list[_Swept] = []
             for result in results:
                 if isinstance(result, tuple):
@@ -1086,10 +1098,23 @@ def _move_pages_in(
     kept = {p.name for p in built}
     for name in {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)} - kept:
         shutil.rmtree(tree / name, ignore_errors=True)
-    for name, data in root_files.items():
-        atomic_write_bytes(tree / name, data)
+    _write_root_files(tree, root_files)
     if POLICY_NAME not in root_files:  # the collection's policy.toml was removed
         (tree / POLICY_NAME).unlink(missing_ok=True)
+
+
+def _write_root_files(tree: Path, files: Mapping[str, bytes]) -> None:
+    """Replace the root's own files in a tree being built or updated (under OUT's marker:
+    a temporary file a crash leaves goes with the tree, which the next build makes anew;
+    so no sweep of the tree's hundreds of thousands of entries for stale ones)."""
+    for name, data in files.items():
+        temporary = tree / f".{name}.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "wb") as f:
+                f.write(data)
+            os.replace(temporary, tree / name)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def _cid(raw: bytes) -> CID:
@@ -1217,8 +1242,7 @@ def _build(
                 if not _update_car(out / CAR_FILE, layout.pieces, layout.size):
                     _replace_with(out / CAR_FILE, layout.pieces)
             else:
-                for name, data in files.items():
-                    atomic_write_bytes(Path(tree) / name, data)  # type: ignore[arg-type]
+                _write_root_files(Path(tree), files)  # type: ignore[arg-type]
                 _write_car(base / CAR_FILE, layout.pieces)
                 (base / CAR_FILE).chmod(0o666 & ~current_umask())
             if car is not None:
@@ -1415,33 +1439,51 @@ def _splice_rows(
     wheels: int,
 ) -> bytes:
     """The new root page: the previous one with the rows of ``rows`` replaced, added or
-    (None) removed."""
-    lines: list[bytes] = []
-    if old.page:
-        head, tail = root_page_frame(old.header["projects"], platforms, old.header["wheels"])
-        if not (old.page.startswith(head) and old.page.endswith(tail)):
-            raise BuildError("internal: the previous root page is not the one recorded")
-        text = old.page[len(head) : len(old.page) - len(tail)]
-        lines = text.split(b"\n") if text else []
-    if len(rows) * 64 > len(lines):  # many: filter and sort
-        kept = [line for line in lines if _row_name(line).decode() not in rows]
-        kept += (row.encode() for row in rows.values() if row is not None)
-        kept.sort(key=_row_name)
-        lines = kept
-    else:
-        for name, row in sorted(rows.items()):
-            key = name.encode()
-            at = bisect_left(lines, key, key=_row_name)
-            present = at < len(lines) and _row_name(lines[at]) == key
-            if row is None:
-                if present:
-                    del lines[at]
-            elif present:
-                lines[at] = row.encode()
-            else:
-                lines.insert(at, row.encode())
+    (None) removed. The rows, one a line, are sorted by name."""
     head, tail = root_page_frame(count, platforms, wheels)
-    return head + b"\n".join(lines) + tail
+    text = b""
+    if old.page:
+        was_head, was_tail = root_page_frame(
+            old.header["projects"], platforms, old.header["wheels"]
+        )
+        if not (old.page.startswith(was_head) and old.page.endswith(was_tail)):
+            raise BuildError("internal: the previous root page is not the one recorded")
+        text = old.page[len(was_head) : len(old.page) - len(was_tail)]
+    if len(rows) * 64 > text.count(b"\n"):  # many (a fresh build): filter and sort
+        lines = [
+            line for line in text.split(b"\n") if line and _row_name(line).decode() not in rows
+        ]
+        lines += (row.encode() for row in rows.values() if row is not None)
+        lines.sort(key=_row_name)
+        return head + b"\n".join(lines) + tail
+    text += b"\n" if text else b""  # every row ends with a newline here
+    parts = []
+    done = 0  # bytes of ``text`` already taken
+    for name, row in sorted(rows.items()):
+        start, end = _find_row(text, name.encode(), done)
+        parts.append(text[done:start])
+        if row is not None:
+            parts.append(row.encode() + b"\n")
+        done = end
+    parts.append(text[done:])
+    return head + b"".join(parts)[:-1] + tail
+
+
+def _find_row(text: bytes, name: bytes, lo: int) -> tuple[int, int]:
+    """Where the row of ``name`` is in ``text`` (rows sorted by name, each ended by a
+    newline), at or after the row starting at ``lo``: (start, end) of the row with its
+    newline; an empty range where it would go when there is none."""
+    hi = len(text)
+    while lo < hi:  # bisect over the rows by the byte offsets of their starts
+        mid = (lo + hi) // 2
+        start = text.rfind(b"\n", lo, mid) + 1 or lo
+        if _row_name(text[start : start + 512 + len(name)] + b'/"') < name:
+            lo = text.index(b"\n", start) + 1
+        else:
+            hi = start
+    if lo < len(text) and _row_name(text[lo : lo + 512 + len(name)] + b'/"') == name:
+        return lo, text.index(b"\n", lo) + 1
+    return lo, lo
 
 
 def _save_state(
@@ -1455,62 +1497,25 @@ def _save_state(
     stamp: int,
     flags: tuple[bool, bool, bytes],
 ) -> None:
-    """Record this build for the next one (see wheelset.build.state)."""
+    """Record this build for the next one (see wheelset.build.state): an incremental
+    build appends the pieces it changed to the state, unless those left behind would then
+    outweigh the live ones."""
     racy_from = stamp - _RACY_NS
-    pieces: list[Piece] = []
-    offset = 0
-
-    def add(piece: Piece) -> tuple[int, int]:
-        nonlocal offset
-        length = len(piece) if isinstance(piece, bytes) else piece[1]
-        pieces.append(piece)
-        offset += length
-        return offset - length, length
-
     previous = old.header
-    buckets: list = []
-    for index in range(BUCKETS):
-        b = new.buckets.get(index)
-        if b is None:  # unchanged: the same piece, link and place in the CAR
-            entry = previous["buckets"][index]
-            if entry is not None:  # its subtree may have moved in the CAR
-                where, link, _ = entry
-                place = layout.placed[link[1]] if link is not None else None
-                entry = (None if where is None else add(where), link, place)
-            buckets.append(entry)
-            continue
-        link = new.links.get(index)
-        place = layout.placed[link[1]] if link is not None else None
-        start = place[0] if place is not None and new.sharded else 0
-        for record in b.projects.values():
-            record[4] = layout.placed[record[1]][0] - start
-            record[5] = layout.placed[record[1]][1]
-        where = add(encode_bucket(b)) if b.projects or b.dangling else None
-        buckets.append(None if where is None and link is None else (where, link, place))
-    prefixes = {}
     updates: dict[str, dict[str, Stats | None]] = {p: dict(u) for p, u in changes.stats.items()}
     for project in made:
         prefix, name = project.rel.split("/", 1)
         updates.setdefault(prefix, {})[name] = project.stats
-    for prefix in sorted(changes.own.keys() | previous.get("prefixes", {}).keys()):
-        own = changes.own.get(prefix)
+    stats: dict[str, bytes] = {}  # the stat data of the prefix directories that changed
+    for prefix, changed in updates.items():
         known = previous.get("prefixes", {}).get(prefix)
-        if own is None:  # not swept (a fresh build lists every prefix)
-            own = known[0]
-        if own == (0, 0):
-            continue  # the prefix directory is gone
-        if prefix not in updates and known is not None:
-            where = add(known[1])
-        else:
-            items = dict(unpack_stats(old.state.piece(known[1]))) if known else {}  # type: ignore[union-attr]
-            for name, stats in updates.get(prefix, {}).items():
-                if stats is None:
-                    items.pop(name, None)
-                else:
-                    items[name] = stats
-            where = add(pack_stats(sorted(items.items()), racy_from))
-        racy = own[0] >= racy_from or own[1] >= racy_from
-        prefixes[prefix] = ((-1, -1) if racy else own, where)
+        items = stats_items(old.state.piece(known[1])) if known else {}  # type: ignore[union-attr]
+        for name, found in changed.items():
+            if found is None:
+                items.pop(name, None)
+            else:
+                items[name] = found
+        stats[prefix] = pack_stats(sorted(items.items()), racy_from)
     page = base / TREE_DIR / INDEX_PAGE
     st = page.stat()
     header = {
@@ -1524,7 +1529,55 @@ def _save_state(
         "names": new.names,
         "files": new.files,
         "page": (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino),
-        "prefixes": prefixes,
-        "buckets": buckets,
     }
-    write_state(base / STATE_FILE, header, pieces, old.state)
+    path = base / STATE_FILE
+    writer = StateWriter(path, old.state, append=True)
+    header.update(_state_pieces(writer, old, changes, stats, layout, new, racy_from))
+    if writer.append and not writer.worth_appending():
+        writer = StateWriter(path, old.state, append=False)
+        header.update(_state_pieces(writer, old, changes, stats, layout, new, racy_from))
+    writer.finish(header)
+
+
+def _state_pieces(
+    writer: StateWriter,
+    old: _Old,
+    changes: _Changes,
+    stats: Mapping[str, bytes],
+    layout: _Layout,
+    new: _NewRoot,
+    racy_from: int,
+) -> dict[str, object]:
+    """The state's pieces given to ``writer``; the header's index of them."""
+    previous = old.header
+    buckets: list = []
+    for index in range(BUCKETS):
+        b = new.buckets.get(index)
+        if b is None:  # unchanged: the same piece, link and place in the CAR
+            entry = previous["buckets"][index]
+            if entry is not None:  # its subtree may have moved in the CAR
+                where, link, _ = entry
+                place = layout.placed[link[1]] if link is not None else None
+                entry = (None if where is None else writer.add(where), link, place)
+            buckets.append(entry)
+            continue
+        link = new.links.get(index)
+        place = layout.placed[link[1]] if link is not None else None
+        start = place[0] if place is not None and new.sharded else 0
+        for record in b.projects.values():
+            record[4], record[5] = layout.placed[record[1]][:2]
+            record[4] -= start
+        where = writer.add(encode_bucket(b)) if b.projects or b.dangling else None
+        buckets.append(None if where is None and link is None else (where, link, place))
+    prefixes = {}
+    for prefix in sorted(changes.own.keys() | previous.get("prefixes", {}).keys()):
+        own = changes.own.get(prefix)
+        known = previous.get("prefixes", {}).get(prefix)
+        if own is None:  # not swept (a fresh build lists every prefix)
+            own = known[0]
+        if own == (0, 0):
+            continue  # the prefix directory is gone
+        where = writer.add(stats[prefix] if prefix in stats else known[1])
+        racy = own[0] >= racy_from or own[1] >= racy_from
+        prefixes[prefix] = ((-1, -1) if racy else own, where)
+    return {"prefixes": prefixes, "buckets": buckets}
