@@ -231,36 +231,46 @@ def _sweep_prefix(prefix: str) -> _Swept | None:
     root, state = _sweep
     known = state.header["prefixes"].get(prefix)
     try:
-        st = os.stat(f"{root}/{prefix}")
+        fd = os.open(f"{root}/{prefix}", os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        fd = -1
+    try:
+        return _sweep_in(root, prefix, known, fd)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _sweep_in(root: str, prefix: str, known: tuple | None, fd: int) -> _Swept | None:
+    own = (0, 0)
+    if fd >= 0:
+        st = os.fstat(fd)
         own = (st.st_mtime_ns, st.st_ctime_ns)
-    except FileNotFoundError:
-        own = (0, 0)
-    names, numbers = unpack_stats(state.piece(known[1])) if known is not None else ([], [])
+    assert _sweep is not None
+    names, numbers = unpack_stats(_sweep[1].piece(known[1])) if known else ([], [])
     changed: list[tuple[str, Stats | None]] = []
     listed = None
     if known is None or own != known[0]:
         listed = _list_prefix(root, prefix)
-        before = set(names[i] for i, _ in stats_positions(names, numbers))
+        before = {names[i] for i, _ in stats_positions(names, numbers)}
         changed += ((n, _stat_or_none(root, f"{prefix}/{n}")) for n in listed if n not in before)
         listed = set(listed)
-    # The hot loop of an incremental build (two stat calls per project): plain indexes
-    # into the packed stat data, no object per project.
+    # The hot loop of an incremental build (two stat calls per project, by paths relative
+    # to the prefix directory: shorter walks): plain indexes into the packed stat data.
     stat = os.stat
-    base = f"{root}/{prefix}/"
     for i, j in stats_positions(names, numbers):
         name = names[i]
         if listed is not None and name not in listed:
             changed.append((name, None))
             continue
-        path = base + name
         try:
-            st = stat(path)
+            st = stat(name, dir_fd=fd)
             same = st.st_mtime_ns == numbers[j] and st.st_ctime_ns == numbers[j + 1]
             k = j + 3
             for file in names[i + 1 : i + 1 + numbers[j + 2]]:
                 if not same:
                     break
-                fs = stat(f"{path}/{file}")
+                fs = stat(f"{name}/{file}", dir_fd=fd)
                 same = (
                     fs.st_mtime_ns == numbers[k + 1]
                     and fs.st_ctime_ns == numbers[k + 2]
@@ -268,10 +278,10 @@ def _sweep_prefix(prefix: str) -> _Swept | None:
                     and fs.st_ino == numbers[k + 3]
                 )
                 k += 4
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             same = False
         if not same:
-            changed.append((name, _stat_or_none(root, path[len(root) + 1 :])))
+            changed.append((name, _stat_or_none(root, f"{prefix}/{name}")))
     if not changed and known is not None and own == known[0]:
         return None
     return prefix, own, changed
