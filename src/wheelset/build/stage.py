@@ -38,8 +38,6 @@ ROOT_FILE, CAR_FILE, TREE_DIR.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
@@ -879,6 +877,9 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux renameat2); False where unsupported."""
+    import ctypes  # here: an incremental build, which never swaps, starts faster without
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False
