@@ -1,13 +1,14 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time. First every project's dependency names are read (a
-project's page lists the projects depending on it); then each project directory of the
-collection (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
+A build works a project at a time. First the dependency names of the projects to build
+are read (a project's page lists the projects depending on it); then each project
+directory (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
 project file and its UnixFS directory (tree.build_project); the project's blocks go,
 depth-first, to a spool file and only a compact record stays in memory. Both passes are
 spread over worker processes (both cores) unless METADATA or wheels are fetched, which
-happens in this process. The records are then linked into the root (tree.assemble_root) and the CAR
-is written depth-first from the root by copying each project's spooled blocks.
+happens in this process. The records are then linked into the root a first-level bucket
+of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
+depth-first from the root as pieces: blocks made here and ranges of spool files.
 
 A build directory is
 
@@ -18,21 +19,27 @@ A build directory is
                      with wheels included (--with-wheels), `ipfs add -r OUT/tree` gives ROOT
     OUT/.build-state what the next build may reuse (see below)
 
-Incremental: the state records, per project directory, the stat data and a hash of its
-declaration files, its directory CID and where its blocks sit in root.car (and where
-each subtree of the root directory sits), and the dependency names and dependents of
-each project. The next build into OUT stats every project of the previous one (on both
-cores) and rebuilds only the projects whose files changed, or whose dependents did
-(their pages made aside in OUT/.pages-*), copies everything
-else from the old root.car, and only then updates OUT/tree in place: the result is
-byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
-build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
+Incremental: the state (wheelset.build.state) keeps, per first-level bucket of the root,
+its projects' records (content hash, directory CID, where their blocks sit in root.car,
+dependency names, dependents) and its link and place in the CAR; per prefix directory,
+the stat data of its projects. The next build into OUT stats every project directory and
+declaration file (on both cores; a prefix directory whose time stamps did not change is
+not listed), re-reads only those whose stat data changed, and rebuilds those whose content
+did, and those whose dependents did (their pages made aside in OUT/.pages-*). Dependents
+are updated from the changed projects' old and new dependency names (the dependents of a
+name that is no project are kept too, for a project added under it). Only the buckets
+that hold a change are decoded and linked again; the root page is the previous one with
+the changed rows spliced in. root.car is updated in place: only what changed or moved is
+written (blocks that move both ways in one build make it write the CAR anew). OUT/tree
+is then updated in place: the result is byte-identical to a fresh build. While it
+updates, the marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from
+scratch, and readers refuse such a directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
 removed by the next build (builds into one OUT are serialised by a lock file .OUT.lock).
 
 Entry points: build_collection(), BuildResult, is_build_dir(), read_build_root(),
-ROOT_FILE, CAR_FILE, TREE_DIR.
+read_build_listing(), ROOT_FILE, CAR_FILE, TREE_DIR.
 """
 
 from __future__ import annotations
