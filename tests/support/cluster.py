@@ -11,15 +11,15 @@ request needs the Bearer token; errors are the API's ``{"code", "message"}``.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.support.index import JsonHandler, serve_handler
 
 
 @dataclass
@@ -48,27 +48,16 @@ def _pin_on_node(state: ClusterState, cid: str) -> None:
 def serve_cluster(state: ClusterState) -> Iterator[str]:
     peer = httpx.post(f"{state.node_api}/api/v0/id", timeout=30).json()["ID"]
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, doc: object) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def _request(self, method: str) -> tuple[str, dict[str, str]] | None:
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             state.requests.append((method, parts.path, query))
             if self.headers.get("Authorization") != f"Bearer {state.token}":
-                self._send(401, {"code": 401, "message": "invalid token"})
+                self.send_json(401, {"code": 401, "message": "invalid token"})
                 return None
             if not parts.path.startswith("/pins/"):
-                self._send(404, {"code": 404, "message": "not found"})
+                self.send_json(404, {"code": 404, "message": "not found"})
                 return None
             return parts.path.removeprefix("/pins/"), query
 
@@ -81,7 +70,7 @@ def serve_cluster(state: ClusterState) -> Iterator[str]:
                 state.errors[cid] = "context deadline exceeded"
             else:
                 threading.Thread(target=_pin_on_node, args=(state, cid), daemon=True).start()
-            self._send(200, {"cid": cid, "allocations": [peer]})
+            self.send_json(200, {"cid": cid, "allocations": [peer]})
 
         def do_GET(self) -> None:
             got = self._request("GET")
@@ -96,12 +85,9 @@ def serve_cluster(state: ClusterState) -> Iterator[str]:
                 peer: {"peername": "test", **mine},
                 "12D3KooWOtherPeerNotAllocated": {"peername": "other", "status": "remote"},
             }
-            self._send(200, {"cid": cid, "name": "", "allocations": [peer], "peer_map": peer_map})
+            self.send_json(
+                200, {"cid": cid, "name": "", "allocations": [peer], "peer_map": peer_map}
+            )
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(Handler) as url:
+        yield url

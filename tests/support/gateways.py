@@ -8,14 +8,14 @@ but shorter body), oversize (extra bytes), stall (half the body, then silence), 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import httpx
+
+from tests.support.index import QuietHandler, serve_handler
 
 BEHAVIOURS = ("ok", "flip", "truncate", "short", "oversize", "stall", "404", "500")
 
@@ -28,14 +28,11 @@ def flip_one_byte(body: bytes) -> bytes:
     return body[:middle] + bytes([body[middle] ^ 0x01]) + body[middle + 1 :]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     fetch: Callable[[str], tuple[int, bytes]]
     choose: Callable[[str], str]
     stall_seconds: float
     requests: list[str]
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -119,15 +116,8 @@ def _serve(
             "requests": requests,
         },
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield RunningGateway(f"http://127.0.0.1:{server.server_address[1]}", requests)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(handler) as url:
+        yield RunningGateway(url, requests)
 
 
 @contextmanager

@@ -22,10 +22,9 @@ import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from tests.support.index import serve_handler
+from tests.support.index import QuietHandler, serve_handler
 
 _MEMBER = 64 << 20  # zeros per gzip member
 
@@ -62,11 +61,8 @@ def hostile_server(
     path, else they are 404."""
     seen: list[tuple[str, str | None]] = []
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
         def handle(self) -> None:
             with suppress(OSError):  # the client hung up on an attack: what the tests want

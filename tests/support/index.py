@@ -20,9 +20,27 @@ from pathlib import Path
 from packaging.utils import canonicalize_name, parse_sdist_filename, parse_wheel_filename
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps test output free of access-log lines."""
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+class JsonHandler(QuietHandler):
+    """Answers with JSON documents, as the stand-ins for HTTP JSON APIs do."""
+
+    def send_json(self, status: int, doc: object) -> None:
+        body = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _QuietHandler(QuietHandler, SimpleHTTPRequestHandler):
+    pass
 
 
 _JSON = "application/vnd.pypi.simple.v1+json"
@@ -44,7 +62,7 @@ class _NegotiatingHandler(_QuietHandler):
         return super().send_head()
 
 
-class _StallingHandler(BaseHTTPRequestHandler):
+class _StallingHandler(QuietHandler):
     """Accepts the request, sends headers, then never sends the body."""
 
     stall = 5.0  # seconds; longer than any client timeout used in tests
@@ -54,9 +72,6 @@ class _StallingHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", "1000000")
         self.end_headers()
         time.sleep(self.stall)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def _requires_python(wheel: Path) -> str | None:

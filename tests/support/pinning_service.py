@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tests.support.index import serve_handler
+from tests.support.index import JsonHandler, serve_handler
 
 
 @dataclass
@@ -28,20 +28,9 @@ class PinningServiceState:
 
 
 def _handler(state: PinningServiceState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, doc: dict) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def _error(self, status: int, reason: str, details: str) -> None:
-            self._send(status, {"error": {"reason": reason, "details": details}})
+            self.send_json(status, {"error": {"reason": reason, "details": details}})
 
         def _authorised(self) -> bool:
             if self.headers.get("Authorization") == f"Bearer {state.token}":
@@ -75,7 +64,7 @@ def _handler(state: PinningServiceState) -> type[BaseHTTPRequestHandler]:
             requestid = uuid.uuid4().hex
             state.pins[requestid] = {k: body[k] for k in ("cid", "name", "origins") if k in body}
             state.polls[requestid] = 0
-            self._send(202, self._status(requestid))
+            self.send_json(202, self._status(requestid))
 
         def do_GET(self) -> None:
             state.requests.append(("GET", self.path, None))
@@ -85,7 +74,7 @@ def _handler(state: PinningServiceState) -> type[BaseHTTPRequestHandler]:
             if requestid not in state.pins:
                 return self._error(404, "NOT_FOUND", "no such pin request")
             state.polls[requestid] += 1
-            self._send(200, self._status(requestid))
+            self.send_json(200, self._status(requestid))
 
     return Handler
 

@@ -17,12 +17,11 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from tests.support.index import serve_handler
+from tests.support.index import QuietHandler, serve_handler
 from tests.support.venvs import isolated_env
 from wheelset.serve.app import IndexApp
 
@@ -103,10 +102,7 @@ def slow_gateway(files: Mapping[str, bytes], seconds: float) -> Iterator[str]:
     """A path gateway serving ``files`` (CID text -> bytes) at /ipfs/<cid>, each body spread
     over ``seconds`` (ten pieces); yields its URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             body = files.get(self.path.split("?")[0].removeprefix("/ipfs/"))
             if body is None:

@@ -12,13 +12,12 @@ Entry points: trustless_server(), Tamper.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.index import QuietHandler, serve_handler
 from wheelset.ipfs.blockstore import BlockNotFound, MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, parse_cid
@@ -95,10 +94,7 @@ def trustless_server(
     yields its base URL and request log."""
     running = RunningTrustless("")
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             running.requests.append(self.path)
@@ -136,13 +132,6 @@ def trustless_server(
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    running.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_handler(Handler) as url:
+        running.url = url
         yield running
-    finally:
-        server.shutdown()
-        server.server_close()
