@@ -308,3 +308,69 @@ def test_an_edit_that_keeps_size_and_mtime_is_seen(tmp_path: Path, monkeypatch) 
     assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     assert build_collection(collection, out=out).rebuilt == 1
     _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_a_project_others_already_named_gets_their_names(tmp_path: Path) -> None:
+    """Dependents of a name that is no project are kept: the project added under that
+    name lists them at once; removed again, they wait for the next one."""
+    collection = tmp_path / "declarations"
+    write_platforms(collection)
+    for i in range(1, 30):
+        _write(collection, i, dependencies=[f"{_name(0)}>=1"] if i % 7 == 0 else [])
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+
+    first = _write(collection, 0)  # the name 7, 14, 21 and 28 depend on
+    added = build_collection(collection, out=out)
+    assert added.rebuilt == 1
+    assert all(_name(i) in _page(out, 0) for i in (7, 14, 21, 28))
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    for p in first.parent.iterdir():
+        p.unlink()
+    first.parent.rmdir()
+    _write(collection, 14)  # meanwhile 14 drops the dependency
+    assert build_collection(collection, out=out).rebuilt == 1
+    _assert_same_as_fresh(collection, out, tmp_path)
+    _write(collection, 0, version="2.0")
+    build_collection(collection, out=out)
+    page = _page(out, 0)
+    assert _name(7) in page and _name(14) not in page and _name(28) in page
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_projects_growing_and_shrinking_at_once(tmp_path: Path, monkeypatch) -> None:
+    """Blocks of the CAR move forwards and backwards in one build (a project grows, a
+    later one in the CAR shrinks more): the CAR is written anew; moved one way only, it is
+    updated in place. Either way it is the fresh build's. Rows at both ends of the root
+    page are replaced, added and removed meanwhile."""
+    from wheelset.build import stage
+    from wheelset.ipfs.directory import hamt_hash
+
+    updates: list[bool] = []
+    update = stage._update_car
+    monkeypatch.setattr(stage, "_update_car", lambda *a: updates.append(update(*a)) or updates[-1])
+    collection = _collection(tmp_path / "declarations", 1400)
+    # The CAR holds projects in the order of their names' hashes.
+    first, *_, last = sorted(range(100, 110), key=lambda i: hamt_hash(_name(i).encode()))
+    many = [f"{_name(i)}>=1" for i in range(40)]
+    _write(collection, last, dependencies=many)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+
+    _write(collection, first, dependencies=[f"{_name(first // 2)}>=1", f"{_name(1)}>=1"])
+    _write(collection, last, dependencies=[])
+    _write(collection, 0, version="3.0", license="MIT")  # the first row
+    _write(collection, 1399, version="3.0")  # the last row
+    _write(collection, 99999)  # a new last row
+    build_collection(collection, out=out)
+    assert updates == [False]  # moved both ways: written anew
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    gone = _write(collection, 99999)
+    for p in gone.parent.iterdir():
+        p.unlink()
+    _write(collection, first)  # shrinks: the blocks after it move backwards
+    build_collection(collection, out=out)
+    assert updates[-1] is True  # updated in place
+    _assert_same_as_fresh(collection, out, tmp_path)

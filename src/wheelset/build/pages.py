@@ -11,7 +11,7 @@ Every outside string (names, summaries, licences, requirements) is escaped.
 A project page is a function of the project's declarations (and METADATA), the platforms
 table and the names of the projects depending on it; the root page of the rows.
 Entry points: ProjectRow, project_row(), dependency_names(), dependents_of(), summary_of(),
-render_root_page(), render_project_page().
+render_root_page(), root_page_frame(), root_row(), render_project_page().
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ __all__ = [
     "project_row",
     "render_project_page",
     "render_root_page",
+    "root_page_frame",
+    "root_row",
     "summary_of",
 ]
 
@@ -189,26 +191,25 @@ def _escape_row(text: str) -> str:
     return escape(text) if _SPECIAL.search(text) else text
 
 
-def render_root_page(
-    rows: Iterable[ProjectRow], platforms: Sequence[Platform] = (), wheels: int | None = None
-) -> bytes:
-    """PEP 503 root page: a table with one row per project (its anchor first), sorted.
+def root_row(row: ProjectRow) -> str:
+    """A project's row of the root page (one line; names are canonical, so the row starts
+    with ``<tr><td><a href="NAME/">``)."""
+    name = _escape_row(row.name)
+    # End tags of cells and rows are implied (HTML) and the numbers' alignment is in
+    # the style sheet: fewer bytes on a page with a row for every project.
+    return (
+        f'<tr><td><a href="{name}/">{name}</a><td>{_escape_shared(row.version)}'
+        f"<td>{_escape_row(_clip(row.summary, ROOT_SUMMARY_LIMIT))}"
+        f"<td>{_escape_shared(row.license)}"
+        f"<td>{row.wheels or ''}<td>{_escape_shared(row.platforms)}"
+    )
 
-    ``platforms`` and ``wheels`` describe the collection in a line above the table.
-    """
-    lines = []
-    count = 0
-    for row in sorted(rows, key=lambda r: r.name):
-        count += 1
-        name = _escape_row(row.name)
-        # End tags of cells and rows are implied (HTML) and the numbers' alignment is in
-        # the style sheet: fewer bytes on a page with a row for every project.
-        lines.append(
-            f'<tr><td><a href="{name}/">{name}</a><td>{_escape_shared(row.version)}'
-            f"<td>{_escape_row(_clip(row.summary, ROOT_SUMMARY_LIMIT))}"
-            f"<td>{_escape_shared(row.license)}"
-            f"<td>{row.wheels or ''}<td>{_escape_shared(row.platforms)}"
-        )
+
+def root_page_frame(
+    count: int, platforms: Sequence[Platform] = (), wheels: int | None = None
+) -> tuple[bytes, bytes]:
+    """What the root page has before its rows and after them: the page is
+    ``head + b"\n".join(rows) + tail`` (a build that keeps the page splices rows in)."""
     about = f"{count:,} projects"
     if wheels is not None:
         about += f", {wheels:,} wheels"
@@ -217,9 +218,23 @@ def render_root_page(
     body = (
         f'    <p class="m">{about}.</p>\n    <table class="r">\n'
         '<thead><tr><th>Project<th>Version<th>Summary<th>Licence<th class="n">Wheels'
-        "<th>Platforms</thead>\n" + "\n".join(lines) + "\n    </table>"
+        "<th>Platforms</thead>\n\0\n    </table>"
     )
-    return _page("Simple index", "Simple index", body)
+    # The last NUL is the rows' place: the text after it is fixed.
+    head, tail = _page("Simple index", "Simple index", body).rsplit(b"\0", 1)
+    return head, tail
+
+
+def render_root_page(
+    rows: Iterable[ProjectRow], platforms: Sequence[Platform] = (), wheels: int | None = None
+) -> bytes:
+    """PEP 503 root page: a table with one row per project (its anchor first), sorted.
+
+    ``platforms`` and ``wheels`` describe the collection in a line above the table.
+    """
+    lines = [root_row(row) for row in sorted(rows, key=lambda r: r.name)]
+    head, tail = root_page_frame(len(lines), platforms, wheels)
+    return head + "\n".join(lines).encode("utf-8") + tail
 
 
 def _anchor(entry: WheelEntry, location: str) -> str:

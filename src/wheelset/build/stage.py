@@ -1,13 +1,14 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time. First every project's dependency names are read (a
-project's page lists the projects depending on it); then each project directory of the
-collection (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
+A build works a project at a time. First the dependency names of the projects to build
+are read (a project's page lists the projects depending on it); then each project
+directory (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
 project file and its UnixFS directory (tree.build_project); the project's blocks go,
 depth-first, to a spool file and only a compact record stays in memory. Both passes are
 spread over worker processes (both cores) unless METADATA or wheels are fetched, which
-happens in this process. The records are then linked into the root (tree.assemble_root) and the CAR
-is written depth-first from the root by copying each project's spooled blocks.
+happens in this process. The records are then linked into the root a first-level bucket
+of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
+depth-first from the root as pieces: blocks made here and ranges of spool files.
 
 A build directory is
 
@@ -18,39 +19,41 @@ A build directory is
                      with wheels included (--with-wheels), `ipfs add -r OUT/tree` gives ROOT
     OUT/.build-state what the next build may reuse (see below)
 
-Incremental: the state records, per project directory, the stat data and a hash of its
-declaration files, its directory CID and where its blocks sit in root.car (and where
-each subtree of the root directory sits), and the dependency names and dependents of
-each project. The next build into OUT stats every project of the previous one (on both
-cores) and rebuilds only the projects whose files changed, or whose dependents did
-(their pages made aside in OUT/.pages-*), copies everything
-else from the old root.car, and only then updates OUT/tree in place: the result is
-byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
-build that finds it (a crash) rebuilds from scratch, and readers refuse such a directory.
+Incremental: the state (wheelset.build.state) keeps, per first-level bucket of the root,
+its projects' records (content hash, directory CID, where their blocks sit in root.car,
+dependency names, dependents) and its link and place in the CAR; per prefix directory,
+the stat data of its projects. The next build into OUT stats every project directory and
+declaration file (on both cores; a prefix directory whose time stamps did not change is
+not listed), re-reads only those whose stat data changed, and rebuilds those whose content
+did, and those whose dependents did (their pages made aside in OUT/.pages-*). Dependents
+are updated from the changed projects' old and new dependency names (the dependents of a
+name that is no project are kept too, for a project added under it). Only the buckets
+that hold a change are decoded and linked again; the root page is the previous one with
+the changed rows spliced in. root.car is updated in place: only what changed or moved is
+written (blocks that move both ways in one build make it write the CAR anew). OUT/tree
+is then updated in place: the result is byte-identical to a fresh build. While it
+updates, the marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from
+scratch, and readers refuse such a directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
 removed by the next build (builds into one OUT are serialised by a lock file .OUT.lock).
 
-Entry points: build_collection(), BuildResult, is_build_dir(), read_build_root(),
-ROOT_FILE, CAR_FILE, TREE_DIR.
+Entry points: build_collection(), BuildResult; is_build_dir(), read_build_root(), ROOT_FILE,
+CAR_FILE, TREE_DIR come from wheelset.build.layout.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
 import hashlib
-import marshal
 import multiprocessing
 import multiprocessing.pool
 import os
 import shutil
 import tempfile
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -67,15 +70,35 @@ from wheelset.build.layout import (
     read_build_root,
 )
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.pages import ProjectRow, dependency_names, dependents_of, summary_of
-from wheelset.build.rootfiles import POLICY_NAME, dump_json
-from wheelset.build.tree import METADATA_SUFFIX, BuildError, assemble_root, build_project
+from wheelset.build.pages import (
+    ProjectRow,
+    dependency_names,
+    root_page_frame,
+    root_row,
+    summary_of,
+)
+from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, dump_json
+from wheelset.build.state import (
+    BUCKETS,
+    Bucket,
+    Record,
+    State,
+    StateWriter,
+    Stats,
+    encode_bucket,
+    pack_stats,
+    stats_items,
+    stats_positions,
+    unpack_stats,
+)
+from wheelset.build.tree import METADATA_SUFFIX, BuildError, build_project, root_files
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
+from wheelset.ipfs.directory import build_directory, hamt_hash, hamt_link, hamt_node, is_sharded
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model import canonical_toml
@@ -98,7 +121,6 @@ __all__ = [
 ]
 
 STATE_FILE = ".build-state"
-_STATE_VERSION = 3  # bump when the state's layout or the root format changes
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -131,33 +153,46 @@ def _layout_error(path: str, message: str) -> BuildError:
     return BuildError(message, path=path, code="LAYOUT")
 
 
-def _list_projects(directory: Path) -> list[str]:
-    """Every project directory ``<prefix>/<project>`` (posix, relative), sorted.
+_MISPLACED = "declarations live at <prefix>/<project>/<wheel>.toml"
+
+
+def _list_prefixes(directory: Path) -> list[str]:
+    """The collection's prefix directories, sorted.
 
     Raises:
-        BuildError: a declaration outside ``<prefix>/<project>/`` (run `wheelset check`).
+        BuildError: a declaration at the top (run `wheelset check`).
     """
-    projects: list[str] = []
+    prefixes = []
     with os.scandir(directory) as top:
         for entry in top:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                with os.scandir(entry.path) as inner:
-                    for sub in inner:
-                        if sub.is_dir(follow_symlinks=False):
-                            projects.append(f"{entry.name}/{sub.name}")
-                        elif sub.name.endswith(".toml"):
-                            raise _layout_error(
-                                f"{entry.name}/{sub.name}",
-                                "declarations live at <prefix>/<project>/<wheel>.toml",
-                            )
+                prefixes.append(entry.name)
             elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
-                raise _layout_error(
-                    entry.name, "declarations live at <prefix>/<project>/<wheel>.toml"
-                )
-    projects.sort()
-    return projects
+                raise _layout_error(entry.name, _MISPLACED)
+    prefixes.sort()
+    return prefixes
+
+
+def _list_prefix(root: str, prefix: str) -> list[str]:
+    """The project directories of a prefix directory, sorted (none if it is gone).
+
+    Raises:
+        BuildError: a declaration directly in it.
+    """
+    names = []
+    try:
+        with os.scandir(f"{root}/{prefix}") as inner:
+            for sub in inner:
+                if sub.is_dir(follow_symlinks=False):
+                    names.append(sub.name)
+                elif sub.name.endswith(".toml"):
+                    raise _layout_error(f"{prefix}/{sub.name}", _MISPLACED)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names.sort()
+    return names
 
 
 def _has_toml(path: str) -> str | None:
@@ -166,11 +201,6 @@ def _has_toml(path: str) -> str | None:
             if name.endswith(".toml"):
                 return os.path.join(base, name)
     return None
-
-
-# A project's files as found: (name, size, mtime_ns, ctime_ns, inode) per declaration file,
-# with the directory's own (mtime_ns, ctime_ns) first.
-Stats = tuple[tuple[int, int], tuple[tuple[str, int, int, int, int], ...]]
 
 
 def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
@@ -183,10 +213,7 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
             if entry.is_dir(follow_symlinks=False):
                 found = _has_toml(entry.path)
                 if found is not None:
-                    raise _layout_error(
-                        os.path.relpath(found, root),
-                        "declarations live at <prefix>/<project>/<wheel>.toml",
-                    )
+                    raise _layout_error(os.path.relpath(found, root), _MISPLACED)
             elif entry.name.endswith(".toml"):
                 if st is None:
                     files.append((entry.name, 0, 0, 0, 0))
@@ -197,62 +224,116 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
     return (0, 0) if st is None else (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
 
 
-def _restat(root: str, rel: str, old: Stats) -> Stats:
-    """_stat_project(), sparing the directory listing when the directory itself is unchanged
-    (its time stamps change whenever an entry is added, removed or renamed)."""
-    path = f"{root}/{rel}"
-    st = os.stat(path)
-    if (st.st_mtime_ns, st.st_ctime_ns) != old[0]:
-        return _stat_project(root, rel)
-    files = []
-    for name, *_ in old[1]:
-        try:
-            fs = os.stat(f"{path}/{name}")
-        except FileNotFoundError:
-            return _stat_project(root, rel)
-        files.append((name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
-    return old[0], tuple(files)
+# The stat sweep of an incremental build: every project directory and declaration file of
+# the previous build is stat()ed (a file edited in place changes only its own stat data;
+# one added or removed, only its directory's), on both cores. A prefix directory whose
+# own time stamps are unchanged has the same project directories: it is not listed.
+_sweep: tuple[str, State] | None = None  # (collection, previous state), set before forking
+# What changed in a prefix directory: (prefix, its (mtime_ns, ctime_ns), changed projects
+# with their new stat data, None for one gone).
+_Swept = tuple[str, tuple[int, int], list[tuple[str, Stats | None]]]
 
 
-_SWEEP_CHUNK = 8192  # projects per task of the parallel stat sweep
-_sweep: tuple[str, list[tuple[str, Stats]], int] | None = None  # set before workers fork
-
-
-def _sweep_chunk(start: int) -> list[tuple[int, Stats | None]]:
-    """(index, new stats) of the projects in this chunk whose stat data changed (None: the
-    project directory is gone); unchanged ones are left out."""
+def _sweep_prefix(prefix: str) -> _Swept | None:
+    """The projects of a prefix directory whose stat data changed (None: nothing did)."""
     assert _sweep is not None
-    root, items, stamp = _sweep
-    changed: list[tuple[int, Stats | None]] = []
-    for i in range(start, min(start + _SWEEP_CHUNK, len(items))):
-        rel, old = items[i]
-        try:
-            stats = _restat(root, rel, old)
-        except FileNotFoundError:
-            changed.append((i, None))
-            continue
-        if not _same_stats(old, stats, stamp):
-            changed.append((i, stats))
-    return changed
-
-
-def _changed_stats(
-    root: str, items: list[tuple[str, Stats]], stamp: int, jobs: int
-) -> dict[int, Stats | None]:
-    """Stat every project of the previous build (on ``jobs`` processes when there are many:
-    two stat calls per project are most of an incremental build's time); return those
-    whose stat data changed, by index in ``items``."""
-    global _sweep
-    _sweep = (root, items, stamp)
+    root, state = _sweep
+    known = state.header["prefixes"].get(prefix)
     try:
-        starts = range(0, len(items), _SWEEP_CHUNK)
-        if jobs <= 1 or len(starts) <= 1:
-            results: Iterator = map(_sweep_chunk, starts)
-            return dict(pair for chunk in results for pair in chunk)
-        with _workers(jobs) as pool:
-            return dict(
-                pair for chunk in pool.imap_unordered(_sweep_chunk, starts) for pair in chunk
-            )
+        fd = os.open(f"{root}/{prefix}", os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        fd = -1
+    try:
+        return _sweep_in(root, prefix, known, fd)
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def _sweep_in(root: str, prefix: str, known: tuple | None, fd: int) -> _Swept | None:
+    own = (0, 0)
+    if fd >= 0:
+        st = os.fstat(fd)
+        own = (st.st_mtime_ns, st.st_ctime_ns)
+    assert _sweep is not None
+    names, numbers = unpack_stats(_sweep[1].piece(known[1])) if known else ([], [])
+    changed: list[tuple[str, Stats | None]] = []
+    listed = None
+    if known is None or own != known[0]:
+        listed = _list_prefix(root, prefix)
+        before = {names[i] for i, _ in stats_positions(names, numbers)}
+        changed += ((n, _stat_or_none(root, f"{prefix}/{n}")) for n in listed if n not in before)
+        listed = set(listed)
+    # The hot loop of an incremental build (two stat calls per project, by paths relative
+    # to the prefix directory: shorter walks): plain indexes into the packed stat data.
+    stat = os.stat
+    for i, j in stats_positions(names, numbers):
+        name = names[i]
+        if listed is not None and name not in listed:
+            changed.append((name, None))
+            continue
+        try:
+            st = stat(name, dir_fd=fd)
+            same = st.st_mtime_ns == numbers[j] and st.st_ctime_ns == numbers[j + 1]
+            k = j + 3
+            for file in names[i + 1 : i + 1 + numbers[j + 2]]:
+                if not same:
+                    break
+                fs = stat(f"{name}/{file}", dir_fd=fd)
+                same = (
+                    fs.st_mtime_ns == numbers[k + 1]
+                    and fs.st_ctime_ns == numbers[k + 2]
+                    and fs.st_size == numbers[k]
+                    and fs.st_ino == numbers[k + 3]
+                )
+                k += 4
+        except (FileNotFoundError, NotADirectoryError):
+            same = False
+        if not same:
+            changed.append((name, _stat_or_none(root, f"{prefix}/{name}")))
+    if not changed and known is not None and own == known[0]:
+        return None
+    return prefix, own, changed
+
+
+def _stat_or_none(root: str, rel: str) -> Stats | None:
+    try:
+        return _stat_project(root, rel)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _sweep_chunk(prefixes: Sequence[str]) -> list[_Swept] | tuple[str, str | None, str]:
+    try:
+        return [s for s in map(_sweep_prefix, prefixes) if s is not None]
+    except WheelsetError as e:
+        return (str(e), None if e.path is None else str(e.path), e.code)
+
+
+def _swept(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[_Swept]:
+    """_sweep_prefix() of every prefix directory, now and before, on ``jobs`` processes
+    (this one included)."""
+    global _sweep
+    _sweep = (root, state)
+    try:
+        every = sorted({*prefixes, *state.header["prefixes"]})
+        # Interleaved: prefix directories hold about as many projects each.
+        parts = [every[i::jobs] for i in range(jobs)] if jobs > 1 else [every]
+        with contextlib.ExitStack() as stack:
+            results = []
+            if len(parts) > 1:
+                pool = stack.enter_context(_workers(len(parts) - 1))
+                pending = pool.map_async(_sweep_chunk, parts[1:])
+                results = [_sweep_chunk(parts[0]), *pending.get()]
+            else:
+                results = [_sweep_chunk(parts[0])]
+            out: list[_Swept] = []
+            for result in results:
+                if isinstance(result, tuple):
+                    message, path, code = result
+                    raise WheelsetError(message, path=path, code=code)
+                out += result
+            return out
     finally:
         _sweep = None
 
@@ -401,17 +482,19 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
     job = _job
     assert job is not None
     read = []
+    built = []
     for rel in rels:
-        stats = _stat_project(job.root, rel, stat=job.tree is not None)
+        stats = _stat_or_none(job.root, rel) if job.tree is not None else None
+        if stats is None:
+            stats = _stat_project(job.root, rel, stat=False) if job.tree is None else ((0, 0), ())
         if stats[1]:
             read.append((rel, stats, *_read_project(job.root, rel, stats)))
-        elif job.tree is not None:  # no declarations (left): no project
-            shutil.rmtree(os.path.join(job.tree, rel.split("/", 1)[1]), ignore_errors=True)
+        else:  # no declarations (left): no project, but its directory's stat data is kept
+            built.append(_Project(rel, stats, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
     metadata: Mapping[str, bytes] = {}
     if job.metadata is not None:
         metadata = job.metadata([d for *_, decls in read for d in decls])
     spool = job.spool_file() if job.spool_dir is not None else None
-    built = []
     for rel, stats, key, decls in read:
         name = rel.split("/", 1)[1]
         store = MemoryBlockStore()
@@ -470,26 +553,32 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
     return built
 
 
+_NO_ROW = ("", "", "", 0, "")
+
+
 def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
     return (row.version, row.summary, row.license, row.wheels, row.platforms)
 
 
-def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...]]:
+def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...] | None]:
     """_scan_dependencies() of each project, in a worker."""
     assert _job is not None
     return [_scan_dependencies(_job.root, rel) for rel in rels]
 
 
-def _scan_dependencies(root: str, rel: str) -> tuple[str, ...]:
+def _scan_dependencies(root: str, rel: str) -> tuple[str, ...] | None:
     """A project's dependency names, read before any project is built (the pages of the
-    projects it names list it). A file that does not load names nothing here: building
-    the project then fails on it with the reason."""
+    projects it names list it); None for a directory without declarations (no project).
+    A file that does not load names nothing here: building the project then fails on it
+    with the reason."""
     texts: list[str] = []
     path = f"{root}/{rel}"
     try:
         names = [n for n in os.listdir(path) if n.endswith(".toml")]
     except OSError:
-        return ()
+        return None
+    if not names:
+        return None
     for name in names:
         try:
             table = canonical_toml.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
@@ -565,133 +654,176 @@ def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chun
 
 # --- the CAR ---------------------------------------------------------------------------
 
-
+# A piece of a CAR being written: bytes, or (file, offset, length) to copy.
+_Piece = bytes | tuple[str, int, int]
 _COPY_LIMIT = 1 << 16  # bytes; shorter ranges are read and gathered, longer ones copied
 _WRITE_SIZE = 1 << 20  # bytes gathered before one write
 
 
-class _CarOut:
-    """The CAR being written, sequentially: small pieces are gathered into large writes
-    (a section per project would otherwise be a system call each) and long ranges of
-    another file are copied in the kernel. ``pos`` is the offset of the next byte."""
-
-    def __init__(self, f) -> None:
-        self.f = f
-        self.pos = 0
-        self._pending: list[bytes] = []
-        self._size = 0
-        self._files: dict[str, int] = {}
-
-    def write(self, data: bytes) -> None:
-        self._pending.append(data)
-        self._size += len(data)
-        self.pos += len(data)
-        if self._size >= _WRITE_SIZE:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self.f.write(b"".join(self._pending))
-            self._pending.clear()
-            self._size = 0
-
-    def copy(self, source: str, offset: int, length: int) -> None:
-        fd = self._files.get(source)
-        if fd is None:
-            fd = self._files[source] = os.open(source, os.O_RDONLY)
-        if length <= _COPY_LIMIT:
-            data = os.pread(fd, length, offset)
-            if len(data) != length:
-                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-            self.write(data)
-            return
-        self.flush()
-        self.f.flush()
-        self.pos += length
-        while length:
-            n = os.copy_file_range(fd, self.f.fileno(), length, offset)
-            if n <= 0:
-                raise BuildError(f"internal: {source} is shorter than recorded", code="BUILD")
-            offset += n
-            length -= n
-
-    def close_sources(self) -> None:
-        for fd in self._files.values():
-            os.close(fd)
-        self._files.clear()
-
-
 @dataclass(frozen=True, slots=True)
-class _Written:
-    """Where a CAR put things: subtrees written or copied (CID -> (offset, length)) and the
-    ranges copied as a whole (source, offset, length, new offset)."""
+class _Layout:
+    """A CAR to write: its pieces, its size and blocks, and where each subtree written or
+    copied whole lands (binary CID -> (offset, length, blocks))."""
 
-    placed: dict[bytes, tuple[int, int, int]]  # binary CID -> (offset, length, blocks)
-    copies: list[tuple[str, int, int, int]]
+    pieces: list[_Piece]
     size: int
     blocks: int
-    _index: dict[str, tuple[list[int], list[tuple[str, int, int, int]]]] = field(
-        default_factory=dict
-    )
-
-    def relocate(self, source: str, offset: int, length: int) -> tuple[int, int]:
-        """The new place of a range of ``source`` that was copied inside a larger range."""
-        if source not in self._index:
-            ranges = sorted(c for c in self.copies if c[0] == source)
-            self._index[source] = ([c[1] for c in ranges], ranges)
-        starts, copies = self._index[source]
-        i = bisect_right(starts, offset) - 1
-        if i < 0 or offset + length > copies[i][1] + copies[i][2]:
-            raise BuildError("internal: a reused subtree was not written", code="BUILD")
-        return copies[i][3] + offset - copies[i][1], length
+    placed: dict[bytes, tuple[int, int, int]]
 
 
-def _write_car(
-    target: Path,
-    root: CID,
-    blocks: MemoryBlockStore,
-    sources: Mapping[bytes, tuple[str, int, int, int]],
-) -> _Written:
-    """Write the CAR: blocks of ``blocks`` depth-first from ``root``, and for each CID in
-    ``sources`` the sections recorded there as (file, offset, length, number of blocks):
-    a subtree already in depth-first order.
-    """
+def _layout_car(
+    root: bytes, held: Mapping[bytes, bytes], sources: Mapping[bytes, tuple[str, int, int, int]]
+) -> _Layout:
+    """The CAR of the root ``root``: blocks of ``held`` depth-first in link order, and for
+    each CID in ``sources`` the sections recorded there as (file, offset, length, number of
+    blocks): a subtree already in depth-first order. Wheels (linked, neither held nor in
+    ``sources``) and repeated blocks are left out."""
+    header = encode_car_header([_cid(root)])
+    pieces: list[_Piece] = [encode_varint(len(header)) + header]
+    pos = len(pieces[0])
     placed: dict[bytes, tuple[int, int, int]] = {}
-    copies: list[tuple[str, int, int, int]] = []
     count = 0
-    held = _by_binary_cid(blocks)
-    with open(target, "wb") as f:
-        out = _CarOut(f)
-        header = encode_car_header([root])
-        out.write(encode_varint(len(header)) + header)
 
-        def emit(raw: bytes) -> None:
-            nonlocal count
-            start = out.pos
-            source = sources.get(raw)
-            if source is not None:
-                out.copy(*source[:3])
-                placed[raw] = (start, source[2], source[3])
-                copies.append((source[0], source[1], source[2], start))
-                count += source[3]
-                return
-            block = held.get(raw)
-            if block is None or raw in placed:
-                return  # a wheel or METADATA file (linked, not built), or a repeat
-            out.write(_section(raw, block))
-            placed[raw] = (start, 0, 0)
-            before = count
-            count += 1
-            for child in _linked_cids(block):
-                emit(child)
-            placed[raw] = (start, out.pos - start, count - before)
+    def emit(raw: bytes) -> None:
+        nonlocal count, pos
+        start = pos
+        source = sources.get(raw)
+        if source is not None:
+            file, offset, length, blocks = source
+            last = pieces[-1]
+            if type(last) is tuple and last[0] == file and last[1] + last[2] == offset:
+                pieces[-1] = (file, last[1], last[2] + length)  # contiguous: one copy
+            else:
+                pieces.append((file, offset, length))
+            pos += length
+            placed[raw] = (start, length, blocks)
+            count += blocks
+            return
+        block = held.get(raw)
+        if block is None or raw in placed:
+            return  # a wheel or METADATA file (linked, not built), or a repeat
+        section = _section(raw, block)
+        pieces.append(section)
+        pos += len(section)
+        placed[raw] = (start, 0, 0)
+        before = count
+        count += 1
+        for child in _linked_cids(block):
+            emit(child)
+        placed[raw] = (start, pos - start, count - before)
 
-        try:
-            emit(root.to_bytes())
-            out.flush()
-        finally:
-            out.close_sources()
-        return _Written(placed, copies, out.pos, count)
+    emit(root)
+    return _Layout(pieces, pos, count, placed)
+
+
+def _write_car(target: Path, pieces: Sequence[_Piece]) -> None:
+    """Write a new CAR file from its pieces: small ones gathered into large writes, long
+    ranges copied in the kernel."""
+    files: dict[str, int] = {}
+    pending: list[bytes] = []
+    size = 0
+    try:
+        with open(target, "wb") as f:
+            for piece in pieces:
+                if type(piece) is bytes:
+                    pending.append(piece)
+                    size += len(piece)
+                else:
+                    file, offset, length = piece  # type: ignore[misc]
+                    fd = files.get(file)
+                    if fd is None:
+                        fd = files[file] = os.open(file, os.O_RDONLY)
+                    if length <= _COPY_LIMIT:
+                        pending.append(_pread(fd, length, offset, file))
+                        size += length
+                    else:
+                        f.write(b"".join(pending))
+                        pending.clear()
+                        f.flush()
+                        _copy(fd, f.fileno(), offset, length, file)
+                if size >= _WRITE_SIZE:
+                    f.write(b"".join(pending))
+                    pending.clear()
+                    size = 0
+            f.write(b"".join(pending))
+    finally:
+        for fd in files.values():
+            os.close(fd)
+
+
+def _pread(fd: int, length: int, offset: int, name: str) -> bytes:
+    data = os.pread(fd, length, offset)
+    if len(data) != length:
+        raise BuildError(f"internal: {name} is shorter than recorded", code="BUILD")
+    return data
+
+
+def _copy(source: int, target: int, offset: int, length: int, name: str, to: int | None = None):
+    """Copy a range in the kernel (at the target's position, or at ``to``)."""
+    while length:
+        n = os.copy_file_range(source, target, length, offset, to)
+        if n <= 0:
+            raise BuildError(f"internal: {name} is shorter than recorded", code="BUILD")
+        offset += n
+        length -= n
+        if to is not None:
+            to += n
+
+
+_MOVE_SIZE = 8 << 20  # bytes moved at a time inside a CAR updated in place
+
+
+def _update_car(path: Path, pieces: Sequence[_Piece], size: int) -> bool:
+    """Turn the CAR at ``path`` into the one of ``pieces`` in place, writing only what
+    moved or changed; False (nothing written) when its ranges moved both ways, which a
+    single pass cannot do without overwriting some before they are read.
+
+    Pieces copied from ``path`` itself are moved if their place changed: all forwards
+    (processed last to first) or all backwards (first to last), so that none is
+    overwritten before it is read.
+    """
+    own = str(path)
+    placed = []
+    pos = 0
+    for piece in pieces:
+        length = len(piece) if type(piece) is bytes else piece[2]  # type: ignore[misc]
+        placed.append((pos, piece))
+        pos += length
+    shifts = {at - p[1] for at, p in placed if type(p) is tuple and p[0] == own}
+    if any(s > 0 for s in shifts) and any(s < 0 for s in shifts):
+        return False
+    order = reversed(placed) if any(s > 0 for s in shifts) else iter(placed)
+    files: dict[str, int] = {}
+    fd = os.open(path, os.O_RDWR)
+    try:
+        for at, piece in order:
+            if type(piece) is bytes:
+                os.pwrite(fd, piece, at)
+                continue
+            file, offset, length = piece  # type: ignore[misc]
+            if file == own:
+                if offset != at:
+                    _move(fd, offset, at, length, own)
+                continue
+            source = files.get(file)
+            if source is None:
+                source = files[file] = os.open(file, os.O_RDONLY)
+            _copy(source, fd, offset, length, file, at)
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)
+        for source in files.values():
+            os.close(source)
+    return True
+
+
+def _move(fd: int, offset: int, to: int, length: int, name: str) -> None:
+    """Move a range inside a file, in steps read whole before they are written: from its
+    end when it moves forwards."""
+    steps = range(0, length, _MOVE_SIZE)
+    for start in reversed(steps) if to > offset else steps:
+        step = min(_MOVE_SIZE, length - start)
+        os.pwrite(fd, _pread(fd, step, offset + start, name), to + start)
 
 
 # --- the build directory -----------------------------------------------------------------
@@ -708,6 +840,9 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux renameat2); False where unsupported."""
+    import ctypes  # here: an incremental build, which never swaps, starts faster without
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if libc_name is None:
         return False
@@ -777,68 +912,139 @@ def _check_replaceable(out: Path) -> None:
         )
 
 
-# --- the state of a build directory ----------------------------------------------------
+# --- the state of a build directory ---------------------------------------------------
 
 
-@dataclass
-class _State:
-    """What a build directory's previous build leaves for the next one."""
-
-    flags: tuple[bool, bool, bytes]  # (with metadata, with wheels, platforms table digest)
-    stamp: int  # time.time_ns() when that build began scanning
-    root: bytes
-    car_size: int
-    projects: dict[str, tuple]  # rel -> _Project fields but rel (where: offset, length)
-    # first-level shards of the root: digest -> (CID, tsize, offset, length, blocks) in CAR
-    shards: dict[bytes, tuple[bytes, int, int, int, int]]
+def _rel(name: str) -> str:
+    return f"{prefix_of(name)}/{name}"
 
 
-def _load_state(out: Path, flags: tuple[bool, bool, bytes]) -> _State | None:
+def _bucket_of(name: str) -> int:
+    return hamt_hash(name.encode())[0]
+
+
+class _Old:
+    """The previous build as the next one sees it (an empty one for a fresh build)."""
+
+    def __init__(self, state: State | None, car: str | None, page: bytes = b"") -> None:
+        self.state = state
+        self.car = car
+        self.header: dict = state.header if state is not None else {}
+        self.page = page
+
+    def bucket(self, index: int) -> Bucket:
+        return self.state.bucket(index) if self.state is not None else Bucket()
+
+    def record(self, name: str) -> Record | None:
+        return None if self.state is None else self.bucket(_bucket_of(name)).projects.get(name)
+
+
+def _load_state(out: Path, flags: tuple[bool, bool, bytes]) -> _Old | None:
     """The previous build's state when it can be trusted, else None (a fresh build)."""
     try:
         if not is_build_dir(out):
             return None
-        # Read whole: marshal.load() of a file object makes a read call per object.
-        doc = marshal.loads((out / STATE_FILE).read_bytes())
-        version, *fields = doc
-        if version != _STATE_VERSION:
-            return None
-        state = _State(*fields)
-        root = parse_cid((out / ROOT_FILE).read_text().strip())
+        state = State(out / STATE_FILE)
+        header = state.header
+        page_path = out / TREE_DIR / INDEX_PAGE
+        st = page_path.stat()
         if (
-            state.flags != flags
-            or state.root != root.to_bytes()
-            or state.car_size != (out / CAR_FILE).stat().st_size
-            or not all(len(v) == 10 for v in state.projects.values())
-            or not all(len(v) == 5 for v in state.shards.values())
+            header["flags"] != flags
+            or header["root"] != parse_cid((out / ROOT_FILE).read_text().strip()).to_bytes()
+            or header["car_size"] != (out / CAR_FILE).stat().st_size
+            or header["page"] != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         ):
             return None
-        return state
-    except (OSError, EOFError, ValueError, TypeError, InvalidCID):
+        return _Old(state, str(out / CAR_FILE), page_path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError, KeyError, InvalidCID):
         return None
 
 
-def _save_state(path: Path, state: _State) -> None:
-    fields = (
-        state.flags,
-        state.stamp,
-        state.root,
-        state.car_size,
-        state.projects,
-        state.shards,
-    )
-    atomic_write_bytes(path, marshal.dumps((_STATE_VERSION, *fields)))
+@dataclass
+class _Changes:
+    """What a build does to the previous one."""
+
+    todo: set[str] = field(default_factory=set)  # project directories to build (rel)
+    removed: set[str] = field(default_factory=set)  # projects gone (names)
+    stats: dict[str, dict[str, Stats | None]] = field(default_factory=dict)  # prefix -> updates
+    own: dict[str, tuple[int, int]] = field(default_factory=dict)  # prefix dirs' time stamps
 
 
-def _same_stats(old: Stats, new: Stats, stamp: int) -> bool:
-    """Whether a project's files are unchanged by their stat data (as Git's index does);
-    any time stamp too close to the previous scan is not trusted."""
-    if old != new:
-        return False
-    limit = stamp - _RACY_NS
-    if new[0][0] >= limit or new[0][1] >= limit:
-        return False
-    return all(f[2] < limit and f[3] < limit for f in new[1])
+def _find_changes(root: str, old: _Old, prefixes: list[str], jobs: int | None) -> _Changes:
+    changes = _Changes()
+    if old.state is None:
+        for prefix in prefixes:
+            st = os.stat(f"{root}/{prefix}")  # before listing: a later change is seen next time
+            changes.own[prefix] = (st.st_mtime_ns, st.st_ctime_ns)
+            changes.todo.update(f"{prefix}/{n}" for n in _list_prefix(root, prefix))
+        return changes
+    count = old.header["projects"]
+    for prefix, own, changed in _swept(root, old.state, prefixes, _jobs(count, jobs)):
+        changes.own[prefix] = own
+        updates = changes.stats.setdefault(prefix, {})
+        for name, stats in changed:
+            updates[name] = stats
+            rel = f"{prefix}/{name}"
+            record = old.record(name) if _rel(name) == rel else None
+            if stats is None or not stats[1]:
+                if record is not None:
+                    changes.removed.add(name)
+            elif record is None or _read_project(root, rel, stats)[0] != record[0]:
+                changes.todo.add(rel)
+    return changes
+
+
+def _dependents(
+    old: _Old, changes: _Changes, scanned: Mapping[str, tuple[str, ...] | None]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Who depends on the projects to build, and the dependents of names that are no
+    project, as far as this build changes them: (project -> dependents, name ->
+    dependents). Kept projects whose dependents change are added to ``changes.todo``
+    (their page lists them)."""
+    adds: dict[str, set[str]] = {}
+    drops: dict[str, set[str]] = {}
+    after: set[str] = set()  # projects after this build, of those it touches
+    touched: set[str] = set(changes.removed)
+    for rel, deps in scanned.items():
+        name = rel.split("/", 1)[1]
+        touched.add(name)
+        record = old.record(name)
+        before = set(record[7]) if record is not None else set()
+        now = set(deps) if deps is not None else set()
+        if deps is not None:
+            after.add(name)
+        for n in before - now:
+            drops.setdefault(n, set()).add(name)
+        for n in now - before:
+            adds.setdefault(n, set()).add(name)
+    for name in changes.removed:
+        record = old.record(name)
+        assert record is not None
+        for n in record[7]:
+            drops.setdefault(n, set()).add(name)
+    projects: dict[str, tuple[str, ...]] = {}
+    dangling: dict[str, tuple[str, ...]] = {}
+    for name in sorted(touched | adds.keys() | drops.keys()):
+        record = old.record(name)
+        if record is not None:
+            base = record[8]
+        elif old.state is not None:
+            base = old.bucket(_bucket_of(name)).dangling.get(name, ())
+        else:
+            base = ()
+        final = base
+        if name in adds or name in drops:
+            final = tuple(sorted(set(base) - drops.get(name, set()) | adds.get(name, set())))
+        is_project = name in after or (
+            record is not None and name not in touched and name not in changes.removed
+        )
+        if is_project:
+            projects[name] = final
+            if name not in after and tuple(final) != tuple(record[8]):  # type: ignore[index]
+                changes.todo.add(_rel(name))
+        else:
+            dangling[name] = final
+    return projects, dangling
 
 
 _PAGES_PREFIX = ".pages-"
@@ -847,8 +1053,8 @@ _PAGES_PREFIX = ".pages-"
 def _move_pages_in(
     out: Path,
     pages: Path,
-    state: _State,
-    projects: Sequence[_Project],
+    old: _Old,
+    changes: _Changes,
     built: Sequence[_Project],
     root_files: Mapping[str, bytes],
 ) -> None:
@@ -863,15 +1069,26 @@ def _move_pages_in(
         else:
             shutil.rmtree(target, ignore_errors=True)
             os.rename(pages / project.name, target)
-    for rel in set(state.projects) - {p.rel for p in projects}:
-        shutil.rmtree(tree / rel.split("/", 1)[1], ignore_errors=True)
-    for name, data in root_files.items():
-        atomic_write_bytes(tree / name, data)
+    kept = {p.name for p in built}
+    for name in {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)} - kept:
+        shutil.rmtree(tree / name, ignore_errors=True)
+    _write_root_files(tree, root_files)
     if POLICY_NAME not in root_files:  # the collection's policy.toml was removed
         (tree / POLICY_NAME).unlink(missing_ok=True)
 
 
-# --- the stage --------------------------------------------------------------------------
+def _write_root_files(tree: Path, files: Mapping[str, bytes]) -> None:
+    """Replace the root's own files in a tree being built or updated (under OUT's marker:
+    a temporary file a crash leaves goes with the tree, which the next build makes anew;
+    so no sweep of the tree's hundreds of thousands of entries for stale ones)."""
+    for name, data in files.items():
+        temporary = tree / f".{name}.{os.getpid()}.tmp"
+        try:
+            with open(temporary, "wb") as f:
+                f.write(data)
+            os.replace(temporary, tree / name)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def _cid(raw: bytes) -> CID:
@@ -947,55 +1164,22 @@ def _build(
     # Every project page shows the platforms: another table rebuilds every project.
     digest = hashlib.sha256(dump_json(settings.table)).digest()
     flags = (metadata is not None, wheels is not None, digest)
-    state = _load_state(out, flags) if out is not None else None
-    rels = _list_projects(directory)
     root_dir = str(directory)
+    old = (_load_state(out, flags) if out is not None else None) or _Old(None, None)
+    incremental = old.state is not None
+    changes = _find_changes(root_dir, old, _list_prefixes(directory), jobs)
 
-    # Which projects can be reused from OUT as they are.
-    reused: dict[str, _Project] = {}
-    todo: list[str] = []
-    if state is None:
-        todo = rels
-    else:
-        old_car = str(out / CAR_FILE)  # type: ignore[operator]
-        known = [(rel, state.projects[rel][0]) for rel in rels if rel in state.projects]
-        changed = _changed_stats(root_dir, known, state.stamp, _jobs(len(known), jobs))
-        for i, (rel, old_stats) in enumerate(known):
-            old = state.projects[rel]
-            if i in changed:
-                stats = changed[i]
-                if not stats or not stats[1] or _read_project(root_dir, rel, stats)[0] != old[1]:
-                    continue  # rebuilt (or, without declarations left, dropped) below
-            else:
-                stats = old_stats
-            offset, length = old[6]
-            reused[rel] = _Project(
-                rel,
-                stats,
-                old[1],
-                old[2],
-                old[3],
-                old[4],
-                old[5],
-                (old_car, offset, length),
-                *old[7:],
-            )
-        todo = [rel for rel in rels if rel not in reused]
+    # Who depends on whom, before any page is made: a kept project whose dependents
+    # changed is built again (its page lists them).
+    todo = sorted(changes.todo)
+    deps = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
+    scanned = dict(zip(todo, deps, strict=True))
+    dependents, dangling = _dependents(old, changes, scanned)
+    del scanned
+    # In the order of the root's buckets: each worker's spool then holds runs of
+    # neighbours in the CAR, copied as one range.
+    todo = sorted(changes.todo, key=lambda rel: hamt_hash(rel.split("/", 1)[1].encode()))
 
-    # Who depends on whom, before any page is made: a reused project whose dependents
-    # changed is rebuilt too (its page lists them).
-    scanned = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
-    deps = dict(zip(todo, scanned, strict=True))
-    deps.update((rel, p.deps) for rel, p in reused.items())
-    dependents = dependents_of({rel.split("/", 1)[1]: names for rel, names in deps.items()})
-    del deps
-    for rel, project in list(reused.items()):
-        if project.dependents != tuple(dependents.get(project.name, ())):
-            del reused[rel]
-            todo.append(rel)
-    todo.sort()
-
-    incremental = state is not None
     staged: Path | None = None
     tree: str | None = None
     if out is not None:
@@ -1019,89 +1203,31 @@ def _build(
             settings.platforms,
             dependents,
         )
-        built = _run(job, todo, _jobs(len(todo), jobs))
-        projects = sorted([*reused.values(), *built], key=lambda p: p.name)
-        cids = [_cid(p.cid) for p in projects]
-        root_blocks = MemoryBlockStore()
-        known: dict[bytes, Imported] = {}
-        sources = {p.cid: (*p.where, p.blocks) for p in projects}
-        if state is not None:
-            old_car = str(out / CAR_FILE)  # type: ignore[operator]
-            for key, (raw, tsize, offset, length, blocks) in state.shards.items():
-                known[key] = Imported(_cid(raw), tsize, 0)
-                sources[raw] = (old_car, offset, length, blocks)
-        shards: dict[bytes, Imported] = {}
-        root, root_files = assemble_root(
-            settings.table,
-            [
-                (ProjectRow(p.name, *p.row), Imported(cid, p.tsize, 0))
-                for cid, p in zip(cids, projects, strict=True)
-            ],
-            sum(p.wheels for p in projects),
-            store=root_blocks,
-            known_shards=known,
-            shards_out=shards,
-            policy=settings.policy,
-            parsed=settings.platforms,
-        )
-        if tree is not None and not incremental:
-            for name, data in root_files.items():
-                atomic_write_bytes(Path(tree) / name, data)
-        result_blocks = None
-        car_size = None
-        if writing_car:
-            target = (staged or out) / CAR_FILE if out is not None else car
-            assert target is not None
-            temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-            try:
-                written = _write_car(temporary, root.cid, root_blocks, sources)
-                car_size, result_blocks = written.size, written.blocks
-                temporary.chmod(0o666 & ~current_umask())
-                if out is not None and car is not None:
-                    copy = car.with_name(f".{car.name}.tmp-{os.getpid()}")
-                    try:
-                        shutil.copyfile(temporary, copy)
-                        os.replace(copy, car)
-                    finally:
-                        copy.unlink(missing_ok=True)
-                if incremental:
-                    _move_pages_in(out, Path(tree), state, projects, built, root_files)  # type: ignore[arg-type]
-                os.replace(temporary, target)
-            finally:
-                temporary.unlink(missing_ok=True)
-            if out is not None:
-                base = staged or out
-                new_state = _State(
-                    flags,
-                    stamp,
-                    root.cid.to_bytes(),
-                    car_size,
-                    {
-                        p.rel: (
-                            p.stats,
-                            p.key,
-                            p.cid,
-                            p.tsize,
-                            p.wheels,
-                            p.blocks,
-                            written.placed[p.cid][:2]
-                            if p.cid in written.placed
-                            else written.relocate(*p.where),
-                            p.deps,
-                            p.dependents,
-                            p.row,
-                        )
-                        for p in projects
-                    },
-                    {
-                        key: (raw, shard.tsize, *written.placed[raw])
-                        for key, shard in shards.items()
-                        for raw in (shard.cid.to_bytes(),)
-                    },
-                )
-                _save_state(base / STATE_FILE, new_state)
-                atomic_write_bytes(base / ROOT_FILE, f"{root.cid}\n".encode())
-        if out is not None:
+        made = _run(job, todo, _jobs(len(todo), jobs))
+        del job, dependents
+        built = [p for p in made if p.cid]
+        root, layout, files, new = _assemble(old, settings, changes, built, dangling)
+        if car is not None and out is None:
+            _replace_with(car, layout.pieces)
+        elif out is not None:
+            base = staged or out
+            if incremental:
+                _move_pages_in(out, Path(tree), old, changes, built, files)  # type: ignore[arg-type]
+                if not _update_car(out / CAR_FILE, layout.pieces, layout.size):
+                    _replace_with(out / CAR_FILE, layout.pieces)
+            else:
+                _write_root_files(Path(tree), files)  # type: ignore[arg-type]
+                _write_car(base / CAR_FILE, layout.pieces)
+                (base / CAR_FILE).chmod(0o666 & ~current_umask())
+            if car is not None:
+                copy = car.with_name(f".{car.name}.tmp-{os.getpid()}")
+                try:
+                    shutil.copyfile(base / CAR_FILE, copy)
+                    os.replace(copy, car)
+                finally:
+                    copy.unlink(missing_ok=True)
+            _save_state(base, old, changes, made, root, layout, new, stamp, flags)
+            atomic_write_bytes(base / ROOT_FILE, f"{_cid(root)}\n".encode())
             if staged is not None:
                 _swap_in(staged, out)
                 shutil.rmtree(staged, ignore_errors=True)  # now the previous OUT, if any
@@ -1114,11 +1240,318 @@ def _build(
         if incremental and tree is not None:
             shutil.rmtree(tree, ignore_errors=True)
     return BuildResult(
-        root.cid,
-        root.tsize,
-        len(projects),
-        sum(p.wheels for p in projects),
-        result_blocks,
+        _cid(root),
+        new.tsize,
+        new.projects,
+        new.wheels,
+        layout.blocks if writing_car else None,
         len(built),
-        car_size,
+        layout.size if writing_car else None,
     )
+
+
+def _replace_with(target: Path, pieces: Sequence[_Piece]) -> None:
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        _write_car(temporary, pieces)
+        temporary.chmod(0o666 & ~current_umask())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@dataclass
+class _NewRoot:
+    """The new root's figures and its buckets as the state records them."""
+
+    tsize: int
+    projects: int
+    wheels: int
+    names: int  # Σ len(name) of the projects
+    sharded: bool
+    files: dict[str, tuple[bytes, int]]  # the root's own files: name -> (CID, Tsize)
+    buckets: dict[int, Bucket]  # the buckets changed, whole
+    links: dict[int, tuple[bytes, bytes, int] | None]  # bucket -> its link in the root
+
+
+_CID_LENGTH = 34  # bytes of a CIDv0, as every directory and page of a root has
+
+
+def _assemble(
+    old: _Old,
+    settings: _Settings,
+    changes: _Changes,
+    built: Sequence[_Project],
+    dangling: Mapping[str, tuple[str, ...]],
+) -> tuple[bytes, _Layout, dict[str, bytes], _NewRoot]:
+    """Link the built projects and the kept ones under the new root: (root CID, the CAR's
+    layout, the root's own files, the new root's figures)."""
+    header = old.header
+    count = header.get("projects", 0)
+    wheels = header.get("wheels", 0)
+    names = header.get("names", 0)
+    changed: dict[int, Bucket] = {}
+    sources: dict[bytes, tuple[str, int, int, int]] = {}
+    rows: dict[str, str | None] = {}  # name -> its new root page row (None: no row)
+
+    def bucket(name: str) -> Bucket:
+        index = _bucket_of(name)
+        found = changed.get(index)
+        if found is None:
+            found = changed[index] = old.bucket(index)
+        return found
+
+    gone = {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)}
+    gone -= {project.name for project in built}
+    for name in gone:
+        record = bucket(name).projects.pop(name, None)
+        if record is not None:
+            count, wheels, names = count - 1, wheels - record[3], names - len(name)
+            rows[name] = None
+    for project in built:
+        b = bucket(project.name)
+        record = b.projects.get(project.name)
+        if record is None:
+            count, names = count + 1, names + len(project.name)
+        else:
+            wheels -= record[3]
+        wheels += project.wheels
+        b.dangling.pop(project.name, None)
+        b.projects[project.name] = [
+            project.key,
+            project.cid,
+            project.tsize,
+            project.wheels,
+            0,
+            0,
+            project.blocks,
+            project.deps,
+            project.dependents,
+        ]
+        sources[project.cid] = (*project.where, project.blocks)
+        rows[project.name] = root_row(ProjectRow(project.name, *project.row))
+    for name, final in dangling.items():
+        b = bucket(name)
+        if final:
+            b.dangling[name] = final
+        else:
+            b.dangling.pop(name, None)
+
+    page = _splice_rows(old, rows, settings.platforms, count, wheels)
+    files = root_files(settings.table, page, count, wheels, settings.policy)
+    held = MemoryBlockStore()
+    imported = {name: import_bytes(data, store=held) for name, data in files.items()}
+    recorded = {name: (i.cid.to_bytes(), i.tsize) for name, i in imported.items()}
+    before = header.get("files", {})
+    for name in recorded.keys() | before.keys():
+        if recorded.get(name) != before.get(name):
+            changed.setdefault(_bucket_of(name), old.bucket(_bucket_of(name)))
+
+    estimate = names + _CID_LENGTH * count
+    estimate += sum(len(name) + _CID_LENGTH for name in files)
+    sharded = is_sharded(estimate)
+    every = not (sharded and header.get("sharded"))
+    if every:  # the root was or becomes one directory: every bucket is laid out again
+        for index in range(BUCKETS):
+            if index not in changed:
+                changed[index] = old.bucket(index)
+    if old.car is not None:
+        car_entries = header["buckets"]
+        for index, b in changed.items():
+            entry = car_entries[index]
+            start = entry[2][0] if entry and entry[2] and header["sharded"] else 0
+            for record in b.projects.values():
+                if record[1] not in sources:
+                    sources[record[1]] = (old.car, start + record[4], record[5], record[6])
+    links: dict[int, tuple[bytes, bytes, int] | None] = {}
+    if sharded:
+        for index in range(BUCKETS):
+            if index in changed:
+                members = [
+                    (hamt_hash(raw), raw, record[2], record[1])
+                    for name, record in changed[index].projects.items()
+                    for raw in (name.encode(),)
+                ]
+                members += (
+                    (hamt_hash(raw), raw, i.tsize, i.cid.to_bytes())
+                    for name, i in imported.items()
+                    if _bucket_of(name) == index
+                    for raw in (name.encode(),)
+                )
+                links[index] = hamt_link(members, index, 0, 0, held) if members else None
+            else:
+                entry = header["buckets"][index]
+                links[index] = entry[1] if entry is not None else None
+                if entry is not None and entry[1] is not None:
+                    sources[entry[1][1]] = (old.car, *entry[2])  # type: ignore[arg-type]
+        root = hamt_node([(i, *link) for i, link in sorted(links.items()) if link], 0, held)
+    else:
+        entries = [
+            (name, Imported(_cid(record[1]), record[2], 0))
+            for b in changed.values()
+            for name, record in b.projects.items()
+        ]
+        root = build_directory([*entries, *imported.items()], store=held)
+    blocks = {cid.to_bytes(): block for cid, block in held.items()}
+    layout = _layout_car(root.cid.to_bytes(), blocks, sources)
+    new = _NewRoot(root.tsize, count, wheels, names, sharded, recorded, changed, links)
+    return root.cid.to_bytes(), layout, files, new
+
+
+def _row_name(row: bytes) -> bytes:
+    return row[_ROW_NAME : row.index(b'/"', _ROW_NAME)]
+
+
+_ROW_NAME = len(b'<tr><td><a href="')
+
+
+def _splice_rows(
+    old: _Old,
+    rows: Mapping[str, str | None],
+    platforms: Sequence[Platform],
+    count: int,
+    wheels: int,
+) -> bytes:
+    """The new root page: the previous one with the rows of ``rows`` replaced, added or
+    (None) removed. The rows, one a line, are sorted by name."""
+    head, tail = root_page_frame(count, platforms, wheels)
+    text = b""
+    if old.page:
+        was_head, was_tail = root_page_frame(
+            old.header["projects"], platforms, old.header["wheels"]
+        )
+        if not (old.page.startswith(was_head) and old.page.endswith(was_tail)):
+            raise BuildError("internal: the previous root page is not the one recorded")
+        text = old.page[len(was_head) : len(old.page) - len(was_tail)]
+    if len(rows) * 64 > text.count(b"\n"):  # many (a fresh build): filter and sort
+        lines = [
+            line for line in text.split(b"\n") if line and _row_name(line).decode() not in rows
+        ]
+        lines += (row.encode() for row in rows.values() if row is not None)
+        lines.sort(key=_row_name)
+        return head + b"\n".join(lines) + tail
+    text += b"\n" if text else b""  # every row ends with a newline here
+    parts = []
+    done = 0  # bytes of ``text`` already taken
+    for name, row in sorted(rows.items()):
+        start, end = _find_row(text, name.encode(), done)
+        parts.append(text[done:start])
+        if row is not None:
+            parts.append(row.encode() + b"\n")
+        done = end
+    parts.append(text[done:])
+    return head + b"".join(parts)[:-1] + tail
+
+
+def _find_row(text: bytes, name: bytes, lo: int) -> tuple[int, int]:
+    """Where the row of ``name`` is in ``text`` (rows sorted by name, each ended by a
+    newline), at or after the row starting at ``lo``: (start, end) of the row with its
+    newline; an empty range where it would go when there is none."""
+    hi = len(text)
+    while lo < hi:  # bisect over the rows by the byte offsets of their starts
+        mid = (lo + hi) // 2
+        start = text.rfind(b"\n", lo, mid) + 1 or lo
+        if _row_name(text[start : start + 512 + len(name)] + b'/"') < name:
+            lo = text.index(b"\n", start) + 1
+        else:
+            hi = start
+    if lo < len(text) and _row_name(text[lo : lo + 512 + len(name)] + b'/"') == name:
+        return lo, text.index(b"\n", lo) + 1
+    return lo, lo
+
+
+def _save_state(
+    base: Path,
+    old: _Old,
+    changes: _Changes,
+    made: Sequence[_Project],
+    root: bytes,
+    layout: _Layout,
+    new: _NewRoot,
+    stamp: int,
+    flags: tuple[bool, bool, bytes],
+) -> None:
+    """Record this build for the next one (see wheelset.build.state): an incremental
+    build appends the pieces it changed to the state, unless those left behind would then
+    outweigh the live ones."""
+    racy_from = stamp - _RACY_NS
+    previous = old.header
+    updates: dict[str, dict[str, Stats | None]] = {p: dict(u) for p, u in changes.stats.items()}
+    for project in made:
+        prefix, name = project.rel.split("/", 1)
+        updates.setdefault(prefix, {})[name] = project.stats
+    stats: dict[str, bytes] = {}  # the stat data of the prefix directories that changed
+    for prefix, changed in updates.items():
+        known = previous.get("prefixes", {}).get(prefix)
+        items = stats_items(old.state.piece(known[1])) if known else {}  # type: ignore[union-attr]
+        for name, found in changed.items():
+            if found is None:
+                items.pop(name, None)
+            else:
+                items[name] = found
+        stats[prefix] = pack_stats(sorted(items.items()), racy_from)
+    page = base / TREE_DIR / INDEX_PAGE
+    st = page.stat()
+    header = {
+        "flags": flags,
+        "stamp": stamp,
+        "root": root,
+        "car_size": layout.size,
+        "sharded": new.sharded,
+        "projects": new.projects,
+        "wheels": new.wheels,
+        "names": new.names,
+        "files": new.files,
+        "page": (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino),
+    }
+    path = base / STATE_FILE
+    writer = StateWriter(path, old.state, append=True)
+    header.update(_state_pieces(writer, old, changes, stats, layout, new, racy_from))
+    if writer.append and not writer.worth_appending():
+        writer = StateWriter(path, old.state, append=False)
+        header.update(_state_pieces(writer, old, changes, stats, layout, new, racy_from))
+    writer.finish(header)
+
+
+def _state_pieces(
+    writer: StateWriter,
+    old: _Old,
+    changes: _Changes,
+    stats: Mapping[str, bytes],
+    layout: _Layout,
+    new: _NewRoot,
+    racy_from: int,
+) -> dict[str, object]:
+    """The state's pieces given to ``writer``; the header's index of them."""
+    previous = old.header
+    buckets: list = []
+    for index in range(BUCKETS):
+        b = new.buckets.get(index)
+        if b is None:  # unchanged: the same piece, link and place in the CAR
+            entry = previous["buckets"][index]
+            if entry is not None:  # its subtree may have moved in the CAR
+                where, link, _ = entry
+                place = layout.placed[link[1]] if link is not None else None
+                entry = (None if where is None else writer.add(where), link, place)
+            buckets.append(entry)
+            continue
+        link = new.links.get(index)
+        place = layout.placed[link[1]] if link is not None else None
+        start = place[0] if place is not None and new.sharded else 0
+        for record in b.projects.values():
+            record[4], record[5] = layout.placed[record[1]][:2]
+            record[4] -= start
+        where = writer.add(encode_bucket(b)) if b.projects or b.dangling else None
+        buckets.append(None if where is None and link is None else (where, link, place))
+    prefixes = {}
+    for prefix in sorted(changes.own.keys() | previous.get("prefixes", {}).keys()):
+        own = changes.own.get(prefix)
+        known = previous.get("prefixes", {}).get(prefix)
+        if own is None:  # not swept (a fresh build lists every prefix)
+            own = known[0]
+        if own == (0, 0):
+            continue  # the prefix directory is gone
+        where = writer.add(stats[prefix] if prefix in stats else known[1])
+        racy = own[0] >= racy_from or own[1] >= racy_from
+        prefixes[prefix] = ((-1, -1) if racy else own, where)
+    return {"prefixes": prefixes, "buckets": buckets}

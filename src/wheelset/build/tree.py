@@ -12,12 +12,13 @@ projects depending on it (its page lists them), which lets a build work a projec
 time (build_project), in parallel or reusing the directories of unchanged projects, once
 it knows every project's dependency names, and then link them (assemble_root) with the
 root page made of each project's row.
-Entry points: build_root(), build_project(), assemble_root(), BuiltRoot, BuiltProject.
+Entry points: build_root(), build_project(), assemble_root(), root_files(), BuiltRoot,
+BuiltProject.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
@@ -53,6 +54,7 @@ __all__ = [
     "assemble_root",
     "build_project",
     "build_root",
+    "root_files",
 ]
 
 METADATA_SUFFIX = ".metadata"
@@ -130,38 +132,38 @@ def build_project(
     return BuiltProject(directory, generated, links, row)
 
 
+def root_files(
+    platforms: Mapping[str, object],
+    page: bytes,
+    projects: int,
+    wheels: int,
+    policy: bytes | None = None,
+) -> dict[str, bytes]:
+    """The root's own files: its ``page``, the header and ``policy`` (the collection's
+    policy.toml, when it has one)."""
+    generated = {INDEX_PAGE: page, HEADER_NAME: format_header(platforms, projects, wheels)}
+    if policy is not None:
+        # Verbatim, so `init --from` gives the fork the very file; absent, so a collection
+        # without one keeps the root it always had.
+        generated[POLICY_NAME] = policy
+    return generated
+
+
 def assemble_root(
     platforms: Mapping[str, object],
     projects: Sequence[tuple[ProjectRow, Imported]],
     wheels: int,
     *,
     store: BlockStore | None = None,
-    known_shards: Mapping[bytes, Imported] | None = None,
-    shards_out: MutableMapping[bytes, Imported] | None = None,
     policy: bytes | None = None,
-    parsed: Sequence[Platform] | None = None,
 ) -> tuple[Imported, dict[str, bytes]]:
     """Link built project directories (row, directory) under a root with its root page and
-    header (and ``policy``, the collection's policy.toml, when it has one); return the root
-    and the root's own generated files. ``known_shards`` and ``shards_out``: see
-    wheelset.ipfs.directory.build_directory(). ``parsed``: the ``platforms`` table parsed,
-    when the caller has it (parsing builds every platform's tag list)."""
-    if parsed is None:
-        parsed = parse_platforms(platforms)
-    generated = {
-        INDEX_PAGE: render_root_page((row for row, _ in projects), parsed, wheels),
-        HEADER_NAME: format_header(platforms, len(projects), wheels),
-    }
-    if policy is not None:
-        # Verbatim, so `init --from` gives the fork the very file; absent, so a collection
-        # without one keeps the root it always had.
-        generated[POLICY_NAME] = policy
+    header (and ``policy``); return the root and the root's own generated files."""
+    page = render_root_page((row for row, _ in projects), parse_platforms(platforms), wheels)
+    generated = root_files(platforms, page, len(projects), wheels, policy)
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
     directories = [(row.name, directory) for row, directory in projects]
-    root = build_directory(
-        [*directories, *children], store=store, known_shards=known_shards, shards_out=shards_out
-    )
-    return root, generated
+    return build_directory([*directories, *children], store=store), generated
 
 
 def build_root(

@@ -3,13 +3,13 @@
 Spec: https://specs.ipfs.tech/unixfs/#dag-pb-directory and #dag-pb-hamtdirectory; rules
 from boxo ipld/unixfs/io/directory.go and ipld/unixfs/hamt. The form depends only on the
 final set of entries (an add-only import), so the whole directory is built at once.
-No file-system access, no wheels. Entry points: build_directory(), build_tree().
+No file-system access, no wheels. Entry points: build_directory(), build_tree(); hamt_link(),
+hamt_node() and is_sharded() for a caller that rebuilds a large directory a bucket at a time.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from typing import Union
 
 import mmh3
@@ -37,6 +37,9 @@ __all__ = [
     "build_tree",
     "estimated_directory_size",
     "hamt_hash",
+    "hamt_link",
+    "hamt_node",
+    "is_sharded",
 ]
 
 # Kubo >= 0.40 shards when the estimate is strictly greater (equal stays a basic directory).
@@ -85,57 +88,72 @@ def _basic_directory(entries: list[_Entry], version: int, store: BlockStore | No
     return _store_block(block, sum(child.tsize for _, child, _ in entries), version, store)
 
 
-def _shard_key(entries: list[tuple[bytes, bytes, Imported, bytes]], version: int) -> bytes:
-    """A digest of a sub-shard's entries: equal digests, equal sub-shards."""
-    parts = [b"%d" % version]
-    for _, name, child, raw in sorted(entries, key=lambda e: e[1]):
-        parts += (name, raw, b"%d/" % child.tsize)
-    return hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
-
-
 def _hamt_shard(
-    entries: list[tuple[bytes, bytes, Imported, bytes]],
+    entries: list[tuple[bytes, bytes, int, bytes]],
     depth: int,
     version: int,
     store: BlockStore | None,
-    known: Mapping[bytes, Imported] | None = None,
-    built: MutableMapping[bytes, Imported] | None = None,
 ) -> Imported:
     if depth >= 8:
         raise WheelsetError("HAMT hash exhausted: 64-bit murmur3 collision", code="HAMT")
-    buckets: dict[int, list[tuple[bytes, bytes, Imported, bytes]]] = {}
+    buckets: dict[int, list[tuple[bytes, bytes, int, bytes]]] = {}
     for entry in entries:
         bucket = buckets.get(entry[0][depth])
         if bucket is None:
             buckets[entry[0][depth]] = [entry]
         else:
             bucket.append(entry)
-    links = []
-    children = 0
+    return hamt_node(
+        [
+            (index, *hamt_link(buckets[index], index, depth, version, store))
+            for index in sorted(buckets)
+        ],
+        version,
+        store,
+    )
+
+
+def hamt_link(
+    members: list[tuple[bytes, bytes, int, bytes]],
+    index: int,
+    depth: int,
+    version: int = 0,
+    store: BlockStore | None = None,
+) -> tuple[bytes, bytes, int]:
+    """The link a shard at ``depth`` has for its bucket ``index`` holding ``members``
+    (hamt_hash(name), name, the child's Tsize, the child's binary CID): (link name, binary
+    CID, Tsize) of the member itself when alone, else of a sub-shard (its blocks go to
+    ``store``)."""
+    if len(members) == 1:
+        _, name, tsize, raw = members[0]
+        return _HAMT_PREFIXES[index] + name, raw, tsize
+    shard = _hamt_shard(members, depth + 1, version, store)
+    return _HAMT_PREFIXES[index], shard.cid.to_bytes(), shard.tsize
+
+
+def hamt_node(
+    links: list[tuple[int, bytes, bytes, int]],
+    version: int = 0,
+    store: BlockStore | None = None,
+) -> Imported:
+    """A shard node from its links (bucket index, link name, binary CID, Tsize), sorted by
+    index: a caller that keeps the links of unchanged buckets rebuilds a large directory
+    at the cost of the buckets that changed."""
     bitfield = 0
-    for index in sorted(buckets):
-        bitfield |= 1 << index
-        members = buckets[index]
-        if len(members) == 1:
-            _, name, child, raw = members[0]
-            links.append(encode_link_bytes(raw, _HAMT_PREFIXES[index] + name, child.tsize))
-            children += child.tsize
-        else:
-            key = _shard_key(members, version) if built is not None else b""
-            shard = (known or {}).get(key) if built is not None else None
-            if shard is None:
-                shard = _hamt_shard(members, depth + 1, version, store)
-            if built is not None:
-                built[key] = shard
-            links.append(
-                encode_link_bytes(shard.cid.to_bytes(), _HAMT_PREFIXES[index], shard.tsize)
-            )
-            children += shard.tsize
+    for link in links:
+        bitfield |= 1 << link[0]
     bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
     data = encode_unixfs(
         UnixFSData(HAMT_SHARD, data=bits, hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
     )
-    return _store_block(b"".join(links) + encode_node(PBNode((), data)), children, version, store)
+    block = b"".join(encode_link_bytes(raw, name, tsize) for _, name, raw, tsize in links)
+    children = sum(link[3] for link in links)
+    return _store_block(block + encode_node(PBNode((), data)), children, version, store)
+
+
+def is_sharded(estimate: int, hamt_threshold: int = HAMT_THRESHOLD) -> bool:
+    """Whether Kubo shards a directory of this estimated_directory_size()."""
+    return estimate > hamt_threshold
 
 
 def build_directory(
@@ -144,15 +162,8 @@ def build_directory(
     cid_version: int = 0,
     store: BlockStore | None = None,
     hamt_threshold: int = HAMT_THRESHOLD,
-    known_shards: Mapping[bytes, Imported] | None = None,
-    shards_out: MutableMapping[bytes, Imported] | None = None,
 ) -> Imported:
     """Build one directory from (name, child) pairs, sharding exactly when Kubo would.
-
-    For a sharded directory, ``shards_out`` (if given) receives every sub-shard of the
-    first level by a digest of its entries, and a sub-shard found in ``known_shards`` under
-    its digest is not built again (nor are its blocks stored): a caller that keeps those
-    blocks elsewhere rebuilds a large directory at the cost of the buckets that changed.
 
     Raises:
         InvalidEntryName: a name UnixFS cannot hold, or a duplicate name.
@@ -161,9 +172,9 @@ def build_directory(
     if len({name for name, _, _ in encoded}) != len(encoded):
         raise InvalidEntryName("duplicate directory entry name")
     # Kubo's estimate (estimated_directory_size), from the CIDs already encoded.
-    if sum(len(name) + len(raw) for name, _, raw in encoded) > hamt_threshold:
-        hashed = [(hamt_hash(name), name, child, raw) for name, child, raw in encoded]
-        return _hamt_shard(hashed, 0, cid_version, store, known_shards, shards_out)
+    if is_sharded(sum(len(name) + len(raw) for name, _, raw in encoded), hamt_threshold):
+        hashed = [(hamt_hash(name), name, child.tsize, raw) for name, child, raw in encoded]
+        return _hamt_shard(hashed, 0, cid_version, store)
     return _basic_directory(encoded, cid_version, store)
 
 
