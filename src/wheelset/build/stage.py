@@ -102,7 +102,11 @@ from wheelset.ipfs.directory import build_directory, hamt_hash, hamt_link, hamt_
 from wheelset.ipfs.importer import Imported, import_bytes
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model import canonical_toml
-from wheelset.model.collection import RESERVED_FILES, CollectionError, decode_declaration
+from wheelset.model.collection import (
+    CollectionError,
+    decode_declaration,
+    top_level,
+)
 from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
@@ -157,21 +161,14 @@ _MISPLACED = "declarations live at <prefix>/<project>/<wheel>.toml"
 
 
 def _list_prefixes(directory: Path) -> list[str]:
-    """The collection's prefix directories, sorted.
+    """The collection's prefix directories, sorted (as the loader lists them).
 
     Raises:
         BuildError: a declaration at the top (run `wheelset check`).
     """
-    prefixes = []
-    with os.scandir(directory) as top:
-        for entry in top:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                prefixes.append(entry.name)
-            elif entry.name.endswith(".toml") and entry.name not in RESERVED_FILES:
-                raise _layout_error(entry.name, _MISPLACED)
-    prefixes.sort()
+    prefixes, top_toml = top_level(directory)
+    if top_toml:
+        raise _layout_error(top_toml[0][0], _MISPLACED)
     return prefixes
 
 

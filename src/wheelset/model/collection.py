@@ -53,6 +53,7 @@ __all__ = [
     "decode_declaration",
     "load_collection",
     "read_collection",
+    "top_level",
 ]
 
 
@@ -94,7 +95,7 @@ def _kind(entry: os.DirEntry[str]) -> str:
     return _SPECIAL
 
 
-def _top_level(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
+def top_level(root: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """(top-level directories, top-level TOML entries as (name, _kind())), each sorted so
     that walking the directories in order lists paths in sorted order."""
     directories: list[str] = []
@@ -295,7 +296,7 @@ def _load(directory: Path, wanted: int | None) -> Collection:
         policy = load_policy(directory / POLICY_FILE)
     except PolicyError as e:
         findings.append(Finding(PurePosixPath(POLICY_FILE), "POLICY", str(e)))
-    parts, top_toml = _top_level(directory)
+    parts, top_toml = top_level(directory)
     root = str(directory)
     declarations: list[Declaration] = []
     files: list[PurePosixPath] = []
