@@ -171,15 +171,21 @@ def test_cids_read_from_a_node_and_only_changed_projects(roots, ipfs_node, tmp_p
     assert len(refused.stderr.splitlines()) == 1
 
 
+def _blocks_of(*outs: Path) -> MemoryBlockStore:
+    """Every block of the build directories' root.car files, for a gateway to serve."""
+    store = MemoryBlockStore()
+    for out in outs:
+        with (out / "root.car").open("rb") as f:
+            for cid, block in iter_car(f)[1]:
+                store.put(cid, block)
+    return store
+
+
 def test_unchanged_projects_are_not_read(tmp_path: Path) -> None:
     specs = [(f"p{i}", "1.0", PURE) for i in range(40)]
     a = _build(tmp_path, "a", specs, [LINUX])
     b = _build(tmp_path, "b", [*specs[:-1], ("p39", "2.0", PURE)], [LINUX])
-    store = MemoryBlockStore()
-    for out in (a, b):
-        with (out / "root.car").open("rb") as f:
-            for cid, block in iter_car(f)[1]:
-                store.put(cid, block)
+    store = _blocks_of(a, b)
     with trustless_server(store) as gateway:
         cids = [(out / "ROOT").read_text().strip() for out in (a, b)]
         result = runner.invoke(
@@ -325,11 +331,7 @@ def test_sharded_roots_read_only_the_shards_that_differ(sharded, tmp_path: Path)
     assert sum(asked) < shards / 4, (asked, shards)
 
     # Every ROOT form gives the same diff, a gateway too, which sends only those blocks.
-    store = MemoryBlockStore()
-    for out in (a, b):
-        with (out / "root.car").open("rb") as f:
-            for cid, block in iter_car(f)[1]:
-                store.put(cid, block)
+    store = _blocks_of(a, b)
     with trustless_server(store) as gateway:
         forms = {
             "build directories": [str(a), str(b)],

@@ -129,18 +129,6 @@ def test_export_and_install_run_without_typer_httpx_or_pydantic(
     root, ipfs_node, tmp_path: Path
 ) -> None:
     out = root.write_build_dir(tmp_path / "out")
-    probe = (
-        "import runpy, sys\n"
-        "sys.argv = ['wheelset', *sys.argv[1:]]\n"
-        "try:\n"
-        "    runpy.run_module('wheelset.cli', run_name='__main__')\n"
-        "except SystemExit as e:\n"
-        "    assert not e.code, e.code\n"
-        "heavy = sorted({'typer', 'httpx', 'pydantic', 'rich'} & set(sys.modules))\n"
-        "print('loaded:', heavy, file=sys.stderr)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
-    env.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(tmp_path / "c")})
     # (arguments, what it may load): a fetch needs httpx; nothing needs typer or pydantic.
     for args, loaded in (
         (["export", out, "app", "--gateway", DEAD], []),
@@ -149,11 +137,7 @@ def test_export_and_install_run_without_typer_httpx_or_pydantic(
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
     ):  # fmt: skip
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *map(str, args)],
-            capture_output=True, text=True, env=env, timeout=120,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        done = run_probe(args, tmp_path / "c", {"typer", "httpx", "pydantic", "rich"})
         assert done.stderr.endswith(f"loaded: {loaded}\n"), (args, done.stderr)
 
     # Loading the app for --help loads no library behind the commands either.
@@ -210,29 +194,34 @@ def _fresh_venv(venv: Path) -> None:
     make_venv(venv)
 
 
-_PROBE = (
-    "import runpy, sys\n"
-    "sys.argv = ['wheelset', *sys.argv[1:]]\n"
-    "try:\n"
-    "    runpy.run_module('wheelset.cli', run_name='__main__')\n"
-    "except SystemExit as e:\n"
-    "    assert not e.code, e.code\n"
-    "heavy = sorted({'packaging', 'httpx', 'typer', 'installer'} & set(sys.modules))\n"
-    "print('loaded:', heavy, file=sys.stderr)\n"
-)
+def run_probe(args: list[object], cache: Path, heavy: set[str]) -> subprocess.CompletedProcess[str]:
+    """Run wheelset (exit 0 asserted) in a process that ends by printing ``loaded: [...]``:
+    which of the ``heavy`` modules the run loaded."""
+    program = (
+        "import runpy, sys\n"
+        "sys.argv = ['wheelset', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('wheelset.cli', run_name='__main__')\n"
+        "except SystemExit as e:\n"
+        "    assert not e.code, e.code\n"
+        f"heavy = sorted(set({sorted(heavy)!r}) & set(sys.modules))\n"
+        "print('loaded:', heavy, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
+    env.pop("VIRTUAL_ENV", None)
+    env.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(cache)})
+    done = subprocess.run(
+        [sys.executable, "-c", program, *map(str, args)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 def probe(args: list[object], cache: Path) -> tuple[subprocess.CompletedProcess[str], bool]:
     """Run wheelset; (the run, whether it took the warm path: loaded none of packaging,
     httpx, typer, installer)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELSET_")}
-    env.pop("VIRTUAL_ENV", None)
-    env.update({"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_CACHE_DIR": str(cache)})
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *map(str, args)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = run_probe(args, cache, {"packaging", "httpx", "typer", "installer"})
     return done, done.stderr.endswith("loaded: []\n")
 
 
