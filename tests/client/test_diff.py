@@ -119,6 +119,7 @@ EXPECTED = {
     },
     "platforms-added": ["cp311-macosx_11_0_arm64"],
     "platforms-removed": [],
+    "replaced": [],
 }
 
 
@@ -354,3 +355,27 @@ def test_sharded_roots_read_only_the_shards_that_differ(sharded, tmp_path: Path)
     projects = reports["CIDs"]["projects"]
     assert [p["name"] for p in projects["added"]] == ["brandnew"]
     assert len(projects["removed"]) == len(projects["upgraded"]) == 1
+
+
+def test_a_wheel_with_other_bytes_under_the_same_name_is_reported(tmp_path: Path) -> None:
+    # Same project, version and file name; other bytes: the roots differ, and a reviewer
+    # must see which wheel was swapped (not "no differences").
+    outs = []
+    for name, payload in (("a", b"one = 1\n"), ("b", b"one = 2\n")):
+        wheel = make_wheel(
+            tmp_path / f"{name}-wheels", "swapped", "1.0", files={"swapped.py": payload}
+        )
+        platforms = {"python-versions": ["3.11"], "systems": [LINUX]}
+        write_collection(tmp_path / f"{name}-decl", [wheel], platforms=platforms)
+        build_collection(tmp_path / f"{name}-decl", out=tmp_path / name)
+        outs.append(tmp_path / name)
+    text = runner.invoke(app, ["diff", *map(str, outs)])
+    assert text.exit_code == 0, text.stderr
+    assert "no differences" not in text.stdout
+    assert "wheels with other bytes under the same name: 1" in text.stdout
+    assert "  ! swapped-1.0-py3-none-any.whl Qm" in text.stdout
+    doc = json.loads(runner.invoke(app, ["diff", *map(str, outs), "--format", "json"]).stdout)
+    [replaced] = doc["replaced"]
+    assert replaced["filename"] == "swapped-1.0-py3-none-any.whl"
+    assert replaced["from"] != replaced["to"]
+    assert doc["projects"] == {"added": [], "removed": [], "upgraded": [], "downgraded": []}

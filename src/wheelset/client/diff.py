@@ -30,6 +30,7 @@ __all__ = [
     "PlatformChange",
     "ProjectChange",
     "RootDiff",
+    "WheelReplaced",
     "diff_roots",
     "format_json",
     "format_text",
@@ -78,6 +79,15 @@ class PlatformChange:
 
 
 @dataclass(frozen=True, slots=True)
+class WheelReplaced:
+    """A wheel file name both roots hold, with other bytes in B: a review must see it."""
+
+    filename: str
+    old: CID  # content-id in A
+    new: CID  # content-id in B
+
+
+@dataclass(frozen=True, slots=True)
 class RootDiff:
     a: CID
     b: CID
@@ -89,6 +99,7 @@ class RootDiff:
     platforms_added: tuple[str, ...]
     platforms_removed: tuple[str, ...]
     shared: tuple[Platform, ...] = ()  # the platforms of both roots, in B's order
+    replaced: tuple[WheelReplaced, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -100,6 +111,7 @@ class RootDiff:
             or self.platforms
             or self.platforms_added
             or self.platforms_removed
+            or self.replaced
         )
 
 
@@ -120,6 +132,18 @@ def _wheels_by_platform(
         platform: {d.filename for d in decls if not platform_tags.isdisjoint(d.tags)}
         for platform, platform_tags in tags.items()
     }
+
+
+def _replaced(
+    old: Mapping[str, Sequence[WheelEntry]], new: Mapping[str, Sequence[WheelEntry]]
+) -> tuple[WheelReplaced, ...]:
+    """Wheels of one file name whose content-id differs between the roots."""
+    before = {e.declaration.filename: e.declaration.content_id for p in old.values() for e in p}
+    return tuple(
+        WheelReplaced(d.filename, before[d.filename], d.content_id)
+        for d in sorted((e.declaration for p in new.values() for e in p), key=lambda d: d.filename)
+        if d.filename in before and before[d.filename] != d.content_id
+    )
 
 
 def diff_roots(a: Root, b: Root) -> RootDiff:
@@ -174,6 +198,7 @@ def diff_roots(a: Root, b: Root) -> RootDiff:
         tuple(sorted(tags_b.keys() - tags_a.keys())),
         tuple(sorted(tags_a.keys() - tags_b.keys())),
         tuple(p for p in platforms_b if p.id in tags_a),
+        _replaced(old, new),
     )
 
 
@@ -206,6 +231,9 @@ def format_text(diff: RootDiff) -> str:
         )
     for (sign, name), ids in sorted(moved.items(), key=lambda item: (item[0][1], item[0][0])):
         lines.append(f"  {sign} {name} (on {describe_platforms(ids, diff.shared)})")
+    if diff.replaced:
+        lines.append(f"wheels with other bytes under the same name: {len(diff.replaced)}")
+        lines += [f"  ! {r.filename} {r.old} -> {r.new}" for r in diff.replaced]
     if diff.platforms_added:
         lines.append(f"platforms added: {', '.join(diff.platforms_added)}")
     if diff.platforms_removed:
@@ -229,5 +257,8 @@ def format_json(diff: RootDiff) -> str:
         },
         "platforms-added": list(diff.platforms_added),
         "platforms-removed": list(diff.platforms_removed),
+        "replaced": [
+            {"filename": r.filename, "from": str(r.old), "to": str(r.new)} for r in diff.replaced
+        ],
     }
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
