@@ -41,6 +41,7 @@ __all__ = [
     "remember",
     "request_key",
     "root_key",
+    "target_python",
 ]
 
 RECORD_FILE = ".wheelset-installs.json"
@@ -106,10 +107,9 @@ def request_key(
 def environment_dir(python: str | None, environ: Mapping[str, str]) -> str | None:
     """Where an environment keeps its record: the venv of --python, $VIRTUAL_ENV or ./.venv
     (beside pyvenv.cfg, outside site-packages); None for an interpreter outside a venv."""
+    python = target_python(python, environ)
     if python is None:
-        python = _venv_python(environ)
-        if python is None:
-            return None
+        return None
     here = os.path.dirname(os.path.abspath(python))
     for directory in (here, os.path.dirname(here)):
         if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
@@ -117,7 +117,11 @@ def environment_dir(python: str | None, environ: Mapping[str, str]) -> str | Non
     return None
 
 
-def _venv_python(environ: Mapping[str, str]) -> str | None:
+def target_python(python: str | None, environ: Mapping[str, str]) -> str | None:
+    """The interpreter an install acts on, as far as it can be told without running one:
+    ``python`` (--python) when given, else the python of $VIRTUAL_ENV or ./.venv if it exists."""
+    if python is not None:
+        return python
     venv = environ.get("VIRTUAL_ENV") or os.path.join(os.getcwd(), ".venv")
     python = os.path.join(venv, "bin", "python")
     return python if os.path.exists(python) else None

@@ -112,19 +112,6 @@ def _read(cache_dir: Path, key: str) -> dict | None:
     return doc
 
 
-def _target_python(python: str | None, environ: Mapping[str, str]) -> str | None:
-    """The venv interpreter the full install would pick (--python, $VIRTUAL_ENV, ./.venv)."""
-    if python is not None:
-        return python
-    venv = environ.get("VIRTUAL_ENV")
-    if not venv:
-        venv = os.path.join(os.getcwd(), ".venv")
-        if not os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
-            return None
-    found = os.path.join(venv, "bin", "python")
-    return found if os.path.exists(found) else None
-
-
 def _holds_distributions(scheme: Mapping[str, str]) -> bool:
     for directory in dict.fromkeys([scheme["purelib"], scheme["platlib"]]):
         if os.path.lexists(os.path.join(directory, _STATE_DIR)):
@@ -151,7 +138,7 @@ def prepare(
     environment of ``python`` (else $VIRTUAL_ENV, else ./.venv); None when the full install
     must run."""
     cid = noop.root_key(root)
-    python = _target_python(python, environ)
+    python = noop.target_python(python, environ)
     if cid is None or python is None or not names:
         return None
     from wheelset.client.interpreter import sibling_venv
