@@ -133,8 +133,8 @@ def check_closure(
     for entries in selected.values():
         for decl, where in entries:
             used.add(id(decl))
-            for requirement, text in zip(decl.requirements, decl.dependencies, strict=True):
-                dep = index.dependency(requirement, text)
+            for dep in index.plan(decl):
+                text = dep.text
                 if dep.marker is None:
                     judge(decl, dep, "", where)
                     continue

@@ -27,7 +27,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 
-from wheelset.model.declarations import Declaration
+from wheelset.model.declarations import Declaration, parse_requirement
 from wheelset.model.platforms import Platform, better_wheel
 
 __all__ = [
@@ -111,10 +111,11 @@ class ClosureIndex:
             self._tagset_of[id(decl)] = tagset
         self._views: dict[Platform, PlatformView] = {}
         self._names: dict[str, NormalizedName] = {}
-        self._contains: dict[tuple[str, object], bool] = {}
-        # Keyed by id() for speed; the entry keeps its declaration alive and is checked
-        # against it, so a recycled id can never return another declaration's plan.
-        self._plans: dict[int, tuple[Declaration, tuple[Dependency, ...]]] = {}
+        # Keyed by id() for speed: the specifier set and version objects are shared by
+        # every declaration with the same texts (the parsers' caches), and each entry
+        # holds both, so a recycled id can never answer for another object.
+        self._contains: dict[tuple[int, int], tuple[bool, SpecifierSet, object]] = {}
+        self._marker_texts: dict[int, tuple[Marker, str]] = {}
         self._dependencies: dict[str, Dependency] = {}
 
     def selection(self, platforms: Sequence[Platform]) -> Selection:
@@ -207,25 +208,24 @@ class ClosureIndex:
         return canonical
 
     def plan(self, decl: Declaration) -> tuple[Dependency, ...]:
-        """The declaration's dependencies, analysed (cached per declaration)."""
-        entry = self._plans.get(id(decl))
-        if entry is not None and entry[0] is decl:
-            return entry[1]
+        """The declaration's dependencies, analysed (each distinct text once)."""
         known = self._dependencies
-        found = tuple(
-            known.get(text) or self._remember(requirement, text)
-            for requirement, text in zip(decl.requirements, decl.dependencies, strict=True)
-        )
-        self._plans[id(decl)] = (decl, found)
-        return found
+        return tuple(known.get(text) or self._remember(text) for text in decl.dependencies)
 
-    def _remember(self, requirement: Requirement, text: str) -> Dependency:
-        found = self._dependencies[text] = self.dependency(requirement, text)
+    def _remember(self, text: str) -> Dependency:
+        found = self._dependencies[text] = self.dependency(parse_requirement(text), text)
         return found
 
     def dependency(self, requirement: Requirement, text: str | None = None) -> Dependency:
         marker = requirement.marker
-        marker_text = str(marker) if marker is not None else ""
+        marker_text = ""
+        if marker is not None:
+            # Requirements of the same marker text share one Marker (parse_requirement's
+            # cache), and str() of a marker costs as much as parsing it.
+            known = self._marker_texts.get(id(marker))
+            if known is None:
+                known = self._marker_texts[id(marker)] = (marker, str(marker))
+            marker_text = known[1]
         return Dependency(
             requirement=requirement,
             text=str(requirement) if text is None else text,
@@ -289,12 +289,13 @@ class ClosureIndex:
         a single declared version is what pip would take)."""
         if not dependency.checks_version:
             return True
-        key = (dependency.text, decl.version)
-        ok = self._contains.get(key)
-        if ok is None:
-            specifier = dependency.requirement.specifier
-            ok = self._contains[key] = specifier.contains(decl.version, prereleases=True)
-        return ok
+        specifier, version = dependency.requirement.specifier, decl.version
+        key = (id(specifier), id(version))
+        known = self._contains.get(key)
+        if known is None:
+            ok = specifier.contains(version, prereleases=True)
+            known = self._contains[key] = (ok, specifier, version)
+        return known[0]
 
 
 class PlatformView:

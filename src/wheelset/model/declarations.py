@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
@@ -222,12 +222,17 @@ def parse_requirement(text: str) -> Requirement:
     return Requirement(text)
 
 
-@functools.lru_cache(maxsize=4096)
+# Specifier and marker texts repeat across a collection, but a large one has tens of
+# thousands of distinct ones (versions in specifiers): a small cache would thrash.
+_TEXTS_CACHED = 1 << 17
+
+
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
 def _parse_marker(text: str) -> Marker:
     return Marker(text)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
 def _parse_specifier(text: str) -> SpecifierSet:
     return SpecifierSet(text)
 
@@ -253,8 +258,8 @@ DeclarationRecord = tuple[
 class Declaration:
     """One declared wheel. ``path`` is relative to the collection directory (posix).
 
-    ``requirements`` are ``dependencies`` parsed, in the same order (shared, read-only
-    objects: the same string parses to the same Requirement).
+    ``requirements`` are ``dependencies`` parsed, in the same order, on demand (read-only
+    objects; the closure check parses each distinct text once).
     """
 
     path: PurePosixPath
@@ -271,7 +276,13 @@ class Declaration:
     sha256: str | None = None
     size: int | None = None
     license: str | None = None
-    requirements: tuple[Requirement, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        # Not kept: a large collection's requirements are mostly distinct texts, which
+        # would cost memory per declaration and parsing when a worker's records are
+        # rebuilt, and only the closure code reads them (through its own cache).
+        return tuple(map(parse_requirement, self.dependencies))
 
     @property
     def is_index_source(self) -> bool:
@@ -301,7 +312,7 @@ class Declaration:
         """The declaration a valid declaration's to_record() gave (not validated again);
         ``path``: the record's path, when the caller has it as an object already.
 
-        The version, tags, specifiers and requirements come from the same per-text caches
+        The version, tags and specifiers come from the same per-text caches
         as when parsing, so declarations loaded either way share those objects.
         """
         rel, name, build, source, cid, extras, dependencies, python, sha256, size, license_ = record
@@ -328,7 +339,6 @@ class Declaration:
             sha256=sha256,
             size=size,
             license=license_,
-            requirements=tuple(map(parse_requirement, dependencies)),
         )
 
     def to_toml(self) -> dict[str, object]:
@@ -505,10 +515,9 @@ def validate_declaration(
             problems.add("EXTRAS", "extras must not repeat")
 
     dependencies: tuple[str, ...] = tuple(raw_dependencies or ())  # type: ignore[arg-type]
-    requirements: list[Requirement] = []
     for dependency in dependencies:
         try:
-            requirements.append(parse_requirement(dependency))
+            parse_requirement(dependency)
         except InvalidRequirement as e:
             problems.add("REQUIREMENT", f"dependency {dependency!r}: {e}")
 
@@ -544,7 +553,6 @@ def validate_declaration(
         sha256=sha256 if isinstance(sha256, str) else None,
         size=size if isinstance(size, int) else None,
         license=license_text if isinstance(license_text, str) else None,
-        requirements=tuple(requirements),
     )
     return decl, []
 
