@@ -34,6 +34,10 @@ TEXTS = [
     "foo; os_name == 'nt'\n",
     "foo; os_name == 'nt'\nand",
     "foo;  ",
+    "foo-",
+    "foo_>=1",
+    "foo.[x]",
+    "foo-bar[x] >=1",
 ]
 
 

@@ -180,12 +180,15 @@ def relpath_for(wheel_filename: str) -> PurePosixPath:
 
 
 # The shape of almost every dependency: name[extras] specifiers; marker, without a URL or
-# parentheses. Its parts are parsed by packaging, the specifiers and the marker once per
-# distinct text (a collection repeats them constantly); anything else is parsed whole. The
-# marker runs to the last non-space character (found by a greedy match: a lazy one would
-# try to end the text at every character). Like packaging, only spaces and tabs separate.
-_SIMPLE_REQUIREMENT = re.compile(
-    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)[ \t]*(?:\[([A-Za-z0-9._, \t-]*)\])?[ \t]*"
+# parentheses. The name is the run of name characters it starts with (no other split of
+# the text fits this shape); the rest (extras, specifiers, marker) is parsed by packaging
+# once per distinct text — a collection repeats the rest constantly, the name rarely;
+# anything else is parsed whole. The marker runs to the last non-space character (found
+# by a greedy match: a lazy one would try to end the text at every character). Like
+# packaging, only spaces and tabs separate.
+_NAME_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_SIMPLE_REST = re.compile(
+    r"[ \t]*(?:\[([A-Za-z0-9._, \t-]*)\])?[ \t]*"
     r"((?:(?:===|~=|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+[ \t]*,[ \t]*)*"
     r"(?:(?:===|~=|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+)?)[ \t]*(?:;[ \t]*(\S(?:.*\S)?))?[ \t]*"
 )
@@ -201,25 +204,39 @@ def parse_requirement(text: str) -> Requirement:
     Raises:
         InvalidRequirement: from packaging, when ``text`` is not PEP 508.
     """
-    m = _SIMPLE_REQUIREMENT.fullmatch(text)
+    m = _NAME_RUN.match(text)
     if m is not None:
-        name, extras_text, specifier_text, marker_text = m.groups()
-        extras = [e.strip() for e in extras_text.split(",")] if extras_text else []
-        if all(_EXTRA_NAME.fullmatch(e) for e in extras):
-            try:
-                specifier = _parse_specifier(specifier_text)
-                marker = _parse_marker(marker_text) if marker_text else None
-            except (InvalidSpecifier, InvalidMarker):
-                pass  # packaging says why, below
-            else:
-                requirement = Requirement.__new__(Requirement)
-                requirement.name = name
-                requirement.url = None
-                requirement.extras = set(extras) if extras else _NO_EXTRAS  # type: ignore[assignment]
-                requirement.specifier = specifier
-                requirement.marker = marker
-                return requirement
+        name = m.group()
+        rest = _parse_rest(text[m.end() :]) if name[-1] not in "._-" else None
+        if rest is not None:
+            extras, specifier, marker = rest
+            requirement = Requirement.__new__(Requirement)
+            requirement.name = name
+            requirement.url = None
+            requirement.extras = set(extras) if extras else _NO_EXTRAS  # type: ignore[assignment]
+            requirement.specifier = specifier
+            requirement.marker = marker
+            return requirement
     return Requirement(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_rest(text: str) -> tuple[tuple[str, ...], SpecifierSet, Marker | None] | None:
+    """A requirement's extras, specifiers and marker, from the text after its name; None
+    when it does not have the simple shape (or packaging rejects a part)."""
+    m = _SIMPLE_REST.fullmatch(text)
+    if m is None:
+        return None
+    extras_text, specifier_text, marker_text = m.groups()
+    extras = tuple(e.strip() for e in extras_text.split(",")) if extras_text else ()
+    if not all(_EXTRA_NAME.fullmatch(e) for e in extras):
+        return None
+    try:
+        specifier = _parse_specifier(specifier_text)
+        marker = _parse_marker(marker_text) if marker_text else None
+    except (InvalidSpecifier, InvalidMarker):
+        return None  # packaging says why, parsing the whole text
+    return extras, specifier, marker
 
 
 # Specifier and marker texts repeat across a collection, but a large one has tens of
