@@ -22,14 +22,14 @@ from pathlib import PurePosixPath
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from wheelset.model.closure import ClosureIndex, Dependency, evaluate_marker
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding, Severity
 from wheelset.model.platforms import Platform, describe_platforms
 
-__all__ = ["check_closure"]
+__all__ = ["ClosureCheck", "check_closure"]
 
 
 def _fix(code: str, message: str, requirement: Requirement, extra: str, owner: Declaration) -> str:
@@ -83,99 +83,147 @@ def check_closure(
     index: ClosureIndex | None = None,
 ) -> Iterator[Finding]:
     """Findings MISSING, UNSATISFIED, EXTRA, PYTHON, MARKER, and UNUSED (a warning)."""
-    if not platforms:
-        return
-    index = index if index is not None else ClosureIndex(declarations)
-    selection = index.selection(platforms)
-    selected, gaps = selection.selected, selection.gaps
-    markers = _Markers(platforms)
-    # (project, version, code, message) -> platform mask, first wheel's path, the fix
-    problems: dict[tuple[object, object, str, str], tuple[int, str, str]] = {}
-    used: set[int] = set()
+    yield from ClosureCheck(declarations, platforms, index).findings()
 
-    def report(
-        decl: Declaration,
-        code: str,
-        message: str,
-        mask: int,
-        dep: Dependency | None = None,
-        extra: str = "",
-    ) -> None:
-        key = (decl.name, decl.version, code, message)
-        found = problems.get(key)
-        if found is None:
-            fix = _fix(code, message, dep.requirement, extra, decl) if dep is not None else ""
-            problems[key] = (mask, str(decl.path), fix)
-        else:
-            problems[key] = (found[0] | mask, min(found[1], str(decl.path)), found[2])
 
-    def judge(decl: Declaration, dep: Dependency, extra: str, mask: int) -> None:
-        """The dependency, applying on ``mask`` (under ``extra``), against its targets."""
-        rest = mask
-        for target, where in selected.get(dep.name, ()):
-            here = rest & where
-            if not here:
-                continue
-            rest &= ~where
-            if not dep.requirement.extras and index.version_ok(dep, target):
-                continue
-            for code, message in index.problems(dep, extra, target):
-                report(decl, code, message, here, dep, extra)
-        for gap, where in gaps.get(dep.name, ()) if rest else ():
-            if rest & where:
-                for code, message in index.problems(dep, extra, None, gap):
-                    report(decl, code, message, rest & where, dep, extra)
+class ClosureCheck:
+    """check_closure() prepared once (the index and the selection), then judged in parts:
+    ``findings(start, stop)`` judges the selected wheels of that fraction of the projects,
+    so that parts can run in different (forked) processes; the part reaching 1.0 also
+    reports UNUSED. The parts' findings together are check_closure()'s."""
+
+    def __init__(
+        self,
+        declarations: Sequence[Declaration],
+        platforms: Sequence[Platform],
+        index: ClosureIndex | None = None,
+    ):
+        self.declarations = declarations
+        self.platforms = platforms
+        if platforms:
+            self.index = index if index is not None else ClosureIndex(declarations)
+            self.selection = self.index.selection(platforms)
+
+    def findings(self, start: float = 0.0, stop: float = 1.0) -> list[Finding]:
+        """The findings of the projects in [start, stop) (fractions of their number), sorted."""
+        platforms = self.platforms
+        if not platforms:
+            return []
+        index, selection = self.index, self.selection
+        selected, gaps = selection.selected, selection.gaps
+        projects = list(selected.values())
+        first, last = round(start * len(projects)), round(stop * len(projects))
+        findings = self._judge(projects[first:last], index, selected, gaps)
+        if stop >= 1.0:
+            findings += self._unused(selected)
+        findings.sort(key=Finding.sort_key)
+        return findings
+
+    def _judge(
+        self,
+        projects: list[list[tuple[Declaration, int]]],
+        index: ClosureIndex,
+        selected: dict[NormalizedName, list[tuple[Declaration, int]]],
+        gaps: dict[NormalizedName, list[tuple[Declaration, int]]],
+    ) -> list[Finding]:
+        platforms = self.platforms
+        markers = _Markers(platforms)
+        # (project, version, code, message) -> platform mask, first wheel's path, the fix
+        problems: dict[tuple[object, object, str, str], tuple[int, str, str]] = {}
+
+        def report(
+            decl: Declaration,
+            code: str,
+            message: str,
+            mask: int,
+            dep: Dependency | None = None,
+            extra: str = "",
+        ) -> None:
+            key = (decl.name, decl.version, code, message)
+            found = problems.get(key)
+            if found is None:
+                fix = _fix(code, message, dep.requirement, extra, decl) if dep is not None else ""
+                problems[key] = (mask, str(decl.path), fix)
+            else:
+                problems[key] = (found[0] | mask, min(found[1], str(decl.path)), found[2])
+
+        def judge(decl: Declaration, dep: Dependency, extra: str, mask: int) -> None:
+            """The dependency, applying on ``mask`` (under ``extra``), against its targets."""
+            rest = mask
+            for target, where in selected.get(dep.name, ()):
+                here = rest & where
+                if not here:
+                    continue
                 rest &= ~where
-        if rest:
-            for code, message in index.problems(dep, extra, None):
-                report(decl, code, message, rest, dep, extra)
+                if not dep.requirement.extras and index.version_ok(dep, target):
+                    continue
+                for code, message in index.problems(dep, extra, target):
+                    report(decl, code, message, here, dep, extra)
+            for gap, where in gaps.get(dep.name, ()) if rest else ():
+                if rest & where:
+                    for code, message in index.problems(dep, extra, None, gap):
+                        report(decl, code, message, rest & where, dep, extra)
+                    rest &= ~where
+            if rest:
+                for code, message in index.problems(dep, extra, None):
+                    report(decl, code, message, rest, dep, extra)
 
-    for entries in selected.values():
-        for decl, where in entries:
-            used.add(id(decl))
-            for dep in index.plan(decl):
-                text = dep.text
-                if dep.marker is None:
-                    judge(decl, dep, "", where)
-                    continue
-                true, errors = markers.masks(dep.marker, dep.marker_text, "")
-                for reason, bad in errors.items():
-                    if bad & where:
-                        message = f"dependency {text!r}: marker cannot be evaluated: {reason}"
-                        report(decl, "MARKER", message, bad & where)
-                if true & where:
-                    judge(decl, dep, "", true & where)
-                if not (dep.conditional and decl.extras):
-                    continue
-                unmet = where & ~true & ~sum(errors.values())
-                for extra in decl.extras if unmet else ():
-                    true_e, errors_e = markers.masks(dep.marker, dep.marker_text, extra)
-                    for reason, bad in errors_e.items():
-                        if bad & unmet:
+        for entries in projects:
+            for decl, where in entries:
+                for dep in index.plan(decl):
+                    text = dep.text
+                    if dep.marker is None:
+                        judge(decl, dep, "", where)
+                        continue
+                    true, errors = markers.masks(dep.marker, dep.marker_text, "")
+                    for reason, bad in errors.items():
+                        if bad & where:
                             message = f"dependency {text!r}: marker cannot be evaluated: {reason}"
-                            report(decl, "MARKER", message, bad & unmet)
-                    if true_e & unmet:
-                        judge(decl, dep, extra, true_e & unmet)
-    findings = []
-    for (_, _, code, message), (mask, path, fix) in problems.items():
-        ids = [p.id for i, p in enumerate(platforms) if mask >> i & 1]
-        text = f"{message} (on {describe_platforms(ids, platforms)})" + (f": {fix}" if fix else "")
-        findings.append(Finding(PurePosixPath(path), code, text, platforms=tuple(ids)))
-    newest: dict[str, object] = {}
-    for decl in declarations:
-        if decl.name not in newest or decl.version > newest[decl.name]:  # type: ignore[operator]
-            newest[decl.name] = decl.version
-    for decl in declarations:
-        # Older versions are VERSIONS findings already; only the newest is ever selected.
-        if id(decl) not in used and decl.version == newest[decl.name]:
-            findings.append(
-                Finding(
-                    decl.path,
-                    "UNUSED",
-                    f"installs on none of the {len(platforms)} supported platforms "
-                    "(or another wheel of the project is preferred everywhere)",
-                    Severity.WARNING,
-                )
+                            report(decl, "MARKER", message, bad & where)
+                    if true & where:
+                        judge(decl, dep, "", true & where)
+                    if not (dep.conditional and decl.extras):
+                        continue
+                    unmet = where & ~true & ~sum(errors.values())
+                    for extra in decl.extras if unmet else ():
+                        true_e, errors_e = markers.masks(dep.marker, dep.marker_text, extra)
+                        for reason, bad in errors_e.items():
+                            if bad & unmet:
+                                message = (
+                                    f"dependency {text!r}: marker cannot be evaluated: {reason}"
+                                )
+                                report(decl, "MARKER", message, bad & unmet)
+                        if true_e & unmet:
+                            judge(decl, dep, extra, true_e & unmet)
+        findings = []
+        for (_, _, code, message), (mask, path, fix) in problems.items():
+            ids = [p.id for i, p in enumerate(platforms) if mask >> i & 1]
+            text = f"{message} (on {describe_platforms(ids, platforms)})" + (
+                f": {fix}" if fix else ""
             )
-    findings.sort(key=Finding.sort_key)
-    yield from findings
+            findings.append(Finding(PurePosixPath(path), code, text, platforms=tuple(ids)))
+        return findings
+
+    def _unused(
+        self, selected: dict[NormalizedName, list[tuple[Declaration, int]]]
+    ) -> list[Finding]:
+        declarations, platforms = self.declarations, self.platforms
+        used = {id(decl) for entries in selected.values() for decl, _ in entries}
+        findings = []
+        newest: dict[str, object] = {}
+        for decl in declarations:
+            if decl.name not in newest or decl.version > newest[decl.name]:  # type: ignore[operator]
+                newest[decl.name] = decl.version
+        for decl in declarations:
+            # Older versions are VERSIONS findings already; only the newest is ever selected.
+            if id(decl) not in used and decl.version == newest[decl.name]:
+                findings.append(
+                    Finding(
+                        decl.path,
+                        "UNUSED",
+                        f"installs on none of the {len(platforms)} supported platforms "
+                        "(or another wheel of the project is preferred everywhere)",
+                        Severity.WARNING,
+                    )
+                )
+        return findings
