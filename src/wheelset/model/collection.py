@@ -127,10 +127,14 @@ def _list_tree(root: str, top: str) -> list[tuple[str, str]]:
         try:
             with os.scandir(directory) as entries:
                 for entry in entries:
-                    if is_temp_name(entry.name):
+                    base = entry.name
+                    if base[0] == "." and is_temp_name(base):
                         continue  # a write in progress, or left by a killed one (swept)
-                    name = f"{rel}/{entry.name}"
-                    if entry.is_dir(follow_symlinks=False):
+                    name = f"{rel}/{base}"
+                    # _kind() with the common case (a regular file) asked first
+                    if entry.is_file(follow_symlinks=False):
+                        tree.append((name, _REGULAR))
+                    elif entry.is_dir(follow_symlinks=False):
                         pending.append((entry.path, name))
                     else:
                         tree.append((name, _kind(entry)))
@@ -320,7 +324,9 @@ def _load(directory: Path, wanted: int | None) -> Collection:
     else:
         for top in parts:
             add(_read_here(root, top))
-    declarations.sort(key=lambda d: d.path)
+    # In path order (part by part), compared as strings in C: joined with NUL, which sorts
+    # before every character a path holds, a path's text sorts as its parts do.
+    declarations.sort(key=lambda d: str(d.path).replace("/", "\0"))
     return Collection(
         root=directory,
         platforms=platforms,

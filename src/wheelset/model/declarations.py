@@ -254,6 +254,19 @@ def _parse_specifier(text: str) -> SpecifierSet:
     return SpecifierSet(text)
 
 
+# str() of the requires-python specifier sets already seen, by id(): declarations share a
+# few (the parser's cache), and str() of one sorts and joins its parts each time. Each
+# entry holds its set, so an id is never reused while its entry lives.
+_SPECIFIER_TEXTS: dict[int, tuple[SpecifierSet, str]] = {}
+
+
+def _specifier_text(specifier: SpecifierSet) -> str:
+    known = _SPECIFIER_TEXTS.get(id(specifier))
+    if known is None:
+        known = _SPECIFIER_TEXTS[id(specifier)] = (specifier, str(specifier))
+    return known[1]
+
+
 # Declaration.to_record(): path, name, build tag, source, CID (version, codec, digest, hash
 # code), extras, dependencies, requires-python text, sha256, size, license.
 DeclarationRecord = tuple[
@@ -316,7 +329,7 @@ class Declaration:
             (cid.version, cid.codec, cid.digest, cid.hash_code),
             self.extras,
             self.dependencies,
-            None if python is None else str(python),
+            None if python is None else _specifier_text(python),
             self.sha256,
             self.size,
             self.license,
