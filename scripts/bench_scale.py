@@ -15,8 +15,8 @@ project names; the larger sizes use distinct names. Real names come from the roo
 the index pip is configured with (PEP 691 JSON), fetched now and never stored; on all of
 them the confusable rule is run once, and the names it flags are counted and sampled.
 A size given twice (--sizes 10000,100000,100000,500000) is run twice, to show the spread
-between runs. Goals: check/parse <= 2.0 at 10,000; check <= 60 s and <= 2 GB at 500,000; time from
-100,000 to 500,000 within 1.15x of linear.
+between runs. Goals: check/parse <= 2.0 at 10,000; check <= 60 s and <= 2 GB at 500,000;
+time from 100,000 to 500,000 within 1.15x of linear.
 """
 
 from __future__ import annotations
