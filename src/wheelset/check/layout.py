@@ -23,20 +23,21 @@ def check_layout(
 ) -> Iterator[Finding]:
     """Findings LAYOUT, PREFIX, PROJECT and STRAY for the collection's files.
 
-    ``names`` maps paths already parsed (loaded declarations) to their canonical project
-    name, to avoid parsing those file names again.
+    ``names`` maps the paths of loaded declarations (each ending in .toml) to their
+    canonical project name, to avoid parsing those file names again.
     """
     known = names or {}
     prefixes: dict[str, str] = {}
     for path in files:
-        if path.suffix != ".toml":
+        name = known.get(path)
+        # A loaded declaration's path ends in .toml (its loading checked that).
+        if name is None and path.suffix != ".toml":
             yield Finding(path, "STRAY", "not a declaration (only .toml files belong here)")
             continue
         parts = path.parts
         if len(parts) != 3:
             yield Finding(path, "LAYOUT", "declarations live at <prefix>/<project>/<wheel>.toml")
             continue
-        name = known.get(path)
         if name is None:
             try:
                 name = parse_wheel_name(parts[2][: -len(".toml")] + ".whl", path)[0]
