@@ -16,19 +16,14 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    GatewayOption,
-    NodeApiOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import RootSources, with_option_groups
 from wheelset.errors import UsageError
 
 __all__ = ["serve_command"]
 
 
 @handles_errors
+@with_option_groups
 def serve_command(
     root: Annotated[
         str | None,
@@ -123,10 +118,8 @@ def serve_command(
         bool,
         typer.Option("--insecure", help="Allow listening beyond loopback without users or tokens."),
     ] = False,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Serve a PEP 503/691 index of ROOT (or of the roots of --config) for pip and uv;
     every file verified by CID before its first byte is sent."""
@@ -140,10 +133,10 @@ def serve_command(
         "WHEELSET_SERVE_CONFIG": str(config) if config else None,
         "WHEELSET_HTPASSWD": str(htpasswd) if htpasswd else None,
         "WHEELSET_SERVE_REFRESH": str(refresh),
-        "WHEELSET_GATEWAY": " ".join(gateway) or None,
-        "WHEELSET_TIMEOUT": str(timeout),
-        "WHEELSET_CACHE_DIR": str(cache_dir) if cache_dir else None,
-        "WHEELSET_API": api,
+        "WHEELSET_GATEWAY": " ".join(sources.gateway) or None,
+        "WHEELSET_TIMEOUT": str(sources.timeout),
+        "WHEELSET_CACHE_DIR": str(sources.cache_dir) if sources.cache_dir else None,
+        "WHEELSET_API": sources.api,
     }
     for variable, value in given.items():
         if value is None:
