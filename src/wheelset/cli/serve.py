@@ -25,6 +25,7 @@ __all__ = ["serve_command"]
 @handles_errors
 @with_option_groups
 def serve_command(
+    context: typer.Context,
     root: Annotated[
         str | None,
         typer.Argument(
@@ -128,21 +129,7 @@ def serve_command(
 
     if keyfile is not None and certfile is None:
         raise UsageError("--keyfile needs --certfile")
-    given = {
-        "WHEELSET_SERVE_ROOT": root,
-        "WHEELSET_SERVE_CONFIG": str(config) if config else None,
-        "WHEELSET_HTPASSWD": str(htpasswd) if htpasswd else None,
-        "WHEELSET_SERVE_REFRESH": str(refresh),
-        "WHEELSET_GATEWAY": " ".join(sources.gateway) or None,
-        "WHEELSET_TIMEOUT": str(sources.timeout),
-        "WHEELSET_CACHE_DIR": str(sources.cache_dir) if sources.cache_dir else None,
-        "WHEELSET_API": sources.api,
-    }
-    for variable, value in given.items():
-        if value is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = value
+    _export_settings(context)
     if not root and not config:
         raise UsageError("give a ROOT to serve, or --config FILE")
     if certfile is not None:
@@ -175,3 +162,20 @@ def serve_command(
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _export_settings(context: typer.Context) -> None:
+    """Put each option the application reads into the environment under the option's own
+    variable (its value given, from the environment or the default; unset when empty)."""
+    from wheelset.serve.config import SETTINGS_VARIABLES
+
+    for param in context.command.params:
+        if param.envvar not in SETTINGS_VARIABLES:
+            continue
+        value = context.params[param.name]  # type: ignore[index]
+        if isinstance(value, list | tuple):
+            value = " ".join(value)
+        if value is None or value == "":
+            os.environ.pop(param.envvar, None)
+        else:
+            os.environ[param.envvar] = str(value)
