@@ -22,14 +22,16 @@ import hashlib
 import io
 import json
 import os
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from wheelset.client import journal
 from wheelset.client.unpacked import UnpackedWheel, record_hash
 from wheelset.errors import InstallError
-from wheelset.progress import NO_PROGRESS, Progress
+
+TYPE_CHECKING = False  # typing (and so wheelset.progress) is not loaded on the warm path
+if TYPE_CHECKING:
+    from wheelset.progress import Progress
 
 __all__ = ["ORIGIN_FILE", "Placement", "Wheel", "apply", "lay_out_wheels", "layout"]
 
@@ -40,25 +42,19 @@ INSTALLER = b"wheelset\n"
 ORIGIN_FILE = "WHEELSET"
 
 
-class Wheel(NamedTuple):
-    """A wheel to install: its project (canonical name), version, file name and CID, and its
-    verified unpacked entry."""
+class Wheel(namedtuple("Wheel", "name version filename cid unpacked requested")):
+    """A wheel to install: its project (canonical name), version, file name and CID (str),
+    its verified ``unpacked`` entry (UnpackedWheel), and whether it was ``requested`` by the
+    user (PEP 376 REQUESTED), not only a dependency."""
 
-    name: str
-    version: str
-    filename: str
-    cid: str
-    unpacked: UnpackedWheel
-    requested: bool  # asked for by the user (PEP 376 REQUESTED), not only a dependency
+    __slots__ = ()
 
 
-class Placement(NamedTuple):
-    """One file a wheel puts into the environment: linked from ``source`` or written."""
+class Placement(namedtuple("Placement", "target source data executable")):
+    """One file a wheel puts into the environment: ``target`` (str) linked from ``source``
+    (str) or written with ``data`` (bytes); ``executable`` (bool)."""
 
-    target: str
-    source: str | None
-    data: bytes | None
-    executable: bool
+    __slots__ = ()
 
 
 def lay_out_wheels(
@@ -257,7 +253,7 @@ def apply(
     *,
     compile_with: str | None = None,
     on_file: Mapping[int, str] | None = None,
-    progress: Progress = NO_PROGRESS,
+    progress: Progress | None = None,
 ) -> None:
     """Remove the files ``removes`` and create ``placements`` in one journaled transaction,
     with the environment (its ``purelib``) locked. ``on_file`` names the distribution whose
@@ -274,7 +270,7 @@ def apply(
         os.makedirs(purelib, exist_ok=True)
     except OSError as e:
         raise InstallError(f"cannot create {purelib}: {e.strerror}", code="ENVIRONMENT") from e
-    state_parent = Path(purelib)
+    state_parent = purelib
     with journal.environment_lock(state_parent):
         journal.recover(state_parent)
         leaving = set(removes)
@@ -297,7 +293,7 @@ def apply(
                 transaction.make_dirs()
                 made: set[str] = set(dirs)
                 for number, placement in enumerate(placements):
-                    if on_file is not None and number in on_file:
+                    if on_file is not None and progress is not None and number in on_file:
                         progress.item(on_file[number], "installing")
                     parent = os.path.dirname(placement.target)
                     if parent not in made:

@@ -29,7 +29,6 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from wheelset.build.layout import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
 
@@ -220,6 +219,6 @@ def remember(
     kept = dict(list(entries.items())[-_KEEP:])
     doc = json.dumps({"version": _VERSION, "requests": kept}, indent=0).encode()
     try:
-        atomic_write_bytes(Path(directory, RECORD_FILE), doc)
+        atomic_write_bytes(os.path.join(directory, RECORD_FILE), doc)
     except OSError:
         return

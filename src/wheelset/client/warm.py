@@ -30,12 +30,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from wheelset import __version__
 from wheelset.client import link, noop
+
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BUCKET", "WarmInstall", "closure_key", "install", "prepare", "remember"]
 
@@ -44,13 +47,11 @@ _VERSION = 1
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
 
 
-class WarmInstall(NamedTuple):
-    """What `install` will do: link ``wheels`` (install order) into ``scheme``."""
+class WarmInstall(namedtuple("WarmInstall", "root executable scheme wheels")):
+    """What `install` will do: link ``wheels`` (a tuple of link.Wheel, in install order)
+    into ``scheme`` (dict) for the interpreter ``executable``, from ``root`` (a CID)."""
 
-    root: str
-    executable: str
-    scheme: dict[str, str]
-    wheels: tuple[link.Wheel, ...]
+    __slots__ = ()
 
 
 def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
@@ -78,7 +79,7 @@ def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
 
 
 def remember(
-    cache_dir: Path,
+    cache_dir: str | Path,
     root: str,
     names: Sequence[str],
     executable: str,
@@ -94,16 +95,14 @@ def remember(
         return
     doc = {"version": _VERSION, "key": key, "root": root, "wheels": [list(w) for w in wheels]}
     try:
-        directory = cache_dir / BUCKET
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(directory / f"{key}.json", json.dumps(doc).encode())
+        atomic_write_bytes(os.path.join(cache_dir, BUCKET, f"{key}.json"), json.dumps(doc).encode())
     except OSError:
         return
 
 
-def _read(cache_dir: Path, key: str) -> dict | None:
+def _read(cache_dir: str | Path, key: str) -> dict | None:
     try:
-        with open(cache_dir / BUCKET / f"{key}.json", "rb") as f:
+        with open(os.path.join(cache_dir, BUCKET, f"{key}.json"), "rb") as f:
             doc = json.load(f)
     except (OSError, ValueError):
         return None
@@ -131,7 +130,7 @@ def prepare(
     root: str,
     names: Sequence[str],
     python: str | None,
-    cache_dir: Path,
+    cache_dir: str | Path,
     environ: Mapping[str, str],
 ) -> WarmInstall | None:
     """The warm install of ``names`` from ``root`` (as given on the command line) into the
