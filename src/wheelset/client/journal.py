@@ -87,7 +87,7 @@ def _write_journal(state_dir: str, doc: dict[str, object]) -> None:
     """Replace the journal durably: temp file, fsync, rename, fsync of the directory."""
     tmp = os.path.join(state_dir, f"{_JOURNAL}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, separators=(",", ":"))
+        f.write(json.dumps(doc, separators=(",", ":")))  # (json.dump encodes in Python)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(state_dir, _JOURNAL))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import hashlib
 import io
 import json
 import os
@@ -40,14 +39,40 @@ __all__ = ["ORIGIN_FILE", "Placement", "Wheel", "apply", "lay_out_wheels", "layo
 # ignore unknown files there, and remove it with the rest because it is in RECORD).
 INSTALLER = b"wheelset\n"
 ORIGIN_FILE = "WHEELSET"
+# The RECORD hashes of INSTALLER and of the empty REQUESTED: with these and the WHEELSET
+# hashes a closure record carries, the warm install never loads hashlib.
+_KNOWN_HASHES = {
+    INSTALLER: "sha256=2P7CaEb_MIGpgwOszjiVxZkSprNcZEmyBCGlslvPOrY",
+    b"": "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+}
 
 
-class Wheel(namedtuple("Wheel", "name version filename cid unpacked requested")):
+class Wheel(
+    namedtuple(
+        "Wheel", "name version filename cid unpacked requested origin_hash", defaults=(None,)
+    )
+):
     """A wheel to install: its project (canonical name), version, file name and CID (str),
-    its verified ``unpacked`` entry (UnpackedWheel), and whether it was ``requested`` by the
-    user (PEP 376 REQUESTED), not only a dependency."""
+    its verified ``unpacked`` entry (UnpackedWheel), whether it was ``requested`` by the
+    user (PEP 376 REQUESTED), not only a dependency, and the RECORD hash of its WHEELSET file
+    (`origin_file`) when already known (else None: computed)."""
 
     __slots__ = ()
+
+
+def origin_file(root: str, cid: str) -> bytes:
+    """The WHEELSET file of the wheel ``cid`` installed from ``root``."""
+    return json.dumps({"root": root, "wheel": cid}).encode()
+
+
+def sha256_record_hash(content: bytes) -> str:
+    """The RECORD hash (sha256) of ``content``."""
+    known = _KNOWN_HASHES.get(content)
+    if known is not None:
+        return known
+    import hashlib
+
+    return record_hash("sha256", hashlib.sha256(content).digest())
 
 
 class Placement(namedtuple("Placement", "target source data executable")):
@@ -70,14 +95,15 @@ def lay_out_wheels(
     starts: dict[int, str] = {}
     owners: dict[str, Wheel] = {}
     for wheel in wheels:
-        metadata = {
-            "INSTALLER": INSTALLER,
-            ORIGIN_FILE: json.dumps({"root": root, "wheel": wheel.cid}).encode(),
-        }
+        origin = origin_file(root, wheel.cid)
+        metadata = {"INSTALLER": INSTALLER, ORIGIN_FILE: origin}
         if wheel.requested:
             metadata["REQUESTED"] = b""
+        known = {origin: wheel.origin_hash} if wheel.origin_hash else {}
         starts[len(placements)] = f"{wheel.name} {wheel.version}"
-        laid_out = layout(wheel.name, wheel.filename, wheel.unpacked, scheme, executable, metadata)
+        laid_out = layout(
+            wheel.name, wheel.filename, wheel.unpacked, scheme, executable, metadata, known
+        )
         for placement in laid_out:
             other = owners.setdefault(placement.target, wheel)
             if other is not wheel:
@@ -97,6 +123,7 @@ def layout(
     scheme: Mapping[str, str],
     executable: str,
     metadata: Mapping[str, bytes],
+    known_hashes: Mapping[bytes, str] | None = None,
 ) -> list[Placement]:
     """Every file the wheel ``filename`` of project ``name`` installs, RECORD last (nothing is
     touched yet). ``metadata``: the dist-info files the installer adds (name -> content).
@@ -141,6 +168,8 @@ def layout(
             if content.startswith(b"#!python"):
                 end = content.find(b"\n")
                 content = f"#!{executable}".encode() + (content[end:] if end >= 0 else b"\n")
+                import hashlib
+
                 algorithm = file.hash.partition("=")[0]
                 digest = record_hash(algorithm, hashlib.new(algorithm, content).digest())
                 add(target, None, content, True, digest, len(content))
@@ -151,11 +180,10 @@ def layout(
         add(target, source, None, file.executable, file.hash, file.size)
     if has_points:
         for target, content in _entry_point_scripts(filename, wheel, scheme, executable):
-            digest = record_hash("sha256", hashlib.sha256(content).digest())
-            add(target, None, content, True, digest, len(content))
+            add(target, None, content, True, sha256_record_hash(content), len(content))
     info = os.path.join(root_dir, wheel.dist_info)
     for meta_name, content in metadata.items():
-        digest = record_hash("sha256", hashlib.sha256(content).digest())
+        digest = (known_hashes or {}).get(content) or sha256_record_hash(content)
         add(os.path.join(info, meta_name), None, content, False, digest, len(content))
     record_target = os.path.join(info, "RECORD")
     rows.append((os.path.relpath(record_target, root_dir).replace(os.sep, "/"), "", ""))

@@ -217,7 +217,8 @@ def remember(
         "witnesses": [[p, _identity(p)] for p in paths],
     }
     kept = dict(list(entries.items())[-_KEEP:])
-    doc = json.dumps({"version": _VERSION, "requests": kept}, indent=0).encode()
+    # Compact: an indented document is encoded in Python, not by the C encoder.
+    doc = json.dumps({"version": _VERSION, "requests": kept}, separators=(",", ":")).encode()
     try:
         atomic_write_bytes(os.path.join(directory, RECORD_FILE), doc)
     except OSError:

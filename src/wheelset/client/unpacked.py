@@ -19,9 +19,7 @@ Entry points: UnpackedCache, UnpackedWheel, UnpackedFile, UnpackError.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import stat
@@ -70,10 +68,14 @@ class UnpackedWheel(namedtuple("UnpackedWheel", "cid tree dist_info root_is_pure
 
 
 def record_hash(algorithm: str, digest: bytes) -> str:
+    import base64  # (not loaded by the warm install, which hashes nothing)
+
     return f"{algorithm}=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def _hash_file(path: str, algorithm: str) -> str:
+    import hashlib  # (not loaded by the warm install while every identity holds)
+
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -242,6 +244,7 @@ def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tup
     (hash, size); every file but RECORD itself must have a hash of a guaranteed, unbroken
     algorithm and a size."""
     import csv
+    import hashlib
 
     try:
         text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
@@ -374,6 +377,8 @@ def _copy(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str, size: int
 ) -> tuple[str, int]:
     """Write one member, hashing it; stop reading one byte past the RECORD size."""
+    import hashlib
+
     digest = hashlib.new(algorithm)
     written = 0
     with zf.open(info) as source, open(target, "xb") as out:

@@ -4,12 +4,14 @@ install recorded, without reading the root, resolving, or importing what those n
 A root given by CID is immutable, so the closure of NAMES in it is a function of the root,
 the names and the target interpreter's platform (its tags and marker environment). Once the
 full install has resolved a plain request, `remember` records the closure in the cache
-(``closures/<key>.json``: the root, then each wheel's project, version, file name, CID and
-whether it was requested, in install order). The key is made of the root CID, the NAMES as
-given, wheelset's version, and witnesses of the platform: the real path and identity
-(inode, size, mtime) of the interpreter binary, the kernel (``os.uname()``: the
-``platform_release`` and ``platform_version`` markers) and the C library version (the
-manylinux tags). A changed witness is another key, so a stale record is never found.
+(``closures/<root CID>.json``, the closures of the root's most recent requests: each
+wheel's project, version, file name, CID, whether it was requested and the RECORD hash of
+its WHEELSET file, in install order). A closure is found by its key, the request itself:
+the root CID, the NAMES as given, wheelset's version, and witnesses of the platform: the
+real path and identity (inode, size, mtime) of the interpreter binary, the kernel
+(``os.uname()``: the ``platform_release`` and ``platform_version`` markers) and the C
+library version (the manylinux tags). A changed witness is another key, so a stale record
+is never found. Nothing is hashed on the way (hashlib is not even loaded).
 
 `prepare` answers only when nothing else could change the outcome: the environment is a
 virtual environment of the binary running wheelset (its scheme is computed in-process, as
@@ -27,7 +29,6 @@ Entry points: prepare(), install(), remember(), closure_key(), WarmInstall.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import namedtuple
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["BUCKET", "WarmInstall", "closure_key", "install", "prepare", "remember"]
 
 BUCKET = "closures"  # in the cache directory
-_VERSION = 1
+_VERSION = 2
+_KEEP = 16  # closures remembered per root (the most recent requests)
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
 
 
@@ -55,8 +57,8 @@ class WarmInstall(namedtuple("WarmInstall", "root executable scheme wheels")):
 
 
 def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
-    """The key of the closure of ``names`` in ``root`` for the interpreter ``executable``;
-    None when the interpreter cannot be identified."""
+    """The key of the closure of ``names`` in ``root`` for the interpreter ``executable`` (the
+    request as JSON text); None when the interpreter cannot be identified."""
     real = os.path.realpath(executable)
     try:
         st = os.stat(real)
@@ -75,7 +77,7 @@ def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
         list(os.uname()),
         libc,
     ]
-    return hashlib.sha256(json.dumps(request).encode()).hexdigest()
+    return json.dumps(request)
 
 
 def remember(
@@ -93,22 +95,35 @@ def remember(
     key = closure_key(root, names, executable)
     if key is None:
         return
-    doc = {"version": _VERSION, "key": key, "root": root, "wheels": [list(w) for w in wheels]}
+    rows = [
+        [*w, link.sha256_record_hash(link.origin_file(root, w[3]))] for w in wheels
+    ]  # fmt: skip
+    closures = _read(cache_dir, root)
+    closures.pop(key, None)
+    closures[key] = rows
+    kept = dict(list(closures.items())[-_KEEP:])
+    doc = {"version": _VERSION, "root": root, "closures": kept}
     try:
-        atomic_write_bytes(os.path.join(cache_dir, BUCKET, f"{key}.json"), json.dumps(doc).encode())
+        atomic_write_bytes(_path(cache_dir, root), json.dumps(doc).encode())
     except OSError:
         return
 
 
-def _read(cache_dir: str | Path, key: str) -> dict | None:
+def _path(cache_dir: str | Path, root: str) -> str:
+    return os.path.join(cache_dir, BUCKET, f"{root}.json")
+
+
+def _read(cache_dir: str | Path, root: str) -> dict:
+    """The closures recorded for ``root`` (key -> wheel rows); empty when none or unreadable."""
     try:
-        with open(os.path.join(cache_dir, BUCKET, f"{key}.json"), "rb") as f:
+        with open(_path(cache_dir, root), "rb") as f:
             doc = json.load(f)
     except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("version") != _VERSION or doc.get("key") != key:
-        return None
-    return doc
+        return {}
+    if not isinstance(doc, dict) or doc.get("version") != _VERSION or doc.get("root") != root:
+        return {}
+    closures = doc.get("closures")
+    return closures if isinstance(closures, dict) else {}
 
 
 def _holds_distributions(scheme: Mapping[str, str]) -> bool:
@@ -146,8 +161,8 @@ def prepare(
     key = closure_key(cid, names, python)
     if venv is None or key is None:
         return None
-    doc = _read(cache_dir, key)
-    if doc is None or doc.get("root") != cid:
+    rows = _read(cache_dir, cid).get(key)
+    if not isinstance(rows, list):
         return None
     from wheelset.client._interpreter_probe import scheme_for_prefix
 
@@ -159,13 +174,19 @@ def prepare(
     unpacked = UnpackedCache(cache_dir)
     wheels = []
     try:
-        for name, version, filename, wheel_cid, requested in doc["wheels"]:
+        for name, version, filename, wheel_cid, requested, origin_hash in rows:
             entry = unpacked.get(wheel_cid) if noop.is_cid(wheel_cid) else None
             if entry is None:
                 return None
             wheels.append(
                 link.Wheel(
-                    str(name), str(version), str(filename), str(wheel_cid), entry, bool(requested)
+                    str(name),
+                    str(version),
+                    str(filename),
+                    str(wheel_cid),
+                    entry,
+                    bool(requested),
+                    str(origin_hash),
                 )
             )
     except (TypeError, ValueError, KeyError):
