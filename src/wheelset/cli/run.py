@@ -143,7 +143,6 @@ def run_install(
     from wheelset.cli.progress import ProgressBar
     from wheelset.cli.wiring import open_root
     from wheelset.client.install import WheelFetch, install_wheels, plan_install
-    from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
     from wheelset.fetch.http import http_client
 
@@ -156,6 +155,8 @@ def run_install(
             return
         requested = parse_requirements(list(names))
         for path in requirement:
+            from wheelset.client.reqfile import read_requirements
+
             requested += read_requirements(path)
         if not requested:
             raise UsageError("nothing to install: give NAMES or -r FILE")

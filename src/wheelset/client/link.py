@@ -238,19 +238,26 @@ def _new_dirs(targets: Sequence[str]) -> list[str]:
     return missing
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # as open(path, "xb")
+
+
 class _Linker:
     """Hard links from the unpacked cache; copies once linking is refused (other device)."""
 
     def __init__(self) -> None:
         self.copy = False
-        self.umask = _current_umask()
 
     def place(self, placement: Placement) -> None:
         if placement.data is not None:
-            with open(placement.target, "xb") as f:
-                f.write(placement.data)
-            if placement.executable:
-                os.chmod(placement.target, 0o755 & ~self.umask)
+            # os.open, not open(): no isatty, fstat and lseek for a file written at once. The
+            # kernel applies the umask to the mode (0o755 or 0o666 as open() gives).
+            fd = os.open(placement.target, _CREATE, 0o755 if placement.executable else 0o666)
+            try:
+                view = memoryview(placement.data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             return
         assert placement.source is not None
         if not self.copy:
@@ -265,7 +272,7 @@ class _Linker:
 
         with open(placement.source, "rb") as src, open(placement.target, "xb") as dst:
             shutil.copyfileobj(src, dst)
-        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~self.umask)
+        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~_current_umask())
 
 
 def _current_umask() -> int:
