@@ -6,23 +6,26 @@ the names and the target interpreter's platform (its tags and marker environment
 full install has resolved a plain request, `remember` records the closure in the cache
 (``closures/<root CID>.json``, the closures of the root's most recent requests: each
 wheel's project, version, file name, CID, whether it was requested and the RECORD hash of
-its WHEELSET file, in install order). A closure is found by its key, the request itself:
-the root CID, the NAMES as given, wheelset's version, and witnesses of the platform: the
-real path and identity (inode, size, mtime) of the interpreter binary, the kernel
-(``os.uname()``: the ``platform_release`` and ``platform_version`` markers) and the C
-library version (the manylinux tags). A changed witness is another key, so a stale record
-is never found. Nothing is hashed on the way (hashlib is not even loaded).
+its WHEELSET file, in install order; and the install scheme of a venv of that interpreter,
+its directory left as a placeholder, so that sysconfig is not loaded either). A closure is
+found by its key, the request itself: the root CID, the NAMES as given, wheelset's version,
+and witnesses of the platform: the real path and identity (inode, size, mtime) of the
+interpreter binary, the kernel (``os.uname()``: the ``platform_release`` and
+``platform_version`` markers) and the C library version (the manylinux tags). A changed
+witness is another key, so a stale record is never found. Nothing is hashed on the way
+(hashlib is not even loaded).
 
 `prepare` answers only when nothing else could change the outcome: the environment is a
-virtual environment of the binary running wheelset (its scheme is computed in-process, as
-the full install does), holds no distribution at all (so nothing is replaced, and no
-installed requirement can break) and no pending transaction, and every wheel of the record
-has a valid unpacked entry (`wheelset.client.unpacked`: each file's identity unchanged, else
-rehashed against the hash verified at unpacking). Anything else — a record missing, another
-interpreter, a distribution present, an entry missing or damaged — returns None and the full
-install runs. `install` then links the wheels with `wheelset.client.link`, the same layout
-and journaled transaction as the full install, so the environment ends byte for byte as the
-full install would leave it.
+virtual environment of the binary running wheelset (its scheme is the recorded one, with
+its directory put in, as sysconfig would compute it in-process), holds no distribution at
+all (so nothing is replaced, and no installed requirement can break) and no pending
+transaction, and every wheel of the record has a valid unpacked entry
+(`wheelset.client.unpacked`: each file's identity unchanged, else rehashed against the hash
+verified at unpacking). Anything else — a record missing, another interpreter, a
+distribution present, an entry missing or damaged — returns None and the full install runs.
+`install` then links the wheels with `wheelset.client.link`, the same layout and journaled
+transaction as the full install, so the environment ends byte for byte as the full install
+would leave it.
 Standard library (and wheelset's light modules) only, without dataclasses.
 Entry points: prepare(), install(), remember(), closure_key(), WarmInstall.
 """
@@ -46,6 +49,7 @@ __all__ = ["BUCKET", "WarmInstall", "closure_key", "install", "prepare", "rememb
 BUCKET = "closures"  # in the cache directory
 _VERSION = 2
 _KEEP = 16  # closures remembered per root (the most recent requests)
+_VENV = "\0venv"  # stands for the venv directory in a recorded scheme
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
 
 
@@ -98,9 +102,11 @@ def remember(
     rows = [
         [*w, link.sha256_record_hash(link.origin_file(root, w[3]))] for w in wheels
     ]  # fmt: skip
+    from wheelset.client._interpreter_probe import scheme_for_prefix
+
     closures = _read(cache_dir, root)
     closures.pop(key, None)
-    closures[key] = rows
+    closures[key] = {"wheels": rows, "scheme": scheme_for_prefix(None, _VENV)}
     kept = dict(list(closures.items())[-_KEEP:])
     doc = {"version": _VERSION, "root": root, "closures": kept}
     try:
@@ -114,7 +120,8 @@ def _path(cache_dir: str | Path, root: str) -> str:
 
 
 def _read(cache_dir: str | Path, root: str) -> dict:
-    """The closures recorded for ``root`` (key -> wheel rows); empty when none or unreadable."""
+    """The closures recorded for ``root`` (key -> {"wheels": rows, "scheme": the venv scheme
+    with the placeholder}); empty when none or unreadable."""
     try:
         with open(_path(cache_dir, root), "rb") as f:
             doc = json.load(f)
@@ -161,13 +168,14 @@ def prepare(
     key = closure_key(cid, names, python)
     if venv is None or key is None:
         return None
-    rows = _read(cache_dir, cid).get(key)
-    if not isinstance(rows, list):
-        return None
-    from wheelset.client._interpreter_probe import scheme_for_prefix
-
-    scheme = scheme_for_prefix(None, venv)
-    if _holds_distributions(scheme):
+    closure = _read(cache_dir, cid).get(key)
+    try:
+        rows, template = closure["wheels"], closure["scheme"]
+        # As sysconfig expands the venv scheme: the directory substituted, then normalised.
+        scheme = {str(k): os.path.normpath(v.replace(_VENV, venv)) for k, v in template.items()}
+        if _holds_distributions(scheme):
+            return None
+    except (TypeError, KeyError, AttributeError):
         return None
     from wheelset.client.unpacked import UnpackedCache
 
