@@ -229,9 +229,9 @@ def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
 
     cache_dir = _single(values, "cache_dir")
     if cache_dir is None:
-        from wheelset.fetch.cachedir import default_cache_dir
+        from wheelset.fetch.cachedir import default_cache_path
 
-        cache_dir = default_cache_dir()
+        cache_dir = default_cache_path()
     python = _single(values, "python")
     found = warm.prepare(root, names, python, cache_dir, os.environ)
     if found is None:
