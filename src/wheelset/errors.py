@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the no-op and warm install paths
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wheelset.ipfs.gateway import GatewayFailure
 
 __all__ = [

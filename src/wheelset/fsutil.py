@@ -12,7 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from pathlib import Path
+
+TYPE_CHECKING = False  # pathlib is not loaded on the no-op and warm install paths
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -57,7 +60,7 @@ def _owner_alive(name: str) -> bool:
     return True
 
 
-def remove_stale_temps(directory: Path) -> None:
+def remove_stale_temps(directory: str | Path) -> None:
     """Remove temp files in ``directory`` (not below it) whose process has ended."""
     with contextlib.suppress(OSError), os.scandir(directory) as entries:
         for entry in entries:
@@ -68,6 +71,13 @@ def remove_stale_temps(directory: Path) -> None:
 
 def make_temp(directory: Path, name: str) -> tuple[int, Path]:
     """A new temp file (fd, path) for ``directory/name``, mode 0600; stale ones swept first."""
+    from pathlib import Path
+
+    fd, tmp = _temp(directory, name)
+    return fd, Path(tmp)
+
+
+def _temp(directory: str | Path, name: str) -> tuple[int, str]:
     key = os.path.abspath(directory)
     with _swept_lock:
         sweep = key not in _swept
@@ -82,25 +92,27 @@ def make_temp(directory: Path, name: str) -> tuple[int, Path]:
             os.path.abspath(directory), f".{name}.{os.getpid()}-{os.urandom(6).hex()}{TEMP_SUFFIX}"
         )
         try:
-            return os.open(tmp, flags, 0o600), Path(tmp)
+            return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:
             continue
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
     """Write ``data`` so readers see the old file or the new one, never a part of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = make_temp(target.parent, target.name)
+    parent, name = os.path.split(os.path.abspath(target))
+    os.makedirs(parent, exist_ok=True)
+    fd, tmp = _temp(parent, name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give what open() gives
         os.replace(tmp, target)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
-def atomic_write_text(target: Path, text: str) -> None:
+def atomic_write_text(target: str | Path, text: str) -> None:
     """atomic_write_bytes() of UTF-8 text with Unix newlines."""
     atomic_write_bytes(target, text.encode("utf-8"))

@@ -5,6 +5,8 @@ and install without typer, httpx or pydantic, with the app's output and errors."
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +21,8 @@ from tests.support.venvs import make_venv, site_packages
 from tests.support.wheels import make_wheel
 from wheelset.build import stage
 from wheelset.cli import app
-from wheelset.client import journal, noop, warm
+from wheelset.client import journal, link, noop, warm
+from wheelset.client.unpacked import record_hash
 from wheelset.fetch.cachedir import BUCKETS
 
 DEAD = "http://127.0.0.1:9"  # nothing listens: any fetch fails
@@ -220,8 +223,9 @@ def run_probe(args: list[object], cache: Path, heavy: set[str]) -> subprocess.Co
 
 def probe(args: list[object], cache: Path) -> tuple[subprocess.CompletedProcess[str], bool]:
     """Run wheelset; (the run, whether it took the warm path: loaded none of packaging,
-    httpx, typer, installer)."""
-    done = run_probe(args, cache, {"packaging", "httpx", "typer", "installer"})
+    httpx, typer, installer — nor hashlib, typing or pathlib, which it does not need)."""
+    heavy = {"packaging", "httpx", "typer", "installer", "hashlib", "typing", "pathlib"}
+    done = run_probe(args, cache, heavy)
     return done, done.stderr.endswith("loaded: []\n")
 
 
@@ -237,7 +241,7 @@ def test_a_warm_install_links_the_recorded_closure_without_root_or_resolver(
     assert len(list((cache / warm.BUCKET).iterdir())) == 1
 
     # No gateway, no node: the recorded closure and the unpacked wheels answer, without
-    # packaging, httpx or installer.
+    # packaging, httpx, installer, hashlib, typing or pathlib.
     make_venv(fresh)
     offline = ["install", root.cid, "app", "--gateway", DEAD]
     done, warmed = probe([*offline, "--python", fresh / "bin" / "python"], cache)
@@ -293,12 +297,23 @@ def test_the_warm_path_steps_aside_whenever_the_outcome_could_differ(
     assert b"tampered" not in (site_packages(venv) / "lib_a" / "__init__.py").read_bytes()
     assert into_fresh_venv()
 
-    # A record whose key does not match its name, or that is not JSON, is no record.
+    # A record of another request, of another root, or that is not JSON, is no record.
     key = warm.closure_key(str(root.cid), ["app"], str(venv / "bin" / "python"))
-    record = cache / warm.BUCKET / f"{key}.json"
-    doc = record.read_text()
-    record.write_text(doc.replace('"key": "', '"key": "0'))
+    record = cache / warm.BUCKET / f"{root.cid}.json"
+    doc = json.loads(record.read_text())
+    rows = doc["closures"].pop(key)
+    renamed = {**doc["closures"], key.replace('["app"]', '["apps"]'): rows}
+    record.write_text(json.dumps({**doc, "closures": renamed}))
     assert not into_fresh_venv()  # (the full install records it again)
+    record.write_text(json.dumps({**doc, "root": "Qm" + "1" * 44, "closures": {key: rows}}))
+    assert not into_fresh_venv()
     record.write_text("{")
     assert not into_fresh_venv()
     assert into_fresh_venv()
+
+
+def test_the_known_record_hashes_are_those_of_their_contents() -> None:
+    # The warm path writes INSTALLER and REQUESTED with these hashes in RECORD, unhashed.
+    assert link._KNOWN_HASHES
+    for content, known in link._KNOWN_HASHES.items():
+        assert known == record_hash("sha256", hashlib.sha256(content).digest())

@@ -25,7 +25,7 @@ def _wheel(tmp_path: Path) -> Path:
 def test_an_entry_is_reused_by_identity_and_rehashed_when_it_changes(tmp_path: Path) -> None:
     cache = UnpackedCache(tmp_path / "cache")
     wheel = cache.unpack(CID, _wheel(tmp_path), "demo-1.0-py3-none-any.whl")
-    module = wheel.tree / "demo" / "__init__.py"
+    module = Path(wheel.tree) / "demo" / "__init__.py"
     assert module.read_bytes() == b"A = 1\n"
     assert {f.path for f in wheel.files} == {
         "demo/__init__.py",

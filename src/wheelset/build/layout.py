@@ -13,10 +13,10 @@ INCOMPLETE_MARKER.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 TYPE_CHECKING = False  # not typing's: the no-op install loads this module and not typing
 if TYPE_CHECKING:
+    from pathlib import Path  # (nor pathlib: callers pass their Path)
+
     from wheelset.ipfs.cid import CID
 
 __all__ = [

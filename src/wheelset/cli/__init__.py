@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not loaded on the no-op and warm install paths
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["app", "main"]
 

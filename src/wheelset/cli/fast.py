@@ -19,9 +19,12 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from wheelset.gcpause import cycle_collection_paused
+
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the no-op and warm paths
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["run_fast"]
 
@@ -195,6 +198,8 @@ def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]
 
 
 def _path(values: dict[str, list[str]], name: str) -> Path | None:
+    from pathlib import Path
+
     value = _single(values, name)
     return Path(value) if value is not None else None
 
@@ -222,16 +227,15 @@ def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
         return None
     from wheelset.client import warm
 
-    cache_dir = _path(values, "cache_dir")
+    cache_dir = _single(values, "cache_dir")
     if cache_dir is None:
-        from wheelset.fetch.cachedir import default_cache_dir
+        from wheelset.fetch.cachedir import default_cache_path
 
-        cache_dir = default_cache_dir()
+        cache_dir = default_cache_path()
     python = _single(values, "python")
     found = warm.prepare(root, names, python, cache_dir, os.environ)
     if found is None:
         return None
-    from wheelset.cli.errors import failure_code
     from wheelset.cli.run import installed_report, sigterm_rolls_back
     from wheelset.client import noop
     from wheelset.errors import InstallError
@@ -239,11 +243,13 @@ def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
     try:
         with sigterm_rolls_back():
             warm.install(found, compile_bytecode="--compile" in values)
-    except InstallError as e:
-        if e.code == "CONFLICT":  # (before any change) e.g. another install got there first:
-            return None  # the full install tells "already installed" from a real conflict
-        return failure_code(e)
     except (Exception, KeyboardInterrupt) as e:
+        if isinstance(e, InstallError) and e.code == "CONFLICT":
+            # (before any change) e.g. another install got there first: the full install
+            # tells "already installed" from a real conflict.
+            return None
+        from wheelset.cli.errors import failure_code  # (it loads typing)
+
         code = failure_code(e)
         if code is None:
             raise

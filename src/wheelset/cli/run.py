@@ -16,12 +16,13 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from wheelset.errors import UsageError, WheelsetError
 
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install path
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wheelset.client.install import InstallPlan, InstallReport
     from wheelset.client.interpreter import Interpreter
 
@@ -84,6 +85,8 @@ def environment_of(
         raise UsageError("--target and --prefix exclude each other")
     prefix_text = str(prefix.resolve()) if prefix is not None else None
     if python is None:
+        from pathlib import Path
+
         python = find_environment(os.environ, Path.cwd(), system=system)
         if python is None and target is None and prefix is None:
             raise WheelsetError(
@@ -140,7 +143,6 @@ def run_install(
     from wheelset.cli.progress import ProgressBar
     from wheelset.cli.wiring import open_root
     from wheelset.client.install import WheelFetch, install_wheels, plan_install
-    from wheelset.client.reqfile import read_requirements
     from wheelset.client.resolve import parse_requirements
     from wheelset.fetch.http import http_client
 
@@ -153,6 +155,8 @@ def run_install(
             return
         requested = parse_requirements(list(names))
         for path in requirement:
+            from wheelset.client.reqfile import read_requirements
+
             requested += read_requirements(path)
         if not requested:
             raise UsageError("nothing to install: give NAMES or -r FILE")

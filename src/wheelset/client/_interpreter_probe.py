@@ -14,7 +14,10 @@ import json
 import os
 import sys
 import sysconfig
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not loaded on the warm install path
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def scheme_for_prefix(prefix: str | None, venv: str | None = None) -> dict[str, str]:

@@ -20,15 +20,17 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import namedtuple
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from wheelset.client import _interpreter_probe
 from wheelset.errors import InterpreterError
 
+TYPE_CHECKING = False  # typing is not loaded on the warm install path
 if TYPE_CHECKING:
-    from wheelset.model.platforms import Platform
+    from pathlib import Path
+    from typing import Any
+
 
 __all__ = [
     "Interpreter",
@@ -43,12 +45,11 @@ __all__ = [
 _PROBE_TIMEOUT = 60.0  # seconds
 
 
-class Interpreter(NamedTuple):
-    """An interpreter and the scheme (purelib, platlib, scripts, data, headers) to install into."""
+class Interpreter(namedtuple("Interpreter", "executable platform scheme")):
+    """An interpreter (``executable``, str), its Platform (marker environment and tags, best
+    first) and the scheme (purelib, platlib, scripts, data, headers) to install into."""
 
-    executable: str
-    platform: Platform  # its marker environment and tags, best first
-    scheme: dict[str, str]
+    __slots__ = ()
 
 
 def _from_description(doc: dict[str, Any]) -> Interpreter:
@@ -80,13 +81,14 @@ def sibling_venv(executable: str) -> str | None:
     """
     if sys.prefix == sys.base_prefix:
         return None
-    path = Path(os.path.abspath(executable))
+    path = os.path.abspath(executable)
     base = getattr(sys, "_base_executable", None)
-    if base is None or not path.exists() or path.resolve() != Path(base).resolve():
+    if base is None or not os.path.exists(path) or os.path.realpath(path) != os.path.realpath(base):
         return None
-    for directory in (path.parent, path.parent.parent):
-        if (directory / "pyvenv.cfg").is_file():
-            return str(directory)
+    parent = os.path.dirname(path)
+    for directory in (parent, os.path.dirname(parent)):
+        if os.path.isfile(os.path.join(directory, "pyvenv.cfg")):
+            return directory
     return None
 
 
@@ -157,6 +159,8 @@ def find_environment(environ: Mapping[str, str], cwd: Path, *, system: bool = Fa
         InterpreterError: $VIRTUAL_ENV names a directory without a python, or ``system``
             is asked for and there is no python3 on PATH.
     """
+    from pathlib import Path
+
     active = environ.get("VIRTUAL_ENV")
     if active:
         python = _venv_python(Path(active))

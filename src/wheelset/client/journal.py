@@ -39,11 +39,14 @@ import os
 import signal
 import threading
 import time
+from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from wheelset.errors import JournalError
+
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install path
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "STATE_DIR",
@@ -64,15 +67,15 @@ _BACKUP = "backup"
 _PAUSE_HOOK = "WHEELSET_TEST_PAUSE_AFTER"
 
 
-class Recovery(NamedTuple):
-    """What `recover` did: ``rolled back`` or ``finished`` an interrupted transaction."""
+class Recovery(namedtuple("Recovery", "action restored removed")):
+    """What `recover` did: ``action`` (str) "rolled back" or "finished" an interrupted
+    transaction, ``restored`` files moved back, ``removed`` files of the interrupted change
+    deleted (ints)."""
 
-    action: str
-    restored: int  # files moved back
-    removed: int  # files of the interrupted change deleted
+    __slots__ = ()
 
 
-def _fsync_directory(directory: Path) -> None:
+def _fsync_directory(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -80,14 +83,14 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_journal(state_dir: Path, doc: dict[str, object]) -> None:
+def _write_journal(state_dir: str, doc: dict[str, object]) -> None:
     """Replace the journal durably: temp file, fsync, rename, fsync of the directory."""
-    tmp = state_dir / f"{_JOURNAL}.tmp"
+    tmp = os.path.join(state_dir, f"{_JOURNAL}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f, separators=(",", ":"))
+        f.write(json.dumps(doc, separators=(",", ":")))  # (json.dump encodes in Python)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, state_dir / _JOURNAL)
+    os.replace(tmp, os.path.join(state_dir, _JOURNAL))
     _fsync_directory(state_dir)
 
 
@@ -109,7 +112,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def environment_lock(directory: Path) -> Iterator[None]:
+def environment_lock(directory: str | Path) -> Iterator[None]:
     """Exclusive use of an environment, held by an flock on its purelib directory.
 
     Raises:
@@ -168,12 +171,12 @@ class Transaction:
 
     def __init__(
         self,
-        state_parent: Path,
+        state_parent: str | Path,
         creates: Sequence[str],
         dirs: Sequence[str],
         removes: Sequence[str],
     ):
-        self.state_dir = state_parent / STATE_DIR
+        self.state_dir = os.path.join(state_parent, STATE_DIR)
         self._creates = list(creates)
         self._dirs = list(dirs)
         self._removes = list(removes)
@@ -192,9 +195,10 @@ class Transaction:
 
     def __enter__(self) -> Transaction:
         try:
-            self.state_dir.mkdir(exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.state_dir)
             if self._removes:
-                (self.state_dir / _BACKUP).mkdir()
+                os.mkdir(os.path.join(self.state_dir, _BACKUP))
             _write_journal(self.state_dir, self._doc("applying"))
         except OSError as e:
             _remove_tree(self.state_dir)
@@ -211,15 +215,16 @@ class Transaction:
         """Count one file change (the test hook may pause here)."""
         self._steps += 1
         if self._pause is not None and self._steps == self._pause[0]:
-            Path(self._pause[1]).touch()
+            with open(self._pause[1], "a"):
+                pass
             time.sleep(60)
 
     def remove_all(self) -> None:
         """Move every file to be removed aside (in journal order, so backups are numbered)."""
-        backup = self.state_dir / _BACKUP
+        backup = os.path.join(self.state_dir, _BACKUP)
         for number, path in enumerate(self._removes):
             if _exists(path):
-                _move(path, str(backup / str(number)))
+                _move(path, os.path.join(backup, str(number)))
                 self.step()
         for directory in _emptied_directories(self._removes):
             with contextlib.suppress(OSError):
@@ -273,12 +278,12 @@ def _compiled_of(path: str) -> list[str]:
     return [os.path.join(cache, n) for n in names if n.startswith(stem) and n.endswith(".pyc")]
 
 
-def _roll_back(state_dir: Path, doc: dict[str, object]) -> tuple[int, int]:
+def _roll_back(state_dir: str, doc: dict[str, object]) -> tuple[int, int]:
     """Restore what was moved aside, delete what was created; (restored, removed)."""
     creates = [str(p) for p in doc["creates"]]  # type: ignore[union-attr]
     removes = [str(p) for p in doc["removes"]]  # type: ignore[union-attr]
     dirs = [str(p) for p in doc["dirs"]]  # type: ignore[union-attr]
-    backup = state_dir / _BACKUP
+    backup = os.path.join(state_dir, _BACKUP)
     restored = removed = 0
     old = set(removes)
     for path in creates:
@@ -290,7 +295,7 @@ def _roll_back(state_dir: Path, doc: dict[str, object]) -> tuple[int, int]:
             os.unlink(path)
             removed += 1
     for number, path in enumerate(removes):
-        saved = backup / str(number)
+        saved = os.path.join(backup, str(number))
         if _exists(saved):  # else it was never moved and is still in place
             os.makedirs(os.path.dirname(path), exist_ok=True)
             os.replace(saved, path)
@@ -302,30 +307,31 @@ def _roll_back(state_dir: Path, doc: dict[str, object]) -> tuple[int, int]:
     return restored, removed
 
 
-def _finish(state_dir: Path) -> None:
+def _finish(state_dir: str) -> None:
     """Drop the backups, then the journal (last: while it exists, recovery can still run)."""
-    if os.path.lexists(state_dir / _BACKUP):
-        _remove_tree(state_dir / _BACKUP)
+    backup = os.path.join(state_dir, _BACKUP)
+    if os.path.lexists(backup):
+        _remove_tree(backup)
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(state_dir / _JOURNAL)
+        os.unlink(os.path.join(state_dir, _JOURNAL))
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(state_dir / f"{_JOURNAL}.tmp")
+        os.unlink(os.path.join(state_dir, f"{_JOURNAL}.tmp"))
     with contextlib.suppress(OSError):
         os.rmdir(state_dir)
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_tree(path: str) -> None:
     import shutil  # a fresh install has no backups: not loaded then
 
     shutil.rmtree(path, ignore_errors=True)
 
 
-def pending(state_parent: Path) -> bool:
+def pending(state_parent: str | Path) -> bool:
     """Whether an interrupted transaction left its state here."""
-    return (state_parent / STATE_DIR).exists()
+    return os.path.exists(os.path.join(state_parent, STATE_DIR))
 
 
-def recover(state_parent: Path) -> Recovery | None:
+def recover(state_parent: str | Path) -> Recovery | None:
     """Bring back the environment after an interrupted transaction (None: nothing to do).
 
     Call with the environment locked. A journal that says committed is finished (backups
@@ -335,12 +341,13 @@ def recover(state_parent: Path) -> Recovery | None:
     Raises:
         JournalError: the journal cannot be read or the files cannot be restored.
     """
-    state_dir = state_parent / STATE_DIR
-    if not state_dir.exists():
+    state_dir = os.path.join(state_parent, STATE_DIR)
+    if not os.path.exists(state_dir):
         return None
-    journal = state_dir / _JOURNAL
+    journal = os.path.join(state_dir, _JOURNAL)
     try:
-        text = journal.read_text(encoding="utf-8")
+        with open(journal, encoding="utf-8") as f:
+            text = f.read()
     except FileNotFoundError:
         _finish(state_dir)
         return Recovery("cleaned", 0, 0)

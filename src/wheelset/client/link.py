@@ -18,18 +18,19 @@ from __future__ import annotations
 
 import csv
 import errno
-import hashlib
 import io
 import json
 import os
+from collections import namedtuple
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from wheelset.client import journal
 from wheelset.client.unpacked import UnpackedWheel, record_hash
 from wheelset.errors import InstallError
-from wheelset.progress import NO_PROGRESS, Progress
+
+TYPE_CHECKING = False  # typing (and so wheelset.progress) is not loaded on the warm path
+if TYPE_CHECKING:
+    from wheelset.progress import Progress
 
 __all__ = ["ORIGIN_FILE", "Placement", "Wheel", "apply", "lay_out_wheels", "layout"]
 
@@ -38,27 +39,47 @@ __all__ = ["ORIGIN_FILE", "Placement", "Wheel", "apply", "lay_out_wheels", "layo
 # ignore unknown files there, and remove it with the rest because it is in RECORD).
 INSTALLER = b"wheelset\n"
 ORIGIN_FILE = "WHEELSET"
+# The RECORD hashes of INSTALLER and of the empty REQUESTED: with these and the WHEELSET
+# hashes a closure record carries, the warm install never loads hashlib.
+_KNOWN_HASHES = {
+    INSTALLER: "sha256=2P7CaEb_MIGpgwOszjiVxZkSprNcZEmyBCGlslvPOrY",
+    b"": "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU",
+}
 
 
-class Wheel(NamedTuple):
-    """A wheel to install: its project (canonical name), version, file name and CID, and its
-    verified unpacked entry."""
+class Wheel(
+    namedtuple(
+        "Wheel", "name version filename cid unpacked requested origin_hash", defaults=(None,)
+    )
+):
+    """A wheel to install: its project (canonical name), version, file name and CID (str),
+    its verified ``unpacked`` entry (UnpackedWheel), whether it was ``requested`` by the
+    user (PEP 376 REQUESTED), not only a dependency, and the RECORD hash of its WHEELSET file
+    (`origin_file`) when already known (else None: computed)."""
 
-    name: str
-    version: str
-    filename: str
-    cid: str
-    unpacked: UnpackedWheel
-    requested: bool  # asked for by the user (PEP 376 REQUESTED), not only a dependency
+    __slots__ = ()
 
 
-class Placement(NamedTuple):
-    """One file a wheel puts into the environment: linked from ``source`` or written."""
+def origin_file(root: str, cid: str) -> bytes:
+    """The WHEELSET file of the wheel ``cid`` installed from ``root``."""
+    return json.dumps({"root": root, "wheel": cid}).encode()
 
-    target: str
-    source: str | None
-    data: bytes | None
-    executable: bool
+
+def sha256_record_hash(content: bytes) -> str:
+    """The RECORD hash (sha256) of ``content``."""
+    known = _KNOWN_HASHES.get(content)
+    if known is not None:
+        return known
+    import hashlib
+
+    return record_hash("sha256", hashlib.sha256(content).digest())
+
+
+class Placement(namedtuple("Placement", "target source data executable")):
+    """One file a wheel puts into the environment: ``target`` (str) linked from ``source``
+    (str) or written with ``data`` (bytes); ``executable`` (bool)."""
+
+    __slots__ = ()
 
 
 def lay_out_wheels(
@@ -74,14 +95,15 @@ def lay_out_wheels(
     starts: dict[int, str] = {}
     owners: dict[str, Wheel] = {}
     for wheel in wheels:
-        metadata = {
-            "INSTALLER": INSTALLER,
-            ORIGIN_FILE: json.dumps({"root": root, "wheel": wheel.cid}).encode(),
-        }
+        origin = origin_file(root, wheel.cid)
+        metadata = {"INSTALLER": INSTALLER, ORIGIN_FILE: origin}
         if wheel.requested:
             metadata["REQUESTED"] = b""
+        known = {origin: wheel.origin_hash} if wheel.origin_hash else {}
         starts[len(placements)] = f"{wheel.name} {wheel.version}"
-        laid_out = layout(wheel.name, wheel.filename, wheel.unpacked, scheme, executable, metadata)
+        laid_out = layout(
+            wheel.name, wheel.filename, wheel.unpacked, scheme, executable, metadata, known
+        )
         for placement in laid_out:
             other = owners.setdefault(placement.target, wheel)
             if other is not wheel:
@@ -101,6 +123,7 @@ def layout(
     scheme: Mapping[str, str],
     executable: str,
     metadata: Mapping[str, bytes],
+    known_hashes: Mapping[bytes, str] | None = None,
 ) -> list[Placement]:
     """Every file the wheel ``filename`` of project ``name`` installs, RECORD last (nothing is
     touched yet). ``metadata``: the dist-info files the installer adds (name -> content).
@@ -145,6 +168,8 @@ def layout(
             if content.startswith(b"#!python"):
                 end = content.find(b"\n")
                 content = f"#!{executable}".encode() + (content[end:] if end >= 0 else b"\n")
+                import hashlib
+
                 algorithm = file.hash.partition("=")[0]
                 digest = record_hash(algorithm, hashlib.new(algorithm, content).digest())
                 add(target, None, content, True, digest, len(content))
@@ -155,11 +180,10 @@ def layout(
         add(target, source, None, file.executable, file.hash, file.size)
     if has_points:
         for target, content in _entry_point_scripts(filename, wheel, scheme, executable):
-            digest = record_hash("sha256", hashlib.sha256(content).digest())
-            add(target, None, content, True, digest, len(content))
+            add(target, None, content, True, sha256_record_hash(content), len(content))
     info = os.path.join(root_dir, wheel.dist_info)
     for meta_name, content in metadata.items():
-        digest = record_hash("sha256", hashlib.sha256(content).digest())
+        digest = (known_hashes or {}).get(content) or sha256_record_hash(content)
         add(os.path.join(info, meta_name), None, content, False, digest, len(content))
     record_target = os.path.join(info, "RECORD")
     rows.append((os.path.relpath(record_target, root_dir).replace(os.sep, "/"), "", ""))
@@ -214,19 +238,26 @@ def _new_dirs(targets: Sequence[str]) -> list[str]:
     return missing
 
 
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # as open(path, "xb")
+
+
 class _Linker:
     """Hard links from the unpacked cache; copies once linking is refused (other device)."""
 
     def __init__(self) -> None:
         self.copy = False
-        self.umask = _current_umask()
 
     def place(self, placement: Placement) -> None:
         if placement.data is not None:
-            with open(placement.target, "xb") as f:
-                f.write(placement.data)
-            if placement.executable:
-                os.chmod(placement.target, 0o755 & ~self.umask)
+            # os.open, not open(): no isatty, fstat and lseek for a file written at once. The
+            # kernel applies the umask to the mode (0o755 or 0o666 as open() gives).
+            fd = os.open(placement.target, _CREATE, 0o755 if placement.executable else 0o666)
+            try:
+                view = memoryview(placement.data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             return
         assert placement.source is not None
         if not self.copy:
@@ -241,7 +272,7 @@ class _Linker:
 
         with open(placement.source, "rb") as src, open(placement.target, "xb") as dst:
             shutil.copyfileobj(src, dst)
-        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~self.umask)
+        os.chmod(placement.target, (0o755 if placement.executable else 0o644) & ~_current_umask())
 
 
 def _current_umask() -> int:
@@ -257,7 +288,7 @@ def apply(
     *,
     compile_with: str | None = None,
     on_file: Mapping[int, str] | None = None,
-    progress: Progress = NO_PROGRESS,
+    progress: Progress | None = None,
 ) -> None:
     """Remove the files ``removes`` and create ``placements`` in one journaled transaction,
     with the environment (its ``purelib``) locked. ``on_file`` names the distribution whose
@@ -274,7 +305,7 @@ def apply(
         os.makedirs(purelib, exist_ok=True)
     except OSError as e:
         raise InstallError(f"cannot create {purelib}: {e.strerror}", code="ENVIRONMENT") from e
-    state_parent = Path(purelib)
+    state_parent = purelib
     with journal.environment_lock(state_parent):
         journal.recover(state_parent)
         leaving = set(removes)
@@ -297,7 +328,7 @@ def apply(
                 transaction.make_dirs()
                 made: set[str] = set(dirs)
                 for number, placement in enumerate(placements):
-                    if on_file is not None and number in on_file:
+                    if on_file is not None and progress is not None and number in on_file:
                         progress.item(on_file[number], "installing")
                     parent = os.path.dirname(placement.target)
                     if parent not in made:

@@ -29,7 +29,6 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from wheelset.build.layout import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
 
@@ -218,8 +217,9 @@ def remember(
         "witnesses": [[p, _identity(p)] for p in paths],
     }
     kept = dict(list(entries.items())[-_KEEP:])
-    doc = json.dumps({"version": _VERSION, "requests": kept}, indent=0).encode()
+    # Compact: an indented document is encoded in Python, not by the C encoder.
+    doc = json.dumps({"version": _VERSION, "requests": kept}, separators=(",", ":")).encode()
     try:
-        atomic_write_bytes(Path(directory, RECORD_FILE), doc)
+        atomic_write_bytes(os.path.join(directory, RECORD_FILE), doc)
     except OSError:
         return

@@ -15,7 +15,6 @@ ResolutionError and its subclasses.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -151,6 +150,8 @@ def _error(
         candidates = index.by_name.get(name, [])
         if not candidates and parent is None:
             names = list(all_names()) if all_names is not None else list(index.by_name)
+            import difflib  # (only for this hint)
+
             close = difflib.get_close_matches(name, names, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             return UnknownProject(f"no project {name!r} in this root{hint}")

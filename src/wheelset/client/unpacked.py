@@ -19,20 +19,19 @@ Entry points: UnpackedCache, UnpackedWheel, UnpackedFile, UnpackError.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import stat
+from collections import namedtuple
 from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
 from wheelset.errors import UnpackError
 
+TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install path
 if TYPE_CHECKING:
     import zipfile
+    from pathlib import Path
 
 __all__ = ["UnpackError", "UnpackedCache", "UnpackedFile", "UnpackedWheel"]
 
@@ -47,21 +46,21 @@ _MAX_EXTRA = 256 << 20
 _MAX_MEMBERS = 200_000
 
 
-class UnpackedFile(NamedTuple):
-    path: str  # the member's path in the wheel (POSIX)
-    hash: str  # as in RECORD: "<algorithm>=<urlsafe base64, no padding>"
-    size: int
-    executable: bool
+class UnpackedFile(namedtuple("UnpackedFile", "path hash size executable")):
+    """One file of an unpacked wheel: ``path`` (str, the member's POSIX path in the wheel),
+    ``hash`` (str, as in RECORD: "<algorithm>=<urlsafe base64, no padding>"), ``size``
+    (int), ``executable`` (bool)."""
+
+    __slots__ = ()
 
 
-class UnpackedWheel(NamedTuple):
-    """A verified wheel on disk: ``tree / file.path`` for each file (RECORD itself excluded)."""
+class UnpackedWheel(namedtuple("UnpackedWheel", "cid tree dist_info root_is_purelib files")):
+    """A verified wheel on disk: ``cid`` (str, the wheel's CID), ``tree`` (str, the directory
+    holding ``tree/<file.path>`` for each file, RECORD itself excluded), ``dist_info`` (str,
+    e.g. "foo-1.0.dist-info"), ``root_is_purelib`` (bool), ``files`` (tuple of
+    UnpackedFile)."""
 
-    cid: str  # the wheel's CID (text)
-    tree: Path
-    dist_info: str  # e.g. "foo-1.0.dist-info"
-    root_is_purelib: bool
-    files: tuple[UnpackedFile, ...]
+    __slots__ = ()
 
     @property
     def data_dir(self) -> str:
@@ -69,10 +68,14 @@ class UnpackedWheel(NamedTuple):
 
 
 def record_hash(algorithm: str, digest: bytes) -> str:
+    import base64  # (not loaded by the warm install, which hashes nothing)
+
     return f"{algorithm}=" + base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
-def _hash_file(path: Path, algorithm: str) -> str:
+def _hash_file(path: str, algorithm: str) -> str:
+    import hashlib  # (not loaded by the warm install while every identity holds)
+
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -87,25 +90,33 @@ def _identity(st: os.stat_result) -> list[int]:
 class UnpackedCache:
     """Unpacked wheels under ``<cache dir>/unpacked``; safe for concurrent processes."""
 
-    def __init__(self, cache_dir: Path):
-        self.directory = cache_dir / "unpacked"
+    def __init__(self, cache_dir: str | os.PathLike[str]):
+        self._directory = os.path.join(cache_dir, "unpacked")
+
+    @property
+    def directory(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._directory)
 
     def get(self, cid: str) -> UnpackedWheel | None:
         """The valid entry for ``cid``, or None (an invalid entry is removed)."""
-        entry = self.directory / cid
+        entry = os.path.join(self._directory, cid)
         try:
-            doc = json.loads((entry / _ENTRY).read_bytes())
-            wheel, identities = _from_doc(cid, entry / _TREE, doc)
+            with open(os.path.join(entry, _ENTRY), "rb") as f:
+                doc = json.load(f)
+            wheel, identities = _from_doc(cid, os.path.join(entry, _TREE), doc)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             self._discard(entry)
             return None
         changed = False
+        tree = wheel.tree + os.sep
         for file, identity in zip(wheel.files, identities, strict=True):
-            path = wheel.tree / file.path
+            path = tree + file.path
             try:
-                st = path.lstat()
+                st = os.lstat(path)
             except OSError:
                 self._discard(entry)
                 return None
@@ -121,9 +132,9 @@ class UnpackedCache:
                 _write_entry(entry, wheel)
         return wheel
 
-    def _discard(self, entry: Path) -> None:
+    def _discard(self, entry: str | Path) -> None:
         with contextlib.suppress(OSError):
-            (entry / _ENTRY).unlink()
+            os.unlink(os.path.join(entry, _ENTRY))
         _remove_tree(entry)
 
     def unpack(self, cid: str, wheel_path: Path, filename: str) -> UnpackedWheel:
@@ -151,8 +162,8 @@ class UnpackedCache:
                 if got is None:
                     raise
                 return got
-            return UnpackedWheel(cid, final / _TREE, wheel.dist_info, wheel.root_is_purelib,
-                                 wheel.files)  # fmt: skip
+            return UnpackedWheel(cid, str(final / _TREE), wheel.dist_info,
+                                 wheel.root_is_purelib, wheel.files)  # fmt: skip
         except BaseException:
             _remove_tree(work)
             raise
@@ -167,7 +178,7 @@ class UnpackedCache:
                 _remove_tree(child)
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_tree(path: str | Path) -> None:
     import shutil  # not loaded by the warm install, which never removes an entry
 
     shutil.rmtree(path, ignore_errors=True)
@@ -183,10 +194,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _write_entry(entry: Path, wheel: UnpackedWheel) -> None:
+def _write_entry(entry: str | Path, wheel: UnpackedWheel) -> None:
     files = []
     for file in wheel.files:
-        st = (entry / _TREE / file.path).lstat()
+        st = os.lstat(os.path.join(entry, _TREE, file.path))
         files.append([file.path, file.hash, file.size, file.executable, *_identity(st)])
     doc = {
         "cid": str(wheel.cid),
@@ -194,12 +205,13 @@ def _write_entry(entry: Path, wheel: UnpackedWheel) -> None:
         "root_is_purelib": wheel.root_is_purelib,
         "files": files,
     }
-    tmp = entry / f".{_ENTRY}.{os.getpid()}"
-    tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, entry / _ENTRY)
+    tmp = os.path.join(entry, f".{_ENTRY}.{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps(doc, separators=(",", ":")))
+    os.replace(tmp, os.path.join(entry, _ENTRY))
 
 
-def _from_doc(cid: str, tree: Path, doc: dict) -> tuple[UnpackedWheel, list[list[int]]]:
+def _from_doc(cid: str, tree: str, doc: dict) -> tuple[UnpackedWheel, list[list[int]]]:
     if doc["cid"] != cid or not isinstance(doc["files"], list) or not doc["files"]:
         raise ValueError("entry.json does not describe this wheel")
     files = []
@@ -232,6 +244,7 @@ def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tup
     (hash, size); every file but RECORD itself must have a hash of a guaranteed, unbroken
     algorithm and a size."""
     import csv
+    import hashlib
 
     try:
         text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
@@ -335,7 +348,7 @@ def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedW
     if not version.startswith("1."):
         raise UnpackError(f"{filename}: Wheel-Version {version or '?'} is not 1.x")
     purelib = fields.get("Root-Is-Purelib", "").strip().lower() == "true"
-    return UnpackedWheel(cid, tree, dist_info, purelib, tuple(files))
+    return UnpackedWheel(cid, str(tree), dist_info, purelib, tuple(files))
 
 
 def _member_problem(
@@ -364,6 +377,8 @@ def _copy(
     zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str, size: int
 ) -> tuple[str, int]:
     """Write one member, hashing it; stop reading one byte past the RECORD size."""
+    import hashlib
+
     digest = hashlib.new(algorithm)
     written = 0
     with zf.open(info) as source, open(target, "xb") as out:

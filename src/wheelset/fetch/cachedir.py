@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
-__all__ = ["BUCKETS", "default_cache_dir"]
+TYPE_CHECKING = False  # pathlib is not loaded on the no-op and warm install paths
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["BUCKETS", "default_cache_dir", "default_cache_path"]
 
 # closures: the closures install resolved (wheelset.client.warm).
 BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked", "closures")
@@ -18,7 +21,14 @@ BUCKETS = ("files", "sha256", "metadata", "core-metadata", "blocks", "unpacked",
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """``$WHEELSET_CACHE_DIR``, else ``$XDG_CACHE_HOME/wheelset``, else ``~/.cache/wheelset``."""
+    from pathlib import Path
+
+    return Path(default_cache_path(environ))
+
+
+def default_cache_path(environ: Mapping[str, str] = os.environ) -> str:
+    """default_cache_dir() as a string."""
     if explicit := environ.get("WHEELSET_CACHE_DIR"):
-        return Path(explicit)
-    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wheelset"
+        return explicit
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "wheelset")
