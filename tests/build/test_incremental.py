@@ -374,3 +374,93 @@ def test_projects_growing_and_shrinking_at_once(tmp_path: Path, monkeypatch) -> 
     build_collection(collection, out=out)
     assert updates[-1] is True  # updated in place
     _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    """Trust stat data at once (not only after 2 s) and record which project directories
+    the build reads again to compare their content."""
+    from wheelset.build import stage
+
+    monkeypatch.setattr(stage, "_RACY_NS", 0)
+    reads: list[str] = []
+    read = stage._read_project
+    monkeypatch.setattr(stage, "_read_project", lambda *a: reads.append(a[1]) or read(*a))
+    return reads
+
+
+def _remove_project(collection: Path, i: int) -> None:
+    folder = (collection / relpath_for(f"{_name(i)}-1.0-py3-none-any.whl")).parent
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_each_kind_of_change_is_found_by_the_stat_sweep(
+    tmp_path: Path, monkeypatch, jobs: int
+) -> None:
+    """One change at a time, with stat data trusted at once: the sweep finds each (and
+    reads nothing else again), and the result is a fresh build's. On two processes the
+    prefix directories are shared with a forked child."""
+    reads = _counting_reads(monkeypatch)
+    collection = _collection(tmp_path / "declarations", 40)
+    out = tmp_path / "out"
+    build_collection(collection, out=out, jobs=jobs)
+
+    def rebuild(*expected: int) -> BuildResult:
+        reads.clear()
+        result = build_collection(collection, out=out, jobs=jobs)
+        assert set(reads) == {_rel_of(i) for i in expected}  # compared, or built
+        _assert_same_as_fresh(collection, out, tmp_path)
+        return result
+
+    assert rebuild().rebuilt == 0  # nothing changed: nothing read
+    time.sleep(0.02)  # time stamps tick coarsely: changes below get later ones
+
+    # Edited in place, same size, mtime put back: only its ctime tells.
+    path = collection / _rel_of(5) / f"{_name(5)}-1.0-py3-none-any.toml"
+    before = path.stat()
+    path.write_text(path.read_text().replace("size = 1000", "size = 1001"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert rebuild(5).rebuilt == 1
+
+    # Replaced by a rename (an editor's save), same size and mtime: its inode tells.
+    path = collection / _rel_of(6) / f"{_name(6)}-1.0-py3-none-any.toml"
+    before = path.stat()
+    edited = path.with_name(path.name + ".new")
+    edited.write_text(path.read_text().replace("size = 1000", "size = 1002"))
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    edited.replace(path)
+    assert rebuild(6).rebuilt == 1
+
+    # A file added beside a project's declaration: its directory's time stamps tell.
+    added = _write(collection, 8, version="2.0")
+    assert rebuild(8).rebuilt == 1
+    added.unlink()  # and removed again
+    assert rebuild(8).rebuilt == 1
+
+    _remove_project(collection, 9)  # a project directory removed (9 named 4: 4 too)
+    assert rebuild(4).rebuilt == 1
+    _write(collection, 9, dependencies=[f"{_name(4)}>=1"])  # and back
+    assert rebuild(9, 4).rebuilt == 2
+
+    # A project renamed: its directory and declaration moved to the new name's place.
+    _remove_project(collection, 10)
+    renamed = 1000 + next(i for i in range(1000) if _rel_of(1000 + i)[:2] == _rel_of(10)[:2])
+    _write(collection, renamed)
+    assert rebuild(renamed, 5).rebuilt == 2  # 10 depended on 5
+
+    # A project in a prefix directory that did not exist before.
+    known = {p.name for p in collection.iterdir()}
+    new = next(i for i in range(2000, 9000) if _rel_of(i)[:2] not in known)
+    _write(collection, new)
+    assert rebuild(new).rebuilt == 1
+    _remove_project(collection, new)  # the prefix directory left empty, then removed
+    assert rebuild().rebuilt == 0
+    (collection / _rel_of(new)).parent.rmdir()
+    assert rebuild().rebuilt == 0
+
+
+def _rel_of(i: int) -> str:
+    return relpath_for(f"{_name(i)}-1.0-py3-none-any.whl").parent.as_posix()
