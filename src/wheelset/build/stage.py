@@ -49,8 +49,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import multiprocessing
-import multiprocessing.pool
 import os
 import shutil
 import tempfile
@@ -58,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -111,6 +109,9 @@ from wheelset.model.declarations import Declaration, prefix_of, relpath_for
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
+
+if TYPE_CHECKING:  # imported when workers start: an incremental build has no pool
+    import multiprocessing.pool
 
 __all__ = [
     "CAR_FILE",
@@ -504,6 +505,8 @@ def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
     are they terminated: termination is by SIGTERM, which the CLI turns into an exception
     (to clean up), and a worker interrupted while it holds the task queue's lock leaves
     the others, and the join, waiting for ever."""
+    import multiprocessing.pool
+
     pool = multiprocessing.get_context("fork").Pool(jobs)
     try:
         yield pool
