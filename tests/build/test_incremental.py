@@ -464,3 +464,70 @@ def test_each_kind_of_change_is_found_by_the_stat_sweep(
 
 def _rel_of(i: int) -> str:
     return relpath_for(f"{_name(i)}-1.0-py3-none-any.whl").parent.as_posix()
+
+
+def test_a_sweep_started_ahead_is_taken_only_for_its_state(tmp_path: Path, monkeypatch) -> None:
+    """The command line starts the stat sweep before the build modules load: its results
+    are taken when the state is the one it swept by; after another build into OUT they
+    are not (the build sweeps again). Either way the result is a fresh build's."""
+    from wheelset.build import sweep
+
+    reads = _counting_reads(monkeypatch)
+    monkeypatch.setattr(sweep, "_AHEAD_FROM", 0)
+    taken: list[bool] = []
+    part = sweep._sweep_part
+    monkeypatch.setattr(sweep, "_sweep_part", lambda *a: taken.append(os.getpid()) or part(*a))
+    collection = _collection(tmp_path / "declarations", 40)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    time.sleep(0.02)
+
+    _write(collection, 20, size=3000, dependencies=[f"{_name(10)}>=1"])
+    sweep.start(str(collection), out)  # forked: what it sweeps is not counted here
+    assert sweep._ahead is not None and len(sweep._ahead[3]) >= 1
+    taken.clear()
+    reads.clear()
+    assert build_collection(collection, out=out).rebuilt == 1
+    assert set(reads) == {_rel_of(20)} and len(taken) == 1  # only the new prefixes, here
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    _write(collection, 21, size=3000, dependencies=[f"{_name(10)}>=1"])
+    sweep.start(str(collection), out)
+    _write(collection, 22, size=3000, dependencies=[f"{_name(11)}>=1"])
+    build_collection(collection, out=out)  # another build: the state changes
+    taken.clear()
+    assert build_collection(collection, out=out).rebuilt == 0
+    assert len(taken) == 1 and sweep._ahead is None  # swept again, here
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_a_plain_build_runs_without_the_app(tmp_path: Path) -> None:
+    """`wheelset build DIR --out OUT` runs before the typer app loads (wheelset.cli.fast),
+    printing what the app prints; a bad declaration is one line, exit 1."""
+    from typer.testing import CliRunner
+
+    from tests.client.test_install_fast import run_probe
+    from wheelset.cli import app
+
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    args = ["build", str(collection), "--out", str(out)]
+    first = run_probe(args, tmp_path / "cache", {"typer", "pydantic", "httpx"})
+    assert first.stderr.endswith("loaded: []\n")
+    _write(collection, 3, size=5)
+    fast = run_probe(args, tmp_path / "cache", {"typer"})
+    through_app = CliRunner().invoke(app, args)
+    assert through_app.exit_code == 0, through_app.output
+    assert fast.stdout == through_app.stdout == f"{read_build_root(out)}\n"
+    summary = f"20 wheels, 20 projects, 63 blocks; wrote {out} ("
+    assert fast.stderr.startswith(summary + "1 of 20 projects rebuilt)\n")
+    assert through_app.stderr == summary + "0 of 20 projects rebuilt)\n"
+
+    bad = _write(collection, 4)
+    bad.write_text(bad.read_text().replace("content-id", "content_id"))
+    done = subprocess.run(
+        [sys.executable, "-m", "wheelset.cli", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and bad.name in done.stderr
+    assert done.stderr.count("\n") == 1

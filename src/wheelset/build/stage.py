@@ -79,6 +79,7 @@ from wheelset.build.pages import (
 from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, dump_json
 from wheelset.build.state import (
     BUCKETS,
+    STATE_FILE,
     Bucket,
     Record,
     State,
@@ -125,7 +126,6 @@ __all__ = [
     "read_build_root",
 ]
 
-STATE_FILE = ".build-state"
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 

@@ -15,7 +15,7 @@ pieces that follow it, each marshalled on its own:
   (wheelset.build.sweep).
 
 A new state keeps the pieces it did not change as they are (see StateWriter).
-Entry points: State, Bucket, pack_stats(), unpack_stats(), stats_items(),
+Entry points: STATE_FILE, State, Bucket, pack_stats(), unpack_stats(), stats_items(),
 StateWriter, BUCKETS.
 """
 
@@ -31,6 +31,7 @@ from pathlib import Path
 
 __all__ = [
     "BUCKETS",
+    "STATE_FILE",
     "Bucket",
     "Piece",
     "State",
@@ -41,6 +42,7 @@ __all__ = [
     "unpack_stats",
 ]
 
+STATE_FILE = ".build-state"  # in the build directory
 _MAGIC = b"wheelset-build-state 7\n"  # the number changes with the layout or the root format
 _LENGTH = struct.Struct("<Q")
 BUCKETS = 256  # first-level buckets of a HAMT root
@@ -126,7 +128,10 @@ class State:
         with path.open("rb") as f:
             if f.read(len(_MAGIC)) != _MAGIC:
                 raise ValueError("not a state of this version")
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size
+            # Which file this is, as read: one rewritten or appended to since differs.
+            self.identity = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
             (length,) = _LENGTH.unpack(os.pread(f.fileno(), _LENGTH.size, size - _LENGTH.size))
             self.end = size - _LENGTH.size - length  # where the pieces end
             if self.end < len(_MAGIC):

@@ -16,7 +16,14 @@ prefix directory where they differ is gone through path by path. The prefix dire
 are shared with forked children (stat releases the GIL, but the work around each call
 does not: threads would take turns).
 
-Entry points: sweep(), Swept.
+The command line starts the sweep before it loads the build machinery (start()): forked
+children stat while the parent imports, reads the settings and takes the build
+directory's lock; sweep() then takes their results if the state it is given is the very
+file they swept by (else it sweeps again). A change made meanwhile is found by the next
+build, as one made after the sweep would be: the stat data recorded for a project not
+looked at again are the previous ones.
+
+Entry points: start(), sweep(), Swept.
 """
 
 from __future__ import annotations
@@ -26,13 +33,14 @@ import functools
 import marshal
 import operator
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
+from pathlib import Path
 
-from wheelset.build.state import State, unpack_stats
-from wheelset.workers import can_fork, run_in_child
+from wheelset.build.state import STATE_FILE, State, unpack_stats
+from wheelset.workers import can_fork, run_in_child, usable_cores
 
-__all__ = ["Swept", "sweep"]
+__all__ = ["Swept", "start", "sweep"]
 
 # What may have changed in a prefix directory: (prefix, its (mtime_ns, ctime_ns) now,
 # (0, 0) when it is gone; the projects whose stat data differ; the projects it held
@@ -43,11 +51,43 @@ Swept = tuple[str, tuple[int, int], list[str], list[str] | None]
 _FIELDS = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
 
 
+# A sweep started ahead: (collection, the state's identity, the prefix directories
+# taken, their results to wait for).
+_ahead: tuple[str, tuple, set[str], list[Callable[[], list[Swept]]]] | None = None
+_AHEAD_FROM = 4096  # projects: fewer are swept in less time than a fork takes to pay
+
+
+def start(root: str, out: Path) -> None:
+    """Start sweeping the prefix directories the state of the build directory ``out``
+    records, in forked children (one per core), for the next sweep() of ``root`` by that
+    state; nothing if there is no such state, or a small one."""
+    global _ahead
+    if not can_fork():
+        return
+    try:
+        state = State(out / STATE_FILE)
+        count = state.header["projects"]
+        every = sorted(state.header["prefixes"])
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        return  # no state to trust: a fresh build, which does not sweep
+    if count < _AHEAD_FROM:
+        return
+    jobs = usable_cores()
+    pending = [run_in_child(_sweep_part, root, state, every[i::jobs]) for i in range(jobs)]
+    _ahead = (root, state.identity, set(every), pending)
+
+
 def sweep(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[Swept]:
     """The prefix directories (``prefixes``, listed now, and those the previous build
     recorded) where something may have changed, on ``jobs`` processes (this one
-    included)."""
+    included), or from the sweep start() began."""
+    global _ahead
+    ahead, _ahead = _ahead, None
     every = sorted({*prefixes, *state.header["prefixes"]})
+    if ahead is not None:
+        found = [swept for result in ahead[3] for swept in result()]
+        if ahead[:2] == (root, state.identity):
+            return found + _sweep_part(root, state, [p for p in every if p not in ahead[2]])
     if jobs <= 1 or not can_fork():
         return _sweep_part(root, state, every)
     # Interleaved: prefix directories hold about as many projects each.

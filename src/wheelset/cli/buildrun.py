@@ -66,11 +66,16 @@ def run_build(
     cache_dir: Path | None = None,
 ) -> None:
     """Build the collection (see build_command's help); print the summary and the root."""
-    from wheelset.build.stage import build_collection
-
     if with_wheels and out is None:
         raise UsageError("--with-wheels needs --out")
     offline = not (with_metadata or with_wheels)
+    if out is not None and offline:
+        # An incremental build's stat sweep runs while the build modules load.
+        from wheelset.build.sweep import start
+
+        start(str(directory), out.absolute())
+    from wheelset.build.stage import build_collection
+
     if offline:
         http = contextlib.nullcontext()
     else:
