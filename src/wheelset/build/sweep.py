@@ -85,8 +85,11 @@ def sweep(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[S
     ahead, _ahead = _ahead, None
     every = sorted({*prefixes, *state.header["prefixes"]})
     if ahead is not None:
-        found = [swept for result in ahead[3] for swept in result()]
-        if ahead[:2] == (root, state.identity):
+        try:
+            found = [swept for result in ahead[3] for swept in result()]
+        except Exception:  # e.g. the state rewritten under it: swept again below
+            found = None
+        if found is not None and ahead[:2] == (root, state.identity):
             return found + _sweep_part(root, state, [p for p in every if p not in ahead[2]])
     if jobs <= 1 or not can_fork():
         return _sweep_part(root, state, every)
