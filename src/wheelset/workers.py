@@ -11,13 +11,11 @@ Entry points: can_fork(), usable_cores(), worker_signals(), run_in_child().
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import TypeVar
 
 __all__ = ["can_fork", "run_in_child", "usable_cores", "worker_signals"]
@@ -46,26 +44,33 @@ def worker_signals() -> None:
     # A parent killed outright (kill -9) takes its workers with it: they would work on
     # for nobody, then fail to send their result with a traceback.
     with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:
     """Start ``function(*args)`` in a forked child; calling the result waits for its
-    return value (pickled back) or raises its exception."""
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, function, args), daemon=True)
-    child.start()
-    sender.close()
+    return value (pickled back) or raises its exception.
+
+    A bare fork and a pipe: multiprocessing would cost more to import than a short task
+    takes (an incremental build's stat sweep)."""
+    receiver, sender = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _child(receiver, sender, function, args)  # never returns
+    os.close(sender)
 
     def result() -> _T:
         try:
-            ok, value = receiver.recv()
-        except EOFError:
-            raise RuntimeError(f"worker process ended (exit status {child.exitcode})") from None
+            with open(receiver, "rb") as pipe:
+                data = pipe.read()
         finally:
-            receiver.close()
-            child.join()
+            _, status = os.waitpid(pid, 0)
+        if not data:
+            code = os.waitstatus_to_exitcode(status)
+            raise RuntimeError(f"worker process ended (exit status {code})")
+        ok, value = pickle.loads(data)
         if not ok:
             raise value
         return value
@@ -73,11 +78,22 @@ def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]
     return result
 
 
-def _child(sender: Connection, function: Callable[..., object], args: tuple[object, ...]) -> None:
-    worker_signals()
+def _child(
+    receiver: int, sender: int, function: Callable[..., object], args: tuple[object, ...]
+) -> None:
+    """The forked child: run, send the outcome, and end without returning to the
+    caller's code (nor running its exit handlers or flushing its buffers)."""
+    code = 1
     try:
-        outcome: tuple[bool, object] = (True, function(*args))
-    except Exception as e:  # the parent raises it
-        outcome = (False, e)
-    with contextlib.suppress(OSError):  # the parent stopped waiting (it was interrupted)
-        sender.send(outcome)
+        os.close(receiver)
+        worker_signals()
+        try:
+            outcome: tuple[bool, object] = (True, function(*args))
+        except Exception as e:  # the parent raises it
+            outcome = (False, e)
+        data = pickle.dumps(outcome)
+        with contextlib.suppress(OSError), open(sender, "wb") as pipe:
+            pipe.write(data)  # an OSError: the parent stopped waiting (it was interrupted)
+        code = 0
+    finally:
+        os._exit(code)

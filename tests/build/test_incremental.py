@@ -374,3 +374,160 @@ def test_projects_growing_and_shrinking_at_once(tmp_path: Path, monkeypatch) -> 
     build_collection(collection, out=out)
     assert updates[-1] is True  # updated in place
     _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def _counting_reads(monkeypatch) -> list[str]:
+    """Trust stat data at once (not only after 2 s) and record which project directories
+    the build reads again to compare their content."""
+    from wheelset.build import stage
+
+    monkeypatch.setattr(stage, "_RACY_NS", 0)
+    reads: list[str] = []
+    read = stage._read_project
+    monkeypatch.setattr(stage, "_read_project", lambda *a: reads.append(a[1]) or read(*a))
+    return reads
+
+
+def _remove_project(collection: Path, i: int) -> None:
+    folder = (collection / relpath_for(f"{_name(i)}-1.0-py3-none-any.whl")).parent
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_each_kind_of_change_is_found_by_the_stat_sweep(
+    tmp_path: Path, monkeypatch, jobs: int
+) -> None:
+    """One change at a time, with stat data trusted at once: the sweep finds each (and
+    reads nothing else again), and the result is a fresh build's. On two processes the
+    prefix directories are shared with a forked child."""
+    reads = _counting_reads(monkeypatch)
+    collection = _collection(tmp_path / "declarations", 40)
+    out = tmp_path / "out"
+    build_collection(collection, out=out, jobs=jobs)
+
+    def rebuild(*expected: int) -> BuildResult:
+        reads.clear()
+        result = build_collection(collection, out=out, jobs=jobs)
+        assert set(reads) == {_rel_of(i) for i in expected}  # compared, or built
+        _assert_same_as_fresh(collection, out, tmp_path)
+        return result
+
+    assert rebuild().rebuilt == 0  # nothing changed: nothing read
+    time.sleep(0.02)  # time stamps tick coarsely: changes below get later ones
+
+    # Edited in place, same size, mtime put back: only its ctime tells.
+    path = collection / _rel_of(5) / f"{_name(5)}-1.0-py3-none-any.toml"
+    before = path.stat()
+    path.write_text(path.read_text().replace("size = 1000", "size = 1001"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert rebuild(5).rebuilt == 1
+
+    # Replaced by a rename (an editor's save), same size and mtime: its inode tells.
+    path = collection / _rel_of(6) / f"{_name(6)}-1.0-py3-none-any.toml"
+    before = path.stat()
+    edited = path.with_name(path.name + ".new")
+    edited.write_text(path.read_text().replace("size = 1000", "size = 1002"))
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    edited.replace(path)
+    assert rebuild(6).rebuilt == 1
+
+    # A file added beside a project's declaration: its directory's time stamps tell.
+    added = _write(collection, 8, version="2.0")
+    assert rebuild(8).rebuilt == 1
+    added.unlink()  # and removed again
+    assert rebuild(8).rebuilt == 1
+
+    _remove_project(collection, 9)  # a project directory removed (9 named 4: 4 too)
+    assert rebuild(4).rebuilt == 1
+    _write(collection, 9, dependencies=[f"{_name(4)}>=1"])  # and back
+    assert rebuild(9, 4).rebuilt == 2
+
+    # A project renamed: its directory and declaration moved to the new name's place.
+    _remove_project(collection, 10)
+    renamed = 1000 + next(i for i in range(1000) if _rel_of(1000 + i)[:2] == _rel_of(10)[:2])
+    _write(collection, renamed)
+    assert rebuild(renamed, 5).rebuilt == 2  # 10 depended on 5
+
+    # A project in a prefix directory that did not exist before.
+    known = {p.name for p in collection.iterdir()}
+    new = next(i for i in range(2000, 9000) if _rel_of(i)[:2] not in known)
+    _write(collection, new)
+    assert rebuild(new).rebuilt == 1
+    _remove_project(collection, new)  # the prefix directory left empty, then removed
+    assert rebuild().rebuilt == 0
+    (collection / _rel_of(new)).parent.rmdir()
+    assert rebuild().rebuilt == 0
+
+
+def _rel_of(i: int) -> str:
+    return relpath_for(f"{_name(i)}-1.0-py3-none-any.whl").parent.as_posix()
+
+
+def test_a_sweep_started_ahead_is_taken_only_for_its_state(tmp_path: Path, monkeypatch) -> None:
+    """The command line starts the stat sweep before the build modules load: its results
+    are taken when the state is the one it swept by; after another build into OUT they
+    are not (the build sweeps again). Either way the result is a fresh build's."""
+    from wheelset.build import sweep
+
+    reads = _counting_reads(monkeypatch)
+    monkeypatch.setattr(sweep, "_AHEAD_FROM", 0)
+    taken: list[bool] = []
+    part = sweep._sweep_part
+    monkeypatch.setattr(sweep, "_sweep_part", lambda *a: taken.append(os.getpid()) or part(*a))
+    collection = _collection(tmp_path / "declarations", 40)
+    out = tmp_path / "out"
+    build_collection(collection, out=out)
+    time.sleep(0.02)
+
+    _write(collection, 20, size=3000, dependencies=[f"{_name(10)}>=1"])
+    sweep.start(str(collection), out)  # forked: what it sweeps is not counted here
+    assert sweep._ahead is not None and len(sweep._ahead[3]) >= 1
+    taken.clear()
+    reads.clear()
+    assert build_collection(collection, out=out).rebuilt == 1
+    assert set(reads) == {_rel_of(20)} and len(taken) == 1  # only the new prefixes, here
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+    _write(collection, 21, size=3000, dependencies=[f"{_name(10)}>=1"])
+    sweep.start(str(collection), out)
+    _write(collection, 22, size=3000, dependencies=[f"{_name(11)}>=1"])
+    assert _start(collection, out, 1).wait() == 0  # another build: the state changes
+    taken.clear()
+    assert build_collection(collection, out=out).rebuilt == 0  # it built 21 and 22
+    assert len(taken) == 1 and sweep._ahead is None  # swept again, here
+    _assert_same_as_fresh(collection, out, tmp_path)
+
+
+def test_a_plain_build_runs_without_the_app(tmp_path: Path) -> None:
+    """`wheelset build DIR --out OUT` runs before the typer app loads (wheelset.cli.fast),
+    printing what the app prints; a bad declaration is one line, exit 1."""
+    from typer.testing import CliRunner
+
+    from tests.client.test_install_fast import run_probe
+    from wheelset.cli import app
+
+    collection = _collection(tmp_path / "declarations", 20)
+    out = tmp_path / "out"
+    args = ["build", str(collection), "--out", str(out)]
+    first = run_probe(args, tmp_path / "cache", {"typer", "pydantic", "httpx"})
+    assert first.stderr.endswith("loaded: []\n")
+    _write(collection, 3, size=5)
+    fast = run_probe(args, tmp_path / "cache", {"typer"})
+    through_app = CliRunner().invoke(app, args)
+    assert through_app.exit_code == 0, through_app.output
+    assert fast.stdout == through_app.stdout == f"{read_build_root(out)}\n"
+    summary = f"20 wheels, 20 projects, 63 blocks; wrote {out} ("
+    assert fast.stderr.startswith(summary + "2 of 20 projects rebuilt)\n")  # 3, and 1
+    assert through_app.stderr == summary + "0 of 20 projects rebuilt)\n"
+
+    bad = _write(collection, 4)
+    bad.write_text(bad.read_text().replace("content-id", "content_id"))
+    done = subprocess.run(
+        [sys.executable, "-m", "wheelset.cli", *args], capture_output=True, text=True
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and bad.name in done.stderr
+    assert done.stderr.count("\n") == 1

@@ -20,7 +20,6 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
 from html import escape
 from pathlib import PurePosixPath
 
@@ -97,6 +96,8 @@ def dependency_names(project: str, requirements: Iterable[str]) -> tuple[str, ..
 
 def summary_of(metadata: bytes) -> str:
     """The Summary field of a wheel's METADATA ("" without one), on one line."""
+    from email.parser import BytesHeaderParser  # here: only builds with METADATA parse it
+
     headers = BytesHeaderParser().parsebytes(metadata)
     value = headers.get("Summary")
     return " ".join(str(value).split()) if value is not None else ""

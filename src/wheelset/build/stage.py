@@ -23,17 +23,18 @@ Incremental: the state (wheelset.build.state) keeps, per first-level bucket of t
 its projects' records (content hash, directory CID, where their blocks sit in root.car,
 dependency names, dependents) and its link and place in the CAR; per prefix directory,
 the stat data of its projects. The next build into OUT stats every project directory and
-declaration file (on both cores; a prefix directory whose time stamps did not change is
-not listed), re-reads only those whose stat data changed, and rebuilds those whose content
-did, and those whose dependents did (their pages made aside in OUT/.pages-*). Dependents
-are updated from the changed projects' old and new dependency names (the dependents of a
-name that is no project are kept too, for a project added under it). Only the buckets
-that hold a change are decoded and linked again; the root page is the previous one with
-the changed rows spliced in. root.car is updated in place: only what changed or moved is
-written (blocks that move both ways in one build make it write the CAR anew). OUT/tree
-is then updated in place: the result is byte-identical to a fresh build. While it
-updates, the marker OUT/.incomplete exists; a build that finds it (a crash) rebuilds from
-scratch, and readers refuse such a directory.
+declaration file (wheelset.build.sweep: on both cores; a prefix directory whose time
+stamps did not change is not listed), re-reads only those whose stat data changed, and
+rebuilds those whose content did, and those whose dependents did (their pages made aside
+in OUT/.pages-*). Dependents are updated from the changed projects' old and new
+dependency names (the dependents of a name that is no project are kept too, for a
+project added under it). Only the buckets that hold a change are decoded and linked
+again; the root page is the previous one with the changed rows spliced in. root.car is
+updated in place: only what changed or moved is written (blocks that move both ways in
+one build make it write the CAR anew). OUT/tree is then updated in place: the result is
+byte-identical to a fresh build. While it updates, the marker OUT/.incomplete exists; a
+build that finds it (a crash) rebuilds from scratch, and readers refuse such a
+directory.
 A fresh build is staged in ``.OUT.new-*`` beside OUT and swapped in with one atomic
 rename-exchange where the system has it; stale staging directories of crashed builds are
 removed by the next build (builds into one OUT are serialised by a lock file .OUT.lock).
@@ -48,8 +49,6 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import multiprocessing
-import multiprocessing.pool
 import os
 import shutil
 import tempfile
@@ -57,7 +56,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -80,6 +79,7 @@ from wheelset.build.pages import (
 from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, dump_json
 from wheelset.build.state import (
     BUCKETS,
+    STATE_FILE,
     Bucket,
     Record,
     State,
@@ -88,9 +88,8 @@ from wheelset.build.state import (
     encode_bucket,
     pack_stats,
     stats_items,
-    stats_positions,
-    unpack_stats,
 )
+from wheelset.build.sweep import sweep
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, build_project, root_files
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
@@ -112,6 +111,9 @@ from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, lo
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
 
+if TYPE_CHECKING:  # imported when workers start: an incremental build has no pool
+    import multiprocessing.pool
+
 __all__ = [
     "CAR_FILE",
     "ROOT_FILE",
@@ -124,7 +126,6 @@ __all__ = [
     "read_build_root",
 ]
 
-STATE_FILE = ".build-state"
 _CHUNK = 1024  # project directories per task handed to a worker
 _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-read
 
@@ -218,79 +219,8 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
                 fs = entry.stat()
                 files.append((entry.name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     files.sort()
-    return (0, 0) if st is None else (st.st_mtime_ns, st.st_ctime_ns), tuple(files)
-
-
-# The stat sweep of an incremental build: every project directory and declaration file of
-# the previous build is stat()ed (a file edited in place changes only its own stat data;
-# one added or removed, only its directory's), on both cores. A prefix directory whose
-# own time stamps are unchanged has the same project directories: it is not listed.
-_sweep: tuple[str, State] | None = None  # (collection, previous state), set before forking
-# What changed in a prefix directory: (prefix, its (mtime_ns, ctime_ns), changed projects
-# with their new stat data, None for one gone).
-_Swept = tuple[str, tuple[int, int], list[tuple[str, Stats | None]]]
-
-
-def _sweep_prefix(prefix: str) -> _Swept | None:
-    """The projects of a prefix directory whose stat data changed (None: nothing did)."""
-    assert _sweep is not None
-    root, state = _sweep
-    known = state.header["prefixes"].get(prefix)
-    try:
-        fd = os.open(f"{root}/{prefix}", os.O_RDONLY | os.O_DIRECTORY)
-    except (FileNotFoundError, NotADirectoryError):
-        fd = -1
-    try:
-        return _sweep_in(root, prefix, known, fd)
-    finally:
-        if fd >= 0:
-            os.close(fd)
-
-
-def _sweep_in(root: str, prefix: str, known: tuple | None, fd: int) -> _Swept | None:
-    own = (0, 0)
-    if fd >= 0:
-        st = os.fstat(fd)
-        own = (st.st_mtime_ns, st.st_ctime_ns)
-    assert _sweep is not None
-    names, numbers = unpack_stats(_sweep[1].piece(known[1])) if known else ([], [])
-    changed: list[tuple[str, Stats | None]] = []
-    listed = None
-    if known is None or own != known[0]:
-        listed = _list_prefix(root, prefix)
-        before = {names[i] for i, _ in stats_positions(names, numbers)}
-        changed += ((n, _stat_or_none(root, f"{prefix}/{n}")) for n in listed if n not in before)
-        listed = set(listed)
-    # The hot loop of an incremental build (two stat calls per project, by paths relative
-    # to the prefix directory: shorter walks): plain indexes into the packed stat data.
-    stat = os.stat
-    for i, j in stats_positions(names, numbers):
-        name = names[i]
-        if listed is not None and name not in listed:
-            changed.append((name, None))
-            continue
-        try:
-            st = stat(name, dir_fd=fd)
-            same = st.st_mtime_ns == numbers[j] and st.st_ctime_ns == numbers[j + 1]
-            k = j + 3
-            for file in names[i + 1 : i + 1 + numbers[j + 2]]:
-                if not same:
-                    break
-                fs = stat(f"{name}/{file}", dir_fd=fd)
-                same = (
-                    fs.st_mtime_ns == numbers[k + 1]
-                    and fs.st_ctime_ns == numbers[k + 2]
-                    and fs.st_size == numbers[k]
-                    and fs.st_ino == numbers[k + 3]
-                )
-                k += 4
-        except (FileNotFoundError, NotADirectoryError):
-            same = False
-        if not same:
-            changed.append((name, _stat_or_none(root, f"{prefix}/{name}")))
-    if not changed and known is not None and own == known[0]:
-        return None
-    return prefix, own, changed
+    own = (0, 0, 0, 0) if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    return own, tuple(files)
 
 
 def _stat_or_none(root: str, rel: str) -> Stats | None:
@@ -298,41 +228,6 @@ def _stat_or_none(root: str, rel: str) -> Stats | None:
         return _stat_project(root, rel)
     except (FileNotFoundError, NotADirectoryError):
         return None
-
-
-def _sweep_chunk(prefixes: Sequence[str]) -> list[_Swept] | tuple[str, str | None, str]:
-    try:
-        return [s for s in map(_sweep_prefix, prefixes) if s is not None]
-    except WheelsetError as e:
-        return (str(e), None if e.path is None else str(e.path), e.code)
-
-
-def _swept(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[_Swept]:
-    """_sweep_prefix() of every prefix directory, now and before, on ``jobs`` processes
-    (this one included)."""
-    global _sweep
-    _sweep = (root, state)
-    try:
-        every = sorted({*prefixes, *state.header["prefixes"]})
-        # Interleaved: prefix directories hold about as many projects each.
-        parts = [every[i::jobs] for i in range(jobs)] if jobs > 1 else [every]
-        with contextlib.ExitStack() as stack:
-            results = []
-            if len(parts) > 1:
-                pool = stack.enter_context(_workers(len(parts) - 1))
-                pending = pool.map_async(_sweep_chunk, parts[1:])
-                results = [_sweep_chunk(parts[0]), *pending.get()]
-            else:
-                results = [_sweep_chunk(parts[0])]
-            out: list[_Swept] = []
-            for result in results:
-                if isinstance(result, tuple):
-                    message, path, code = result
-                    raise WheelsetError(message, path=path, code=code)
-                out += result
-            return out
-    finally:
-        _sweep = None
 
 
 def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
@@ -483,7 +378,8 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
     for rel in rels:
         stats = _stat_or_none(job.root, rel) if job.tree is not None else None
         if stats is None:
-            stats = _stat_project(job.root, rel, stat=False) if job.tree is None else ((0, 0), ())
+            unread = ((0, 0, 0, 0), ())
+            stats = _stat_project(job.root, rel, stat=False) if job.tree is None else unread
         if stats[1]:
             read.append((rel, stats, *_read_project(job.root, rel, stats)))
         else:  # no declarations (left): no project, but its directory's stat data is kept
@@ -609,6 +505,8 @@ def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
     are they terminated: termination is by SIGTERM, which the CLI turns into an exception
     (to clean up), and a worker interrupted while it holds the task queue's lock leaves
     the others, and the join, waiting for ever."""
+    import multiprocessing.pool
+
     pool = multiprocessing.get_context("fork").Pool(jobs)
     try:
         yield pool
@@ -976,12 +874,15 @@ def _find_changes(root: str, old: _Old, prefixes: list[str], jobs: int | None) -
             changes.todo.update(f"{prefix}/{n}" for n in _list_prefix(root, prefix))
         return changes
     count = old.header["projects"]
-    for prefix, own, changed in _swept(root, old.state, prefixes, _jobs(count, jobs)):
+    for prefix, own, suspects, before in sweep(root, old.state, prefixes, _jobs(count, jobs)):
         changes.own[prefix] = own
         updates = changes.stats.setdefault(prefix, {})
-        for name, stats in changed:
-            updates[name] = stats
+        names = set(suspects)
+        if before is not None:  # projects may have been added or removed
+            names.update(set(_list_prefix(root, prefix)).symmetric_difference(before))
+        for name in sorted(names):
             rel = f"{prefix}/{name}"
+            updates[name] = stats = _stat_or_none(root, rel)
             record = old.record(name) if _rel(name) == rel else None
             if stats is None or not stats[1]:
                 if record is not None:

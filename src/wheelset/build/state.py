@@ -11,10 +11,11 @@ pieces that follow it, each marshalled on its own:
   dependents of names there that are no project (a project added later lists them);
   the header keeps each bucket's link in the root and its subtree's place in root.car;
 - per prefix directory of the collection: the stat data of its project directories and
-  declaration files, packed (names joined, numbers in one array), for the stat sweep.
+  declaration files, packed (paths joined, numbers in one array), for the stat sweep
+  (wheelset.build.sweep).
 
 A new state keeps the pieces it did not change as they are (see StateWriter).
-Entry points: State, Bucket, pack_stats(), unpack_stats(), stats_positions(), stats_items(),
+Entry points: STATE_FILE, State, Bucket, pack_stats(), unpack_stats(), stats_items(),
 StateWriter, BUCKETS.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 __all__ = [
     "BUCKETS",
+    "STATE_FILE",
     "Bucket",
     "Piece",
     "State",
@@ -37,17 +39,17 @@ __all__ = [
     "Stats",
     "pack_stats",
     "stats_items",
-    "stats_positions",
     "unpack_stats",
 ]
 
-_MAGIC = b"wheelset-build-state 6\n"  # the number changes with the layout or the root format
+STATE_FILE = ".build-state"  # in the build directory
+_MAGIC = b"wheelset-build-state 7\n"  # the number changes with the layout or the root format
 _LENGTH = struct.Struct("<Q")
 BUCKETS = 256  # first-level buckets of a HAMT root
 
-# A project's files as found: (name, size, mtime_ns, ctime_ns, inode) per declaration file,
-# with the directory's own (mtime_ns, ctime_ns) first.
-Stats = tuple[tuple[int, int], tuple[tuple[str, int, int, int, int], ...]]
+# A project's files as found: its directory's (size, mtime_ns, ctime_ns, inode), then
+# (name, size, mtime_ns, ctime_ns, inode) per declaration file.
+Stats = tuple[tuple[int, int, int, int], tuple[tuple[str, int, int, int, int], ...]]
 
 # A project's record in its bucket: [key, cid, tsize, wheels, offset, length, blocks, deps,
 # dependents] (offset relative to its bucket's subtree in root.car; lists, so that a
@@ -66,51 +68,50 @@ Piece = bytes | tuple[int, int]
 
 
 def pack_stats(items: Sequence[tuple[str, Stats]], racy_from: int) -> bytes:
-    """The stat data of a prefix directory's projects (sorted by name), packed; time stamps
-    at or after ``racy_from`` are not trusted, so such a project is stored as changed."""
-    names: list[str] = []
+    """The stat data of a prefix directory's projects (sorted by name), packed as the
+    sweep reads it: the paths, relative to the prefix directory (each project's directory
+    ``name``, then its files ``name/file``), and four numbers per path (size, mtime_ns,
+    ctime_ns, inode). Time stamps at or after ``racy_from`` are not trusted: such a project
+    is stored with its directory's mtime -1, which never matches (it is read again)."""
+    paths: list[str] = []
     numbers: list[int] = []
-    for name, ((mtime, ctime), files) in items:
-        names.append(name)
-        racy = mtime >= racy_from or ctime >= racy_from
+    for name, (own, files) in items:
+        racy = own[1] >= racy_from or own[2] >= racy_from
         racy = racy or any(f[2] >= racy_from or f[3] >= racy_from for f in files)
-        numbers += (-1 if racy else mtime, ctime, len(files))
+        paths.append(name)
+        numbers += (own[0], -1 if racy else own[1], own[2], own[3])
         for file in files:
-            names.append(file[0])
+            paths.append(f"{name}/{file[0]}")
             numbers += file[1:]
-    return marshal.dumps(("\0".join(names), array.array("q", numbers).tobytes()))
+    return marshal.dumps(("\0".join(paths), array.array("q", numbers).tobytes()))
 
 
 def unpack_stats(blob: bytes) -> tuple[list[str], array.array]:
-    """The names and the numbers pack_stats() packed (walk them with stats_positions())."""
+    """The paths and the numbers (four per path) pack_stats() packed."""
     joined, packed = marshal.loads(blob)
     numbers = array.array("q")
     numbers.frombytes(packed)
     return (joined.split("\0") if joined else []), numbers
 
 
-def stats_positions(names: Sequence[str], numbers: Sequence[int]) -> Iterator[tuple[int, int]]:
-    """For each project of unpacked stat data, where it starts in the names and in the
-    numbers: the project's name, then its files' names; its directory's (mtime_ns,
-    ctime_ns) and its number of files, then (size, mtime_ns, ctime_ns, inode) per file."""
-    i = j = 0
-    while i < len(names):
-        yield i, j
-        count = numbers[j + 2]
-        i += 1 + count
-        j += 3 + 4 * count
-
-
 def stats_items(blob: bytes) -> dict[str, Stats]:
     """The stat data of pack_stats(), by project name (a racy one with mtime -1)."""
-    names, numbers = unpack_stats(blob)
+    paths, numbers = unpack_stats(blob)
     items: dict[str, Stats] = {}
-    for i, j in stats_positions(names, numbers):
-        count = numbers[j + 2]
-        files = tuple(
-            (names[i + 1 + k], *numbers[j + 3 + 4 * k : j + 7 + 4 * k]) for k in range(count)
-        )
-        items[names[i]] = ((numbers[j], numbers[j + 1]), files)  # type: ignore[assignment]
+    name = ""
+    own: tuple[int, int, int, int] = (0, 0, 0, 0)
+    files: list[tuple[str, int, int, int, int]] = []
+    for k, path in enumerate(paths):
+        fields = tuple(numbers[4 * k : 4 * k + 4])
+        project, _, file = path.partition("/")
+        if not file:
+            if name:
+                items[name] = (own, tuple(files))
+            name, own, files = project, fields, []  # type: ignore[assignment]
+        else:
+            files.append((file, *fields))  # type: ignore[arg-type]
+    if name:
+        items[name] = (own, tuple(files))
     return items
 
 
@@ -127,7 +128,10 @@ class State:
         with path.open("rb") as f:
             if f.read(len(_MAGIC)) != _MAGIC:
                 raise ValueError("not a state of this version")
-            size = os.fstat(f.fileno()).st_size
+            st = os.fstat(f.fileno())
+            size = st.st_size
+            # Which file this is, as read: one rewritten or appended to since differs.
+            self.identity = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
             (length,) = _LENGTH.unpack(os.pread(f.fileno(), _LENGTH.size, size - _LENGTH.size))
             self.end = size - _LENGTH.size - length  # where the pieces end
             if self.end < len(_MAGIC):
@@ -136,12 +140,21 @@ class State:
         self._buckets: dict[int, Bucket] = {}
 
     def piece(self, where: tuple[int, int]) -> bytes:
-        offset, length = where
-        with self.path.open("rb") as f:
-            data = os.pread(f.fileno(), length, offset)
-        if len(data) != length:
-            raise EOFError("state is shorter than its header says")
-        return data
+        return self.pieces([where])[0]
+
+    def pieces(self, wheres: Sequence[tuple[int, int]]) -> list[bytes]:
+        """Several pieces, read through one open file."""
+        found = []
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for offset, length in wheres:
+                data = os.pread(fd, length, offset)
+                if len(data) != length:
+                    raise EOFError("state is shorter than its header says")
+                found.append(data)
+        finally:
+            os.close(fd)
+        return found
 
     def bucket(self, index: int) -> Bucket:
         """A bucket's projects and dangling dependents (decoded once; the caller may

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +9,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.announce import IpnsKeyOption
+from wheelset.cli.buildrun import metadata_provider, run_build, wheel_fetcher
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
@@ -32,43 +32,6 @@ from wheelset.fetch.http import http_client
 __all__ = ["build_command", "publish_command"]
 
 PUBLISH_TIMEOUT = 300.0  # seconds: a node may take minutes to find and pin content
-
-
-def _wheel_fetcher(
-    http,
-    index_url: str | None,
-    gateways: list[str],
-    cache_dir: Path | None,
-    out: Path | None = None,
-):
-    """The wheel fetcher of build and publish: the cache, a previous build in OUT (its
-    tree may hold the wheels already), the gateways by CID, then each wheel's source."""
-    from wheelset.fetch.wheels import wheel_fetcher
-
-    trees = [out / "tree"] if out is not None else []
-    return wheel_fetcher(
-        http, cache_dir=cache_dir, index_url=index_url, gateways=gateways, trees=trees
-    )
-
-
-def _metadata_provider(fetcher, counter: list[tuple[int, int]]):
-    """METADATA for the declarations of a batch of projects; ``counter`` gets, per batch,
-    (files fetched, files asked for)."""
-    from wheelset.fetch.metadata_cache import collect_metadata
-
-    def provide(decls):
-        found, fetched = collect_metadata(decls, cache=fetcher.cache, fetcher=fetcher)
-        counter.append((fetched, len(decls)))
-        return found
-
-    return provide
-
-
-def _wheel_writer(fetcher):
-    def write(decl, directory: Path) -> None:
-        fetcher.fetch(decl, directory)
-
-    return write
 
 
 @handles_errors
@@ -98,29 +61,17 @@ def build_command(
     changed are rebuilt, and the result is the same as a fresh build's.
     Prints a summary on stderr and the root CID, alone, as the last line on stdout.
     """
-    from wheelset.build.stage import build_collection
-
-    if with_wheels and out is None:
-        raise UsageError("--with-wheels needs --out")
-    offline = not (with_metadata or with_wheels)
-    with contextlib.nullcontext() if offline else http_client(timeout) as http:
-        fetcher = None if offline else _wheel_fetcher(http, index_url, gateway, cache_dir, out)
-        counts: list[tuple[int, int]] = []
-        provider = _metadata_provider(fetcher, counts) if with_metadata else None
-        writer = _wheel_writer(fetcher) if with_wheels else None
-        result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
-    summary = f"{result.wheels} wheels, {result.projects} projects"
-    if result.blocks is not None:
-        summary += f", {result.blocks} blocks"
-    if with_metadata:
-        fetched = sum(f for f, _ in counts)
-        summary += f"; METADATA: {fetched} fetched, {sum(n for _, n in counts) - fetched} cached"
-    if out is not None:
-        summary += f"; wrote {out} ({result.rebuilt} of {result.projects} projects rebuilt)"
-    if car is not None:
-        summary += f"; CAR {car} ({result.car_size} bytes)"
-    typer.echo(summary, err=True)
-    typer.echo(str(result.root))
+    run_build(
+        directory,
+        out=out,
+        car=car,
+        with_metadata=with_metadata,
+        with_wheels=with_wheels,
+        index_url=index_url,
+        gateway=gateway,
+        timeout=timeout,
+        cache_dir=cache_dir,
+    )
 
 
 @handles_errors
@@ -217,11 +168,11 @@ Pins are recorded so that `wheelset gc` can release them.
         raise UsageError("--ipns needs a node (--api) to sign the name")
     api, cache_dir = node_api(sources.api, pinning_service), sources.cache_dir
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        wheels = _wheel_fetcher(http, index.index_url, sources.gateway, cache_dir, out)
+        wheels = wheel_fetcher(http, index.index_url, sources.gateway, cache_dir, out)
         if out is not None:
             root, car, declarations = read_build_directory(out)
         else:
-            provider = _metadata_provider(wheels, []) if with_metadata else None
+            provider = metadata_provider(wheels, []) if with_metadata else None
             car_file = Path(tmp) / "root.car"
             root = build_collection(directory, car=car_file, metadata=provider).root
             car, declarations = car_file.read_bytes(), read_collection(directory)[1]

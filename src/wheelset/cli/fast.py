@@ -8,6 +8,8 @@ _EXPORT and _DIFF (as ``--opt VALUE`` or ``--opt=VALUE``, environment variables 
 app reads them), values as the app would accept them. Anything else — another command,
 any other option, ``--help``, a value the app would refuse — returns None and the typer
 app runs, with its usage errors.
+A plain ``build DIR --out OUT`` (options: _BUILD) is run here too: an incremental build
+takes less time than the app's loading.
 A plain install is first answered from the environment's record when it is a no-op
 (wheelset.client.noop); either way the bodies are wheelset.cli.run's, which the typer
 commands call too. Entry point: run_fast().
@@ -57,12 +59,14 @@ _EXPORT = {
     "--output": ("output", None),
     "-o": ("output", None),
 }
+_BUILD = {"--out": ("out", None), "--car": ("car", None)}  # offline: nothing fetched
 
 
 _COMMANDS = {
     "install": (_INSTALL, _INSTALL_FLAGS),
     "export": (_EXPORT, set()),
     "diff": (_DIFF, set()),
+    "build": (_BUILD, set()),
 }
 
 
@@ -119,12 +123,16 @@ def _gateways(values: dict[str, list[str]]) -> list[str]:
 
 
 def run_fast(argv: Sequence[str]) -> int | None:
-    """Run ``argv`` here when it is a plain install or export; its exit code, or None to
-    leave it to the app."""
+    """Run ``argv`` here when it is a plain install, export, diff or build; its exit code,
+    or None to leave it to the app."""
     if len(argv) < 3 or argv[0] not in _COMMANDS:
         return None
     options, flags = _COMMANDS[argv[0]]
     parsed = _parse(argv[1:], options, flags)
+    if argv[0] == "build":
+        if parsed is None or len(parsed[0]) != 1 or "out" not in parsed[1]:
+            return None
+        return _build(parsed[0][0], parsed[1]) if _valid(parsed[1]) else None
     if parsed is None or len(parsed[0]) < 2 or not _valid(parsed[1]):
         return None
     if argv[0] == "diff" and len(parsed[0]) != 2:
@@ -189,6 +197,21 @@ def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]
                 cache_dir=cache_dir,
                 api=_single(values, "api"),
             )
+    except (Exception, KeyboardInterrupt) as e:
+        code = failure_code(e)
+        if code is None:
+            raise
+        return code
+    return 0
+
+
+def _build(directory: str, values: dict[str, list[str]]) -> int:
+    """Run a plain build; its exit code."""
+    from wheelset.cli.buildrun import run_build
+    from wheelset.cli.errors import failure_code
+
+    try:
+        run_build(Path(directory), out=_path(values, "out"), car=_path(values, "car"))
     except (Exception, KeyboardInterrupt) as e:
         code = failure_code(e)
         if code is None:
