@@ -26,8 +26,8 @@ from wheelset.build.pages import (
     ProjectRow,
     dependency_names,
     dependents_of,
-    project_row,
-    render_project_page,
+    project_page,
+    project_page_end,
     render_root_page,
 )
 from wheelset.build.rootfiles import (
@@ -120,15 +120,13 @@ def build_project(
             links[decl.filename + METADATA_SUFFIX] = Imported(
                 meta.content_id, dag_size_of_file(meta.size), meta.size
             )
+    page, row = project_page(project, entries, platforms=platforms, summary=summary)
     generated = {
-        INDEX_PAGE: render_project_page(
-            project, entries, platforms=platforms, dependents=dependents, summary=summary
-        ),
+        INDEX_PAGE: page + project_page_end(dependents),
         PROJECT_FILE: format_project_file(project, entries),
     }
     children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
     directory = build_directory([*children, *links.items()], store=store)
-    row = project_row(project, [e.declaration for e in entries], platforms, summary)
     return BuiltProject(directory, generated, links, row)
 
 
