@@ -569,9 +569,11 @@ def _finish_projects(place: _Place) -> list[_Project]:
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
         held = MemoryBlockStore()
-        for filename, data in (*generated.items(), *files.items()):
+        for filename, data in generated.items():
             imported = import_bytes(data, store=held)
             links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+        for data in files.values():  # linked already (project_parts): their blocks
+            import_bytes(data, store=held)
         cid, tsize = directory_node(links, store=held)
         where = ("", 0, 0)
         blocks = 0
