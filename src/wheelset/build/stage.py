@@ -472,13 +472,38 @@ def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
 
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
     folder = os.path.join(tree, name)
-    if os.path.lexists(folder):
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
         shutil.rmtree(folder)
-    os.mkdir(folder)
+        os.mkdir(folder)
     for filename, data in files.items():
-        with open(os.path.join(folder, filename), "wb") as f:
-            f.write(data)
+        fd = os.open(os.path.join(folder, filename), _NEW_FILE, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     return Path(folder)
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Held:
+    """Blocks by binary CID, as the importer and the directory builder put them."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self) -> None:
+        self.blocks: dict[bytes, bytes] = {}
+
+    def put(self, cid: CID, block: bytes) -> None:
+        self.blocks.setdefault(cid.to_bytes(), block)
+
+    def get(self, cid: CID) -> bytes:
+        return self.blocks[cid.to_bytes()]
 
 
 # A project read by the first pass, as stashed for the second (marshal): (rel, stats,
@@ -568,7 +593,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         name = rel.split("/", 1)[1]
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
-        held = MemoryBlockStore()
+        held = _Held()
         for filename, data in generated.items():
             imported = import_bytes(data, store=held)
             links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
@@ -578,7 +603,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _segment(cid, _by_binary_cid(held))
+            segment, blocks = _segment(cid, held.blocks)
             where = (spool.name, spool.tell(), len(segment))  # type: ignore[attr-defined]
             spool.write(segment)  # type: ignore[attr-defined]
         if job.tree is not None:
@@ -592,10 +617,6 @@ def _finish_projects(place: _Place) -> list[_Project]:
     if spool is not None:
         spool.flush()  # type: ignore[attr-defined]
     return built
-
-
-def _by_binary_cid(store: MemoryBlockStore) -> dict[bytes, bytes]:
-    return {cid.to_bytes(): block for cid, block in store.items()}
 
 
 _NO_ROW = ("", "", "", 0, "")
