@@ -72,7 +72,6 @@ from wheelset.build.layout import (
 )
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.pages import (
-    ProjectRow,
     dependency_names,
     project_page_end,
     root_page_frame,
@@ -392,7 +391,7 @@ class _Project(NamedTuple):
     where: tuple[str, int, int]  # (file, offset, length) of its CAR sections
     deps: tuple[str, ...]  # the projects its wheels depend on (dependency_names())
     dependents: tuple[str, ...]  # the projects depending on it, as its page lists them
-    row: tuple[str, str, str, int, str]  # its ProjectRow but the name
+    row: str  # its row on the root page (root_row())
 
     @property
     def name(self) -> str:
@@ -508,7 +507,7 @@ class _Held:
 
 # A project read by the first pass, as stashed for the second (marshal): (rel, stats,
 # content hash, wheels, its page but the end, its project file, its other links (name,
-# binary CID, Tsize), its METADATA files by name, its row but the name, its dependency
+# binary CID, Tsize), its METADATA files by name, its row on the root page, its dependency
 # names); for a directory without declarations, (rel, stats).
 _Stashed = tuple
 # Where a first pass stashed a chunk: (file, offset, length).
@@ -559,7 +558,7 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         deps = dependency_names(name, (t for d in decls for t in d.dependencies))
         links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in links.items()]
         records.append(
-            (rel, stats, key, len(decls), page, project_file, links, files, _row_fields(row), deps)
+            (rel, stats, key, len(decls), page, project_file, links, files, root_row(row), deps)
         )
         names.append((rel, deps))
         if job.wheels is not None:
@@ -619,11 +618,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
     return built
 
 
-_NO_ROW = ("", "", "", 0, "")
-
-
-def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
-    return (row.version, row.summary, row.license, row.wheels, row.platforms)
+_NO_ROW = ""
 
 
 def _read_chunk(rels: Sequence[str]) -> list | tuple[str, str | None, str]:
@@ -1375,7 +1370,7 @@ def _assemble(
             project.dependents,
         ]
         sources[project.cid] = (*project.where, project.blocks)
-        rows[project.name] = root_row(ProjectRow(project.name, *project.row))
+        rows[project.name] = project.row
     for name, final in dangling.items():
         b = bucket(name)
         if final:
