@@ -28,6 +28,7 @@ from wheelset.ipfs.dagpb import (
     encode_unixfs,
 )
 from wheelset.ipfs.importer import Imported
+from wheelset.ipfs.varint import encode_varint
 
 __all__ = [
     "HAMT_FANOUT",
@@ -138,12 +139,18 @@ def hamt_node(
     for link in links:
         bitfield |= 1 << link[0]
     bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
-    data = encode_unixfs(
-        UnixFSData(HAMT_SHARD, data=bits, hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
-    )
-    block = b"".join(encode_link_bytes(raw, name, tsize) for _, name, raw, tsize in links)
+    data = b"".join((_SHARD_TYPE, encode_varint(len(bits)), bits, _SHARD_PARAMETERS))
+    block = b"".join([encode_link_bytes(raw, name, tsize) for _, name, raw, tsize in links])
     children = sum(link[3] for link in links)
-    return _store_block(block + encode_node(PBNode((), data)), children, version, store)
+    block += b"\x0a" + encode_varint(len(data)) + data  # PBNode.Data (field 1)
+    return _store_block(block, children, version, store)
+
+
+# A shard's UnixFS data around its bitfield: its type, then (after the bitfield's field
+# key) its hash function and fanout; spelt once (a large root has tens of thousands).
+_SHARD_TYPE, _SHARD_PARAMETERS = encode_unixfs(
+    UnixFSData(HAMT_SHARD, data=b"\0", hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
+).split(b"\x01\0", 1)
 
 
 def is_sharded(estimate: int, hamt_threshold: int = HAMT_THRESHOLD) -> bool:
