@@ -107,7 +107,7 @@ from wheelset.ipfs.directory import (
     hamt_node,
     is_sharded,
 )
-from wheelset.ipfs.importer import Imported, import_bytes
+from wheelset.ipfs.importer import Imported, import_bytes, one_block
 from wheelset.ipfs.varint import decode_varint, encode_varint
 from wheelset.model.collection import (
     CollectionError,
@@ -137,6 +137,7 @@ _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-rea
 
 _LINK_TAG, _HASH_TAG = 0x12, 0x0A  # dag-pb PBNode.Links (field 2), PBLink.Hash (field 1)
 _V0_HASH_FIELD = b"\x22\x12\x20"  # 34 bytes follow: sha2-256 multihash (a CIDv0)
+_V0_PREFIX = b"\x12\x20"  # a binary CIDv0: sha2-256, 32 bytes
 
 # Given the declarations, return each wheel's METADATA bytes by wheel file name.
 MetadataProvider = Callable[[Sequence[Declaration]], Mapping[str, bytes]]
@@ -594,8 +595,14 @@ def _finish_projects(place: _Place) -> list[_Project]:
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
         held = _Held()
         for filename, data in generated.items():
-            imported = import_bytes(data, store=held)
-            links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+            block = one_block(data)
+            if block is None:
+                imported = import_bytes(data, store=held)
+                links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+            else:
+                raw = _V0_PREFIX + hashlib.sha256(block).digest()
+                held.blocks[raw] = block
+                links.append((filename.encode(), raw, len(block)))
         for data in files.values():  # linked already (project_parts): their blocks
             import_bytes(data, store=held)
         cid, tsize = directory_node(links, store=held)

@@ -7,7 +7,7 @@ an optional BlockStore in file order.
 digest_stream() is the one streaming verifier: CID, sha256 and length in one pass.
 Also computes a file's cumulative DAG size from its byte length alone, so a directory
 can link a file it has never seen. No network, no wheel knowledge.
-Entry points: ImportParams, import_file(), import_bytes(), digest_stream(), Digest,
+Entry points: ImportParams, import_file(), import_bytes(), one_block(), digest_stream(), Digest,
 dag_size_of_file().
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "digest_stream",
     "import_bytes",
     "import_file",
+    "one_block",
 ]
 
 DEFAULT_CHUNK_SIZE = 262_144  # bytes; Kubo's size-262144 chunker
@@ -353,9 +354,8 @@ def import_bytes(
     """import_file() over an in-memory buffer."""
     if len(data) <= params.chunk_size and on_chunk is None:
         # One chunk: the leaf is the whole file (a build imports ~2 such pages per project).
-        if params == _DEFAULT_PARAMS:
-            head, tail = _dagpb_leaf_frame(len(data))
-            block = head + data + tail
+        block = one_block(data) if params == _DEFAULT_PARAMS else None
+        if block is not None:
             cid = CID(0, DAG_PB, hashlib.sha256(block).digest())
             if store is not None:
                 store.put(cid, block)
@@ -365,6 +365,15 @@ def import_bytes(
     import io
 
     return import_file(io.BytesIO(data), params, store=store, on_chunk=on_chunk)
+
+
+def one_block(data: bytes) -> bytes | None:
+    """The only block of ``data`` imported with the default parameters (a dag-pb leaf,
+    whose CIDv0 is its sha2-256), or None when it takes more than one chunk."""
+    if len(data) > DEFAULT_CHUNK_SIZE:
+        return None
+    head, tail = _dagpb_leaf_frame(len(data))
+    return head + data + tail
 
 
 @dataclass(frozen=True, slots=True)
