@@ -37,6 +37,37 @@ def test_noise_pattern_catches_what_typer_prints() -> None:
     assert NOISE.findall(sample) == ["<int range>", "<bool>", "{sources}", "<list[str]>"]
 
 
+def _options_of(command: str) -> dict[str, object]:
+    group = typer.main.get_command(app)
+    params = group.commands[command].params  # type: ignore[attr-defined]
+    return {param.opts[0]: param.default for param in params if param.opts[0].startswith("--")}
+
+
+@pytest.mark.parametrize(
+    ("command", "timeout"), [("export", 30.0), ("publish", 300.0), ("mirror", 300.0)]
+)
+def test_option_groups_give_each_option_once_and_own_defaults_win(
+    command: str, timeout: float
+) -> None:
+    group = typer.main.get_command(app)
+    names = [p.name for p in group.commands[command].params]  # type: ignore[attr-defined]
+    assert len(names) == len(set(names))
+    options = _options_of(command)
+    assert options["--timeout"] == timeout
+    assert {"--gateway", "--cache-dir", "--api"} <= options.keys()
+
+
+def test_a_group_reaches_the_command_as_one_object(tmp_path: Path) -> None:
+    # `list` takes only the Environment group: a --target directory is what it lists.
+    (tmp_path / "demo-1.0.dist-info").mkdir()
+    (tmp_path / "demo-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+    )
+    result = _run("freeze", "--target", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["demo==1.0"]
+
+
 def test_every_command_is_listed_in_the_top_help() -> None:
     text = _run("--help").stdout
     assert [c for c in COMMANDS if f"\n  {c} " not in text] == []

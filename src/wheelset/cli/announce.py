@@ -7,14 +7,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    GatewayOption,
-    NodeApiOption,
-    RootArg,
-    TimeoutOption,
-)
+from wheelset.cli.options import RootArg, RootSources, with_option_groups
 from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
@@ -32,13 +25,12 @@ IpnsKeyOption = Annotated[
 
 
 @handles_errors
+@with_option_groups
 def announce_command(
     root: RootArg,
     ipns: IpnsKeyOption = None,
-    api: NodeApiOption = None,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Point an IPNS name at ROOT (read and verified first); print the name.
 
@@ -48,9 +40,9 @@ def announce_command(
     from wheelset.build.publish import node_api
     from wheelset.ipfs.rpc import KuboRpc
 
-    api = node_api(api, None)
+    api, timeout = node_api(sources.api, None), sources.timeout
     with http_client(timeout) as http:
-        opened, _, _ = open_root(root, gateway, timeout, cache_dir, http, api)
+        opened, _, _ = open_root(root, sources.gateway, timeout, sources.cache_dir, http, api)
         name = KuboRpc(api or "", http=http, timeout=timeout).name_publish(
             opened.cid, key=ipns or "self"
         )

@@ -13,16 +13,16 @@ from wheelset.cli.announce import IpnsKeyOption
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
-    DEFAULT_JOBS,
     DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
     GatewayOption,
+    IndexAccess,
     IndexUrlOption,
-    JobsOption,
-    NodeApiOption,
+    RootSources,
     TimeoutOption,
     WithMetadataOption,
+    with_option_groups,
 )
 from wheelset.cli.progress import ProgressBar, echo_outcome
 from wheelset.cli.replicate import announce, cluster_pin, record_publish
@@ -124,6 +124,7 @@ def build_command(
 
 
 @handles_errors
+@with_option_groups
 def publish_command(
     directory: Annotated[
         Path,
@@ -133,7 +134,6 @@ def publish_command(
             "(published as it is).",
         ),
     ] = DEFAULT_COLLECTION,
-    api: NodeApiOption = None,
     from_sources: Annotated[
         bool,
         typer.Option(
@@ -157,9 +157,6 @@ def publish_command(
         ),
     ] = None,
     with_metadata: WithMetadataOption = False,
-    index_url: IndexUrlOption = None,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = PUBLISH_TIMEOUT,
     ipns: IpnsKeyOption = None,
     cluster: Annotated[
@@ -178,7 +175,9 @@ def publish_command(
         int | None,
         typer.Option("--replication-max", metavar="N", min=1, help="Cluster peers at most."),
     ] = None,
-    cache_dir: CacheDirOption = None,
+    *,
+    sources: RootSources,
+    index: IndexAccess,
 ) -> None:
     """Build, then import the root and its wheels into an IPFS node (pinned); print the root.
 
@@ -214,11 +213,11 @@ Pins are recorded so that `wheelset gc` can release them.
         )
     if (replication_min or replication_max) and not cluster:
         raise UsageError("--replication-min/--replication-max need --cluster")
-    if ipns and api is None and pinning_service:
+    if ipns and sources.api is None and pinning_service:
         raise UsageError("--ipns needs a node (--api) to sign the name")
-    api = node_api(api, pinning_service)
+    api, cache_dir = node_api(sources.api, pinning_service), sources.cache_dir
     with http_client(timeout) as http, tempfile.TemporaryDirectory(prefix="wheelset-") as tmp:
-        wheels = _wheel_fetcher(http, index_url, gateway, cache_dir, out)
+        wheels = _wheel_fetcher(http, index.index_url, sources.gateway, cache_dir, out)
         if out is not None:
             root, car, declarations = read_build_directory(out)
         else:
@@ -237,7 +236,7 @@ Pins are recorded so that `wheelset gc` can release them.
                     declarations,
                     rpc,
                     fetcher=fetcher,
-                    workers=jobs,
+                    workers=index.jobs,
                     pin_timeout=timeout,
                     progress=progress,
                 )

@@ -8,16 +8,13 @@ import typer
 
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
-    DEFAULT_JOBS,
-    DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
     ExtrasOption,
     FormatOption,
-    IndexUrlOption,
-    JobsOption,
+    IndexAccess,
     NoCacheOption,
-    TimeoutOption,
+    with_option_groups,
 )
 from wheelset.cli.wiring import wheel_fetching
 
@@ -25,6 +22,7 @@ __all__ = ["bump_command"]
 
 
 @handles_errors
+@with_option_groups
 def bump_command(
     directory: CollectionArg,
     releases: Annotated[
@@ -49,11 +47,10 @@ def bump_command(
             help="Bump projects declared from private URL sources too, from the index.",
         ),
     ] = False,
-    index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
+    *,
+    index: IndexAccess,
 ) -> None:
     """Replace projects' declarations with other releases', if the collection stays sound.
 
@@ -69,13 +66,15 @@ finding. Nothing is written when it breaks something (exit 1) unless --force.
     formatter = get_formatter("bump", output_format)
     targets = parse_targets(releases)
     collection = load_collection(directory)
-    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
+    with wheel_fetching(
+        index.timeout, index.index_url, cache_dir=cache_dir, use_cache=not no_cache
+    ) as fetcher:
         plan = plan_bump(
             collection,
             targets,
             fetcher=fetcher,
             extras=extras,  # type: ignore[arg-type] - parsed into a list by the option
-            jobs=jobs,
+            jobs=index.jobs,
             allow_index_swap=allow_index_swap,
         )
     applied = not plan.is_noop and (plan.is_sound or force)

@@ -9,14 +9,11 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
-    DEFAULT_JOBS,
-    DEFAULT_TIMEOUT,
     CacheDirOption,
     CollectionArg,
     FormatOption,
-    IndexUrlOption,
-    JobsOption,
-    TimeoutOption,
+    IndexAccess,
+    with_option_groups,
 )
 from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
@@ -25,6 +22,7 @@ __all__ = ["check_command"]
 
 
 @handles_errors
+@with_option_groups
 def check_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     integrity: Annotated[
@@ -55,10 +53,9 @@ def check_command(
             "uniqueness, closure, integrity.",
         ),
     ] = None,
-    index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    jobs: JobsOption = DEFAULT_JOBS,
     cache_dir: CacheDirOption = None,
+    *,
+    index: IndexAccess,
 ) -> None:
     """Check a collection: layout, schema, uniqueness, closure (and --integrity)."""
     from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
@@ -94,8 +91,8 @@ def check_command(
         )
     if run_integrity:
         with wheel_fetching(
-            timeout,
-            index_url,
+            index.timeout,
+            index.index_url,
             cache_dir=cache_dir,
             use_cache=False,  # the integrity check compares with the source, never a copy
         ) as fetcher:
@@ -105,7 +102,7 @@ def check_command(
                 fetcher=fetcher,
                 integrity_paths=scope,
                 names_paths=scope if changed_since else None,
-                jobs=jobs,
+                jobs=index.jobs,
             )
     else:
         findings = run_checks(collection, families, names_paths=scope)

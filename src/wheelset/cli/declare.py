@@ -10,14 +10,11 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
-    DEFAULT_JOBS,
-    DEFAULT_TIMEOUT,
     CacheDirOption,
     ExtrasOption,
-    IndexUrlOption,
-    JobsOption,
+    IndexAccess,
     NoCacheOption,
-    TimeoutOption,
+    with_option_groups,
 )
 from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
@@ -26,6 +23,7 @@ __all__ = ["declare_command"]
 
 
 @handles_errors
+@with_option_groups
 def declare_command(
     sources: Annotated[
         list[str],
@@ -60,11 +58,10 @@ def declare_command(
             "every requirement in the collection and has wheels for every platform.",
         ),
     ] = False,
-    index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    jobs: JobsOption = DEFAULT_JOBS,
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
+    *,
+    index: IndexAccess,
 ) -> None:
     """Declare wheels: fetch, check, and write one TOML file per wheel under --into."""
     from wheelset.maintain.declare import declare_sources, parse_source, write_declarations
@@ -83,10 +80,12 @@ def declare_command(
     if all_extras and extras is not None:
         raise UsageError("--extras and --all-extras exclude each other")
     wanted = None if all_extras else extras or []
-    with wheel_fetching(timeout, index_url, cache_dir=cache_dir, use_cache=not no_cache) as fetcher:
+    with wheel_fetching(
+        index.timeout, index.index_url, cache_dir=cache_dir, use_cache=not no_cache
+    ) as fetcher:
         if with_deps:
             declared = _declare_with_deps(
-                specs, into, platforms or [], wanted, replace, fetcher, jobs
+                specs, into, platforms or [], wanted, replace, fetcher, index.jobs
             )
         else:
             declared = declare_sources(
@@ -95,7 +94,7 @@ def declare_command(
                 platforms=platforms,
                 source=source,
                 extras=wanted,  # type: ignore[arg-type] - a list
-                jobs=jobs,
+                jobs=index.jobs,
             )
     for note in declared.notes:
         typer.echo(f"note: {note}", err=True)

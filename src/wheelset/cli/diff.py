@@ -7,19 +7,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    FormatOption,
-    GatewayOption,
-    NodeApiOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import FormatOption, RootSources, with_option_groups
 
 __all__ = ["diff_command"]
 
 
 @handles_errors
+@with_option_groups
 def diff_command(
     root_a: Annotated[
         str,
@@ -31,10 +25,8 @@ def diff_command(
     ],
     root_b: Annotated[str, typer.Argument(metavar="ROOT_B", help="Another root.")],
     output_format: Annotated[str, FormatOption("text or json")] = "text",
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Show what changed between two roots: projects, versions, wheels per platform.
 
@@ -42,12 +34,4 @@ def diff_command(
     """
     from wheelset.cli.run import run_diff
 
-    run_diff(
-        root_a,
-        root_b,
-        output_format=output_format,
-        gateway=gateway,
-        timeout=timeout,
-        cache_dir=cache_dir,
-        api=api,
-    )
+    run_diff(root_a, root_b, output_format=output_format, **sources.options())

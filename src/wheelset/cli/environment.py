@@ -4,13 +4,12 @@ wheelset.cli.run."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import PrefixOption, PythonOption, SystemOption, TargetOption
+from wheelset.cli.options import Environment, with_option_groups
 from wheelset.cli.run import environment_of, repair_environment, sigterm_rolls_back
 
 if TYPE_CHECKING:
@@ -24,18 +23,17 @@ def _count(n: int, noun: str) -> str:
 
 
 @handles_errors
+@with_option_groups
 def uninstall_command(
     names: Annotated[list[str], typer.Argument(help="Distributions to remove.")],
-    target: TargetOption = None,
-    prefix: PrefixOption = None,
-    python: PythonOption = None,
-    system: SystemOption = False,
+    *,
+    environment: Environment,
 ) -> None:
     """Remove distributions from an environment, all or nothing (files as listed in RECORD)."""
     from wheelset.client.install import uninstall
 
     with sigterm_rolls_back():
-        _, scheme = environment_of(python, target, prefix, system)
+        _, scheme = environment_of(**environment.options())
         repair_environment(scheme, quiet_when_clean=True)
         removed = uninstall(scheme, names)
     typer.echo(f"Removed {_count(len(removed), 'distribution')} from {scheme['purelib']}:")
@@ -43,27 +41,24 @@ def uninstall_command(
         typer.echo(f"  {dist.name} {dist.version}")
 
 
-def _installed(
-    python: str | None, target: Path | None, prefix: Path | None, system: bool
-) -> list[InstalledDist]:
+def _installed(environment: Environment) -> list[InstalledDist]:
     from wheelset.client.environment import installed_distributions
 
-    _, scheme = environment_of(python, target, prefix, system)
+    _, scheme = environment_of(**environment.options())
     return [dist for _, dist in sorted(installed_distributions(scheme).items())]
 
 
 @handles_errors
+@with_option_groups
 def list_command(
-    target: TargetOption = None,
-    prefix: PrefixOption = None,
-    python: PythonOption = None,
-    system: SystemOption = False,
+    *,
+    environment: Environment,
 ) -> None:
     """List the distributions of an environment, with the root each was installed from."""
     rows = [("name", "version", "installer", "root")]
     rows += [
         (str(d.name), d.version, d.installer() or "-", d.origin() or "-")
-        for d in _installed(python, target, prefix, system)
+        for d in _installed(environment)
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
@@ -71,13 +66,12 @@ def list_command(
 
 
 @handles_errors
+@with_option_groups
 def freeze_command(
-    target: TargetOption = None,
-    prefix: PrefixOption = None,
-    python: PythonOption = None,
-    system: SystemOption = False,
+    *,
+    environment: Environment,
 ) -> None:
     """Print NAME==VERSION for each distribution (a requirements file; the root as a comment)."""
-    for dist in _installed(python, target, prefix, system):
+    for dist in _installed(environment):
         origin = dist.origin()
         typer.echo(f"{dist.name}=={dist.version}" + (f"  # root {origin}" if origin else ""))

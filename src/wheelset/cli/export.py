@@ -9,20 +9,18 @@ import typer
 
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
     FormatOption,
-    GatewayOption,
-    NodeApiOption,
     RequirementsArg,
     RootArg,
-    TimeoutOption,
+    RootSources,
+    with_option_groups,
 )
 
 __all__ = ["export_command"]
 
 
 @handles_errors
+@with_option_groups
 def export_command(
     root: RootArg,
     names: RequirementsArg,
@@ -42,10 +40,8 @@ def export_command(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
     ] = None,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Export the closure of NAMEs as a hashed requirements file or a pylock.toml."""
     from wheelset.cli.run import run_export
@@ -56,8 +52,5 @@ def export_command(
         output_format=output_format,
         platform=platform,
         output=output,
-        gateway=gateway,
-        timeout=timeout,
-        cache_dir=cache_dir,
-        api=api,
+        **sources.options(),
     )

@@ -8,15 +8,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    CollectionArg,
-    FromRootOption,
-    GatewayOption,
-    NodeApiOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import CollectionArg, FromRootOption, RootSources, with_option_groups
 from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
@@ -24,6 +16,7 @@ __all__ = ["init_command", "prune_command", "sync_command"]
 
 
 @handles_errors
+@with_option_groups
 def init_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
@@ -36,10 +29,8 @@ def init_command(
             help="The published root to derive from (default: a new, empty collection).",
         ),
     ] = None,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Start a collection: a new one, or one derived from a published root (a fork).
 
@@ -59,7 +50,9 @@ def init_command(
             typer.echo(f"added {path}")
         return
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        opened, _, _ = open_root(
+            from_root, sources.gateway, sources.timeout, sources.cache_dir, http, sources.api
+        )
         count, projects = init_collection(opened, directory)
     typer.echo(f"{directory}: {projects} projects, {count} wheels from {opened.cid}")
 
@@ -111,15 +104,14 @@ def prune_command(
 
 
 @handles_errors
+@with_option_groups
 def sync_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="The fork's collection directory.")
     ],
     from_root: FromRootOption,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Merge upstream's changes (recorded root -> new root) into the fork, then check it.
 
@@ -145,7 +137,9 @@ def sync_command(
     base_root, base = read_upstream(directory)
     collection = load_collection(directory)
     with http_client() as http:
-        opened, _, _ = open_root(from_root, gateway, timeout, cache_dir, http, api)
+        opened, _, _ = open_root(
+            from_root, sources.gateway, sources.timeout, sources.cache_dir, http, sources.api
+        )
         theirs = upstream_of(opened, base)
     result = merge_collections(
         base,

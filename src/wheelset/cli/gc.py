@@ -7,13 +7,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    GatewayOption,
-    NodeApiOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import RootSources, with_option_groups
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -22,6 +16,7 @@ __all__ = ["gc_command"]
 
 
 @handles_errors
+@with_option_groups
 def gc_command(
     keep: Annotated[
         list[str],
@@ -34,10 +29,8 @@ def gc_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be unpinned; change nothing.")
     ] = False,
-    api: NodeApiOption = None,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Unpin the wheels and roots wheelset pinned on the node (publish, mirror, install
     --seed) that no kept root references. Pins wheelset did not make are never touched.
@@ -49,12 +42,14 @@ def gc_command(
 
     if not keep:
         raise UsageError("give at least one --keep ROOT (the roots whose content stays pinned)")
-    api = node_api(api, None)
+    api, timeout = node_api(sources.api, None), sources.timeout
     with http_client(timeout) as http:
         rpc = KuboRpc(api or "", http=http, timeout=timeout)
         roots = []
         for text in keep:
-            opened, _, cache = open_root(text, gateway, timeout, cache_dir, http, api)
+            opened, _, cache = open_root(
+                text, sources.gateway, timeout, sources.cache_dir, http, api
+            )
             roots.append(opened)
         record = record_for(rpc, cache.directory)
         report = collect_garbage(rpc, record, roots, dry_run=dry_run)

@@ -10,22 +10,17 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    GatewayOption,
+    Environment,
     JobsOption,
-    NodeApiOption,
-    PrefixOption,
-    PythonOption,
-    SystemOption,
-    TargetOption,
-    TimeoutOption,
+    RootSources,
+    with_option_groups,
 )
 
 __all__ = ["install_command"]
 
 
 @handles_errors
+@with_option_groups
 def install_command(
     root: Annotated[
         str | None,
@@ -48,11 +43,6 @@ def install_command(
             help="Install the names of this file (repeatable).",
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    target: TargetOption = None,
-    prefix: PrefixOption = None,
-    python: PythonOption = None,
-    system: SystemOption = False,
     exact: Annotated[
         bool,
         typer.Option("--exact", help="Also remove every distribution the closure does not hold."),
@@ -70,9 +60,6 @@ def install_command(
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
     ] = False,
     jobs: JobsOption = DEFAULT_JOBS,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
     seed: Annotated[
         bool,
         typer.Option(
@@ -81,6 +68,9 @@ def install_command(
             "local node) and pin them, so that it serves them; `wheelset gc` can release them.",
         ),
     ] = False,
+    *,
+    sources: RootSources,
+    environment: Environment,
 ) -> None:
     """Install projects (and their dependencies) from a root, every wheel verified by CID.
 
@@ -93,19 +83,13 @@ def install_command(
         root,
         names or [],
         requirement=requirement,
-        gateway=gateway,
-        target=target,
-        prefix=prefix,
-        python=python,
-        system=system,
         exact=exact,
         force=force,
         repair=repair,
         dry_run=dry_run,
         compile_bytecode=compile_bytecode,
         jobs=jobs,
-        timeout=timeout,
-        cache_dir=cache_dir,
-        api=api,
         seed=seed,
+        **sources.options(),
+        **environment.options(),
     )

@@ -9,14 +9,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_JOBS,
-    CacheDirOption,
-    GatewayOption,
-    IndexUrlOption,
-    JobsOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import IndexAccess, RootSources, TimeoutOption, with_option_groups
 from wheelset.cli.progress import ProgressBar, echo_outcome
 from wheelset.cli.wiring import open_root, resolve_root_name
 from wheelset.errors import UsageError
@@ -42,6 +35,7 @@ def parse_duration(text: str) -> float:
 
 
 @handles_errors
+@with_option_groups
 def mirror_command(
     root: Annotated[
         str | None,
@@ -88,11 +82,10 @@ def mirror_command(
             help="With --follow: resolve the name this often.",
         ),
     ] = 60.0,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    index_url: IndexUrlOption = None,
-    jobs: JobsOption = DEFAULT_JOBS,
     timeout: TimeoutOption = MIRROR_TIMEOUT,
-    cache_dir: CacheDirOption = None,
+    *,
+    sources: RootSources,
+    index: IndexAccess,
 ) -> None:
     """Make the node at --api hold a whole root: its blocks and every wheel, pinned.
 
@@ -113,6 +106,7 @@ def mirror_command(
     if (root is None) == (follow is None):
         raise UsageError("give either ROOT or --follow NAME")
     grace_seconds = parse_duration(grace)
+    jobs = index.jobs
     api = node_api(api, None)
     assert api is not None
     with http_client(timeout, connections=2 * jobs) as http:
@@ -122,14 +116,14 @@ def mirror_command(
         def opened(text: str):
             # The target node is asked to resolve names, not for blocks: it lacks them.
             resolved = resolve_root_name(text, http, api, timeout)
-            return open_root(resolved or text, gateway, timeout, cache_dir, http)
+            return open_root(resolved or text, sources.gateway, timeout, sources.cache_dir, http)
 
         first, fetcher, cache = opened(root or follow or "")
         record = record_for(rpc, cache.directory)
         wheels = wheel_fetcher(
             http,
             cache_dir=cache.directory,
-            index_url=index_url,
+            index_url=index.index_url,
             gateways=fetcher.gateways,
             timeout=timeout,
         )

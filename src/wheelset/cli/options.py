@@ -7,8 +7,13 @@ command stay in that command's module. The README's option table lists them all.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,22 +25,27 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "CacheDirOption",
     "CollectionArg",
+    "Environment",
     "ExtrasOption",
     "FormatOption",
     "FromRootOption",
     "GatewayOption",
+    "IndexAccess",
     "IndexUrlOption",
     "JobsOption",
     "NoCacheOption",
     "NodeApiOption",
+    "OptionGroup",
     "PrefixOption",
     "PythonOption",
     "RequirementsArg",
     "RootArg",
+    "RootSources",
     "SystemOption",
     "TargetOption",
     "TimeoutOption",
     "WithMetadataOption",
+    "with_option_groups",
 ]
 
 DEFAULT_COLLECTION = Path("declarations")
@@ -177,3 +187,91 @@ def FormatOption(choices: str) -> object:
     return typer.Option(
         "--format", "-f", metavar="FORMAT", case_sensitive=False, help=f"Output: {choices}."
     )
+
+
+class OptionGroup:
+    """Options that several commands take together, as one dataclass (like uv's flattened
+    argument structs): a command declares one keyword-only parameter of the group's type
+    and @with_option_groups gives it the group's options."""
+
+    def options(self) -> dict[str, Any]:
+        """The group's options by parameter name, to pass on as keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RootSources(OptionGroup):
+    """Where a ROOT's blocks and its wheels come from."""
+
+    gateway: GatewayOption = dataclasses.field(default_factory=list)
+    timeout: TimeoutOption = DEFAULT_TIMEOUT
+    cache_dir: CacheDirOption = None
+    api: NodeApiOption = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IndexAccess(OptionGroup):
+    """How the package index is reached."""
+
+    index_url: IndexUrlOption = None
+    timeout: TimeoutOption = DEFAULT_TIMEOUT
+    jobs: JobsOption = DEFAULT_JOBS
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Environment(OptionGroup):
+    """The environment a command acts on."""
+
+    target: TargetOption = None
+    prefix: PrefixOption = None
+    python: PythonOption = None
+    system: SystemOption = False
+
+
+def with_option_groups(command: Callable[..., None]) -> Callable[..., None]:
+    """Expose each OptionGroup parameter of ``command`` to typer as the group's options.
+
+    An option the command declares itself (e.g. its own --timeout default) stays the
+    command's and still fills the group's field of that name.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if not _is_group(p.annotation)]
+    groups = {
+        p.name: p.annotation for p in signature.parameters.values() if _is_group(p.annotation)
+    }
+    names = {p.name for p in own}
+    added: list[inspect.Parameter] = []
+    for group in groups.values():
+        hints = typing.get_type_hints(group, include_extras=True)
+        for field in dataclasses.fields(group):
+            if field.name in names:
+                continue
+            names.add(field.name)
+            default = (
+                field.default_factory() if field.default is dataclasses.MISSING else field.default
+            )
+            added.append(
+                inspect.Parameter(
+                    field.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=hints[field.name],
+                    default=default,
+                )
+            )
+
+    @functools.wraps(command)
+    def expanded(**options: Any) -> None:
+        for name, group in groups.items():
+            options[name] = group(**{f.name: options[f.name] for f in dataclasses.fields(group)})
+        for param in added:
+            options.pop(param.name)
+        command(**options)
+
+    parameters = [*own, *added]
+    expanded.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    expanded.__annotations__ = {p.name: p.annotation for p in parameters}
+    return expanded
+
+
+def _is_group(annotation: object) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, OptionGroup)

@@ -9,13 +9,10 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
-    DEFAULT_JOBS,
-    DEFAULT_TIMEOUT,
     CollectionArg,
     FormatOption,
-    IndexUrlOption,
-    JobsOption,
-    TimeoutOption,
+    IndexAccess,
+    with_option_groups,
 )
 from wheelset.fetch.http import http_client
 
@@ -23,6 +20,7 @@ __all__ = ["outdated_command"]
 
 
 @handles_errors
+@with_option_groups
 def outdated_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     output_format: Annotated[str, FormatOption("text (a table) or json")] = "text",
@@ -33,9 +31,8 @@ def outdated_command(
             help="Look up projects declared from private URL sources on the index too.",
         ),
     ] = False,
-    index_url: IndexUrlOption = None,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    jobs: JobsOption = DEFAULT_JOBS,
+    *,
+    index: IndexAccess,
 ) -> None:
     """For each project: the newest release on the index with wheels for its platforms.
 
@@ -49,9 +46,11 @@ Informative: exits 0 whatever it finds (1 only when the index cannot be read).
 
     formatter = get_formatter("outdated", output_format)
     collection = load_collection(directory)
-    with http_client(timeout, connections=jobs, index_url=index_url) as http:
-        index = IndexClient(configured_index_url(index_url), http=http)
-        statuses = check_outdated(collection, index, jobs=jobs, allow_index_swap=allow_index_swap)
+    with http_client(index.timeout, connections=index.jobs, index_url=index.index_url) as http:
+        client = IndexClient(configured_index_url(index.index_url), http=http)
+        statuses = check_outdated(
+            collection, client, jobs=index.jobs, allow_index_swap=allow_index_swap
+        )
     typer.echo(formatter(statuses), nl=False)
     outdated = sum(s.is_outdated for s in statuses)
     blocked = sum(bool(s.newer) for s in statuses)

@@ -16,20 +16,16 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import (
-    DEFAULT_TIMEOUT,
-    CacheDirOption,
-    GatewayOption,
-    NodeApiOption,
-    TimeoutOption,
-)
+from wheelset.cli.options import RootSources, with_option_groups
 from wheelset.errors import UsageError
 
 __all__ = ["serve_command"]
 
 
 @handles_errors
+@with_option_groups
 def serve_command(
+    context: typer.Context,
     root: Annotated[
         str | None,
         typer.Argument(
@@ -123,10 +119,8 @@ def serve_command(
         bool,
         typer.Option("--insecure", help="Allow listening beyond loopback without users or tokens."),
     ] = False,
-    gateway: GatewayOption = [],  # noqa: B006 - typer needs a literal default
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    cache_dir: CacheDirOption = None,
-    api: NodeApiOption = None,
+    *,
+    sources: RootSources,
 ) -> None:
     """Serve a PEP 503/691 index of ROOT (or of the roots of --config) for pip and uv;
     every file verified by CID before its first byte is sent."""
@@ -135,21 +129,7 @@ def serve_command(
 
     if keyfile is not None and certfile is None:
         raise UsageError("--keyfile needs --certfile")
-    given = {
-        "WHEELSET_SERVE_ROOT": root,
-        "WHEELSET_SERVE_CONFIG": str(config) if config else None,
-        "WHEELSET_HTPASSWD": str(htpasswd) if htpasswd else None,
-        "WHEELSET_SERVE_REFRESH": str(refresh),
-        "WHEELSET_GATEWAY": " ".join(gateway) or None,
-        "WHEELSET_TIMEOUT": str(timeout),
-        "WHEELSET_CACHE_DIR": str(cache_dir) if cache_dir else None,
-        "WHEELSET_API": api,
-    }
-    for variable, value in given.items():
-        if value is None:
-            os.environ.pop(variable, None)
-        else:
-            os.environ[variable] = value
+    _export_settings(context)
     if not root and not config:
         raise UsageError("give a ROOT to serve, or --config FILE")
     if certfile is not None:
@@ -182,3 +162,20 @@ def serve_command(
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _export_settings(context: typer.Context) -> None:
+    """Put each option the application reads into the environment under the option's own
+    variable (its value given, from the environment or the default; unset when empty)."""
+    from wheelset.serve.config import SETTINGS_VARIABLES
+
+    for param in context.command.params:
+        if param.envvar not in SETTINGS_VARIABLES:
+            continue
+        value = context.params[param.name]  # type: ignore[index]
+        if isinstance(value, list | tuple):
+            value = " ".join(value)
+        if value is None or value == "":
+            os.environ.pop(param.envvar, None)
+        else:
+            os.environ[param.envvar] = str(value)

@@ -135,11 +135,17 @@ def parse_root_ref(text: str) -> RootRef:
     if text and path.is_file():
         return RootRef(text, car=path)
     body = text.strip()
+    prefixed = body.startswith(("ipfs://", "/ipfs/"))
     if body.startswith("ipfs://"):
         body = body[len("ipfs://") :]
     elif body.startswith("/ipfs/"):
         body = body[len("/ipfs/") :]
     body = body.rstrip("/")
+    if "/" in body and not prefixed:
+        raise InvalidRoot(
+            f"{text}: no such build directory or CAR file (ROOT is a CID, /ipfs/<cid>, "
+            "ipfs://<cid>, a build directory or a CAR file)"
+        )
     if "/" in body:
         raise InvalidRoot(f"root {text!r} must be a bare CID, not a path below one")
     try:

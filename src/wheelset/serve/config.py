@@ -93,11 +93,24 @@ def _seconds(text: str, variable: str) -> float:
     return value
 
 
+# What settings_from_env() reads; `wheelset serve` exports each option of one of these.
+SETTINGS_VARIABLES = (
+    "WHEELSET_SERVE_ROOT",
+    "WHEELSET_SERVE_CONFIG",
+    "WHEELSET_HTPASSWD",
+    "WHEELSET_SERVE_REFRESH",
+    "WHEELSET_GATEWAY",
+    "WHEELSET_API",
+    "WHEELSET_CACHE_DIR",
+    "WHEELSET_TIMEOUT",
+    "WHEELSET_SERVE_METRICS_DIR",
+)
+
+
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> Settings:
-    """The settings the environment gives (WHEELSET_SERVE_CONFIG or WHEELSET_SERVE_ROOT,
-    WHEELSET_HTPASSWD, WHEELSET_SERVE_REFRESH, WHEELSET_GATEWAY, WHEELSET_API,
-    WHEELSET_CACHE_DIR, WHEELSET_TIMEOUT, WHEELSET_SERVE_METRICS_DIR); the config file is
-    read now.
+    """The settings the environment gives (SETTINGS_VARIABLES: a root or a config file,
+    htpasswd, refresh, gateways, node, cache, timeout, metrics directory); the config file
+    is read now.
 
     Raises:
         ServeError: neither or both of a root and a config file, or a bad value.
