@@ -1,12 +1,14 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time. First the dependency names of the projects to build
-are read (a project's page lists the projects depending on it); then each project
-directory (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
-project file and its UnixFS directory (tree.build_project); the project's blocks go,
-depth-first, to a spool file and only a compact record stays in memory. Both passes are
-spread over worker processes (both cores) unless METADATA or wheels are fetched, which
-happens in this process. The records are then linked into the root a first-level bucket
+A build works a project at a time, in two passes spread over worker processes (both
+cores) unless METADATA or wheels are fetched, which happens in this process. The first
+reads each project directory (``<prefix>/<project>/*.toml``), parses it and makes all of
+the project that does not depend on who depends on it: its page but the list of its
+dependents, its project file, its row on the root page, its dependency names; these go
+to a stash file. Once every project's dependency names are known (a project's page lists
+the projects depending on it), the second ends each page, links the project's UnixFS
+directory and writes its blocks, depth-first, to a spool file; only a compact record
+stays in memory. The records are then linked into the root a first-level bucket
 of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
 depth-first from the root as pieces: blocks made here and ranges of spool files.
 
