@@ -57,6 +57,7 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -567,7 +568,10 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         if job.wheels is not None:
             job.decls[rel] = decls
     stash = job.file("stash")
-    data = marshal.dumps(records)
+    # Compressed (pages and project files are mostly markup): at 500,000 projects the stash
+    # would otherwise add gigabytes of dirty pages beside the spool and the CAR, enough for
+    # the kernel to throttle the writers.
+    data = zlib.compress(marshal.dumps(records), 1)
     place = (stash.name, stash.tell(), len(data))  # type: ignore[attr-defined]
     stash.write(data)  # type: ignore[attr-defined]
     stash.flush()  # type: ignore[attr-defined]
@@ -582,7 +586,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
     file, offset, length = place
     fd = os.open(file, os.O_RDONLY)
     try:
-        records: list[_Stashed] = marshal.loads(_pread(fd, length, offset, file))
+        records: list[_Stashed] = marshal.loads(zlib.decompress(_pread(fd, length, offset, file)))
     finally:
         os.close(fd)
     spool = job.file("spool") if job.car else None
