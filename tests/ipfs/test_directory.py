@@ -12,17 +12,18 @@ import hashlib
 import pytest
 
 from wheelset.ipfs.blockstore import MemoryBlockStore
-from wheelset.ipfs.cid import CID, RAW
+from wheelset.ipfs.cid import CID, RAW, decode_cid_bytes
 from wheelset.ipfs.dagpb import DIRECTORY, HAMT_SHARD, decode_node, decode_unixfs
 from wheelset.ipfs.directory import (
     HAMT_THRESHOLD,
     InvalidEntryName,
     build_directory,
     build_tree,
+    directory_node,
     estimated_directory_size,
     hamt_hash,
 )
-from wheelset.ipfs.importer import ImportParams, import_bytes
+from wheelset.ipfs.importer import DEFAULT_CHUNK_SIZE, ImportParams, import_bytes, one_block
 
 V0 = ImportParams()
 V1 = ImportParams(cid_version=1)
@@ -129,6 +130,31 @@ def test_t0040_wrap_with_directory() -> None:
     # echo IPFS | ipfs add -w --stdin-name file.txt
     wrapped = build_directory([("file.txt", import_bytes(b"IPFS\n"))])
     assert str(wrapped.cid) == "QmVcbNxL7X3Nhuasd12HHf6u7CKiMGQkULySx9JE5UXMGb"
+
+
+def test_directory_node_from_binary_links() -> None:
+    # Links given as binary CIDs, out of order: the planets' known root and size.
+    tree = planets(V0)
+    links = [(n.encode(), c.cid.to_bytes(), c.tsize) for n, c in reversed(tree.items())]
+    raw, tsize = directory_node(links)
+    assert str(decode_cid_bytes(raw)[0]) == "QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY"
+    assert tsize == 146
+    # Past the threshold, the shard build_directory makes.
+    leaf = import_bytes(b"x")
+    names = names_with_estimate(HAMT_THRESHOLD + 1)
+    sharded = build_directory([(n, leaf) for n in names])
+    links = [(n.encode(), leaf.cid.to_bytes(), leaf.tsize) for n in names]
+    assert directory_node(links) == (sharded.cid.to_bytes(), sharded.tsize)
+
+
+def test_one_block_is_the_leaf_of_a_one_chunk_file() -> None:
+    for data in (b"", b"page\n", bytes(DEFAULT_CHUNK_SIZE)):
+        block = one_block(data)
+        assert block is not None
+        imported = import_bytes(data)
+        assert CID(0, 0x70, hashlib.sha256(block).digest()) == imported.cid
+        assert len(block) == imported.tsize
+    assert one_block(bytes(DEFAULT_CHUNK_SIZE + 1)) is None
 
 
 def test_links_sorted_by_name_bytes() -> None:

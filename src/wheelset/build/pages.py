@@ -11,7 +11,8 @@ Every outside string (names, summaries, licences, requirements) is escaped.
 A project page is a function of the project's declarations (and METADATA), the platforms
 table and the names of the projects depending on it; the root page of the rows.
 Entry points: ProjectRow, project_row(), dependency_names(), dependents_of(), summary_of(),
-render_root_page(), root_page_frame(), root_row(), render_project_page().
+render_root_page(), root_page_frame(), root_row(), render_project_page(), project_page(),
+project_page_end().
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from wheelset.build.manifest import WheelEntry
+from wheelset.build.rootfiles import shared_str
 from wheelset.ipfs.cid import CID, DAG_PB
 from wheelset.model.declarations import Declaration, parse_requirement
 from wheelset.model.platforms import Platform, describe_platforms, select_wheel
@@ -39,6 +41,8 @@ __all__ = [
     "ProjectRow",
     "dependency_names",
     "dependents_of",
+    "project_page",
+    "project_page_end",
     "project_row",
     "render_project_page",
     "render_root_page",
@@ -103,33 +107,106 @@ def summary_of(metadata: bytes) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _installed_on(
-    decls: Sequence[Declaration], platforms: Sequence[Platform]
-) -> dict[str, list[str]]:
-    """For each wheel file name, the ids of the platforms where pip would pick it."""
-    decls = sorted(decls, key=lambda d: d.filename)
+_PICKS_CACHED = 4096
+
+
+class _Table(tuple):
+    """A platforms table as a cache key, hashed and compared by identity: a build passes
+    the same table for every project, and hashing its platforms on every call cost more
+    than the cached work."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
+
+_TABLES: dict[int, tuple[Sequence[Platform], _Table]] = {}
+
+
+def _table(platforms: Sequence[Platform]) -> _Table:
+    """The one _Table of this sequence of platforms (held, so its id is not reused)."""
+    if type(platforms) is _Table:
+        return platforms
+    found = _TABLES.get(id(platforms))
+    if found is not None and found[0] is platforms:
+        return found[1]
+    if len(_TABLES) >= 64:
+        _TABLES.clear()
+    table = _Table(platforms)
+    _TABLES[id(platforms)] = (platforms, table)
+    return table
+
+
+# How a project's wheels sit on the platforms: for each wheel (sorted by file name) the
+# ids of the platforms where pip picks it; the groups of its page (label, wheels as
+# (index, CPython text)); and its row's platform text.
+_Layout = tuple[
+    tuple[tuple[str, ...], ...], tuple[tuple[str, tuple[tuple[int, str], ...]], ...], str
+]
+
+
+def _layout(decls: Sequence[Declaration], table: _Table) -> _Layout:
+    """The _Layout of these declarations, sorted by file name."""
+    if len(decls) == 1:  # most projects: one wheel
+        d = decls[0]
+        return _layout_of(_picks(((d.tags, d.requires_python, 0),), table), (0,), table)
     # Versions by rank only (select_wheel compares them): projects share shapes.
     rank = {v: i for i, v in enumerate(sorted({d.version for d in decls}))}
     shape = tuple((d.tags, d.requires_python, rank[d.version]) for d in decls)
-    picks = _picks(shape, tuple(platforms))
-    chosen: dict[str, list[str]] = {}
-    for platform, index in zip(platforms, picks, strict=True):
-        if index is not None:
-            chosen.setdefault(decls[index].filename, []).append(platform.id)
-    return chosen
+    first: dict[str, int] = {}
+    same = tuple(first.setdefault(d.filename, i) for i, d in enumerate(decls))
+    return _layout_of(_picks(shape, table), same, table)
 
 
-_PICKS_CACHED = 4096
+@functools.lru_cache(maxsize=_PICKS_CACHED)
+def _layout_of(picks: tuple[int | None, ...], same: tuple[int, ...], table: _Table) -> _Layout:
+    """The _Layout of wheels given which one each platform picks and which share a file
+    name (``same``: the index of the first wheel with each one's name); cached, as picks
+    are: most projects have the same few shapes."""
+    ids = tuple(
+        tuple(
+            p.id
+            for p, pick in zip(table, picks, strict=True)
+            if pick is not None and same[pick] == same[i]
+        )
+        for i in range(len(same))
+    )
+    covered = {i for wheel in ids for i in wheel}
+    row = _describe(tuple(p.id for p in table if p.id in covered), table)
+    if not table:
+        return ids, (("", tuple((i, "") for i in range(len(same)))),), row
+    every_system = list(dict.fromkeys(p.system for p in table))
+    every_python = list(dict.fromkeys(_python_of(p) for p in table))
+    groups: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    for index, wheel in enumerate(ids):
+        picked = [p for p in table if p.id in wheel]
+        systems = list(dict.fromkeys(p.system for p in picked))
+        pythons = list(dict.fromkeys(_python_of(p) for p in picked))
+        if not wheel:
+            label, python = "no platform of this collection picks these", ""
+        elif len(wheel) != len(systems) * len(pythons):  # not every CPython on each system
+            label, python = _describe(wheel, table), ""
+        else:
+            label = "every system" if systems == every_system else ", ".join(systems)
+            python = "all" if pythons == every_python else ", ".join(pythons)
+        first = min((every_system.index(p.system) for p in picked), default=len(every_system))
+        groups.setdefault((first, label), []).append((index, python))
+    layout = tuple((label, tuple(members)) for (_, label), members in sorted(groups.items()))
+    return ids, layout, row
 
 
 @functools.lru_cache(maxsize=_PICKS_CACHED)
 def _picks(
     wheels: tuple[tuple[frozenset[Tag], SpecifierSet | None, int], ...],
-    platforms: tuple[Platform, ...],
+    platforms: _Table,
 ) -> tuple[int | None, ...]:
     """Which of these wheels (by tags, requires-python and version rank: all select_wheel
-    reads) each platform picks, by index. Cached: most projects have the same few shapes (one
-    pure wheel; one wheel per CPython and system), and a build asks for each project twice."""
+    reads) each platform picks, by index."""
     stand_ins = [
         Declaration(
             PurePosixPath(), f"{i:09d}", _NAME, Version(str(r)), (), tags, "", _CID, (), (), python
@@ -160,14 +237,25 @@ def project_row(
     summary: str = "",
 ) -> ProjectRow:
     """The root page's row of a project."""
-    covered = {i for ids in _installed_on(decls, platforms).values() for i in ids}
+    ordered = sorted(decls, key=_filename)
+    return _row(project, ordered, _layout(ordered, _table(platforms))[2], summary)
+
+
+def _filename(decl: Declaration) -> str:
+    return decl.filename
+
+
+def _row(project: str, ordered: Sequence[Declaration], covered: str, summary: str) -> ProjectRow:
+    if len(ordered) == 1:
+        d = ordered[0]
+        return ProjectRow(project, shared_str(d.version), summary, d.license or "", 1, covered)
     return ProjectRow(
         project,
-        ", ".join(sorted({str(d.version) for d in decls})),
+        ", ".join(sorted({shared_str(d.version) for d in ordered})),
         summary,
-        ", ".join(sorted({d.license for d in decls if d.license})),
-        len(decls),
-        _describe(tuple(p.id for p in platforms if p.id in covered), tuple(platforms)),
+        ", ".join(sorted({d.license for d in ordered if d.license})),
+        len(ordered),
+        covered,
     )
 
 
@@ -269,36 +357,6 @@ def _by_name(text: str) -> tuple[str, str]:
     return (canonicalize_name(m.group(1)) if m else "", text)
 
 
-def _wheel_groups(
-    ordered: Sequence[WheelEntry], platforms: Sequence[Platform]
-) -> list[tuple[str, list[tuple[WheelEntry, str]]]]:
-    """Wheels grouped by the systems where pip picks them, each with the CPythons it
-    serves there, in platforms.toml order; a wheel whose platforms are not every CPython
-    of its systems is labelled with its platforms, and wheels no platform picks come
-    last. Without platforms, one group of every wheel."""
-    if not platforms:
-        return [("", [(e, "") for e in ordered])]
-    chosen = _installed_on([e.declaration for e in ordered], platforms)
-    every_system = list(dict.fromkeys(p.system for p in platforms))
-    every_python = list(dict.fromkeys(_python_of(p) for p in platforms))
-    groups: dict[tuple[int, str], list[tuple[WheelEntry, str]]] = {}
-    for entry in ordered:
-        ids = chosen.get(entry.declaration.filename, [])
-        picked = [p for p in platforms if p.id in ids]
-        systems = list(dict.fromkeys(p.system for p in picked))
-        pythons = list(dict.fromkeys(_python_of(p) for p in picked))
-        if not ids:
-            label, python = "no platform of this collection picks these", ""
-        elif len(ids) != len(systems) * len(pythons):  # not every CPython on each system
-            label, python = _describe(tuple(ids), tuple(platforms)), ""
-        else:
-            label = "every system" if systems == every_system else ", ".join(systems)
-            python = "all" if pythons == every_python else ", ".join(pythons)
-        first = min((every_system.index(p.system) for p in picked), default=len(every_system))
-        groups.setdefault((first, label), []).append((entry, python))
-    return [(label, entries) for (_, label), entries in sorted(groups.items())]
-
-
 def _python_of(platform: Platform) -> str:
     return platform.id.split("-", 1)[0]  # "cp311"
 
@@ -319,59 +377,87 @@ def render_project_page(
     the root tree puts it beside the page (`serve` links its own verifying URLs instead).
     ``dependents``: the projects whose wheels depend on this one.
     """
-    ordered = sorted(entries, key=lambda e: e.declaration.filename)
+    start = project_page(project, entries, location, platforms=platforms, summary=summary)[0]
+    return start + project_page_end(dependents)
+
+
+def project_page(
+    project: str,
+    entries: Sequence[WheelEntry],
+    location: Callable[[WheelEntry], str] | None = None,
+    *,
+    platforms: Sequence[Platform] = (),
+    summary: str = "",
+) -> tuple[bytes, ProjectRow]:
+    """The project's page but its list of dependents, which project_page_end() gives
+    (a build knows every project's dependents only once it has read them all); and the
+    project's row on the root page."""
+    ordered = sorted(entries, key=_entry_filename) if len(entries) > 1 else entries
     decls = [e.declaration for e in ordered]
-    versions = ", ".join(sorted({str(d.version) for d in decls}))
-    licences = ", ".join(sorted({d.license for d in decls if d.license})) or "not declared"
-    pythons = sorted({str(d.requires_python) for d in decls if d.requires_python is not None})
+    _ids, groups, covered = _layout(decls, _table(platforms))
+    row = _row(project, decls, covered, summary)
+    pythons = {shared_str(d.requires_python) for d in decls if d.requires_python is not None}
     total = sum(d.size or 0 for d in decls)
-    facts = [
-        ("Version", versions),
-        ("Licence", licences),
-        ("Requires-Python", ", ".join(pythons) or "any"),
-        ("Wheels", f"{len(decls)} ({human_size(total)})"),
-    ]
+    facts = (
+        f"<dt>Version<dd>{_escape_row(row.version)}"
+        f"<dt>Licence<dd>{_escape_row(row.license or 'not declared')}"
+        f"<dt>Requires-Python<dd>{_escape_row(', '.join(sorted(pythons)) or 'any')}"
+        f"<dt>Wheels<dd>{len(decls)} ({human_size(total)})"
+    )
     if platforms:
-        covered = project_row(project, decls, platforms).platforms
-        facts.append(("Platforms", f"all {len(platforms)}" if covered == "all" else covered))
+        shown = f"all {len(platforms)}" if covered == "all" else covered
+        facts += f"<dt>Platforms<dd>{_escape_shared(shown)}"
     parts = ['    <p><a href="../">All projects</a></p>']
     if summary:
         parts.append(f"    <p>{escape(summary)}</p>")
-    parts.append(
-        "    <dl>"
-        + "".join(f"<dt>{escape(k)}<dd>{escape(v)}" for k, v in facts)
-        + "</dl>\n    <h2>Wheels</h2>\n    <table>"
-    )
+    parts.append(f"    <dl>{facts}</dl>\n    <h2>Wheels</h2>\n    <table>")
     parts.append('<thead><tr><th>File<th>CPython<th class="n">Size</thead>')
-    for label, group in _wheel_groups(ordered, platforms):
+    for label, members in groups:
         rows = "\n".join(
             f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
-            f'<td>{escape(python)}<td class="n">{human_size(e.declaration.size or 0)}'
-            for e, python in group
+            f'<td>{_escape_shared(python)}<td class="n">{human_size(e.declaration.size or 0)}'
+            for i, python in members
+            for e in (ordered[i],)
         )
-        head = f'<tr><th colspan="3">{escape(label)}\n' if label else ""
+        head = f'<tr><th colspan="3">{_escape_shared(label)}\n' if label else ""
         parts.append(f"<tbody>{head}{rows}</tbody>")
     parts.append("    </table>")
     requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
     parts.append(f"    <h2>Dependencies ({len(requirements)})</h2>")
     if requirements:
         parts.append('    <ul class="c">' + "".join(map(_requirement_item, requirements)) + "</ul>")
-    parts.append(f"    <h2>Required by ({len(dependents)})</h2>")
+    text = _page_head(f"Links for {project}", f"{project} {row.version}") + "\n".join(parts)
+    return text.encode("utf-8"), row
+
+
+def _entry_filename(entry: WheelEntry) -> str:
+    return entry.declaration.filename
+
+
+def project_page_end(dependents: Sequence[str]) -> bytes:
+    """The end of a project page (after project_page()): the projects depending on it."""
+    text = f"\n    <h2>Required by ({len(dependents)})</h2>"
     if dependents:
         items = "".join(f'<li><a href="../{n}/">{n}</a>' for n in map(escape, dependents))
-        parts.append(f'    <ul class="c">{items}</ul>')
-    return _page(f"Links for {project}", f"{project} {versions}", "\n".join(parts))
+        text += f'\n    <ul class="c">{items}</ul>'
+    return (text + _PAGE_END).encode("utf-8")
 
 
-def _page(title: str, heading: str, body: str) -> bytes:
-    text = (
+_PAGE_END = "\n  </body>\n</html>\n"
+
+
+def _page_head(title: str, heading: str) -> str:
+    return (
         '<!DOCTYPE html>\n<html>\n  <head>\n    <meta charset="utf-8">\n'
         '    <meta name="pypi:repository-version" content="1.0">\n'
         '    <meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"    <title>{escape(title)}</title>\n    <style>{_STYLE}</style>\n  </head>\n"
-        f"  <body>\n    <h1>{escape(heading)}</h1>\n{body}\n  </body>\n</html>\n"
+        f"  <body>\n    <h1>{escape(heading)}</h1>\n"
     )
-    return text.encode("utf-8")
+
+
+def _page(title: str, heading: str, body: str) -> bytes:
+    return (_page_head(title, heading) + body + _PAGE_END).encode("utf-8")
 
 
 def dependents_of(deps: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

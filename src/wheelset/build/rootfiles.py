@@ -7,8 +7,8 @@ Both are deterministic JSON: sorted keys, one-space indent, UTF-8, trailing newl
 (byte-equal to ``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\\n"``,
 written by a faster encoder since a build writes one project file per project).
 Readers live with the root opener (wheelset.client.root).
-Entry points: format_header(), format_project_file(), HEADER_NAME, POLICY_NAME,
-PROJECT_FILE.
+Entry points: format_header(), format_project_file(), shared_str(), HEADER_NAME,
+POLICY_NAME, PROJECT_FILE.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "dump_json",
     "format_header",
     "format_project_file",
+    "shared_str",
 ]
 
 HEADER_NAME = "wheelset.json"
@@ -87,7 +88,7 @@ def _strings(values: Sequence[str], pad: str) -> str:
 _TEXTS: dict[int, tuple[object, str]] = {}  # id -> (object, its text)
 
 
-def _text(value: object) -> str:
+def shared_str(value: object) -> str:
     """str() of a shared immutable object (the model keeps one Version per version string
     and one SpecifierSet per specifier text), computed once per object: a build formats
     hundreds of thousands of them. Holding the object keeps its id from being reused."""
@@ -135,7 +136,8 @@ def _file_entry(entry: WheelEntry) -> str:
     else:
         lines.append('   "hashes": {},')
     if decl.requires_python is not None:
-        lines.append(f'   "requires-python": {encode_basestring(_text(decl.requires_python))},')
+        python = encode_basestring(shared_str(decl.requires_python))
+        lines.append(f'   "requires-python": {python},')
     lines.append(f'   "size": {"null" if decl.size is None else decl.size},')
     lines.append(f'   "url": {filename},')
     lines.append('   "wheelset": {\n' + ",\n".join(fields) + "\n   }\n  }")
@@ -146,7 +148,7 @@ def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """``/<project>/index.json``: files sorted by file name, versions in string order."""
     ordered = sorted(entries, key=lambda e: e.declaration.filename)
     files = ",\n".join(map(_file_entry, ordered))
-    versions = _strings(sorted({_text(e.declaration.version) for e in entries}), " ")
+    versions = _strings(sorted({shared_str(e.declaration.version) for e in entries}), " ")
     text = (
         f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
         f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'

@@ -1,12 +1,14 @@
 """The `wheelset build` stage: collection directory → root CID, CAR file, build directory.
 
-A build works a project at a time. First the dependency names of the projects to build
-are read (a project's page lists the projects depending on it); then each project
-directory (``<prefix>/<project>/*.toml``) is read, parsed and turned into its pages, its
-project file and its UnixFS directory (tree.build_project); the project's blocks go,
-depth-first, to a spool file and only a compact record stays in memory. Both passes are
-spread over worker processes (both cores) unless METADATA or wheels are fetched, which
-happens in this process. The records are then linked into the root a first-level bucket
+A build works a project at a time, in two passes spread over worker processes (both
+cores) unless METADATA or wheels are fetched, which happens in this process. The first
+reads each project directory (``<prefix>/<project>/*.toml``), parses it and makes all of
+the project that does not depend on who depends on it: its page but the list of its
+dependents, its project file, its row on the root page, its dependency names; these go
+to a stash file. Once every project's dependency names are known (a project's page lists
+the projects depending on it), the second ends each page, links the project's UnixFS
+directory and writes its blocks, depth-first, to a spool file; only a compact record
+stays in memory. The records are then linked into the root a first-level bucket
 of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
 depth-first from the root as pieces: blocks made here and ranges of spool files.
 
@@ -49,10 +51,12 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import marshal
 import os
 import shutil
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -70,13 +74,13 @@ from wheelset.build.layout import (
 )
 from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.build.pages import (
-    ProjectRow,
     dependency_names,
+    project_page_end,
     root_page_frame,
     root_row,
     summary_of,
 )
-from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, dump_json
+from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, PROJECT_FILE, dump_json
 from wheelset.build.state import (
     BUCKETS,
     STATE_FILE,
@@ -90,17 +94,23 @@ from wheelset.build.state import (
     stats_items,
 )
 from wheelset.build.sweep import sweep
-from wheelset.build.tree import METADATA_SUFFIX, BuildError, build_project, root_files
+from wheelset.build.tree import METADATA_SUFFIX, BuildError, project_parts, root_files
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
-from wheelset.ipfs.directory import build_directory, hamt_hash, hamt_link, hamt_node, is_sharded
-from wheelset.ipfs.importer import Imported, import_bytes
+from wheelset.ipfs.directory import (
+    build_directory,
+    directory_node,
+    hamt_hash,
+    hamt_link,
+    hamt_node,
+    is_sharded,
+)
+from wheelset.ipfs.importer import Imported, import_bytes, one_block
 from wheelset.ipfs.varint import decode_varint, encode_varint
-from wheelset.model import canonical_toml
 from wheelset.model.collection import (
     CollectionError,
     decode_declaration,
@@ -131,6 +141,7 @@ _RACY_NS = 2_000_000_000  # files changed this close to the last scan are re-rea
 
 _LINK_TAG, _HASH_TAG = 0x12, 0x0A  # dag-pb PBNode.Links (field 2), PBLink.Hash (field 1)
 _V0_HASH_FIELD = b"\x22\x12\x20"  # 34 bytes follow: sha2-256 multihash (a CIDv0)
+_V0_PREFIX = b"\x12\x20"  # a binary CIDv0: sha2-256, 32 bytes
 
 # Given the declarations, return each wheel's METADATA bytes by wheel file name.
 MetadataProvider = Callable[[Sequence[Declaration]], Mapping[str, bytes]]
@@ -279,7 +290,7 @@ class _Project(NamedTuple):
     where: tuple[str, int, int]  # (file, offset, length) of its CAR sections
     deps: tuple[str, ...]  # the projects its wheels depend on (dependency_names())
     dependents: tuple[str, ...]  # the projects depending on it, as its page lists them
-    row: tuple[str, str, str, int, str]  # its ProjectRow but the name
+    row: str  # its row on the root page (root_row())
 
     @property
     def name(self) -> str:
@@ -288,23 +299,26 @@ class _Project(NamedTuple):
 
 @dataclass
 class _Job:
-    """What a worker needs (inherited by fork): where to read, spool and write pages."""
+    """What a worker needs (inherited by fork): where to read, stash, spool and write pages."""
 
     root: str
-    spool_dir: str | None
+    work_dir: str  # the build's temporary directory: stash and spool files
+    car: bool  # whether blocks are spooled (a CAR is written)
     tree: str | None
     metadata: MetadataProvider | None = None
     wheels: WheelWriter | None = None
     platforms: Sequence[Platform] = ()
     dependents: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    spool: dict[int, object] = field(default_factory=dict)  # pid -> open spool file
+    files: dict[str, object] = field(default_factory=dict)  # open stash and spool files
+    # The declarations read, kept for the second pass when it writes wheels (in this process).
+    decls: dict[str, list[Declaration]] = field(default_factory=dict)
 
-    def spool_file(self):
-        pid = os.getpid()
-        if pid not in self.spool:
-            assert self.spool_dir is not None
-            self.spool[pid] = open(os.path.join(self.spool_dir, f"spool-{pid}"), "ab")  # noqa: SIM115
-        return self.spool[pid]
+    def file(self, kind: str):
+        """This process's ``kind`` file (stash or spool), opened for appending."""
+        name = os.path.join(self.work_dir, f"{kind}-{os.getpid()}")
+        if name not in self.files:
+            self.files[name] = open(name, "ab")  # noqa: SIM115
+        return self.files[name]
 
 
 _job: _Job | None = None  # set before workers fork
@@ -336,17 +350,13 @@ def _linked_cids(block: bytes) -> list[bytes]:
     return cids
 
 
-def _by_binary_cid(store: MemoryBlockStore) -> dict[bytes, bytes]:
-    return {cid.to_bytes(): block for cid, block in store.items()}
-
-
-def _segment(root: CID, store: MemoryBlockStore) -> tuple[bytes, int]:
-    """The CAR sections of the blocks under ``root`` held in ``store``, depth-first in link
-    order, each once (wheels are linked, not held); and how many blocks."""
-    blocks = _by_binary_cid(store)
+def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
+    """The CAR sections of the blocks under ``root`` held in ``blocks`` (by binary CID),
+    depth-first in link order, each once (wheels are linked, not held); and how many
+    blocks."""
     out = []
     seen: set[bytes] = set()
-    stack = [root.to_bytes()]
+    stack = [root]
     while stack:
         raw = stack.pop()
         if raw in seen or raw not in blocks:
@@ -360,21 +370,59 @@ def _segment(root: CID, store: MemoryBlockStore) -> tuple[bytes, int]:
 
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
     folder = os.path.join(tree, name)
-    if os.path.lexists(folder):
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
         shutil.rmtree(folder)
-    os.mkdir(folder)
+        os.mkdir(folder)
     for filename, data in files.items():
-        with open(os.path.join(folder, filename), "wb") as f:
-            f.write(data)
+        fd = os.open(os.path.join(folder, filename), _NEW_FILE, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     return Path(folder)
 
 
-def _build_projects(rels: Sequence[str]) -> list[_Project]:
-    """Build these project directories; their blocks go to this process's spool."""
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Held:
+    """Blocks by binary CID, as the importer and the directory builder put them."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self) -> None:
+        self.blocks: dict[bytes, bytes] = {}
+
+    def put(self, cid: CID, block: bytes) -> None:
+        self.blocks.setdefault(cid.to_bytes(), block)
+
+    def get(self, cid: CID) -> bytes:
+        return self.blocks[cid.to_bytes()]
+
+
+# A project read by the first pass, as stashed for the second (marshal): (rel, stats,
+# content hash, wheels, its page but the end, its project file, its other links (name,
+# binary CID, Tsize), its METADATA files by name, its row on the root page, its dependency
+# names); for a directory without declarations, (rel, stats).
+_Stashed = tuple
+# Where a first pass stashed a chunk: (file, offset, length).
+_Place = tuple[str, int, int]
+
+
+def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[str, ...] | None]]]:
+    """The first pass over these project directories: read them and make all that does not
+    depend on who depends on them (all but the end of their page), stashed to a file of
+    this process; return where, and each one's dependency names (None: no declarations,
+    no project)."""
     job = _job
     assert job is not None
     read = []
-    built = []
+    records: list[_Stashed] = []
+    names: list[tuple[str, tuple[str, ...] | None]] = []
     for rel in rels:
         stats = _stat_or_none(job.root, rel) if job.tree is not None else None
         if stats is None:
@@ -383,14 +431,13 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
         if stats[1]:
             read.append((rel, stats, *_read_project(job.root, rel, stats)))
         else:  # no declarations (left): no project, but its directory's stat data is kept
-            built.append(_Project(rel, stats, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
+            records.append((rel, stats))
+            names.append((rel, None))
     metadata: Mapping[str, bytes] = {}
     if job.metadata is not None:
         metadata = job.metadata([d for *_, decls in read for d in decls])
-    spool = job.spool_file() if job.spool_dir is not None else None
     for rel, stats, key, decls in read:
         name = rel.split("/", 1)[1]
-        store = MemoryBlockStore()
         entries = []
         files: dict[str, bytes] = {}
         summary = ""
@@ -398,95 +445,107 @@ def _build_projects(rels: Sequence[str]) -> list[_Project]:
             meta = None
             data = metadata.get(decl.filename)
             if data is not None:
-                imported = import_bytes(data, store=store)
+                imported = import_bytes(data)
                 meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
                 files[decl.filename + METADATA_SUFFIX] = data
                 summary = summary or summary_of(data)  # the first wheel's that has one
             elif job.metadata is not None:
                 raise BuildError("METADATA missing", path=decl.path, code="BUILD")
             entries.append(WheelEntry(decl, meta))
-        dependents = tuple(job.dependents.get(name, ()))
-        project = build_project(
-            name,
-            entries,
-            store=store,
-            platforms=job.platforms,
-            dependents=dependents,
-            summary=summary,
+        page, row, project_file, links = project_parts(
+            name, entries, platforms=job.platforms, summary=summary
         )
+        deps = dependency_names(name, (t for d in decls for t in d.dependencies))
+        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in links.items()]
+        records.append(
+            (rel, stats, key, len(decls), page, project_file, links, files, root_row(row), deps)
+        )
+        names.append((rel, deps))
+        if job.wheels is not None:
+            job.decls[rel] = decls
+    stash = job.file("stash")
+    # Compressed (pages and project files are mostly markup): at 500,000 projects the stash
+    # would otherwise add gigabytes of dirty pages beside the spool and the CAR, enough for
+    # the kernel to throttle the writers.
+    data = zlib.compress(marshal.dumps(records), 1)
+    place = (stash.name, stash.tell(), len(data))  # type: ignore[attr-defined]
+    stash.write(data)  # type: ignore[attr-defined]
+    stash.flush()  # type: ignore[attr-defined]
+    return place, names
+
+
+def _finish_projects(place: _Place) -> list[_Project]:
+    """The second pass over a stashed chunk: each project's page ended with its
+    dependents, its directory built; its blocks go to this process's spool."""
+    job = _job
+    assert job is not None
+    file, offset, length = place
+    fd = os.open(file, os.O_RDONLY)
+    try:
+        records: list[_Stashed] = marshal.loads(zlib.decompress(_pread(fd, length, offset, file)))
+    finally:
+        os.close(fd)
+    spool = job.file("spool") if job.car else None
+    built = []
+    for record in records:
+        if len(record) == 2:
+            built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
+            continue
+        rel, stats, key, wheels, page, project_file, links, files, row, deps = record
+        name = rel.split("/", 1)[1]
+        dependents = tuple(job.dependents.get(name, ()))
+        generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
+        held = _Held()
+        for filename, data in generated.items():
+            block = one_block(data)
+            if block is None:
+                imported = import_bytes(data, store=held)
+                links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+            else:
+                raw = _V0_PREFIX + hashlib.sha256(block).digest()
+                held.blocks[raw] = block
+                links.append((filename.encode(), raw, len(block)))
+        for data in files.values():  # linked already (project_parts): their blocks
+            import_bytes(data, store=held)
+        cid, tsize = directory_node(links, store=held)
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _segment(project.directory.cid, store)
+            segment, blocks = _segment(cid, held.blocks)
             where = (spool.name, spool.tell(), len(segment))  # type: ignore[attr-defined]
             spool.write(segment)  # type: ignore[attr-defined]
         if job.tree is not None:
-            folder = _write_pages(job.tree, name, {**project.generated, **files})
+            folder = _write_pages(job.tree, name, {**generated, **files})
             if job.wheels is not None:
-                for decl in decls:
+                for decl in job.decls.pop(rel):
                     job.wheels(decl, folder)
-        directory = project.directory
         built.append(
-            _Project(
-                rel,
-                stats,
-                key,
-                directory.cid.to_bytes(),
-                directory.tsize,
-                len(decls),
-                blocks,
-                where,
-                dependency_names(name, (t for d in decls for t in d.dependencies)),
-                dependents,
-                _row_fields(project.row),
-            )
+            _Project(rel, stats, key, cid, tsize, wheels, blocks, where, deps, dependents, row)
         )
     if spool is not None:
         spool.flush()  # type: ignore[attr-defined]
     return built
 
 
-_NO_ROW = ("", "", "", 0, "")
+_NO_ROW = ""
 
 
-def _row_fields(row: ProjectRow) -> tuple[str, str, str, int, str]:
-    return (row.version, row.summary, row.license, row.wheels, row.platforms)
+def _read_chunk(rels: Sequence[str]) -> list | tuple[str, str | None, str]:
+    return _in_worker(_read_projects, rels, listed=True)
 
 
-def _scan_chunk(rels: Sequence[str]) -> list[tuple[str, ...] | None]:
-    """_scan_dependencies() of each project, in a worker."""
-    assert _job is not None
-    return [_scan_dependencies(_job.root, rel) for rel in rels]
+def _finish_chunk(places: Sequence[_Place]) -> list | tuple[str, str | None, str]:
+    return _in_worker(_finish_projects, places[0])
 
 
-def _scan_dependencies(root: str, rel: str) -> tuple[str, ...] | None:
-    """A project's dependency names, read before any project is built (the pages of the
-    projects it names list it); None for a directory without declarations (no project).
-    A file that does not load names nothing here: building the project then fails on it
-    with the reason."""
-    texts: list[str] = []
-    path = f"{root}/{rel}"
+def _in_worker(
+    task: Callable, argument: object, *, listed: bool = False
+) -> list | tuple[str, str | None, str]:
+    """``task(argument)`` for _run(), as a list (``listed``: in one); an error comes back
+    as (message, path, code)."""
     try:
-        names = [n for n in os.listdir(path) if n.endswith(".toml")]
-    except OSError:
-        return None
-    if not names:
-        return None
-    for name in names:
-        try:
-            table = canonical_toml.loads(read_regular(os.path.join(path, name)).decode("utf-8"))
-        except (OSError, ValueError):  # ValueError: not UTF-8, not TOML
-            continue
-        value = table.get("dependencies")
-        if isinstance(value, list):
-            texts.extend(t for t in value if isinstance(t, str))
-    return dependency_names(rel.split("/", 1)[1], texts)
-
-
-def _build_chunk(rels: Sequence[str]) -> list[_Project] | tuple[str, str | None, str]:
-    """_build_projects() for a worker: an error comes back as (message, path, code)."""
-    try:
-        return _build_projects(rels)
+        result = task(argument)
+        return [result] if listed else result
     except WheelsetError as e:
         return (str(e), None if e.path is None else str(e.path), e.code)
     except OSError as e:
@@ -519,12 +578,12 @@ def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
         pool.join()
 
 
-def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chunk) -> list:
-    """Build ``rels`` on ``jobs`` processes (forked, so they inherit ``job``), in order
-    (or run another ``task`` on chunks of them: the results, joined)."""
+def _run(job: _Job, items: Sequence, jobs: int, task: Callable, chunk: int = _CHUNK) -> list:
+    """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
+    ``job``), in order: the results, joined."""
     global _job
     _job = job
-    chunks = [rels[i : i + _CHUNK] for i in range(0, len(rels), _CHUNK)]
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     out: list = []
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
@@ -541,9 +600,9 @@ def _run(job: _Job, rels: Sequence[str], jobs: int, task: Callable = _build_chun
                 out.extend(result)
         return out
     finally:
-        for spool in job.spool.values():
-            spool.close()  # type: ignore[attr-defined]
-        job.spool.clear()
+        for file in job.files.values():
+            file.close()  # type: ignore[attr-defined]
+        job.files.clear()
         _job = None
 
 
@@ -814,6 +873,10 @@ def _rel(name: str) -> str:
     return f"{prefix_of(name)}/{name}"
 
 
+def _bucket_order(rel: str) -> bytes:
+    return hamt_hash(rel.split("/", 1)[1].encode())
+
+
 def _bucket_of(name: str) -> int:
     return hamt_hash(name.encode())[0]
 
@@ -1067,17 +1130,6 @@ def _build(
     incremental = old.state is not None
     changes = _find_changes(root_dir, old, _list_prefixes(directory), jobs)
 
-    # Who depends on whom, before any page is made: a kept project whose dependents
-    # changed is built again (its page lists them).
-    todo = sorted(changes.todo)
-    deps = _run(_Job(root_dir, None, None), todo, _jobs(len(todo), jobs), _scan_chunk)
-    scanned = dict(zip(todo, deps, strict=True))
-    dependents, dangling = _dependents(old, changes, scanned)
-    del scanned
-    # In the order of the root's buckets: each worker's spool then holds runs of
-    # neighbours in the CAR, copied as one range.
-    todo = sorted(changes.todo, key=lambda rel: hamt_hash(rel.split("/", 1)[1].encode()))
-
     staged: Path | None = None
     tree: str | None = None
     if out is not None:
@@ -1092,17 +1144,22 @@ def _build(
             os.mkdir(tree)
     try:
         writing_car = out is not None or car is not None
-        job = _Job(
-            root_dir,
-            spool_dir if writing_car else None,
-            tree,
-            metadata,
-            wheels,
-            settings.platforms,
-            dependents,
-        )
-        made = _run(job, todo, _jobs(len(todo), jobs))
-        del job, dependents
+        job = _Job(root_dir, spool_dir, writing_car, tree, metadata, wheels, settings.platforms)
+        # Read every project to build and make its files but the end of its page, which
+        # lists the projects depending on it: known once all are read. A kept project
+        # whose dependents changed is built again. In the order of the root's buckets:
+        # each worker's spool then holds runs of neighbours in the CAR, copied as one range.
+        todo = sorted(changes.todo, key=_bucket_order)
+        stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk)
+        scanned = {rel: deps for _, read in stashed for rel, deps in read}
+        job.dependents, dangling = _dependents(old, changes, scanned)
+        del scanned
+        more = sorted(changes.todo.difference(todo), key=_bucket_order)
+        stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
+        places = [place for place, _ in stashed]
+        del stashed
+        made = _run(job, places, _jobs(len(todo) + len(more), jobs), _finish_chunk, 1)
+        del job
         built = [p for p in made if p.cid]
         root, layout, files, new = _assemble(old, settings, changes, built, dangling)
         if car is not None and out is None:
@@ -1227,7 +1284,7 @@ def _assemble(
             project.dependents,
         ]
         sources[project.cid] = (*project.where, project.blocks)
-        rows[project.name] = root_row(ProjectRow(project.name, *project.row))
+        rows[project.name] = project.row
     for name, final in dangling.items():
         b = bucket(name)
         if final:

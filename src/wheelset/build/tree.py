@@ -12,8 +12,8 @@ projects depending on it (its page lists them), which lets a build work a projec
 time (build_project), in parallel or reusing the directories of unchanged projects, once
 it knows every project's dependency names, and then link them (assemble_root) with the
 root page made of each project's row.
-Entry points: build_root(), build_project(), assemble_root(), root_files(), BuiltRoot,
-BuiltProject.
+Entry points: build_root(), build_project(), project_parts(), assemble_root(), root_files(),
+BuiltRoot, BuiltProject.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from wheelset.build.pages import (
     ProjectRow,
     dependency_names,
     dependents_of,
-    project_row,
-    render_project_page,
+    project_page,
+    project_page_end,
     render_root_page,
 )
 from wheelset.build.rootfiles import (
@@ -54,6 +54,7 @@ __all__ = [
     "assemble_root",
     "build_project",
     "build_root",
+    "project_parts",
     "root_files",
 ]
 
@@ -109,6 +110,29 @@ def build_project(
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
+    page, row, project_file, links = project_parts(
+        project, entries, platforms=platforms, summary=summary
+    )
+    generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
+    children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
+    directory = build_directory([*children, *links.items()], store=store)
+    return BuiltProject(directory, generated, links, row)
+
+
+def project_parts(
+    project: str,
+    entries: Sequence[WheelEntry],
+    *,
+    platforms: Sequence[Platform] = (),
+    summary: str = "",
+) -> tuple[bytes, ProjectRow, bytes, dict[str, Imported]]:
+    """What build_project() makes before it knows the project's dependents: its page but
+    the end (project_page_end() gives that), its row, its project file and its wheel (and
+    METADATA) links.
+
+    Raises:
+        BuildError: a declaration without `size`, or two wheels with one file name.
+    """
     links: dict[str, Imported] = {}
     for entry in entries:
         decl = entry.declaration
@@ -120,16 +144,8 @@ def build_project(
             links[decl.filename + METADATA_SUFFIX] = Imported(
                 meta.content_id, dag_size_of_file(meta.size), meta.size
             )
-    generated = {
-        INDEX_PAGE: render_project_page(
-            project, entries, platforms=platforms, dependents=dependents, summary=summary
-        ),
-        PROJECT_FILE: format_project_file(project, entries),
-    }
-    children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
-    directory = build_directory([*children, *links.items()], store=store)
-    row = project_row(project, [e.declaration for e in entries], platforms, summary)
-    return BuiltProject(directory, generated, links, row)
+    page, row = project_page(project, entries, platforms=platforms, summary=summary)
+    return page, row, format_project_file(project, entries), links
 
 
 def root_files(

@@ -80,6 +80,11 @@ def encode_link_bytes(cid: bytes, name: bytes, tsize: int) -> bytes:
     """encode_link() of a link given as its binary CID and UTF-8 name (directory builders
     encode millions of links: this spares making a PBLink for each)."""
     # Field keys spelt out (1 and 2 length-delimited, 3 varint).
+    size = encode_varint(tsize)
+    length = 5 + len(cid) + len(name) + len(size)
+    if length < 0x80 and len(cid) < 0x80 and len(name) < 0x80:  # one-byte lengths: most
+        head = b"\x12" + _BYTE[length] + b"\x0a" + _BYTE[len(cid)]
+        return b"".join((head, cid, b"\x12", _BYTE[len(name)], name, b"\x18", size))
     body = b"".join(
         (
             b"\x0a",
@@ -89,10 +94,13 @@ def encode_link_bytes(cid: bytes, name: bytes, tsize: int) -> bytes:
             encode_varint(len(name)),
             name,
             b"\x18",
-            encode_varint(tsize),
+            size,
         )
     )
     return b"\x12" + encode_varint(len(body)) + body
+
+
+_BYTE = [bytes((value,)) for value in range(0x80)]
 
 
 def encode_node(node: PBNode) -> bytes:

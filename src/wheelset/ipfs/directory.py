@@ -3,8 +3,9 @@
 Spec: https://specs.ipfs.tech/unixfs/#dag-pb-directory and #dag-pb-hamtdirectory; rules
 from boxo ipld/unixfs/io/directory.go and ipld/unixfs/hamt. The form depends only on the
 final set of entries (an add-only import), so the whole directory is built at once.
-No file-system access, no wheels. Entry points: build_directory(), build_tree(); hamt_link(),
-hamt_node() and is_sharded() for a caller that rebuilds a large directory a bucket at a time.
+No file-system access, no wheels. Entry points: build_directory(), directory_node(),
+build_tree(); hamt_link(), hamt_node() and is_sharded() for a caller that rebuilds a large
+directory a bucket at a time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import mmh3
 
 from wheelset.errors import InvalidEntryName, WheelsetError
 from wheelset.ipfs.blockstore import BlockStore
-from wheelset.ipfs.cid import cid_for_block
+from wheelset.ipfs.cid import cid_for_block, decode_cid_bytes
 from wheelset.ipfs.dagpb import (
     DIRECTORY,
     HAMT_SHARD,
@@ -27,6 +28,7 @@ from wheelset.ipfs.dagpb import (
     encode_unixfs,
 )
 from wheelset.ipfs.importer import Imported
+from wheelset.ipfs.varint import encode_varint
 
 __all__ = [
     "HAMT_FANOUT",
@@ -35,6 +37,7 @@ __all__ = [
     "Tree",
     "build_directory",
     "build_tree",
+    "directory_node",
     "estimated_directory_size",
     "hamt_hash",
     "hamt_link",
@@ -79,13 +82,6 @@ def _store_block(block: bytes, children: int, version: int, store: BlockStore | 
     if store is not None:
         store.put(cid, block)
     return Imported(cid, len(block) + children, 0)
-
-
-def _basic_directory(entries: list[_Entry], version: int, store: BlockStore | None) -> Imported:
-    entries.sort(key=lambda e: e[0])
-    links = [encode_link_bytes(raw, name, child.tsize) for name, child, raw in entries]
-    block = b"".join(links) + _DIRECTORY_DATA
-    return _store_block(block, sum(child.tsize for _, child, _ in entries), version, store)
 
 
 def _hamt_shard(
@@ -143,12 +139,18 @@ def hamt_node(
     for link in links:
         bitfield |= 1 << link[0]
     bits = bitfield.to_bytes((bitfield.bit_length() + 7) // 8, "big")
-    data = encode_unixfs(
-        UnixFSData(HAMT_SHARD, data=bits, hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
-    )
-    block = b"".join(encode_link_bytes(raw, name, tsize) for _, name, raw, tsize in links)
+    data = b"".join((_SHARD_TYPE, encode_varint(len(bits)), bits, _SHARD_PARAMETERS))
+    block = b"".join([encode_link_bytes(raw, name, tsize) for _, name, raw, tsize in links])
     children = sum(link[3] for link in links)
-    return _store_block(block + encode_node(PBNode((), data)), children, version, store)
+    block += b"\x0a" + encode_varint(len(data)) + data  # PBNode.Data (field 1)
+    return _store_block(block, children, version, store)
+
+
+# A shard's UnixFS data around its bitfield: its type, then (after the bitfield's field
+# key) its hash function and fanout; spelt once (a large root has tens of thousands).
+_SHARD_TYPE, _SHARD_PARAMETERS = encode_unixfs(
+    UnixFSData(HAMT_SHARD, data=b"\0", hash_type=_MURMUR3_X64_64, fanout=HAMT_FANOUT)
+).split(b"\x01\0", 1)
 
 
 def is_sharded(estimate: int, hamt_threshold: int = HAMT_THRESHOLD) -> bool:
@@ -168,14 +170,34 @@ def build_directory(
     Raises:
         InvalidEntryName: a name UnixFS cannot hold, or a duplicate name.
     """
-    encoded = [(_check_name(name), child, child.cid.to_bytes()) for name, child in entries]
+    encoded = [(_check_name(name), child.cid.to_bytes(), child.tsize) for name, child in entries]
     if len({name for name, _, _ in encoded}) != len(encoded):
         raise InvalidEntryName("duplicate directory entry name")
+    raw, tsize = directory_node(encoded, cid_version, store, hamt_threshold)
+    return Imported(decode_cid_bytes(raw)[0], tsize, 0)
+
+
+def directory_node(
+    entries: list[tuple[bytes, bytes, int]],
+    cid_version: int = 0,
+    store: BlockStore | None = None,
+    hamt_threshold: int = HAMT_THRESHOLD,
+) -> tuple[bytes, int]:
+    """build_directory() of entries given as (name, binary CID, Tsize), names valid and
+    distinct (a build links hundreds of thousands of directories): the directory's binary
+    CID and Tsize. Sorts ``entries``."""
     # Kubo's estimate (estimated_directory_size), from the CIDs already encoded.
-    if is_sharded(sum(len(name) + len(raw) for name, _, raw in encoded), hamt_threshold):
-        hashed = [(hamt_hash(name), name, child.tsize, raw) for name, child, raw in encoded]
-        return _hamt_shard(hashed, 0, cid_version, store)
-    return _basic_directory(encoded, cid_version, store)
+    if is_sharded(sum(len(name) + len(raw) for name, raw, _ in entries), hamt_threshold):
+        hashed = [(hamt_hash(name), name, tsize, raw) for name, raw, tsize in entries]
+        shard = _hamt_shard(hashed, 0, cid_version, store)
+        return shard.cid.to_bytes(), shard.tsize
+    entries.sort()
+    block = b"".join([encode_link_bytes(raw, name, tsize) for name, raw, tsize in entries])
+    block += _DIRECTORY_DATA
+    cid = cid_for_block(block, version=cid_version)
+    if store is not None:
+        store.put(cid, block)
+    return cid.to_bytes(), len(block) + sum(tsize for _, _, tsize in entries)
 
 
 def build_tree(tree: Tree, *, cid_version: int = 0, store: BlockStore | None = None) -> Imported:

@@ -7,7 +7,7 @@ an optional BlockStore in file order.
 digest_stream() is the one streaming verifier: CID, sha256 and length in one pass.
 Also computes a file's cumulative DAG size from its byte length alone, so a directory
 can link a file it has never seen. No network, no wheel knowledge.
-Entry points: ImportParams, import_file(), import_bytes(), digest_stream(), Digest,
+Entry points: ImportParams, import_file(), import_bytes(), one_block(), digest_stream(), Digest,
 dag_size_of_file().
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "digest_stream",
     "import_bytes",
     "import_file",
+    "one_block",
 ]
 
 DEFAULT_CHUNK_SIZE = 262_144  # bytes; Kubo's size-262144 chunker
@@ -72,7 +73,7 @@ _Leaf = Imported
 NodeMaker = Callable[[list[Imported]], Imported]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=4096)
 def _dagpb_leaf_frame(length: int) -> tuple[bytes, bytes]:
     """The bytes around a chunk in a dag-pb File leaf: (header, trailer)."""
     if length == 0:
@@ -353,11 +354,26 @@ def import_bytes(
     """import_file() over an in-memory buffer."""
     if len(data) <= params.chunk_size and on_chunk is None:
         # One chunk: the leaf is the whole file (a build imports ~2 such pages per project).
+        block = one_block(data) if params == _DEFAULT_PARAMS else None
+        if block is not None:
+            cid = CID(0, DAG_PB, hashlib.sha256(block).digest())
+            if store is not None:
+                store.put(cid, block)
+            return Imported(cid, len(block), len(data))
         view = memoryview(data)
         return _leaf(_leaf_digest(view, params), view, params, store)
     import io
 
     return import_file(io.BytesIO(data), params, store=store, on_chunk=on_chunk)
+
+
+def one_block(data: bytes) -> bytes | None:
+    """The only block of ``data`` imported with the default parameters (a dag-pb leaf,
+    whose CIDv0 is its sha2-256), or None when it takes more than one chunk."""
+    if len(data) > DEFAULT_CHUNK_SIZE:
+        return None
+    head, tail = _dagpb_leaf_frame(len(data))
+    return head + data + tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +420,9 @@ def digest_stream(
     return Digest(imported.cid, sha.hexdigest(), imported.file_size)
 
 
+_DEFAULT_PARAMS = ImportParams()
+
+
 def _varint_length(value: int) -> int:
     return max(1, (value.bit_length() + 6) // 7)
 
@@ -427,6 +446,11 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
     """
     if file_size < 0:
         raise ValueError("a file size is not negative")
+    if 0 < file_size <= params.chunk_size and not params.use_raw_leaves:
+        # One dag-pb leaf (most wheels a build links): its frame's length, worked out.
+        digits = _varint_length(file_size)
+        inner = 4 + 2 * digits + file_size
+        return 1 + _varint_length(inner) + inner
     chunk, fanout = params.chunk_size, params.max_links
     node_cid = 34 if params.cid_version == 0 else 36  # multihash alone, or 01 70 + multihash
     leaf_cid = 36 if params.use_raw_leaves else node_cid
