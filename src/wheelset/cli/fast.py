@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from wheelset.gcpause import cycle_collection_paused
 
@@ -155,12 +155,12 @@ def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]
         code = _warm_install(root, names, values)
         if code is not None:
             return code
-    from wheelset.cli.errors import failure_code
     from wheelset.cli.run import DEFAULT_JOBS, DEFAULT_TIMEOUT, run_diff, run_export, run_install
 
     timeout = float(_single(values, "timeout") or DEFAULT_TIMEOUT)
     cache_dir = _path(values, "cache_dir")
-    try:
+
+    def run() -> None:
         if command == "install":
             run_install(
                 root,
@@ -197,21 +197,27 @@ def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]
                 cache_dir=cache_dir,
                 api=_single(values, "api"),
             )
-    except (Exception, KeyboardInterrupt) as e:
-        code = failure_code(e)
-        if code is None:
-            raise
-        return code
-    return 0
+
+    return _exit_code(run)
 
 
 def _build(directory: str, values: dict[str, list[str]]) -> int:
     """Run a plain build; its exit code."""
+    from pathlib import Path
+
     from wheelset.cli.buildrun import run_build
+
+    return _exit_code(
+        lambda: run_build(Path(directory), out=_path(values, "out"), car=_path(values, "car"))
+    )
+
+
+def _exit_code(action: Callable[[], None]) -> int:
+    """Run ``action``: 0, or the exit code of the error it raised (said in one line)."""
     from wheelset.cli.errors import failure_code
 
     try:
-        run_build(Path(directory), out=_path(values, "out"), car=_path(values, "car"))
+        action()
     except (Exception, KeyboardInterrupt) as e:
         code = failure_code(e)
         if code is None:
