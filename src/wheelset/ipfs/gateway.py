@@ -255,20 +255,16 @@ class GatewayFetcher:
         fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "w+b") as out:
+                attempt = _Attempt(cid, out, size, on_progress, cancel)
                 for gateway in self.gateways:
-                    out.seek(0)
-                    out.truncate()
-                    progress = _Progress(on_progress)
                     try:
-                        got_cid, got_size, digest = self._attempt_any(
-                            gateway, cid, out, size, progress, cancel
-                        )
+                        got_cid, got_size, digest = self._attempt_any(gateway, attempt)
                     except _Failed as e:
-                        progress.rewind()
+                        attempt.restart()
                         failures.append(GatewayFailure(gateway, e.kind, e.reason))
                         continue
                     if got_cid != cid:
-                        progress.rewind()
+                        attempt.restart()
                         failures.append(
                             GatewayFailure(gateway, "mismatch", f"content is {got_cid}, not {cid}")
                         )
@@ -281,50 +277,31 @@ class GatewayFetcher:
             tmp.unlink(missing_ok=True)
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
-    def _attempt_any(
-        self,
-        gateway: str,
-        cid: CID,
-        out: io.BufferedRandom,
-        size: int | None,
-        progress: _Progress,
-        cancel: threading.Event | None,
-    ) -> tuple[CID, int, str]:
+    def _attempt_any(self, gateway: str, attempt: _Attempt) -> tuple[CID, int, str]:
         """The whole file; from a trustless-only gateway (it refuses that), as one CAR
         response, or block by block when it answers no CAR either."""
+        cid = attempt.cid
         try:
-            return self._attempt(f"{gateway}/ipfs/{cid}", cid, out, size, progress, cancel)
+            return self._attempt(f"{gateway}/ipfs/{cid}", attempt)
         except _Failed as e:
             if e.status not in _TRUSTLESS_ONLY:
                 raise
-        progress.rewind()
-        out.seek(0)
-        out.truncate()
+        attempt.restart()
         try:
             with self._open_car(gateway, f"/ipfs/{cid}", None) as stream:
                 _, sections = iter_car(stream)
-                got = self._write_file_dag(cid, out, size, progress, cancel, _next_of(sections))
+                got = self._write_file_dag(attempt, _next_of(sections))
                 if next(sections, None) is not None:
                     raise _Failed("invalid", "the CAR holds blocks that are not part of the file")
                 return got
         except _Failed as e:
             if e.kind != "unsupported":
                 raise
-        progress.rewind()
-        out.seek(0)
-        out.truncate()
-        return self._write_file_dag(
-            cid, out, size, progress, cancel, lambda c: self._fetch_block(gateway, c)
-        )
+        attempt.restart()
+        return self._write_file_dag(attempt, lambda c: self._fetch_block(gateway, c))
 
     def _write_file_dag(
-        self,
-        cid: CID,
-        out: io.BufferedRandom,
-        size: int | None,
-        progress: _Progress,
-        cancel: threading.Event | None,
-        block_of: Callable[[CID], bytes],
+        self, attempt: _Attempt, block_of: Callable[[CID], bytes]
     ) -> tuple[CID, int, str]:
         """Walk the file's DAG from ``cid`` depth first, taking each block (checked against
         its CID) from ``block_of``.
@@ -332,6 +309,7 @@ class GatewayFetcher:
         Every block hashes to the CID its verified parent names, so the bytes written are
         exactly the file ``cid`` stands for, whatever the DAG's layout.
         """
+        cid, out, size, cancel = attempt.cid, attempt.out, attempt.size, attempt.cancel
         sha = hashlib.sha256()
         written = blocks = 0
         # Every leaf of a real file holds a byte or more, and inner nodes with one child
@@ -354,7 +332,7 @@ class GatewayFetcher:
                 raise _Failed("oversized", f"DAG holds more than the expected {size} bytes")
             sha.update(data)
             out.write(data)
-            progress.add(len(data))
+            attempt.add(len(data))
         if size is not None and written < size:
             raise _Failed("truncated", f"DAG holds {written} bytes, not {size}")
         return cid, written, sha.hexdigest()
@@ -428,18 +406,12 @@ class GatewayFetcher:
             raise _Failed("mismatch", f"block {cid} does not hash to its CID")
         return block
 
-    def _attempt(
-        self,
-        url: str,
-        cid: CID,
-        out: io.BufferedRandom,
-        size: int | None,
-        progress: _Progress,
-        cancel: threading.Event | None,
-    ) -> tuple[CID, int, str]:
+    def _attempt(self, url: str, attempt: _Attempt) -> tuple[CID, int, str]:
         import httpx
 
         from wheelset.httpbody import ChunkReader, TooLong
+
+        size = attempt.size
 
         try:
             with self._get(url, MAX_FILE_BODY if size is None else size) as response:
@@ -454,9 +426,11 @@ class GatewayFetcher:
                     raise _Failed(
                         "oversized", f"Content-Length {declared} exceeds the expected {size}"
                     )
-                chunks = _unless_cancelled(response.iter_bytes(_READ_SIZE), cancel)
-                body = ChunkReader(chunks, size, progress.add)
-                digest = digest_stream(body, _import_params(cid), on_chunk=out.write)
+                chunks = _unless_cancelled(response.iter_bytes(_READ_SIZE), attempt.cancel)
+                body = ChunkReader(chunks, size, attempt.add)
+                digest = digest_stream(
+                    body, _import_params(attempt.cid), on_chunk=attempt.out.write
+                )
         except TooLong:
             raise _Failed("oversized", f"body longer than the expected {size} bytes") from None
         except httpx.TimeoutException as e:
@@ -516,9 +490,19 @@ class GatewayFetcher:
         return bytes(buffer)
 
 
-class _Progress:
-    def __init__(self, callback: Callable[[int], None] | None):
-        self._callback = callback
+class _Attempt:
+    """One file being fetched into ``out``: what it must be, and the progress reported."""
+
+    def __init__(
+        self,
+        cid: CID,
+        out: io.BufferedRandom,
+        size: int | None,
+        on_progress: Callable[[int], None] | None,
+        cancel: threading.Event | None,
+    ):
+        self.cid, self.out, self.size, self.cancel = cid, out, size, cancel
+        self._callback = on_progress
         self.total = 0
 
     def add(self, n: int) -> None:
@@ -526,10 +510,13 @@ class _Progress:
         if self._callback is not None:
             self._callback(n)
 
-    def rewind(self) -> None:
+    def restart(self) -> None:
+        """Forget what an abandoned try wrote: the bytes, and the progress reported."""
         if self._callback is not None and self.total:
             self._callback(-self.total)
         self.total = 0
+        self.out.seek(0)
+        self.out.truncate()
 
 
 def _next_of(sections: Iterator[tuple[CID, bytes]]) -> Callable[[CID], bytes]:
