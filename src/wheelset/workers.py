@@ -65,8 +65,14 @@ def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]
         try:
             with open(receiver, "rb") as pipe:
                 data = pipe.read()
-        finally:
-            _, status = os.waitpid(pid, 0)
+        except BaseException:
+            # Ctrl-C or SIGTERM in the parent: the child ignores them, and its result is
+            # no longer wanted; waiting for it would delay the exit by the rest of its work.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        _, status = os.waitpid(pid, 0)
         if not data:
             code = os.waitstatus_to_exitcode(status)
             raise RuntimeError(f"worker process ended (exit status {code})")
