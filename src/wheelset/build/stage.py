@@ -1185,8 +1185,10 @@ def _build(
             atomic_write_bytes(base / ROOT_FILE, f"{_cid(root)}\n".encode())
             if staged is not None:
                 _swap_in(staged, out)
-                shutil.rmtree(staged, ignore_errors=True)  # now the previous OUT, if any
-                staged = None
+                # ``staged`` is now the previous OUT, if any. Interrupted while deleting it,
+                # the build is still done; the next build's lock sweeps what is left.
+                previous, staged = staged, None
+                shutil.rmtree(previous, ignore_errors=True)
             else:
                 os.unlink(out / INCOMPLETE_MARKER)
     finally:
