@@ -17,6 +17,7 @@ from wheelset.ipfs.importer import import_bytes
 DATA = os.urandom(300_000)
 CID = import_bytes(DATA).cid
 SHA = hashlib.sha256(DATA).hexdigest()
+CORRUPTED = DATA[:-1] + bytes([DATA[-1] ^ 0xFF])  # never DATA (random data may end in any byte)
 
 
 @pytest.fixture()
@@ -41,10 +42,10 @@ def test_a_corrupted_cache_file_is_refetched(tmp_path: Path, http) -> None:
     cache = Cache(tmp_path)
     path = cache.file_path(CID, "data.whl")
     path.parent.mkdir(parents=True)
-    path.write_bytes(DATA[:-1] + b"!")
+    path.write_bytes(CORRUPTED)
     assert not cache.cached(CID, "data.whl")
     assert not path.exists()
-    path.write_bytes(DATA[:-1] + b"!")
+    path.write_bytes(CORRUPTED)
     with content_gateway({f"/ipfs/{CID}": DATA}) as gateway:
         got = cache.obtain(CID, GatewayFetcher([gateway.url], http=http), "data.whl")
     assert got.source == gateway.url and path.read_bytes() == DATA
