@@ -214,16 +214,21 @@ def _build(directory: str, values: dict[str, list[str]]) -> int:
 
 def _exit_code(action: Callable[[], None]) -> int:
     """Run ``action``: 0, or the exit code of the error it raised (said in one line)."""
-    from wheelset.cli.errors import failure_code
-
     try:
         action()
     except (Exception, KeyboardInterrupt) as e:
-        code = failure_code(e)
-        if code is None:
-            raise
-        return code
+        return _code_of(e)
     return 0
+
+
+def _code_of(error: BaseException) -> int:
+    """The exit code of ``error``, said in one line; an error not ours propagates."""
+    from wheelset.cli.errors import failure_code  # (it loads typing: only on an error)
+
+    code = failure_code(error)
+    if code is None:
+        raise error
+    return code
 
 
 def _path(values: dict[str, list[str]], name: str) -> Path | None:
@@ -277,12 +282,7 @@ def _warm_install(root: str, names: list[str], values: dict[str, list[str]]) -> 
             # (before any change) e.g. another install got there first: the full install
             # tells "already installed" from a real conflict.
             return None
-        from wheelset.cli.errors import failure_code  # (it loads typing)
-
-        code = failure_code(e)
-        if code is None:
-            raise
-        return code
+        return _code_of(e)
     installed = [(w.name, w.version, None) for w in found.wheels]
     sys.stdout.write(installed_report(found.scheme["purelib"], found.root, installed, 0))
     sys.stdout.flush()
