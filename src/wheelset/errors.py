@@ -7,7 +7,6 @@ prints them. Foreign exceptions are re-raised as ours at module boundaries.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 TYPE_CHECKING = False  # typing and pathlib are not loaded on the no-op and warm install paths
@@ -71,7 +70,7 @@ __all__ = [
 
 # Everything between "scheme://" and the last "@" before the path: a password holding a raw
 # "@" is hidden whole, not cut at its first "@".
-_USERINFO = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
+_USERINFO = r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@"
 
 
 def mask_credentials(text: str) -> str:
@@ -80,7 +79,11 @@ def mask_credentials(text: str) -> str:
     >>> mask_credentials("GET https://me:p@ss@host.invalid/simple/ failed")
     'GET https://***@host.invalid/simple/ failed'
     """
-    return _USERINFO.sub(r"\1***@", text)
+    if "@" not in text:
+        return text  # nothing to hide (and re, with enum, is not loaded on the warm path)
+    import re
+
+    return re.sub(_USERINFO, r"\1***@", text)
 
 
 class WheelsetError(Exception):

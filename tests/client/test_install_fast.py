@@ -223,8 +223,10 @@ def run_probe(args: list[object], cache: Path, heavy: set[str]) -> subprocess.Co
 
 def probe(args: list[object], cache: Path) -> tuple[subprocess.CompletedProcess[str], bool]:
     """Run wheelset; (the run, whether it took the warm path: loaded none of packaging,
-    httpx, typer, installer — nor hashlib, typing or pathlib, which it does not need)."""
+    httpx, typer, installer — nor hashlib, typing, pathlib, json, csv, re or enum, which it
+    does not need)."""
     heavy = {"packaging", "httpx", "typer", "installer", "hashlib", "typing", "pathlib"}
+    heavy |= {"json", "csv", "re", "enum", "signal", "sysconfig"}
     done = run_probe(args, cache, heavy)
     return done, done.stderr.endswith("loaded: []\n")
 

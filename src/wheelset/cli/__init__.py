@@ -9,7 +9,7 @@ Entry points: app (loaded on first use), main().
 
 from __future__ import annotations
 
-import signal
+import _signal  # signal's C module: signal itself imports enum (a warm install's cost)
 import sys
 
 TYPE_CHECKING = False  # typing is not loaded on the no-op and warm install paths
@@ -35,7 +35,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _terminate)
+    _signal.signal(_signal.SIGTERM, _terminate)
     from wheelset.cli.fast import run_fast
 
     code = run_fast(sys.argv[1:])

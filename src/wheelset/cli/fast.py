@@ -18,7 +18,6 @@ commands call too. Entry point: run_fast().
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 __all__ = ["run_fast"]
-
-_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-_INTEGER = re.compile(r"^[0-9]+$")
-_URL = re.compile(r"^https?://[^/\s]+")
 
 # option -> (destination, environment variable); every value-taking option of the
 # command that can appear in its plain form.
@@ -108,13 +103,33 @@ def _single(values: dict[str, list[str]], name: str) -> str | None:
 def _valid(values: dict[str, list[str]]) -> bool:
     """Whether the app would take these values (else it runs, and says what is wrong)."""
     timeout, jobs = _single(values, "timeout"), _single(values, "jobs")
-    if timeout is not None and not (_NUMBER.match(timeout) and float(timeout) >= 0.1):
+    if timeout is not None and not (_is_number(timeout) and float(timeout) >= 0.1):
         return False
-    if jobs is not None and not (_INTEGER.match(jobs) and int(jobs) >= 1):
+    if jobs is not None and not (_is_digits(jobs) and int(jobs) >= 1):
         return False
-    if not all(_URL.match(url) for url in _gateways(values)):
+    if not all(_is_url(url) for url in _gateways(values)):
         return False
     return all(all(v) for v in values.values())
+
+
+# Checked without re: re (and with it enum) is not loaded on the no-op and warm paths.
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _is_number(text: str) -> bool:
+    """``[0-9]+(.[0-9]+)?``"""
+    whole, dot, fraction = text.partition(".")
+    return _is_digits(whole) and (not dot or _is_digits(fraction))
+
+
+def _is_url(text: str) -> bool:
+    """An http(s) URL with a host: ``https?://[^/\\s]+…``"""
+    for scheme in ("http://", "https://"):
+        if text.startswith(scheme):
+            rest = text[len(scheme) :]
+            return bool(rest) and rest[0] != "/" and not rest[0].isspace()
+    return False
 
 
 def _gateways(values: dict[str, list[str]]) -> list[str]:

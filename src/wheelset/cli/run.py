@@ -11,9 +11,9 @@ environment_of(), repair_environment(), sigterm_rolls_back(), DEFAULT_JOBS, DEFA
 
 from __future__ import annotations
 
+import _signal  # signal's C module: signal itself imports enum (a warm install's cost)
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 
@@ -62,11 +62,11 @@ def _terminate(signum: int, frame: object) -> None:
 @contextlib.contextmanager
 def sigterm_rolls_back() -> Iterator[None]:
     """While changing an environment, SIGTERM unwinds (and so rolls back) as Ctrl-C does."""
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = _signal.signal(_signal.SIGTERM, _terminate)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _signal.signal(_signal.SIGTERM, previous)
 
 
 def environment_of(

@@ -10,10 +10,8 @@ Entry points: describe(), and the script's main.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import sysconfig
 
 TYPE_CHECKING = False  # typing is not loaded on the warm install path
 if TYPE_CHECKING:
@@ -26,6 +24,8 @@ def scheme_for_prefix(prefix: str | None, venv: str | None = None) -> dict[str, 
     ``venv`` names another virtual environment of this same interpreter binary: its paths
     are this venv's scheme with the base directories replaced.
     """
+    import sysconfig  # (not loaded by the warm install, which has the scheme recorded)
+
     if prefix is None and venv is None:
         paths = sysconfig.get_paths()
     elif prefix is None:
@@ -60,6 +60,8 @@ def describe(prefix: str | None = None) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    import json
+
     sys.path.insert(0, argv[1])
     print(json.dumps(describe(argv[2] if len(argv) > 2 else None)))
     return 0

@@ -17,7 +17,6 @@ sibling_venv(), InterpreterError.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections import namedtuple
@@ -134,6 +133,8 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise InterpreterError(f"{executable} could not describe itself: {last}")
+    import json
+
     try:
         return _from_description(json.loads(done.stdout))
     except (ValueError, KeyError, TypeError, AttributeError) as e:

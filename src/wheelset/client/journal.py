@@ -31,17 +31,17 @@ environment_lock(), signals_deferred(), JournalError.
 
 from __future__ import annotations
 
+import _signal  # signal's C module: signal itself imports enum (a warm install's cost)
 import contextlib
 import errno
 import fcntl
-import json
 import os
-import signal
 import threading
 import time
 from collections import namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 
+from wheelset.client import fastjson
 from wheelset.errors import JournalError
 
 TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install path
@@ -87,7 +87,7 @@ def _write_journal(state_dir: str, doc: dict[str, object]) -> None:
     """Replace the journal durably: temp file, fsync, rename, fsync of the directory."""
     tmp = os.path.join(state_dir, f"{_JOURNAL}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(doc, separators=(",", ":")))  # (json.dump encodes in Python)
+        f.write(fastjson.dumps(doc, compact=True))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, os.path.join(state_dir, _JOURNAL))
@@ -103,12 +103,12 @@ def signals_deferred() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    held = {_signal.SIGINT, _signal.SIGTERM}
+    old = _signal.pthread_sigmask(_signal.SIG_BLOCK, held)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
 
 
 @contextlib.contextmanager
@@ -354,7 +354,7 @@ def recover(state_parent: str | Path) -> Recovery | None:
     except OSError as e:
         raise JournalError(f"cannot read {journal}: {e}") from e
     try:
-        doc = json.loads(text)
+        doc = fastjson.loads(text)
         if not isinstance(doc, dict) or doc.get("version") != 1:
             raise ValueError("not a version-1 journal")
         for key in ("creates", "dirs", "removes"):

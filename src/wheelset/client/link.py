@@ -16,15 +16,14 @@ Entry points: Wheel, Placement, lay_out_wheels(), layout(), apply(), ORIGIN_FILE
 
 from __future__ import annotations
 
-import csv
+import _csv  # csv's C module: csv itself imports re (and enum), a warm install's cost
 import errno
 import io
-import json
 import os
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
-from wheelset.client import journal
+from wheelset.client import fastjson, journal
 from wheelset.client.unpacked import UnpackedWheel, record_hash
 from wheelset.errors import InstallError
 
@@ -62,7 +61,7 @@ class Wheel(
 
 def origin_file(root: str, cid: str) -> bytes:
     """The WHEELSET file of the wheel ``cid`` installed from ``root``."""
-    return json.dumps({"root": root, "wheel": cid}).encode()
+    return fastjson.dumps({"root": root, "wheel": cid}).encode()
 
 
 def sha256_record_hash(content: bytes) -> str:
@@ -188,7 +187,7 @@ def layout(
     record_target = os.path.join(info, "RECORD")
     rows.append((os.path.relpath(record_target, root_dir).replace(os.sep, "/"), "", ""))
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(sorted(rows))
+    _csv.writer(out, lineterminator="\n").writerows(sorted(rows))
     placements.append(Placement(record_target, None, out.getvalue().encode(), False))
     return placements
 

@@ -24,13 +24,12 @@ Entry points: request_key(), root_key(), is_cid(), answer(), remember(), RECORD_
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 
 from wheelset.build.layout import INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR
+from wheelset.client import fastjson
 
 __all__ = [
     "RECORD_FILE",
@@ -47,13 +46,19 @@ RECORD_FILE = ".wheelset-installs.json"
 _VERSION = 1
 _KEEP = 16  # requests remembered per environment (the most recent)
 _STATE_DIR = ".wheelset-transaction"  # wheelset.client.journal.STATE_DIR (a pending change)
-# A CIDv0 (base58btc sha2-256) or a CIDv1 in base32: the only texts taken as immutable.
-_CID = re.compile(r"^(Qm[1-9A-HJ-NP-Za-km-z]{44}|b[a-z2-7]{58,})$")
+# A CIDv0 (base58btc sha2-256) or a CIDv1 in base32: the only texts taken as immutable
+# (checked by their alphabets: re, and with it enum, is not loaded on the warm path).
+_BASE58 = frozenset("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
+_BASE32 = frozenset("abcdefghijklmnopqrstuvwxyz234567")
 
 
 def is_cid(text: object) -> bool:
     """Whether ``text`` is a CID in one of the forms roots use (CIDv0, base32 CIDv1)."""
-    return isinstance(text, str) and _CID.match(text) is not None
+    if not isinstance(text, str):
+        return False
+    if text.startswith("Qm"):
+        return len(text) == 46 and _BASE58.issuperset(text)
+    return text.startswith("b") and len(text) >= 59 and _BASE32.issuperset(text)
 
 
 def root_key(text: str) -> str | None:
@@ -73,7 +78,7 @@ def root_key(text: str) -> str | None:
         return None
     else:
         body = text.strip().removeprefix("ipfs://").removeprefix("/ipfs/").rstrip("/")
-    return body if _CID.match(body) else None
+    return body if is_cid(body) else None
 
 
 def request_key(
@@ -100,7 +105,7 @@ def request_key(
         sys.executable,
     ]
     # The request itself, not a digest of it: hashlib would cost the no-op path a few ms.
-    return json.dumps(request)
+    return fastjson.dumps(request)
 
 
 def environment_dir(python: str | None, environ: Mapping[str, str]) -> str | None:
@@ -157,7 +162,7 @@ def _witnesses(executable: str, python: str | None, environ: Mapping[str, str]) 
 def _read(directory: str) -> dict:
     try:
         with open(os.path.join(directory, RECORD_FILE), "rb") as f:
-            doc = json.load(f)
+            doc = fastjson.loads(f.read())
     except (OSError, ValueError):
         return {}
     if not isinstance(doc, dict) or doc.get("version") != _VERSION:
@@ -218,7 +223,7 @@ def remember(
     }
     kept = dict(list(entries.items())[-_KEEP:])
     # Compact: an indented document is encoded in Python, not by the C encoder.
-    doc = json.dumps({"version": _VERSION, "requests": kept}, separators=(",", ":")).encode()
+    doc = fastjson.dumps({"version": _VERSION, "requests": kept}, compact=True).encode()
     try:
         atomic_write_bytes(os.path.join(directory, RECORD_FILE), doc)
     except OSError:

@@ -20,12 +20,12 @@ Entry points: UnpackedCache, UnpackedWheel, UnpackedFile, UnpackError.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import stat
 from collections import namedtuple
 from collections.abc import Iterator
 
+from wheelset.client import fastjson
 from wheelset.errors import UnpackError
 
 TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install path
@@ -104,7 +104,7 @@ class UnpackedCache:
         entry = os.path.join(self._directory, cid)
         try:
             with open(os.path.join(entry, _ENTRY), "rb") as f:
-                doc = json.load(f)
+                doc = fastjson.loads(f.read())
             wheel, identities = _from_doc(cid, os.path.join(entry, _TREE), doc)
         except FileNotFoundError:
             return None
@@ -207,7 +207,7 @@ def _write_entry(entry: str | Path, wheel: UnpackedWheel) -> None:
     }
     tmp = os.path.join(entry, f".{_ENTRY}.{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps(doc, separators=(",", ":")))
+        f.write(fastjson.dumps(doc, compact=True))
     os.replace(tmp, os.path.join(entry, _ENTRY))
 
 

@@ -32,13 +32,12 @@ Entry points: prepare(), install(), remember(), closure_key(), WarmInstall.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 
 from wheelset import __version__
-from wheelset.client import link, noop
+from wheelset.client import fastjson, link, noop
 
 TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm path
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def closure_key(root: str, names: Sequence[str], executable: str) -> str | None:
         list(os.uname()),
         libc,
     ]
-    return json.dumps(request)
+    return fastjson.dumps(request)
 
 
 def remember(
@@ -110,7 +109,7 @@ def remember(
     kept = dict(list(closures.items())[-_KEEP:])
     doc = {"version": _VERSION, "root": root, "closures": kept}
     try:
-        atomic_write_bytes(_path(cache_dir, root), json.dumps(doc).encode())
+        atomic_write_bytes(_path(cache_dir, root), fastjson.dumps(doc).encode())
     except OSError:
         return
 
@@ -124,7 +123,7 @@ def _read(cache_dir: str | Path, root: str) -> dict:
     with the placeholder}); empty when none or unreadable."""
     try:
         with open(_path(cache_dir, root), "rb") as f:
-            doc = json.load(f)
+            doc = fastjson.loads(f.read())
     except (OSError, ValueError):
         return {}
     if not isinstance(doc, dict) or doc.get("version") != _VERSION or doc.get("root") != root:
