@@ -17,6 +17,7 @@ Entry points: GatewayFetcher, Fetched, FetchError, gateway_urls(), DEFAULT_GATEW
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import os
@@ -197,7 +198,8 @@ def _import_params(cid: CID) -> ImportParams:
 
 
 class GatewayFetcher:
-    """Fetches from ``gateways`` (base URLs, in order) through an injected httpx client."""
+    """Fetches from ``gateways`` (base URLs, in order) through an injected httpx client;
+    from a local node first once `use_node` gave one."""
 
     def __init__(
         self,
@@ -211,6 +213,29 @@ class GatewayFetcher:
         self.gateways = tuple(normalise_gateway(g) for g in gateways)
         self._http = http
         self._timeout = timeout
+        self._node: tuple[str, Callable[[CID], bytes]] | None = None
+
+    def use_node(self, name: str, block: Callable[[CID], bytes]) -> None:
+        """Read files from a node first, block by block: ``block(cid)`` gives a block as the
+        node has it (each is checked against its CID here) or raises a WheelsetError.
+        A node's RPC hands out blocks for far less work than a gateway serves a file, and
+        no block is trusted: the file is rebuilt from its root CID down."""
+        self._node = (name, block)
+
+    def _node_block(self, cid: CID) -> bytes:
+        assert self._node is not None
+        if cid.hash_code != SHA2_256:
+            raise _Failed("mismatch", f"cannot verify block {cid}: not sha2-256")
+        try:
+            block = self._node[1](cid)
+        except WheelsetError as e:
+            raise _Failed("not-found", e.one_line()) from e
+        if hashlib.sha256(block).digest() != cid.digest:
+            raise _Failed("mismatch", f"block {cid} does not hash to its CID")
+        return block
+
+    def _attempt_node(self, attempt: _Attempt) -> tuple[CID, int, str]:
+        return self._write_file_dag(attempt, self._node_block)
 
     def _get(
         self, url: str, max_body: int, accept: str | None = None
@@ -258,12 +283,26 @@ class GatewayFetcher:
         try:
             with os.fdopen(fd, "w+b") as out:
                 attempt = _Attempt(cid, out, size, on_progress, cancel)
-                for gateway in self.gateways:
+                sources: list[tuple[str, Callable[[], tuple[CID, int, str]]]] = [
+                    (gateway, functools.partial(self._attempt_any, gateway, attempt))
+                    for gateway in self.gateways
+                ]
+                if self._node is not None:
+                    sources.insert(
+                        0, (self._node[0], functools.partial(self._attempt_node, attempt))
+                    )
+                # The node not having a file is said only if no gateway has it either.
+                node_failure: list[GatewayFailure] = []
+                for gateway, attempt_one in sources:
                     try:
-                        got_cid, got_size, digest = self._attempt_any(gateway, attempt)
+                        got_cid, got_size, digest = attempt_one()
                     except _Failed as e:
                         attempt.restart()
-                        failures.append(GatewayFailure(gateway, e.kind, e.reason))
+                        failed = GatewayFailure(gateway, e.kind, e.reason)
+                        absent = e.kind == "not-found" and self._node is not None
+                        (node_failure if absent and gateway == self._node[0] else failures).append(
+                            failed
+                        )
                         continue
                     if got_cid != cid:
                         attempt.restart()
@@ -277,6 +316,7 @@ class GatewayFetcher:
                     return Fetched(cid, got_size, digest, gateway, tuple(failures))
         finally:
             tmp.unlink(missing_ok=True)
+        failures = node_failure + failures
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
     def _attempt_any(self, gateway: str, attempt: _Attempt) -> tuple[CID, int, str]:

@@ -71,6 +71,7 @@ _IDENTITY = 0x00
 _MURMUR3_X64_64 = 0x22
 _PARALLEL_BLOCKS = 8  # blocks asked of a gateway or node at once
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
+FILE_BLOCK_TIMEOUT = 5.0  # seconds a node may take to give a block of a file (NodeBlocks)
 
 
 class SourceFailure(Exception):
@@ -180,6 +181,24 @@ class NodeBlocks:
         self, start: CID, names: Sequence[str], max_size: int
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "node blocks are read one by one")
+
+    def file_block(self, cid: CID) -> bytes:
+        """block(), for a GatewayFetcher reading files from this node (``use_node``): within
+        FILE_BLOCK_TIMEOUT, as a node lacking a block asks the network for it, and the
+        gateways are as good a source then.
+
+        Raises:
+            FetchError: the node did not give it.
+        """
+        from wheelset.ipfs.rpc import KuboRpc, RpcError
+
+        if self._rpc is None:
+            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
+        timeout = min(self._timeout, FILE_BLOCK_TIMEOUT)
+        try:
+            return self._rpc.block_get(cid, timeout=timeout, max_size=MAX_BLOCK_SIZE)
+        except RpcError as e:
+            raise FetchError(e.one_line()) from e
 
 
 class CarBlocks:
