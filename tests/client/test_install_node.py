@@ -1,0 +1,68 @@
+"""With a node (--api), files are read from its RPC first, block by block, each verified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.gateways import content_gateway
+from wheelset.fetch.http import http_client
+from wheelset.ipfs.gateway import FetchError, GatewayFetcher
+from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.resolver import NodeBlocks
+from wheelset.ipfs.rpc import KuboRpc
+
+DEAD = "http://127.0.0.1:9"  # discard port: nothing listens
+ON_NODE = os.urandom(600_000)  # three blocks: a root and two leaves
+ELSEWHERE = os.urandom(1000)  # never given to the node
+
+
+@pytest.fixture()
+def node(ipfs_node):
+    with http_client(30, indexes=False) as http:
+        KuboRpc(ipfs_node.api_url, http=http).add(ON_NODE, "on-node.bin")
+        yield NodeBlocks(ipfs_node.api_url, http, timeout=30), http
+
+
+def test_a_file_comes_from_the_node_block_by_block(node, tmp_path: Path) -> None:
+    blocks, http = node
+    fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+    fetcher.use_node(blocks.name, blocks.file_block)
+    cid = import_bytes(ON_NODE).cid
+    got = fetcher.fetch_file(cid, tmp_path / "f", size=len(ON_NODE))
+    assert (tmp_path / "f").read_bytes() == ON_NODE
+    assert (got.gateway, got.failures) == (blocks.name, ())
+    assert got.sha256 == hashlib.sha256(ON_NODE).hexdigest()
+
+
+def test_a_file_the_node_lacks_comes_from_a_gateway_without_a_warning(node, tmp_path: Path) -> None:
+    blocks, http = node
+    cid = import_bytes(ELSEWHERE).cid
+    with content_gateway({f"/ipfs/{cid}": ELSEWHERE}) as gateway:
+        fetcher = GatewayFetcher([gateway.url], http=http, timeout=5)
+        fetcher.use_node(blocks.name, blocks.file_block)
+        started = time.monotonic()
+        got = fetcher.fetch_file(cid, tmp_path / "f")
+    assert time.monotonic() - started < 10
+    assert (got.gateway, got.failures) == (gateway.url, ())
+    # Without any gateway holding it, the node's answer is named too.
+    fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+    fetcher.use_node(blocks.name, blocks.file_block)
+    with pytest.raises(FetchError, match=f"{blocks.name}: .*; {DEAD}: "):
+        fetcher.fetch_file(cid, tmp_path / "g")
+
+
+def test_a_node_handing_out_wrong_blocks_is_said_and_passed_over(node, tmp_path: Path) -> None:
+    _, http = node
+    cid = import_bytes(ELSEWHERE).cid
+    with content_gateway({f"/ipfs/{cid}": ELSEWHERE}) as gateway:
+        fetcher = GatewayFetcher([gateway.url], http=http, timeout=5)
+        fetcher.use_node("hostile-node", lambda block: b"not " + bytes(block.digest))
+        got = fetcher.fetch_file(cid, tmp_path / "f")
+    assert (tmp_path / "f").read_bytes() == ELSEWHERE
+    assert got.gateway == gateway.url
+    assert [(f.gateway, f.kind) for f in got.failures] == [("hostile-node", "mismatch")]
