@@ -41,6 +41,20 @@ def wheelset(args: list[str], cache: Path):
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
 
 
+def gateways_only(
+    published: PublishedRoot, requirement: str, python: Path, cache: Path, monkeypatch
+) -> None:
+    """Read the root's blocks for ``requirement`` into ``cache`` from the node (a dry run),
+    then leave the node out: the wheels then come from the gateways alone (with a node, it
+    is asked first)."""
+    dry = wheelset(
+        ["install", published.cid, requirement, "--dry-run", "--gateway", DEAD, "--python", python],
+        cache,
+    )
+    assert dry.exit_code == 0, dry.stderr
+    monkeypatch.delenv("WHEELSET_API")
+
+
 def _cid_of(published: PublishedRoot, project: str) -> str:
     return next(str(d.content_id) for d in published.declarations.values() if d.name == project)
 
@@ -100,9 +114,10 @@ def test_install_extras_and_markers_into_a_fresh_venv(published, ipfs_node, tmp_
 
 
 def test_a_flipped_byte_is_refused_and_nothing_is_installed(
-    published, ipfs_node, tmp_path: Path
+    published, ipfs_node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     python = make_venv(tmp_path / "venv")
+    gateways_only(published, "app[fast]", python, tmp_path / "cache", monkeypatch)
     before = sorted(p.name for p in site_packages(tmp_path / "venv").iterdir())
     speedup = _cid_of(published, "speedup")
     with tampering_proxy(ipfs_node.gateway_url, "flip", only=speedup) as liar:
@@ -122,9 +137,10 @@ def test_a_flipped_byte_is_refused_and_nothing_is_installed(
 
 
 def test_a_flipping_gateway_is_reported_and_the_next_one_used(
-    published, ipfs_node, tmp_path: Path
+    published, ipfs_node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     python = make_venv(tmp_path / "venv")
+    gateways_only(published, "app[fast]", python, tmp_path / "cache", monkeypatch)
     speedup = _cid_of(published, "speedup")
     with tampering_proxy(ipfs_node.gateway_url, "flip", only=speedup) as liar:
         result = wheelset(
@@ -148,9 +164,10 @@ def test_a_flipping_gateway_is_reported_and_the_next_one_used(
 
 @pytest.mark.parametrize("behaviour", ["truncate", "short", "stall", "500"])
 def test_truncating_or_stalling_gateways_fall_back(
-    published, ipfs_node, tmp_path: Path, behaviour: str
+    published, ipfs_node, tmp_path: Path, behaviour: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     python = make_venv(tmp_path / "venv")
+    gateways_only(published, "app", python, tmp_path / "cache", monkeypatch)
     with tampering_proxy(
         ipfs_node.gateway_url, behaviour, only=_cid_of(published, "lib-a"), stall_seconds=4
     ) as bad:

@@ -35,12 +35,13 @@ from wheelset.fsutil import make_temp
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
 from wheelset.ipfs.dagpb import InvalidNode, file_parts
-from wheelset.ipfs.importer import ImportParams, digest_stream
 
 if TYPE_CHECKING:
-    # httpx is imported where it is used: it costs ~70 ms at start-up, and an install
-    # served entirely from the cache never touches the network.
+    # httpx is loaded by wheelset.fetch.http only for a request that needs it: it costs
+    # ~70 ms at start-up, and a local node's requests do without it.
     import httpx
+
+    from wheelset.ipfs.importer import ImportParams
 
 __all__ = [
     "DEFAULT_GATEWAYS",
@@ -193,6 +194,10 @@ def _unless_cancelled(chunks: Iterator[bytes], cancel: threading.Event | None) -
 
 
 def _import_params(cid: CID) -> ImportParams:
+    # The importer is loaded only to rebuild a file served whole (a node's or a trustless
+    # gateway's blocks are checked one by one).
+    from wheelset.ipfs.importer import ImportParams
+
     # CIDv1 files come from `ipfs add --cid-version 1`, which implies raw leaves.
     return ImportParams(cid_version=cid.version)
 
@@ -448,6 +453,7 @@ class GatewayFetcher:
 
     def _attempt(self, url: str, attempt: _Attempt) -> tuple[CID, int, str]:
         from wheelset.fetch.http import ChunkReader, TooLong, timeout_error, transport_error
+        from wheelset.ipfs.importer import digest_stream
 
         size = attempt.size
 
