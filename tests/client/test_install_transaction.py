@@ -19,6 +19,7 @@ from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.wheels import make_wheel
 
 STATE = ".wheelset-transaction"
+DEAD = "http://127.0.0.1:9"  # discard port: nothing listens
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -287,6 +288,17 @@ def test_an_interrupted_fetch_leaves_no_empty_cache_directories(
     _, new = roots
     cache = tmp_path / "cache"
     stalled = next(str(d.content_id) for d in new.declarations.values() if d.name == "pkg-z")
+    # The root's blocks from the node (a dry run), then the node left out: it would give the
+    # wheel first, and the fetch to interrupt is the stalling gateway's.
+    target = ["--target", str(tmp_path / "t")]
+    dry = subprocess.run(
+        [sys.executable, "-m", "wheelset.cli", "install", str(new.cid), "pkg-z", "--dry-run",
+         "--gateway", DEAD, *target],
+        capture_output=True, text=True, env=_env(cache, {}), timeout=120,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    env = _env(cache, {})
+    del env["WHEELSET_API"]
     with tampering_proxy(ipfs_node.gateway_url, "stall", only=stalled, stall_seconds=8) as slow:
         process = subprocess.Popen(
             [
@@ -298,13 +310,12 @@ def test_an_interrupted_fetch_leaves_no_empty_cache_directories(
                 "pkg-z",
                 "--gateway",
                 slow.url,
-                "--target",
-                str(tmp_path / "t"),
+                *target,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=_env(cache, {}),
+            env=env,
         )
         deadline = time.monotonic() + 60
         while not (cache / "files" / stalled).exists():

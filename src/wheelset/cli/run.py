@@ -164,6 +164,13 @@ def run_install(
             repair_environment(scheme, quiet_when_clean=True)
         with http_client(connections=2 * jobs, indexes=False) as http:
             opened, fetcher, cache = open_root(root, gateway, timeout, cache_dir, http, api)
+            if api:
+                from wheelset.ipfs.resolver import NodeBlocks
+
+                # The wheels from the node first too: its RPC gives their blocks (each
+                # verified) for far less work than a gateway serves a file.
+                node = NodeBlocks(api, http, timeout=timeout)
+                fetcher.use_node(node.name, node.file_block)
             with WheelFetch(cache, fetcher, workers=jobs) as fetch:
                 plan = plan_install(
                     opened.declarations,

@@ -581,15 +581,10 @@ def root_resolver(
     timeout: float = 30.0,
 ) -> PathResolver:
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
-    cache directory), then the node at ``api`` (its RPC), then each gateway in order. The
-    ``fetcher`` reads files from that node first too (GatewayFetcher.use_node)."""
+    cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
     sources: list[BlockSource] = []
     if api:
         assert http is not None
-        node = NodeBlocks(api, http, timeout=timeout)
-        sources.append(node)
-        # The wheels too: the node's RPC gives their blocks (each verified) for far less
-        # work than a gateway serves a file.
-        fetcher.use_node(node.name, node.file_block)
+        sources.append(NodeBlocks(api, http, timeout=timeout))
     sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]
     return PathResolver(sources, cache=block_dir_of(cache_directory))
