@@ -5,14 +5,15 @@ published on a fresh js-ipfs test node. Each tool installs ``bench-app`` (and so
 closure) into its own fresh venv, from the node's gateway, cold (empty cache) and warm
 (cache filled by an earlier run), and once more into the already complete venv ("no-op":
 the fixed cost of starting the tool, reading the root and checking what is installed);
-every figure is the median of ``--repeat`` runs, all in one process, side by side, as
-wall-clock seconds and as CPU seconds (user+sys of the tool and its children, which vary
-less on a shared machine). pip and
+every figure is the median of ``--repeat`` runs (the tools interleaved: each round runs every
+tool once), all in one process, side by side, as wall-clock seconds and as CPU seconds
+(user+sys of the tool and its children, which vary less on a shared machine), with the
+spread (fastest and slowest run) of each wall-clock figure. pip and
 uv read the root as a PEP 503 index (``--index-url <gateway>/ipfs/<root>/``); wheelset
 reads the manifest and fetches by CID.
 Byte-compilation is compared like for like: uv and wheelset do not compile by default, pip
 does, so rows with and without compilation are both measured.
-Run: .venv/bin/python scripts/bench_install.py [--repeat 3]
+Run: .venv/bin/python scripts/bench_install.py [--repeat 5]
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ Runner = Callable[[Path, Path], list[str]]  # (venv python, cache dir) -> comman
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
     try:
@@ -119,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) -> None:
     # wheelset reads the root's blocks from the node's RPC (its gateway is path-only, so it
-    # cannot serve verifiable blocks) and the wheels from its gateway.
+    # cannot serve verifiable blocks), and the wheels' blocks too (as it does whenever a
+    # node is given); the gateway is its fallback for a wheel the node lacks.
     gateway, api = node.gateway_url, node.api_url
 
     def wheelset(extra: list[str]) -> Runner:
@@ -150,9 +152,11 @@ def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) 
     ]
     wall: dict[str, tuple[float, float, float]] = {}
     cpu: dict[str, tuple[float, float, float]] = {}
-    for label, runner, needs_pip in variants:
-        runs: list[tuple[tuple[float, float], ...]] = []
-        for i in range(repeat):
+    runs: dict[str, list[tuple[tuple[float, float], ...]]] = {label: [] for label, _, _ in variants}
+    # Interleaved: each round runs every tool once, so that a slow spell of the machine
+    # falls on all of them rather than on one tool's runs.
+    for i in range(repeat):
+        for label, runner, needs_pip in variants:
             cache = work / "caches" / f"{label}-{i}"
             env = isolated_env()
             # Installed tools run from bytecode; a setting that forbids writing it would
@@ -163,11 +167,22 @@ def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) 
             cold = timed(runner(python, cache), env)
             python = fresh_venv(work / "venv", with_pip=needs_pip)
             warm = timed(runner(python, cache), env)
-            runs.append((cold, warm, timed(runner(python, cache), env)))
-        wall[label] = tuple(statistics.median(r[k][0] for r in runs) for k in range(3))  # type: ignore[assignment]
-        cpu[label] = tuple(statistics.median(r[k][1] for r in runs) for k in range(3))  # type: ignore[assignment]
-        c, w, n = wall[label]
-        print(f"  {label:24} cold {c:6.2f} s   warm {w:6.2f} s   no-op {n:6.2f} s", flush=True)
+            runs[label].append((cold, warm, timed(runner(python, cache), env)))
+        print(f"  round {i + 1} of {repeat} done", flush=True)
+    for label, _, _ in variants:
+        done = runs[label]
+        wall[label] = tuple(statistics.median(r[k][0] for r in done) for k in range(3))  # type: ignore[assignment]
+        cpu[label] = tuple(statistics.median(r[k][1] for r in done) for k in range(3))  # type: ignore[assignment]
+    print("\nwall-clock spread (min-max of the runs)")
+    for label, _, _ in variants:
+        spans = [
+            (min(r[k][0] for r in runs[label]), max(r[k][0] for r in runs[label])) for k in range(3)
+        ]
+        text = "   ".join(
+            f"{kind} {lo:.3f}-{hi:.3f}"
+            for kind, (lo, hi) in zip(("cold", "warm", "no-op"), spans, strict=True)
+        )
+        print(f"  {label:24} {text}")
     for title, results in (("wall-clock", wall), ("CPU (user+sys, children included)", cpu)):
         print(f"\n{title}")
         print(f"{'tool':24} {'cold (s)':>9} {'warm (s)':>9} {'no-op (s)':>9}")
