@@ -26,6 +26,7 @@ from tests.support.venvs import isolated_env
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.gateway import DEFAULT_GATEWAYS
 from wheelset.ipfs.importer import import_bytes
 
 FORMS = ("cid", "/ipfs/cid", "ipfs://cid", "OUT", "OUT/tree", "CAR")
@@ -206,3 +207,20 @@ def test_serve(world: World) -> None:
 
     same_for_every_form(run)
     assert 'href="gamma/"' in run("OUT/tree")[0]
+
+
+def test_a_truncated_car_is_not_completed_from_public_gateways(world: World) -> None:
+    """A CAR is the air-gapped form: with no gateway configured, a block the file lacks is
+    an error naming the file; the default public gateways are not asked."""
+    car = world.fresh() / "cut.car"
+    car.write_bytes(world.a.car_bytes()[:200])
+    env = {"WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_GATEWAY": "", "WHEELSET_API": ""}
+    args = ["export", str(car), "alpha", "--cache-dir", str(world.fresh())]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert message.count("\n") == 0 and str(car) in message
+    assert not any(host in message for host in DEFAULT_GATEWAYS)
+    # A gateway the user names is still a source of the blocks the file lacks.
+    result = CliRunner().invoke(app, [*args, "--gateway", world.gateway.url], env=env)
+    assert result.exit_code == 0, result.output

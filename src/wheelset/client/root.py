@@ -579,12 +579,15 @@ def root_resolver(
     api: str | None = None,
     http: httpx.Client | None = None,
     timeout: float = 30.0,
+    gateways: Iterable[str] | None = None,
 ) -> PathResolver:
     """The resolver every command reads roots with: the block cache (``blocks/`` under the
-    cache directory), then the node at ``api`` (its RPC), then each gateway in order."""
+    cache directory), then the node at ``api`` (its RPC), then each gateway in order
+    (``gateways``, default the fetcher's)."""
     sources: list[BlockSource] = []
     if api:
         assert http is not None
         sources.append(NodeBlocks(api, http, timeout=timeout))
-    sources += [GatewayBlocks(fetcher, gateway) for gateway in fetcher.gateways]
+    chosen = fetcher.gateways if gateways is None else gateways
+    sources += [GatewayBlocks(fetcher, gateway) for gateway in chosen]
     return PathResolver(sources, cache=block_dir_of(cache_directory))
