@@ -58,22 +58,15 @@ def open_root(
     from wheelset.client.root import open_root as open_any_root
     from wheelset.client.root import parse_root_ref, root_resolver
     from wheelset.fetch.cache import Cache, default_cache_dir
-    from wheelset.ipfs.gateway import DEFAULT_GATEWAYS, GatewayFetcher, gateway_urls
+    from wheelset.ipfs.gateway import GatewayFetcher, gateway_urls
 
     resolved = resolve_root_name(root, http, api, timeout)
     ref = parse_root_ref(resolved or root)
     fetcher = GatewayFetcher(gateway_urls(gateways, http=http), http=http, timeout=timeout)
     cache = Cache(cache_dir or default_cache_dir())
-    # A CAR carries its whole root (the air-gapped form): a block it lacks is a broken file,
-    # not a reason to reach the public gateways nobody configured (``gateways`` holds
-    # --gateway and WHEELSET_GATEWAY). Wheels may still come from them.
-    root_gateways = None
-    if ref.car is not None and not gateways:
-        root_gateways = [g for g in fetcher.gateways if g not in DEFAULT_GATEWAYS]
-    resolver = root_resolver(
-        fetcher, cache.directory, api=api, http=http, timeout=timeout, gateways=root_gateways
-    )
-    return open_any_root(ref, resolver), fetcher, cache
+    resolver = root_resolver(fetcher, cache.directory, api=api, http=http, timeout=timeout)
+    # ``gateways`` holds --gateway and WHEELSET_GATEWAY.
+    return open_any_root(ref, resolver, named_gateways=bool(gateways)), fetcher, cache
 
 
 @contextlib.contextmanager
