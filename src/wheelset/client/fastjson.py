@@ -83,22 +83,27 @@ def dumps(value: object, *, compact: bool = False) -> str:
     Raises:
         TypeError: a value JSON cannot hold. ValueError: a circular reference.
     """
-    if _C is None:
+    encoder = None
+    if _C is not None:
+        accelerator = _C[0]
+        # A new encoder each time: it keeps the containers it is inside of (json's circular
+        # check) in its markers dict, which an error would leave behind.
+        try:
+            encoder = accelerator.make_encoder(  # type: ignore[attr-defined]
+                {},
+                _default,
+                accelerator.encode_basestring_ascii,  # type: ignore[attr-defined]
+                None,
+                ":" if compact else ": ",
+                "," if compact else ", ",
+                False,  # sort_keys
+                False,  # skipkeys
+                True,  # allow_nan
+            )
+        except TypeError:  # another Python's accelerator, made otherwise
+            encoder = None
+    if encoder is None:
         import json
 
         return json.dumps(value, separators=(",", ":") if compact else None)
-    accelerator = _C[0]
-    # A new encoder each time: it keeps the containers it is inside of (json's circular
-    # check) in its markers dict, which an error would leave behind.
-    encoder = accelerator.make_encoder(  # type: ignore[attr-defined]
-        {},
-        _default,
-        accelerator.encode_basestring_ascii,  # type: ignore[attr-defined]
-        None,
-        ":" if compact else ": ",
-        "," if compact else ", ",
-        False,  # sort_keys
-        False,  # skipkeys
-        True,  # allow_nan
-    )
     return "".join(encoder(value, 0))
