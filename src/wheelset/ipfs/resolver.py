@@ -71,7 +71,7 @@ _IDENTITY = 0x00
 _MURMUR3_X64_64 = 0x22
 _PARALLEL_BLOCKS = 8  # blocks asked of a gateway or node at once
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
-FILE_BLOCK_TIMEOUT = 5.0  # seconds a node may take to give a block of a file (NodeBlocks)
+FILE_BLOCK_TIMEOUT = 1.0  # seconds a node may take to give a block of a file (NodeBlocks)
 
 
 class SourceFailure(Exception):
