@@ -132,12 +132,11 @@ def test_export_and_install_run_without_typer_httpx_or_pydantic(
     root, ipfs_node, tmp_path: Path
 ) -> None:
     out = root.write_build_dir(tmp_path / "out")
-    # (arguments, what it may load): nothing needs typer or pydantic, and a fetch from a
-    # local node's gateway needs no httpx either (wheelset.fetch.http: http.client).
+    # (arguments, what it may load): a fetch needs httpx; nothing needs typer or pydantic.
     for args, loaded in (
         (["export", out, "app", "--gateway", DEAD], []),
         (["install", out, "lib-a", "--gateway", ipfs_node.gateway_url, "--target", tmp_path / "t"],
-         []),
+         ["httpx"]),
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
         (["install", out, "lib-a", "--gateway", DEAD, "--target", tmp_path / "t2"], []),
     ):  # fmt: skip

@@ -211,15 +211,6 @@ class LazyHttpClient:
             self._client.close()
 
 
-def _connect(address: tuple[str, int], *args: object) -> object:
-    """socket.create_connection with the host as bytes: a str host goes through the idna
-    codec, whose import (stringprep, unicodedata) costs more than the requests (a loopback
-    host is ASCII)."""
-    import socket
-
-    return socket.create_connection((address[0].encode("ascii"), address[1]), *args)  # type: ignore[arg-type]
-
-
 def _light(options: Mapping[str, object]) -> dict[str, object]:
     """The options a `_LocalHttp` request takes (the others are None: see _is_local)."""
     return {key: value for key, value in options.items() if key in _LIGHT_OPTIONS}
@@ -461,7 +452,6 @@ class _LocalRequest:
                 connection.close()
                 raise _converted(e, "Read") from e
         connection = http.client.HTTPConnection(*self._key, timeout=self._timeout)
-        connection._create_connection = _connect  # type: ignore[attr-defined]
         try:
             connection.connect()
         except Exception as e:
