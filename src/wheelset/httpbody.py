@@ -24,25 +24,13 @@ Entry points: BodyLimits, BodyRejected, SlowBody, ChunkReader, TooLong, MAX_BODY
 
 from __future__ import annotations
 
+import io
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
-
-# The limits and the body reader live with the client factory (they need no httpx); they
-# are this module's too.
-from wheelset.fetch.http import (
-    DEFAULT_GRACE,
-    DEFAULT_MAX_BODY,
-    GRACE_TIMEOUTS,
-    MAX_BODY_EXTENSION,
-    MIN_RATE,
-    MIN_RATE_EXTENSION,
-    ChunkReader,
-    TooLong,
-)
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -61,6 +49,14 @@ __all__ = [
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it decodes
+DEFAULT_MAX_BODY = 32 * 1024 * 1024  # bytes, decoded; pages and files without a limit of their own
+MAX_BODY_EXTENSION = "wheelset.max_body"  # request extension: this request's decoded limit
+# Request extension: this request's minimum average rate (0: none, for a trusted local
+# node's long-running calls, whose answer comes only when the work is done).
+MIN_RATE_EXTENSION = "wheelset.min_rate"
+MIN_RATE = 8 * 1024  # bytes per second a body must average once the grace period is over
+GRACE_TIMEOUTS = 2  # the grace period, in read timeouts of the request
+DEFAULT_GRACE = 60.0  # seconds, for a request without a read timeout
 PIECE = 64 * 1024  # the most bytes one decoding step produces
 
 
@@ -70,6 +66,46 @@ class BodyRejected(httpx.TransportError):
 
 class SlowBody(httpx.ReadTimeout):
     """A response body arriving slower than the minimum average rate after the grace period."""
+
+
+class TooLong(Exception):
+    """A ChunkReader saw more than its limit."""
+
+
+class ChunkReader(io.RawIOBase):
+    """Byte chunks as a readable stream, refusing more than ``limit`` bytes (TooLong);
+    ``on_bytes`` is told each chunk's length as it arrives."""
+
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        limit: int | None = None,
+        on_bytes: Callable[[int], None] | None = None,
+    ):
+        self._chunks = chunks
+        self._limit = limit
+        self._on_bytes = on_bytes
+        self._pending = memoryview(b"")
+        self.received = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self.received += len(chunk)
+            if self._limit is not None and self.received > self._limit:
+                raise TooLong(f"more than the expected {self._limit} bytes")
+            if self._on_bytes is not None:
+                self._on_bytes(len(chunk))
+            self._pending = memoryview(chunk)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
 
 def _codings(header: str) -> list[str]:

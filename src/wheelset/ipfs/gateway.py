@@ -166,7 +166,7 @@ def gateway_urls(
 
 
 def _is_gateway(base: str, http: httpx.Client | None) -> bool:
-    from wheelset.fetch.http import http_client, transport_error
+    import httpx
 
     parts = urlsplit(base)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -176,14 +176,12 @@ def _is_gateway(base: str, http: httpx.Client | None) -> bool:
     except OSError:
         return False
     # The status says it all: the body is never read (whatever a squatter on the port sends).
-    with contextlib.ExitStack() as stack:
-        if http is None:
-            http = stack.enter_context(http_client(indexes=False))
-        try:
-            with http.stream("GET", base + _PROBE_PATH, timeout=_PROBE_TIMEOUT) as response:
-                return response.status_code == 200
-        except transport_error():
-            return False
+    stream = httpx.stream if http is None else http.stream
+    try:
+        with stream("GET", base + _PROBE_PATH, timeout=_PROBE_TIMEOUT) as response:
+            return response.status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _unless_cancelled(chunks: Iterator[bytes], cancel: threading.Event | None) -> Iterator[bytes]:
@@ -245,7 +243,7 @@ class GatewayFetcher:
     def _get(
         self, url: str, max_body: int, accept: str | None = None
     ) -> contextlib.AbstractContextManager[httpx.Response]:
-        from wheelset.fetch.http import MAX_BODY_EXTENSION
+        from wheelset.httpbody import MAX_BODY_EXTENSION  # httpx: only when fetching
 
         headers = {"Accept-Encoding": "identity"}
         if accept is not None:
@@ -415,7 +413,9 @@ class GatewayFetcher:
 
     @contextlib.contextmanager
     def _open_car(self, gateway: str, url_path: str, max_size: int | None) -> Iterator[BinaryIO]:
-        from wheelset.fetch.http import ChunkReader, TooLong, timeout_error, transport_error
+        import httpx
+
+        from wheelset.httpbody import ChunkReader, TooLong
 
         url = f"{gateway}{url_path}?format=car&dag-scope=entity"
         try:
@@ -436,9 +436,9 @@ class GatewayFetcher:
             raise _Failed("oversized", f"CAR longer than {max_size} bytes") from None
         except InvalidCAR as e:
             raise _Failed("invalid", f"bad CAR for {url_path}: {e}") from e
-        except timeout_error() as e:
+        except httpx.TimeoutException as e:
             raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
-        except transport_error() as e:
+        except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
 
     def _fetch_block(self, gateway: str, cid: CID) -> bytes:
@@ -452,7 +452,9 @@ class GatewayFetcher:
         return block
 
     def _attempt(self, url: str, attempt: _Attempt) -> tuple[CID, int, str]:
-        from wheelset.fetch.http import ChunkReader, TooLong, timeout_error, transport_error
+        import httpx
+
+        from wheelset.httpbody import ChunkReader, TooLong
         from wheelset.ipfs.importer import digest_stream
 
         size = attempt.size
@@ -477,9 +479,9 @@ class GatewayFetcher:
                 )
         except TooLong:
             raise _Failed("oversized", f"body longer than the expected {size} bytes") from None
-        except timeout_error() as e:
+        except httpx.TimeoutException as e:
             raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
-        except transport_error() as e:
+        except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
         if size is not None and digest.size < size:
             raise _Failed("truncated", f"body ended after {digest.size} of {size} bytes")
@@ -517,7 +519,7 @@ class GatewayFetcher:
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
     def _read_small(self, url: str, max_size: int, accept: str | None = None) -> bytes:
-        from wheelset.fetch.http import timeout_error, transport_error
+        import httpx
 
         buffer = bytearray()
         try:
@@ -527,9 +529,9 @@ class GatewayFetcher:
                     buffer += chunk
                     if len(buffer) > max_size:
                         raise _Failed("oversized", f"body longer than {max_size} bytes")
-        except timeout_error() as e:
+        except httpx.TimeoutException as e:
             raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
-        except transport_error() as e:
+        except httpx.HTTPError as e:
             raise _Failed("transport", _describe_http_error(e)) from e
         return bytes(buffer)
 

@@ -11,17 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
+
+import httpx
 
 from wheelset.errors import RpcError
-from wheelset.fetch.http import MIN_RATE_EXTENSION, timeout_error, transport_error
+from wheelset.httpbody import MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import PBLink
-
-if TYPE_CHECKING:
-    # httpx is loaded only by a request that needs it (wheelset.fetch.http): a local
-    # node's block requests do not.
-    import httpx
 
 __all__ = ["ImportedRoot", "KuboRpc", "RpcError"]
 
@@ -70,9 +67,9 @@ class KuboRpc:
                 timeout=timeout or self.timeout,
                 extensions={MIN_RATE_EXTENSION: 0},
             )
-        except timeout_error() as e:
+        except httpx.TimeoutException as e:
             raise RpcError(f"{command}: the node at {self.api_url} did not answer in time") from e
-        except transport_error() as e:
+        except httpx.HTTPError as e:
             raise RpcError(f"cannot reach the IPFS node at {self.api_url}: {e}") from e
         if response.status_code != 200:
             raise RpcError(f"{command}: {_error_message(response, self.api_url)}")
