@@ -6,10 +6,12 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.support.gateways import content_gateway
+from tests.support.index import JsonHandler, serve_handler
 from wheelset.fetch.http import http_client
 from wheelset.ipfs.gateway import FetchError, GatewayFetcher
 from wheelset.ipfs.importer import import_bytes
@@ -66,3 +68,24 @@ def test_a_node_handing_out_wrong_blocks_is_said_and_passed_over(node, tmp_path:
     assert (tmp_path / "f").read_bytes() == ELSEWHERE
     assert got.gateway == gateway.url
     assert [(f.gateway, f.kind) for f in got.failures] == [("hostile-node", "mismatch")]
+
+
+def test_the_node_is_asked_for_a_files_blocks_offline() -> None:
+    """Kubo's global `offline` option makes a node refuse a block it lacks at once instead of
+    searching the network for it (js-ipfs, offline anyway, ignores it). A stand-in RPC that
+    answers as Kubo does offline records what it was asked."""
+    asked: list[dict[str, list[str]]] = []
+
+    class OfflineRpc(JsonHandler):
+        def do_POST(self) -> None:
+            asked.append(parse_qs(urlsplit(self.path).query))
+            self.send_json(500, {"Message": "block was not found locally (offline)", "Code": 0})
+
+    cid = import_bytes(ELSEWHERE).cid
+    with (
+        serve_handler(OfflineRpc) as url,
+        http_client(30, indexes=False) as http,
+        pytest.raises(FetchError, match="not found locally"),
+    ):
+        NodeBlocks(url, http, timeout=30).file_block(cid)
+    assert [(q["arg"], q.get("offline")) for q in asked] == [([str(cid)], ["true"])]

@@ -183,9 +183,10 @@ class NodeBlocks:
         raise SourceFailure("unsupported", "node blocks are read one by one")
 
     def file_block(self, cid: CID) -> bytes:
-        """block(), for a GatewayFetcher reading files from this node (``use_node``): within
-        FILE_BLOCK_TIMEOUT, as a node lacking a block asks the network for it, and the
-        gateways are as good a source then.
+        """block(), for a GatewayFetcher reading files from this node (``use_node``): from
+        the node's own store (asked offline: a node lacking a block would search the network
+        for it, and the gateways are as good a source then), within FILE_BLOCK_TIMEOUT for a
+        node that ignores the option.
 
         Raises:
             FetchError: the node did not give it.
@@ -196,7 +197,7 @@ class NodeBlocks:
             self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT)
         try:
-            return self._rpc.block_get(cid, timeout=timeout, max_size=MAX_BLOCK_SIZE)
+            return self._rpc.block_get(cid, timeout=timeout, max_size=MAX_BLOCK_SIZE, offline=True)
         except RpcError as e:
             raise FetchError(e.one_line()) from e
 

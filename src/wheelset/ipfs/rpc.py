@@ -220,15 +220,20 @@ class KuboRpc:
             raise RpcError(f"name/resolve {path}: the node answered {target!r}, not /ipfs/…")
         return target
 
-    def block_get(self, cid: CID, *, timeout: float = 30.0, max_size: int = 2 << 20) -> bytes:
+    def block_get(
+        self, cid: CID, *, timeout: float = 30.0, max_size: int = 2 << 20, offline: bool = False
+    ) -> bytes:
         """The raw bytes of one block, as the node has them (unverified: the caller checks
-        them against ``cid``).
+        them against ``cid``). ``offline``: only from the node's own store (Kubo's global
+        ``--offline`` option; a lacking block is refused at once instead of searched for).
 
         Raises:
             RpcError: the node lacks the block (within ``timeout``), or sent more than
                 ``max_size`` bytes.
         """
         params = {"arg": str(cid), "timeout": _seconds(timeout)}
+        if offline:
+            params["offline"] = "true"
         data = self._post("block/get", params, timeout=timeout + 10).content
         if len(data) > max_size:
             raise RpcError(f"block/get {cid}: the node sent {len(data)} bytes")
