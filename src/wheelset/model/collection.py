@@ -17,12 +17,9 @@ changed_paths().
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import subprocess
-from collections import deque
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult
 from pathlib import Path, PurePosixPath
 
 from wheelset.errors import CollectionError
@@ -39,7 +36,7 @@ from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
 from wheelset.model.safe_read import read_regular
-from wheelset.workers import can_fork, usable_cores, worker_signals
+from wheelset.workers import can_fork, share_parts, usable_cores
 
 # Top-level files that are not declarations: the platforms, the policy (names, licences)
 # and a fork's record of its upstream root.
@@ -217,30 +214,13 @@ def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]
     """Every part read, in order: this process takes parts from the front, ``workers``
     processes from the back, until they meet. Rebuilding objects from a worker's records
     costs a fraction of reading the files, and this process would otherwise wait."""
-    done: list[list[_Entry]] = [[] for _ in parts]
-    front, back = 0, len(parts)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=worker_signals) as pool:
-        running: deque[tuple[int, AsyncResult[bytes]]] = deque()
-        while front < back or running:
-            # Two parts queued per worker, so none waits for this process to hand one out.
-            while len(running) < 2 * workers and front < back:
-                back -= 1
-                running.append((back, pool.apply_async(_read_part, (root, parts[back]))))
-            while running and running[0][1].ready():
-                index, result = running.popleft()
-                done[index] = _rebuilt(result.get())
-            if front < back:
-                done[front] = _read_here(root, parts[front])
-                front += 1
-            elif running:
-                index, result = running.popleft()
-                done[index] = _rebuilt(result.get())
-        # Let the idle workers exit on their own: leaving the block terminates the pool,
-        # which could catch a worker holding the task queue's lock (only on errors now).
-        pool.close()
-        pool.join()
-    return done
+    return share_parts(
+        len(parts),
+        lambda i: _read_here(root, parts[i]),
+        lambda i: _read_part(root, parts[i]),
+        _rebuilt,
+        workers,
+    )
 
 
 def _workers(wanted: int | None, parts: int) -> int:
