@@ -18,6 +18,8 @@ import pickle
 import signal
 import struct
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -127,9 +129,10 @@ def share_parts(
     the first on (``here(i)``), ``workers`` forked processes from the last back
     (``there(i)``, bytes that ``back()`` turns into the result here), until they meet.
 
-    This process reads what the workers send between its own parts, itself: a pool's
-    result thread would wait for the interpreter lock this process holds while it works,
-    and its workers for that thread (a third of their time, measured).
+    A thread per worker only reads what it sends, into memory, and this process makes the
+    results between its own parts: a pool's result thread unpickles under the interpreter
+    lock, a pipe's worth at a time, and its workers waited for it (a third of their time,
+    measured); reading here only between parts made them wait for room in the pipe.
 
     Raises:
         whatever ``here``, ``there`` or ``back`` raised; RuntimeError: a worker ended
@@ -141,20 +144,13 @@ def share_parts(
     _ENDS.pack_into(ends, 0, 0, count)
     token = os.pipe()  # one byte in it: the lock on ``ends``
     os.write(token[1], b".")
-    children: list[tuple[int, int, bytearray]] = []  # pid, read end, bytes not yet used
+    # pid, read end, its reader thread, what it read, the bytes not yet used
+    children: list[tuple[int, int, threading.Thread, deque[bytes], bytearray]] = []
 
-    def receive(fd: int, pending: bytearray, block: bool) -> bool:
-        """Read what is there (all of it, to the end, when ``block``); False at the end."""
-        more = True
-        while True:
-            try:
-                chunk = os.read(fd, _PIPE_SIZE)
-            except BlockingIOError:
-                break
-            if not chunk:
-                more = False
-                break
-            pending += chunk
+    def receive(chunks: deque[bytes], pending: bytearray) -> None:
+        """Turn what a reader thread read into results, up to the last whole message."""
+        while chunks:
+            pending += chunks.popleft()
         used = 0
         while len(pending) - used >= _HEADER.size:
             part, length = _HEADER.unpack_from(pending, used)
@@ -167,7 +163,6 @@ def share_parts(
                 raise pickle.loads(data)
             results[part], done[part] = back(data), True
         del pending[:used]
-        return more
 
     try:
         for _ in range(workers):
@@ -179,18 +174,19 @@ def share_parts(
                 os.close(receiver)
                 _part_worker(there, ends, token, sender)  # never returns
             os.close(sender)
-            os.set_blocking(receiver, False)
-            children.append((pid, receiver, bytearray()))
+            chunks: deque[bytes] = deque()
+            reader = threading.Thread(target=_read_all, args=(receiver, chunks), daemon=True)
+            children.append((pid, receiver, reader, chunks, bytearray()))
+            reader.start()
         while (part := _claim(ends, token, front=True)) is not None:
             results[part], done[part] = here(part), True
-            for _, receiver, pending in children:
-                receive(receiver, pending, block=False)
+            for _, _, _, chunks, pending in children:
+                receive(chunks, pending)
         codes = []
         while children:
-            pid, receiver, pending = children[0]
-            os.set_blocking(receiver, True)
-            while receive(receiver, pending, block=True):
-                pass
+            pid, receiver, reader, chunks, pending = children[0]
+            reader.join()
+            receive(chunks, pending)
             _, status = os.waitpid(pid, 0)
             codes.append(os.waitstatus_to_exitcode(status))
             children.pop(0)
@@ -199,15 +195,25 @@ def share_parts(
             code = next((code for code in codes if code), 0)
             raise RuntimeError(f"worker process ended (exit status {code})")
     finally:
-        for pid, receiver, _ in children:  # only after an error or an interrupt
+        for pid, receiver, reader, _, _ in children:  # only after an error or an interrupt
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
+            reader.join()  # the worker's end closed: it reads to the end
             os.close(receiver)
         for fd in token:
             os.close(fd)
         ends.close()
     return results  # type: ignore[return-value]
+
+
+def _read_all(fd: int, chunks: deque[bytes]) -> None:
+    """A share_parts() reader thread: what a worker sends, as it comes, to its end. It
+    holds the interpreter lock only to keep each chunk, so a worker never waits long for
+    room in the pipe, while this process's own parts run."""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(fd, _PIPE_SIZE):
+            chunks.append(chunk)
 
 
 def _claim(ends: mmap.mmap, token: tuple[int, int], *, front: bool) -> int | None:
