@@ -124,3 +124,21 @@ def test_worker_processes_load_what_one_process_loads(tmp_path: Path) -> None:
     assert list(alone.declarations) == sorted(alone.declarations, key=lambda d: d.path)
     top, *tree = alone.files  # top-level files first, then the prefix tree in text order
     assert top == PurePosixPath("top-1.0-py3-none-any.toml") and tree == sorted(tree, key=str)
+
+
+def test_keep_until_exit_holds_the_value_past_its_last_reference() -> None:
+    """What `check` leaves to the process's exit is never freed by the interpreter."""
+    import gc
+    import weakref
+
+    from wheelset.gcpause import keep_until_exit
+
+    class Heap:
+        pass
+
+    value = Heap()
+    alive = weakref.ref(value)
+    keep_until_exit(value)
+    del value
+    gc.collect()
+    assert alive() is not None

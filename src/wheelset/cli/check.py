@@ -61,6 +61,7 @@ def check_command(
     from wheelset.check import DEFAULT_FAMILIES, FAMILIES, run_checks
     from wheelset.check.integrity import integrity_scope
     from wheelset.formats import get_formatter
+    from wheelset.gcpause import keep_until_exit
     from wheelset.model.collection import load_collection
     from wheelset.model.findings import Severity
 
@@ -108,6 +109,7 @@ def check_command(
         findings = run_checks(collection, families, names_paths=scope)
     typer.echo(formatter(findings, directory), nl=False)
     errors = sum(f.severity is Severity.ERROR for f in findings)
+    keep_until_exit(collection)  # freeing it would only delay the exit
     typer.echo(
         f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
         f"{errors} error(s), {len(findings) - errors} warning(s)",

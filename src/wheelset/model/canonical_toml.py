@@ -19,21 +19,21 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["loads", "parse_canonical"]
+__all__ = ["CHARS", "loads", "parse_canonical", "unescape"]
 
 # A basic string whose only escapes are \" and \\ (TOML forbids raw control characters
 # other than tab), written unrolled so the regex engine scans runs of plain characters.
 _PLAIN = r'[^"\\\x00-\x08\x0a-\x1f\x7f]*'
-_CHARS = rf'{_PLAIN}(?:\\["\\]{_PLAIN})*'
+CHARS = rf'{_PLAIN}(?:\\["\\]{_PLAIN})*'
 # One top-level entry: a string, an integer, an empty array, or an array of strings with
 # one element per line (tomli-w's layout), always ending in a newline.
 _ENTRY = re.compile(
-    rf'([A-Za-z0-9_-]+) = (?:"({_CHARS})"|(0|[1-9][0-9]*)|(\[\])|\[\n((?:    "{_CHARS}",\n)*)\])\n'
+    rf'([A-Za-z0-9_-]+) = (?:"({CHARS})"|(0|[1-9][0-9]*)|(\[\])|\[\n((?:    "{CHARS}",\n)*)\])\n'
 )
-_ITEM = re.compile(rf'    "({_CHARS})",\n')
+_ITEM = re.compile(rf'    "({CHARS})",\n')
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
     """Undo the two escapes the subset allows: after splitting on escaped backslashes,
     every backslash left starts an escaped quote."""
     if "\\" not in text:
@@ -54,13 +54,13 @@ def parse_canonical(text: str) -> dict[str, object] | None:
         if key in table:
             return None
         if string is not None:
-            table[key] = _unescape(string)
+            table[key] = unescape(string)
         elif integer is not None:
             table[key] = int(integer)
         elif empty is not None:
             table[key] = []
         else:
-            table[key] = [_unescape(s) for s in _ITEM.findall(items)]
+            table[key] = [unescape(s) for s in _ITEM.findall(items)]
         pos = m.end()
     return table
 

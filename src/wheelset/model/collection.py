@@ -17,24 +17,26 @@ changed_paths().
 from __future__ import annotations
 
 import marshal
-import multiprocessing
 import os
 import subprocess
-from collections import deque
 from dataclasses import dataclass
-from multiprocessing.pool import AsyncResult
 from pathlib import Path, PurePosixPath
 
 from wheelset.errors import CollectionError
 from wheelset.fsutil import is_temp_name
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.model import canonical_toml
-from wheelset.model.declarations import Declaration, DeclarationRecord, validate_declaration
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationRecord,
+    validate_declaration,
+    written_record,
+)
 from wheelset.model.findings import Finding
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, Policy, PolicyError, load_policy
 from wheelset.model.safe_read import read_regular
-from wheelset.workers import can_fork, usable_cores, worker_signals
+from wheelset.workers import can_fork, share_parts, usable_cores
 
 # Top-level files that are not declarations: the platforms, the policy (names, licences)
 # and a fork's record of its upstream root.
@@ -151,29 +153,42 @@ _Entry = tuple[str, str, "Declaration | DeclarationRecord | None", tuple[tuple[s
 
 
 def _read_entries(root: str, listed: list[tuple[str, str]], compact: bool) -> list[_Entry]:
-    # Phase by phase over the part (read every file, then parse every text, then validate
-    # every table): the same work as file by file, for a fifth less CPU (each phase's code
-    # and data stay in the caches).
-    paths = [
-        None if kind or not rel.endswith(".toml") else PurePosixPath(rel) for rel, kind in listed
+    # Phase by phase over the part (read every file, then make every record): the same
+    # work as file by file, for less CPU (each phase's code and data stay in the caches).
+    # A file format_declaration() could have written takes one match (written_record());
+    # any other goes the general way, which says what is wrong with it.
+    contents = [
+        None if kind or not rel.endswith(".toml") else _read(f"{root}/{rel}")
+        for rel, kind in listed
     ]
-    contents = [path and _read(f"{root}/{path}") for path in paths]
-    tables = [path and _table(data, path) for data, path in zip(contents, paths, strict=True)]
-    checked = [
-        validate_declaration(table, path) if isinstance(table, dict) else None
-        for table, path in zip(tables, paths, strict=True)
+    records = [
+        _written(data, rel) if type(data) is bytes else None
+        for data, (rel, _) in zip(contents, listed, strict=True)
     ]
+    from_record = Declaration.from_record
     read: list[_Entry] = []
-    for (rel, kind), table, result in zip(listed, tables, checked, strict=True):
-        if result is not None:
-            decl, problems = result
+    for (rel, kind), data, record in zip(listed, contents, records, strict=True):
+        if record is not None:
+            read.append((rel, "", record if compact else from_record(record), ()))
+        elif data is None:
+            read.append((rel, kind, None, ()))
+        else:
+            path = PurePosixPath(rel)
+            table = _table(data, path)
+            if not isinstance(table, dict):
+                read.append((rel, "", None, (table,)))
+                continue
+            decl, problems = validate_declaration(table, path)
             loaded = decl.to_record() if compact and decl is not None else decl
             read.append((rel, "", loaded, tuple((p.code, str(p)) for p in problems)))
-        elif table is not None:
-            read.append((rel, "", None, (table,)))  # type: ignore[arg-type]
-        else:
-            read.append((rel, kind, None, ()))
     return read
+
+
+def _written(data: bytes, rel: str) -> DeclarationRecord | None:
+    try:
+        return written_record(data.decode("utf-8"), rel)
+    except UnicodeDecodeError:
+        return None  # the general path reports it
 
 
 def _read_here(root: str, top: str) -> list[_Entry]:
@@ -199,30 +214,13 @@ def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]
     """Every part read, in order: this process takes parts from the front, ``workers``
     processes from the back, until they meet. Rebuilding objects from a worker's records
     costs a fraction of reading the files, and this process would otherwise wait."""
-    done: list[list[_Entry]] = [[] for _ in parts]
-    front, back = 0, len(parts)
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=worker_signals) as pool:
-        running: deque[tuple[int, AsyncResult[bytes]]] = deque()
-        while front < back or running:
-            # Two parts queued per worker, so none waits for this process to hand one out.
-            while len(running) < 2 * workers and front < back:
-                back -= 1
-                running.append((back, pool.apply_async(_read_part, (root, parts[back]))))
-            while running and running[0][1].ready():
-                index, result = running.popleft()
-                done[index] = _rebuilt(result.get())
-            if front < back:
-                done[front] = _read_here(root, parts[front])
-                front += 1
-            elif running:
-                index, result = running.popleft()
-                done[index] = _rebuilt(result.get())
-        # Let the idle workers exit on their own: leaving the block terminates the pool,
-        # which could catch a worker holding the task queue's lock (only on errors now).
-        pool.close()
-        pool.join()
-    return done
+    return share_parts(
+        len(parts),
+        lambda i: _read_here(root, parts[i]),
+        lambda i: _read_part(root, parts[i]),
+        _rebuilt,
+        workers,
+    )
 
 
 def _workers(wanted: int | None, parts: int) -> int:

@@ -37,6 +37,7 @@ from packaging.version import InvalidVersion, Version
 from wheelset.errors import DeclarationError
 from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
+from wheelset.model import canonical_toml
 
 try:
     import tomllib
@@ -59,6 +60,7 @@ __all__ = [
     "prefix_of",
     "relpath_for",
     "validate_declaration",
+    "written_record",
 ]
 
 # The order keys are written in; also the set of keys allowed.
@@ -282,6 +284,86 @@ DeclarationRecord = tuple[
     int | None,
     str | None,
 ]
+
+
+# The whole of a declaration as format_declaration() writes it (keys in KEY_ORDER, strings
+# with no escapes but \" and \\, arrays one element per line), with every field already in
+# the shape validation accepts: a CIDv0, 64 lower-case hex digits, a size of at most 16
+# digits, normalised extras. Almost every file of a collection matches it.
+_WRITTEN = re.compile(
+    rf'source = "({canonical_toml.CHARS})"\n'
+    r'content-id = "(Qm[1-9A-HJ-NP-Za-km-z]{44})"\n'
+    r'(?:sha256 = "([0-9a-f]{64})"\n)?'
+    r"(?:size = (0|[1-9][0-9]{0,15})\n)?"
+    rf'(?:requires-python = "({canonical_toml.CHARS})"\n)?'
+    rf'(?:license = "({canonical_toml.CHARS})"\n)?'
+    r'extras = \[(?:\]|\n((?:    "[a-z0-9]+(?:-[a-z0-9]+)*",\n)*)\])\n'
+    rf'dependencies = \[(?:\]|\n((?:    "{canonical_toml.CHARS}",\n)*)\])\n'
+)
+_EXTRA_ITEM = re.compile(r'    "([^"]*)",\n')
+_STRING_ITEM = re.compile(rf'    "({canonical_toml.CHARS})",\n')
+
+
+def written_record(text: str, rel: str) -> DeclarationRecord | None:
+    """The record (see Declaration.to_record()) of the declaration file at ``rel`` (a
+    normalised relative path) whose text is ``text``, when the file is in the form
+    format_declaration() writes and valid; None otherwise — then the general path
+    (tomllib or canonical_toml, validate_declaration()) reads it and says what is wrong.
+
+    One match and a few checks instead of a table and phase by phase validation: what
+    `check` spends most of its loading time on. Accepts exactly what the general path
+    accepts as the same declaration (the tests compare the two).
+    """
+    m = _WRITTEN.fullmatch(text)
+    name_start = rel.rfind("/") + 1
+    if m is None or not rel.endswith(".toml") or len(rel) - name_start <= len(".toml"):
+        return None
+    filename = rel[name_start : -len(".toml")] + ".whl"
+    source, cid_text, sha256, size_text, python_text, license_text, extras_text, deps_text = (
+        m.groups()
+    )
+    try:
+        name, _, build, _ = parse_wheel_name(filename)
+        content_id = parse_cid(cid_text)
+        python = None
+        if python_text is not None:
+            python = _specifier_text(_parse_specifier(canonical_toml.unescape(python_text)))
+        dependencies = ()
+        if deps_text:
+            dependencies = tuple(map(canonical_toml.unescape, _STRING_ITEM.findall(deps_text)))
+            for dependency in dependencies:
+                parse_requirement(dependency)
+    except (DeclarationError, InvalidCID, InvalidSpecifier, InvalidRequirement):
+        return None
+    source = canonical_toml.unescape(source)
+    if source != INDEX_SOURCE_PREFIX + filename and _source_problem(source, filename):
+        return None
+    if content_id.version != 0:
+        return None
+    extras: tuple[str, ...] = ()
+    if extras_text:
+        extras = tuple(_EXTRA_ITEM.findall(extras_text))
+        if len(set(extras)) != len(extras):
+            return None
+    size = None
+    if size_text is not None:
+        size = int(size_text)
+        if size > MAX_FILE_SIZE:
+            return None
+    if license_text is not None:
+        license_text = canonical_toml.unescape(license_text)
+        if not _canonical_license(license_text):
+            return None
+    cid = (content_id.version, content_id.codec, content_id.digest, content_id.hash_code)
+    return (rel, name, build, source, cid, extras, dependencies, python, sha256, size, license_text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_license(text: str) -> bool:
+    try:
+        return canonicalize_license_expression(text) == text
+    except InvalidLicenseExpression:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
