@@ -665,14 +665,15 @@ def _run(
     items: Sequence,
     jobs: int,
     task: Callable,
-    chunk: int = _CHUNK,
+    chunk: int | None = None,
     key: Callable | None = None,
 ) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
-    ``job``), in order: the results, joined. With ``key``, a chunk never splits a run of
-    items with one key."""
+    ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
+    With ``key``, a chunk never splits a run of items with one key."""
     global _job
     _job = job
+    chunk = chunk or _CHUNK
     chunks = []
     start = 0
     while start < len(items):
