@@ -18,7 +18,7 @@ from wheelset.ipfs.cid import CID
 from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
 from wheelset.model.collection import read_collection
 
-PADDING = "y" * 230  # long names: 1,000 projects pass the HAMT threshold of the root
+PADDING = "y" * 180  # long names: 1,300 projects pass the HAMT threshold of the root
 POLICY = b'[names]\nallow = ["tomli-w"]\n'
 
 
@@ -40,7 +40,7 @@ def _collection(root: Path, count: int) -> Path:
 def test_buckets_linked_by_workers_give_the_same_car(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    collection = _collection(tmp_path / "declarations", 1000)
+    collection = _collection(tmp_path / "declarations", 1300)
     # Small chunks: many tasks, each of whole buckets, spread over both workers.
     monkeypatch.setattr(stage, "_CHUNK", 16)
     linked: list[int] = []
