@@ -373,6 +373,20 @@ def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
     return b"".join(out), len(out)
 
 
+def _project_segment(
+    cid: bytes, links: Sequence[tuple[bytes, bytes, int]], held: Mapping[bytes, bytes], files: int
+) -> tuple[bytes, int]:
+    """_segment() of a project's directory ``cid`` whose ``links`` directory_node() linked
+    and ``held`` holds its blocks: in one step when they are the directory and ``files``
+    distinct files of one block each, and the directory is not sharded (its links are then
+    in the order directory_node() sorted ``links`` into), as nearly all are."""
+    if len(held) != files + 1 or is_sharded(sum(len(n) + len(r) for n, r, _ in links)):
+        return _segment(cid, held)
+    sections = [_section(cid, held[cid])]
+    sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
+    return b"".join(sections), len(sections)
+
+
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
     folder = os.path.join(tree, name)
     try:
@@ -517,7 +531,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _segment(cid, held.blocks)
+            segment, blocks = _project_segment(cid, links, held.blocks, len(generated))
             if job.bucketed:  # placed by _link_buckets
                 segments.append(segment)
             else:
