@@ -56,7 +56,6 @@ import os
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -424,19 +423,19 @@ class _Held:
 
 
 # A project read by the first pass, as stashed for the second (marshal): (rel, stats,
-# content hash, wheels, its page but the end, its project file, its other links (name,
-# binary CID, Tsize), its METADATA files by name, its row on the root page, its dependency
-# names); for a directory without declarations, (rel, stats).
+# content hash, its declarations as records (Declaration.to_record()) sorted by file name,
+# their METADATA by file name, its dependency names); for a directory without
+# declarations, (rel, stats). Records, not pages: a tenth of the bytes, so the stash is
+# written as it is (compressing pages cost more CPU than making them from the records).
 _Stashed = tuple
 # Where a first pass stashed a chunk: (file, offset, length).
 _Place = tuple[str, int, int]
 
 
 def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[str, ...] | None]]]:
-    """The first pass over these project directories: read them and make all that does not
-    depend on who depends on them (all but the end of their page), stashed to a file of
-    this process; return where, and each one's dependency names (None: no declarations,
-    no project)."""
+    """The first pass over these project directories: read and check them, stashed to a
+    file of this process; return where, and each one's dependency names (None: no
+    declarations, no project)."""
     job = _job
     assert job is not None
     read = []
@@ -457,65 +456,71 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         metadata = job.metadata([d for *_, decls in read for d in decls])
     for rel, stats, key, decls in read:
         name = rel.split("/", 1)[1]
-        entries = []
         files: dict[str, bytes] = {}
-        summary = ""
-        for decl in sorted(decls, key=lambda d: d.filename):
-            meta = None
+        ordered = sorted(decls, key=_filename)
+        for decl in ordered:
             data = metadata.get(decl.filename)
             if data is not None:
-                imported = import_bytes(data)
-                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
-                files[decl.filename + METADATA_SUFFIX] = data
-                summary = summary or summary_of(data)  # the first wheel's that has one
+                files[decl.filename] = data
             elif job.metadata is not None:
                 raise BuildError("METADATA missing", path=decl.path, code="BUILD")
-            entries.append(WheelEntry(decl, meta))
-        page, row, project_file, links = project_parts(
-            name, entries, platforms=job.platforms, summary=summary
-        )
         deps = dependency_names(name, (t for d in decls for t in d.dependencies))
-        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in links.items()]
-        records.append(
-            (rel, stats, key, len(decls), page, project_file, links, files, root_row(row), deps)
-        )
+        records.append((rel, stats, key, [d.to_record() for d in ordered], files, deps))
         names.append((rel, deps))
         if job.wheels is not None:
             job.decls[rel] = decls
     stash = job.file("stash")
-    # Compressed (pages and project files are mostly markup): at 500,000 projects the stash
-    # would otherwise add gigabytes of dirty pages beside the spool and the CAR, enough for
-    # the kernel to throttle the writers.
-    data = zlib.compress(marshal.dumps(records), 1)
+    data = marshal.dumps(records)
     place = (stash.name, stash.tell(), len(data))  # type: ignore[attr-defined]
     stash.write(data)  # type: ignore[attr-defined]
     stash.flush()  # type: ignore[attr-defined]
     return place, names
 
 
+def _filename(decl: Declaration) -> str:
+    return decl.filename
+
+
 def _finish_projects(place: _Place) -> list[_Project]:
-    """The second pass over a stashed chunk: each project's page ended with its
+    """The second pass over a stashed chunk: each project's files made, its page with its
     dependents, its directory built; its blocks go to this process's spool."""
     job = _job
     assert job is not None
     file, offset, length = place
     fd = os.open(file, os.O_RDONLY)
     try:
-        records: list[_Stashed] = marshal.loads(zlib.decompress(_pread(fd, length, offset, file)))
+        records: list[_Stashed] = marshal.loads(_pread(fd, length, offset, file))
     finally:
         os.close(fd)
     spool = job.file("spool") if job.car else None
     built = []
     segments: list[bytes] = []  # bucketed: the built projects' CAR sections, in order
+    from_record = Declaration.from_record
     for record in records:
         if len(record) == 2:
             built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
             continue
-        rel, stats, key, wheels, page, project_file, links, files, row, deps = record
+        rel, stats, key, decls, metadata, deps = record
         name = rel.split("/", 1)[1]
+        held = _Held()
+        entries = []
+        files: dict[str, bytes] = {}
+        summary = ""
+        for decl in map(from_record, decls):
+            meta = None
+            data = metadata.get(decl.filename)
+            if data is not None:
+                imported = import_bytes(data, store=held)
+                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
+                files[decl.filename + METADATA_SUFFIX] = data
+                summary = summary or summary_of(data)  # the first wheel's that has one
+            entries.append(WheelEntry(decl, meta))
+        page, row, project_file, linked = project_parts(
+            name, entries, platforms=job.platforms, summary=summary
+        )
+        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in linked.items()]
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
-        held = _Held()
         for filename, data in generated.items():
             block = one_block(data)
             if block is None:
@@ -525,8 +530,6 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 raw = _V0_PREFIX + hashlib.sha256(block).digest()
                 held.blocks[raw] = block
                 links.append((filename.encode(), raw, len(block)))
-        for data in files.values():  # linked already (project_parts): their blocks
-            import_bytes(data, store=held)
         cid, tsize = directory_node(links, store=held)
         where = ("", 0, 0)
         blocks = 0
@@ -543,7 +546,19 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 for decl in job.decls.pop(rel):
                     job.wheels(decl, folder)
         built.append(
-            _Project(rel, stats, key, cid, tsize, wheels, blocks, where, deps, dependents, row)
+            _Project(
+                rel,
+                stats,
+                key,
+                cid,
+                tsize,
+                len(decls),
+                blocks,
+                where,
+                deps,
+                dependents,
+                root_row(row),
+            )
         )
     if spool is not None:
         if job.bucketed:
