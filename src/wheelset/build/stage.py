@@ -2,15 +2,17 @@
 
 A build works a project at a time, in two passes spread over worker processes (both
 cores) unless METADATA or wheels are fetched, which happens in this process. The first
-reads each project directory (``<prefix>/<project>/*.toml``), parses it and makes all of
-the project that does not depend on who depends on it: its page but the list of its
-dependents, its project file, its row on the root page, its dependency names; these go
-to a stash file. Once every project's dependency names are known (a project's page lists
-the projects depending on it), the second ends each page, links the project's UnixFS
-directory and writes its blocks, depth-first, to a spool file; only a compact record
-stays in memory. The records are then linked into the root a first-level bucket
-of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
-depth-first from the root as pieces: blocks made here and ranges of spool files.
+reads each project directory (``<prefix>/<project>/*.toml``), parses and checks it, and
+stashes its declarations as compact records (and its dependency names) to a stash file;
+the chunks of projects handed to workers are whole first-level buckets of the root's
+HAMT. Once every project's dependency names are known (a project's page lists the
+projects depending on it), the second makes each project's files from the records, links
+its UnixFS directory and writes its blocks, depth-first, to a spool file; only a compact
+record stays in memory. In a fresh build of a sharded root the second pass also links
+each bucket of the root (ipfs.directory.hamt_link) but those holding the root's own
+files, and spools the bucket's whole subtree in CAR order; the rest is linked here
+(hamt_link, hamt_node) and the CAR is laid out depth-first from the root as pieces:
+blocks made here and ranges of spool files, long ones copied in the kernel.
 
 A build directory is
 
