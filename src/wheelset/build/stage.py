@@ -2,15 +2,17 @@
 
 A build works a project at a time, in two passes spread over worker processes (both
 cores) unless METADATA or wheels are fetched, which happens in this process. The first
-reads each project directory (``<prefix>/<project>/*.toml``), parses it and makes all of
-the project that does not depend on who depends on it: its page but the list of its
-dependents, its project file, its row on the root page, its dependency names; these go
-to a stash file. Once every project's dependency names are known (a project's page lists
-the projects depending on it), the second ends each page, links the project's UnixFS
-directory and writes its blocks, depth-first, to a spool file; only a compact record
-stays in memory. The records are then linked into the root a first-level bucket
-of its HAMT at a time (ipfs.directory.hamt_link, hamt_node) and the CAR is laid out
-depth-first from the root as pieces: blocks made here and ranges of spool files.
+reads each project directory (``<prefix>/<project>/*.toml``), parses and checks it, and
+stashes its declarations as compact records (and its dependency names) to a stash file;
+the chunks of projects handed to workers are whole first-level buckets of the root's
+HAMT. Once every project's dependency names are known (a project's page lists the
+projects depending on it), the second makes each project's files from the records, links
+its UnixFS directory and writes its blocks, depth-first, to a spool file; only a compact
+record stays in memory. In a fresh build of a sharded root the second pass also links
+each bucket of the root (ipfs.directory.hamt_link) but those holding the root's own
+files, and spools the bucket's whole subtree in CAR order; the rest is linked here
+(hamt_link, hamt_node) and the CAR is laid out depth-first from the root as pieces:
+blocks made here and ranges of spool files, long ones copied in the kernel.
 
 A build directory is
 
@@ -56,7 +58,6 @@ import os
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -309,6 +310,11 @@ class _Job:
     wheels: WheelWriter | None = None
     platforms: Sequence[Platform] = ()
     dependents: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # A fresh build of a sharded root: the second pass links each first-level bucket of
+    # the root but these (those of the root's own files, which need every project's row)
+    # and spools its whole subtree at once, in CAR order (_link_buckets).
+    bucketed: bool = False
+    reserved: frozenset[int] = frozenset()
     files: dict[str, object] = field(default_factory=dict)  # open stash and spool files
     # The declarations read, kept for the second pass when it writes wheels (in this process).
     decls: dict[str, list[Declaration]] = field(default_factory=dict)
@@ -368,6 +374,20 @@ def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
     return b"".join(out), len(out)
 
 
+def _project_segment(
+    cid: bytes, links: Sequence[tuple[bytes, bytes, int]], held: Mapping[bytes, bytes], files: int
+) -> tuple[bytes, int]:
+    """_segment() of a project's directory ``cid`` whose ``links`` directory_node() linked
+    and ``held`` holds its blocks: in one step when they are the directory and ``files``
+    distinct files of one block each, and the directory is not sharded (its links are then
+    in the order directory_node() sorted ``links`` into), as nearly all are."""
+    if len(held) != files + 1 or is_sharded(sum(len(n) + len(r) for n, r, _ in links)):
+        return _segment(cid, held)
+    sections = [_section(cid, held[cid])]
+    sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
+    return b"".join(sections), len(sections)
+
+
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
     folder = os.path.join(tree, name)
     try:
@@ -405,19 +425,19 @@ class _Held:
 
 
 # A project read by the first pass, as stashed for the second (marshal): (rel, stats,
-# content hash, wheels, its page but the end, its project file, its other links (name,
-# binary CID, Tsize), its METADATA files by name, its row on the root page, its dependency
-# names); for a directory without declarations, (rel, stats).
+# content hash, its declarations as records (Declaration.to_record()) sorted by file name,
+# their METADATA by file name, its dependency names); for a directory without
+# declarations, (rel, stats). Records, not pages: a tenth of the bytes, so the stash is
+# written as it is (compressing pages cost more CPU than making them from the records).
 _Stashed = tuple
 # Where a first pass stashed a chunk: (file, offset, length).
 _Place = tuple[str, int, int]
 
 
 def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[str, ...] | None]]]:
-    """The first pass over these project directories: read them and make all that does not
-    depend on who depends on them (all but the end of their page), stashed to a file of
-    this process; return where, and each one's dependency names (None: no declarations,
-    no project)."""
+    """The first pass over these project directories: read and check them, stashed to a
+    file of this process; return where, and each one's dependency names (None: no
+    declarations, no project)."""
     job = _job
     assert job is not None
     read = []
@@ -438,64 +458,71 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         metadata = job.metadata([d for *_, decls in read for d in decls])
     for rel, stats, key, decls in read:
         name = rel.split("/", 1)[1]
-        entries = []
         files: dict[str, bytes] = {}
-        summary = ""
-        for decl in sorted(decls, key=lambda d: d.filename):
-            meta = None
+        ordered = sorted(decls, key=_filename)
+        for decl in ordered:
             data = metadata.get(decl.filename)
             if data is not None:
-                imported = import_bytes(data)
-                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
-                files[decl.filename + METADATA_SUFFIX] = data
-                summary = summary or summary_of(data)  # the first wheel's that has one
+                files[decl.filename] = data
             elif job.metadata is not None:
                 raise BuildError("METADATA missing", path=decl.path, code="BUILD")
-            entries.append(WheelEntry(decl, meta))
-        page, row, project_file, links = project_parts(
-            name, entries, platforms=job.platforms, summary=summary
-        )
         deps = dependency_names(name, (t for d in decls for t in d.dependencies))
-        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in links.items()]
-        records.append(
-            (rel, stats, key, len(decls), page, project_file, links, files, root_row(row), deps)
-        )
+        records.append((rel, stats, key, [d.to_record() for d in ordered], files, deps))
         names.append((rel, deps))
         if job.wheels is not None:
             job.decls[rel] = decls
     stash = job.file("stash")
-    # Compressed (pages and project files are mostly markup): at 500,000 projects the stash
-    # would otherwise add gigabytes of dirty pages beside the spool and the CAR, enough for
-    # the kernel to throttle the writers.
-    data = zlib.compress(marshal.dumps(records), 1)
+    data = marshal.dumps(records)
     place = (stash.name, stash.tell(), len(data))  # type: ignore[attr-defined]
     stash.write(data)  # type: ignore[attr-defined]
     stash.flush()  # type: ignore[attr-defined]
     return place, names
 
 
+def _filename(decl: Declaration) -> str:
+    return decl.filename
+
+
 def _finish_projects(place: _Place) -> list[_Project]:
-    """The second pass over a stashed chunk: each project's page ended with its
+    """The second pass over a stashed chunk: each project's files made, its page with its
     dependents, its directory built; its blocks go to this process's spool."""
     job = _job
     assert job is not None
     file, offset, length = place
     fd = os.open(file, os.O_RDONLY)
     try:
-        records: list[_Stashed] = marshal.loads(zlib.decompress(_pread(fd, length, offset, file)))
+        records: list[_Stashed] = marshal.loads(_pread(fd, length, offset, file))
     finally:
         os.close(fd)
     spool = job.file("spool") if job.car else None
     built = []
+    segments: list[bytes] = []  # bucketed: the built projects' CAR sections, in order
+    from_record = Declaration.from_record
     for record in records:
         if len(record) == 2:
             built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
             continue
-        rel, stats, key, wheels, page, project_file, links, files, row, deps = record
+        rel, stats, key, decls, metadata, deps = record
         name = rel.split("/", 1)[1]
+        held = _Held()
+        entries = []
+        files: dict[str, bytes] = {}
+        summary = ""
+        for decl in map(from_record, decls):
+            meta = None
+            data = metadata.get(decl.filename)
+            if data is not None:
+                imported = import_bytes(data, store=held)
+                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
+                files[decl.filename + METADATA_SUFFIX] = data
+                summary = summary or summary_of(data)  # the first wheel's that has one
+            entries.append(WheelEntry(decl, meta))
+        page, row, project_file, linked = project_parts(
+            name, entries, platforms=job.platforms, summary=summary
+        )
+        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in linked.items()]
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
-        held = _Held()
         for filename, data in generated.items():
             block = one_block(data)
             if block is None:
@@ -505,29 +532,115 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 raw = _V0_PREFIX + hashlib.sha256(block).digest()
                 held.blocks[raw] = block
                 links.append((filename.encode(), raw, len(block)))
-        for data in files.values():  # linked already (project_parts): their blocks
-            import_bytes(data, store=held)
         cid, tsize = directory_node(links, store=held)
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _segment(cid, held.blocks)
-            where = (spool.name, spool.tell(), len(segment))  # type: ignore[attr-defined]
-            spool.write(segment)  # type: ignore[attr-defined]
+            segment, blocks = _project_segment(cid, links, held.blocks, len(generated))
+            if job.bucketed:  # placed by _link_buckets
+                segments.append(segment)
+            else:
+                where = (spool.name, spool.tell(), len(segment))  # type: ignore[attr-defined]
+                spool.write(segment)  # type: ignore[attr-defined]
         if job.tree is not None:
             folder = _write_pages(job.tree, name, {**generated, **files})
             if job.wheels is not None:
                 for decl in job.decls.pop(rel):
                     job.wheels(decl, folder)
         built.append(
-            _Project(rel, stats, key, cid, tsize, wheels, blocks, where, deps, dependents, row)
+            _Project(
+                rel,
+                stats,
+                key,
+                cid,
+                tsize,
+                len(decls),
+                blocks,
+                where,
+                deps,
+                dependents,
+                root_row(row),
+            )
         )
     if spool is not None:
+        if job.bucketed:
+            built = _link_buckets(built, segments, job.reserved, spool)
         spool.flush()  # type: ignore[attr-defined]
     return built
 
 
 _NO_ROW = ""
+
+
+class _Linked(NamedTuple):
+    """A first-level bucket of the root linked by a worker: its link in the root (link
+    name, binary CID, Tsize) and its subtree's CAR sections in a spool (file, offset,
+    length, number of blocks)."""
+
+    index: int
+    link: tuple[bytes, bytes, int]
+    where: tuple[str, int, int, int]
+
+
+def _link_buckets(
+    built: list[_Project], segments: Sequence[bytes], reserved: frozenset[int], spool
+) -> list[_Project | _Linked]:
+    """Link the buckets of the root that ``built`` (whole buckets, in bucket order, with
+    the CAR sections of its projects in ``segments``) fills, but the ``reserved`` ones, and
+    write each one's subtree to ``spool`` as the CAR will hold it, so that the CAR is laid
+    out from a few long ranges; the projects of reserved buckets are spooled one by one.
+    The projects come back placed in the spool, followed by the buckets linked."""
+    out: list[_Project | _Linked] = []
+    linked: list[_Linked] = []
+    group: list[tuple[_Project, bytes]] = []
+    found = iter(segments)
+    for position, project in enumerate(built):
+        if project.cid:
+            group.append((project, next(found)))
+        else:
+            out.append(project)
+        ends = position + 1 == len(built) or _bucket_of(built[position + 1].name) != (
+            _bucket_of(project.name)
+        )
+        if not ends or not group:
+            continue
+        index = _bucket_of(project.name)
+        if index in reserved:
+            for member, segment in group:
+                where = (spool.name, spool.tell(), len(segment))
+                spool.write(segment)
+                out.append(member._replace(where=where))
+        else:
+            out.extend(_spool_bucket(index, group, spool, linked))
+        group = []
+    return out + linked
+
+
+def _spool_bucket(
+    index: int, group: Sequence[tuple[_Project, bytes]], spool, linked: list[_Linked]
+) -> list[_Project]:
+    """Link one bucket of the root (its projects and their CAR sections) and spool its
+    subtree, laid out as _layout_car() lays out the root; append it to ``linked`` and
+    return its projects placed in the spool."""
+    shards = _Held()
+    members = [(hamt_hash(p.name.encode()), p.name.encode(), p.tsize, p.cid) for p, _ in group]
+    link = hamt_link(members, index, 0, 0, shards)  # type: ignore[arg-type]
+    held = b"".join(segment for _, segment in group)
+    sources: dict[bytes, tuple[str, int, int, int]] = {}
+    pos = 0
+    for project, segment in group:
+        sources[project.cid] = ("", pos, len(segment), project.blocks)
+        pos += len(segment)
+    layout = _layout_car(link[1], shards.blocks, sources, header=False)
+    view = memoryview(held)
+    start = spool.tell()
+    for piece in layout.pieces:
+        spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
+    linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
+    return [
+        p._replace(where=(spool.name, start + layout.placed[p.cid][0], len(segment)))
+        for p, segment in group
+    ]
 
 
 def _read_chunk(rels: Sequence[str]) -> list | tuple[str, str | None, str]:
@@ -578,12 +691,28 @@ def _workers(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
         pool.join()
 
 
-def _run(job: _Job, items: Sequence, jobs: int, task: Callable, chunk: int = _CHUNK) -> list:
+def _run(
+    job: _Job,
+    items: Sequence,
+    jobs: int,
+    task: Callable,
+    chunk: int | None = None,
+    key: Callable | None = None,
+) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
-    ``job``), in order: the results, joined."""
+    ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
+    With ``key``, a chunk never splits a run of items with one key."""
     global _job
     _job = job
-    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+    chunk = chunk or _CHUNK
+    chunks = []
+    start = 0
+    while start < len(items):
+        end = min(start + chunk, len(items))
+        while key is not None and end < len(items) and key(items[end]) == key(items[end - 1]):
+            end += 1
+        chunks.append(items[start:end])
+        start = end
     out: list = []
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
@@ -626,15 +755,22 @@ class _Layout:
 
 
 def _layout_car(
-    root: bytes, held: Mapping[bytes, bytes], sources: Mapping[bytes, tuple[str, int, int, int]]
+    root: bytes,
+    held: Mapping[bytes, bytes],
+    sources: Mapping[bytes, tuple[str, int, int, int]],
+    *,
+    header: bool = True,
 ) -> _Layout:
     """The CAR of the root ``root``: blocks of ``held`` depth-first in link order, and for
     each CID in ``sources`` the sections recorded there as (file, offset, length, number of
     blocks): a subtree already in depth-first order. Wheels (linked, neither held nor in
-    ``sources``) and repeated blocks are left out."""
-    header = encode_car_header([_cid(root)])
-    pieces: list[_Piece] = [encode_varint(len(header)) + header]
-    pos = len(pieces[0])
+    ``sources``) and repeated blocks are left out. Without ``header``: the sections alone
+    (a subtree of a CAR)."""
+    pieces: list[_Piece] = []
+    if header:
+        encoded = encode_car_header([_cid(root)])
+        pieces.append(encode_varint(len(encoded)) + encoded)
+    pos = len(pieces[0]) if pieces else 0
     placed: dict[bytes, tuple[int, int, int]] = {}
     count = 0
 
@@ -644,7 +780,7 @@ def _layout_car(
         source = sources.get(raw)
         if source is not None:
             file, offset, length, blocks = source
-            last = pieces[-1]
+            last = pieces[-1] if pieces else b""
             if type(last) is tuple and last[0] == file and last[1] + last[2] == offset:
                 pieces[-1] = (file, last[1], last[2] + length)  # contiguous: one copy
             else:
@@ -1150,9 +1286,11 @@ def _build(
         # whose dependents changed is built again. In the order of the root's buckets:
         # each worker's spool then holds runs of neighbours in the CAR, copied as one range.
         todo = sorted(changes.todo, key=_bucket_order)
-        stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk)
+        stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket)
         scanned = {rel: deps for _, read in stashed for rel, deps in read}
         job.dependents, dangling = _dependents(old, changes, scanned)
+        if writing_car and not incremental:
+            job.bucketed, job.reserved = _buckets_to_link(settings, scanned)
         del scanned
         more = sorted(changes.todo.difference(todo), key=_bucket_order)
         stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
@@ -1160,8 +1298,11 @@ def _build(
         del stashed
         made = _run(job, places, _jobs(len(todo) + len(more), jobs), _finish_chunk, 1)
         del job
+        linked = {b.index: b for b in made if type(b) is _Linked}
+        if linked:
+            made = [p for p in made if type(p) is not _Linked]
         built = [p for p in made if p.cid]
-        root, layout, files, new = _assemble(old, settings, changes, built, dangling)
+        root, layout, files, new = _assemble(old, settings, changes, built, dangling, linked)
         if car is not None and out is None:
             _replace_with(car, layout.pieces)
         elif out is not None:
@@ -1207,6 +1348,29 @@ def _build(
     )
 
 
+def _rel_bucket(rel: str) -> int:
+    return _bucket_of(rel.split("/", 1)[1])
+
+
+def _buckets_to_link(
+    settings: _Settings, scanned: Mapping[str, tuple[str, ...] | None]
+) -> tuple[bool, frozenset[int]]:
+    """For a fresh build once its projects are read: whether the root is sharded, so that
+    the workers link its buckets (_link_buckets), and the buckets they leave to
+    _assemble(): those of the root's own files."""
+    names = [rel.split("/", 1)[1] for rel, deps in scanned.items() if deps is not None]
+    own = root_files(settings.table, b"", 0, 0, settings.policy)
+    if not is_sharded(_root_estimate(sum(map(len, names)), len(names), own)):
+        return False, frozenset()
+    return True, frozenset(_bucket_of(name) for name in own)
+
+
+def _root_estimate(names: int, count: int, files: Mapping[str, bytes]) -> int:
+    """Kubo's size estimate of the root directory (estimated_directory_size) from the
+    projects' Σ len(name) and count and the root's own files."""
+    return names + _CID_LENGTH * count + sum(len(name) + _CID_LENGTH for name in files)
+
+
 def _replace_with(target: Path, pieces: Sequence[_Piece]) -> None:
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
@@ -1240,9 +1404,11 @@ def _assemble(
     changes: _Changes,
     built: Sequence[_Project],
     dangling: Mapping[str, tuple[str, ...]],
+    linked: Mapping[int, _Linked],
 ) -> tuple[bytes, _Layout, dict[str, bytes], _NewRoot]:
     """Link the built projects and the kept ones under the new root: (root CID, the CAR's
-    layout, the root's own files, the new root's figures)."""
+    layout, the root's own files, the new root's figures). The buckets of ``linked`` were
+    linked by the workers (a fresh build), their subtrees spooled whole."""
     header = old.header
     count = header.get("projects", 0)
     wheels = header.get("wheels", 0)
@@ -1304,9 +1470,9 @@ def _assemble(
         if recorded.get(name) != before.get(name):
             changed.setdefault(_bucket_of(name), old.bucket(_bucket_of(name)))
 
-    estimate = names + _CID_LENGTH * count
-    estimate += sum(len(name) + _CID_LENGTH for name in files)
-    sharded = is_sharded(estimate)
+    sharded = is_sharded(_root_estimate(names, count, files))
+    if linked and not sharded:
+        raise BuildError("internal: buckets linked for a root that is not sharded")
     every = not (sharded and header.get("sharded"))
     if every:  # the root was or becomes one directory: every bucket is laid out again
         for index in range(BUCKETS):
@@ -1323,7 +1489,10 @@ def _assemble(
     links: dict[int, tuple[bytes, bytes, int] | None] = {}
     if sharded:
         for index in range(BUCKETS):
-            if index in changed:
+            if index in linked:
+                link = links[index] = linked[index].link
+                sources[link[1]] = linked[index].where
+            elif index in changed:
                 members = [
                     (hamt_hash(raw), raw, record[2], record[1])
                     for name, record in changed[index].projects.items()
@@ -1351,6 +1520,13 @@ def _assemble(
         root = build_directory([*entries, *imported.items()], store=held)
     blocks = {cid.to_bytes(): block for cid, block in held.items()}
     layout = _layout_car(root.cid.to_bytes(), blocks, sources)
+    if linked:  # place the projects inside the subtrees copied whole (for the state)
+        placed = layout.placed
+        for project in built:
+            bucket = linked.get(_bucket_of(project.name))
+            if bucket is not None:
+                start = placed[bucket.link[1]][0] - bucket.where[1]
+                placed[project.cid] = (start + project.where[1], project.where[2], project.blocks)
     new = _NewRoot(root.tsize, count, wheels, names, sharded, recorded, changed, links)
     return root.cid.to_bytes(), layout, files, new
 

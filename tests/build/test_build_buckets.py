@@ -1,0 +1,89 @@
+"""A fresh build of a sharded root links the root's first-level buckets in its workers and
+spools each bucket's subtree in CAR order; the CAR it writes is byte for byte the one the
+parent lays out block by block, and holds exactly the root's blocks, depth-first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.decls import write_decl, write_platforms
+from wheelset.build import stage
+from wheelset.build.manifest import manifest_of
+from wheelset.build.tree import build_root
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import read_car
+from wheelset.ipfs.cid import CID
+from wheelset.ipfs.dagpb import HAMT_SHARD, decode_node, decode_unixfs
+from wheelset.model.collection import read_collection
+
+PADDING = "y" * 180  # long names: 1,300 projects pass the HAMT threshold of the root
+POLICY = b'[names]\nallow = ["tomli-w"]\n'
+
+
+def _collection(root: Path, count: int) -> Path:
+    write_platforms(root)
+    for i in range(count):
+        name = f"q{i:05d}{PADDING}"
+        write_decl(
+            root,
+            f"{name}-1.0-py3-none-any.whl",
+            size=1000 + i,
+            dependencies=[f"q{i // 3:05d}{PADDING}>=1"],
+        )
+    (root / "policy.toml").write_bytes(POLICY)  # one more of the root's own files
+    return root
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_buckets_linked_by_workers_give_the_same_car(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    collection = _collection(tmp_path / "declarations", 1300)
+    # Small chunks: many tasks, each of whole buckets, spread over both workers.
+    monkeypatch.setattr(stage, "_CHUNK", 16)
+    linked: list[int] = []
+    spool_bucket = stage._spool_bucket
+    monkeypatch.setattr(
+        stage, "_spool_bucket", lambda index, *a: linked.append(index) or spool_bucket(index, *a)
+    )
+    result = stage.build_collection(collection, car=tmp_path / "linked.car", jobs=jobs)
+    if jobs == 1:  # in this process: the buckets but those of the root's files were linked
+        own = {stage._bucket_of(n) for n in ("index.html", "wheelset.json", "policy.toml")}
+        assert len(linked) == len(set(linked)) > 200 and not own & set(linked)
+
+    monkeypatch.setattr(stage, "_buckets_to_link", lambda *a: (False, frozenset()))
+    laid_out = stage.build_collection(collection, car=tmp_path / "parent.car", jobs=jobs)
+    assert laid_out.root == result.root and laid_out.blocks == result.blocks
+    data = (tmp_path / "linked.car").read_bytes()
+    assert data == (tmp_path / "parent.car").read_bytes()
+    assert result.car_size == len(data)
+
+    car = read_car(data)  # verifies every block against its CID
+    platforms, decls = read_collection(collection)
+    store = MemoryBlockStore()
+    assert build_root(manifest_of(platforms, decls), store=store, policy=POLICY).cid == result.root
+    blocks = dict(car.blocks)
+    root_data = decode_node(blocks[result.root]).data
+    assert root_data is not None and decode_unixfs(root_data).type == HAMT_SHARD
+    cids = [cid for cid, _ in car.blocks]
+    assert len(set(cids)) == len(cids) == len(store) == result.blocks
+    assert set(cids) == {cid for cid, _ in store.items()}
+    order = _depth_first(result.root, blocks)
+    assert cids == order
+
+
+def _depth_first(root: CID, blocks: dict[CID, bytes]) -> list[CID]:
+    """The CIDs of ``blocks`` under ``root`` depth-first in link order, each once."""
+    out: list[CID] = []
+    seen: set[CID] = set()
+    stack = [root]
+    while stack:
+        cid = stack.pop()
+        if cid in seen or cid not in blocks:
+            continue
+        seen.add(cid)
+        out.append(cid)
+        stack.extend(reversed([link.cid for link in decode_node(blocks[cid]).links]))
+    return out
