@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import signal
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+
+TYPE_CHECKING = False  # an incremental build forks its stat sweep before typing or pickle load
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 __all__ = ["can_fork", "run_in_child", "usable_cores", "worker_signals"]
-
-_T = TypeVar("_T")
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -76,6 +78,8 @@ def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]
         if not data:
             code = os.waitstatus_to_exitcode(status)
             raise RuntimeError(f"worker process ended (exit status {code})")
+        import pickle
+
         ok, value = pickle.loads(data)
         if not ok:
             raise value
@@ -97,6 +101,8 @@ def _child(
             outcome: tuple[bool, object] = (True, function(*args))
         except Exception as e:  # the parent raises it
             outcome = (False, e)
+        import pickle
+
         data = pickle.dumps(outcome)
         with contextlib.suppress(OSError), open(sender, "wb") as pipe:
             pipe.write(data)  # an OSError: the parent stopped waiting (it was interrupted)

@@ -28,16 +28,12 @@ Entry points: start(), sweep(), Swept.
 
 from __future__ import annotations
 
-import array
-import functools
 import marshal
-import operator
 import os
 from collections.abc import Callable, Mapping, Sequence
-from itertools import chain
-from pathlib import Path
+from itertools import repeat
 
-from wheelset.build.state import STATE_FILE, State, unpack_stats
+from wheelset.build.state import STATE_FILE, State, pack_numbers, stat_numbers, unpack_stats
 from wheelset.workers import can_fork, run_in_child, usable_cores
 
 __all__ = ["Swept", "start", "sweep"]
@@ -47,8 +43,14 @@ __all__ = ["Swept", "start", "sweep"]
 # before when it must be listed again, else None).
 Swept = tuple[str, tuple[int, int], list[str], list[str] | None]
 
-# The numbers pack_stats() records per path, in its order.
-_FIELDS = operator.attrgetter("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")
+# Linux's statx(2): struct statx is 256 bytes, the same on every architecture; the
+# numbers state.stat_numbers() records are its 64-bit words 4 (stx_ino), 5 (stx_size),
+# 12 and 13 (stx_ctime: seconds; nanoseconds and a reserved zero), 14 and 15 (stx_mtime).
+_STATX_SIZE = 256
+_STRIDE = 128  # each result overwrites the unused second half of the one before
+_WORDS = (4, 5, 12, 13, 14, 15)
+_STATX_MASK = 0x3C0  # STATX_MTIME | STATX_CTIME | STATX_INO | STATX_SIZE
+_statx: list = []  # [libc's statx, ctypes.byref, ctypes.c_char], or [None] without it
 
 
 # A sweep started ahead: (collection, the state's identity, the prefix directories
@@ -57,21 +59,23 @@ _ahead: tuple[str, tuple, set[str], list[Callable[[], list[Swept]]]] | None = No
 _AHEAD_FROM = 4096  # projects: fewer are swept in less time than a fork takes to pay
 
 
-def start(root: str, out: Path) -> None:
+def start(root: str | os.PathLike, out: str | os.PathLike) -> None:
     """Start sweeping the prefix directories the state of the build directory ``out``
     records, in forked children (one per core), for the next sweep() of ``root`` by that
-    state; nothing if there is no such state, or a small one."""
+    state; nothing if there is no such state, or a small one, or if it is started already.
+    It loads no more than the builtin modules: the command line calls it first."""
     global _ahead
-    if not can_fork():
+    if _ahead is not None or not can_fork():
         return
     try:
-        state = State(out / STATE_FILE)
+        state = State(os.path.join(out, STATE_FILE))
         count = state.header["projects"]
         every = sorted(state.header["prefixes"])
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return  # no state to trust: a fresh build, which does not sweep
     if count < _AHEAD_FROM:
         return
+    root = os.path.abspath(root)
     jobs = usable_cores()
     pending = [run_in_child(_sweep_part, root, state, every[i::jobs]) for i in range(jobs)]
     _ahead = (root, state.identity, set(every), pending)
@@ -89,7 +93,7 @@ def sweep(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[S
             found = [swept for result in ahead[3] for swept in result()]
         except Exception:  # e.g. the state rewritten under it: swept again below
             found = None
-        if found is not None and ahead[:2] == (root, state.identity):
+        if found is not None and ahead[:2] == (os.path.abspath(root), state.identity):
             return found + _sweep_part(root, state, [p for p in every if p not in ahead[2]])
     if jobs <= 1 or not can_fork():
         return _sweep_part(root, state, every)
@@ -132,35 +136,57 @@ def _sweep_prefix(fd: int, prefix: str, known: tuple | None, blob: bytes | None)
     before: list[str] = []
     if blob is not None:
         joined, packed = marshal.loads(blob)
-        paths = joined.split("\0") if joined else []
-        if fd >= 0 and not _unchanged(fd, paths, packed):
+        paths = joined.split(b"\0") if joined else []
+        if fd >= 0 and _numbers(fd, paths) != packed:
             suspects = _differing(fd, blob)
         if relist:
-            before = [path for path in paths if "/" not in path]
+            before = [os.fsdecode(path) for path in paths if b"/" not in path]
     if not relist and not suspects:
         return None
     return prefix, own, suspects, before if relist else None
 
 
-def _unchanged(fd: int, paths: Sequence[str], packed: bytes) -> bool:
-    """Whether every path's stat data are those recorded (the hot loop, all in C)."""
-    stat = functools.partial(os.stat, dir_fd=fd)
+def _numbers(fd: int, paths: Sequence[bytes]) -> bytes | None:
+    """The numbers of every path (relative to ``fd``) as pack_stats() packs them, None if
+    one is gone. The hot loop: with statx, the kernel writes them into one buffer and no
+    Python object is made per path (os.stat makes about twenty)."""
+    if not _statx:
+        _statx.extend(_load_statx())
+    statx, byref, char = _statx if _statx[0] is not None else (None, None, None)
+    if statx is None:
+        try:
+            rows = [stat_numbers(os.stat(path, dir_fd=fd)) for path in paths]
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return pack_numbers(rows)
+    count = len(paths)
+    buffer = (char * (_STRIDE * count + _STATX_SIZE))()
+    places = map(byref, repeat(buffer), range(0, _STRIDE * count, _STRIDE))
+    if any(map(statx, repeat(fd), paths, repeat(0), repeat(_STATX_MASK), places)):
+        return None  # something is gone (or cannot be looked at: seen path by path)
+    words = memoryview(buffer).cast("B")[: _STRIDE * count].cast("Q")
+    return b"".join(words[k :: _STRIDE // 8].tobytes() for k in _WORDS)
+
+
+def _load_statx() -> tuple:
+    """(statx, byref, c_char) from libc through ctypes, or (None,) where there is none
+    (not Linux, or a C library older than statx)."""
     try:
-        found = array.array("q", chain.from_iterable(map(_FIELDS, map(stat, paths))))
-    except (FileNotFoundError, NotADirectoryError):
-        return False  # something was removed
-    return found.tobytes() == packed
+        import ctypes
+
+        return ctypes.CDLL(None).statx, ctypes.byref, ctypes.c_char
+    except (ImportError, OSError, AttributeError):
+        return (None,)
 
 
 def _differing(fd: int, blob: bytes) -> list[str]:
     """The projects with a path whose stat data differ from the recorded ones (or gone)."""
-    paths, numbers = unpack_stats(blob)
     names: dict[str, None] = {}
-    for k, path in enumerate(paths):
+    for path, numbers in zip(*unpack_stats(blob), strict=True):
         try:
-            same = _FIELDS(os.stat(path, dir_fd=fd)) == tuple(numbers[4 * k : 4 * k + 4])
+            same = stat_numbers(os.stat(path, dir_fd=fd)) == numbers
         except (FileNotFoundError, NotADirectoryError):
             same = False
         if not same:
-            names[path.partition("/")[0]] = None
+            names[os.fsdecode(path.partition(b"/")[0])] = None
     return list(names)
