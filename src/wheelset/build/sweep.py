@@ -10,18 +10,21 @@ path is stat()ed again, and a prefix directory whose own time stamps changed is 
 again (by the caller).
 
 Those stat calls (two per project) are the whole cost of finding one change among
-hundreds of thousands: they are made from C (map over the recorded paths, relative to the
-prefix directory) and their numbers compared with the recorded ones in one step; only a
-prefix directory where they differ is gone through path by path. The prefix directories
-are shared with forked children (stat releases the GIL, but the work around each call
-does not: threads would take turns).
+hundreds of thousands, and os.stat() spends about as much on the twenty-odd Python objects
+of its result as the kernel spends on the call. So, where the C library has statx (Linux), it
+is called through ctypes over the recorded paths (relative to the prefix directory) into
+one buffer, from C (map), and the numbers recorded are compared with the buffer's columns
+in one step; elsewhere os.stat() fills the same columns. Only a prefix directory where
+they differ is gone through path by path. The prefix directories are handed out a chunk
+at a time to forked children (stat releases the GIL, but the work around each call does
+not: threads would take turns) and to the calling process once it is ready.
 
 The command line starts the sweep before it loads the build machinery (start()): forked
 children stat while the parent imports, reads the settings and takes the build
-directory's lock; sweep() then takes their results if the state it is given is the very
-file they swept by (else it sweeps again). A change made meanwhile is found by the next
-build, as one made after the sweep would be: the stat data recorded for a project not
-looked at again are the previous ones.
+directory's lock; sweep() then sweeps what they have not taken yet and takes their
+results if the state it is given is the very file they swept by (else it sweeps again).
+A change made meanwhile is found by the next build, as one made after the sweep would
+be: the stat data recorded for a project not looked at again are the previous ones.
 
 Entry points: start(), sweep(), Swept.
 """
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import marshal
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 
 from wheelset.build.state import STATE_FILE, State, pack_numbers, stat_numbers, unpack_stats
@@ -53,9 +56,9 @@ _STATX_MASK = 0x3C0  # STATX_MTIME | STATX_CTIME | STATX_INO | STATX_SIZE
 _statx: list = []  # [libc's statx, ctypes.byref, ctypes.c_char], or [None] without it
 
 
-# A sweep started ahead: (collection, the state's identity, the prefix directories
-# taken, their results to wait for).
-_ahead: tuple[str, tuple, set[str], list[Callable[[], list[Swept]]]] | None = None
+# A sweep started ahead: (collection, the state's identity, the prefix directories it
+# sweeps, and what _spread() returned for them).
+_ahead: tuple[str, tuple, list[str], tuple] | None = None
 _AHEAD_FROM = 4096  # projects: fewer are swept in less time than a fork takes to pay
 
 
@@ -76,48 +79,103 @@ def start(root: str | os.PathLike, out: str | os.PathLike) -> None:
     if count < _AHEAD_FROM:
         return
     root = os.path.abspath(root)
-    jobs = usable_cores()
-    pending = [run_in_child(_sweep_part, root, state, every[i::jobs]) for i in range(jobs)]
-    _ahead = (root, state.identity, set(every), pending)
+    _ahead = (root, state.identity, every, _spread(root, state, every, usable_cores()))
 
 
 def sweep(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[Swept]:
     """The prefix directories (``prefixes``, listed now, and those the previous build
     recorded) where something may have changed, on ``jobs`` processes (this one
-    included), or from the sweep start() began."""
+    included), or with the sweep start() began (this process takes what is left of it)."""
     global _ahead
     ahead, _ahead = _ahead, None
     every = sorted({*prefixes, *state.header["prefixes"]})
     if ahead is not None:
-        try:
-            found = [swept for result in ahead[3] for swept in result()]
-        except Exception:  # e.g. the state rewritten under it: swept again below
-            found = None
-        if found is not None and ahead[:2] == (os.path.abspath(root), state.identity):
-            return found + _sweep_part(root, state, [p for p in every if p not in ahead[2]])
+        began, identity, swept, spread = ahead
+        if (began, identity) == (os.path.abspath(root), state.identity):
+            found = _join(root, state, *spread)
+            if found is not None:
+                taken = set(swept)
+                return found + _sweep_part(root, state, [p for p in every if p not in taken])
+        else:  # swept by another state: what it found is of no use
+            _finish(*spread[1:])
     if jobs <= 1 or not can_fork():
         return _sweep_part(root, state, every)
-    # Interleaved: prefix directories hold about as many projects each.
-    parts = [every[i::jobs] for i in range(jobs)]
-    pending = [run_in_child(_sweep_part, root, state, part) for part in parts[1:]]
-    found = _sweep_part(root, state, parts[0])
+    found = _join(root, state, *_spread(root, state, every, jobs - 1))
+    return _sweep_part(root, state, every) if found is None else found
+
+
+# The prefix directories are handed out a chunk at a time, to whichever process is free
+# (the parent too, once it has loaded what it needs): forked at once, the children share
+# the cores with the parent's imports, unevenly.
+_CHUNKS = 256  # at most, numbered by one byte
+
+
+def _spread(root: str, state: State, every: list[str], children: int) -> tuple:
+    """Start ``children`` sweeping ``every`` a chunk at a time: (the queue of chunk numbers
+    to take from, the chunks, the children's results)."""
+    size = -(-len(every) // _CHUNKS) or 1
+    chunks = [every[i : i + size] for i in range(0, len(every), size)]
+    queue, writer = os.pipe()
+    os.write(writer, bytes(range(len(chunks))))  # less than a pipe holds: it never blocks
+    os.close(writer)
+    pending = [run_in_child(_sweep_queue, root, state, queue, chunks) for _ in range(children)]
+    return queue, chunks, pending
+
+
+def _join(
+    root: str, state: State, queue: int, chunks: list[list[str]], pending: list[Callable]
+) -> list[Swept] | None:
+    """Sweep here what the children have not taken yet, then add theirs (None when one of
+    them failed, e.g. the state rewritten under it: the caller sweeps again)."""
+    try:
+        found = _sweep_queue(root, state, queue, chunks)
+    finally:
+        theirs = _finish(queue, pending)
+    return None if theirs is None else found + theirs
+
+
+def _finish(queue: int, pending: list[Callable]) -> list[Swept] | None:
+    """The children's results once the queue is emptied (they stop after their chunk);
+    None when one of them failed."""
+    try:
+        while os.read(queue, _CHUNKS):
+            pass
+    finally:
+        os.close(queue)
+    found: list[Swept] | None = []
     for result in pending:
-        found += result()
+        try:
+            swept = result()
+        except Exception:
+            found = None
+            continue
+        if found is not None:
+            found += swept
     return found
 
 
-def _sweep_part(root: str, state: State, prefixes: Sequence[str]) -> list[Swept]:
+def _sweep_queue(root: str, state: State, queue: int, chunks: list[list[str]]) -> list[Swept]:
+    """Sweep chunks taken from ``queue`` until it is empty."""
+
+    def taken() -> Iterator[str]:
+        while number := os.read(queue, 1):
+            yield from chunks[number[0]]
+
+    return _sweep_part(root, state, taken())
+
+
+def _sweep_part(root: str, state: State, prefixes: Iterable[str]) -> list[Swept]:
     known: Mapping[str, tuple] = state.header["prefixes"]
-    recorded = [p for p in prefixes if p in known]
-    blobs = dict(zip(recorded, state.pieces([known[p][1] for p in recorded]), strict=True))
     found = []
     for prefix in prefixes:
+        entry = known.get(prefix)
+        blob = None if entry is None else state.piece(entry[1])
         try:
             fd = os.open(f"{root}/{prefix}", os.O_RDONLY | os.O_DIRECTORY)
         except (FileNotFoundError, NotADirectoryError):
             fd = -1
         try:
-            swept = _sweep_prefix(fd, prefix, known.get(prefix), blobs.get(prefix))
+            swept = _sweep_prefix(fd, prefix, entry, blob)
         finally:
             if fd >= 0:
                 os.close(fd)
