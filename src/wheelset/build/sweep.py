@@ -97,7 +97,7 @@ def sweep(root: str, state: State, prefixes: Sequence[str], jobs: int) -> list[S
                 taken = set(swept)
                 return found + _sweep_part(root, state, [p for p in every if p not in taken])
         else:  # swept by another state: what it found is of no use
-            _finish(*spread[1:])
+            _finish(spread[0], spread[2])
     if jobs <= 1 or not can_fork():
         return _sweep_part(root, state, every)
     found = _join(root, state, *_spread(root, state, every, jobs - 1))
