@@ -26,6 +26,7 @@ from tests.support.venvs import isolated_env
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.gateway import DEFAULT_GATEWAYS
 from wheelset.ipfs.importer import import_bytes
 
 FORMS = ("cid", "/ipfs/cid", "ipfs://cid", "OUT", "OUT/tree", "CAR")
@@ -206,3 +207,33 @@ def test_serve(world: World) -> None:
 
     same_for_every_form(run)
     assert 'href="gamma/"' in run("OUT/tree")[0]
+
+
+@pytest.mark.parametrize("command", ["export", "serve"])
+def test_a_truncated_car_is_not_completed_from_public_gateways(world: World, command: str) -> None:
+    """A CAR is the air-gapped form: with no gateway configured, a block the file lacks is
+    an error naming the file; the default public gateways are not asked."""
+    car = world.fresh() / "cut.car"
+    car.write_bytes(world.a.car_bytes()[:200])
+    env = {**isolated_env(), "WHEELSET_LOCAL_GATEWAY": "off", "WHEELSET_GATEWAY": ""}
+    env.pop("WHEELSET_API", None)
+    args = [
+        sys.executable,
+        "-m",
+        "wheelset.cli",
+        command,
+        str(car),
+        "--cache-dir",
+        str(world.fresh()),
+    ]
+    args += ["alpha"] if command == "export" else ["--port", "0"]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and str(car) in message
+    assert not any(host in message for host in DEFAULT_GATEWAYS)
+    if command == "export":  # a gateway the user names still serves what the file lacks
+        result = subprocess.run(
+            [*args, "--gateway", world.gateway.url], env=env, capture_output=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import CollectionArg, FromRootOption, RootSources, with_option_groups
+from wheelset.cli.options import (
+    CollectionArg,
+    DryRunOption,
+    FromRootOption,
+    RootSources,
+    with_option_groups,
+)
 from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
@@ -21,14 +27,7 @@ def init_command(
     directory: Annotated[
         Path, typer.Argument(metavar="DIR", help="New collection directory (must be empty).")
     ],
-    from_root: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="ROOT",
-            help="The published root to derive from (default: a new, empty collection).",
-        ),
-    ] = None,
+    from_root: FromRootOption = None,
     *,
     sources: RootSources,
 ) -> None:
@@ -74,7 +73,7 @@ def prune_command(
             help="Keep only these Python versions (3.12) and/or systems (win_amd64); repeat.",
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing.")] = False,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Keep exactly the named projects and their closure on every supported platform.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wheelset.cli.errors import handles_errors
-from wheelset.cli.options import RootSources, with_option_groups
+from wheelset.cli.options import DryRunOption, RootSources, with_option_groups
 from wheelset.cli.wiring import open_root
 from wheelset.errors import UsageError
 from wheelset.fetch.http import http_client
@@ -26,9 +26,7 @@ def gc_command(
             help="A root to keep (any ROOT form, names included; repeatable, at least one).",
         ),
     ] = [],  # noqa: B006 - typer needs a literal default
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List what would be unpinned; change nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     *,
     sources: RootSources,
 ) -> None:

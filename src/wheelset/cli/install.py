@@ -10,6 +10,7 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_JOBS,
+    DryRunOption,
     Environment,
     JobsOption,
     RootSources,
@@ -55,7 +56,7 @@ def install_command(
         bool,
         typer.Option("--repair", help="Only recover from an interrupted install, then exit."),
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    dry_run: DryRunOption = False,
     compile_bytecode: Annotated[
         bool, typer.Option("--compile", help="Byte-compile the installed modules.")
     ] = False,

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "CacheDirOption",
     "CollectionArg",
+    "DryRunOption",
     "Environment",
     "ExtrasOption",
     "FormatOption",
@@ -80,9 +81,11 @@ RequirementsArg = Annotated[
 ]
 
 FromRootOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--from", metavar="ROOT", help="The upstream root (a CID, /ipfs/<cid> or build directory)."
+        "--from",
+        metavar="ROOT",
+        help="The upstream root, any ROOT form (init without it: a new, empty collection).",
     ),
 ]
 IndexUrlOption = Annotated[
@@ -175,6 +178,9 @@ TargetOption = Annotated[
 ]
 PrefixOption = Annotated[
     Path | None, typer.Option("--prefix", metavar="DIR", help="Under this prefix.")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Report what would be done; change nothing.")
 ]
 SystemOption = Annotated[
     bool,

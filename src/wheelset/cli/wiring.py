@@ -65,7 +65,8 @@ def open_root(
     fetcher = GatewayFetcher(gateway_urls(gateways, http=http), http=http, timeout=timeout)
     cache = Cache(cache_dir or default_cache_dir())
     resolver = root_resolver(fetcher, cache.directory, api=api, http=http, timeout=timeout)
-    return open_any_root(ref, resolver), fetcher, cache
+    # ``gateways`` holds --gateway and WHEELSET_GATEWAY.
+    return open_any_root(ref, resolver, named_gateways=bool(gateways)), fetcher, cache
 
 
 @contextlib.contextmanager

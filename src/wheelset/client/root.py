@@ -540,11 +540,15 @@ def _open(cid: CID, reader: _Reader, source: str) -> Root:
     return Root(cid, parse_header(reader.header(), f"{source}: /{HEADER_NAME}"), source, reader)
 
 
-def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
+def open_root(
+    ref: RootRef, resolver: PathResolver | None = None, *, named_gateways: bool = True
+) -> Root:
     """Open ``ref``: read and verify its header (nothing else yet).
 
     ``resolver`` reads roots named by CID (its sources: block cache, node, gateways); a
-    CAR file is put in front of its sources.
+    CAR file is put in front of its sources. A CAR carries its whole root (the air-gapped
+    form): unless the user named gateways (``named_gateways``), a block it lacks is a broken
+    file, not a reason to ask the default public gateways.
     Raises:
         RootError: unreadable, unverifiable (one line naming each source's failure), not a
             wheelset root, or a version 1 root (code OLD-ROOT).
@@ -563,6 +567,14 @@ def open_root(ref: RootRef, resolver: PathResolver | None = None) -> Root:
             raise RootError(f"{ref.car} is not a CAR file: {e}") from e
         cache = resolver.cache if resolver is not None else None
         sources = (car, *(resolver.sources if resolver is not None else ()))
+        if not named_gateways:
+            from wheelset.ipfs.gateway import DEFAULT_GATEWAYS
+
+            sources = tuple(
+                s
+                for s in sources
+                if not (isinstance(s, GatewayBlocks) and s.name in DEFAULT_GATEWAYS)
+            )
         return _open(
             roots[0], _ResolvedReader(roots[0], PathResolver(sources, cache=cache)), str(ref.car)
         )

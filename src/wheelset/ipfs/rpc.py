@@ -220,18 +220,6 @@ class KuboRpc:
             raise RpcError(f"name/resolve {path}: the node answered {target!r}, not /ipfs/…")
         return target
 
-    def block_stat(self, cid: CID, *, timeout: float = 5.0) -> int | None:
-        """The block's size, or None when the node cannot find it within ``timeout``."""
-        params = {"arg": str(cid), "timeout": _seconds(timeout)}
-        try:
-            response = self._post("block/stat", params, timeout=timeout + 10)
-        except RpcError as e:
-            if "timed out" in str(e) or "not found" in str(e).lower():
-                return None
-            raise
-        item = next(self._json_lines(response, "block/stat"), {})
-        return int(item.get("Size", 0))
-
     def block_get(self, cid: CID, *, timeout: float = 30.0, max_size: int = 2 << 20) -> bytes:
         """The raw bytes of one block, as the node has them (unverified: the caller checks
         them against ``cid``).
@@ -245,27 +233,6 @@ class KuboRpc:
         if len(data) > max_size:
             raise RpcError(f"block/get {cid}: the node sent {len(data)} bytes")
         return data
-
-    def files_mkdir(self, path: str, *, parents: bool = True) -> None:
-        self._post("files/mkdir", {"arg": path, "parents": _flag(parents)})
-
-    def files_cp(self, source: str, destination: str) -> None:
-        """Link existing content (``/ipfs/<cid>``) or an MFS path at an MFS path."""
-        self._post("files/cp", {"arg": [source, destination]})
-
-    def files_write(self, path: str, data: bytes, *, parents: bool = True) -> None:
-        """Create or replace a small MFS file with ``data``."""
-        params = {
-            "arg": path,
-            "create": "true",
-            "parents": _flag(parents),
-            "truncate": "true",
-        }
-        self._post("files/write", params, files={"file": ("data", data)})
-
-    def files_stat(self, path: str) -> dict:
-        """`files/stat` of an MFS path: ``Hash``, ``Type``, ``CumulativeSize``…"""
-        return next(self._json_lines(self._post("files/stat", {"arg": path}), "files/stat"), {})
 
     def _cid(self, text: object, command: str) -> CID:
         try:

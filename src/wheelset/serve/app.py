@@ -205,7 +205,8 @@ class IndexApp:
 
             rpc = KuboRpc(settings.api, http=self._http, timeout=settings.timeout)
         resolved = resolve_name(spec.ref, rpc)
-        root = open_root(parse_root_ref(resolved or spec.ref), self._resolver)
+        ref = parse_root_ref(resolved or spec.ref)
+        root = open_root(ref, self._resolver, named_gateways=bool(settings.gateways))
         old = previous.get(spec.name)
         if old is not None and old.root.cid == root.cid:
             return _Served(spec, old.root, old.listing, old.pages, old.files)
