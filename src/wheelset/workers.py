@@ -14,18 +14,20 @@ import contextlib
 import fcntl
 import mmap
 import os
-import pickle
 import signal
 import struct
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import TypeVar
+
+TYPE_CHECKING = False  # an incremental build forks its stat sweep before typing or pickle load
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
 
 __all__ = ["can_fork", "run_in_child", "share_parts", "usable_cores", "worker_signals"]
-
-_T = TypeVar("_T")
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -81,6 +83,8 @@ def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]
         if not data:
             code = os.waitstatus_to_exitcode(status)
             raise RuntimeError(f"worker process ended (exit status {code})")
+        import pickle
+
         ok, value = pickle.loads(data)
         if not ok:
             raise value
@@ -102,6 +106,8 @@ def _child(
             outcome: tuple[bool, object] = (True, function(*args))
         except Exception as e:  # the parent raises it
             outcome = (False, e)
+        import pickle
+
         data = pickle.dumps(outcome)
         with contextlib.suppress(OSError), open(sender, "wb") as pipe:
             pipe.write(data)  # an OSError: the parent stopped waiting (it was interrupted)
@@ -160,6 +166,8 @@ def share_parts(
             data = bytes(pending[start : start + length])
             used = start + length
             if part < 0:
+                import pickle
+
                 raise pickle.loads(data)
             results[part], done[part] = back(data), True
         del pending[:used]
@@ -247,6 +255,8 @@ def _part_worker(
                     pipe.write(_HEADER.pack(part, len(data)))
                     pipe.write(data)
             except Exception as e:  # the parent raises it
+                import pickle
+
                 data = pickle.dumps(e)
                 pipe.write(_HEADER.pack(-1, len(data)) + data)
                 raise

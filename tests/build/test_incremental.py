@@ -395,13 +395,20 @@ def _remove_project(collection: Path, i: int) -> None:
     folder.rmdir()
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize(("jobs", "statx"), [(1, True), (2, True), (1, False)])
 def test_each_kind_of_change_is_found_by_the_stat_sweep(
-    tmp_path: Path, monkeypatch, jobs: int
+    tmp_path: Path, monkeypatch, jobs: int, statx: bool
 ) -> None:
     """One change at a time, with stat data trusted at once: the sweep finds each (and
     reads nothing else again), and the result is a fresh build's. On two processes the
-    prefix directories are shared with a forked child."""
+    prefix directories are shared with a forked child; without statx (not Linux), the
+    numbers come from os.stat()."""
+    from wheelset.build import sweep
+
+    if statx:
+        assert sweep._load_statx()[0] is not None  # Linux: the tests run with it
+    else:
+        monkeypatch.setattr(sweep, "_statx", [None])
     reads = _counting_reads(monkeypatch)
     collection = _collection(tmp_path / "declarations", 40)
     out = tmp_path / "out"
@@ -467,37 +474,67 @@ def _rel_of(i: int) -> str:
 
 
 def test_a_sweep_started_ahead_is_taken_only_for_its_state(tmp_path: Path, monkeypatch) -> None:
-    """The command line starts the stat sweep before the build modules load: its results
-    are taken when the state is the one it swept by; after another build into OUT they
-    are not (the build sweeps again). Either way the result is a fresh build's."""
+    """The command line starts the stat sweep in forked children before the build modules
+    load: their results are taken when the state is the one they swept by, each prefix
+    directory swept once; after another build into OUT they are not (the build sweeps
+    every prefix directory again). Either way the result is a fresh build's."""
+    import fcntl
+    import termios
+
     from wheelset.build import sweep
 
     reads = _counting_reads(monkeypatch)
     monkeypatch.setattr(sweep, "_AHEAD_FROM", 0)
-    taken: list[bool] = []
-    part = sweep._sweep_part
-    monkeypatch.setattr(sweep, "_sweep_part", lambda *a: taken.append(os.getpid()) or part(*a))
+    log = tmp_path / "swept"
+    sweep_prefix = sweep._sweep_prefix
+
+    def logged(fd: int, prefix: str, *rest):
+        with open(log, "a") as f:  # appends of whole lines, from any process
+            f.write(f"{os.getpid()} {prefix}\n")
+        return sweep_prefix(fd, prefix, *rest)
+
+    def swept() -> list[tuple[int, str]]:
+        lines = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return [(int(pid), prefix) for pid, prefix in (line.split() for line in lines)]
+
+    def queue_emptied() -> None:
+        queue = sweep._ahead[3][0]  # type: ignore[index]
+        waiting = bytearray(4)
+        for _ in range(500):
+            fcntl.ioctl(queue, termios.FIONREAD, waiting)
+            if not int.from_bytes(waiting, sys.byteorder):
+                return
+            time.sleep(0.01)
+        raise AssertionError("the children took nothing")
+
+    monkeypatch.setattr(sweep, "_sweep_prefix", logged)
     collection = _collection(tmp_path / "declarations", 40)
     out = tmp_path / "out"
     build_collection(collection, out=out)
+    prefixes = sorted(p.name for p in collection.iterdir() if p.is_dir())
     time.sleep(0.02)
 
     _write(collection, 20, size=3000, dependencies=[f"{_name(10)}>=1"])
-    sweep.start(str(collection), out)  # forked: what it sweeps is not counted here
-    assert sweep._ahead is not None and len(sweep._ahead[3]) >= 1
-    taken.clear()
+    swept()
+    sweep.start(str(collection), out)
+    queue_emptied()  # the children have taken every prefix directory
     reads.clear()
     assert build_collection(collection, out=out).rebuilt == 1
-    assert set(reads) == {_rel_of(20)} and len(taken) == 1  # only the new prefixes, here
+    assert set(reads) == {_rel_of(20)}
+    done = swept()
+    assert sorted(prefix for _, prefix in done) == prefixes  # each once
+    assert os.getpid() not in {pid for pid, _ in done}  # all of them in the children
     _assert_same_as_fresh(collection, out, tmp_path)
 
     _write(collection, 21, size=3000, dependencies=[f"{_name(10)}>=1"])
+    swept()
     sweep.start(str(collection), out)
     _write(collection, 22, size=3000, dependencies=[f"{_name(11)}>=1"])
     assert _start(collection, out, 1).wait() == 0  # another build: the state changes
-    taken.clear()
     assert build_collection(collection, out=out).rebuilt == 0  # it built 21 and 22
-    assert len(taken) == 1 and sweep._ahead is None  # swept again, here
+    here = sorted(prefix for pid, prefix in swept() if pid == os.getpid())
+    assert here == prefixes and sweep._ahead is None  # swept again, here
     _assert_same_as_fresh(collection, out, tmp_path)
 
 

@@ -1154,9 +1154,10 @@ def _move_pages_in(
     changes: _Changes,
     built: Sequence[_Project],
     root_files: Mapping[str, bytes],
+    cids: Mapping[str, tuple[bytes, int]],
 ) -> None:
     """Update OUT/tree in place under the marker: rebuilt projects' directories moved in,
-    gone projects' removed, the root's own files replaced."""
+    gone projects' removed, the root's own files that changed (by ``cids``) replaced."""
     atomic_write_bytes(out / INCOMPLETE_MARKER, b"")
     tree = out / TREE_DIR
     for project in built:
@@ -1169,7 +1170,8 @@ def _move_pages_in(
     kept = {p.name for p in built}
     for name in {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)} - kept:
         shutil.rmtree(tree / name, ignore_errors=True)
-    _write_root_files(tree, root_files)
+    before = old.header.get("files", {})
+    _write_root_files(tree, {n: data for n, data in root_files.items() if cids[n] != before.get(n)})
     if POLICY_NAME not in root_files:  # the collection's policy.toml was removed
         (tree / POLICY_NAME).unlink(missing_ok=True)
 
@@ -1308,7 +1310,7 @@ def _build(
         elif out is not None:
             base = staged or out
             if incremental:
-                _move_pages_in(out, Path(tree), old, changes, built, files)  # type: ignore[arg-type]
+                _move_pages_in(out, Path(tree), old, changes, built, files, new.files)  # type: ignore[arg-type]
                 if not _update_car(out / CAR_FILE, layout.pieces, layout.size):
                     _replace_with(out / CAR_FILE, layout.pieces)
             else:
@@ -1548,39 +1550,44 @@ def _splice_rows(
     """The new root page: the previous one with the rows of ``rows`` replaced, added or
     (None) removed. The rows, one a line, are sorted by name."""
     head, tail = root_page_frame(count, platforms, wheels)
-    text = b""
-    if old.page:
-        was_head, was_tail = root_page_frame(
-            old.header["projects"], platforms, old.header["wheels"]
-        )
-        if not (old.page.startswith(was_head) and old.page.endswith(was_tail)):
+    page = old.page
+    before = old.header.get("projects", 0)
+    start = end = 0  # the previous rows, each ended by a newline (the tail's first byte)
+    if page:
+        was_head, was_tail = root_page_frame(before, platforms, old.header["wheels"])
+        if not (page.startswith(was_head) and page.endswith(was_tail)):
             raise BuildError("internal: the previous root page is not the one recorded")
-        text = old.page[len(was_head) : len(old.page) - len(was_tail)]
-    if len(rows) * 64 > text.count(b"\n"):  # many (a fresh build): filter and sort
+        if before:
+            start, end = len(was_head), len(page) - len(was_tail) + 1
+    if len(rows) * 64 > before:  # many (a fresh build): filter and sort
         lines = [
-            line for line in text.split(b"\n") if line and _row_name(line).decode() not in rows
+            line
+            for line in page[start:end].split(b"\n")
+            if line and _row_name(line).decode() not in rows
         ]
         lines += (row.encode() for row in rows.values() if row is not None)
         lines.sort(key=_row_name)
         return head + b"\n".join(lines) + tail
-    text += b"\n" if text else b""  # every row ends with a newline here
-    parts = []
-    done = 0  # bytes of ``text`` already taken
+    # A few: the page is copied once, around them.
+    view = memoryview(page)
+    parts: list[bytes | memoryview] = [head]
+    done = start  # bytes of the previous rows already taken
     for name, row in sorted(rows.items()):
-        start, end = _find_row(text, name.encode(), done)
-        parts.append(text[done:start])
+        lo, hi = _find_row(page, name.encode(), done, end)
+        parts.append(view[done:lo])
         if row is not None:
             parts.append(row.encode() + b"\n")
-        done = end
-    parts.append(text[done:])
-    return head + b"".join(parts)[:-1] + tail
+        done = hi
+    parts.append(view[done:end])
+    parts.append(tail[1:] if count else tail)  # the last row's newline is the tail's
+    return b"".join(parts)
 
 
-def _find_row(text: bytes, name: bytes, lo: int) -> tuple[int, int]:
-    """Where the row of ``name`` is in ``text`` (rows sorted by name, each ended by a
-    newline), at or after the row starting at ``lo``: (start, end) of the row with its
-    newline; an empty range where it would go when there is none."""
-    hi = len(text)
+def _find_row(text: bytes, name: bytes, lo: int, end: int) -> tuple[int, int]:
+    """Where the row of ``name`` is in ``text[lo:end]`` (rows sorted by name, each ended by
+    a newline, the first starting at ``lo``): (start, end) of the row with its newline; an
+    empty range where it would go when there is none."""
+    hi = end
     while lo < hi:  # bisect over the rows by the byte offsets of their starts
         mid = (lo + hi) // 2
         start = text.rfind(b"\n", lo, mid) + 1 or lo
@@ -1588,7 +1595,7 @@ def _find_row(text: bytes, name: bytes, lo: int) -> tuple[int, int]:
             lo = text.index(b"\n", start) + 1
         else:
             hi = start
-    if lo < len(text) and _row_name(text[lo : lo + 512 + len(name)] + b'/"') == name:
+    if lo < end and _row_name(text[lo : lo + 512 + len(name)] + b'/"') == name:
         return lo, text.index(b"\n", lo) + 1
     return lo, lo
 

@@ -11,12 +11,14 @@ pieces that follow it, each marshalled on its own:
   dependents of names there that are no project (a project added later lists them);
   the header keeps each bucket's link in the root and its subtree's place in root.car;
 - per prefix directory of the collection: the stat data of its project directories and
-  declaration files, packed (paths joined, numbers in one array), for the stat sweep
-  (wheelset.build.sweep).
+  declaration files, packed (paths joined, the numbers as columns laid out as the stat
+  sweep compares them), for the stat sweep (wheelset.build.sweep).
 
 A new state keeps the pieces it did not change as they are (see StateWriter).
+The module loads only builtin modules: the command line reads a state's header with it
+before anything else loads (to start the sweep).
 Entry points: STATE_FILE, State, Bucket, pack_stats(), unpack_stats(), stats_items(),
-StateWriter, BUCKETS.
+stat_numbers(), pack_numbers(), StateWriter, BUCKETS.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from __future__ import annotations
 import array
 import marshal
 import os
-import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+
+TYPE_CHECKING = False  # the stat sweep imports this module before anything else loads
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "BUCKETS",
@@ -37,14 +40,16 @@ __all__ = [
     "State",
     "StateWriter",
     "Stats",
+    "pack_numbers",
     "pack_stats",
+    "stat_numbers",
     "stats_items",
     "unpack_stats",
 ]
 
 STATE_FILE = ".build-state"  # in the build directory
-_MAGIC = b"wheelset-build-state 7\n"  # the number changes with the layout or the root format
-_LENGTH = struct.Struct("<Q")
+_MAGIC = b"wheelset-build-state 8\n"  # the number changes with the layout or the root format
+_LENGTH = 8  # bytes of the header's length, little-endian, at the end
 BUCKETS = 256  # first-level buckets of a HAMT root
 
 # A project's files as found: its directory's (size, mtime_ns, ctime_ns, inode), then
@@ -57,41 +62,77 @@ Stats = tuple[tuple[int, int, int, int], tuple[tuple[str, int, int, int, int], .
 Record = list
 
 
-@dataclass
 class Bucket:
-    projects: dict[str, Record] = field(default_factory=dict)
-    dangling: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> dependents
+    __slots__ = ("dangling", "projects")
+
+    def __init__(
+        self,
+        projects: dict[str, Record] | None = None,
+        dangling: dict[str, tuple[str, ...]] | None = None,  # name -> dependents
+    ) -> None:
+        self.projects = {} if projects is None else projects
+        self.dangling = {} if dangling is None else dangling
 
 
 # A piece of the new state: bytes, or a range (offset, length) of the old state file.
 Piece = bytes | tuple[int, int]
 
 
+# The numbers recorded per path, as columns, in the order of the fields of Linux's struct
+# statx (from which the sweep takes them without making Python objects, wheelset.build.sweep):
+# inode, size, ctime (seconds, nanoseconds), mtime (seconds, nanoseconds).
+_COLUMNS = "QQqQqQ"  # array typecodes
+_NS = 1_000_000_000
+
+
+def _numbers(size: int, mtime_ns: int, ctime_ns: int, ino: int) -> tuple[int, ...]:
+    return (ino, size, *divmod(ctime_ns, _NS), *divmod(mtime_ns, _NS))
+
+
+def stat_numbers(st: os.stat_result) -> tuple[int, ...]:
+    """The numbers pack_stats() records for a path, from its stat result."""
+    return _numbers(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def pack_stats(items: Sequence[tuple[str, Stats]], racy_from: int) -> bytes:
     """The stat data of a prefix directory's projects (sorted by name), packed as the
-    sweep reads it: the paths, relative to the prefix directory (each project's directory
-    ``name``, then its files ``name/file``), and four numbers per path (size, mtime_ns,
-    ctime_ns, inode). Time stamps at or after ``racy_from`` are not trusted: such a project
-    is stored with its directory's mtime -1, which never matches (it is read again)."""
+    sweep reads it: the paths (file system bytes), relative to the prefix directory (each
+    project's directory ``name``, then its files ``name/file``), and a column per number
+    of stat_numbers(). Time stamps at or after ``racy_from`` are not trusted: such a
+    project is stored with its directory's mtime -1 ns, which never matches (it is read
+    again)."""
     paths: list[str] = []
-    numbers: list[int] = []
+    rows: list[tuple[int, ...]] = []
     for name, (own, files) in items:
         racy = own[1] >= racy_from or own[2] >= racy_from
         racy = racy or any(f[2] >= racy_from or f[3] >= racy_from for f in files)
         paths.append(name)
-        numbers += (own[0], -1 if racy else own[1], own[2], own[3])
+        rows.append(_numbers(own[0], -1 if racy else own[1], own[2], own[3]))
         for file in files:
             paths.append(f"{name}/{file[0]}")
-            numbers += file[1:]
-    return marshal.dumps(("\0".join(paths), array.array("q", numbers).tobytes()))
+            rows.append(_numbers(*file[1:]))
+    return marshal.dumps((os.fsencode("\0".join(paths)), pack_numbers(rows)))
 
 
-def unpack_stats(blob: bytes) -> tuple[list[str], array.array]:
-    """The paths and the numbers (four per path) pack_stats() packed."""
+def pack_numbers(rows: Sequence[tuple[int, ...]]) -> bytes:
+    """Numbers of stat_numbers(), a tuple per path, as pack_stats() lays them out."""
+    if not rows:
+        return b""
+    columns = zip(_COLUMNS, zip(*rows, strict=True), strict=True)
+    return b"".join(array.array(code, column).tobytes() for code, column in columns)
+
+
+def unpack_stats(blob: bytes) -> tuple[list[bytes], list[tuple[int, ...]]]:
+    """The paths (bytes) and, per path, the numbers pack_stats() packed."""
     joined, packed = marshal.loads(blob)
-    numbers = array.array("q")
-    numbers.frombytes(packed)
-    return (joined.split("\0") if joined else []), numbers
+    paths = joined.split(b"\0") if joined else []
+    width = 8 * len(paths)
+    columns = []
+    for k, code in enumerate(_COLUMNS):
+        column = array.array(code)
+        column.frombytes(packed[k * width : (k + 1) * width])
+        columns.append(column)
+    return paths, list(zip(*columns, strict=True))
 
 
 def stats_items(blob: bytes) -> dict[str, Stats]:
@@ -101,15 +142,15 @@ def stats_items(blob: bytes) -> dict[str, Stats]:
     name = ""
     own: tuple[int, int, int, int] = (0, 0, 0, 0)
     files: list[tuple[str, int, int, int, int]] = []
-    for k, path in enumerate(paths):
-        fields = tuple(numbers[4 * k : 4 * k + 4])
-        project, _, file = path.partition("/")
+    for path, (ino, size, c_s, c_ns, m_s, m_ns) in zip(paths, numbers, strict=True):
+        fields = (size, m_s * _NS + m_ns, c_s * _NS + c_ns, ino)
+        project, _, file = os.fsdecode(path).partition("/")
         if not file:
             if name:
                 items[name] = (own, tuple(files))
-            name, own, files = project, fields, []  # type: ignore[assignment]
+            name, own, files = project, fields, []
         else:
-            files.append((file, *fields))  # type: ignore[arg-type]
+            files.append((file, *fields))
     if name:
         items[name] = (own, tuple(files))
     return items
@@ -122,18 +163,18 @@ class State:
     a build that changes a few pieces appends them and a new header (the old pieces it
     replaced stay behind, unreferenced, until they outweigh the live ones)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str | Path) -> None:
         """Raises: OSError, ValueError, EOFError, TypeError: not a readable state."""
         self.path = path
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             if f.read(len(_MAGIC)) != _MAGIC:
                 raise ValueError("not a state of this version")
             st = os.fstat(f.fileno())
             size = st.st_size
             # Which file this is, as read: one rewritten or appended to since differs.
             self.identity = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
-            (length,) = _LENGTH.unpack(os.pread(f.fileno(), _LENGTH.size, size - _LENGTH.size))
-            self.end = size - _LENGTH.size - length  # where the pieces end
+            length = int.from_bytes(os.pread(f.fileno(), _LENGTH, size - _LENGTH), "little")
+            self.end = size - _LENGTH - length  # where the pieces end
             if self.end < len(_MAGIC):
                 raise EOFError("state is shorter than its header says")
             self.header: dict = marshal.loads(os.pread(f.fileno(), length, self.end))
@@ -185,7 +226,7 @@ class StateWriter:
         self.old = old
         self.pieces: list[bytes | tuple[int, int]] = []
         self.live = 0
-        self.append = append and old is not None and old.path == path
+        self.append = append and old is not None and os.fspath(old.path) == os.fspath(path)
         self.offset = old.end if self.append else len(_MAGIC)  # type: ignore[union-attr]
 
     def add(self, piece: Piece) -> tuple[int, int]:
@@ -209,12 +250,13 @@ class StateWriter:
             with self.path.open("r+b") as f:
                 f.truncate(self.old.end)  # type: ignore[union-attr]
                 f.seek(0, os.SEEK_END)
-                f.write(b"".join(self._bytes()) + head + _LENGTH.pack(len(head)))
+                f.write(b"".join(self._bytes()) + head + len(head).to_bytes(_LENGTH, "little"))
             return
         temporary = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
         try:
             with temporary.open("wb") as f:
-                f.write(b"".join([_MAGIC, *self._bytes(), head, _LENGTH.pack(len(head))]))
+                length = len(head).to_bytes(_LENGTH, "little")
+                f.write(b"".join([_MAGIC, *self._bytes(), head, length]))
             os.replace(temporary, self.path)
         finally:
             temporary.unlink(missing_ok=True)

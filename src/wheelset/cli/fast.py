@@ -218,6 +218,10 @@ def _run(command: str, root: str, names: list[str], values: dict[str, list[str]]
 
 def _build(directory: str, values: dict[str, list[str]]) -> int:
     """Run a plain build; its exit code."""
+    from wheelset.build.sweep import start
+
+    # An incremental build's stat sweep is most of its time: it starts before the rest loads.
+    start(directory, _single(values, "out"))  # type: ignore[arg-type]
     from pathlib import Path
 
     from wheelset.cli.buildrun import run_build
