@@ -32,7 +32,7 @@ CODES: dict[str, tuple[str, str]] = {
     "SOURCE": ("schema", "source is not an http(s)/file URL ending in the wheel name, or index:"),
     "CID": ("schema", "content-id (or a CID given) is not a valid CID (declarations: CIDv0)"),
     "SPECIFIER": ("schema", "requires-python is not a valid specifier set"),
-    "EXTRAS": ("schema", "extras are not normalised (PEP 685) or repeat"),
+    "EXTRAS": ("schema", "extras are not normalised names (PEP 685, PEP 508) or repeat"),
     "REQUIREMENT": ("schema", "a dependency is not a valid PEP 508 requirement"),
     "VALUE": ("schema", "sha256 is not 64 lower-case hex digits, or size is negative"),
     "LICENSE": ("schema", "license is not a canonical SPDX expression"),

@@ -88,6 +88,8 @@ def test_parse_valid_declaration() -> None:
         ({"dependencies": ["foo >>= 1"]}, "REQUIREMENT"),
         ({"extras": ["Socks"]}, "EXTRAS"),
         ({"extras": ["socks", "socks"]}, "EXTRAS"),
+        ({"extras": ["-a"]}, "EXTRAS"),
+        ({"extras": [""]}, "EXTRAS"),
         ({"content-id": "Qmnotacid"}, "CID"),
         ({"content-id": "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"}, "CID"),
         ({"source": "ftp://example.invalid/tomli-2.0.1-py3-none-any.whl"}, "SOURCE"),

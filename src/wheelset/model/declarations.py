@@ -301,6 +301,7 @@ _WRITTEN = re.compile(
     rf'dependencies = \[(?:\]|\n((?:    "{canonical_toml.CHARS}",\n)*)\])\n'
 )
 _EXTRA_ITEM = re.compile(r'    "([^"]*)",\n')
+_EXTRA_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a normalised PEP 508 name
 _STRING_ITEM = re.compile(rf'    "({canonical_toml.CHARS})",\n')
 
 
@@ -623,6 +624,9 @@ def validate_declaration(
         if list(extras) != raw_extras:
             bad = next(e for e, n in zip(raw_extras, extras, strict=True) if e != n)
             problems.add("EXTRAS", f"extra {bad!r} is not normalised (PEP 685)")
+        elif not all(_EXTRA_NAME.fullmatch(e) for e in extras):
+            bad = next(e for e in extras if not _EXTRA_NAME.fullmatch(e))
+            problems.add("EXTRAS", f"extra {bad!r} is not a name (PEP 508)")
         if len(set(extras)) != len(extras):
             problems.add("EXTRAS", "extras must not repeat")
 
