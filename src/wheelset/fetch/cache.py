@@ -5,7 +5,7 @@ The directory is ``--cache-dir``, else ``$WHEELSET_CACHE_DIR``, else
 
 - ``files/<cid>/<name>``: verified content by CID — wheels and the METADATA files served
   beside them (the name is the caller's, e.g. the wheel's file name, which installers
-  need); ``files/<cid>/.<mark>``: facts recorded about that content (e.g. a passed check);
+  need);
 - ``sha256/<hex>``: the CID of the content with that sha256 (a pointer into ``files``, for
   lookups by an index's ``#sha256=`` before the CID is known);
 - ``metadata/<wheel cid>``: the METADATA file read out of a wheel (for PEP 658);
@@ -96,20 +96,6 @@ class Cache:
         if not name or "/" in name or "\\" in name or name.startswith("."):
             raise ValueError(f"bad cache file name {name!r}")
         return self.directory / "files" / str(cid) / name
-
-    def has_mark(self, cid: CID, mark: str) -> bool:
-        """Whether a fact about the content ``cid`` was recorded (see mark())."""
-        return (self.directory / "files" / str(cid) / f".{mark}").exists()
-
-    def mark(self, cid: CID, mark: str) -> None:
-        """Record a fact about the content ``cid`` (e.g. that a check passed). Content of one
-        CID never changes, so a mark never needs to be invalidated."""
-        path = self.directory / "files" / str(cid) / f".{mark}"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
-        except OSError as e:
-            raise self._fail(e) from e
 
     def _fail(self, error: OSError) -> CacheError:
         return CacheError(f"cache {self.directory}: {error.strerror or error}")

@@ -197,10 +197,6 @@ class ClosureIndex:
             view = self._views[platform] = PlatformView(self, platform)
         return view
 
-    def tagset_of(self, decl: Declaration) -> int:
-        """The id of a declaration's tag set (declarations of this index only)."""
-        return self._tagset_of[id(decl)]
-
     def canonical(self, name: str) -> NormalizedName:
         canonical = self._names.get(name)
         if canonical is None:
