@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.support.gateways import BEHAVIOURS, block_gateway, content_gateway
 from wheelset.ipfs.blockstore import MemoryBlockStore
-from wheelset.ipfs.cid import CID, cid_for_block, parse_cid
+from wheelset.ipfs.cid import CID, cid_for_block
 from wheelset.ipfs.dagpb import FILE, PBLink, PBNode, UnixFSData, encode_node, encode_unixfs
 from wheelset.ipfs.directory import build_directory
 from wheelset.ipfs.gateway import (
@@ -143,27 +143,6 @@ def test_cidv1_raw_leaves_content_is_verified(tmp_path: Path, http) -> None:
     with content_gateway({f"/ipfs/{cid1}": DATA}) as good:
         got = GatewayFetcher([good.url], http=http).fetch_file(cid1, tmp_path / "out")
     assert got.cid == cid1 and got.size == len(DATA)
-
-
-def test_fetch_path_tries_gateways_until_accepted(http) -> None:
-    root = parse_cid("QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn")
-    path = f"/ipfs/{root}/wheelset.json"
-
-    def accept(body: bytes) -> str:
-        if body != b"genuine":
-            raise FetchError("forged")
-        return body.decode()
-
-    with (
-        content_gateway({path: b"forged!"}) as liar,
-        content_gateway({path: b"genuine"}) as honest,
-    ):
-        fetcher = GatewayFetcher([DEAD, liar.url, honest.url], http=http)
-        value, gateway = fetcher.fetch_path(root, "wheelset.json", accept=accept, max_size=1000)
-        assert (value, gateway) == ("genuine", honest.url)
-        with pytest.raises(FetchError) as info:
-            fetcher.fetch_path(root, "wheelset.json", accept=accept, max_size=3)
-    assert [f.kind for f in info.value.failures] == ["transport", "oversized", "oversized"]
 
 
 @pytest.mark.parametrize(

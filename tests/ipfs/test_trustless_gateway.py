@@ -374,15 +374,6 @@ def test_a_substituted_block_is_served_and_wheelset_refuses_it(
     assert whole.reason.startswith("content is ") and whole.reason.endswith(f", not {root.cid}")
 
 
-def test_a_file_under_a_root_and_the_local_gateway_probe(trustless_gateway, http) -> None:
-    dag = Dag()
-    manifest = dag.file(b'{"format": 1}\n')
-    root = dag.directory({"wheelset.json": manifest})
-    _import(trustless_gateway, dag, root)
-    fetcher = GatewayFetcher([trustless_gateway.url], http=http)
-    assert fetcher.fetch_path(root.cid, "wheelset.json", accept=bytes, max_size=100) == (
-        b'{"format": 1}\n',
-        trustless_gateway.url,
-    )
+def test_the_local_gateway_probe(trustless_gateway, http) -> None:
     environ = {"WHEELSET_LOCAL_GATEWAY": trustless_gateway.url, "WHEELSET_GATEWAY": "http://x"}
     assert gateway_urls([], environ=environ, http=http) == [trustless_gateway.url, "http://x"]

@@ -9,8 +9,7 @@ truncated or oversized bodies and CID mismatches all move on to the next gateway
 gateway fails the error names the content and each gateway's failure, on one line.
 A trustless-only gateway (one that refuses deserialised files) is used block by block
 (``?format=raw``, spec: https://specs.ipfs.tech/http-gateways/trustless-gateway/), each
-block hashed against the CID its verified parent names. ``fetch_path`` fetches a path
-below a root unverified and lets the caller verify it. Knows nothing about wheels.
+block hashed against the CID its verified parent names. Knows nothing about wheels.
 Entry points: GatewayFetcher, Fetched, FetchError, gateway_urls(), DEFAULT_GATEWAYS.
 """
 
@@ -27,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
@@ -58,7 +57,6 @@ __all__ = [
     "normalise_gateway",
 ]
 
-T = TypeVar("T")
 
 # Used only when nothing is configured (no --gateway, no WHEELSET_GATEWAY, no local node).
 DEFAULT_GATEWAYS = ("https://ipfs.io", "https://dweb.link")
@@ -486,37 +484,6 @@ class GatewayFetcher:
         if size is not None and digest.size < size:
             raise _Failed("truncated", f"body ended after {digest.size} of {size} bytes")
         return digest.content_id, digest.size, digest.sha256
-
-    def fetch_path(
-        self,
-        root: CID,
-        path: str,
-        *,
-        accept: Callable[[bytes], T],
-        max_size: int,
-        label: str | None = None,
-    ) -> tuple[T, str]:
-        """GET ``/ipfs/<root>/<path>`` from each gateway until ``accept(body)`` returns.
-
-        The body is unverified: ``accept`` must verify it and raise a WheelsetError to reject
-        it (the next gateway is then tried). Returns ``accept``'s value and the gateway.
-        Raises:
-            FetchError: every gateway failed or was rejected (each failure listed).
-        """
-        url_path = f"/ipfs/{root}/{path.lstrip('/')}"
-        failures: list[GatewayFailure] = []
-        for gateway in self.gateways:
-            try:
-                data = self._read_small(gateway + url_path, max_size)
-            except _Failed as e:
-                failures.append(GatewayFailure(gateway, e.kind, e.reason))
-                continue
-            try:
-                return accept(data), gateway
-            except WheelsetError as e:
-                failures.append(GatewayFailure(gateway, "rejected", e.one_line()))
-        what = label or url_path
-        raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
     def _read_small(self, url: str, max_size: int, accept: str | None = None) -> bytes:
         import httpx
