@@ -9,7 +9,15 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.support.decls import write_decl, write_platforms
-from wheelset.model.collection import CollectionError, changed_paths, load_collection
+from wheelset.model.collection import (
+    CollectionError,
+    _holds_projects,
+    _workers,
+    changed_paths,
+    load_collection,
+)
+from wheelset.model.declarations import prefix_of
+from wheelset.workers import can_fork, usable_cores
 
 
 def test_load_collection(tmp_path: Path) -> None:
@@ -142,3 +150,20 @@ def test_keep_until_exit_holds_the_value_past_its_last_reference() -> None:
     del value
     gc.collect()
     assert alive() is not None
+
+
+def test_a_numbered_family_is_large_enough_for_workers(tmp_path: Path) -> None:
+    """A family of numbered names shares a few dozen prefixes however large it is: the
+    loader counts the projects below the prefixes, not the prefixes."""
+    names = [f"fam-{i:05d}" for i in range(300)]
+    for name in names:
+        (tmp_path / prefix_of(name) / name).mkdir(parents=True)
+    parts = sorted(os.listdir(tmp_path))
+    assert 1 < len(parts) < 128  # the old rule (128 prefixes) read it in one process
+    root = str(tmp_path)
+    if os.stat(tmp_path / parts[0]).st_nlink > 1:  # the file system counts subdirectories
+        assert _holds_projects(root, parts, 128)
+        assert not _holds_projects(root, parts, 301)
+        assert _workers(None, root, parts) == (usable_cores() - 1 if can_fork() else 0)
+    assert _workers(2, root, parts) == (1 if can_fork() else 0)  # asked for: always given
+    assert _workers(1, root, parts) == 0

@@ -223,16 +223,34 @@ def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]
     )
 
 
-def _workers(wanted: int | None, parts: int) -> int:
+def _workers(wanted: int | None, root: str, parts: list[str]) -> int:
     """How many processes besides this one read the tree (0: this one alone)."""
     if wanted is None:
-        wanted = usable_cores() if parts >= _PARALLEL_PARTS else 1
+        large = len(parts) > 1 and _holds_projects(root, parts, _PARALLEL_PROJECTS)
+        wanted = usable_cores() if large else 1
     return wanted - 1 if wanted > 1 and can_fork() else 0
 
 
-# Below this many top-level directories (each project has a hashed prefix directory, so
-# about this many projects) reading in this process beats starting workers.
-_PARALLEL_PARTS = 128
+# Below about this many projects reading in this process beats starting workers.
+_PARALLEL_PROJECTS = 128
+
+
+def _holds_projects(root: str, parts: list[str], count: int) -> bool:
+    """Whether the top-level (prefix) directories hold at least ``count`` project
+    directories. Counting the prefixes is not enough: a family of numbered names shares a
+    few dozen of them however large it is. A directory's link count is 2 plus its
+    subdirectories on most file systems (one stat per prefix, no listing); where it is not
+    (btrfs says 1), a prefix counts as one project."""
+    total = 0
+    for top in parts:
+        try:
+            links = os.stat(os.path.join(root, top), follow_symlinks=False).st_nlink
+        except OSError:
+            continue
+        total += max(links - 2, 1)
+        if total >= count:
+            return True
+    return False
 
 
 def _read(path: str) -> bytes | tuple[str, str]:
@@ -315,7 +333,7 @@ def _load(directory: Path, wanted: int | None) -> Collection:
             findings.extend(Finding(path, code, message) for code, message in problems)
 
     add(_read_entries(root, top_toml, compact=False))
-    workers = _workers(wanted, len(parts))
+    workers = _workers(wanted, root, parts)
     if workers:
         for entries in _read_shared(root, parts, workers):
             add(entries)
