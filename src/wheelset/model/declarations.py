@@ -195,7 +195,7 @@ _SIMPLE_REST = re.compile(
     r"(?:(?:===|~=|==|!=|<=|>=|<|>)[ \t]*[A-Za-z0-9.*+!_-]+)?)[ \t]*(?:;[ \t]*(\S(?:.*\S)?))?[ \t]*"
 )
 _NO_EXTRAS: frozenset[str] = frozenset()  # shared: requirements are read-only
-_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 508
 
 
 @functools.lru_cache(maxsize=65536)
@@ -301,7 +301,6 @@ _WRITTEN = re.compile(
     rf'dependencies = \[(?:\]|\n((?:    "{canonical_toml.CHARS}",\n)*)\])\n'
 )
 _EXTRA_ITEM = re.compile(r'    "([^"]*)",\n')
-_EXTRA_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # a normalised PEP 508 name
 _STRING_ITEM = re.compile(rf'    "({canonical_toml.CHARS})",\n')
 
 
