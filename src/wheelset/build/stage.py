@@ -117,7 +117,13 @@ from wheelset.model.collection import (
     decode_declaration,
     top_level,
 )
-from wheelset.model.declarations import Declaration, prefix_of, relpath_for
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationRecord,
+    prefix_of,
+    relpath_for,
+    written_record,
+)
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, load_platforms
 from wheelset.model.policy import POLICY_FILE, read_policy
 from wheelset.model.safe_read import read_regular
@@ -242,14 +248,18 @@ def _stat_or_none(root: str, rel: str) -> Stats | None:
         return None
 
 
-def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declaration]]:
-    """(hash of the project's declaration files, their declarations).
+def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[DeclarationRecord]]:
+    """(hash of the project's declaration files, their declarations as records, in the
+    order of their file names).
+
+    A file in the form `wheelset declare` writes takes one match (written_record()); any
+    other is loaded the general way, which says what is wrong with it.
 
     Raises:
         WheelsetError: a file that does not load or is not where its wheel name puts it.
     """
     digest = hashlib.blake2b(rel.encode(), digest_size=16)
-    decls = []
+    records = []
     prefix, project = rel.split("/", 1)
     if prefix_of(project) != prefix or canonicalize_name(project) != project:
         first = f"{rel}/{stats[1][0][0]}" if stats[1] else rel
@@ -263,15 +273,31 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
             raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
         digest.update(data)
-        decl, findings = decode_declaration(data, PurePosixPath(path))
-        if findings:
-            first = findings[0]
-            raise WheelsetError(first.message, path=first.path, code=first.code)
-        assert decl is not None
-        if decl.name != project or name != decl.filename[: -len(".whl")] + ".toml":
-            raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
-        decls.append(decl)
-    return digest.digest(), decls
+        try:
+            record = written_record(data.decode("utf-8"), path)
+        except UnicodeDecodeError:
+            record = None  # the general way reports it
+        if record is None:
+            decl, findings = decode_declaration(data, PurePosixPath(path))
+            if findings:
+                first = findings[0]
+                raise WheelsetError(first.message, path=first.path, code=first.code)
+            assert decl is not None
+            if name != decl.filename[: -len(".whl")] + ".toml":
+                raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
+            record = decl.to_record()
+        if record[1] != project:
+            raise _layout_error(path, f"belongs at {relpath_for(_record_filename(record))}")
+        records.append(record)
+    if len(records) > 1:
+        records.sort(key=_record_filename)
+    return digest.digest(), records
+
+
+def _record_filename(record: DeclarationRecord) -> str:
+    """The wheel file name of a declaration record (its path's file name, as .whl)."""
+    rel = record[0]
+    return rel[rel.rfind("/") + 1 : -len(".toml")] + ".whl"
 
 
 # --- building projects (in workers or here) ---------------------------------------------
@@ -454,33 +480,32 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
             records.append((rel, stats))
             names.append((rel, None))
     metadata: Mapping[str, bytes] = {}
-    if job.metadata is not None:
-        metadata = job.metadata([d for *_, decls in read for d in decls])
+    if job.metadata is not None or job.wheels is not None:
+        from_record = Declaration.from_record
+        made = {rel: [from_record(r) for r in records] for rel, _, _, records in read}
+        if job.wheels is not None:
+            job.decls.update(made)
+        if job.metadata is not None:
+            metadata = job.metadata([d for decls in made.values() for d in decls])
     for rel, stats, key, decls in read:
         name = rel.split("/", 1)[1]
         files: dict[str, bytes] = {}
-        ordered = sorted(decls, key=_filename)
-        for decl in ordered:
-            data = metadata.get(decl.filename)
-            if data is not None:
-                files[decl.filename] = data
-            elif job.metadata is not None:
-                raise BuildError("METADATA missing", path=decl.path, code="BUILD")
-        deps = dependency_names(name, (t for d in decls for t in d.dependencies))
-        records.append((rel, stats, key, [d.to_record() for d in ordered], files, deps))
+        if job.metadata is not None:
+            for decl in decls:
+                filename = _record_filename(decl)
+                data = metadata.get(filename)
+                if data is None:
+                    raise BuildError("METADATA missing", path=decl[0], code="BUILD")
+                files[filename] = data
+        deps = dependency_names(name, (t for d in decls for t in d[6]))
+        records.append((rel, stats, key, decls, files, deps))
         names.append((rel, deps))
-        if job.wheels is not None:
-            job.decls[rel] = decls
     stash = job.file("stash")
     data = marshal.dumps(records)
     place = (stash.name, stash.tell(), len(data))  # type: ignore[attr-defined]
     stash.write(data)  # type: ignore[attr-defined]
     stash.flush()  # type: ignore[attr-defined]
     return place, names
-
-
-def _filename(decl: Declaration) -> str:
-    return decl.filename
 
 
 def _finish_projects(place: _Place) -> list[_Project]:
@@ -698,10 +723,12 @@ def _run(
     task: Callable,
     chunk: int | None = None,
     key: Callable | None = None,
+    each: Callable[[list], None] | None = None,
 ) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
     ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
-    With ``key``, a chunk never splits a run of items with one key."""
+    With ``key``, a chunk never splits a run of items with one key. ``each`` is given
+    each chunk's results in order as they come, while the workers go on."""
     global _job
     _job = job
     chunk = chunk or _CHUNK
@@ -726,6 +753,8 @@ def _run(
                 if isinstance(result, tuple):
                     message, path, code = result
                     raise WheelsetError(message, path=path, code=code)
+                if each is not None:
+                    each(result)
                 out.extend(result)
         return out
     finally:
@@ -1144,6 +1173,42 @@ def _dependents(
     return projects, dangling
 
 
+class _FreshDependents:
+    """What _dependents() gives for a fresh build, gathered chunk by chunk as the first
+    pass reads (add()), so that little is left once it ends (result())."""
+
+    def __init__(self) -> None:
+        self.projects: list[str] = []
+        self.names = 0  # Σ len(name) of the projects
+        self.of: dict[str, list[str]] = {}  # name -> the projects depending on it
+
+    def add(self, chunk: Sequence[tuple[_Place, Sequence[tuple[str, tuple[str, ...] | None]]]]):
+        projects, of = self.projects, self.of
+        for _, read in chunk:
+            for rel, deps in read:
+                if deps is None:
+                    continue
+                name = rel[3:]  # rel is "<prefix>/<name>", the prefix two hex digits
+                projects.append(name)
+                self.names += len(name)
+                for dep in deps:
+                    found = of.get(dep)
+                    if found is None:
+                        of[dep] = [name]
+                    else:
+                        found.append(name)
+
+    def result(self) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+        """(project -> dependents, name that is no project -> dependents), each sorted."""
+        of = self.of
+        projects = {}
+        for name in self.projects:
+            found = of.pop(name, None)
+            projects[name] = () if found is None else tuple(sorted(found))
+        dangling = {name: tuple(sorted(of[name])) for name in sorted(of)}
+        return projects, dangling
+
+
 _PAGES_PREFIX = ".pages-"
 
 
@@ -1288,23 +1353,37 @@ def _build(
         # whose dependents changed is built again. In the order of the root's buckets:
         # each worker's spool then holds runs of neighbours in the CAR, copied as one range.
         todo = sorted(changes.todo, key=_bucket_order)
-        stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket)
-        scanned = {rel: deps for _, read in stashed for rel, deps in read}
-        job.dependents, dangling = _dependents(old, changes, scanned)
-        if writing_car and not incremental:
-            job.bucketed, job.reserved = _buckets_to_link(settings, scanned)
-        del scanned
+        if incremental:
+            stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket)
+            scanned = {rel: deps for _, read in stashed for rel, deps in read}
+            job.dependents, dangling = _dependents(old, changes, scanned)
+            del scanned
+        else:
+            # Who depends on whom is gathered here as the workers read, not after.
+            gathered = _FreshDependents()
+            stashed = _run(
+                job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket, each=gathered.add
+            )
+            job.dependents, dangling = gathered.result()
+            if writing_car:
+                job.bucketed, job.reserved = _buckets_to_link(settings, gathered)
+            del gathered
         more = sorted(changes.todo.difference(todo), key=_bucket_order)
         stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
         places = [place for place, _ in stashed]
         del stashed
-        made = _run(job, places, _jobs(len(todo) + len(more), jobs), _finish_chunk, 1)
+        # The projects are entered under the new root here as the workers make them.
+        entered = _Entered(old)
+        made = _run(
+            job, places, _jobs(len(todo) + len(more), jobs), _finish_chunk, 1, each=entered.add
+        )
         del job
-        linked = {b.index: b for b in made if type(b) is _Linked}
-        if linked:
+        if entered.linked:
             made = [p for p in made if type(p) is not _Linked]
         built = [p for p in made if p.cid]
-        root, layout, files, new = _assemble(old, settings, changes, built, dangling, linked)
+        root, layout, files, new = _assemble(
+            old, settings, changes, built, dangling, entered, placing=out is not None
+        )
         if car is not None and out is None:
             _replace_with(car, layout.pieces)
         elif out is not None:
@@ -1354,15 +1433,12 @@ def _rel_bucket(rel: str) -> int:
     return _bucket_of(rel.split("/", 1)[1])
 
 
-def _buckets_to_link(
-    settings: _Settings, scanned: Mapping[str, tuple[str, ...] | None]
-) -> tuple[bool, frozenset[int]]:
+def _buckets_to_link(settings: _Settings, read: _FreshDependents) -> tuple[bool, frozenset[int]]:
     """For a fresh build once its projects are read: whether the root is sharded, so that
     the workers link its buckets (_link_buckets), and the buckets they leave to
     _assemble(): those of the root's own files."""
-    names = [rel.split("/", 1)[1] for rel, deps in scanned.items() if deps is not None]
     own = root_files(settings.table, b"", 0, 0, settings.policy)
-    if not is_sharded(_root_estimate(sum(map(len, names)), len(names), own)):
+    if not is_sharded(_root_estimate(read.names, len(read.projects), own)):
         return False, frozenset()
     return True, frozenset(_bucket_of(name) for name in own)
 
@@ -1400,61 +1476,91 @@ class _NewRoot:
 _CID_LENGTH = 34  # bytes of a CIDv0, as every directory and page of a root has
 
 
+class _Entered:
+    """The built projects entered in their buckets as they come (add()), for _assemble():
+    their records, where their blocks are, their root page rows; and the buckets the
+    workers linked (a fresh build)."""
+
+    def __init__(self, old: _Old) -> None:
+        header = old.header
+        self.old = old
+        self.count = header.get("projects", 0)
+        self.wheels = header.get("wheels", 0)
+        self.names = header.get("names", 0)
+        self.changed: dict[int, Bucket] = {}
+        self.sources: dict[bytes, tuple[str, int, int, int]] = {}
+        self.rows: dict[str, str | None] = {}  # name -> its new root page row (None: no row)
+        self.linked: dict[int, _Linked] = {}
+
+    def bucket(self, name: str) -> Bucket:
+        index = _bucket_of(name)
+        found = self.changed.get(index)
+        if found is None:
+            found = self.changed[index] = self.old.bucket(index)
+        return found
+
+    def add(self, made: Sequence[_Project | _Linked]) -> None:
+        sources, rows = self.sources, self.rows
+        for project in made:
+            if type(project) is _Linked:
+                self.linked[project.index] = project
+                continue
+            if not project.cid:
+                continue
+            name = project.rel[3:]
+            b = self.bucket(name)
+            record = b.projects.get(name)
+            if record is None:
+                self.count += 1
+                self.names += len(name)
+            else:
+                self.wheels -= record[3]
+            self.wheels += project.wheels
+            b.dangling.pop(name, None)
+            b.projects[name] = [
+                project.key,
+                project.cid,
+                project.tsize,
+                project.wheels,
+                0,
+                0,
+                project.blocks,
+                project.deps,
+                project.dependents,
+            ]
+            sources[project.cid] = (*project.where, project.blocks)
+            rows[name] = project.row
+
+
 def _assemble(
     old: _Old,
     settings: _Settings,
     changes: _Changes,
     built: Sequence[_Project],
     dangling: Mapping[str, tuple[str, ...]],
-    linked: Mapping[int, _Linked],
+    entered: _Entered,
+    *,
+    placing: bool,
 ) -> tuple[bytes, _Layout, dict[str, bytes], _NewRoot]:
-    """Link the built projects and the kept ones under the new root: (root CID, the CAR's
-    layout, the root's own files, the new root's figures). The buckets of ``linked`` were
-    linked by the workers (a fresh build), their subtrees spooled whole."""
+    """Link the built projects (``entered``) and the kept ones under the new root: (root
+    CID, the CAR's layout, the root's own files, the new root's figures). The buckets
+    ``entered.linked`` were linked by the workers (a fresh build), their subtrees spooled
+    whole; with ``placing`` (for the state) the layout places their projects too."""
     header = old.header
-    count = header.get("projects", 0)
-    wheels = header.get("wheels", 0)
-    names = header.get("names", 0)
-    changed: dict[int, Bucket] = {}
-    sources: dict[bytes, tuple[str, int, int, int]] = {}
-    rows: dict[str, str | None] = {}  # name -> its new root page row (None: no row)
-
-    def bucket(name: str) -> Bucket:
-        index = _bucket_of(name)
-        found = changed.get(index)
-        if found is None:
-            found = changed[index] = old.bucket(index)
-        return found
-
-    gone = {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)}
-    gone -= {project.name for project in built}
+    changed, sources, rows, linked = entered.changed, entered.sources, entered.rows, entered.linked
+    bucket = entered.bucket
+    gone: set[str] = set()  # projects no longer built (a fresh build has none)
+    if old.state is not None:
+        gone = {*changes.removed, *(rel.split("/", 1)[1] for rel in changes.todo)}
+        gone -= {project.name for project in built}
     for name in gone:
         record = bucket(name).projects.pop(name, None)
         if record is not None:
-            count, wheels, names = count - 1, wheels - record[3], names - len(name)
+            entered.count -= 1
+            entered.wheels -= record[3]
+            entered.names -= len(name)
             rows[name] = None
-    for project in built:
-        b = bucket(project.name)
-        record = b.projects.get(project.name)
-        if record is None:
-            count, names = count + 1, names + len(project.name)
-        else:
-            wheels -= record[3]
-        wheels += project.wheels
-        b.dangling.pop(project.name, None)
-        b.projects[project.name] = [
-            project.key,
-            project.cid,
-            project.tsize,
-            project.wheels,
-            0,
-            0,
-            project.blocks,
-            project.deps,
-            project.dependents,
-        ]
-        sources[project.cid] = (*project.where, project.blocks)
-        rows[project.name] = project.row
+    count, wheels, names = entered.count, entered.wheels, entered.names
     for name, final in dangling.items():
         b = bucket(name)
         if final:
@@ -1522,12 +1628,12 @@ def _assemble(
         root = build_directory([*entries, *imported.items()], store=held)
     blocks = {cid.to_bytes(): block for cid, block in held.items()}
     layout = _layout_car(root.cid.to_bytes(), blocks, sources)
-    if linked:  # place the projects inside the subtrees copied whole (for the state)
+    if linked and placing:  # the projects inside the subtrees copied whole
         placed = layout.placed
         for project in built:
-            bucket = linked.get(_bucket_of(project.name))
-            if bucket is not None:
-                start = placed[bucket.link[1]][0] - bucket.where[1]
+            holder = linked.get(_bucket_of(project.rel[3:]))
+            if holder is not None:
+                start = placed[holder.link[1]][0] - holder.where[1]
                 placed[project.cid] = (start + project.where[1], project.where[2], project.blocks)
     new = _NewRoot(root.tsize, count, wheels, names, sharded, recorded, changed, links)
     return root.cid.to_bytes(), layout, files, new
