@@ -29,7 +29,7 @@ from wheelset.ipfs.dagpb import decode_node
 from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.collection import read_collection
-from wheelset.model.declarations import prefix_of
+from wheelset.model.declarations import prefix_of, written_record
 
 runner = CliRunner()
 
@@ -256,3 +256,35 @@ def test_outputs_get_ordinary_permissions(collection: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.stderr
     assert out.stat().st_mode & 0o777 == 0o777 & ~current_umask()
     assert car.stat().st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def test_declarations_not_in_the_written_form_build_the_same(
+    collection: Path, tmp_path: Path
+) -> None:
+    """Files `wheelset declare` did not write (here: a comment, keys in another order)
+    are read the general way and build the same root and CAR."""
+    written = build_collection(collection, car=tmp_path / "written.car")
+    for decl in collection.rglob("*-*.toml"):
+        rel = decl.relative_to(collection).as_posix()
+        assert written_record(decl.read_text(), rel) is not None  # read the fast way before
+        lines = decl.read_text().splitlines(keepends=True)
+        edited = "# edited by hand\n" + "".join(reversed(lines[:2])) + "".join(lines[2:])
+        decl.write_text(edited)
+        assert written_record(edited, rel) is None
+    edited = build_collection(collection, car=tmp_path / "edited.car", jobs=2)
+    assert edited.root == written.root
+    assert (tmp_path / "edited.car").read_bytes() == (tmp_path / "written.car").read_bytes()
+
+
+@pytest.mark.parametrize("form", ["written", "edited"])
+def test_a_bad_content_id_names_the_file(collection: Path, tmp_path: Path, form: str) -> None:
+    decl = next(collection.rglob("beta-*.toml"))
+    text = decl.read_text()
+    cid = next(line for line in text.splitlines() if line.startswith("content-id = "))
+    text = text.replace(cid, 'content-id = "QmThisIsNotAContentIdentifierAtAllxxxxxxxxxxxx"')
+    decl.write_text(text if form == "written" else "# by hand\n" + text)
+    result = runner.invoke(app, ["build", str(collection), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {prefix_of('beta')}/beta/{decl.name}: ")
+    assert "content-id" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -98,7 +98,7 @@ from wheelset.build.sweep import sweep
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, project_parts, root_files
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
-from wheelset.gcpause import cycle_collection_paused
+from wheelset.gcpause import cycle_collection_paused, keep_until_exit
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
@@ -673,10 +673,15 @@ def _read_chunk(rels: Sequence[str]) -> list | tuple[str, str | None, str]:
     return _in_worker(_read_projects, rels, listed=True)
 
 
-def _finish_chunk(places: Sequence[_Place]) -> bytes | tuple[str, str | None, str]:
-    """The second pass over a chunk, its projects and buckets as marshal bytes of plain
+def _finish_chunk(places: Sequence[tuple]) -> bytes | tuple[str, str | None, str]:
+    """The second pass over a chunk (its place in a stash, its projects' dependents, the
+    job's bucketed and reserved), its projects and buckets as marshal bytes of plain
     tuples (_made() makes them again): a tenth of the CPU of pickling named tuples."""
-    made = _in_worker(_finish_projects, places[0])
+    job = _job
+    assert job is not None
+    place, dependents, job.bucketed, job.reserved = places[0]
+    job.dependents = dependents
+    made = _in_worker(_finish_projects, place)
     return made if type(made) is tuple else marshal.dumps([tuple(m) for m in made])
 
 
@@ -736,12 +741,14 @@ def _run(
     key: Callable | None = None,
     each: Callable[[list], None] | None = None,
     back: Callable[[bytes], list] | None = None,
+    pool: multiprocessing.pool.Pool | None = None,
 ) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
     ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
     With ``key``, a chunk never splits a run of items with one key. ``each`` is given
     each chunk's results in order as they come, while the workers go on; ``back`` makes
-    them from what ``task`` returned, when that is bytes."""
+    them from what ``task`` returned, when that is bytes. ``pool``: workers forked
+    already (with ``job``), used whatever ``jobs`` says."""
     global _job
     _job = job
     chunk = chunk or _CHUNK
@@ -757,11 +764,12 @@ def _run(
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
-            if serial:
-                results: Iterator = map(task, chunks)
+            if pool is not None:
+                results: Iterator = pool.imap(task, chunks)
+            elif serial:
+                results = map(task, chunks)
             else:
-                pool = stack.enter_context(_workers(jobs))
-                results = pool.imap(task, chunks)
+                results = stack.enter_context(_workers(jobs)).imap(task, chunks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -1302,13 +1310,16 @@ def build_collection(
     metadata: MetadataProvider | None = None,
     wheels: WheelWriter | None = None,
     jobs: int | None = None,
+    keep: bool = False,
 ) -> BuildResult:
     """Build a collection's root; write the CAR to ``car`` and a build directory to ``out``.
 
     An existing build directory at ``out`` is updated incrementally (see the module
     docstring). ``metadata`` fetches METADATA (PEP 658) files, ``wheels`` puts verified
     wheels into ``out``'s tree; both run in this process. ``jobs``: worker processes
-    (default: one per core for large collections).
+    (default: one per core for large collections). ``keep``: what the build held in
+    memory is left to the process's exit (for a command that ends with the build:
+    freeing it object by object would only delay the exit).
     Raises:
         CollectionError, PlatformError, PolicyError, WheelsetError: the collection does
             not load (the first bad file, with its path and code).
@@ -1322,11 +1333,11 @@ def build_collection(
     ):
         settings = _read_settings(directory)
         if out is None:
-            return _build(directory, settings, None, car, metadata, None, jobs, spool_dir)
+            return _build(directory, settings, None, car, metadata, None, jobs, spool_dir, keep)
         out = out.absolute()
         with _locked(out):
             _check_replaceable(out)
-            return _build(directory, settings, out, car, metadata, wheels, jobs, spool_dir)
+            return _build(directory, settings, out, car, metadata, wheels, jobs, spool_dir, keep)
 
 
 def _build(
@@ -1338,6 +1349,7 @@ def _build(
     wheels: WheelWriter | None,
     jobs: int | None,
     spool_dir: str,
+    keep: bool,
 ) -> BuildResult:
     stamp = time.time_ns()
     # Every project page shows the platforms: another table rebuilds every project.
@@ -1363,41 +1375,7 @@ def _build(
     try:
         writing_car = out is not None or car is not None
         job = _Job(root_dir, spool_dir, writing_car, tree, metadata, wheels, settings.platforms)
-        # Read every project to build and make its files but the end of its page, which
-        # lists the projects depending on it: known once all are read. A kept project
-        # whose dependents changed is built again. In the order of the root's buckets:
-        # each worker's spool then holds runs of neighbours in the CAR, copied as one range.
-        todo = sorted(changes.todo, key=_bucket_order)
-        if incremental:
-            stashed = _run(job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket)
-            scanned = {rel: deps for _, read in stashed for rel, deps in read}
-            job.dependents, dangling = _dependents(old, changes, scanned)
-            del scanned
-        else:
-            # Who depends on whom is gathered here as the workers read, not after.
-            gathered = _FreshDependents()
-            stashed = _run(
-                job, todo, _jobs(len(todo), jobs), _read_chunk, key=_rel_bucket, each=gathered.add
-            )
-            job.dependents, dangling = gathered.result()
-            if writing_car:
-                job.bucketed, job.reserved = _buckets_to_link(settings, gathered)
-            del gathered
-        more = sorted(changes.todo.difference(todo), key=_bucket_order)
-        stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
-        places = [place for place, _ in stashed]
-        del stashed
-        # The projects are entered under the new root here as the workers make them.
-        entered = _Entered(old)
-        made = _run(
-            job,
-            places,
-            _jobs(len(todo) + len(more), jobs),
-            _finish_chunk,
-            1,
-            each=entered.add,
-            back=_made,
-        )
+        made, entered, dangling = _passes(job, old, changes, settings, jobs)
         del job
         if entered.linked:
             made = [p for p in made if type(p) is not _Linked]
@@ -1439,6 +1417,8 @@ def _build(
             shutil.rmtree(staged, ignore_errors=True)
         if incremental and tree is not None:
             shutil.rmtree(tree, ignore_errors=True)
+    if keep:
+        keep_until_exit((made, built, entered, dangling, layout, new, changes, old))
     return BuildResult(
         _cid(root),
         new.tsize,
@@ -1448,6 +1428,79 @@ def _build(
         len(built),
         layout.size if writing_car else None,
     )
+
+
+def _passes(
+    job: _Job, old: _Old, changes: _Changes, settings: _Settings, jobs: int | None
+) -> tuple[list[_Project | _Linked], _Entered, dict[str, tuple[str, ...]]]:
+    """Both passes over the projects to build: (what the second made, the projects entered
+    under the new root, the dependents of names that are no project)."""
+    # Read every project to build and make its files but the end of its page, which
+    # lists the projects depending on it: known once all are read. A kept project
+    # whose dependents changed is built again. In the order of the root's buckets:
+    # each worker's spool then holds runs of neighbours in the CAR, copied as one range.
+    todo = sorted(changes.todo, key=_bucket_order)
+    workers = _jobs(len(todo), jobs)
+    incremental = old.state is not None
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if not (incremental or job.metadata or job.wheels) and workers > 1 and len(todo) > _CHUNK:
+            # One set of workers for both passes, forked while this process is small:
+            # no second fork of what the first pass left here, whose pages would count
+            # in every worker's resident memory.
+            pool = stack.enter_context(_forked(job, workers))
+        if incremental:
+            stashed = _run(job, todo, workers, _read_chunk, key=_rel_bucket)
+            scanned = {rel: deps for _, read in stashed for rel, deps in read}
+            dependents, dangling = _dependents(old, changes, scanned)
+            del scanned
+        else:
+            # Who depends on whom is gathered here as the workers read, not after.
+            gathered = _FreshDependents()
+            stashed = _run(
+                job, todo, workers, _read_chunk, key=_rel_bucket, each=gathered.add, pool=pool
+            )
+            dependents, dangling = gathered.result()
+            if job.car:
+                job.bucketed, job.reserved = _buckets_to_link(settings, gathered)
+            del gathered
+        more = sorted(changes.todo.difference(todo), key=_bucket_order)
+        stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
+        # Each chunk goes with the dependents of its projects (the workers were forked
+        # before they were known).
+        get = dependents.get
+        items = [
+            (place, {n: d for rel, deps in read if deps is not None and (d := get(n := rel[3:]))})
+            for place, read in stashed
+        ]
+        del stashed, dependents
+        # The projects are entered under the new root here as the workers make them.
+        entered = _Entered(old)
+        setting = (job.bucketed, job.reserved)
+        made = _run(
+            job,
+            [(*item, *setting) for item in items],
+            _jobs(len(todo) + len(more), jobs),
+            _finish_chunk,
+            1,
+            each=entered.add,
+            back=_made,
+            pool=pool,
+        )
+    return made, entered, dangling
+
+
+@contextlib.contextmanager
+def _forked(job: _Job, jobs: int) -> Iterator[multiprocessing.pool.Pool]:
+    """_workers() forked with ``job`` (for several _run() calls)."""
+    global _job
+    _job = job
+    try:
+        with _workers(jobs) as pool:
+            _job = None  # the workers have it
+            yield pool
+    finally:
+        _job = None
 
 
 def _rel_bucket(rel: str) -> int:

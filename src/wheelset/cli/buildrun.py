@@ -89,7 +89,9 @@ def run_build(
         counts: list[tuple[int, int]] = []
         provider = metadata_provider(fetcher, counts) if with_metadata else None
         writer = _wheel_writer(fetcher) if with_wheels else None
-        result = build_collection(directory, out=out, car=car, metadata=provider, wheels=writer)
+        result = build_collection(
+            directory, out=out, car=car, metadata=provider, wheels=writer, keep=True
+        )
     summary = f"{result.wheels} wheels, {result.projects} projects"
     if result.blocks is not None:
         summary += f", {result.blocks} blocks"
