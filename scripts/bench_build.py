@@ -127,11 +127,15 @@ def _per_project(collection: Path, count: int) -> None:
     from wheelset.build.pages import project_page_end, root_row
     from wheelset.build.rootfiles import INDEX_PAGE, PROJECT_FILE
     from wheelset.build.tree import project_parts
+    from wheelset.gcpause import cycle_collection_paused
     from wheelset.ipfs.directory import directory_node
     from wheelset.ipfs.importer import one_block
     from wheelset.model.declarations import Declaration
 
-    with tempfile.TemporaryDirectory(prefix="wheelset-bench-") as work:
+    with (
+        cycle_collection_paused(),  # as in a build
+        tempfile.TemporaryDirectory(prefix="wheelset-bench-") as work,
+    ):
         settings = stage._read_settings(collection)
         job = stage._Job(str(collection), work, True, None, platforms=settings.platforms)
         changes = stage._find_changes(
@@ -203,12 +207,14 @@ def _per_project(collection: Path, count: int) -> None:
             "directory node": run(
                 "dir",
                 lambda i, r: directory_node(
-                    [(n.encode(), x.cid.to_bytes(), x.tsize) for n, x in made["parts"][i][3].items()]
-                    + [
-                        (name.encode(), raw, len(b))
-                        for name, (b, raw) in zip(
-                            (INDEX_PAGE, PROJECT_FILE), made["blocks"][i], strict=True
-                        )
+                    [
+                        *made["parts"][i][3],
+                        *(
+                            (name.encode(), raw, len(b))
+                            for name, (b, raw) in zip(
+                                (INDEX_PAGE, PROJECT_FILE), made["blocks"][i], strict=True
+                            )
+                        ),
                     ]
                 ),
             ),

@@ -104,6 +104,7 @@ from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.directory import (
     build_directory,
+    directory_block,
     directory_node,
     hamt_hash,
     hamt_link,
@@ -517,10 +518,9 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 files[decl.filename + METADATA_SUFFIX] = data
                 summary = summary or summary_of(data)  # the first wheel's that has one
             entries.append(WheelEntry(decl, meta))
-        page, row, project_file, linked = project_parts(
+        page, row, project_file, links = project_parts(
             name, entries, platforms=job.platforms, summary=summary
         )
-        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in linked.items()]
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
         for filename, data in generated.items():
@@ -529,10 +529,16 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 imported = import_bytes(data, store=held)
                 links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
             else:
-                raw = _V0_PREFIX + hashlib.sha256(block).digest()
+                raw = _V0_PREFIX + _sha256(block).digest()
                 held.blocks[raw] = block
-                links.append((filename.encode(), raw, len(block)))
-        cid, tsize = directory_node(links, store=held)
+                links.append((_ENCODED[filename], raw, len(block)))
+        basic = directory_block(links)
+        if basic is None:  # sharded
+            cid, tsize = directory_node(links, store=held)
+        else:
+            block, tsize = basic
+            cid = _V0_PREFIX + _sha256(block).digest()
+            held.blocks[cid] = block
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
@@ -570,6 +576,8 @@ def _finish_projects(place: _Place) -> list[_Project]:
 
 
 _NO_ROW = ""
+_ENCODED = {INDEX_PAGE: INDEX_PAGE.encode(), PROJECT_FILE: PROJECT_FILE.encode()}
+_sha256 = hashlib.sha256  # a name looked up per block
 
 
 class _Linked(NamedTuple):
