@@ -190,9 +190,7 @@ def _per_project(collection: Path, count: int) -> None:
                     r[0][3:], [WheelEntry(d) for d in made["decls"][i]], platforms=platforms
                 ),
             ),
-            "page end": run(
-                "end", lambda i, r: project_page_end(job.dependents.get(r[0][3:], ()))
-            ),
+            "page end": run("end", lambda i, r: project_page_end(job.dependents.get(r[0][3:], ()))),
             "root row": run("row", lambda i, r: root_row(made["parts"][i][1])),
             "blocks and hashes": run(
                 "blocks",

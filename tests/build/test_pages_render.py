@@ -46,7 +46,9 @@ def _oracle_page(project, entries, platforms, summary, dependents) -> bytes:
         f"<dt>Wheels<dd>{len(decls)} ({human_size(total)})"
     )
     if platforms:
-        facts += f"<dt>Platforms<dd>{escape(f'all {len(platforms)}' if covered == 'all' else covered)}"
+        facts += (
+            f"<dt>Platforms<dd>{escape(f'all {len(platforms)}' if covered == 'all' else covered)}"
+        )
     lines = ['    <p><a href="../">All projects</a></p>']
     if summary:
         lines.append(f"    <p>{escape(summary)}</p>")
@@ -110,7 +112,9 @@ _TEXT = st.text(alphabet="ab<>&\"' é", max_size=8)
 def _entries(draw) -> list[WheelEntry]:
     wheels = draw(
         st.lists(
-            st.tuples(st.sampled_from(["1.0", "1.0.post1", "2.0rc1", "10"]), st.sampled_from(_TAGS)),
+            st.tuples(
+                st.sampled_from(["1.0", "1.0.post1", "2.0rc1", "10"]), st.sampled_from(_TAGS)
+            ),
             min_size=1,
             max_size=4,
             unique=True,
@@ -166,11 +170,16 @@ def test_page_and_project_file_equal_their_definitions(
     )
     expected = _oracle_page("ab-c", entries, platforms, summary, dependents)
     assert page + project_page_end(dependents) == expected
-    assert render_project_page(
-        "ab-c", entries, platforms=platforms, dependents=dependents, summary=summary
-    ) == expected
-    assert project_file == format_project_file("ab-c", entries) == _reference(
-        _document("ab-c", entries)
+    assert (
+        render_project_page(
+            "ab-c", entries, platforms=platforms, dependents=dependents, summary=summary
+        )
+        == expected
+    )
+    assert (
+        project_file
+        == format_project_file("ab-c", entries)
+        == _reference(_document("ab-c", entries))
     )
     assert row.wheels == len(entries)
     assert len(links) == len(entries) + sum(e.metadata is not None for e in entries)
