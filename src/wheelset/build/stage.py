@@ -600,21 +600,19 @@ def _link_buckets(
     The projects come back placed in the spool, followed by the buckets linked."""
     out: list[_Project | _Linked] = []
     linked: list[_Linked] = []
-    group: list[tuple[_Project, bytes]] = []
+    group: list[tuple[_Project, bytes, bytes]] = []
     found = iter(segments)
+    hashes = [hamt_hash(p.name.encode()) for p in built]  # each name's, once
     for position, project in enumerate(built):
         if project.cid:
-            group.append((project, next(found)))
+            group.append((project, next(found), hashes[position]))
         else:
             out.append(project)
-        ends = position + 1 == len(built) or _bucket_of(built[position + 1].name) != (
-            _bucket_of(project.name)
-        )
-        if not ends or not group:
+        index = hashes[position][0]
+        if position + 1 < len(built) and hashes[position + 1][0] == index or not group:
             continue
-        index = _bucket_of(project.name)
         if index in reserved:
-            for member, segment in group:
+            for member, segment, _ in group:
                 where = (spool.name, spool.tell(), len(segment))
                 spool.write(segment)
                 out.append(member._replace(where=where))
@@ -625,18 +623,18 @@ def _link_buckets(
 
 
 def _spool_bucket(
-    index: int, group: Sequence[tuple[_Project, bytes]], spool, linked: list[_Linked]
+    index: int, group: Sequence[tuple[_Project, bytes, bytes]], spool, linked: list[_Linked]
 ) -> list[_Project]:
-    """Link one bucket of the root (its projects and their CAR sections) and spool its
-    subtree, laid out as _layout_car() lays out the root; append it to ``linked`` and
-    return its projects placed in the spool."""
+    """Link one bucket of the root (its projects, their CAR sections and the hamt_hash()
+    of their names) and spool its subtree, laid out as _layout_car() lays out the root;
+    append it to ``linked`` and return its projects placed in the spool."""
     shards = _Held()
-    members = [(hamt_hash(p.name.encode()), p.name.encode(), p.tsize, p.cid) for p, _ in group]
+    members = [(hashed, p.name.encode(), p.tsize, p.cid) for p, _, hashed in group]
     link = hamt_link(members, index, 0, 0, shards)  # type: ignore[arg-type]
-    held = b"".join(segment for _, segment in group)
+    held = b"".join([segment for _, segment, _ in group])
     sources: dict[bytes, tuple[str, int, int, int]] = {}
     pos = 0
-    for project, segment in group:
+    for project, segment, _ in group:
         sources[project.cid] = ("", pos, len(segment), project.blocks)
         pos += len(segment)
     layout = _layout_car(link[1], shards.blocks, sources, header=False)
@@ -645,9 +643,11 @@ def _spool_bucket(
     for piece in layout.pieces:
         spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
     linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
+    placed = layout.placed
+    name = spool.name
     return [
-        p._replace(where=(spool.name, start + layout.placed[p.cid][0], len(segment)))
-        for p, segment in group
+        _Project(*p[:7], (name, start + placed[p.cid][0], len(segment)), *p[8:])
+        for p, segment, _ in group
     ]
 
 
