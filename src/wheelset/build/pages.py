@@ -415,11 +415,11 @@ def project_page(
         texts = {shared_str(d.requires_python) for d in decls if d.requires_python is not None}
         pythons = _escape_row(", ".join(sorted(texts)) or "any")
         requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
-    total = sum(d.size or 0 for d in decls)
+    total = human_size(sum(d.size or 0 for d in decls))
     facts = (
         f"<dt>Version<dd>{_escape_row(row.version)}"
         f"<dt>Licence<dd>{_escape_shared(row.license or 'not declared')}"
-        f"<dt>Requires-Python<dd>{pythons}<dt>Wheels<dd>{len(decls)} ({human_size(total)})"
+        f"<dt>Requires-Python<dd>{pythons}<dt>Wheels<dd>{len(decls)} ({total})"
     )
     if platforms:
         shown = f"all {len(platforms)}" if covered == "all" else covered
@@ -430,14 +430,17 @@ def project_page(
         parts.append(f"    <p>{escape(summary)}</p>\n")
     parts.append(f"    <dl>{facts}</dl>\n    <h2>Wheels</h2>\n    <table>\n{_TABLE_HEAD}")
     for label, members in groups:
-        rows = "\n".join(
-            f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
-            f'<td>{_escape_shared(python)}<td class="n">{human_size(e.declaration.size or 0)}'
-            for i, python in members
-            for e in (ordered[i],)
-        )
+        rows = []
+        for i, python in members:
+            e = ordered[i]
+            size = total if len(decls) == 1 else human_size(e.declaration.size or 0)
+            rows.append(
+                f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
+                f'<td>{_escape_shared(python)}<td class="n">{size}'
+            )
         head = f'<tr><th colspan="3">{_escape_shared(label)}\n' if label else ""
-        parts.append(f"\n<tbody>{head}{rows}</tbody>")
+        body = "\n".join(rows)
+        parts.append(f"\n<tbody>{head}{body}</tbody>")
     parts.append(f"\n    </table>\n    <h2>Dependencies ({len(requirements)})</h2>")
     if requirements:
         items = "".join(map(_requirement_item, requirements))
