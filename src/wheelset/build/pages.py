@@ -342,7 +342,7 @@ def _anchor(entry: WheelEntry, location: str) -> str:
 
 
 # Requirement texts and names repeat across a collection's pages.
-_TEXTS_CACHED = 1 << 16
+_TEXTS_CACHED = 1 << 14  # entries: a few MB per worker
 
 
 @functools.lru_cache(maxsize=_TEXTS_CACHED)
