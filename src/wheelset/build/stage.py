@@ -609,7 +609,7 @@ def _link_buckets(
         else:
             out.append(project)
         index = hashes[position][0]
-        if position + 1 < len(built) and hashes[position + 1][0] == index or not group:
+        if (position + 1 < len(built) and hashes[position + 1][0] == index) or not group:
             continue
         if index in reserved:
             for member, segment, _ in group:
