@@ -271,13 +271,15 @@ def _platforms_line(platforms: Sequence[Platform]) -> str:
 
 # Versions, licences and platform lines repeat across a collection's rows.
 _escape_shared = functools.lru_cache(maxsize=1 << 15)(escape)
-_SPECIAL = re.compile("[&<>\"']")
 
 
 def _escape_row(text: str) -> str:
-    """escape(), sparing its five passes over the text when there is nothing to escape
-    (a root page escapes every project's name and summary)."""
-    return escape(text) if _SPECIAL.search(text) else text
+    """escape(), sparing its five replacements when there is nothing to escape (a build
+    escapes every project's name, summary and wheel; five searches cost less than a
+    regular expression's)."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return escape(text)
+    return text
 
 
 def root_row(row: ProjectRow) -> str:
