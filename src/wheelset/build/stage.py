@@ -529,15 +529,15 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 imported = import_bytes(data, store=held)
                 links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
             else:
-                raw = _V0_PREFIX + _sha256(block).digest()
+                raw = _V0_PREFIX + hashlib.sha256(block).digest()
                 held.blocks[raw] = block
-                links.append((_ENCODED[filename], raw, len(block)))
+                links.append((filename.encode(), raw, len(block)))
         basic = directory_block(links)
         if basic is None:  # sharded
             cid, tsize = directory_node(links, store=held)
         else:
             block, tsize = basic
-            cid = _V0_PREFIX + _sha256(block).digest()
+            cid = _V0_PREFIX + hashlib.sha256(block).digest()
             held.blocks[cid] = block
         where = ("", 0, 0)
         blocks = 0
@@ -576,8 +576,6 @@ def _finish_projects(place: _Place) -> list[_Project]:
 
 
 _NO_ROW = ""
-_ENCODED = {INDEX_PAGE: INDEX_PAGE.encode(), PROJECT_FILE: PROJECT_FILE.encode()}
-_sha256 = hashlib.sha256  # a name looked up per block
 
 
 class _Linked(NamedTuple):
