@@ -18,6 +18,13 @@ Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
 
 CPU seconds (user + system, workers included) are printed beside wall times: on a shared
 machine they tell the work apart from the waiting.
+
+    python scripts/bench_build.py --per-project N [--collection DIR]
+
+instead times the second pass's work for one project in this process, on the first N
+projects (in bucket order) of DIR (by default a generated collection of 10,000): the
+whole of it (the stage's _finish_projects over chunks as the build hands them to a
+worker) and by part, µs per project, the best of three.
 """
 
 from __future__ import annotations
@@ -110,12 +117,129 @@ def _same_build(a: Path, b: Path) -> bool:
     return True
 
 
+def _per_project(collection: Path, count: int) -> None:
+    """µs per project of the second pass, whole and by part (see the docstring)."""
+    import hashlib
+    import marshal
+
+    from wheelset.build import stage
+    from wheelset.build.manifest import WheelEntry
+    from wheelset.build.pages import project_page_end, root_row
+    from wheelset.build.rootfiles import INDEX_PAGE, PROJECT_FILE
+    from wheelset.build.tree import project_parts
+    from wheelset.gcpause import cycle_collection_paused
+    from wheelset.ipfs.directory import directory_node
+    from wheelset.ipfs.importer import one_block
+    from wheelset.model.declarations import Declaration
+
+    with (
+        cycle_collection_paused(),  # as in a build
+        tempfile.TemporaryDirectory(prefix="wheelset-bench-") as work,
+    ):
+        settings = stage._read_settings(collection)
+        job = stage._Job(str(collection), work, True, None, platforms=settings.platforms)
+        changes = stage._find_changes(
+            str(collection), stage._Old(None, None), stage._list_prefixes(collection), 1
+        )
+        todo = sorted(changes.todo, key=stage._bucket_order)
+        stashed = stage._run(job, todo, 1, stage._read_chunk, key=stage._rel_bucket)
+        scanned = {rel: deps for _, read in stashed for rel, deps in read}
+        job.dependents = stage._dependents(stage._Old(None, None), changes, scanned)[0]
+        job.bucketed, job.reserved = stage._buckets_to_link(settings, scanned)
+        places, counted = [], 0
+        for place, read in stashed:
+            if counted >= count:
+                break
+            places.append(place)
+            counted += len(read)
+        stage._job = job
+
+        def best(step) -> float:
+            times = []
+            for _ in range(3):
+                start = time.process_time()
+                step()
+                times.append(time.process_time() - start)
+            return min(times) * 1e6 / counted
+
+        whole = best(lambda: [stage._finish_projects(place) for place in places])
+        stage._job = None
+        for file in job.files.values():
+            file.close()
+        records = []
+        for file, offset, length in places:
+            with open(file, "rb") as f:
+                f.seek(offset)
+                records += [r for r in marshal.loads(f.read(length)) if len(r) > 2]
+        platforms = settings.platforms
+        made: dict[str, list] = {}
+
+        def run(name, step):
+            def each():
+                made[name] = [step(i, r) for i, r in enumerate(records)]
+
+            return best(each)
+
+        parts = {
+            "declarations from records": run(
+                "decls", lambda i, r: [Declaration.from_record(d) for d in r[3]]
+            ),
+            "project page, row, index.json": run(
+                "parts",
+                lambda i, r: project_parts(
+                    r[0][3:], [WheelEntry(d) for d in made["decls"][i]], platforms=platforms
+                ),
+            ),
+            "page end": run("end", lambda i, r: project_page_end(job.dependents.get(r[0][3:], ()))),
+            "root row": run("row", lambda i, r: root_row(made["parts"][i][1])),
+            "blocks and hashes": run(
+                "blocks",
+                lambda i, r: [
+                    (b, b"\x12\x20" + hashlib.sha256(b).digest())
+                    for b in (
+                        one_block(made["parts"][i][0] + made["end"][i]),
+                        one_block(made["parts"][i][2]),
+                    )
+                ],
+            ),
+            "directory node": run(
+                "dir",
+                lambda i, r: directory_node(
+                    [
+                        *made["parts"][i][3],
+                        *(
+                            (name.encode(), raw, len(b))
+                            for name, (b, raw) in zip(
+                                (INDEX_PAGE, PROJECT_FILE), made["blocks"][i], strict=True
+                            )
+                        ),
+                    ]
+                ),
+            ),
+        }
+    print(f"second pass, {counted} projects of {collection}: µs per project (best of 3)")
+    print(f"  whole (_finish_projects): {whole:6.1f}")
+    for name, value in parts.items():
+        print(f"  {name:<30}{value:6.1f}")
+    print(f"  {'sum of the parts above':<30}{sum(parts.values()):6.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--keep", type=Path, help="keep collections here (reused if present)")
     parser.add_argument("--incremental-sizes", default="10000,100000")
+    parser.add_argument("--per-project", type=int, metavar="N", help="time the second pass")
+    parser.add_argument("--collection", type=Path, help="with --per-project (default: 10,000)")
     args = parser.parse_args()
+    if args.per_project:
+        collection = args.collection
+        with tempfile.TemporaryDirectory(prefix="wheelset-bench-") as base:
+            if collection is None:
+                collection = Path(base) / "c10000"
+                generate(collection, 10_000)
+            _per_project(collection, args.per_project)
+        return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     incremental = {int(s) for s in args.incremental_sizes.split(",") if s}
 

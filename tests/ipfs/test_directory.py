@@ -19,6 +19,7 @@ from wheelset.ipfs.directory import (
     InvalidEntryName,
     build_directory,
     build_tree,
+    directory_block,
     directory_node,
     estimated_directory_size,
     hamt_hash,
@@ -145,6 +146,19 @@ def test_directory_node_from_binary_links() -> None:
     sharded = build_directory([(n, leaf) for n in names])
     links = [(n.encode(), leaf.cid.to_bytes(), leaf.tsize) for n in names]
     assert directory_node(links) == (sharded.cid.to_bytes(), sharded.tsize)
+
+
+def test_directory_block_is_the_basic_node_or_none_when_sharded() -> None:
+    tree = planets(V0)
+    links = [(n.encode(), c.cid.to_bytes(), c.tsize) for n, c in reversed(tree.items())]
+    block, tsize = directory_block(list(links))  # type: ignore[misc]
+    assert (b"\x12\x20" + hashlib.sha256(block).digest(), tsize) == directory_node(links)
+    assert decode_unixfs(decode_node(block).data or b"").type == DIRECTORY
+    leaf = import_bytes(b"x")
+    at = [(n.encode(), leaf.cid.to_bytes(), 1) for n in names_with_estimate(HAMT_THRESHOLD)]
+    assert directory_block(at) is not None  # equal to the threshold: still one block
+    over = [(n.encode(), leaf.cid.to_bytes(), 1) for n in names_with_estimate(HAMT_THRESHOLD + 1)]
+    assert directory_block(over) is None
 
 
 def test_one_block_is_the_leaf_of_a_one_chunk_file() -> None:

@@ -102,55 +102,64 @@ def shared_str(value: object) -> str:
 
 def _file_entry(entry: WheelEntry) -> str:
     """One file entry at the indentation of ``files`` items, keys sorted; the same text
-    _dump() gives, spelt out because a build writes hundreds of thousands of them."""
+    _dump() gives of the entry's document (``wheelset``: the declaration's to_toml() and
+    its path, and its METADATA file), spelt out field by field in key order, because a
+    build writes hundreds of thousands of them."""
     decl = entry.declaration
     meta = entry.metadata
-    table: dict[str, object] = decl.to_toml()
-    table["path"] = str(decl.path)
-    if meta is not None:
-        table["metadata"] = {
-            "content-id": str(meta.content_id),
-            "sha256": meta.sha256,
-            "size": meta.size,
-        }
-    fields = []
-    for key in sorted(table):
-        value = table[key]
-        kind = type(value)
-        if kind is str:
-            text = encode_basestring(value)
-        elif kind is list:
-            text = _strings(value, "    ")  # type: ignore[arg-type]
-        elif kind is int:
-            text = str(value)
-        else:
-            text = _dump(value, "    ")
-        fields.append(f'    "{key}": {text}')
     filename = encode_basestring(decl.filename)
-    lines = ["  {"]
+    python = decl.requires_python
+    python_text = None if python is None else encode_basestring(shared_str(python))
+    fields = [
+        f'    "content-id": "{decl.content_id}",\n'
+        f'    "dependencies": {_strings(decl.dependencies, "    ")},\n'
+        f'    "extras": {_strings(decl.extras, "    ")},\n'
+    ]
+    if decl.license is not None:
+        fields.append(f'    "license": {encode_basestring(decl.license)},\n')
     if meta is not None:
-        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},')
-    lines.append(f'   "filename": {filename},')
+        fields.append(
+            f'    "metadata": {{\n     "content-id": "{meta.content_id}",\n'
+            f'     "sha256": {encode_basestring(meta.sha256)},\n     "size": {meta.size}\n    }},\n'
+        )
+    fields.append(f'    "path": {encode_basestring(str(decl.path))},\n')
+    if python_text is not None:
+        fields.append(f'    "requires-python": {python_text},\n')
     if decl.sha256 is not None:
-        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(decl.sha256)}\n   }},')
+        fields.append(f'    "sha256": {encode_basestring(decl.sha256)},\n')
+    if decl.size is not None:
+        fields.append(f'    "size": {decl.size},\n')
+    fields.append(f'    "source": {encode_basestring(decl.source)}\n   }}\n  }}')
+    lines = ["  {\n"]
+    if meta is not None:
+        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},\n')
+    lines.append(f'   "filename": {filename},\n')
+    if decl.sha256 is not None:
+        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(decl.sha256)}\n   }},\n')
     else:
-        lines.append('   "hashes": {},')
-    if decl.requires_python is not None:
-        python = encode_basestring(shared_str(decl.requires_python))
-        lines.append(f'   "requires-python": {python},')
-    lines.append(f'   "size": {"null" if decl.size is None else decl.size},')
-    lines.append(f'   "url": {filename},')
-    lines.append('   "wheelset": {\n' + ",\n".join(fields) + "\n   }\n  }")
-    return "\n".join(lines)
+        lines.append('   "hashes": {},\n')
+    if python_text is not None:
+        lines.append(f'   "requires-python": {python_text},\n')
+    size = "null" if decl.size is None else decl.size
+    lines.append(f'   "size": {size},\n   "url": {filename},\n   "wheelset": {{\n')
+    return "".join(lines + fields)
 
 
 def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """``/<project>/index.json``: files sorted by file name, versions in string order."""
-    ordered = sorted(entries, key=lambda e: e.declaration.filename)
-    files = ",\n".join(map(_file_entry, ordered))
-    versions = _strings(sorted({shared_str(e.declaration.version) for e in entries}), " ")
+    if len(entries) == 1:  # most projects
+        files = _file_entry(entries[0])
+        versions = _strings((shared_str(entries[0].declaration.version),), " ")
+    else:
+        ordered = sorted(entries, key=_entry_filename)
+        files = ",\n".join(map(_file_entry, ordered))
+        versions = _strings(sorted({shared_str(e.declaration.version) for e in entries}), " ")
     text = (
         f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
         f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'
     )
     return text.encode("utf-8")
+
+
+def _entry_filename(entry: WheelEntry) -> str:
+    return entry.declaration.filename

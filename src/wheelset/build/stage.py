@@ -104,6 +104,7 @@ from wheelset.ipfs.car import encode_car_header
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
 from wheelset.ipfs.directory import (
     build_directory,
+    directory_block,
     directory_node,
     hamt_hash,
     hamt_link,
@@ -542,10 +543,9 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 files[decl.filename + METADATA_SUFFIX] = data
                 summary = summary or summary_of(data)  # the first wheel's that has one
             entries.append(WheelEntry(decl, meta))
-        page, row, project_file, linked = project_parts(
+        page, row, project_file, links = project_parts(
             name, entries, platforms=job.platforms, summary=summary
         )
-        links = [(n.encode(), i.cid.to_bytes(), i.tsize) for n, i in linked.items()]
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
         for filename, data in generated.items():
@@ -557,7 +557,13 @@ def _finish_projects(place: _Place) -> list[_Project]:
                 raw = _V0_PREFIX + hashlib.sha256(block).digest()
                 held.blocks[raw] = block
                 links.append((filename.encode(), raw, len(block)))
-        cid, tsize = directory_node(links, store=held)
+        basic = directory_block(links)
+        if basic is None:  # sharded
+            cid, tsize = directory_node(links, store=held)
+        else:
+            block, tsize = basic
+            cid = _V0_PREFIX + hashlib.sha256(block).digest()
+            held.blocks[cid] = block
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
@@ -618,21 +624,19 @@ def _link_buckets(
     The projects come back placed in the spool, followed by the buckets linked."""
     out: list[_Project | _Linked] = []
     linked: list[_Linked] = []
-    group: list[tuple[_Project, bytes]] = []
+    group: list[tuple[_Project, bytes, bytes]] = []
     found = iter(segments)
+    hashes = [hamt_hash(p.name.encode()) for p in built]  # each name's, once
     for position, project in enumerate(built):
         if project.cid:
-            group.append((project, next(found)))
+            group.append((project, next(found), hashes[position]))
         else:
             out.append(project)
-        ends = position + 1 == len(built) or _bucket_of(built[position + 1].name) != (
-            _bucket_of(project.name)
-        )
-        if not ends or not group:
+        index = hashes[position][0]
+        if (position + 1 < len(built) and hashes[position + 1][0] == index) or not group:
             continue
-        index = _bucket_of(project.name)
         if index in reserved:
-            for member, segment in group:
+            for member, segment, _ in group:
                 where = (spool.name, spool.tell(), len(segment))
                 spool.write(segment)
                 out.append(member._replace(where=where))
@@ -643,18 +647,18 @@ def _link_buckets(
 
 
 def _spool_bucket(
-    index: int, group: Sequence[tuple[_Project, bytes]], spool, linked: list[_Linked]
+    index: int, group: Sequence[tuple[_Project, bytes, bytes]], spool, linked: list[_Linked]
 ) -> list[_Project]:
-    """Link one bucket of the root (its projects and their CAR sections) and spool its
-    subtree, laid out as _layout_car() lays out the root; append it to ``linked`` and
-    return its projects placed in the spool."""
+    """Link one bucket of the root (its projects, their CAR sections and the hamt_hash()
+    of their names) and spool its subtree, laid out as _layout_car() lays out the root;
+    append it to ``linked`` and return its projects placed in the spool."""
     shards = _Held()
-    members = [(hamt_hash(p.name.encode()), p.name.encode(), p.tsize, p.cid) for p, _ in group]
+    members = [(hashed, p.name.encode(), p.tsize, p.cid) for p, _, hashed in group]
     link = hamt_link(members, index, 0, 0, shards)  # type: ignore[arg-type]
-    held = b"".join(segment for _, segment in group)
+    held = b"".join([segment for _, segment, _ in group])
     sources: dict[bytes, tuple[str, int, int, int]] = {}
     pos = 0
-    for project, segment in group:
+    for project, segment, _ in group:
         sources[project.cid] = ("", pos, len(segment), project.blocks)
         pos += len(segment)
     layout = _layout_car(link[1], shards.blocks, sources, header=False)
@@ -663,9 +667,11 @@ def _spool_bucket(
     for piece in layout.pieces:
         spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
     linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
+    placed = layout.placed
+    name = spool.name
     return [
-        p._replace(where=(spool.name, start + layout.placed[p.cid][0], len(segment)))
-        for p, segment in group
+        _Project(*p[:7], (name, start + placed[p.cid][0], len(segment)), *p[8:])
+        for p, segment, _ in group
     ]
 
 

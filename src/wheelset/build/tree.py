@@ -18,7 +18,7 @@ BuiltRoot, BuiltProject.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from wheelset.build.manifest import Manifest, WheelEntry
@@ -40,8 +40,8 @@ from wheelset.build.rootfiles import (
 )
 from wheelset.errors import BuildError
 from wheelset.ipfs.blockstore import BlockStore
-from wheelset.ipfs.cid import CID
-from wheelset.ipfs.directory import build_directory
+from wheelset.ipfs.cid import CID, decode_cid_bytes
+from wheelset.ipfs.directory import build_directory, directory_node
 from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
 from wheelset.model.platforms import Platform, parse_platforms
 
@@ -82,15 +82,29 @@ class BuiltProject:
     row: ProjectRow
 
 
-def _wheel_link(entry: WheelEntry) -> Imported:
-    decl = entry.declaration
-    if decl.size is None:
-        raise BuildError(
-            "no `size`: the build cannot link a wheel of unknown length (re-run declare)",
-            path=decl.path,
-            code="BUILD",
-        )
-    return Imported(decl.content_id, dag_size_of_file(decl.size), decl.size)
+def _linked(entries: Sequence[WheelEntry]) -> Iterator[tuple[str, CID, int, int]]:
+    """Each wheel's link, and its METADATA file's: (file name, CID, Tsize, length).
+
+    Raises:
+        BuildError: a declaration without `size`, or two wheels with one file name.
+    """
+    names: set[str] = set()
+    for entry in entries:
+        decl = entry.declaration
+        if decl.size is None:
+            raise BuildError(
+                "no `size`: the build cannot link a wheel of unknown length (re-run declare)",
+                path=decl.path,
+                code="BUILD",
+            )
+        if decl.filename in names:
+            raise BuildError(f"wheel {decl.filename} declared twice", path=decl.path, code="BUILD")
+        names.add(decl.filename)
+        yield decl.filename, decl.content_id, dag_size_of_file(decl.size), decl.size
+        if entry.metadata is not None:
+            meta = entry.metadata
+            name = decl.filename + METADATA_SUFFIX
+            yield name, meta.content_id, dag_size_of_file(meta.size), meta.size
 
 
 def build_project(
@@ -114,9 +128,13 @@ def build_project(
         project, entries, platforms=platforms, summary=summary
     )
     generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
-    children = [(name, import_bytes(data, store=store)) for name, data in generated.items()]
-    directory = build_directory([*children, *links.items()], store=store)
-    return BuiltProject(directory, generated, links, row)
+    for name, data in generated.items():
+        child = import_bytes(data, store=store)
+        links.append((name.encode(), child.cid.to_bytes(), child.tsize))
+    raw, tsize = directory_node(links, store=store)
+    directory = Imported(decode_cid_bytes(raw)[0], tsize, 0)
+    linked = {name: Imported(cid, tsize, size) for name, cid, tsize, size in _linked(entries)}
+    return BuiltProject(directory, generated, linked, row)
 
 
 def project_parts(
@@ -125,25 +143,15 @@ def project_parts(
     *,
     platforms: Sequence[Platform] = (),
     summary: str = "",
-) -> tuple[bytes, ProjectRow, bytes, dict[str, Imported]]:
+) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
     """What build_project() makes before it knows the project's dependents: its page but
     the end (project_page_end() gives that), its row, its project file and its wheel (and
-    METADATA) links.
+    METADATA) links as directory_node() takes them: (name, binary CID, Tsize).
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    links: dict[str, Imported] = {}
-    for entry in entries:
-        decl = entry.declaration
-        if decl.filename in links:
-            raise BuildError(f"wheel {decl.filename} declared twice", path=decl.path, code="BUILD")
-        links[decl.filename] = _wheel_link(entry)
-        if entry.metadata is not None:
-            meta = entry.metadata
-            links[decl.filename + METADATA_SUFFIX] = Imported(
-                meta.content_id, dag_size_of_file(meta.size), meta.size
-            )
+    links = [(name.encode(), cid.to_bytes(), tsize) for name, cid, tsize, _ in _linked(entries)]
     page, row = project_page(project, entries, platforms=platforms, summary=summary)
     return page, row, format_project_file(project, entries), links
 

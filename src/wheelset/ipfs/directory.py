@@ -4,8 +4,8 @@ Spec: https://specs.ipfs.tech/unixfs/#dag-pb-directory and #dag-pb-hamtdirectory
 from boxo ipld/unixfs/io/directory.go and ipld/unixfs/hamt. The form depends only on the
 final set of entries (an add-only import), so the whole directory is built at once.
 No file-system access, no wheels. Entry points: build_directory(), directory_node(),
-build_tree(); hamt_link(), hamt_node() and is_sharded() for a caller that rebuilds a large
-directory a bucket at a time.
+directory_block(), build_tree(); hamt_link(), hamt_node() and is_sharded() for a caller
+that rebuilds a large directory a bucket at a time.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ __all__ = [
     "Tree",
     "build_directory",
     "build_tree",
+    "directory_block",
     "directory_node",
     "estimated_directory_size",
     "hamt_hash",
@@ -186,18 +187,35 @@ def directory_node(
     """build_directory() of entries given as (name, binary CID, Tsize), names valid and
     distinct (a build links hundreds of thousands of directories): the directory's binary
     CID and Tsize. Sorts ``entries``."""
-    # Kubo's estimate (estimated_directory_size), from the CIDs already encoded.
-    if is_sharded(sum(len(name) + len(raw) for name, raw, _ in entries), hamt_threshold):
+    basic = directory_block(entries, hamt_threshold)
+    if basic is None:
         hashed = [(hamt_hash(name), name, tsize, raw) for name, raw, tsize in entries]
         shard = _hamt_shard(hashed, 0, cid_version, store)
         return shard.cid.to_bytes(), shard.tsize
-    entries.sort()
-    block = b"".join([encode_link_bytes(raw, name, tsize) for name, raw, tsize in entries])
-    block += _DIRECTORY_DATA
+    block, tsize = basic
     cid = cid_for_block(block, version=cid_version)
     if store is not None:
         store.put(cid, block)
-    return cid.to_bytes(), len(block) + sum(tsize for _, _, tsize in entries)
+    return cid.to_bytes(), tsize
+
+
+def directory_block(
+    entries: list[tuple[bytes, bytes, int]], hamt_threshold: int = HAMT_THRESHOLD
+) -> tuple[bytes, int] | None:
+    """The one block of directory_node() of these entries and its Tsize, or None when
+    Kubo shards it (then directory_node() links it). Sorts ``entries``."""
+    # Kubo's estimate (estimated_directory_size), from the CIDs already encoded.
+    estimate = 0
+    children = 0
+    for name, raw, tsize in entries:
+        estimate += len(name) + len(raw)
+        children += tsize
+    if is_sharded(estimate, hamt_threshold):
+        return None
+    entries.sort()
+    block = b"".join([encode_link_bytes(raw, name, tsize) for name, raw, tsize in entries])
+    block += _DIRECTORY_DATA
+    return block, len(block) + children
 
 
 def build_tree(tree: Tree, *, cid_version: int = 0, store: BlockStore | None = None) -> Imported:

@@ -435,26 +435,28 @@ class Declaration:
         if path is None:
             path = PurePosixPath(rel)
         stem = rel[rel.rfind("/") + 1 : -len(".toml")]
-        head, python_tag, abi_tag, platform_tag = stem.rsplit("-", 3)
+        head = stem.rsplit("-", 3)[0]
         version_text = head.split("-", 2)[1]
         version = _VERSIONS.get(version_text)
         if version is None:
             version = _VERSIONS.setdefault(version_text, Version(version_text))
+        # Positional: a build makes one per declaration, and fourteen keywords cost it
+        # about 4 µs more (nearly doubling this function without the path).
         return cls(
-            path=path,
-            filename=f"{stem}.whl",
-            name=name,  # type: ignore[arg-type]
-            version=version,
-            build=build,  # type: ignore[arg-type]
-            tags=_parse_tags(f"{python_tag}-{abi_tag}-{platform_tag}"),  # type: ignore[arg-type]
-            source=source,
-            content_id=CID(*cid),
-            extras=extras,  # type: ignore[arg-type]
-            dependencies=dependencies,
-            requires_python=None if python is None else _parse_specifier(python),
-            sha256=sha256,
-            size=size,
-            license=license_,
+            path,
+            f"{stem}.whl",
+            name,  # type: ignore[arg-type]
+            version,
+            build,  # type: ignore[arg-type]
+            _parse_tags(stem[len(head) + 1 :]),  # type: ignore[arg-type]
+            source,
+            CID(*cid),
+            extras,  # type: ignore[arg-type]
+            dependencies,
+            None if python is None else _parse_specifier(python),
+            sha256,
+            size,
+            license_,
         )
 
     def to_toml(self) -> dict[str, object]:
