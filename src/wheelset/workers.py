@@ -185,6 +185,9 @@ def share_parts(
             chunks: deque[bytes] = deque()
             reader = threading.Thread(target=_read_all, args=(receiver, chunks), daemon=True)
             children.append((pid, receiver, reader, chunks, bytearray()))
+        # Readers start once every worker is forked: a fork made while another thread runs
+        # copies no thread but whatever lock it held (Python 3.12 warns of it).
+        for _, _, reader, _, _ in children:
             reader.start()
         while (part := _claim(ends, token, front=True)) is not None:
             results[part], done[part] = here(part), True
@@ -207,7 +210,8 @@ def share_parts(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            reader.join()  # the worker's end closed: it reads to the end
+            if reader.ident is not None:  # started: the worker's end closed, it reads to the end
+                reader.join()
             os.close(receiver)
         for fd in token:
             os.close(fd)

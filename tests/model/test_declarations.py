@@ -254,3 +254,18 @@ def test_record_round_trip(
         decl.content_id,
     )
     assert format_declaration(back) == format_declaration(decl)
+
+
+def test_requires_python_texts_stay_bounded(monkeypatch):
+    """A long-lived process sees ever new specifier sets (declaring from index pages): the
+    table of their texts does not grow past its bound, and what it returns stays right."""
+    from packaging.specifiers import SpecifierSet
+
+    from wheelset.model import declarations
+
+    monkeypatch.setattr(declarations, "_TEXTS_CACHED", 8)
+    monkeypatch.setattr(declarations, "_SPECIFIER_TEXTS", {})
+    for minor in range(40):
+        specifier = SpecifierSet(f">=3.{minor}")
+        assert declarations._specifier_text(specifier) == f">=3.{minor}"
+        assert len(declarations._SPECIFIER_TEXTS) <= 8

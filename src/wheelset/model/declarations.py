@@ -258,13 +258,17 @@ def _parse_specifier(text: str) -> SpecifierSet:
 
 # str() of the requires-python specifier sets already seen, by id(): declarations share a
 # few (the parser's cache), and str() of one sorts and joins its parts each time. Each
-# entry holds its set, so an id is never reused while its entry lives.
+# entry holds its set, so an id is never reused while its entry lives. Sets made outside
+# the parser's cache (a long-lived process declaring from index pages) would each add one:
+# the table starts again when it is as large as that cache.
 _SPECIFIER_TEXTS: dict[int, tuple[SpecifierSet, str]] = {}
 
 
 def _specifier_text(specifier: SpecifierSet) -> str:
     known = _SPECIFIER_TEXTS.get(id(specifier))
     if known is None:
+        if len(_SPECIFIER_TEXTS) >= _TEXTS_CACHED:
+            _SPECIFIER_TEXTS.clear()
         known = _SPECIFIER_TEXTS[id(specifier)] = (specifier, str(specifier))
     return known[1]
 
