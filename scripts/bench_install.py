@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) -> None:
     # wheelset reads the root's blocks from the node's RPC (its gateway is path-only, so it
-    # cannot serve verifiable blocks), and the wheels' blocks too (as it does whenever a
+    # cannot serve verifiable blocks), and each wheel as one CAR (as it does whenever a
     # node is given); the gateway is its fallback for a wheel the node lacks.
     gateway, api = node.gateway_url, node.api_url
 

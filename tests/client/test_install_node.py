@@ -1,10 +1,14 @@
-"""With a node (--api), files are read from its RPC first, block by block, each verified."""
+"""With a node (--api), files are read from its RPC first — one CAR per file (`dag/export`),
+block by block where the CAR does not serve — each block verified."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,20 +17,25 @@ import pytest
 from tests.support.gateways import content_gateway
 from tests.support.index import JsonHandler, serve_handler
 from wheelset.fetch.http import http_client
+from wheelset.ipfs.blockstore import MemoryBlockStore
+from wheelset.ipfs.car import write_car
 from wheelset.ipfs.gateway import FetchError, GatewayFetcher
 from wheelset.ipfs.importer import import_bytes
 from wheelset.ipfs.resolver import NodeBlocks
 from wheelset.ipfs.rpc import KuboRpc
 
 DEAD = "http://127.0.0.1:9"  # discard port: nothing listens
-ON_NODE = os.urandom(600_000)  # three blocks: a root and two leaves
+ON_NODE = os.urandom(600_000)  # four blocks: a root and three leaves
 ELSEWHERE = os.urandom(1000)  # never given to the node
+CHUNK = os.urandom(262_144)
+REPEATING = CHUNK + CHUNK + b"tail"  # its first two leaves are one block: a CAR holds it once
 
 
 @pytest.fixture()
 def node(ipfs_node):
     with http_client(30, indexes=False) as http:
         KuboRpc(ipfs_node.api_url, http=http).add(ON_NODE, "on-node.bin")
+        KuboRpc(ipfs_node.api_url, http=http).add(REPEATING, "repeating.bin")
         yield NodeBlocks(ipfs_node.api_url, http, timeout=30), http
 
 
@@ -41,19 +50,68 @@ def test_a_file_comes_from_the_node_block_by_block(node, tmp_path: Path) -> None
     assert got.sha256 == hashlib.sha256(ON_NODE).hexdigest()
 
 
+class Counted:
+    """A node's block getter that counts the blocks asked of it."""
+
+    def __init__(self, block):
+        self.block = block
+        self.asked = 0
+
+    def __call__(self, cid):
+        self.asked += 1
+        return self.block(cid)
+
+
+@pytest.mark.parametrize("content", [ON_NODE, REPEATING], ids=["four-blocks", "repeated-leaf"])
+def test_a_file_comes_from_the_node_in_one_car(node, tmp_path: Path, content: bytes) -> None:
+    blocks, http = node
+    fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+    one_by_one = Counted(blocks.file_block)
+    fetcher.use_node(blocks.name, one_by_one, blocks.file_car)
+    got = fetcher.fetch_file(import_bytes(content).cid, tmp_path / "f", size=len(content))
+    assert (tmp_path / "f").read_bytes() == content
+    assert (got.gateway, got.failures) == (blocks.name, ())
+    # The repeated leaf is in the node's CAR once: the walk asks the node for it again.
+    assert one_by_one.asked == (1 if content is REPEATING else 0)
+
+
+def test_a_car_the_walk_cannot_use_falls_back_to_the_nodes_blocks(node, tmp_path: Path) -> None:
+    blocks, http = node
+    cid = import_bytes(ON_NODE).cid
+    store = MemoryBlockStore()
+    other = import_bytes(ELSEWHERE, store=store)
+
+    @contextlib.contextmanager
+    def foreign_car(asked, size) -> Iterator[io.BytesIO]:
+        # A well-formed CAR whose blocks are all sound, but of another file.
+        out = io.BytesIO()
+        write_car(out, [other.cid], store.items())
+        out.seek(0)
+        yield out
+
+    for car in (foreign_car, lambda asked, size: contextlib.nullcontext(io.BytesIO(b"not a CAR"))):
+        fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+        one_by_one = Counted(blocks.file_block)
+        fetcher.use_node(blocks.name, one_by_one, car)
+        got = fetcher.fetch_file(cid, tmp_path / "f", size=len(ON_NODE))
+        assert (tmp_path / "f").read_bytes() == ON_NODE
+        assert (got.gateway, got.failures, one_by_one.asked) == (blocks.name, (), 4)
+
+
 def test_a_file_the_node_lacks_comes_from_a_gateway_without_a_warning(node, tmp_path: Path) -> None:
     blocks, http = node
     cid = import_bytes(ELSEWHERE).cid
     with content_gateway({f"/ipfs/{cid}": ELSEWHERE}) as gateway:
         fetcher = GatewayFetcher([gateway.url], http=http, timeout=5)
-        fetcher.use_node(blocks.name, blocks.file_block)
+        fetcher.use_node(blocks.name, blocks.file_block, blocks.file_car)
         started = time.monotonic()
-        got = fetcher.fetch_file(cid, tmp_path / "f")
+        # The size known (as install knows it), the node is asked for the file's CAR.
+        got = fetcher.fetch_file(cid, tmp_path / "f", size=len(ELSEWHERE))
     assert time.monotonic() - started < 10
     assert (got.gateway, got.failures) == (gateway.url, ())
     # Without any gateway holding it, the node's answer is named too.
     fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
-    fetcher.use_node(blocks.name, blocks.file_block)
+    fetcher.use_node(blocks.name, blocks.file_block, blocks.file_car)
     with pytest.raises(FetchError, match=f"{blocks.name}: .*; {DEAD}: "):
         fetcher.fetch_file(cid, tmp_path / "g")
 

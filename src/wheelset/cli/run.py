@@ -167,10 +167,10 @@ def run_install(
             if api:
                 from wheelset.ipfs.resolver import NodeBlocks
 
-                # The wheels from the node first too: its RPC gives their blocks (each
-                # verified) for far less work than a gateway serves a file.
+                # The wheels from the node first too: its RPC gives a wheel's blocks in one
+                # CAR (each verified) for far less work than a gateway serves a file.
                 node = NodeBlocks(api, http, timeout=timeout)
-                fetcher.use_node(node.name, node.file_block)
+                fetcher.use_node(node.name, node.file_block, node.file_car)
             with WheelFetch(cache, fetcher, workers=jobs) as fetch:
                 plan = plan_install(
                     opened.declarations,

@@ -73,6 +73,9 @@ RAW_BLOCK_TYPE = "application/vnd.ipld.raw"
 CAR_MEDIA_TYPE = "application/vnd.ipld.car"
 # Blocks depth first and repeated where the DAG repeats them, so a file streams through.
 CAR_TYPE = f"{CAR_MEDIA_TYPE}; version=1; order=dfs; dups=y"
+# Opens a node's CAR of one file (NodeBlocks.file_car: CID and size): a context manager
+# giving a stream.
+_CarOpener = Callable[[CID, int], contextlib.AbstractContextManager[BinaryIO]]
 # A trustless-only gateway (boxo's default for public gateways) refuses to deserialise a
 # file and answers one of these; then the file is fetched block by block instead.
 _TRUSTLESS_ONLY = (400, 406, 501)
@@ -214,14 +217,19 @@ class GatewayFetcher:
         self.gateways = tuple(normalise_gateway(g) for g in gateways)
         self._http = http
         self._timeout = timeout
-        self._node: tuple[str, Callable[[CID], bytes]] | None = None
+        self._node: tuple[str, Callable[[CID], bytes], _CarOpener | None] | None = None
 
-    def use_node(self, name: str, block: Callable[[CID], bytes]) -> None:
-        """Read files from a node first, block by block: ``block(cid)`` gives a block as the
-        node has it (each is checked against its CID here) or raises a WheelsetError.
-        A node's RPC hands out blocks for far less work than a gateway serves a file, and
-        no block is trusted: the file is rebuilt from its root CID down."""
-        self._node = (name, block)
+    def use_node(
+        self, name: str, block: Callable[[CID], bytes], car: _CarOpener | None = None
+    ) -> None:
+        """Read files from a node first: ``block(cid)`` gives a block as the node has it or
+        raises a WheelsetError; ``car(cid, size)``, when given, opens the node's CAR of a whole
+        file (a context manager giving a stream; raises a WheelsetError), one request
+        instead of one per block, with ``block`` for what the CAR does not deliver.
+        Nothing the node sends is trusted: each block is checked against the CID its
+        verified parent names, the file rebuilt from its root CID down. A node's RPC hands
+        out blocks for far less work than a gateway serves a file."""
+        self._node = (name, block, car)
 
     def _node_block(self, cid: CID) -> bytes:
         assert self._node is not None
@@ -236,7 +244,37 @@ class GatewayFetcher:
         return block
 
     def _attempt_node(self, attempt: _Attempt) -> tuple[CID, int, str]:
+        assert self._node is not None
+        car = self._node[2]
+        # The node's time for a CAR is bounded by the file's size: unknown, blocks instead.
+        if car is not None and attempt.size is not None:
+            try:
+                return self._node_car(attempt, car)
+            except _Failed as e:
+                if e.kind == "not-found":
+                    raise  # the node lacks the file or failed: the gateways are next
+                attempt.restart()  # a CAR the walk could not use: its blocks one by one
         return self._write_file_dag(attempt, self._node_block)
+
+    def _node_car(self, attempt: _Attempt, car: _CarOpener) -> tuple[CID, int, str]:
+        from wheelset.httpbody import TooLong
+
+        try:
+            with car(attempt.cid, attempt.size) as stream:
+                _, sections = iter_car(stream)
+                got = self._write_file_dag(attempt, _next_of(sections, self._node_block))
+                # Read to its end: the connection is then reused, and nothing else is in it.
+                if next(sections, None) is not None:
+                    raise _Failed("invalid", "the CAR holds blocks that are not part of the file")
+                return got
+        except FetchCancelled:
+            raise
+        except InvalidCAR as e:
+            raise _Failed("invalid", f"bad CAR for {attempt.cid}: {e}") from e
+        except TooLong:
+            raise _Failed("oversized", f"CAR of {attempt.cid} longer than allowed") from None
+        except WheelsetError as e:
+            raise _Failed("not-found", e.one_line()) from e
 
     def _get(
         self, url: str, max_body: int, accept: str | None = None
@@ -532,15 +570,24 @@ class _Attempt:
         self.out.truncate()
 
 
-def _next_of(sections: Iterator[tuple[CID, bytes]]) -> Callable[[CID], bytes]:
-    """Take blocks from a depth-first CAR stream: each must be the one the walk wants next."""
+def _next_of(
+    sections: Iterator[tuple[CID, bytes]], again: Callable[[CID], bytes] | None = None
+) -> Callable[[CID], bytes]:
+    """Take blocks from a depth-first CAR stream: each must be the one the walk wants next.
+    With ``again``, a CAR that holds a repeated block once (``ipfs dag export`` writes each
+    block once) is read too: a block the stream already gave is asked of ``again``."""
+    seen: set[bytes] = set()
 
     def block_of(cid: CID) -> bytes:
+        if again is not None and cid.multihash in seen:
+            return again(cid)
         got = next(sections, None)
         if got is None:
             raise _Failed("truncated", f"the CAR ends before block {cid}")
         if got[0].multihash != cid.multihash or got[0].codec != cid.codec:
             raise _Failed("invalid", f"the CAR has block {got[0]} where {cid} belongs")
+        if again is not None:
+            seen.add(cid.multihash)
         return got[1]
 
     return block_of

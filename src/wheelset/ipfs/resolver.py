@@ -21,12 +21,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import io
 import mmap
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from wheelset.errors import InvalidVarint, NoSuchPath, PathError
 from wheelset.fsutil import atomic_write_bytes
@@ -72,6 +73,7 @@ _MURMUR3_X64_64 = 0x22
 _PARALLEL_BLOCKS = 8  # blocks asked of a gateway or node at once
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
 FILE_BLOCK_TIMEOUT = 1.0  # seconds a node may take to give a block of a file (NodeBlocks)
+_CHUNK_SIZE = 262_144  # bytes of file data per leaf block (Kubo's default chunker)
 
 
 class SourceFailure(Exception):
@@ -168,12 +170,10 @@ class NodeBlocks:
         self._rpc: KuboRpc | None = None
 
     def block(self, cid: CID) -> bytes:
-        from wheelset.ipfs.rpc import KuboRpc, RpcError
+        from wheelset.ipfs.rpc import RpcError
 
-        if self._rpc is None:
-            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
         try:
-            return self._rpc.block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
+            return self._client().block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
         except RpcError as e:
             raise SourceFailure("not-found", e.one_line()) from e
 
@@ -181,6 +181,38 @@ class NodeBlocks:
         self, start: CID, names: Sequence[str], max_size: int
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "node blocks are read one by one")
+
+    def _client(self) -> KuboRpc:
+        from wheelset.ipfs.rpc import KuboRpc
+
+        if self._rpc is None:
+            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
+        return self._rpc
+
+    @contextlib.contextmanager
+    def file_car(self, cid: CID, size: int) -> Iterator[BinaryIO]:
+        """The node's CAR of the file ``cid`` of ``size`` bytes in one request
+        (`dag/export`, asked offline as file_block() asks), as a stream for a GatewayFetcher
+        (``use_node``) to walk and verify block by block: one request per file instead of
+        one per block. The node has FILE_BLOCK_TIMEOUT per block of the file: a node that
+        lacks one ends the CAR there instead of searching the network for it.
+
+        Raises:
+            FetchError: the node refused or failed, before or while the CAR streams.
+        """
+        from wheelset.httpbody import ChunkReader
+        from wheelset.ipfs.gateway import MAX_FILE_BODY
+        from wheelset.ipfs.rpc import RpcError
+
+        timeout = min(self._timeout, FILE_BLOCK_TIMEOUT * (2 + size // _CHUNK_SIZE))
+        try:
+            # No size bound here: the walk counts the file's blocks and bytes as it reads.
+            with self._client().dag_export(
+                cid, max_size=MAX_FILE_BODY, timeout=timeout, offline=True
+            ) as chunks:
+                yield io.BufferedReader(ChunkReader(chunks), 1 << 16)
+        except RpcError as e:
+            raise FetchError(e.one_line()) from e
 
     def file_block(self, cid: CID) -> bytes:
         """block(), for a GatewayFetcher reading files from this node (``use_node``): from
@@ -191,13 +223,13 @@ class NodeBlocks:
         Raises:
             FetchError: the node did not give it.
         """
-        from wheelset.ipfs.rpc import KuboRpc, RpcError
+        from wheelset.ipfs.rpc import RpcError
 
-        if self._rpc is None:
-            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT)
         try:
-            return self._rpc.block_get(cid, timeout=timeout, max_size=MAX_BLOCK_SIZE, offline=True)
+            return self._client().block_get(
+                cid, timeout=timeout, max_size=MAX_BLOCK_SIZE, offline=True
+            )
         except RpcError as e:
             raise FetchError(e.one_line()) from e
 

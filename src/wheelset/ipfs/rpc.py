@@ -8,6 +8,7 @@ client is injected. Knows nothing about wheels. Entry points: KuboRpc, RpcError.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import BinaryIO
 import httpx
 
 from wheelset.errors import RpcError
-from wheelset.httpbody import MIN_RATE_EXTENSION
+from wheelset.httpbody import MAX_BODY_EXTENSION, MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import PBLink
 
@@ -238,6 +239,40 @@ class KuboRpc:
         if len(data) > max_size:
             raise RpcError(f"block/get {cid}: the node sent {len(data)} bytes")
         return data
+
+    @contextlib.contextmanager
+    def dag_export(
+        self, cid: CID, *, max_size: int, timeout: float | None = None, offline: bool = False
+    ) -> Iterator[Iterator[bytes]]:
+        """The CARv1 of the whole DAG below ``cid`` as the node streams it, in chunks
+        (unverified: the caller checks every block); at most ``max_size`` bytes are read,
+        within ``timeout`` seconds (the node ends the CAR then). ``offline`` as in
+        block_get().
+
+        Raises:
+            RpcError: the node refused or could not be reached, also while the body streams.
+        """
+        timeout = timeout or self.timeout
+        params = {"arg": str(cid), "timeout": _seconds(timeout)}
+        if offline:
+            params["offline"] = "true"
+        url = f"{self.api_url}/api/v0/dag/export"
+        try:
+            with self._http.stream(
+                "POST",
+                url,
+                params=params,
+                timeout=timeout + 10,
+                extensions={MIN_RATE_EXTENSION: 0, MAX_BODY_EXTENSION: max_size},
+            ) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise RpcError(f"dag/export: {_error_message(response, self.api_url)}")
+                yield response.iter_bytes(1 << 16)
+        except httpx.TimeoutException as e:
+            raise RpcError(f"dag/export: the node at {self.api_url} did not answer in time") from e
+        except httpx.HTTPError as e:
+            raise RpcError(f"dag/export from the IPFS node at {self.api_url}: {e}") from e
 
     def _cid(self, text: object, command: str) -> CID:
         try:
