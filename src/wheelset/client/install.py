@@ -271,7 +271,9 @@ class WheelFetch:
         self._cache = cache
         self._fetcher = fetcher
         self._unpacked = UnpackedCache(cache.directory)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, workers), initializer=journal.signals_to_main_thread
+        )
         self._cancel = threading.Event()
         self._futures: dict[CID, Future[UnpackedWheel]] = {}
         self._started: list[Declaration] = []
