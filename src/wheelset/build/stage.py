@@ -1587,7 +1587,7 @@ class _Entered:
                 continue
             if not project.cid:
                 continue
-            name = project.rel[3:]
+            name = project.name
             b = self.bucket(name)
             record = b.projects.get(name)
             if record is None:
@@ -1711,7 +1711,7 @@ def _assemble(
     if linked and placing:  # the projects inside the subtrees copied whole
         placed = layout.placed
         for project in built:
-            holder = linked.get(_bucket_of(project.rel[3:]))
+            holder = linked.get(_bucket_of(project.name))
             if holder is not None:
                 start = placed[holder.link[1]][0] - holder.where[1]
                 placed[project.cid] = (start + project.where[1], project.where[2], project.blocks)
