@@ -9,8 +9,9 @@ Entry points: DEFAULT_FAMILIES, run_checks().
 from __future__ import annotations
 
 import functools
+import pickle
+from collections.abc import Callable, Set
 from collections.abc import Collection as Families
-from collections.abc import Set
 from pathlib import PurePosixPath
 
 from wheelset.check.closure import ClosureCheck
@@ -22,19 +23,19 @@ from wheelset.check.uniqueness import check_uniqueness
 from wheelset.gcpause import cycle_collection_paused
 from wheelset.model.collection import Collection
 from wheelset.model.findings import FAMILIES, Finding, Severity, family_of
-from wheelset.workers import can_fork, run_in_child, usable_cores
+from wheelset.workers import can_fork, share_parts, usable_cores
 
 __all__ = ["DEFAULT_FAMILIES", "FAMILIES", "PER_PROJECT", "cap_per_project", "run_checks"]
 
 DEFAULT_FAMILIES = ("layout", "schema", "uniqueness", "closure", "trust")
 PER_PROJECT = 20  # findings of one code shown per project directory
-# From this many declarations on, the name check and part of the closure check run in
-# another process.
+# From this many declarations on, the checks are shared with another process.
 _BESIDE = 5000
-# The closure check's share in that process beside the name check: what balances the two
-# processes' work (measured at 100,000 declarations: names 2.5 s, closure 3.5 s, layout
-# and uniqueness 1.7 s of CPU).
-_CLOSURE_BESIDE_NAMES = 0.35
+# The closure check's slices: small enough that neither process waits long for the other
+# at the end (a slice of 5,000 declarations takes about a quarter of a second), few
+# enough that each slice's own caches (marker results) cost nothing.
+_SLICE = 5000
+_MAX_SLICES = 200
 
 
 def run_checks(
@@ -54,8 +55,8 @@ def run_checks(
     ``fetcher``. ``names_paths`` limits which projects the confusable-name rule reports:
     those with a declaration among these paths (new or renamed projects, in CI), each
     still compared with every name; None: every project (a full sweep). ``workers``: with
-    2 or more, the name check and a share of the closure check run in another process
-    beside the others (None: so for a large collection when there are cores for it).
+    2 or more, the in-memory checks are shared with ``workers`` - 1 forked processes
+    (None: one per core for a large collection).
 
     Raises:
         ValueError: an unknown family, or integrity without a fetcher.
@@ -70,34 +71,21 @@ def run_checks(
         closure = None
         if "closure" in families:
             closure = ClosureCheck(collection.declarations, collection.platforms)
+        tasks = _tasks(collection, families, names_paths, closure)
         if workers is None:
             workers = usable_cores() if len(collection.declarations) >= _BESIDE else 1
-        beside = "trust" in families or closure is not None
-        fork = workers > 1 and can_fork() and beside
-        # Another process takes the name check (a second per 50,000 names) and a share of
-        # the closure check while this one runs the others and the rest of the closure.
-        # (The layout check stays here: a forked child pays for every page it writes, and
-        # in one it cost more than it saved.)
-        share = (_CLOSURE_BESIDE_NAMES if "trust" in families else 0.5) if fork else 0.0
-        their_part = functools.partial(
-            _beside, collection, names_paths, "trust" in families, closure, share
-        )
-        their_findings = run_in_child(their_part) if fork else their_part
-        if "layout" in families:
-            findings += (f for f in collection.findings if family_of(f.code) == "layout")
-            findings += check_layout(
-                collection.files, {d.path: d.name for d in collection.declarations}
+        if workers > 1 and can_fork() and len(tasks) > 1:
+            parts = share_parts(
+                len(tasks),
+                lambda i: tasks[i](),
+                lambda i: pickle.dumps(tasks[i](), pickle.HIGHEST_PROTOCOL),
+                pickle.loads,
+                workers - 1,
             )
-        if "schema" in families:
-            findings += check_schema(collection.findings)
-        if "uniqueness" in families:
-            findings += check_uniqueness(collection.declarations)
-        if closure is not None:
-            findings += closure.findings(share, 1.0)
-        if "trust" in families:
-            findings += (f for f in collection.findings if family_of(f.code) == "trust")
-            findings += check_licenses(collection.declarations, collection.policy)
-        findings += their_findings()
+        else:
+            parts = [task() for task in tasks]
+        for part in parts:
+            findings += part
     if "integrity" in families:
         if fetcher is None:
             raise ValueError("the integrity check needs a fetcher")
@@ -110,18 +98,49 @@ def run_checks(
     return cap_per_project(sorted(set(findings), key=Finding.sort_key))
 
 
-def _beside(
+def _tasks(
     collection: Collection,
+    families: Families[str],
     names_paths: Set[PurePosixPath] | None,
-    names: bool,
     closure: ClosureCheck | None,
-    share: float,
-) -> list[Finding]:
-    """The name check (when ``names``) and the first ``share`` of the closure check."""
-    found = _names(collection, names_paths) if names else []
-    if closure is not None and share:
-        found += closure.findings(0.0, share)
-    return found
+) -> list[Callable[[], list[Finding]]]:
+    """The in-memory checks as independent tasks, in the order share_parts() hands them
+    out: this process takes them from the first, another from the last. First the checks
+    that touch every declaration (a forked process pays for each page it writes, and
+    there they cost more than they saved), last the name check (the largest task, taken
+    first by the other process), between them the closure check in small slices, so that
+    both processes end together whatever the other tasks cost."""
+
+    def here() -> list[Finding]:
+        found: list[Finding] = []
+        if "layout" in families:
+            found += (f for f in collection.findings if family_of(f.code) == "layout")
+            found += check_layout(
+                collection.files, {d.path: d.name for d in collection.declarations}
+            )
+        if "schema" in families:
+            found += check_schema(collection.findings)
+        if "uniqueness" in families:
+            found += check_uniqueness(collection.declarations)
+        if "trust" in families:
+            found += (f for f in collection.findings if family_of(f.code) == "trust")
+            found += check_licenses(collection.declarations, collection.policy)
+        return found
+
+    tasks = [here]
+    if closure is not None:
+        count = _closure_slices(len(collection.declarations))
+        tasks += (
+            functools.partial(closure.findings, i / count, (i + 1) / count) for i in range(count)
+        )
+    if "trust" in families:
+        tasks.append(functools.partial(_names, collection, names_paths))
+    return tasks
+
+
+def _closure_slices(declarations: int) -> int:
+    """Into how many slices the closure check is cut: about _SLICE declarations each."""
+    return max(1, min(_MAX_SLICES, declarations // _SLICE))
 
 
 def _names(collection: Collection, names_paths: Set[PurePosixPath] | None) -> list[Finding]:
