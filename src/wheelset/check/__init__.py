@@ -116,7 +116,7 @@ def _tasks(
         if "layout" in families:
             found += (f for f in collection.findings if family_of(f.code) == "layout")
             found += check_layout(
-                collection.files, {d.path: d.name for d in collection.declarations}
+                collection.files, {str(d.path): d.name for d in collection.declarations}
             )
         if "schema" in families:
             found += check_schema(collection.findings)

@@ -19,22 +19,24 @@ __all__ = ["check_layout"]
 
 
 def check_layout(
-    files: Iterable[PurePosixPath], names: Mapping[PurePosixPath, str] | None = None
+    files: Iterable[PurePosixPath], names: Mapping[str, str] | None = None
 ) -> Iterator[Finding]:
     """Findings LAYOUT, PREFIX, PROJECT and STRAY for the collection's files.
 
-    ``names`` maps the paths of loaded declarations (each ending in .toml) to their
-    canonical project name, to avoid parsing those file names again.
+    ``names`` maps the paths (as text) of loaded declarations (each ending in .toml) to
+    their canonical project name, to avoid parsing those file names again.
     """
     known = names or {}
     prefixes: dict[str, str] = {}
     for path in files:
-        name = known.get(path)
+        # A path's text is kept once made (the loader made it), unlike its hash.
+        text = str(path)
+        name = known.get(text)
         # A loaded declaration's path ends in .toml (its loading checked that).
         if name is None and path.suffix != ".toml":
             yield Finding(path, "STRAY", "not a declaration (only .toml files belong here)")
             continue
-        parts = path.parts
+        parts = text.split("/")  # relative and normalised: its parts
         if len(parts) != 3:
             yield Finding(path, "LAYOUT", "declarations live at <prefix>/<project>/<wheel>.toml")
             continue
