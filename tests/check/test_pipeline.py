@@ -246,3 +246,30 @@ def test_an_extra_full_of_tools_is_one_finding_per_requirement_with_its_fixes(so
         "`wheelset declare 'lib==2.1' --replace`"
     )
     assert len(cython.platforms) == 8
+
+
+def test_checks_shared_with_another_process_find_what_one_process_finds(
+    sound: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks handed out as tasks (the closure check in slices) between this process
+    and a forked one give exactly the one-process findings, whichever process runs what."""
+    import wheelset.check
+
+    for i in range(40):  # faults of every in-memory family, in many closure slices
+        write_decl(
+            sound,
+            f"p{i}-1.{i}-py3-none-any.whl",
+            extras=["x"],
+            dependencies=[f"p{i + 1}>=1.{i + 2}", f'nope{i % 3}; extra == "x"', "lib[gui]"],
+        )
+    write_decl(sound, "p3-0.9-py3-none-any.whl")
+    write_decl(sound, "reqeusts-1.0-py3-none-any.whl")
+    write_decl(sound, "tomli-2.0.1-py3-none-any.whl", path="26/tomli/tomli-2.0.1-py3-none-any.toml")
+    collection = load_collection(sound)
+    monkeypatch.setattr(wheelset.check, "_SLICE", 3)
+    alone = run_checks(collection, workers=1)
+    shared = run_checks(collection, workers=2)
+    assert shared == alone
+    codes = {f.code for f in alone}
+    assert codes >= {"PREFIX", "VERSIONS", "MISSING", "UNSATISFIED", "EXTRA", "NAME-CONFUSABLE"}
+    assert len(alone) > 100

@@ -11,7 +11,7 @@ import pytest
 from tests.support.decls import write_decl, write_platforms
 from wheelset.model.collection import (
     CollectionError,
-    _holds_projects,
+    _projects,
     _workers,
     changed_paths,
     load_collection,
@@ -161,9 +161,10 @@ def test_a_numbered_family_is_large_enough_for_workers(tmp_path: Path) -> None:
     parts = sorted(os.listdir(tmp_path))
     assert 1 < len(parts) < 128  # the old rule (128 prefixes) read it in one process
     root = str(tmp_path)
+    sizes = _projects(root, parts)
     if os.stat(tmp_path / parts[0]).st_nlink > 1:  # the file system counts subdirectories
-        assert _holds_projects(root, parts, 128)
-        assert not _holds_projects(root, parts, 301)
-        assert _workers(None, root, parts) == (usable_cores() - 1 if can_fork() else 0)
-    assert _workers(2, root, parts) == (1 if can_fork() else 0)  # asked for: always given
-    assert _workers(1, root, parts) == 0
+        assert sum(sizes) == 300
+        assert sizes == [len(os.listdir(tmp_path / part)) for part in parts]
+        assert _workers(None, parts, sizes) == (usable_cores() - 1 if can_fork() else 0)
+    assert _workers(2, parts, sizes) == (1 if can_fork() else 0)  # asked for: always given
+    assert _workers(1, parts, sizes) == 0

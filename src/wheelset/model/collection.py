@@ -210,23 +210,33 @@ def _rebuilt(data: bytes) -> list[_Entry]:
     ]
 
 
-def _read_shared(root: str, parts: list[str], workers: int) -> list[list[_Entry]]:
-    """Every part read, in order: this process takes parts from the front, ``workers``
-    processes from the back, until they meet. Rebuilding objects from a worker's records
-    costs a fraction of reading the files, and this process would otherwise wait."""
-    return share_parts(
-        len(parts),
-        lambda i: _read_here(root, parts[i]),
-        lambda i: _read_part(root, parts[i]),
+def _read_shared(root: str, parts: list[str], sizes: list[int], workers: int) -> list[list[_Entry]]:
+    """Every part read, returned in order: this process takes parts from the front of a
+    hand-out order, ``workers`` processes from its back, until they meet. Rebuilding
+    objects from a worker's records costs a fraction of reading the files, and this
+    process would otherwise wait. The order puts the largest parts at both ends and the
+    smallest in the middle, where the processes meet: a numbered family fills a few dozen
+    prefix directories, the largest (thousands of projects each) in the middle of the
+    sorted order, and one process would read the last of them while the other waits."""
+    ranked = sorted(range(len(parts)), key=lambda i: -sizes[i])
+    order = ranked[0::2] + ranked[1::2][::-1]
+    read = share_parts(
+        len(order),
+        lambda i: _read_here(root, parts[order[i]]),
+        lambda i: _read_part(root, parts[order[i]]),
         _rebuilt,
         workers,
     )
+    entries: list[list[_Entry]] = [[] for _ in parts]
+    for part, part_entries in zip(order, read, strict=True):
+        entries[part] = part_entries
+    return entries
 
 
-def _workers(wanted: int | None, root: str, parts: list[str]) -> int:
+def _workers(wanted: int | None, parts: list[str], sizes: list[int]) -> int:
     """How many processes besides this one read the tree (0: this one alone)."""
     if wanted is None:
-        large = len(parts) > 1 and _holds_projects(root, parts, _PARALLEL_PROJECTS)
+        large = len(parts) > 1 and sum(sizes) >= _PARALLEL_PROJECTS
         wanted = usable_cores() if large else 1
     return wanted - 1 if wanted > 1 and can_fork() else 0
 
@@ -235,22 +245,20 @@ def _workers(wanted: int | None, root: str, parts: list[str]) -> int:
 _PARALLEL_PROJECTS = 128
 
 
-def _holds_projects(root: str, parts: list[str], count: int) -> bool:
-    """Whether the top-level (prefix) directories hold at least ``count`` project
-    directories. Counting the prefixes is not enough: a family of numbered names shares a
-    few dozen of them however large it is. A directory's link count is 2 plus its
-    subdirectories on most file systems (one stat per prefix, no listing); where it is not
-    (btrfs says 1), a prefix counts as one project."""
-    total = 0
+def _projects(root: str, parts: list[str]) -> list[int]:
+    """About how many project directories each top-level (prefix) directory holds.
+    Counting the prefixes is not enough: a family of numbered names shares a few dozen of
+    them however large it is. A directory's link count is 2 plus its subdirectories on
+    most file systems (one stat per prefix, no listing); where it is not (btrfs says 1),
+    a prefix counts as one project."""
+    sizes = []
     for top in parts:
         try:
             links = os.stat(os.path.join(root, top), follow_symlinks=False).st_nlink
         except OSError:
-            continue
-        total += max(links - 2, 1)
-        if total >= count:
-            return True
-    return False
+            links = 0
+        sizes.append(max(links - 2, 1))
+    return sizes
 
 
 def _read(path: str) -> bytes | tuple[str, str]:
@@ -333,9 +341,10 @@ def _load(directory: Path, wanted: int | None) -> Collection:
             findings.extend(Finding(path, code, message) for code, message in problems)
 
     add(_read_entries(root, top_toml, compact=False))
-    workers = _workers(wanted, root, parts)
+    sizes = _projects(root, parts)
+    workers = _workers(wanted, parts, sizes)
     if workers:
-        for entries in _read_shared(root, parts, workers):
+        for entries in _read_shared(root, parts, sizes, workers):
             add(entries)
     else:
         for top in parts:
