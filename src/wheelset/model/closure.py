@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -69,9 +70,10 @@ class Unsatisfied:
     extra: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Dependency:
-    """One dependency of a declaration, analysed once for every platform."""
+class Dependency(NamedTuple):
+    """One dependency of a declaration, analysed once for every platform. (Immutable and
+    made in C: a collection has about two distinct dependency texts per declaration, and
+    a frozen dataclass took most of the time of analysing one.)"""
 
     requirement: Requirement
     text: str  # as written in the declaration
