@@ -165,9 +165,12 @@ def _compare(
     # Names of one family collide only through separators: their separator-free forms.
     for members in groups.values():
         if len(members) > 1:
+            forms = [canonical[i].replace("-", "") for i in members]
+            if len(set(forms)) == len(forms):
+                continue  # the common case: a numbered family's names sharing a key
             plain: dict[str, list[int]] = {}
-            for i in members:
-                plain.setdefault(canonical[i].replace("-", ""), []).append(i)
+            for i, form in zip(members, forms, strict=True):
+                plain.setdefault(form, []).append(i)
             for same in plain.values():
                 for x in same:
                     for y in same:
