@@ -142,10 +142,12 @@ def _per_project(collection: Path, count: int) -> None:
             str(collection), stage._Old(None, None), stage._list_prefixes(collection), 1
         )
         todo = sorted(changes.todo, key=stage._bucket_order)
-        stashed = stage._run(job, todo, 1, stage._read_chunk, key=stage._rel_bucket)
-        scanned = {rel: deps for _, read in stashed for rel, deps in read}
-        job.dependents = stage._dependents(stage._Old(None, None), changes, scanned)[0]
-        job.bucketed, job.reserved = stage._buckets_to_link(settings, scanned)
+        gathered = stage._FreshDependents()  # as a fresh build gathers them
+        stashed = stage._run(
+            job, todo, 1, stage._read_chunk, key=stage._rel_bucket, each=gathered.add
+        )
+        job.dependents = gathered.result()[0]
+        job.bucketed, job.reserved = stage._buckets_to_link(settings, gathered)
         places, counted = [], 0
         for place, read in stashed:
             if counted >= count:

@@ -73,13 +73,14 @@ from wheelset.build.layout import (
     is_build_dir,
     read_build_root,
 )
-from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.manifest import MetadataFile
 from wheelset.build.pages import (
     dependency_names,
     project_page_end,
     root_page_frame,
     root_row,
     summary_of,
+    wheel_name,
 )
 from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, PROJECT_FILE, dump_json
 from wheelset.build.state import (
@@ -95,7 +96,7 @@ from wheelset.build.state import (
     stats_items,
 )
 from wheelset.build.sweep import sweep
-from wheelset.build.tree import METADATA_SUFFIX, BuildError, project_parts, root_files
+from wheelset.build.tree import METADATA_SUFFIX, BuildError, root_files, wheel_parts
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.gcpause import cycle_collection_paused, keep_until_exit
@@ -523,7 +524,6 @@ def _finish_projects(place: _Place) -> list[_Project]:
     spool = job.file("spool") if job.car else None
     built = []
     segments: list[bytes] = []  # bucketed: the built projects' CAR sections, in order
-    from_record = Declaration.from_record
     for record in records:
         if len(record) == 2:
             built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
@@ -531,20 +531,24 @@ def _finish_projects(place: _Place) -> list[_Project]:
         rel, stats, key, decls, metadata, deps = record
         name = rel.split("/", 1)[1]
         held = _Held()
-        entries = []
         files: dict[str, bytes] = {}
         summary = ""
-        for decl in map(from_record, decls):
-            meta = None
-            data = metadata.get(decl.filename)
-            if data is not None:
-                imported = import_bytes(data, store=held)
-                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
-                files[decl.filename + METADATA_SUFFIX] = data
-                summary = summary or summary_of(data)  # the first wheel's that has one
-            entries.append(WheelEntry(decl, meta))
-        page, row, project_file, links = project_parts(
-            name, entries, platforms=job.platforms, summary=summary
+        if metadata:
+            wheels = []
+            for decl in decls:
+                meta = None
+                filename = wheel_name(decl)[0]
+                data = metadata.get(filename)
+                if data is not None:
+                    imported = import_bytes(data, store=held)
+                    meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
+                    files[filename + METADATA_SUFFIX] = data
+                    summary = summary or summary_of(data)  # the first wheel's that has one
+                wheels.append((decl, meta))
+        else:  # the pages are made from the records (sorted by file name), not declarations
+            wheels = [(decl, None) for decl in decls]
+        page, row, project_file, links = wheel_parts(
+            name, wheels, platforms=job.platforms, summary=summary
         )
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
