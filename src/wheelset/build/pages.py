@@ -282,7 +282,8 @@ def project_row(
     summary: str = "",
 ) -> ProjectRow:
     """The root page's row of a project."""
-    return _facts(project, wheels_of(map(WheelEntry, decls)), _table(platforms), summary)[3]
+    wheels = wheels_of(map(WheelEntry, decls))
+    return _facts(project, wheels, _names(wheels), _table(platforms), summary)[3]
 
 
 def wheels_of(entries: Iterable[WheelEntry]) -> list[Wheel]:
@@ -291,12 +292,19 @@ def wheels_of(entries: Iterable[WheelEntry]) -> list[Wheel]:
     return [(e.declaration.to_record(), e.metadata) for e in ordered]
 
 
+def _names(wheels: Sequence[Wheel]) -> list[tuple[str, str, str]]:
+    return [wheel_name(w[0]) for w in wheels]
+
+
 def _facts(
-    project: str, wheels: Sequence[Wheel], table: _Table, summary: str
-) -> tuple[list[tuple[str, str, str]], tuple, str, ProjectRow]:
-    """Of wheels sorted by file name: their wheel_name(), the groups of the page, the
-    platforms they cover in words, and the project's row."""
-    names = [wheel_name(w[0]) for w in wheels]
+    project: str,
+    wheels: Sequence[Wheel],
+    names: Sequence[tuple[str, str, str]],
+    table: _Table,
+    summary: str,
+) -> tuple[tuple, str, ProjectRow]:
+    """Of wheels sorted by file name (``names``: their wheel_name()): the groups of the
+    page, the platforms they cover in words, and the project's row."""
     _ids, groups, covered = _layout(wheels, names, table)
     if len(wheels) == 1:
         row = ProjectRow(
@@ -311,7 +319,7 @@ def _facts(
             len(wheels),
             covered,
         )
-    return names, groups, covered, row
+    return groups, covered, row
 
 
 def _clip(text: str, limit: int) -> str:
@@ -459,17 +467,23 @@ def project_page(
     platforms: Sequence[Platform] = (),
     summary: str = "",
     locations: Sequence[str] | None = None,
+    names: Sequence[tuple[str, str, str]] | None = None,
 ) -> tuple[bytes, ProjectRow]:
     """The page of a project's ``wheels`` (sorted by file name) but its list of
     dependents, which project_page_end() gives (a build knows every project's dependents
     only once it has read them all); and the project's row on the root page.
-    ``locations``: each wheel's link target (by default its file name)."""
-    names, groups, covered, row = _facts(project, wheels, _table(platforms), summary)
+    ``locations``: each wheel's link target (by default its file name); ``names``: the
+    wheels' wheel_name(), when the caller has them."""
+    if names is None:
+        names = _names(wheels)
+    groups, covered, row = _facts(project, wheels, names, _table(platforms), summary)
     if len(wheels) == 1:  # most projects
         record = wheels[0][0]
         python = record[7]
         pythons = "any" if python is None else _escape_shared(python)
-        requirements = sorted(set(record[6]), key=_by_name)
+        requirements = record[6]
+        if len(requirements) > 1:
+            requirements = sorted(set(requirements), key=_by_name)
         total = human_size(record[9] or 0)
     else:
         texts = {w[0][7] for w in wheels if w[0][7] is not None}

@@ -91,44 +91,40 @@ def _strings(values: Sequence[str], pad: str) -> str:
 def _file_entry(record: DeclarationRecord, meta: MetadataFile | None, filename: str) -> str:
     """One file entry at the indentation of ``files`` items, keys sorted; the same text
     _dump() gives of the entry's document (``wheelset``: the declaration's to_toml() and
-    its path, and its METADATA file), spelt out field by field in key order from the
-    declaration's record, because a build writes hundreds of thousands of them."""
+    its path, and its METADATA file), spelt out in key order from the declaration's
+    record in one template, the optional fields as lines or nothing, because a build
+    writes hundreds of thousands of them."""
     rel, _, _, source, cid, extras, dependencies, python, sha256, size, license_ = record
-    filename = encode_basestring(filename)
-    python_text = None if python is None else encode_basestring(python)
-    fields = [
-        f'    "content-id": "{cid_text(cid)}",\n'
-        f'    "dependencies": {_strings(dependencies, "    ")},\n'
-        f'    "extras": {_strings(extras, "    ")},\n'
-    ]
-    if license_ is not None:
-        fields.append(f'    "license": {encode_basestring(license_)},\n')
+    name = encode_basestring(filename)
+    core = metadata = python_line = python_field = licence = ""
     if meta is not None:
-        fields.append(
+        core = f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},\n'
+        metadata = (
             f'    "metadata": {{\n     "content-id": "{meta.content_id}",\n'
             f'     "sha256": {encode_basestring(meta.sha256)},\n     "size": {meta.size}\n    }},\n'
         )
-    fields.append(f'    "path": {encode_basestring(rel)},\n')
-    if python_text is not None:
-        fields.append(f'    "requires-python": {python_text},\n')
-    if sha256 is not None:
-        fields.append(f'    "sha256": {encode_basestring(sha256)},\n')
-    if size is not None:
-        fields.append(f'    "size": {size},\n')
-    fields.append(f'    "source": {encode_basestring(source)}\n   }}\n  }}')
-    lines = ["  {\n"]
-    if meta is not None:
-        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},\n')
-    lines.append(f'   "filename": {filename},\n')
-    if sha256 is not None:
-        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(sha256)}\n   }},\n')
+    if python is not None:
+        python_text = encode_basestring(python)
+        python_line = f'   "requires-python": {python_text},\n'
+        python_field = f'    "requires-python": {python_text},\n'
+    if sha256 is None:
+        hashes, sha256_field = "{}", ""
     else:
-        lines.append('   "hashes": {},\n')
-    if python_text is not None:
-        lines.append(f'   "requires-python": {python_text},\n')
-    size_text = "null" if size is None else size
-    lines.append(f'   "size": {size_text},\n   "url": {filename},\n   "wheelset": {{\n')
-    return "".join(lines + fields)
+        sha256_text = encode_basestring(sha256)
+        hashes = f'{{\n    "sha256": {sha256_text}\n   }}'
+        sha256_field = f'    "sha256": {sha256_text},\n'
+    if license_ is not None:
+        licence = f'    "license": {encode_basestring(license_)},\n'
+    size_field = "" if size is None else f'    "size": {size},\n'
+    return (
+        f'  {{\n{core}   "filename": {name},\n   "hashes": {hashes},\n'
+        f'{python_line}   "size": {"null" if size is None else size},\n   "url": {name},\n'
+        f'   "wheelset": {{\n    "content-id": "{cid_text(cid)}",\n'
+        f'    "dependencies": {_strings(dependencies, "    ")},\n'
+        f'    "extras": {_strings(extras, "    ")},\n{licence}{metadata}'
+        f'    "path": {encode_basestring(rel)},\n{python_field}{sha256_field}{size_field}'
+        f'    "source": {encode_basestring(source)}\n   }}\n  }}'
+    )
 
 
 def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
@@ -136,9 +132,13 @@ def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     return project_file_of(project, wheels_of(entries))
 
 
-def project_file_of(project: str, wheels: Sequence[Wheel]) -> bytes:
-    """format_project_file() of wheels (pages.Wheel) sorted by file name."""
-    names = [wheel_name(w[0]) for w in wheels]
+def project_file_of(
+    project: str, wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]] | None = None
+) -> bytes:
+    """format_project_file() of wheels (pages.Wheel) sorted by file name; ``names``: their
+    wheel_name(), when the caller has them."""
+    if names is None:
+        names = [wheel_name(w[0]) for w in wheels]
     if len(wheels) == 1:  # most projects
         files = _file_entry(*wheels[0], names[0][0])
         versions = _strings((shown_version(names[0][1]),), " ")

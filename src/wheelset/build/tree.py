@@ -87,15 +87,17 @@ class BuiltProject:
     row: ProjectRow
 
 
-def _linked(wheels: Sequence[Wheel]) -> Iterator[tuple[str, bytes, int, int]]:
-    """Each wheel's link, and its METADATA file's: (file name, binary CID, Tsize, length).
+def _linked(
+    wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]]
+) -> Iterator[tuple[str, bytes, int, int]]:
+    """Each wheel's link, and its METADATA file's: (file name, binary CID, Tsize, length);
+    ``names``: the wheels' wheel_name().
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    names: set[str] = set()
-    for record, meta in wheels:
-        filename = wheel_name(record)[0]
+    seen: set[str] = set()
+    for (record, meta), (filename, _, _) in zip(wheels, names, strict=True):
         size = record[9]
         if size is None:
             raise BuildError(
@@ -103,10 +105,10 @@ def _linked(wheels: Sequence[Wheel]) -> Iterator[tuple[str, bytes, int, int]]:
                 path=PurePosixPath(record[0]),
                 code="BUILD",
             )
-        if filename in names:
+        if filename in seen:
             path = PurePosixPath(record[0])
             raise BuildError(f"wheel {filename} declared twice", path=path, code="BUILD")
-        names.add(filename)
+        seen.add(filename)
         yield filename, cid_bytes(record[4]), dag_size_of_file(size), size
         if meta is not None:
             name = filename + METADATA_SUFFIX
@@ -142,7 +144,7 @@ def build_project(
     wheels = wheels_of(entries)
     linked = {
         name: Imported(decode_cid_bytes(raw)[0], tsize, size)
-        for name, raw, tsize, size in _linked(wheels)
+        for name, raw, tsize, size in _linked(wheels, [wheel_name(w[0]) for w in wheels])
     }
     return BuiltProject(directory, generated, linked, row)
 
@@ -173,9 +175,10 @@ def wheel_parts(
 ) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
     """project_parts() of wheels (pages.Wheel: a build's second pass has records) sorted
     by file name."""
-    links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in _linked(wheels)]
-    page, row = project_page(project, wheels, platforms=platforms, summary=summary)
-    return page, row, project_file_of(project, wheels), links
+    names = [wheel_name(w[0]) for w in wheels]
+    links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in _linked(wheels, names)]
+    page, row = project_page(project, wheels, platforms=platforms, summary=summary, names=names)
+    return page, row, project_file_of(project, wheels, names), links
 
 
 def root_files(
