@@ -403,13 +403,17 @@ def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
 
 
 def _project_segment(
-    cid: bytes, links: Sequence[tuple[bytes, bytes, int]], held: Mapping[bytes, bytes], files: int
+    cid: bytes,
+    links: Sequence[tuple[bytes, bytes, int]],
+    held: Mapping[bytes, bytes],
+    files: int,
+    sharded: bool,
 ) -> tuple[bytes, int]:
     """_segment() of a project's directory ``cid`` whose ``links`` directory_node() linked
     and ``held`` holds its blocks: in one step when they are the directory and ``files``
-    distinct files of one block each, and the directory is not sharded (its links are then
-    in the order directory_node() sorted ``links`` into), as nearly all are."""
-    if len(held) != files + 1 or is_sharded(sum(len(n) + len(r) for n, r, _ in links)):
+    distinct files of one block each, and the directory is not ``sharded`` (its links are
+    then in the order directory_block() sorted ``links`` into), as nearly all are."""
+    if sharded or len(held) != files + 1:
         return _segment(cid, held)
     sections = [_section(cid, held[cid])]
     sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
@@ -522,6 +526,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
     finally:
         os.close(fd)
     spool = job.file("spool") if job.car else None
+    sha256 = hashlib.sha256
     built = []
     segments: list[bytes] = []  # bucketed: the built projects' CAR sections, in order
     for record in records:
@@ -556,22 +561,23 @@ def _finish_projects(place: _Place) -> list[_Project]:
             block = one_block(data)
             if block is None:
                 imported = import_bytes(data, store=held)
-                links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+                links.append((_ENCODED[filename], imported.cid.to_bytes(), imported.tsize))
             else:
-                raw = _V0_PREFIX + hashlib.sha256(block).digest()
+                raw = _V0_PREFIX + sha256(block).digest()
                 held.blocks[raw] = block
-                links.append((filename.encode(), raw, len(block)))
+                links.append((_ENCODED[filename], raw, len(block)))
         basic = directory_block(links)
         if basic is None:  # sharded
             cid, tsize = directory_node(links, store=held)
         else:
             block, tsize = basic
-            cid = _V0_PREFIX + hashlib.sha256(block).digest()
+            cid = _V0_PREFIX + sha256(block).digest()
             held.blocks[cid] = block
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _project_segment(cid, links, held.blocks, len(generated))
+            sharded = basic is None
+            segment, blocks = _project_segment(cid, links, held.blocks, len(generated), sharded)
             if job.bucketed:  # placed by _link_buckets
                 segments.append(segment)
             else:
@@ -605,6 +611,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
 
 
 _NO_ROW = ""
+_ENCODED = {INDEX_PAGE: INDEX_PAGE.encode(), PROJECT_FILE: PROJECT_FILE.encode()}
 _PROJECT_FIELDS = len(_Project._fields)
 
 
