@@ -529,14 +529,15 @@ def _entry_filename(entry: WheelEntry) -> str:
 
 def project_page_end(dependents: Sequence[str]) -> bytes:
     """The end of a project page (after project_page()): the projects depending on it."""
-    text = f"\n    <h2>Required by ({len(dependents)})</h2>"
-    if dependents:
-        items = "".join(map(_dependent_item, dependents))
-        text += f'\n    <ul class="c">{items}</ul>'
+    if not dependents:
+        return _NO_DEPENDENTS_END
+    items = "".join(map(_dependent_item, dependents))
+    text = f'\n    <h2>Required by ({len(dependents)})</h2>\n    <ul class="c">{items}</ul>'
     return (text + _PAGE_END).encode("utf-8")
 
 
 _PAGE_END = "\n  </body>\n</html>\n"
+_NO_DEPENDENTS_END = f"\n    <h2>Required by (0)</h2>{_PAGE_END}".encode()  # most projects'
 
 
 def _page_head(title: str, heading: str) -> str:
