@@ -165,7 +165,6 @@ def _per_project(collection: Path, count: int, whole_only: bool = False) -> floa
         for file in job.files.values():
             file.close()
         if whole_only:
-            print(f"{whole:.1f}")
             return whole
         from wheelset.build.pages import project_page_end, root_row
         from wheelset.build.rootfiles import INDEX_PAGE, PROJECT_FILE
@@ -266,7 +265,9 @@ def main() -> int:
             if args.baseline is not None:
                 _per_project_against(args.baseline, collection, args.per_project)
             else:
-                _per_project(collection, args.per_project, args.whole_only)
+                whole = _per_project(collection, args.per_project, args.whole_only)
+                if args.whole_only:
+                    print(f"{whole:.1f}")  # for _per_project_against()
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     incremental = {int(s) for s in args.incremental_sizes.split(",") if s}
