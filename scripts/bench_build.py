@@ -19,12 +19,14 @@ Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
 CPU seconds (user + system, workers included) are printed beside wall times: on a shared
 machine they tell the work apart from the waiting.
 
-    python scripts/bench_build.py --per-project N [--collection DIR]
+    python scripts/bench_build.py --per-project N [--collection DIR] [--baseline SRC]
 
 instead times the second pass's work for one project in this process, on the first N
 projects (in bucket order) of DIR (by default a generated collection of 10,000): the
 whole of it (the stage's _finish_projects over chunks as the build hands them to a
-worker) and by part, µs per project, the best of three.
+worker) and by part, µs per project, the best of three. With --baseline (a source tree,
+e.g. `git worktree add /tmp/base main`), the whole is also timed with that tree's code,
+in a subprocess, in turns with this one's, and the ratio printed.
 """
 
 from __future__ import annotations
@@ -117,20 +119,14 @@ def _same_build(a: Path, b: Path) -> bool:
     return True
 
 
-def _per_project(collection: Path, count: int) -> None:
-    """µs per project of the second pass, whole and by part (see the docstring)."""
+def _per_project(collection: Path, count: int, whole_only: bool = False) -> float:
+    """µs per project of the second pass, whole and (but with ``whole_only``) by part,
+    printed; returns the whole's (see the docstring)."""
     import hashlib
     import marshal
 
     from wheelset.build import stage
-    from wheelset.build.manifest import WheelEntry
-    from wheelset.build.pages import project_page_end, root_row
-    from wheelset.build.rootfiles import INDEX_PAGE, PROJECT_FILE
-    from wheelset.build.tree import project_parts
     from wheelset.gcpause import cycle_collection_paused
-    from wheelset.ipfs.directory import directory_node
-    from wheelset.ipfs.importer import one_block
-    from wheelset.model.declarations import Declaration
 
     with (
         cycle_collection_paused(),  # as in a build
@@ -142,10 +138,12 @@ def _per_project(collection: Path, count: int) -> None:
             str(collection), stage._Old(None, None), stage._list_prefixes(collection), 1
         )
         todo = sorted(changes.todo, key=stage._bucket_order)
-        stashed = stage._run(job, todo, 1, stage._read_chunk, key=stage._rel_bucket)
-        scanned = {rel: deps for _, read in stashed for rel, deps in read}
-        job.dependents = stage._dependents(stage._Old(None, None), changes, scanned)[0]
-        job.bucketed, job.reserved = stage._buckets_to_link(settings, scanned)
+        gathered = stage._FreshDependents()  # as a fresh build gathers them
+        stashed = stage._run(
+            job, todo, 1, stage._read_chunk, key=stage._rel_bucket, each=gathered.add
+        )
+        job.dependents = gathered.result()[0]
+        job.bucketed, job.reserved = stage._buckets_to_link(settings, gathered)
         places, counted = [], 0
         for place, read in stashed:
             if counted >= count:
@@ -166,6 +164,14 @@ def _per_project(collection: Path, count: int) -> None:
         stage._job = None
         for file in job.files.values():
             file.close()
+        if whole_only:
+            return whole
+        from wheelset.build.pages import project_page_end, root_row
+        from wheelset.build.rootfiles import INDEX_PAGE, PROJECT_FILE
+        from wheelset.build.tree import wheel_parts
+        from wheelset.ipfs.directory import directory_node
+        from wheelset.ipfs.importer import one_block
+
         records = []
         for file, offset, length in places:
             with open(file, "rb") as f:
@@ -181,14 +187,9 @@ def _per_project(collection: Path, count: int) -> None:
             return best(each)
 
         parts = {
-            "declarations from records": run(
-                "decls", lambda i, r: [Declaration.from_record(d) for d in r[3]]
-            ),
-            "project page, row, index.json": run(
+            "page, row, index.json, links": run(
                 "parts",
-                lambda i, r: project_parts(
-                    r[0][3:], [WheelEntry(d) for d in made["decls"][i]], platforms=platforms
-                ),
+                lambda i, r: wheel_parts(r[0][3:], [(d, None) for d in r[3]], platforms=platforms),
             ),
             "page end": run("end", lambda i, r: project_page_end(job.dependents.get(r[0][3:], ()))),
             "root row": run("row", lambda i, r: root_row(made["parts"][i][1])),
@@ -222,6 +223,25 @@ def _per_project(collection: Path, count: int) -> None:
     for name, value in parts.items():
         print(f"  {name:<30}{value:6.1f}")
     print(f"  {'sum of the parts above':<30}{sum(parts.values()):6.1f}")
+    print(f"  {'the rest (CAR sections, ...)':<30}{whole - sum(parts.values()):6.1f}")
+    return whole
+
+
+def _per_project_against(baseline: Path, collection: Path, count: int) -> None:
+    """_per_project() here and the whole of it with the code of ``baseline`` (a source
+    tree: its src/), in turns, three times each: the ratio on one machine at one time."""
+    env = {**os.environ, "PYTHONPATH": str(baseline / "src")}
+    command = [sys.executable, __file__, "--per-project", str(count)]
+    command += ["--collection", str(collection), "--whole-only"]
+    old, new = [], []
+    for turn in range(3):
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        old.append(float(result.stdout.split()[-1]))
+        new.append(_per_project(collection, count, whole_only=turn < 2))
+    print(
+        f"whole, best of the turns: {min(old):.1f} µs per project with {baseline}, "
+        f"{min(new):.1f} with this tree ({min(new) / min(old):.2f}x)"
+    )
 
 
 def main() -> int:
@@ -231,6 +251,10 @@ def main() -> int:
     parser.add_argument("--incremental-sizes", default="10000,100000")
     parser.add_argument("--per-project", type=int, metavar="N", help="time the second pass")
     parser.add_argument("--collection", type=Path, help="with --per-project (default: 10,000)")
+    parser.add_argument(
+        "--baseline", type=Path, help="with --per-project: also time this source tree's"
+    )
+    parser.add_argument("--whole-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.per_project:
         collection = args.collection
@@ -238,7 +262,12 @@ def main() -> int:
             if collection is None:
                 collection = Path(base) / "c10000"
                 generate(collection, 10_000)
-            _per_project(collection, args.per_project)
+            if args.baseline is not None:
+                _per_project_against(args.baseline, collection, args.per_project)
+            else:
+                whole = _per_project(collection, args.per_project, args.whole_only)
+                if args.whole_only:
+                    print(f"{whole:.1f}")  # for _per_project_against()
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
     incremental = {int(s) for s in args.incremental_sizes.split(",") if s}

@@ -35,7 +35,9 @@ def _oracle_page(project, entries, platforms, summary, dependents) -> bytes:
     """The project page, part by part, every text escaped where it is written."""
     ordered = sorted(entries, key=lambda e: e.declaration.filename)
     decls = [e.declaration for e in ordered]
-    _, groups, covered = pages._layout(decls, pages._table(platforms))
+    wheels = pages.wheels_of(ordered)
+    names = [pages.wheel_name(record) for record, _ in wheels]
+    _, groups, covered = pages._layout(wheels, names, pages._table(platforms))
     version = ", ".join(sorted({str(d.version) for d in decls}))
     licence = ", ".join(sorted({d.license for d in decls if d.license}))
     pythons = ", ".join(sorted({str(d.requires_python) for d in decls if d.requires_python}))

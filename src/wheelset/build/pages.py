@@ -12,7 +12,8 @@ A project page is a function of the project's declarations (and METADATA), the p
 table and the names of the projects depending on it; the root page of the rows.
 Entry points: ProjectRow, project_row(), dependency_names(), dependents_of(), summary_of(),
 render_root_page(), root_page_frame(), root_row(), render_project_page(), project_page(),
-project_page_end().
+project_page_end(); Wheel, wheels_of(), wheel_name()
+and shown_version() for the project file.
 """
 
 from __future__ import annotations
@@ -20,25 +21,29 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from packaging.requirements import InvalidRequirement
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from wheelset.build.manifest import WheelEntry
-from wheelset.build.rootfiles import shared_str
+from wheelset.build.manifest import MetadataFile, WheelEntry
 from wheelset.ipfs.cid import CID, DAG_PB
-from wheelset.model.declarations import Declaration, parse_requirement
+from wheelset.model.declarations import (
+    Declaration,
+    DeclarationRecord,
+    parse_requirement,
+    parse_wheel_name,
+)
 from wheelset.model.platforms import Platform, describe_platforms, select_wheel
 from wheelset.progress import human_size
 
 __all__ = [
     "ProjectRow",
+    "Wheel",
     "dependency_names",
     "dependents_of",
     "project_page",
@@ -48,7 +53,10 @@ __all__ = [
     "render_root_page",
     "root_page_frame",
     "root_row",
+    "shown_version",
     "summary_of",
+    "wheel_name",
+    "wheels_of",
 ]
 
 ROOT_SUMMARY_LIMIT = 80  # characters of a summary on the root page (the page stays small)
@@ -71,10 +79,10 @@ _STYLE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectRow:
+class ProjectRow(NamedTuple):
     """What the root page says about one project; every field but ``name`` may be empty
-    (``serve`` lists names only)."""
+    (``serve`` lists names only). A tuple: a build makes one per project, at a fifth of a
+    frozen dataclass's cost."""
 
     name: str
     version: str = ""
@@ -108,6 +116,7 @@ def summary_of(metadata: bytes) -> str:
 
 
 _PICKS_CACHED = 4096
+_TEXTS_CACHED = 1 << 14  # entries of the caches of texts: a few MB per worker
 
 
 class _Table(tuple):
@@ -149,17 +158,44 @@ _Layout = tuple[
     tuple[tuple[str, ...], ...], tuple[tuple[str, tuple[tuple[int, str], ...]], ...], str
 ]
 
+# A wheel as its project's page and index.json are made from it: its declaration's
+# record (Declaration.to_record(): what a build's second pass has; making a Declaration
+# of each cost it more than its page) and its METADATA file, when one is published.
+Wheel = tuple[DeclarationRecord, "MetadataFile | None"]
 
-def _layout(decls: Sequence[Declaration], table: _Table) -> _Layout:
-    """The _Layout of these declarations, sorted by file name."""
-    if len(decls) == 1:  # most projects: one wheel
-        d = decls[0]
-        return _layout_of(_picks(((d.tags, d.requires_python, 0),), table), (0,), table)
+
+def wheel_name(record: DeclarationRecord) -> tuple[str, str, str]:
+    """A record's wheel file name and, from it, its version and tags as written (the
+    record's path is the declaration's, named after the wheel)."""
+    rel = record[0]
+    stem = rel[rel.rfind("/") + 1 : -len(".toml")]
+    head = stem.rsplit("-", 3)[0]
+    return f"{stem}.whl", head.split("-", 2)[1], stem[len(head) + 1 :]
+
+
+@functools.lru_cache(maxsize=_TEXTS_CACHED)
+def _version(text: str) -> tuple[Version, str]:
+    """A version as written in a file name: the object (to order them) and its text."""
+    version = Version(text)
+    return version, str(version)
+
+
+def shown_version(text: str) -> str:
+    """A version as written in a wheel's file name, as a page shows it (str(Version))."""
+    return _version(text)[1]
+
+
+def _layout(wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]], table: _Table):
+    """The _Layout of these wheels (sorted by file name; ``names``: their wheel_name())."""
+    if len(wheels) == 1:  # most projects: one wheel
+        return _layout_of(_picks(((names[0][2], wheels[0][0][7], 0),), table), (0,), table)
     # Versions by rank only (select_wheel compares them): projects share shapes.
-    rank = {v: i for i, v in enumerate(sorted({d.version for d in decls}))}
-    shape = tuple((d.tags, d.requires_python, rank[d.version]) for d in decls)
+    rank = {v: i for i, v in enumerate(sorted({_version(n[1])[0] for n in names}))}
+    shape = tuple(
+        (n[2], w[0][7], rank[_version(n[1])[0]]) for w, n in zip(wheels, names, strict=True)
+    )
     first: dict[str, int] = {}
-    same = tuple(first.setdefault(d.filename, i) for i, d in enumerate(decls))
+    same = tuple(first.setdefault(n[0], i) for i, n in enumerate(names))
     return _layout_of(_picks(shape, table), same, table)
 
 
@@ -202,14 +238,23 @@ def _layout_of(picks: tuple[int | None, ...], same: tuple[int, ...], table: _Tab
 
 @functools.lru_cache(maxsize=_PICKS_CACHED)
 def _picks(
-    wheels: tuple[tuple[frozenset[Tag], SpecifierSet | None, int], ...],
-    platforms: _Table,
+    wheels: tuple[tuple[str, str | None, int], ...], platforms: _Table
 ) -> tuple[int | None, ...]:
-    """Which of these wheels (by tags, requires-python and version rank: all select_wheel
-    reads) each platform picks, by index."""
+    """Which of these wheels (by tags and requires-python as written, and version rank:
+    all select_wheel reads) each platform picks, by index."""
     stand_ins = [
         Declaration(
-            PurePosixPath(), f"{i:09d}", _NAME, Version(str(r)), (), tags, "", _CID, (), (), python
+            PurePosixPath(),
+            f"{i:09d}",
+            _NAME,
+            Version(str(r)),
+            (),
+            parse_wheel_name(f"x-0-{tags}.whl")[3],
+            "",
+            _CID,
+            (),
+            (),
+            None if python is None else SpecifierSet(python),
         )  # select_wheel's ties go to the first file name: stand-ins keep ``wheels``' order
         for i, (tags, python, r) in enumerate(wheels)
     ]
@@ -237,26 +282,44 @@ def project_row(
     summary: str = "",
 ) -> ProjectRow:
     """The root page's row of a project."""
-    ordered = sorted(decls, key=_filename)
-    return _row(project, ordered, _layout(ordered, _table(platforms))[2], summary)
+    wheels = wheels_of(map(WheelEntry, decls))
+    return _facts(project, wheels, _names(wheels), _table(platforms), summary)[2]
 
 
-def _filename(decl: Declaration) -> str:
-    return decl.filename
+def wheels_of(entries: Iterable[WheelEntry]) -> list[Wheel]:
+    """Entries as Wheels, sorted by file name."""
+    ordered = sorted(entries, key=_entry_filename)
+    return [(e.declaration.to_record(), e.metadata) for e in ordered]
 
 
-def _row(project: str, ordered: Sequence[Declaration], covered: str, summary: str) -> ProjectRow:
-    if len(ordered) == 1:
-        d = ordered[0]
-        return ProjectRow(project, shared_str(d.version), summary, d.license or "", 1, covered)
-    return ProjectRow(
-        project,
-        ", ".join(sorted({shared_str(d.version) for d in ordered})),
-        summary,
-        ", ".join(sorted({d.license for d in ordered if d.license})),
-        len(ordered),
-        covered,
-    )
+def _names(wheels: Sequence[Wheel]) -> list[tuple[str, str, str]]:
+    return [wheel_name(w[0]) for w in wheels]
+
+
+def _facts(
+    project: str,
+    wheels: Sequence[Wheel],
+    names: Sequence[tuple[str, str, str]],
+    table: _Table,
+    summary: str,
+) -> tuple[tuple, str, ProjectRow]:
+    """Of wheels sorted by file name (``names``: their wheel_name()): the groups of the
+    page, the platforms they cover in words, and the project's row."""
+    _ids, groups, covered = _layout(wheels, names, table)
+    if len(wheels) == 1:
+        row = ProjectRow(
+            project, _version(names[0][1])[1], summary, wheels[0][0][10] or "", 1, covered
+        )
+    else:
+        row = ProjectRow(
+            project,
+            ", ".join(sorted({_version(n[1])[1] for n in names})),
+            summary,
+            ", ".join(sorted({w[0][10] for w in wheels if w[0][10]})),
+            len(wheels),
+            covered,
+        )
+    return groups, covered, row
 
 
 def _clip(text: str, limit: int) -> str:
@@ -328,23 +391,23 @@ def render_root_page(
     return head + "\n".join(lines).encode("utf-8") + tail
 
 
-def _anchor(entry: WheelEntry, location: str) -> str:
+def _anchor(wheel: Wheel, filename: str, location: str) -> str:
     """One wheel's anchor: PEP 503 hash fragment, requires-python, PEP 658/714 metadata."""
-    decl = entry.declaration
-    href = f"{location}#sha256={decl.sha256}" if decl.sha256 else location
+    record, metadata = wheel
+    sha256 = record[8]
+    href = f"{location}#sha256={sha256}" if sha256 else location
     anchor = f'<a href="{_escape_row(href)}"'
-    if decl.requires_python is not None:
-        anchor += f' data-requires-python="{_escape_shared(shared_str(decl.requires_python))}"'
-    if entry.metadata is not None:
+    if record[7] is not None:
+        anchor += f' data-requires-python="{_escape_shared(record[7])}"'
+    if metadata is not None:
         # PEP 714's name only: pip before 23.2 reads the old data-dist-info-metadata and
         # then compares METADATA's Name with the requirement's spelling unnormalised
         # (charset-normalizer vs charset_normalizer), failing installs a wheel would pass.
-        anchor += f' data-core-metadata="{_escape_row(f"sha256={entry.metadata.sha256}")}"'
-    return f"{anchor}>{_escape_row(decl.filename)}</a>"
+        anchor += f' data-core-metadata="{_escape_row(f"sha256={metadata.sha256}")}"'
+    return f"{anchor}>{_escape_row(filename)}</a>"
 
 
 # Requirement texts and names repeat across a collection's pages.
-_TEXTS_CACHED = 1 << 14  # entries: a few MB per worker
 
 
 @functools.lru_cache(maxsize=_TEXTS_CACHED)
@@ -390,38 +453,47 @@ def render_project_page(
     the root tree puts it beside the page (`serve` links its own verifying URLs instead).
     ``dependents``: the projects whose wheels depend on this one.
     """
-    start = project_page(project, entries, location, platforms=platforms, summary=summary)[0]
-    return start + project_page_end(dependents)
+    ordered = sorted(entries, key=_entry_filename)
+    wheels = wheels_of(ordered)
+    locations = None if location is None else [location(e) for e in ordered]
+    start = project_page(project, wheels, platforms=platforms, summary=summary, locations=locations)
+    return start[0] + project_page_end(dependents)
 
 
 def project_page(
     project: str,
-    entries: Sequence[WheelEntry],
-    location: Callable[[WheelEntry], str] | None = None,
+    wheels: Sequence[Wheel],
     *,
     platforms: Sequence[Platform] = (),
     summary: str = "",
+    locations: Sequence[str] | None = None,
+    names: Sequence[tuple[str, str, str]] | None = None,
 ) -> tuple[bytes, ProjectRow]:
-    """The project's page but its list of dependents, which project_page_end() gives
-    (a build knows every project's dependents only once it has read them all); and the
-    project's row on the root page."""
-    ordered = sorted(entries, key=_entry_filename) if len(entries) > 1 else entries
-    decls = [e.declaration for e in ordered]
-    _ids, groups, covered = _layout(decls, _table(platforms))
-    row = _row(project, decls, covered, summary)
-    if len(decls) == 1:  # most projects
-        python = decls[0].requires_python
-        pythons = "any" if python is None else _escape_shared(shared_str(python))
-        requirements = sorted(set(decls[0].dependencies), key=_by_name)
+    """The page of a project's ``wheels`` (sorted by file name) but its list of
+    dependents, which project_page_end() gives (a build knows every project's dependents
+    only once it has read them all); and the project's row on the root page.
+    ``locations``: each wheel's link target (by default its file name); ``names``: the
+    wheels' wheel_name(), when the caller has them."""
+    if names is None:
+        names = _names(wheels)
+    groups, covered, row = _facts(project, wheels, names, _table(platforms), summary)
+    if len(wheels) == 1:  # most projects
+        record = wheels[0][0]
+        python = record[7]
+        pythons = "any" if python is None else _escape_shared(python)
+        requirements = record[6]
+        if len(requirements) > 1:
+            requirements = sorted(set(requirements), key=_by_name)
+        total = human_size(record[9] or 0)
     else:
-        texts = {shared_str(d.requires_python) for d in decls if d.requires_python is not None}
+        texts = {w[0][7] for w in wheels if w[0][7] is not None}
         pythons = _escape_row(", ".join(sorted(texts)) or "any")
-        requirements = sorted({t for d in decls for t in d.dependencies}, key=_by_name)
-    total = human_size(sum(d.size or 0 for d in decls))
+        requirements = sorted({t for w in wheels for t in w[0][6]}, key=_by_name)
+        total = human_size(sum(w[0][9] or 0 for w in wheels))
     facts = (
         f"<dt>Version<dd>{_escape_row(row.version)}"
         f"<dt>Licence<dd>{_escape_shared(row.license or 'not declared')}"
-        f"<dt>Requires-Python<dd>{pythons}<dt>Wheels<dd>{len(decls)} ({total})"
+        f"<dt>Requires-Python<dd>{pythons}<dt>Wheels<dd>{len(wheels)} ({total})"
     )
     if platforms:
         shown = f"all {len(platforms)}" if covered == "all" else covered
@@ -434,12 +506,10 @@ def project_page(
     for label, members in groups:
         rows = []
         for i, python in members:
-            e = ordered[i]
-            size = total if len(decls) == 1 else human_size(e.declaration.size or 0)
-            rows.append(
-                f"<tr><td>{_anchor(e, location(e) if location else e.declaration.filename)}"
-                f'<td>{_escape_shared(python)}<td class="n">{size}'
-            )
+            filename = names[i][0]
+            size = total if len(wheels) == 1 else human_size(wheels[i][0][9] or 0)
+            anchor = _anchor(wheels[i], filename, locations[i] if locations else filename)
+            rows.append(f'<tr><td>{anchor}<td>{_escape_shared(python)}<td class="n">{size}')
         head = f'<tr><th colspan="3">{_escape_shared(label)}\n' if label else ""
         body = "\n".join(rows)
         parts.append(f"\n<tbody>{head}{body}</tbody>")
@@ -459,14 +529,15 @@ def _entry_filename(entry: WheelEntry) -> str:
 
 def project_page_end(dependents: Sequence[str]) -> bytes:
     """The end of a project page (after project_page()): the projects depending on it."""
-    text = f"\n    <h2>Required by ({len(dependents)})</h2>"
-    if dependents:
-        items = "".join(map(_dependent_item, dependents))
-        text += f'\n    <ul class="c">{items}</ul>'
+    if not dependents:
+        return _NO_DEPENDENTS_END
+    items = "".join(map(_dependent_item, dependents))
+    text = f'\n    <h2>Required by ({len(dependents)})</h2>\n    <ul class="c">{items}</ul>'
     return (text + _PAGE_END).encode("utf-8")
 
 
 _PAGE_END = "\n  </body>\n</html>\n"
+_NO_DEPENDENTS_END = f"\n    <h2>Required by (0)</h2>{_PAGE_END}".encode()  # most projects'
 
 
 def _page_head(title: str, heading: str) -> str:

@@ -7,7 +7,7 @@ Both are deterministic JSON: sorted keys, one-space indent, UTF-8, trailing newl
 (byte-equal to ``json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\\n"``,
 written by a faster encoder since a build writes one project file per project).
 Readers live with the root opener (wheelset.client.root).
-Entry points: format_header(), format_project_file(), shared_str(), HEADER_NAME,
+Entry points: format_header(), format_project_file(), project_file_of(), HEADER_NAME,
 POLICY_NAME, PROJECT_FILE.
 """
 
@@ -17,7 +17,10 @@ import json
 from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
-from wheelset.build.manifest import WheelEntry
+from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.pages import Wheel, shown_version, wheel_name, wheels_of
+from wheelset.ipfs.cid import cid_text
+from wheelset.model.declarations import DeclarationRecord
 
 __all__ = [
     "FORMAT_NAME",
@@ -29,7 +32,7 @@ __all__ = [
     "dump_json",
     "format_header",
     "format_project_file",
-    "shared_str",
+    "project_file_of",
 ]
 
 HEADER_NAME = "wheelset.json"
@@ -85,81 +88,65 @@ def _strings(values: Sequence[str], pad: str) -> str:
     return f"[\n{pad} {inner.join(map(encode_basestring, values))}\n{pad}]"
 
 
-_TEXTS: dict[int, tuple[object, str]] = {}  # id -> (object, its text)
-
-
-def shared_str(value: object) -> str:
-    """str() of a shared immutable object (the model keeps one Version per version string
-    and one SpecifierSet per specifier text), computed once per object: a build formats
-    hundreds of thousands of them. Holding the object keeps its id from being reused."""
-    cached = _TEXTS.get(id(value))
-    if cached is None:
-        if len(_TEXTS) >= 1 << 16:
-            _TEXTS.clear()
-        cached = _TEXTS[id(value)] = (value, str(value))
-    return cached[1]
-
-
-def _file_entry(entry: WheelEntry) -> str:
+def _file_entry(record: DeclarationRecord, meta: MetadataFile | None, filename: str) -> str:
     """One file entry at the indentation of ``files`` items, keys sorted; the same text
     _dump() gives of the entry's document (``wheelset``: the declaration's to_toml() and
-    its path, and its METADATA file), spelt out field by field in key order, because a
-    build writes hundreds of thousands of them."""
-    decl = entry.declaration
-    meta = entry.metadata
-    filename = encode_basestring(decl.filename)
-    python = decl.requires_python
-    python_text = None if python is None else encode_basestring(shared_str(python))
-    fields = [
-        f'    "content-id": "{decl.content_id}",\n'
-        f'    "dependencies": {_strings(decl.dependencies, "    ")},\n'
-        f'    "extras": {_strings(decl.extras, "    ")},\n'
-    ]
-    if decl.license is not None:
-        fields.append(f'    "license": {encode_basestring(decl.license)},\n')
+    its path, and its METADATA file), spelt out in key order from the declaration's
+    record in one template, the optional fields as lines or nothing, because a build
+    writes hundreds of thousands of them."""
+    rel, _, _, source, cid, extras, dependencies, python, sha256, size, license_ = record
+    name = encode_basestring(filename)
+    core = metadata = python_line = python_field = licence = ""
     if meta is not None:
-        fields.append(
+        core = f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},\n'
+        metadata = (
             f'    "metadata": {{\n     "content-id": "{meta.content_id}",\n'
             f'     "sha256": {encode_basestring(meta.sha256)},\n     "size": {meta.size}\n    }},\n'
         )
-    fields.append(f'    "path": {encode_basestring(str(decl.path))},\n')
-    if python_text is not None:
-        fields.append(f'    "requires-python": {python_text},\n')
-    if decl.sha256 is not None:
-        fields.append(f'    "sha256": {encode_basestring(decl.sha256)},\n')
-    if decl.size is not None:
-        fields.append(f'    "size": {decl.size},\n')
-    fields.append(f'    "source": {encode_basestring(decl.source)}\n   }}\n  }}')
-    lines = ["  {\n"]
-    if meta is not None:
-        lines.append(f'   "core-metadata": {{\n    "sha256": "{meta.sha256}"\n   }},\n')
-    lines.append(f'   "filename": {filename},\n')
-    if decl.sha256 is not None:
-        lines.append(f'   "hashes": {{\n    "sha256": {encode_basestring(decl.sha256)}\n   }},\n')
+    if python is not None:
+        python_text = encode_basestring(python)
+        python_line = f'   "requires-python": {python_text},\n'
+        python_field = f'    "requires-python": {python_text},\n'
+    if sha256 is None:
+        hashes, sha256_field = "{}", ""
     else:
-        lines.append('   "hashes": {},\n')
-    if python_text is not None:
-        lines.append(f'   "requires-python": {python_text},\n')
-    size = "null" if decl.size is None else decl.size
-    lines.append(f'   "size": {size},\n   "url": {filename},\n   "wheelset": {{\n')
-    return "".join(lines + fields)
+        sha256_text = encode_basestring(sha256)
+        hashes = f'{{\n    "sha256": {sha256_text}\n   }}'
+        sha256_field = f'    "sha256": {sha256_text},\n'
+    if license_ is not None:
+        licence = f'    "license": {encode_basestring(license_)},\n'
+    size_field = "" if size is None else f'    "size": {size},\n'
+    return (
+        f'  {{\n{core}   "filename": {name},\n   "hashes": {hashes},\n'
+        f'{python_line}   "size": {"null" if size is None else size},\n   "url": {name},\n'
+        f'   "wheelset": {{\n    "content-id": "{cid_text(cid)}",\n'
+        f'    "dependencies": {_strings(dependencies, "    ")},\n'
+        f'    "extras": {_strings(extras, "    ")},\n{licence}{metadata}'
+        f'    "path": {encode_basestring(rel)},\n{python_field}{sha256_field}{size_field}'
+        f'    "source": {encode_basestring(source)}\n   }}\n  }}'
+    )
 
 
 def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
     """``/<project>/index.json``: files sorted by file name, versions in string order."""
-    if len(entries) == 1:  # most projects
-        files = _file_entry(entries[0])
-        versions = _strings((shared_str(entries[0].declaration.version),), " ")
+    return project_file_of(project, wheels_of(entries))
+
+
+def project_file_of(
+    project: str, wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]] | None = None
+) -> bytes:
+    """format_project_file() of wheels (pages.Wheel) sorted by file name; ``names``: their
+    wheel_name(), when the caller has them."""
+    if names is None:
+        names = [wheel_name(w[0]) for w in wheels]
+    if len(wheels) == 1:  # most projects
+        files = _file_entry(*wheels[0], names[0][0])
+        versions = _strings((shown_version(names[0][1]),), " ")
     else:
-        ordered = sorted(entries, key=_entry_filename)
-        files = ",\n".join(map(_file_entry, ordered))
-        versions = _strings(sorted({shared_str(e.declaration.version) for e in entries}), " ")
+        files = ",\n".join(_file_entry(*w, n[0]) for w, n in zip(wheels, names, strict=True))
+        versions = _strings(sorted({shown_version(n[1]) for n in names}), " ")
     text = (
         f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'
         f' }},\n "name": {encode_basestring(project)},\n "versions": {versions}\n}}\n'
     )
     return text.encode("utf-8")
-
-
-def _entry_filename(entry: WheelEntry) -> str:
-    return entry.declaration.filename

@@ -73,13 +73,14 @@ from wheelset.build.layout import (
     is_build_dir,
     read_build_root,
 )
-from wheelset.build.manifest import MetadataFile, WheelEntry
+from wheelset.build.manifest import MetadataFile
 from wheelset.build.pages import (
     dependency_names,
     project_page_end,
     root_page_frame,
     root_row,
     summary_of,
+    wheel_name,
 )
 from wheelset.build.rootfiles import INDEX_PAGE, POLICY_NAME, PROJECT_FILE, dump_json
 from wheelset.build.state import (
@@ -95,7 +96,7 @@ from wheelset.build.state import (
     stats_items,
 )
 from wheelset.build.sweep import sweep
-from wheelset.build.tree import METADATA_SUFFIX, BuildError, project_parts, root_files
+from wheelset.build.tree import METADATA_SUFFIX, BuildError, root_files, wheel_parts
 from wheelset.errors import WheelsetError
 from wheelset.fsutil import atomic_write_bytes, current_umask
 from wheelset.gcpause import cycle_collection_paused, keep_until_exit
@@ -402,13 +403,17 @@ def _segment(root: bytes, blocks: Mapping[bytes, bytes]) -> tuple[bytes, int]:
 
 
 def _project_segment(
-    cid: bytes, links: Sequence[tuple[bytes, bytes, int]], held: Mapping[bytes, bytes], files: int
+    cid: bytes,
+    links: Sequence[tuple[bytes, bytes, int]],
+    held: Mapping[bytes, bytes],
+    files: int,
+    sharded: bool,
 ) -> tuple[bytes, int]:
     """_segment() of a project's directory ``cid`` whose ``links`` directory_node() linked
     and ``held`` holds its blocks: in one step when they are the directory and ``files``
-    distinct files of one block each, and the directory is not sharded (its links are then
-    in the order directory_node() sorted ``links`` into), as nearly all are."""
-    if len(held) != files + 1 or is_sharded(sum(len(n) + len(r) for n, r, _ in links)):
+    distinct files of one block each, and the directory is not ``sharded`` (its links are
+    then in the order directory_block() sorted ``links`` into), as nearly all are."""
+    if sharded or len(held) != files + 1:
         return _segment(cid, held)
     sections = [_section(cid, held[cid])]
     sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
@@ -521,9 +526,9 @@ def _finish_projects(place: _Place) -> list[_Project]:
     finally:
         os.close(fd)
     spool = job.file("spool") if job.car else None
+    sha256 = hashlib.sha256
     built = []
     segments: list[bytes] = []  # bucketed: the built projects' CAR sections, in order
-    from_record = Declaration.from_record
     for record in records:
         if len(record) == 2:
             built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
@@ -531,20 +536,24 @@ def _finish_projects(place: _Place) -> list[_Project]:
         rel, stats, key, decls, metadata, deps = record
         name = rel.split("/", 1)[1]
         held = _Held()
-        entries = []
         files: dict[str, bytes] = {}
         summary = ""
-        for decl in map(from_record, decls):
-            meta = None
-            data = metadata.get(decl.filename)
-            if data is not None:
-                imported = import_bytes(data, store=held)
-                meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
-                files[decl.filename + METADATA_SUFFIX] = data
-                summary = summary or summary_of(data)  # the first wheel's that has one
-            entries.append(WheelEntry(decl, meta))
-        page, row, project_file, links = project_parts(
-            name, entries, platforms=job.platforms, summary=summary
+        if metadata:
+            wheels = []
+            for decl in decls:
+                meta = None
+                filename = wheel_name(decl)[0]
+                data = metadata.get(filename)
+                if data is not None:
+                    imported = import_bytes(data, store=held)
+                    meta = MetadataFile(imported.cid, hashlib.sha256(data).hexdigest(), len(data))
+                    files[filename + METADATA_SUFFIX] = data
+                    summary = summary or summary_of(data)  # the first wheel's that has one
+                wheels.append((decl, meta))
+        else:  # the pages are made from the records (sorted by file name), not declarations
+            wheels = [(decl, None) for decl in decls]
+        page, row, project_file, links = wheel_parts(
+            name, wheels, platforms=job.platforms, summary=summary
         )
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
@@ -552,22 +561,23 @@ def _finish_projects(place: _Place) -> list[_Project]:
             block = one_block(data)
             if block is None:
                 imported = import_bytes(data, store=held)
-                links.append((filename.encode(), imported.cid.to_bytes(), imported.tsize))
+                links.append((_ENCODED[filename], imported.cid.to_bytes(), imported.tsize))
             else:
-                raw = _V0_PREFIX + hashlib.sha256(block).digest()
+                raw = _V0_PREFIX + sha256(block).digest()
                 held.blocks[raw] = block
-                links.append((filename.encode(), raw, len(block)))
+                links.append((_ENCODED[filename], raw, len(block)))
         basic = directory_block(links)
         if basic is None:  # sharded
             cid, tsize = directory_node(links, store=held)
         else:
             block, tsize = basic
-            cid = _V0_PREFIX + hashlib.sha256(block).digest()
+            cid = _V0_PREFIX + sha256(block).digest()
             held.blocks[cid] = block
         where = ("", 0, 0)
         blocks = 0
         if spool is not None:
-            segment, blocks = _project_segment(cid, links, held.blocks, len(generated))
+            sharded = basic is None
+            segment, blocks = _project_segment(cid, links, held.blocks, len(generated), sharded)
             if job.bucketed:  # placed by _link_buckets
                 segments.append(segment)
             else:
@@ -601,6 +611,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
 
 
 _NO_ROW = ""
+_ENCODED = {INDEX_PAGE: INDEX_PAGE.encode(), PROJECT_FILE: PROJECT_FILE.encode()}
 _PROJECT_FIELDS = len(_Project._fields)
 
 

@@ -12,23 +12,27 @@ projects depending on it (its page lists them), which lets a build work a projec
 time (build_project), in parallel or reusing the directories of unchanged projects, once
 it knows every project's dependency names, and then link them (assemble_root) with the
 root page made of each project's row.
-Entry points: build_root(), build_project(), project_parts(), assemble_root(), root_files(),
-BuiltRoot, BuiltProject.
+Entry points: build_root(), build_project(), project_parts(), wheel_parts(), assemble_root(),
+root_files(), BuiltRoot, BuiltProject.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from wheelset.build.manifest import Manifest, WheelEntry
 from wheelset.build.pages import (
     ProjectRow,
+    Wheel,
     dependency_names,
     dependents_of,
     project_page,
     project_page_end,
     render_root_page,
+    wheel_name,
+    wheels_of,
 )
 from wheelset.build.rootfiles import (
     HEADER_NAME,
@@ -36,11 +40,11 @@ from wheelset.build.rootfiles import (
     POLICY_NAME,
     PROJECT_FILE,
     format_header,
-    format_project_file,
+    project_file_of,
 )
 from wheelset.errors import BuildError
 from wheelset.ipfs.blockstore import BlockStore
-from wheelset.ipfs.cid import CID, decode_cid_bytes
+from wheelset.ipfs.cid import CID, cid_bytes, decode_cid_bytes
 from wheelset.ipfs.directory import build_directory, directory_node
 from wheelset.ipfs.importer import Imported, dag_size_of_file, import_bytes
 from wheelset.model.platforms import Platform, parse_platforms
@@ -56,6 +60,7 @@ __all__ = [
     "build_root",
     "project_parts",
     "root_files",
+    "wheel_parts",
 ]
 
 METADATA_SUFFIX = ".metadata"
@@ -82,29 +87,32 @@ class BuiltProject:
     row: ProjectRow
 
 
-def _linked(entries: Sequence[WheelEntry]) -> Iterator[tuple[str, CID, int, int]]:
-    """Each wheel's link, and its METADATA file's: (file name, CID, Tsize, length).
+def _linked(
+    wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]]
+) -> Iterator[tuple[str, bytes, int, int]]:
+    """Each wheel's link, and its METADATA file's: (file name, binary CID, Tsize, length);
+    ``names``: the wheels' wheel_name().
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    names: set[str] = set()
-    for entry in entries:
-        decl = entry.declaration
-        if decl.size is None:
+    seen: set[str] = set()
+    for (record, meta), (filename, _, _) in zip(wheels, names, strict=True):
+        size = record[9]
+        if size is None:
             raise BuildError(
                 "no `size`: the build cannot link a wheel of unknown length (re-run declare)",
-                path=decl.path,
+                path=PurePosixPath(record[0]),
                 code="BUILD",
             )
-        if decl.filename in names:
-            raise BuildError(f"wheel {decl.filename} declared twice", path=decl.path, code="BUILD")
-        names.add(decl.filename)
-        yield decl.filename, decl.content_id, dag_size_of_file(decl.size), decl.size
-        if entry.metadata is not None:
-            meta = entry.metadata
-            name = decl.filename + METADATA_SUFFIX
-            yield name, meta.content_id, dag_size_of_file(meta.size), meta.size
+        if filename in seen:
+            path = PurePosixPath(record[0])
+            raise BuildError(f"wheel {filename} declared twice", path=path, code="BUILD")
+        seen.add(filename)
+        yield filename, cid_bytes(record[4]), dag_size_of_file(size), size
+        if meta is not None:
+            name = filename + METADATA_SUFFIX
+            yield name, meta.content_id.to_bytes(), dag_size_of_file(meta.size), meta.size
 
 
 def build_project(
@@ -133,7 +141,11 @@ def build_project(
         links.append((name.encode(), child.cid.to_bytes(), child.tsize))
     raw, tsize = directory_node(links, store=store)
     directory = Imported(decode_cid_bytes(raw)[0], tsize, 0)
-    linked = {name: Imported(cid, tsize, size) for name, cid, tsize, size in _linked(entries)}
+    wheels = wheels_of(entries)
+    linked = {
+        name: Imported(decode_cid_bytes(raw)[0], tsize, size)
+        for name, raw, tsize, size in _linked(wheels, [wheel_name(w[0]) for w in wheels])
+    }
     return BuiltProject(directory, generated, linked, row)
 
 
@@ -151,9 +163,22 @@ def project_parts(
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    links = [(name.encode(), cid.to_bytes(), tsize) for name, cid, tsize, _ in _linked(entries)]
-    page, row = project_page(project, entries, platforms=platforms, summary=summary)
-    return page, row, format_project_file(project, entries), links
+    return wheel_parts(project, wheels_of(entries), platforms=platforms, summary=summary)
+
+
+def wheel_parts(
+    project: str,
+    wheels: Sequence[Wheel],
+    *,
+    platforms: Sequence[Platform] = (),
+    summary: str = "",
+) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
+    """project_parts() of wheels (pages.Wheel: a build's second pass has records) sorted
+    by file name."""
+    names = [wheel_name(w[0]) for w in wheels]
+    links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in _linked(wheels, names)]
+    page, row = project_page(project, wheels, platforms=platforms, summary=summary, names=names)
+    return page, row, project_file_of(project, wheels, names), links
 
 
 def root_files(

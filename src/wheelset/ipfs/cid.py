@@ -22,7 +22,9 @@ __all__ = [
     "RAW",
     "SHA2_256",
     "InvalidCID",
+    "cid_bytes",
     "cid_for_block",
+    "cid_text",
     "decode_cid_bytes",
     "format_cid",
     "parse_cid",
@@ -114,6 +116,21 @@ def format_cid(cid: CID) -> str:
     if cid.version == 0:
         return _b58encode(cid.to_bytes())
     return "b" + base64.b32encode(cid.to_bytes()).decode("ascii").lower().rstrip("=")
+
+
+def cid_text(fields: tuple[int, int, bytes, int]) -> str:
+    """format_cid() of a CID given as its fields (version, codec, digest, hash code), as
+    plain records keep it: a build formats one per wheel."""
+    if fields[0] == 0:
+        return _b58encode(_SHA2_256_PREFIX + fields[2])
+    return format_cid(CID(*fields))
+
+
+def cid_bytes(fields: tuple[int, int, bytes, int]) -> bytes:
+    """CID.to_bytes() of a CID given as its fields (see cid_text())."""
+    if fields[0] == 0:
+        return _SHA2_256_PREFIX + fields[2]
+    return CID(*fields).to_bytes()
 
 
 def decode_cid_bytes(data: bytes | memoryview, offset: int = 0) -> tuple[CID, int]:

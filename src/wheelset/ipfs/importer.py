@@ -433,6 +433,34 @@ def _link_length(cid_length: int, tsize: int) -> int:
     return 1 + _varint_length(inner) + inner
 
 
+def _leaf_tsize(length: int) -> int:
+    """Bytes of the dag-pb leaf of ``length`` (> 0) bytes of a file: its frame's length,
+    worked out (_dagpb_leaf_frame())."""
+    inner = 4 + 2 * ((length.bit_length() + 6) // 7) + length
+    return 1 + (inner.bit_length() + 6) // 7 + inner
+
+
+@functools.lru_cache(maxsize=8)
+def _one_level(params: ImportParams) -> tuple[int, int, int, int, int, int] | None:
+    """What dag_size_of_file() adds up for a file of leaves under one node: the largest
+    such file, the chunk size, a leaf's CID length, a full leaf's Tsize, its link's length
+    in the node and its UnixFS blocksizes item's; None with raw leaves."""
+    if params.use_raw_leaves:
+        return None
+    chunk = params.chunk_size
+    cid_length = 34 if params.cid_version == 0 else 36
+    full_leaf = _leaf_tsize(chunk)
+    full_link = _link_length(cid_length, full_leaf)
+    return (
+        chunk * params.max_links,
+        chunk,
+        cid_length,
+        full_leaf,
+        full_link,
+        1 + _varint_length(chunk),
+    )
+
+
 def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> int:
     """Cumulative DAG size (the Tsize a directory link carries) of a file of ``file_size`` bytes.
 
@@ -447,10 +475,22 @@ def dag_size_of_file(file_size: int, params: ImportParams = ImportParams()) -> i
     if file_size < 0:
         raise ValueError("a file size is not negative")
     if 0 < file_size <= params.chunk_size and not params.use_raw_leaves:
-        # One dag-pb leaf (most wheels a build links): its frame's length, worked out.
-        digits = _varint_length(file_size)
-        inner = 4 + 2 * digits + file_size
-        return 1 + _varint_length(inner) + inner
+        return _leaf_tsize(file_size)  # one dag-pb leaf
+    terms = _one_level(params)
+    if terms is not None and 0 < file_size <= terms[0]:
+        # Leaves under one node (up to 174 chunks: most wheels a build links; the walk
+        # below costs ten times more): node() of them, in sums, the varints' lengths
+        # inline (they are positive).
+        _, chunk, cid_length, full_leaf, full_link, full_field = terms
+        full = (file_size - 1) // chunk
+        last = file_size - full * chunk
+        last_leaf = _leaf_tsize(last)
+        last_link = 5 + cid_length + (last_leaf.bit_length() + 6) // 7  # _link_length()
+        last_link += 1 + (last_link.bit_length() + 6) // 7
+        unixfs = 4 + (file_size.bit_length() + 6) // 7 + full * full_field
+        unixfs += (last.bit_length() + 6) // 7
+        block = full * full_link + last_link + 1 + (unixfs.bit_length() + 6) // 7 + unixfs
+        return block + full * full_leaf + last_leaf
     chunk, fanout = params.chunk_size, params.max_links
     node_cid = 34 if params.cid_version == 0 else 36  # multihash alone, or 01 70 + multihash
     leaf_cid = 36 if params.use_raw_leaves else node_cid
