@@ -228,3 +228,14 @@ def test_a_project_read_that_fails_is_raised_by_arrived(built: PublishedRoot, ht
         with root.reads() as reads, pytest.raises(RootError, match="gamma"):
             reads.ask(["gamma"])
             reads.arrived()
+
+
+def test_the_root_block_verified_once_is_not_read_again(built, http, tmp_path: Path) -> None:
+    with trustless_server(built.blocks) as gateway:
+        root = open_root(
+            parse_root_ref(str(built.cid)), resolver(http, gateway.url, cache=tmp_path / "b")
+        )
+        for block in (tmp_path / "b").iterdir():
+            block.unlink()  # the disk's copy gone: the one verified in memory serves
+        assert root.project("gamma") is not None
+        assert str(built.cid) not in gateway.requests[-1]  # asked below the root directory
