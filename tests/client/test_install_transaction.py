@@ -183,6 +183,33 @@ def test_a_signal_at_any_point_of_the_install_leaves_the_environment_unchanged(
     assert interrupted >= 10  # the install phase has that many points: all were tried
 
 
+def test_only_the_main_thread_can_receive_a_signal_during_the_install(
+    roots, states, tmp_path: Path
+) -> None:
+    """A signal the kernel hands to another thread only sets a flag, which the main thread
+    (paused, or blocked in a long call) would see too late: every other thread alive while
+    the environment changes holds SIGINT and SIGTERM."""
+    _, new = roots
+    cache, before, expected, _ = states
+    target = tmp_path / "env"
+    shutil.copytree(before, target, symlinks=True)
+    process = _start_paused(new, target, cache, 4, tmp_path / "paused")
+    assert process is not None
+    try:
+        held = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+        masks = {}
+        for task in (Path("/proc") / str(process.pid) / "task").iterdir():
+            if task.name != str(process.pid):
+                status = (task / "status").read_text().splitlines()
+                masks[task.name] = int(next(x for x in status if x.startswith("SigBlk:"))[7:], 16)
+        assert masks  # the wheel pool's threads are alive at this point
+        assert all(mask & held == held for mask in masks.values()), masks
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    assert process.returncode == 143 and snapshot(target) == expected
+
+
 def test_kill_9_at_any_point_is_repaired_or_recovered_by_the_next_run(
     roots, states, ipfs_node, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ from wheelset.client.resolve import (
     UnsatisfiedDependency,
     VersionConflict,
     resolve,
+    resolve_lazily,
 )
 from wheelset.ipfs.importer import import_bytes
 from wheelset.model.closure import ClosureIndex, Selected, Unsatisfied, iter_closure
@@ -234,3 +235,59 @@ def test_every_dependency_is_selected_and_installed_before_its_dependent(decls) 
         for req in d.requirements:
             assert position[req.name] < position[d.name]
     assert result.selected[-1].name == "p0"
+
+
+class _ScriptedReads:
+    """A root's project reads that complete one at a time in a set order, recording what
+    was asked when (the lookup resolve_lazily walks; the walk itself does no I/O)."""
+
+    def __init__(self, declarations: list[Declaration], order: list[str]):
+        self._by_name: dict[str, list[Declaration]] = {}
+        for d in declarations:
+            self._by_name.setdefault(d.name, []).append(d)
+        self._order = order
+        self._asked: list[str] = []
+        self.log: list[str] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._asked)
+
+    def ask(self, names) -> None:
+        self._asked += names
+        self.log += [f"ask {n}" for n in names]
+
+    def arrived(self) -> list[Declaration]:
+        name = next(n for n in self._order if n in self._asked)
+        self._asked.remove(name)
+        self.log.append(f"got {name}")
+        return self._by_name.get(name, [])
+
+
+def test_a_lazy_resolution_asks_for_a_dependency_as_soon_as_its_dependent_arrives() -> None:
+    # app -> a, b (both under way at once); a -> deep. "deep" is asked for the moment "a" has
+    # arrived, while "b" is still being read, and each wheel is reported once, as selected.
+    declarations = [
+        decl("app-1.0-py3-none-any.whl", ["a", "b"]),
+        decl("a-1.0-py3-none-any.whl", ["deep"]),
+        decl("b-1.0-py3-none-any.whl"),
+        decl("deep-1.0-py3-none-any.whl"),
+        decl("unrelated-1.0-py3-none-any.whl"),
+    ]
+    reads = _ScriptedReads(declarations, ["app", "a", "deep", "b"])
+    selected: list[str] = []
+    resolution = resolve_lazily(
+        reads, [Requirement("app")], LINUX, on_selected=lambda d: selected.append(d.name)
+    )
+    assert reads.log[: reads.log.index("got b")] == [
+        "ask app", "got app", "ask a", "ask b", "got a", "ask deep", "got deep",
+    ]  # fmt: skip
+    assert "ask unrelated" not in reads.log  # only the closure is read
+    assert selected[:3] == ["app", "a", "deep"] and sorted(selected) == ["a", "app", "b", "deep"]
+    assert resolution == resolve(declarations, [Requirement("app")], LINUX)
+
+
+def test_a_lazy_resolution_fails_as_the_whole_one_does() -> None:
+    declarations = [decl("app-1.0-py3-none-any.whl", ["gone"])]
+    with pytest.raises(UnknownProject, match="depends on 'gone', which is not in this root"):
+        resolve_lazily(_ScriptedReads(declarations, ["app", "gone"]), [Requirement("app")], LINUX)

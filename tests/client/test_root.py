@@ -200,3 +200,42 @@ def test_not_a_wheelset_root_and_no_gateway(built, http) -> None:
     with pytest.raises(RootError) as info:
         open_root(parse_root_ref(str(built.cid)), resolver(http, DEAD, DEAD + "1"))
     assert DEAD in str(info.value) and "\n" not in info.value.one_line()
+
+
+def test_project_reads_hand_back_each_project_as_it_arrives(built: PublishedRoot, http) -> None:
+    with trustless_server(built.blocks) as gateway:
+        root = open_root(parse_root_ref(str(built.cid)), resolver(http, gateway.url))
+        with root.reads() as reads:
+            reads.ask(["alpha", "nothing-here"])
+            reads.ask(["gamma"])
+            assert reads.pending == 3
+            found = []
+            while reads.pending:
+                found += reads.arrived()
+        assert sorted(d.filename for d in found) == [
+            "alpha-1.0-py3-none-any.whl",
+            "gamma-0.1-py3-none-any.whl",
+        ]
+        assert not any("beta" in r for r in gateway.requests)  # never asked, never read
+
+
+def test_a_project_read_that_fails_is_raised_by_arrived(built: PublishedRoot, http) -> None:
+    from tests.support.trustless import Tamper
+
+    liar = Tamper(blocks=lambda sent: sent[:-1], only="/gamma")
+    with trustless_server(built.blocks, liar) as bad:
+        root = open_root(parse_root_ref(str(built.cid)), resolver(http, bad.url))
+        with root.reads() as reads, pytest.raises(RootError, match="gamma"):
+            reads.ask(["gamma"])
+            reads.arrived()
+
+
+def test_the_root_block_verified_once_is_not_read_again(built, http, tmp_path: Path) -> None:
+    with trustless_server(built.blocks) as gateway:
+        root = open_root(
+            parse_root_ref(str(built.cid)), resolver(http, gateway.url, cache=tmp_path / "b")
+        )
+        for block in (tmp_path / "b").iterdir():
+            block.unlink()  # the disk's copy gone: the one verified in memory serves
+        assert root.project("gamma") is not None
+        assert str(built.cid) not in gateway.requests[-1]  # asked below the root directory

@@ -172,16 +172,17 @@ def run_install(
                 node = NodeBlocks(api, http, timeout=timeout)
                 fetcher.use_node(node.name, node.file_block, node.file_car)
             with WheelFetch(cache, fetcher, workers=jobs) as fetch:
-                plan = plan_install(
-                    opened.declarations,
-                    opened.cid,
-                    requested,
-                    interpreter,
-                    scheme,
-                    all_names=opened.names,
-                    exact=exact,
-                    on_selected=None if dry_run else fetch.start,
-                )
+                with opened.reads() as reads:
+                    plan = plan_install(
+                        reads,
+                        opened.cid,
+                        requested,
+                        interpreter,
+                        scheme,
+                        all_names=opened.names,
+                        exact=exact,
+                        on_selected=None if dry_run else fetch.start,
+                    )
                 if dry_run:
                     _print_plan(plan)
                     return
@@ -353,9 +354,10 @@ def run_export(
                 root, list(gateway), timeout or DEFAULT_TIMEOUT, cache_dir, http, api
             )
         target, described = choose_platform(opened.platforms, platform)
-        resolution = resolve_lazily(
-            opened.declarations, requested, target, target=described, all_names=opened.names
-        )
+        with opened.reads() as reads:
+            resolution = resolve_lazily(
+                reads, requested, target, target=described, all_names=opened.names
+            )
     text = formatter(
         resolution.selected,
         root=opened.cid,

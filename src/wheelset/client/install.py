@@ -41,7 +41,7 @@ from wheelset.client.environment import (
     installed_distributions,
 )
 from wheelset.client.interpreter import Interpreter
-from wheelset.client.resolve import resolve_lazily
+from wheelset.client.resolve import ProjectLookup, resolve_lazily
 from wheelset.errors import InstallError, WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
@@ -141,7 +141,7 @@ def repair(scheme: Mapping[str, str]) -> journal.Recovery | None:
 
 
 def plan_install(
-    lookup: Callable[[Sequence[str]], Iterable[Declaration]],
+    lookup: ProjectLookup,
     root: CID,
     requested: Sequence[Requirement],
     interpreter: Interpreter,
@@ -152,7 +152,7 @@ def plan_install(
     on_selected: Callable[[Declaration], None] | None = None,
 ) -> InstallPlan:
     """Resolve ``requested`` for ``interpreter`` and compare with what ``scheme`` holds;
-    ``lookup(names)`` gives the declarations of projects (asked only for the closure),
+    ``lookup`` reads the declarations of projects (asked only for the closure),
     ``all_names()`` every project name (for a "did you mean" hint).
 
     With ``exact``, every installed distribution outside the closure is to be removed.

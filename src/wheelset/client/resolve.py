@@ -7,9 +7,9 @@ module only turns the walk's first unmet requirement into an error that names th
 requirement and who asked (the user or a dependent), and returns the selected wheels in
 install order. A dependency asking for an extra its project does not declare is not an
 error here (pip only warns; `wheelset check` reports it as EXTRA). resolve_lazily() asks
-for projects as the walk reaches them (a root read a project at a time), round by round,
-each round's projects together. No I/O here, no network.
-Entry points: parse_requirements(), resolve(), resolve_lazily(), Resolution,
+for projects as the walk reaches them (a root read a project at a time), each the moment a
+walk over what has arrived finds it missing. No I/O here, no network.
+Entry points: parse_requirements(), resolve(), resolve_lazily(), ProjectLookup, Resolution,
 ResolutionError and its subclasses.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -36,6 +37,7 @@ from wheelset.model.platforms import Platform
 
 __all__ = [
     "NoWheelForPlatform",
+    "ProjectLookup",
     "Resolution",
     "ResolutionError",
     "UnknownExtra",
@@ -88,8 +90,23 @@ def resolve(
     )
 
 
+class ProjectLookup(Protocol):
+    """Reads of a root's projects (`wheelset.client.root.ProjectReads`)."""
+
+    @property
+    def pending(self) -> int:
+        """Projects asked for whose declarations arrived() has not handed back yet."""
+
+    def ask(self, names: Sequence[str]) -> None:
+        """Start reading these projects."""
+
+    def arrived(self) -> Iterable[Declaration]:
+        """The declarations of the projects read since the last call (at least one project,
+        waited for; a project the root lacks has none)."""
+
+
 def resolve_lazily(
-    lookup: Callable[[Sequence[str]], Iterable[Declaration]],
+    lookup: ProjectLookup,
     requested: Sequence[Requirement],
     platform: Platform,
     *,
@@ -97,11 +114,12 @@ def resolve_lazily(
     all_names: Callable[[], Iterable[str]] | None = None,
     on_selected: Callable[[Declaration], None] | None = None,
 ) -> Resolution:
-    """resolve(), asking ``lookup(names)`` for the declarations of projects only as the walk
-    reaches them: the requested ones first, then each round the projects the last round
-    found missing. Only the closure is ever looked up. ``on_selected(declaration)`` is
-    called once for each wheel the walk selects, as soon as a round selects it (before the
-    next round's lookup), so that the caller can start fetching it.
+    """resolve(), asking ``lookup`` for the declarations of projects only as the walk
+    reaches them: the requested ones first, then the projects a walk over what has arrived
+    finds missing, asked for at once (a project's read does not wait for the other reads
+    under way). Only the closure is ever looked up. ``on_selected(declaration)`` is called
+    once for each wheel the walk selects, as soon as a walk selects it, so that the caller
+    can start fetching it (every project has one version: a wheel once selected stays so).
 
     Raises:
         as resolve().
@@ -110,11 +128,21 @@ def resolve_lazily(
     asked: set[str] = set()
     reported: set[str] = set()
     wanted = [canonicalize_name(r.name) for r in requested]
-    while wanted:
-        asked.update(wanted)
-        declarations += lookup(wanted)
+    asked.update(wanted)
+    lookup.ask(wanted)
+    read = walked = 0  # projects arrived, and arrived when the walk last ran
+    while lookup.pending:
+        before = lookup.pending
+        declarations += lookup.arrived()
+        read += before - lookup.pending
+        # A walk covers every declaration so far: walking again only once the arrivals since
+        # the last walk are a quarter of those keeps the walks' cost linear in the closure;
+        # when nothing is under way any more, the walk must run (else nothing goes on).
+        if lookup.pending and 4 * (read - walked) < walked:
+            continue
+        walked = read
         walk = ClosureWalk(ClosureIndex(declarations), platform, requested)
-        wanted = sorted(
+        missing = sorted(
             {
                 walk.index.canonical(outcome.requirement.name)
                 for outcome in walk.outcomes()
@@ -122,6 +150,8 @@ def resolve_lazily(
             }
             - asked
         )
+        asked.update(missing)
+        lookup.ask(missing)
         if on_selected is not None:
             for name, decl in walk.selected.items():
                 if name not in reported:

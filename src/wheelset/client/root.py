@@ -25,8 +25,8 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -67,6 +67,7 @@ from wheelset.model.declarations import Declaration, DeclarationError, parse_dec
 __all__ = [
     "Header",
     "InvalidRoot",
+    "ProjectReads",
     "Root",
     "RootError",
     "RootRef",
@@ -399,6 +400,59 @@ class Root:
     def declarations(self, names: Iterable[str]) -> list[Declaration]:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
+
+    def reads(self) -> ProjectReads:
+        """Projects read in parallel as they are asked for and handed back as each arrives
+        (the lookup of `wheelset.client.resolve.resolve_lazily`)."""
+        return ProjectReads(self)
+
+
+class ProjectReads:
+    """Reads of a root's projects, asked for one batch after another and collected as they
+    complete: a dependency walk asks for a project the moment it reaches it, instead of
+    waiting for the slowest read of a round. Use as a context manager: leaving it cancels
+    the reads not started and waits for those under way.
+
+    The pool's threads hold SIGINT and SIGTERM (as WheelFetch's), so that the kernel hands
+    a signal to the main thread, which is the one waiting.
+    """
+
+    def __init__(self, root: Root):
+        from wheelset.client.journal import signals_to_main_thread
+
+        self._root = root
+        self._pool = ThreadPoolExecutor(_PARALLEL_READS, initializer=signals_to_main_thread)
+        self._pending: dict[Future[tuple[WheelEntry, ...] | None], str] = {}
+
+    def __enter__(self) -> ProjectReads:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def pending(self) -> int:
+        """Reads asked for and not yet handed back by arrived()."""
+        return len(self._pending)
+
+    def ask(self, names: Sequence[str]) -> None:
+        """Start reading the projects ``names`` (canonical names)."""
+        for name in names:
+            self._pending[self._pool.submit(self._root.project, name)] = name
+
+    def arrived(self) -> list[Declaration]:
+        """The declarations of every read that completed since the last call (at least one;
+        waits for it). A project the root lacks gives none.
+
+        Raises:
+            RootError: a project file cannot be read, verified or parsed.
+        """
+        done, _ = wait(self._pending, return_when=FIRST_COMPLETED)
+        found: list[Declaration] = []
+        for future in done:
+            del self._pending[future]
+            found += (e.declaration for e in future.result() or ())
+        return found
 
 
 class _Reader:

@@ -92,6 +92,7 @@ class UnpackedCache:
 
     def __init__(self, cache_dir: str | os.PathLike[str]):
         self._directory = os.path.join(cache_dir, "unpacked")
+        self._swept = False  # the temp directories of killed unpacks removed (once is enough)
 
     @property
     def directory(self) -> Path:
@@ -145,7 +146,9 @@ class UnpackedCache:
             OSError: the cache cannot be written.
         """
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._remove_stale()
+        if not self._swept:
+            self._swept = True
+            self._remove_stale()
         work = self.directory / f".tmp-{os.getpid()}-{cid}"
         _remove_tree(work)
         try:

@@ -74,6 +74,7 @@ _PARALLEL_BLOCKS = 8  # blocks asked of a gateway or node at once
 _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (directories, framing)
 FILE_BLOCK_TIMEOUT = 1.0  # seconds a node may take to give a block of a file (NodeBlocks)
 _CHUNK_SIZE = 262_144  # bytes of file data per leaf block (Kubo's default chunker)
+_KEPT_BYTES = 4 << 20  # bytes of verified blocks a resolver keeps in memory
 
 
 class SourceFailure(Exception):
@@ -568,15 +569,37 @@ class PathResolver:
         self.sources = tuple(sources)
         self.cache = cache
         self.fetched_bytes = 0  # bytes of blocks that came from sources (not the cache)
+        # In front of the block directory, the blocks it verified last (oldest dropped first):
+        # every path below a root starts at the same directory block, which is then neither
+        # read from the disk nor hashed again.
+        self._verified: dict[CID, bytes] = {}
+        self._verified_size = 0
+        self._verified_lock = threading.Lock()
+
+    def _keep(self, cid: CID, block: bytes) -> None:
+        if self.cache is None:
+            return  # without a block directory, reads go to the sources as they always did
+        with self._verified_lock:
+            if cid in self._verified:
+                return
+            self._verified[cid] = block
+            self._verified_size += len(block)
+            while self._verified_size > _KEPT_BYTES:
+                self._verified_size -= len(self._verified.pop(next(iter(self._verified))))
 
     def _cached(self, cid: CID) -> bytes:
+        block = self._verified.get(cid)
+        if block is not None:
+            return block
         block = self.cache.get(cid) if self.cache is not None else None
         if block is None:
             raise _Missing(cid)
         try:
-            return _check(cid, block)
+            _check(cid, block)
         except SourceFailure:
             raise _Missing(cid) from None
+        self._keep(cid, block)
+        return block
 
     def _from_cache_then(self, source: BlockSource | None, got: dict[CID, bytes]) -> Getter:
         def get(cid: CID) -> bytes:
@@ -596,8 +619,9 @@ class PathResolver:
 
     def _store(self, got: Mapping[CID, bytes]) -> None:
         self.fetched_bytes += sum(len(b) for b in got.values())
-        if self.cache is not None:
-            for cid, block in got.items():
+        for cid, block in got.items():
+            self._keep(cid, block)
+            if self.cache is not None:
                 self.cache.put(cid, block)
 
     def _start(
