@@ -238,8 +238,11 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
                 fs = entry.stat()
                 files.append((entry.name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     files.sort()
-    own = (0, 0, 0, 0) if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    own = _NO_STATS if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     return own, tuple(files)
+
+
+_NO_STATS = (0, 0, 0, 0)
 
 
 def _stat_or_none(root: str, rel: str) -> Stats | None:
@@ -269,7 +272,7 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
         path = f"{rel}/{name}"
         try:
             # Regular files only: a link or a FIFO named *.toml is never followed or opened.
-            data = read_regular(os.path.join(root, path))
+            data = read_regular(f"{root}/{path}")
         except OSError as e:
             raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
@@ -470,13 +473,26 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
     read = []
     records: list[_Stashed] = []
     names: list[tuple[str, tuple[str, ...] | None]] = []
+    root = job.root
     for rel in rels:
-        stats = _stat_or_none(job.root, rel) if job.tree is not None else None
-        if stats is None:
-            unread = ((0, 0, 0, 0), ())
-            stats = _stat_project(job.root, rel, stat=False) if job.tree is None else unread
+        if job.tree is None:
+            # No stat data (no state is saved) and, first, no scandir: a project directory
+            # holding only declaration files, read without error, is read as listed; any
+            # other is read again the careful way, which tells a directory from a file.
+            listed = os.listdir(f"{root}/{rel}")
+            listed.sort()
+            stats = (_NO_STATS, tuple([(name, 0, 0, 0, 0) for name in listed]))
+            if listed and all(name.endswith(".toml") for name in listed):
+                try:
+                    read.append((rel, stats, *_read_project(root, rel, stats)))
+                    continue
+                except (WheelsetError, OSError):
+                    pass
+            stats = _stat_project(root, rel, stat=False)
+        else:
+            stats = _stat_or_none(root, rel) or (_NO_STATS, ())
         if stats[1]:
-            read.append((rel, stats, *_read_project(job.root, rel, stats)))
+            read.append((rel, stats, *_read_project(root, rel, stats)))
         else:  # no declarations (left): no project, but its directory's stat data is kept
             records.append((rel, stats))
             names.append((rel, None))
@@ -498,7 +514,9 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
                 if data is None:
                     raise BuildError("METADATA missing", path=decl[0], code="BUILD")
                 files[filename] = data
-        deps = dependency_names(name, (t for d in decls for t in d[6]))
+        deps = dependency_names(
+            name, decls[0][6] if len(decls) == 1 else [t for d in decls for t in d[6]]
+        )
         records.append((rel, stats, key, decls, files, deps))
         names.append((rel, deps))
     stash = job.file("stash")
