@@ -766,13 +766,15 @@ def _run(
     each: Callable[[list], None] | None = None,
     back: Callable[[bytes], list] | None = None,
     pool: multiprocessing.pool.Pool | None = None,
+    prepare: Callable[[list], object] | None = None,
 ) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
     ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
     With ``key``, a chunk never splits a run of items with one key. ``each`` is given
     each chunk's results in order as they come, while the workers go on; ``back`` makes
     them from what ``task`` returned, when that is bytes. ``pool``: workers forked
-    already (with ``job``), used whatever ``jobs`` says."""
+    already (with ``job``), used whatever ``jobs`` says. ``prepare`` makes each chunk into
+    what ``task`` is given, as it is handed to a worker."""
     global _job
     _job = job
     chunk = chunk or _CHUNK
@@ -788,12 +790,13 @@ def _run(
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
+            tasks = chunks if prepare is None else map(prepare, chunks)
             if pool is not None:
-                results: Iterator = pool.imap(task, chunks)
+                results: Iterator = pool.imap(task, tasks)
             elif serial:
-                results = map(task, chunks)
+                results = map(task, tasks)
             else:
-                results = stack.enter_context(_workers(jobs)).imap(task, chunks)
+                results = stack.enter_context(_workers(jobs)).imap(task, tasks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -1086,7 +1089,7 @@ def _rel(name: str) -> str:
 
 
 def _bucket_order(rel: str) -> bytes:
-    return hamt_hash(rel.split("/", 1)[1].encode())
+    return hamt_hash(rel[3:].encode())  # rel is "<prefix>/<name>", the prefix two hex digits
 
 
 def _bucket_of(name: str) -> int:
@@ -1222,21 +1225,22 @@ def _dependents(
 
 class _FreshDependents:
     """What _dependents() gives for a fresh build, gathered chunk by chunk as the first
-    pass reads (add()), so that little is left once it ends (result())."""
+    pass reads (add()), and given out chunk by chunk to the second (chunk(), then
+    dangling()), so that nothing is left to do between the passes."""
 
     def __init__(self) -> None:
-        self.projects: list[str] = []
+        self.projects = 0
         self.names = 0  # Σ len(name) of the projects
         self.of: dict[str, list[str]] = {}  # name -> the projects depending on it
 
     def add(self, chunk: Sequence[tuple[_Place, Sequence[tuple[str, tuple[str, ...] | None]]]]):
-        projects, of = self.projects, self.of
+        of = self.of
         for _, read in chunk:
             for rel, deps in read:
                 if deps is None:
                     continue
                 name = rel[3:]  # rel is "<prefix>/<name>", the prefix two hex digits
-                projects.append(name)
+                self.projects += 1
                 self.names += len(name)
                 for dep in deps:
                     found = of.get(dep)
@@ -1245,15 +1249,23 @@ class _FreshDependents:
                     else:
                         found.append(name)
 
-    def result(self) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-        """(project -> dependents, name that is no project -> dependents), each sorted."""
+    def chunk(
+        self, read: Sequence[tuple[str, tuple[str, ...] | None]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The dependents, sorted, of the projects of a chunk the first pass read (those
+        that have any), once every chunk is added; each project is asked for once."""
         of = self.of
-        projects = {}
-        for name in self.projects:
-            found = of.pop(name, None)
-            projects[name] = () if found is None else tuple(sorted(found))
-        dangling = {name: tuple(sorted(of[name])) for name in sorted(of)}
-        return projects, dangling
+        return {
+            name: tuple(sorted(found))
+            for rel, deps in read
+            if deps is not None and (found := of.pop(name := rel[3:], None))
+        }
+
+    def dangling(self) -> dict[str, tuple[str, ...]]:
+        """The dependents of names that are no project, sorted, once chunk() was asked
+        for every chunk."""
+        of = self.of
+        return {name: tuple(sorted(of[name])) for name in sorted(of)}
 
 
 _PAGES_PREFIX = ".pages-"
@@ -1473,44 +1485,52 @@ def _passes(
             # no second fork of what the first pass left here, whose pages would count
             # in every worker's resident memory.
             pool = stack.enter_context(_forked(job, workers))
+        gathered: _FreshDependents | None = None
         if incremental:
             stashed = _run(job, todo, workers, _read_chunk, key=_rel_bucket)
             scanned = {rel: deps for _, read in stashed for rel, deps in read}
             dependents, dangling = _dependents(old, changes, scanned)
             del scanned
+            get = dependents.get
+
+            def chunk_dependents(read: Sequence[tuple[str, tuple[str, ...] | None]]) -> dict:
+                return {n: d for rel, deps in read if deps is not None and (d := get(n := rel[3:]))}
         else:
-            # Who depends on whom is gathered here as the workers read, not after.
+            # Who depends on whom is gathered here as the workers read, not after; each
+            # chunk's dependents are sorted out as it is handed to a worker (by the pool's
+            # feeding thread, while the workers build the chunks before it).
             gathered = _FreshDependents()
             stashed = _run(
                 job, todo, workers, _read_chunk, key=_rel_bucket, each=gathered.add, pool=pool
             )
-            dependents, dangling = gathered.result()
             if job.car:
                 job.bucketed, job.reserved = _buckets_to_link(settings, gathered)
-            del gathered
+            chunk_dependents = gathered.chunk
         more = sorted(changes.todo.difference(todo), key=_bucket_order)
         stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
-        # Each chunk goes with the dependents of its projects (the workers were forked
-        # before they were known).
-        get = dependents.get
-        items = [
-            (place, {n: d for rel, deps in read if deps is not None and (d := get(n := rel[3:]))})
-            for place, read in stashed
-        ]
-        del stashed, dependents
+        setting = (job.bucketed, job.reserved)
+
+        def with_dependents(chunk: Sequence[tuple[_Place, Sequence]]) -> list[tuple]:
+            # Each chunk goes with the dependents of its projects (the workers were forked
+            # before they were known).
+            return [(place, chunk_dependents(read), *setting) for place, read in chunk]
+
         # The projects are entered under the new root here as the workers make them.
         entered = _Entered(old)
-        setting = (job.bucketed, job.reserved)
         made = _run(
             job,
-            [(*item, *setting) for item in items],
+            stashed,
             _jobs(len(todo) + len(more), jobs),
             _finish_chunk,
             1,
             each=entered.add,
             back=_made,
             pool=pool,
+            prepare=with_dependents,
         )
+        del stashed
+        if gathered is not None:
+            dangling = gathered.dangling()
     return made, entered, dangling
 
 
@@ -1536,7 +1556,7 @@ def _buckets_to_link(settings: _Settings, read: _FreshDependents) -> tuple[bool,
     the workers link its buckets (_link_buckets), and the buckets they leave to
     _assemble(): those of the root's own files."""
     own = root_files(settings.table, b"", 0, 0, settings.policy)
-    if not is_sharded(_root_estimate(read.names, len(read.projects), own)):
+    if not is_sharded(_root_estimate(read.names, read.projects, own)):
         return False, frozenset()
     return True, frozenset(_bucket_of(name) for name in own)
 
