@@ -19,6 +19,13 @@ Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
 CPU seconds (user + system, workers included) are printed beside wall times: on a shared
 machine they tell the work apart from the waiting.
 
+    python scripts/bench_build.py --phases DIR
+
+instead runs one `build --car` of the collection DIR in this process and prints the
+stage's phases one by one: wall time, this process's CPU and the workers' CPU, and how
+many of the cores were busy (CPU / wall). The stage is timed from outside (its functions
+wrapped here), the workers' CPU read from /proc as each phase ends.
+
     python scripts/bench_build.py --per-project N [--collection DIR] [--baseline SRC]
 
 instead times the second pass's work for one project in this process, on the first N
@@ -38,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -142,14 +150,15 @@ def _per_project(collection: Path, count: int, whole_only: bool = False) -> floa
         stashed = stage._run(
             job, todo, 1, stage._read_chunk, key=stage._rel_bucket, each=gathered.add
         )
-        job.dependents = gathered.result()[0]
         job.bucketed, job.reserved = stage._buckets_to_link(settings, gathered)
-        places, counted = [], 0
+        places, counted, dependents = [], 0, {}
         for place, read in stashed:
             if counted >= count:
                 break
             places.append(place)
+            dependents.update(gathered.chunk(read))
             counted += len(read)
+        job.dependents = dependents
         stage._job = job
 
         def best(step) -> float:
@@ -244,11 +253,83 @@ def _per_project_against(baseline: Path, collection: Path, count: int) -> None:
     )
 
 
+def _children_cpu_now() -> float:
+    """CPU seconds of this process's children so far: the live ones (/proc) and the
+    waited-for ones."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    pid = os.getpid()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children = f.read().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                with open(f"/proc/{child}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _phases(collection: Path) -> None:
+    """One `build --car` of ``collection`` here, its phases timed (see the docstring)."""
+    from wheelset.build import stage
+
+    rows: list[tuple[str, float, float, float]] = []
+    clock = [time.perf_counter(), time.process_time(), _children_cpu_now()]
+
+    def mark(label: str) -> None:
+        now = (time.perf_counter(), time.process_time(), _children_cpu_now())
+        rows.append((label, now[0] - clock[0], now[1] - clock[1], now[2] - clock[2]))
+        clock[:] = now
+
+    def wrapped(name: str, label: str | Callable[..., str], before: str | None = None):
+        inner = getattr(stage, name)
+
+        def call(*args, **kwargs):
+            if before is not None:
+                mark(before)
+            result = inner(*args, **kwargs)
+            mark(label if isinstance(label, str) else label(*args, **kwargs))
+            return result
+
+        setattr(stage, name, call)
+
+    passes = {stage._read_chunk: "first pass", stage._finish_chunk: "second pass"}
+    wrapped("_read_settings", "start: settings (platforms, policy)")
+    wrapped("_find_changes", "listing the prefix directories")
+    wrapped(
+        "_run",
+        lambda job, items, jobs, task, *a, **k: f"{passes[task]} ({len(items)} items)",
+        before="in between",
+    )
+    wrapped("_assemble", "linking the root, laying out the CAR", before="in between")
+    wrapped("_replace_with", "writing the CAR")
+    with tempfile.TemporaryDirectory(prefix="wheelset-bench-") as work:
+        result = stage.build_collection(collection, car=Path(work) / "c.car", keep=True)
+        mark("to the end (spool removed)")
+    print(f"build --car of {collection}: {result.projects} projects, root {result.root}")
+    print(f"  {'phase':<44}{'wall s':>8}{'own CPU':>9}{'workers':>9}{'busy':>7}")
+    for label, wall, own, workers in rows:
+        busy = (own + workers) / wall if wall > 0 else 0.0
+        print(f"  {label:<44}{wall:8.2f}{own:9.2f}{workers:9.2f}{busy:7.2f}")
+    wall, own, workers = (sum(r[i] for r in rows) for i in (1, 2, 3))
+    print(f"  {'total':<44}{wall:8.2f}{own:9.2f}{workers:9.2f}{(own + workers) / wall:7.2f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000,500000")
     parser.add_argument("--keep", type=Path, help="keep collections here (reused if present)")
     parser.add_argument("--incremental-sizes", default="10000,100000")
+    parser.add_argument("--phases", type=Path, metavar="DIR", help="time the stage's phases")
     parser.add_argument("--per-project", type=int, metavar="N", help="time the second pass")
     parser.add_argument("--collection", type=Path, help="with --per-project (default: 10,000)")
     parser.add_argument(
@@ -256,6 +337,9 @@ def main() -> int:
     )
     parser.add_argument("--whole-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phases:
+        _phases(args.phases)
+        return 0
     if args.per_project:
         collection = args.collection
         with tempfile.TemporaryDirectory(prefix="wheelset-bench-") as base:

@@ -288,3 +288,34 @@ def test_a_bad_content_id_names_the_file(collection: Path, tmp_path: Path, form:
     assert result.stderr.startswith(f"error: {prefix_of('beta')}/beta/{decl.name}: ")
     assert "content-id" in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_odd_entries_in_a_project_directory(collection: Path, tmp_path: Path) -> None:
+    """A --car build lists project directories without telling files from directories
+    first: what is not a declaration file is still ignored, and a declaration that is not
+    a regular file still fails with the one-line error naming it."""
+    before = build_collection(collection, car=tmp_path / "a.car").root
+    project = next(p for p in collection.glob("*/alpha") if p.is_dir())
+    (project / "README").write_text("notes\n")
+    (project / "empty.toml").mkdir()  # a directory holding no declaration
+    assert build_collection(collection, car=tmp_path / "b.car").root == before
+    assert (tmp_path / "a.car").read_bytes() == (tmp_path / "b.car").read_bytes()
+
+    (project / "empty.toml").rmdir()
+    (project / "README").unlink()
+    declaration = next(project.glob("*.toml"))
+    moved = tmp_path / declaration.name
+    declaration.rename(moved)
+    declaration.symlink_to(moved)
+    with pytest.raises(WheelsetError, match="symbolic link") as raised:
+        build_collection(collection, car=tmp_path / "c.car")
+    assert raised.value.path is not None and str(raised.value.path).endswith(declaration.name)
+    assert "\n" not in str(raised.value)
+
+    declaration.unlink()
+    nested = project / "old"
+    nested.mkdir()
+    moved.rename(nested / moved.name)
+    with pytest.raises(WheelsetError, match="declarations live at") as raised:
+        build_collection(collection, car=tmp_path / "c.car")
+    assert str(raised.value.path).endswith(f"alpha/old/{moved.name}")

@@ -239,8 +239,11 @@ def _stat_project(root: str, rel: str, *, stat: bool = True) -> Stats:
                 fs = entry.stat()
                 files.append((entry.name, fs.st_size, fs.st_mtime_ns, fs.st_ctime_ns, fs.st_ino))
     files.sort()
-    own = (0, 0, 0, 0) if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    own = _NO_STATS if st is None else (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     return own, tuple(files)
+
+
+_NO_STATS = (0, 0, 0, 0)
 
 
 def _stat_or_none(root: str, rel: str) -> Stats | None:
@@ -270,7 +273,7 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
         path = f"{rel}/{name}"
         try:
             # Regular files only: a link or a FIFO named *.toml is never followed or opened.
-            data = read_regular(os.path.join(root, path))
+            data = read_regular(f"{root}/{path}")
         except OSError as e:
             raise WheelsetError(f"cannot read: {e.strerror or e}", path=path, code="IO") from e
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
@@ -475,13 +478,26 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
     read = []
     records: list[_Stashed] = []
     names: list[tuple[str, tuple[str, ...] | None]] = []
+    root = job.root
     for rel in rels:
-        stats = _stat_or_none(job.root, rel) if job.tree is not None else None
-        if stats is None:
-            unread = ((0, 0, 0, 0), ())
-            stats = _stat_project(job.root, rel, stat=False) if job.tree is None else unread
+        if job.tree is None:
+            # No stat data (no state is saved) and, first, no scandir: a project directory
+            # holding only declaration files, read without error, is read as listed; any
+            # other is read again the careful way, which tells a directory from a file.
+            listed = os.listdir(f"{root}/{rel}")
+            listed.sort()
+            stats = (_NO_STATS, tuple([(name, 0, 0, 0, 0) for name in listed]))
+            if listed and all(name.endswith(".toml") for name in listed):
+                try:
+                    read.append((rel, stats, *_read_project(root, rel, stats)))
+                    continue
+                except (WheelsetError, OSError):
+                    pass
+            stats = _stat_project(root, rel, stat=False)
+        else:
+            stats = _stat_or_none(root, rel) or (_NO_STATS, ())
         if stats[1]:
-            read.append((rel, stats, *_read_project(job.root, rel, stats)))
+            read.append((rel, stats, *_read_project(root, rel, stats)))
         else:  # no declarations (left): no project, but its directory's stat data is kept
             records.append((rel, stats))
             names.append((rel, None))
@@ -503,7 +519,9 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
                 if data is None:
                     raise BuildError("METADATA missing", path=decl[0], code="BUILD")
                 files[filename] = data
-        deps = dependency_names(name, (t for d in decls for t in d[6]))
+        deps = dependency_names(
+            name, decls[0][6] if len(decls) == 1 else [t for d in decls for t in d[6]]
+        )
         records.append((rel, stats, key, decls, files, deps))
         names.append((rel, deps))
     stash = job.file("stash")
@@ -759,13 +777,15 @@ def _run(
     each: Callable[[list], None] | None = None,
     back: Callable[[bytes], list] | None = None,
     pool: multiprocessing.pool.Pool | None = None,
+    prepare: Callable[[list], object] | None = None,
 ) -> list:
     """Run ``task`` on chunks of ``items`` on ``jobs`` processes (forked, so they inherit
     ``job``), in order: the results, joined; ``chunk`` items a task (by default _CHUNK).
     With ``key``, a chunk never splits a run of items with one key. ``each`` is given
     each chunk's results in order as they come, while the workers go on; ``back`` makes
     them from what ``task`` returned, when that is bytes. ``pool``: workers forked
-    already (with ``job``), used whatever ``jobs`` says."""
+    already (with ``job``), used whatever ``jobs`` says. ``prepare`` makes each chunk into
+    what ``task`` is given, as it is handed to a worker."""
     global _job
     _job = job
     chunk = chunk or _CHUNK
@@ -781,12 +801,13 @@ def _run(
     try:
         serial = jobs <= 1 or len(chunks) <= 1 or job.metadata or job.wheels
         with contextlib.ExitStack() as stack:
+            tasks = chunks if prepare is None else map(prepare, chunks)
             if pool is not None:
-                results: Iterator = pool.imap(task, chunks)
+                results: Iterator = pool.imap(task, tasks)
             elif serial:
-                results = map(task, chunks)
+                results = map(task, tasks)
             else:
-                results = stack.enter_context(_workers(jobs)).imap(task, chunks)
+                results = stack.enter_context(_workers(jobs)).imap(task, tasks)
             for result in results:
                 if isinstance(result, tuple):
                     message, path, code = result
@@ -1079,7 +1100,7 @@ def _rel(name: str) -> str:
 
 
 def _bucket_order(rel: str) -> bytes:
-    return hamt_hash(rel.split("/", 1)[1].encode())
+    return hamt_hash(rel[3:].encode())  # rel is "<prefix>/<name>", the prefix two hex digits
 
 
 def _bucket_of(name: str) -> int:
@@ -1215,21 +1236,22 @@ def _dependents(
 
 class _FreshDependents:
     """What _dependents() gives for a fresh build, gathered chunk by chunk as the first
-    pass reads (add()), so that little is left once it ends (result())."""
+    pass reads (add()), and given out chunk by chunk to the second (chunk(), then
+    dangling()), so that nothing is left to do between the passes."""
 
     def __init__(self) -> None:
-        self.projects: list[str] = []
+        self.projects = 0
         self.names = 0  # Σ len(name) of the projects
         self.of: dict[str, list[str]] = {}  # name -> the projects depending on it
 
     def add(self, chunk: Sequence[tuple[_Place, Sequence[tuple[str, tuple[str, ...] | None]]]]):
-        projects, of = self.projects, self.of
+        of = self.of
         for _, read in chunk:
             for rel, deps in read:
                 if deps is None:
                     continue
                 name = rel[3:]  # rel is "<prefix>/<name>", the prefix two hex digits
-                projects.append(name)
+                self.projects += 1
                 self.names += len(name)
                 for dep in deps:
                     found = of.get(dep)
@@ -1238,15 +1260,23 @@ class _FreshDependents:
                     else:
                         found.append(name)
 
-    def result(self) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-        """(project -> dependents, name that is no project -> dependents), each sorted."""
+    def chunk(
+        self, read: Sequence[tuple[str, tuple[str, ...] | None]]
+    ) -> dict[str, tuple[str, ...]]:
+        """The dependents, sorted, of the projects of a chunk the first pass read (those
+        that have any), once every chunk is added; each project is asked for once."""
         of = self.of
-        projects = {}
-        for name in self.projects:
-            found = of.pop(name, None)
-            projects[name] = () if found is None else tuple(sorted(found))
-        dangling = {name: tuple(sorted(of[name])) for name in sorted(of)}
-        return projects, dangling
+        return {
+            name: tuple(sorted(found))
+            for rel, deps in read
+            if deps is not None and (found := of.pop(name := rel[3:], None))
+        }
+
+    def dangling(self) -> dict[str, tuple[str, ...]]:
+        """The dependents of names that are no project, sorted, once chunk() was asked
+        for every chunk."""
+        of = self.of
+        return {name: tuple(sorted(of[name])) for name in sorted(of)}
 
 
 _PAGES_PREFIX = ".pages-"
@@ -1466,44 +1496,52 @@ def _passes(
             # no second fork of what the first pass left here, whose pages would count
             # in every worker's resident memory.
             pool = stack.enter_context(_forked(job, workers))
+        gathered: _FreshDependents | None = None
         if incremental:
             stashed = _run(job, todo, workers, _read_chunk, key=_rel_bucket)
             scanned = {rel: deps for _, read in stashed for rel, deps in read}
             dependents, dangling = _dependents(old, changes, scanned)
             del scanned
+            get = dependents.get
+
+            def chunk_dependents(read: Sequence[tuple[str, tuple[str, ...] | None]]) -> dict:
+                return {n: d for rel, deps in read if deps is not None and (d := get(n := rel[3:]))}
         else:
-            # Who depends on whom is gathered here as the workers read, not after.
+            # Who depends on whom is gathered here as the workers read, not after; each
+            # chunk's dependents are sorted out as it is handed to a worker (by the pool's
+            # feeding thread, while the workers build the chunks before it).
             gathered = _FreshDependents()
             stashed = _run(
                 job, todo, workers, _read_chunk, key=_rel_bucket, each=gathered.add, pool=pool
             )
-            dependents, dangling = gathered.result()
             if job.car:
                 job.bucketed, job.reserved = _buckets_to_link(settings, gathered)
-            del gathered
+            chunk_dependents = gathered.chunk
         more = sorted(changes.todo.difference(todo), key=_bucket_order)
         stashed += _run(job, more, _jobs(len(more), jobs), _read_chunk)
-        # Each chunk goes with the dependents of its projects (the workers were forked
-        # before they were known).
-        get = dependents.get
-        items = [
-            (place, {n: d for rel, deps in read if deps is not None and (d := get(n := rel[3:]))})
-            for place, read in stashed
-        ]
-        del stashed, dependents
+        setting = (job.bucketed, job.reserved)
+
+        def with_dependents(chunk: Sequence[tuple[_Place, Sequence]]) -> list[tuple]:
+            # Each chunk goes with the dependents of its projects (the workers were forked
+            # before they were known).
+            return [(place, chunk_dependents(read), *setting) for place, read in chunk]
+
         # The projects are entered under the new root here as the workers make them.
         entered = _Entered(old)
-        setting = (job.bucketed, job.reserved)
         made = _run(
             job,
-            [(*item, *setting) for item in items],
+            stashed,
             _jobs(len(todo) + len(more), jobs),
             _finish_chunk,
             1,
             each=entered.add,
             back=_made,
             pool=pool,
+            prepare=with_dependents,
         )
+        del stashed
+        if gathered is not None:
+            dangling = gathered.dangling()
     return made, entered, dangling
 
 
@@ -1529,7 +1567,7 @@ def _buckets_to_link(settings: _Settings, read: _FreshDependents) -> tuple[bool,
     the workers link its buckets (_link_buckets), and the buckets they leave to
     _assemble(): those of the root's own files."""
     own = root_files(settings.table, b"", 0, 0, settings.policy)
-    if not is_sharded(_root_estimate(read.names, len(read.projects), own)):
+    if not is_sharded(_root_estimate(read.names, read.projects, own)):
         return False, frozenset()
     return True, frozenset(_bucket_of(name) for name in own)
 

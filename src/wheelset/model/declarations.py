@@ -304,8 +304,14 @@ _WRITTEN = re.compile(
     r'extras = \[(?:\]|\n((?:    "[a-z0-9]+(?:-[a-z0-9]+)*",\n)*)\])\n'
     rf'dependencies = \[(?:\]|\n((?:    "{canonical_toml.CHARS}",\n)*)\])\n'
 )
-_EXTRA_ITEM = re.compile(r'    "([^"]*)",\n')
-_STRING_ITEM = re.compile(rf'    "({canonical_toml.CHARS})",\n')
+_ITEM_START, _ITEM_END, _BETWEEN_ITEMS = len('    "'), len('",\n'), '",\n    "'
+
+
+def _items(text: str) -> tuple[str, ...]:
+    """The strings of an array's lines as _WRITTEN matched them (``    "…",\n`` each),
+    unescaped. No string holds a line break, so the first quote, comma and line break
+    after a string's start is its end, escaped quotes or not: one split, one unescape."""
+    return tuple(canonical_toml.unescape(text[_ITEM_START:-_ITEM_END]).split(_BETWEEN_ITEMS))
 
 
 def written_record(text: str, rel: str) -> DeclarationRecord | None:
@@ -334,7 +340,7 @@ def written_record(text: str, rel: str) -> DeclarationRecord | None:
             python = _specifier_text(_parse_specifier(canonical_toml.unescape(python_text)))
         dependencies = ()
         if deps_text:
-            dependencies = tuple(map(canonical_toml.unescape, _STRING_ITEM.findall(deps_text)))
+            dependencies = _items(deps_text)
             for dependency in dependencies:
                 parse_requirement(dependency)
     except (DeclarationError, InvalidCID, InvalidSpecifier, InvalidRequirement):
@@ -346,7 +352,7 @@ def written_record(text: str, rel: str) -> DeclarationRecord | None:
         return None
     extras: tuple[str, ...] = ()
     if extras_text:
-        extras = tuple(_EXTRA_ITEM.findall(extras_text))
+        extras = _items(extras_text)
         if len(set(extras)) != len(extras):
             return None
     size = None
