@@ -37,6 +37,7 @@ from wheelset.model.declarations import (
     DeclarationRecord,
     parse_requirement,
     parse_wheel_name,
+    record_filename,
 )
 from wheelset.model.platforms import Platform, describe_platforms, select_wheel
 from wheelset.progress import human_size
@@ -167,10 +168,10 @@ Wheel = tuple[DeclarationRecord, "MetadataFile | None"]
 def wheel_name(record: DeclarationRecord) -> tuple[str, str, str]:
     """A record's wheel file name and, from it, its version and tags as written (the
     record's path is the declaration's, named after the wheel)."""
-    rel = record[0]
-    stem = rel[rel.rfind("/") + 1 : -len(".toml")]
+    filename = record_filename(record)
+    stem = filename[: -len(".whl")]
     head = stem.rsplit("-", 3)[0]
-    return f"{stem}.whl", head.split("-", 2)[1], stem[len(head) + 1 :]
+    return filename, head.split("-", 2)[1], stem[len(head) + 1 :]
 
 
 @functools.lru_cache(maxsize=_TEXTS_CACHED)

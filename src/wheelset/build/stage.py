@@ -123,6 +123,7 @@ from wheelset.model.declarations import (
     Declaration,
     DeclarationRecord,
     prefix_of,
+    record_filename,
     relpath_for,
     written_record,
 )
@@ -292,17 +293,11 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
                 raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
             record = decl.to_record()
         if record[1] != project:
-            raise _layout_error(path, f"belongs at {relpath_for(_record_filename(record))}")
+            raise _layout_error(path, f"belongs at {relpath_for(record_filename(record))}")
         records.append(record)
     if len(records) > 1:
-        records.sort(key=_record_filename)
+        records.sort(key=record_filename)
     return digest.digest(), records
-
-
-def _record_filename(record: DeclarationRecord) -> str:
-    """The wheel file name of a declaration record (its path's file name, as .whl)."""
-    rel = record[0]
-    return rel[rel.rfind("/") + 1 : -len(".toml")] + ".whl"
 
 
 # --- building projects (in workers or here) ---------------------------------------------
@@ -514,7 +509,7 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         files: dict[str, bytes] = {}
         if job.metadata is not None:
             for decl in decls:
-                filename = _record_filename(decl)
+                filename = record_filename(decl)
                 data = metadata.get(filename)
                 if data is None:
                     raise BuildError("METADATA missing", path=decl[0], code="BUILD")

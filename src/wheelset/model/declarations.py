@@ -58,6 +58,7 @@ __all__ = [
     "parse_requirement",
     "parse_wheel_name",
     "prefix_of",
+    "record_filename",
     "relpath_for",
     "validate_declaration",
     "written_record",
@@ -288,6 +289,12 @@ DeclarationRecord = tuple[
     int | None,
     str | None,
 ]
+
+
+def record_filename(record: DeclarationRecord) -> str:
+    """The wheel file name of a declaration record (its path's file name, as .whl)."""
+    rel = record[0]
+    return rel[rel.rfind("/") + 1 : -len(".toml")] + ".whl"
 
 
 # The whole of a declaration as format_declaration() writes it (keys in KEY_ORDER, strings
