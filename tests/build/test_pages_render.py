@@ -18,9 +18,9 @@ from tests.build.test_rootfiles import _document, _reference
 from tests.support.decls import SOME_CID, make_decl
 from wheelset.build import pages
 from wheelset.build.manifest import MetadataFile, WheelEntry
-from wheelset.build.pages import project_page_end, render_project_page
+from wheelset.build.pages import project_page_end, render_project_page, wheels_of
 from wheelset.build.rootfiles import format_project_file
-from wheelset.build.tree import project_parts
+from wheelset.build.tree import wheel_parts
 from wheelset.ipfs.cid import parse_cid
 from wheelset.model.platforms import parse_platforms
 from wheelset.progress import human_size
@@ -167,8 +167,8 @@ def _entries(draw) -> list[WheelEntry]:
 def test_page_and_project_file_equal_their_definitions(
     entries: list[WheelEntry], platforms, summary: str, dependents: list[str]
 ) -> None:
-    page, row, project_file, links = project_parts(
-        "ab-c", entries, platforms=platforms, summary=summary
+    page, row, project_file, links = wheel_parts(
+        "ab-c", wheels_of(entries), platforms=platforms, summary=summary
     )
     expected = _oracle_page("ab-c", entries, platforms, summary, dependents)
     assert page + project_page_end(dependents) == expected

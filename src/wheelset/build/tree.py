@@ -12,7 +12,7 @@ projects depending on it (its page lists them), which lets a build work a projec
 time (build_project), in parallel or reusing the directories of unchanged projects, once
 it knows every project's dependency names, and then link them (assemble_root) with the
 root page made of each project's row.
-Entry points: build_root(), build_project(), project_parts(), wheel_parts(), assemble_root(),
+Entry points: build_root(), build_project(), wheel_parts(), assemble_root(),
 root_files(), BuiltRoot, BuiltProject.
 """
 
@@ -58,7 +58,6 @@ __all__ = [
     "assemble_root",
     "build_project",
     "build_root",
-    "project_parts",
     "root_files",
     "wheel_parts",
 ]
@@ -132,8 +131,9 @@ def build_project(
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
-    page, row, project_file, links = project_parts(
-        project, entries, platforms=platforms, summary=summary
+    wheels = wheels_of(entries)
+    page, row, project_file, links = wheel_parts(
+        project, wheels, platforms=platforms, summary=summary
     )
     generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
     for name, data in generated.items():
@@ -141,29 +141,11 @@ def build_project(
         links.append((name.encode(), child.cid.to_bytes(), child.tsize))
     raw, tsize = directory_node(links, store=store)
     directory = Imported(decode_cid_bytes(raw)[0], tsize, 0)
-    wheels = wheels_of(entries)
     linked = {
         name: Imported(decode_cid_bytes(raw)[0], tsize, size)
         for name, raw, tsize, size in _linked(wheels, [wheel_name(w[0]) for w in wheels])
     }
     return BuiltProject(directory, generated, linked, row)
-
-
-def project_parts(
-    project: str,
-    entries: Sequence[WheelEntry],
-    *,
-    platforms: Sequence[Platform] = (),
-    summary: str = "",
-) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
-    """What build_project() makes before it knows the project's dependents: its page but
-    the end (project_page_end() gives that), its row, its project file and its wheel (and
-    METADATA) links as directory_node() takes them: (name, binary CID, Tsize).
-
-    Raises:
-        BuildError: a declaration without `size`, or two wheels with one file name.
-    """
-    return wheel_parts(project, wheels_of(entries), platforms=platforms, summary=summary)
 
 
 def wheel_parts(
@@ -173,8 +155,14 @@ def wheel_parts(
     platforms: Sequence[Platform] = (),
     summary: str = "",
 ) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
-    """project_parts() of wheels (pages.Wheel: a build's second pass has records) sorted
-    by file name."""
+    """What build_project() makes of these wheels (pages.Wheel, sorted by file name: a
+    build's second pass has records) before it knows the project's dependents: its page
+    but the end (project_page_end() gives that), its row, its project file and its wheel
+    (and METADATA) links as directory_node() takes them: (name, binary CID, Tsize).
+
+    Raises:
+        BuildError: a declaration without `size`, or two wheels with one file name.
+    """
     names = [wheel_name(w[0]) for w in wheels]
     links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in _linked(wheels, names)]
     page, row = project_page(project, wheels, platforms=platforms, summary=summary, names=names)
