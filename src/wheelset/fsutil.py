@@ -4,7 +4,8 @@ Temp files are named ``.<target name>.<pid>-<random>.wheelset-tmp`` (is_temp_nam
 loaders and checks recognise and skip them, and so that a temp file left by a killed
 process (kill -9 runs no cleanup) can be told from one still being written: the first
 time a process makes a temp file in a directory, it removes the ones there whose process
-is gone. Any other exit removes the temp file on the way out.
+is gone. Any other exit removes the temp file on the way out. Scratch directories
+(scratch_directory(): a build's spools) carry their process's id the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 
 TYPE_CHECKING = False  # pathlib is not loaded on the no-op and warm install paths
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "is_temp_name",
     "make_temp",
     "remove_stale_temps",
+    "scratch_directory",
 ]
 
 TEMP_SUFFIX = ".wheelset-tmp"
@@ -45,7 +48,11 @@ def is_temp_name(name: str) -> bool:
 
 
 def _owner_alive(name: str) -> bool:
-    pid_text = name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0]
+    return _alive(name[: -len(TEMP_SUFFIX)].rsplit(".", 1)[-1].split("-", 1)[0])
+
+
+def _alive(pid_text: str) -> bool:
+    """Whether the process of this id (text) may still run; not digits: no process."""
     if not pid_text.isdigit():
         return False
     pid = int(pid_text)
@@ -67,6 +74,27 @@ def remove_stale_temps(directory: str | Path) -> None:
             if is_temp_name(entry.name) and not _owner_alive(entry.name):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def scratch_directory(prefix: str) -> Iterator[str]:
+    """A private directory ``<temp dir>/<prefix><pid>-<random>`` for one run's scratch
+    files, removed on the way out. Ones whose process has ended (killed with -9, which
+    runs no cleanup; a build's spools can be gigabytes) are removed first."""
+    import shutil
+    import tempfile
+
+    base = tempfile.gettempdir()
+    with contextlib.suppress(OSError), os.scandir(base) as entries:
+        for entry in entries:
+            pid, dash, _ = entry.name[len(prefix) :].partition("-")
+            if entry.name.startswith(prefix) and dash and pid.isdigit() and not _alive(pid):
+                shutil.rmtree(entry.path, ignore_errors=True)
+    path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def make_temp(directory: Path, name: str) -> tuple[int, Path]:

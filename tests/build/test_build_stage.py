@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -319,3 +320,28 @@ def test_odd_entries_in_a_project_directory(collection: Path, tmp_path: Path) ->
     with pytest.raises(WheelsetError, match="declarations live at") as raised:
         build_collection(collection, car=tmp_path / "c.car")
     assert str(raised.value.path).endswith(f"alpha/old/{moved.name}")
+
+
+def test_a_killed_builds_spools_are_removed_by_the_next_build(
+    collection: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    dead = scratch / f"wheelset-build-{ended.stdout.strip()}-k9"  # as kill -9 leaves it
+    (dead / "spool-1").parent.mkdir()
+    (dead / "spool-1").write_bytes(b"x" * 1000)
+    running = scratch / f"wheelset-build-{os.getppid()}-live"  # a build still running
+    running.mkdir()
+    other = scratch / "wheelset-build-abc123"  # not of this form: not ours to judge
+    other.mkdir()
+    build_collection(collection, car=tmp_path / "root.car")
+    assert not dead.exists()
+    assert running.exists() and other.exists()
+    assert sorted(p.name for p in scratch.iterdir()) == sorted([running.name, other.name])

@@ -98,7 +98,7 @@ from wheelset.build.state import (
 from wheelset.build.sweep import sweep
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, root_files, wheel_parts
 from wheelset.errors import WheelsetError
-from wheelset.fsutil import atomic_write_bytes, current_umask
+from wheelset.fsutil import atomic_write_bytes, current_umask, scratch_directory
 from wheelset.gcpause import cycle_collection_paused, keep_until_exit
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
@@ -1371,7 +1371,7 @@ def build_collection(
         raise BuildError("wheels can only be written into a build directory", code="OUT")
     with (
         cycle_collection_paused(),
-        tempfile.TemporaryDirectory(prefix="wheelset-build-") as spool_dir,
+        scratch_directory("wheelset-build-") as spool_dir,
     ):
         settings = _read_settings(directory)
         if out is None:
