@@ -18,7 +18,7 @@ root_files(), BuiltRoot, BuiltProject.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -132,20 +132,19 @@ def build_project(
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
     wheels = wheels_of(entries)
-    page, row, project_file, links = wheel_parts(
-        project, wheels, platforms=platforms, summary=summary
-    )
+    names = [wheel_name(w[0]) for w in wheels]
+    linked = list(_linked(wheels, names))
+    page, row, project_file, links = _parts(project, wheels, names, linked, platforms, summary)
     generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
     for name, data in generated.items():
         child = import_bytes(data, store=store)
         links.append((name.encode(), child.cid.to_bytes(), child.tsize))
     raw, tsize = directory_node(links, store=store)
     directory = Imported(decode_cid_bytes(raw)[0], tsize, 0)
-    linked = {
-        name: Imported(decode_cid_bytes(raw)[0], tsize, size)
-        for name, raw, tsize, size in _linked(wheels, [wheel_name(w[0]) for w in wheels])
+    wheel_links = {
+        name: Imported(decode_cid_bytes(raw)[0], tsize, size) for name, raw, tsize, size in linked
     }
-    return BuiltProject(directory, generated, linked, row)
+    return BuiltProject(directory, generated, wheel_links, row)
 
 
 def wheel_parts(
@@ -164,7 +163,20 @@ def wheel_parts(
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
     names = [wheel_name(w[0]) for w in wheels]
-    links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in _linked(wheels, names)]
+    return _parts(project, wheels, names, _linked(wheels, names), platforms, summary)
+
+
+def _parts(
+    project: str,
+    wheels: Sequence[Wheel],
+    names: Sequence[tuple[str, str, str]],
+    linked: Iterable[tuple[str, bytes, int, int]],
+    platforms: Sequence[Platform],
+    summary: str,
+) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
+    """wheel_parts() given the wheels' wheel_name() and _linked() (build_project() keeps
+    the latter for its wheel links)."""
+    links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in linked]
     page, row = project_page(project, wheels, platforms=platforms, summary=summary, names=names)
     return page, row, project_file_of(project, wheels, names), links
 
