@@ -335,7 +335,7 @@ def test_a_killed_builds_spools_are_removed_by_the_next_build(
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True)  # fmt: skip
     dead = scratch / f"wheelset-build-{ended.stdout.strip()}-k9"  # as kill -9 leaves it
-    (dead / "spool-1").parent.mkdir()
+    dead.mkdir()
     (dead / "spool-1").write_bytes(b"x" * 1000)
     running = scratch / f"wheelset-build-{os.getppid()}-live"  # a build still running
     running.mkdir()
