@@ -24,6 +24,7 @@ import httpx
 NODE_DIR = Path(__file__).resolve().parent / "ipfs-node"
 JSIPFS = NODE_DIR / "node_modules" / ".bin" / "jsipfs"
 POLYFILL = NODE_DIR / "polyfill.cjs"
+EXIT_WITH_PARENT = NODE_DIR / "exit-with-parent.cjs"
 START_TIMEOUT = 120.0  # seconds; a cold start of js-ipfs takes a few seconds
 
 
@@ -52,10 +53,10 @@ class IpfsTestNode:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log = self.repo.parent / f"{self.repo.name}.log"
 
-    def _env(self) -> dict[str, str]:
+    def _env(self, *required: Path) -> dict[str, str]:
         env = dict(os.environ)
         env["IPFS_PATH"] = str(self.repo / "repo")
-        env["NODE_OPTIONS"] = f"--require {POLYFILL}"
+        env["NODE_OPTIONS"] = " ".join(f"--require {path}" for path in (POLYFILL, *required))
         return env
 
     def _jsipfs(self, *args: str) -> None:
@@ -86,7 +87,8 @@ class IpfsTestNode:
         log = self._log.open("wb")
         self._proc = subprocess.Popen(
             [str(JSIPFS), "daemon", "--offline"],
-            env=self._env(),
+            env=self._env(EXIT_WITH_PARENT),
+            stdin=subprocess.PIPE,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
