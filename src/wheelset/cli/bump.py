@@ -8,6 +8,7 @@ import typer
 
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
+    AllowIndexSwapOption,
     CacheDirOption,
     CollectionArg,
     ExtrasOption,
@@ -40,13 +41,7 @@ def bump_command(
         str, FormatOption("markdown (a pull-request description) or json")
     ] = "markdown",
     extras: ExtrasOption = None,
-    allow_index_swap: Annotated[
-        bool,
-        typer.Option(
-            "--allow-index-swap",
-            help="Bump projects declared from private URL sources too, from the index.",
-        ),
-    ] = False,
+    allow_index_swap: AllowIndexSwapOption = False,
     no_cache: NoCacheOption = False,
     cache_dir: CacheDirOption = None,
     *,

@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_COLLECTION",
     "DEFAULT_JOBS",
     "DEFAULT_TIMEOUT",
+    "AllowIndexSwapOption",
     "CacheDirOption",
     "CollectionArg",
     "DryRunOption",
@@ -152,6 +153,14 @@ ExtrasOption = Annotated[
         help="Comma-separated extras to declare, '' for none (default: declare: none, or those "
         "NAME[a,b] names; bump: those declared now). The closure check covers only declared "
         "extras.",
+    ),
+]
+AllowIndexSwapOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-index-swap",
+        help="Look up projects declared from private URL sources on the index too (bump: "
+        "replace them with the index's wheels).",
     ),
 ]
 NoCacheOption = Annotated[

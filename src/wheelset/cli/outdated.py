@@ -9,6 +9,7 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import (
     DEFAULT_COLLECTION,
+    AllowIndexSwapOption,
     CollectionArg,
     FormatOption,
     IndexAccess,
@@ -24,13 +25,7 @@ __all__ = ["outdated_command"]
 def outdated_command(
     directory: CollectionArg = DEFAULT_COLLECTION,
     output_format: Annotated[str, FormatOption("text (a table) or json")] = "text",
-    allow_index_swap: Annotated[
-        bool,
-        typer.Option(
-            "--allow-index-swap",
-            help="Look up projects declared from private URL sources on the index too.",
-        ),
-    ] = False,
+    allow_index_swap: AllowIndexSwapOption = False,
     *,
     index: IndexAccess,
 ) -> None:
