@@ -83,7 +83,7 @@ def test_usage_errors(sound: Path) -> None:
 def test_missing_directory(tmp_path: Path) -> None:
     result = _run("check", str(tmp_path / "nope"))
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: IO {tmp_path / 'nope'}: not a collection directory"
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope'}: IO not a collection directory"
 
 
 def test_integrity_scope_defaults_to_uncommitted_changes(sound: Path) -> None:

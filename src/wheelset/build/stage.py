@@ -1335,7 +1335,7 @@ def _read_settings(directory: Path) -> _Settings:
     """The platforms (and their table) and the bytes of policy.toml (None without one),
     both checked."""
     if not directory.is_dir():
-        raise CollectionError(f"{directory}: not a collection directory", code="IO")
+        raise CollectionError("not a collection directory", path=directory, code="IO")
     try:
         platforms, table = load_platforms(directory / PLATFORMS_FILE)
     except PlatformError as e:  # named relative to the collection, like every other file

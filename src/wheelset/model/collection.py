@@ -305,7 +305,7 @@ def load_collection(directory: Path, *, workers: int | None = None) -> Collectio
         CollectionError: the directory does not exist or is not a directory.
     """
     if not directory.is_dir():
-        raise CollectionError(f"{directory}: not a collection directory", code="IO")
+        raise CollectionError("not a collection directory", path=directory, code="IO")
     with cycle_collection_paused():
         return _load(directory, workers)
 
