@@ -98,3 +98,34 @@ def test_a_numbered_family_has_no_confusables_and_stays_fast() -> None:
     found = find_confusables([*names, "synthproject-00042", squat], ["synthproject-00042"])
     assert found == {"synthproject-00042": ["synth-pr0ject-00042", "synth-project-00042"]}
     assert find_confusables(names) == {}
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.text(alphabet="abilnorv019-_.", min_size=1, max_size=9), max_size=12))
+def test_index_agrees_with_pairwise_rule_on_lists(names: list[str]) -> None:
+    # Look-alike letters, digits and separators: templates, families and the index of
+    # one-deletion variants all come into play.
+    canonical = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    expected = {
+        a: sorted(b for b in canonical if b != a and is_confusable(a, b)) for a in canonical
+    }
+    assert find_confusables(names) == {a: others for a, others in expected.items() if others}
+
+
+def test_look_alikes_of_members_of_a_large_family_are_caught() -> None:
+    # One template for the whole family (one pass); the look-alikes are either in it
+    # (folded letters) or one edit from it (indexed, the family probed against them).
+    family = [f"synth-project-{i:05d}" for i in range(1, 3_001)]
+    squats = {
+        "synth-pr0ject-00042": "synth-project-00042",  # folded: the same form
+        "synth-project-00o43": "synth-project-00043",  # a letter among the digits
+        "synth-projects-00044": "synth-project-00044",  # one letter more
+        "synth-prject-00045": "synth-project-00045",  # one letter less
+    }
+    names = [*family, *squats]
+    found = find_confusables(names, squats)
+    for squat, target in squats.items():
+        # also those one digit from the target: another family, one edit away
+        assert found[squat] == sorted(n for n in names if n != squat and is_confusable(squat, n))
+        assert target in found[squat]
+    assert find_confusables(family) == {}

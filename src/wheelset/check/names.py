@@ -12,22 +12,30 @@ real families quiet: names that differ only in their runs of digits (`cu12`/`cu1
 equal and their separator-free forms are not — and names one of which is the other plus
 a whole `-`-separated part (`tomli`/`tomli-w`): the separator makes the difference visible.
 
-Finding every confusable pair among N names is near-linear and compact: each name's
-ultranormal form and its one-deletion variants (two forms one edit apart share one) are
-hashed into 64-bit keys kept in 256 compact partitions, and only names sharing a key — and
-of different families — are compared exactly.
+Finding every confusable pair among N names is near-linear and compact. Names are first
+gathered by *template*: the ultranormal form with each digit (written or folded) made `#`.
+A template maps the form one character at a time, so two names one edit apart have
+templates at most one edit apart, and the search has two parts:
+- names sharing a template are compared among themselves: a numbered family
+  (`project-000001` … `-500000`: one template, one family) costs one pass over its names;
+- templates one edit apart share the hash of one of their forms or one-deletion variants
+  (64-bit keys, kept in compact arrays partitioned by the key's first two characters and
+  counted in C); only the names of templates sharing a key are compared.
+Comparing two large sides (a family of thousands against a few look-alikes) never forms
+their pairs: all sides but the largest are indexed by the same keys of their names'
+forms, and the largest side's names are probed against that index.
 Entry points: ultranormalize(), family(), is_confusable(), find_confusables(),
 load_popular_names().
 """
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import cache
 from importlib import resources
+from itertools import chain, combinations, compress, repeat
 
 from packaging.utils import canonicalize_name
 
@@ -42,11 +50,13 @@ __all__ = [
 ]
 
 MIN_DISTANCE_LENGTH = 5  # characters; shorter names differ legitimately by one letter (h2, h11)
-_SEPARATORS = re.compile(r"[-_.]+")
-_DIGITS = re.compile(r"[0-9]+")
 _FOLDS = (("rn", "m"), ("vv", "w"))
-_LOOKALIKES = str.maketrans({"l": "1", "i": "1", "o": "0"})
-_PARTITIONS = 256
+# Separators removed and look-alikes folded in one pass (the folds above touch neither).
+_LOOKALIKES = str.maketrans({"l": "1", "i": "1", "o": "0", "-": None, "_": None, ".": None})
+_FAMILY = str.maketrans("", "", "-_.0123456789")
+_DIGIT_CLASS = str.maketrans(dict.fromkeys("0123456789", "#"))
+# Up to this many pairs, two sides are compared pair by pair rather than indexed.
+_PAIRWISE = 64
 
 
 def ultranormalize(name: str) -> str:
@@ -55,10 +65,10 @@ def ultranormalize(name: str) -> str:
     >>> ultranormalize("Co1o.Rama") == ultranormalize("colorama")
     True
     """
-    text = _SEPARATORS.sub("", name.lower())
+    text = name.lower().translate(_LOOKALIKES)
     for pair, replacement in _FOLDS:
         text = text.replace(pair, replacement)
-    return text.translate(_LOOKALIKES)
+    return text
 
 
 def family(name: str) -> str:
@@ -67,7 +77,7 @@ def family(name: str) -> str:
     >>> family("nvidia-cublas-cu12") == family("nvidia_cublas_cu13")
     True
     """
-    return _DIGITS.sub("", _SEPARATORS.sub("", name.lower()))
+    return name.lower().translate(_FAMILY)
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -118,80 +128,140 @@ def find_confusables(
 
     Near-linear in the number of names (see the module docstring).
     """
-    canonical = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    canonical = list(dict.fromkeys(map(canonicalize_name, names)))
     wanted = None if only is None else {canonicalize_name(n) for n in only}
-    keys = [array("q") for _ in range(_PARTITIONS)]
-    ids = [array("l") for _ in range(_PARTITIONS)]
-    for i, name in enumerate(canonical):
-        text = ultranormalize(name)
-        if len(text) >= MIN_DISTANCE_LENGTH:
-            hashes = {hash(text), *map(hash, [text[:k] + text[k + 1 :] for k in range(len(text))])}
-        else:
-            hashes = {hash(text)}
-        for key in hashes:
-            keys[key & 0xFF].append(key)
-            ids[key & 0xFF].append(i)
-    families: list[str | None] = [None] * len(canonical)
-    found: dict[str, set[str]] = {}
-    for p in range(_PARTITIONS):
-        part_keys, part_ids = keys[p], ids[p]
-        keys[p], ids[p] = array("q"), array("l")
-        shared = {key for key, count in Counter(part_keys).items() if count > 1}
-        if not shared:
-            continue
-        groups: dict[int, list[int]] = {}
-        for key, i in zip(part_keys, part_ids):  # noqa: B905 (arrays of one length)
-            if key in shared:
-                groups.setdefault(key, []).append(i)
-        for members in groups.values():
-            _compare(canonical, members, families, wanted, found)
-    return {name: sorted(others) for name, others in sorted(found.items())}
-
-
-def _compare(
-    canonical: list[str],
-    ids: list[int],
-    families: list[str | None],
-    wanted: set[str] | None,
-    found: dict[str, set[str]],
-) -> None:
-    """Compare the names sharing one key, across families only (a family is exempt)."""
-    groups: dict[str, list[int]] = {}
-    for i in ids:
-        fam = families[i]
-        if fam is None:
-            fam = families[i] = family(canonical[i])
-        groups.setdefault(fam, []).append(i)
-    # Names of one family collide only through separators: their separator-free forms.
-    for members in groups.values():
+    forms = list(map(ultranormalize, canonical))
+    templates: dict[str, list[int]] = {}
+    for i, form in enumerate(forms):
+        templates.setdefault(form.translate(_DIGIT_CLASS), []).append(i)
+    comparison = _Comparison(canonical, forms, wanted)
+    for members in templates.values():
         if len(members) > 1:
-            forms = [canonical[i].replace("-", "") for i in members]
-            if len(set(forms)) == len(forms):
-                continue  # the common case: a numbered family's names sharing a key
-            plain: dict[str, list[int]] = {}
-            for i, form in zip(members, forms, strict=True):
-                plain.setdefault(form, []).append(i)
-            for same in plain.values():
-                for x in same:
-                    for y in same:
-                        if x != y:
-                            _note(canonical[x], canonical[y], wanted, found)
-    if len(groups) < 2:
-        return
-    listed = list(groups.values())
-    for g, first in enumerate(listed):
-        for second in listed[g + 1 :]:
-            for x in first:
-                for y in second:
-                    a, b = canonical[x], canonical[y]
-                    if is_confusable(a, b):
-                        _note(a, b, wanted, found)
-                        _note(b, a, wanted, found)
+            comparison.within(members)
+    listed = list(templates.values())
+    for group in _sharing(list(templates)):
+        comparison.across([listed[j] for j in group])
+    return {name: sorted(others) for name, others in sorted(comparison.found.items())}
 
 
-def _note(name: str, other: str, wanted: set[str] | None, found: dict[str, set[str]]) -> None:
-    if wanted is None or name in wanted:
-        found.setdefault(name, set()).add(other)
+def _sharing(texts: list[str]) -> Iterator[tuple[int, ...]]:
+    """Each set of two or more of ``texts`` (their indexes) sharing a key: the hash of one's
+    form or of one of its one-deletion variants. Forms one edit apart share one; so may a
+    few others (hash collisions), which the exact comparison drops."""
+    parts: dict[str, tuple[array[int], array[int]]] = {}
+
+    def part(prefix: str) -> tuple[array[int], array[int]]:
+        found = parts.get(prefix)
+        if found is None:
+            found = parts[prefix] = (array("q"), array("q"))
+        return found
+
+    for j, text in enumerate(texts):
+        n = len(text)
+        if n < MIN_DISTANCE_LENGTH:
+            continue  # shorter forms are confusable only when equal: one template
+        # combinations() leaves out the last character first and the first one last; a
+        # key's partition is its first two characters, as for the form it may equal.
+        variants = list(map(hash, combinations(text, n - 1)))
+        keys, owners = part(text[:2])
+        keys.append(hash(tuple(text)))
+        keys.extend(variants[:-2])
+        owners.extend(repeat(j, n - 1))
+        keys, owners = part(text[0] + text[2])
+        keys.append(variants[-2])
+        owners.append(j)
+        keys, owners = part(text[1:3])
+        keys.append(variants[-1])
+        owners.append(j)
+    seen: set[tuple[int, ...]] = set()
+    while parts:
+        keys, owners = parts.popitem()[1]
+        counts = Counter(keys)
+        if len(counts) == len(keys):
+            continue
+        shared = {key for key, count in counts.items() if count > 1}
+        del counts
+        groups: dict[int, set[int]] = {}
+        chosen = list(map(shared.__contains__, keys))
+        for key, j in zip(compress(keys, chosen), compress(owners, chosen)):  # noqa: B905
+            groups.setdefault(key, set()).add(j)
+        for members in groups.values():
+            group = tuple(sorted(members))
+            if len(group) > 1 and group not in seen:
+                seen.add(group)
+                yield group
+
+
+class _Comparison:
+    """The exact comparison of candidate names, and the confusable pairs found."""
+
+    def __init__(self, canonical: list[str], forms: list[str], wanted: set[str] | None) -> None:
+        self.canonical, self.forms, self.wanted = canonical, forms, wanted
+        self.found: dict[str, set[str]] = {}
+
+    def within(self, members: list[int]) -> None:
+        """Names sharing one template: those with equal forms, and one-edit pairs across
+        families (a family is exempt)."""
+        forms = self.forms
+        if len({forms[i] for i in members}) < len(members):
+            equal: dict[str, list[int]] = {}
+            for i in members:
+                equal.setdefault(forms[i], []).append(i)
+            for same in equal.values():
+                for a, x in enumerate(same):
+                    for y in same[a + 1 :]:
+                        self._check(x, y)
+        if len(forms[members[0]]) < MIN_DISTANCE_LENGTH:
+            return
+        families: dict[str, list[int]] = {}
+        for i in members:
+            families.setdefault(family(self.canonical[i]), []).append(i)
+        if len(families) > 1:
+            self.across(list(families.values()))
+
+    def across(self, sides: list[list[int]]) -> None:
+        """Compare each name of a side with each of the other sides (never two of one)."""
+        sizes = [len(side) for side in sides]
+        if (sum(sizes) ** 2 - sum(s * s for s in sizes)) // 2 <= _PAIRWISE:
+            for s, first in enumerate(sides):
+                for second in sides[s + 1 :]:
+                    for x in first:
+                        for y in second:
+                            self._check(x, y)
+            return
+        largest = sizes.index(max(sizes))
+        index: dict[int, list[tuple[int, int]]] = {}
+        for s, side in enumerate(sides):
+            if s != largest:
+                for i in side:
+                    for key in set(self._keys(i)):
+                        index.setdefault(key, []).append((s, i))
+        pairs: set[tuple[int, int]] = set()
+        for entries in index.values():
+            for a, (s, x) in enumerate(entries):
+                pairs.update((x, y) for t, y in entries[a + 1 :] if t != s)
+        keys = index.keys()
+        for x in sides[largest]:
+            if not keys.isdisjoint(self._keys(x)):
+                for key in keys & set(self._keys(x)):
+                    pairs.update((x, y) for _, y in index[key])
+        for x, y in pairs:
+            self._check(x, y)
+
+    def _keys(self, i: int) -> Iterator[int]:
+        """The hashes of a name's form and of its one-deletion variants."""
+        form = self.forms[i]
+        return chain((hash(tuple(form)),), map(hash, combinations(form, len(form) - 1)))
+
+    def _check(self, x: int, y: int) -> None:
+        a, b = self.canonical[x], self.canonical[y]
+        if is_confusable(a, b):
+            self._note(a, b)
+            self._note(b, a)
+
+    def _note(self, name: str, other: str) -> None:
+        if self.wanted is None or name in self.wanted:
+            self.found.setdefault(name, set()).add(other)
 
 
 @cache
