@@ -147,3 +147,35 @@ def test_the_node_is_asked_for_a_files_blocks_offline() -> None:
     ):
         NodeBlocks(url, http, timeout=30).file_block(cid)
     assert [(q["arg"], q.get("offline")) for q in asked] == [([str(cid)], ["true"])]
+
+
+def test_a_small_project_comes_in_one_car_and_its_wheel_without_another_request(
+    ipfs_node, tmp_path: Path
+) -> None:
+    """A project whose directory is small comes from the node in one `dag/export` (its
+    directory, project file and wheel); the wheel's blocks it held are fetched, each
+    verified, without asking the node again."""
+    from tests.support.roots import publish_test_root
+    from tests.support.wheels import make_wheel
+    from wheelset.client.root import open_root, parse_root_ref, root_resolver
+
+    wheel = make_wheel(tmp_path, "held", "1.0", files={"held/data.py": os.urandom(300_000)})
+    published = publish_test_root(ipfs_node.api_url, [wheel])
+    decl = published.declarations[wheel.name]
+    asked: list[str] = []
+    with http_client(30, indexes=False) as http:
+        http.event_hooks["request"].append(lambda request: asked.append(request.url.path))
+        fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+        resolver = root_resolver(fetcher, tmp_path / "cache", api=ipfs_node.api_url, http=http)
+        root = open_root(parse_root_ref(str(published.cid)), resolver)
+        asked.clear()
+        assert [e.declaration for e in root.project("held") or ()] == [decl]
+        assert asked == ["/api/v0/dag/export"]
+        node = root.node()
+        assert node is not None and node.holds(decl.content_id)
+        fetcher.use_node(node.name, node.file_block, node.file_car, node.holds)
+        got = fetcher.fetch_file(decl.content_id, tmp_path / "w", size=decl.size)
+    assert asked == ["/api/v0/dag/export"]
+    assert (tmp_path / "w").read_bytes() == wheel.read_bytes()
+    assert (got.gateway, got.sha256) == (node.name, decl.sha256)
+    assert not node.holds(decl.content_id)  # handed out once: not kept beyond its use
