@@ -179,3 +179,29 @@ def test_a_small_project_comes_in_one_car_and_its_wheel_without_another_request(
     assert (tmp_path / "w").read_bytes() == wheel.read_bytes()
     assert (got.gateway, got.sha256) == (node.name, decl.sha256)
     assert not node.holds(decl.content_id)  # handed out once: not kept beyond its use
+
+
+def test_a_project_larger_than_the_bound_is_read_block_by_block(
+    ipfs_node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.roots import publish_test_root
+    from tests.support.wheels import make_wheel
+    from wheelset.client.root import open_root, parse_root_ref, root_resolver
+    from wheelset.ipfs import resolver as resolver_module
+
+    wheel = make_wheel(tmp_path, "large", "1.0", files={"large/data.py": os.urandom(30_000)})
+    published = publish_test_root(ipfs_node.api_url, [wheel])
+    monkeypatch.setattr(resolver_module, "WHOLE_DAG_SIZE", 20_000)
+    asked: list[str] = []
+    with http_client(30, indexes=False) as http:
+        http.event_hooks["request"].append(lambda request: asked.append(request.url.path))
+        fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
+        resolver = root_resolver(fetcher, tmp_path / "cache", api=ipfs_node.api_url, http=http)
+        root = open_root(parse_root_ref(str(published.cid)), resolver)
+        asked.clear()
+        entries = root.project("large") or ()
+        node = root.node()
+    assert [e.declaration for e in entries] == [published.declarations[wheel.name]]
+    # The directory block, then the project file's: its wheel is not sent.
+    assert asked == ["/api/v0/block/get"] * 2
+    assert node is not None and not node.holds(entries[0].declaration.content_id)
