@@ -168,10 +168,11 @@ class NodeBlocks:
     """A local node's RPC API (``block/get``), connected when a block is first asked for
     (a root read wholly from the block cache never loads the RPC client).
 
-    A small DAG on a path (dag_blocks(): a project's directory) comes in one `dag/export`;
-    the blocks the path does not use (its wheels) are held (hold()) and handed out by
-    file_block() without another request, up to _HELD_BYTES, oldest dropped first. Like
-    anything a node sends, each is checked against its CID by whoever uses it.
+    For a command that goes on to fetch the files below the paths it reads (install:
+    export_small_dags()), a small DAG on a path (dag_blocks(): a project's directory) comes
+    in one `dag/export`; the blocks the path does not use (its wheels) are held (hold()) and
+    handed out by file_block() without another request, up to _HELD_BYTES, oldest dropped
+    first. Like anything a node sends, each is checked against its CID by whoever uses it.
     """
 
     def __init__(self, api_url: str, http: httpx.Client, *, timeout: float = 30.0):
@@ -179,17 +180,24 @@ class NodeBlocks:
         self._http = http
         self._timeout = timeout
         self._rpc: KuboRpc | None = None
+        self._whole_dag_size = 0  # bytes; 0: every path block by block
         self._held: dict[tuple[int, bytes], bytes] = {}
         self._held_size = 0
         self._held_lock = threading.Lock()
 
+    def export_small_dags(self) -> None:
+        """From now on, a DAG on a path that is at most WHOLE_DAG_SIZE comes whole
+        (dag_blocks()): for a command that fetches what lies below the paths it reads."""
+        self._whole_dag_size = WHOLE_DAG_SIZE
+
     def dag_blocks(self, cid: CID, dag_size: int | None) -> dict[tuple[int, bytes], bytes]:
         """Every block below ``cid`` (by codec and multihash, each checked against its own
-        CID) in one `dag/export` asked offline, when ``dag_size`` (the DAG's size as its
-        verified parent states it) is at most WHOLE_DAG_SIZE; else none. A node that fails
-        gives the blocks it sent before: the rest is asked for block by block.
+        CID) in one `dag/export` asked offline, when export_small_dags() was asked for and
+        ``dag_size`` (the DAG's size as its verified parent states it) is at most
+        WHOLE_DAG_SIZE; else none. A node that fails gives the blocks it sent before: the
+        rest is asked for block by block.
         """
-        if dag_size is None or dag_size > WHOLE_DAG_SIZE:
+        if dag_size is None or dag_size > self._whole_dag_size:
             return {}
         from wheelset.httpbody import ChunkReader, TooLong
         from wheelset.ipfs.rpc import RpcError
