@@ -239,6 +239,11 @@ class GatewayFetcher:
         self._node = (name, block, car)
         self._node_holds = holds
 
+    @property
+    def reads_node(self) -> bool:
+        """Whether files are read from a node first (use_node)."""
+        return self._node is not None
+
     def _node_block(self, cid: CID) -> bytes:
         assert self._node is not None
         if cid.hash_code != SHA2_256:
