@@ -133,3 +133,21 @@ def test_import_after_fork(data_file: Path) -> None:
 def test_more_file_vectors(data: bytes, params: ImportParams | None, expected: str) -> None:
     root = import_bytes(data, params or V0).cid
     assert str(root if params else root.to_v1()) == expected
+
+
+def test_the_hash_threads_leave_signals_to_the_main_thread(data_file: Path) -> None:
+    """The hashing pool outlives an import: its threads hold SIGINT and SIGTERM, so that the
+    kernel hands them to the main thread (an install paused in its transaction would
+    otherwise see a Ctrl-C only when its blocking call returns)."""
+    import signal
+    import threading
+
+    with data_file.open("rb", buffering=0) as f:
+        import_file(f, V0)
+    hashing = [t.native_id for t in threading.enumerate() if t.name.startswith("wheelset-hash")]
+    assert hashing
+    held = (1 << (signal.SIGINT - 1)) | (1 << (signal.SIGTERM - 1))
+    for native_id in hashing:
+        status = Path(f"/proc/self/task/{native_id}/status").read_text().splitlines()
+        mask = int(next(x for x in status if x.startswith("SigBlk:"))[7:], 16)
+        assert mask & held == held, native_id

@@ -169,8 +169,10 @@ def run_install(
 
                 # The wheels from the node first too: its RPC gives a wheel's blocks in one
                 # CAR (each verified) for far less work than a gateway serves a file.
-                node = NodeBlocks(api, http, timeout=timeout)
-                fetcher.use_node(node.name, node.file_block, node.file_car)
+                node = opened.node() or NodeBlocks(api, http, timeout=timeout)
+                if not dry_run:
+                    node.export_small_dags()  # a small project comes with its wheels
+                fetcher.use_node(node.name, node.file_block, node.file_car, node.holds)
             with WheelFetch(cache, fetcher, workers=jobs) as fetch:
                 with opened.reads() as reads:
                     plan = plan_install(

@@ -255,7 +255,8 @@ class WheelFetch:
     the resolution selects them; use as a context manager around planning and fetching.
 
     `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
-    the background — so the downloads overlap the reading of the root's next projects —
+    the background (``workers`` at a time; no more than the cores when the wheels come from
+    a node) — so the downloads overlap the reading of the root's next projects —
     and `wait(declarations)` returns every wanted wheel, starting those not started yet. A
     wheel already in the unpacked cache with its files unchanged is neither fetched nor
     rehashed. Leaving the block cancels what is still running (a failed resolution, Ctrl-C)
@@ -271,6 +272,13 @@ class WheelFetch:
         self._cache = cache
         self._fetcher = fetcher
         self._unpacked = UnpackedCache(cache.directory)
+        if fetcher.reads_node:
+            from wheelset.workers import usable_cores
+
+            # A node hands a wheel over at memory speed (one CAR, or the blocks that came
+            # with its project): what is left is hashing, writing and unpacking, which more
+            # threads than cores only slow down, contending for the interpreter lock.
+            workers = min(workers, usable_cores())
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, workers), initializer=journal.signals_to_main_thread
         )

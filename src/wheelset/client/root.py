@@ -401,6 +401,12 @@ class Root:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
 
+    def node(self) -> NodeBlocks | None:
+        """The node (``--api``) the root's blocks come from, if any: a wheel fetch reading
+        from this very one takes the wheels' blocks it sent with their projects."""
+        sources = self._reader.resolver.sources
+        return next((s for s in sources if isinstance(s, NodeBlocks)), None)
+
     def reads(self) -> ProjectReads:
         """Projects read in parallel as they are asked for and handed back as each arrives
         (the lookup of `wheelset.client.resolve.resolve_lazily`)."""

@@ -152,8 +152,8 @@ class UnpackedCache:
         work = self.directory / f".tmp-{os.getpid()}-{cid}"
         _remove_tree(work)
         try:
-            wheel = _extract(cid, wheel_path, filename, work / _TREE)
-            _write_entry(work, wheel)
+            wheel, identities = _extract(cid, wheel_path, filename, str(work / _TREE))
+            _write_entry(work, wheel, identities)
             final = self.directory / cid
             if final.exists():
                 self._discard(final)
@@ -197,11 +197,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _write_entry(entry: str | Path, wheel: UnpackedWheel) -> None:
-    files = []
-    for file in wheel.files:
-        st = os.lstat(os.path.join(entry, _TREE, file.path))
-        files.append([file.path, file.hash, file.size, file.executable, *_identity(st)])
+def _write_entry(
+    entry: str | Path, wheel: UnpackedWheel, identities: list[list[int]] | None = None
+) -> None:
+    """Write ``entry.json``; ``identities``: each file's as it was written (else looked up)."""
+    if identities is None:
+        tree = os.path.join(entry, _TREE)
+        identities = [_identity(os.lstat(os.path.join(tree, f.path))) for f in wheel.files]
+    files = [
+        [file.path, file.hash, file.size, file.executable, *identity]
+        for file, identity in zip(wheel.files, identities, strict=True)
+    ]
     doc = {
         "cid": str(wheel.cid),
         "dist_info": wheel.dist_info,
@@ -291,7 +297,10 @@ def _dist_info(zf: zipfile.ZipFile, filename: str) -> str:
     return found[0]
 
 
-def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedWheel:
+def _extract(
+    cid: str, wheel_path: Path, filename: str, tree: str
+) -> tuple[UnpackedWheel, list[list[int]]]:
+    """The wheel unpacked into ``tree``, checked, and the identity of each file written."""
     import zipfile
 
     try:
@@ -307,8 +316,9 @@ def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedW
             raise UnpackError(f"{filename}: more than {_MAX_MEMBERS} members")
         budget = _MAX_RATIO * wheel_path.stat().st_size + _MAX_EXTRA
         files: list[UnpackedFile] = []
+        identities: list[list[int]] = []
         seen: set[str] = set()
-        made: set[Path] = set()
+        made: set[str] = set()
         for info in members:
             name = info.filename
             if name in (
@@ -327,18 +337,21 @@ def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedW
             budget -= size
             if budget < 0:
                 raise UnpackError(f"{filename}: unpacks to more than {_MAX_RATIO}x its size")
-            target = tree / name
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+            target = f"{tree}/{name}"
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
             algorithm = expected_hash.partition("=")[0]
-            got_hash, got_size = _copy(zf, info, target, algorithm, size)
-            if got_size != size or got_hash != expected_hash:
-                raise UnpackError(f"{filename}: {name} does not match its RECORD entry")
             mode = info.external_attr >> 16
             executable = bool(mode & 0o111) and stat.S_ISREG(mode)
-            os.chmod(target, 0o755 if executable else 0o644)
+            got_hash, got_size, identity = _copy(
+                zf, info, target, algorithm, size, 0o755 if executable else 0o644
+            )
+            if got_size != size or got_hash != expected_hash:
+                raise UnpackError(f"{filename}: {name} does not match its RECORD entry")
             files.append(UnpackedFile(name, expected_hash, size, executable))
+            identities.append(identity)
         missing = sorted(set(record) - seen)
         if missing:
             raise UnpackError(f"{filename}: RECORD lists {missing[0]}, which is not in the wheel")
@@ -351,7 +364,7 @@ def _extract(cid: str, wheel_path: Path, filename: str, tree: Path) -> UnpackedW
     if not version.startswith("1."):
         raise UnpackError(f"{filename}: Wheel-Version {version or '?'} is not 1.x")
     purelib = fields.get("Root-Is-Purelib", "").strip().lower() == "true"
-    return UnpackedWheel(cid, str(tree), dist_info, purelib, tuple(files))
+    return UnpackedWheel(cid, tree, dist_info, purelib, tuple(files)), identities
 
 
 def _member_problem(
@@ -377,9 +390,10 @@ def _member_problem(
 
 
 def _copy(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, algorithm: str, size: int
-) -> tuple[str, int]:
-    """Write one member, hashing it; stop reading one byte past the RECORD size."""
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: str, algorithm: str, size: int, mode: int
+) -> tuple[str, int, list[int]]:
+    """Write one member with ``mode``, hashing it; stop reading one byte past the RECORD
+    size. Its hash, size and the identity the file has once written."""
     import hashlib
 
     digest = hashlib.new(algorithm)
@@ -389,7 +403,10 @@ def _copy(
             digest.update(chunk)
             out.write(chunk)
             written += len(chunk)
-    return record_hash(algorithm, digest.digest()), written
+        out.flush()  # the last write sets the modification time the identity holds
+        os.fchmod(out.fileno(), mode)
+        identity = _identity(os.fstat(out.fileno()))
+    return record_hash(algorithm, digest.digest()), written, identity
 
 
 def _chunks(source, limit: int) -> Iterator[bytes]:

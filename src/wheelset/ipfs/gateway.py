@@ -218,18 +218,31 @@ class GatewayFetcher:
         self._http = http
         self._timeout = timeout
         self._node: tuple[str, Callable[[CID], bytes], _CarOpener | None] | None = None
+        self._node_holds: Callable[[CID], bool] | None = None
 
     def use_node(
-        self, name: str, block: Callable[[CID], bytes], car: _CarOpener | None = None
+        self,
+        name: str,
+        block: Callable[[CID], bytes],
+        car: _CarOpener | None = None,
+        holds: Callable[[CID], bool] | None = None,
     ) -> None:
         """Read files from a node first: ``block(cid)`` gives a block as the node has it or
         raises a WheelsetError; ``car(cid, size)``, when given, opens the node's CAR of a whole
         file (a context manager giving a stream; raises a WheelsetError), one request
-        instead of one per block, with ``block`` for what the CAR does not deliver.
+        instead of one per block, with ``block`` for what the CAR does not deliver;
+        ``holds(cid)``, when given, says that ``block`` has the block ``cid`` at hand (a
+        file whose root block it has is read block by block, not asked for as a CAR).
         Nothing the node sends is trusted: each block is checked against the CID its
         verified parent names, the file rebuilt from its root CID down. A node's RPC hands
         out blocks for far less work than a gateway serves a file."""
         self._node = (name, block, car)
+        self._node_holds = holds
+
+    @property
+    def reads_node(self) -> bool:
+        """Whether files are read from a node first (use_node)."""
+        return self._node is not None
 
     def _node_block(self, cid: CID) -> bytes:
         assert self._node is not None
@@ -247,7 +260,8 @@ class GatewayFetcher:
         assert self._node is not None
         car = self._node[2]
         # The node's time for a CAR is bounded by the file's size: unknown, blocks instead.
-        if car is not None and attempt.size is not None:
+        held = self._node_holds is not None and self._node_holds(attempt.cid)
+        if car is not None and attempt.size is not None and not held:
             try:
                 return self._node_car(attempt, car)
             except _Failed as e:

@@ -213,7 +213,13 @@ def _get_hash_pool() -> ThreadPoolExecutor:
     global _hash_pool
     # A forked child inherits the pool object but not its threads: make a new one there.
     if _hash_pool is None or _hash_pool[0] != os.getpid():
-        pool = ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="wheelset-hash")
+        # The pool outlives the call: its threads must not take a signal meant for the main
+        # thread (an install's transaction, paused or waiting, would see it too late).
+        from wheelset.client.journal import signals_to_main_thread
+
+        pool = ThreadPoolExecutor(
+            _HASH_THREADS, thread_name_prefix="wheelset-hash", initializer=signals_to_main_thread
+        )
         _hash_pool = (os.getpid(), pool)
     return _hash_pool[1]
 

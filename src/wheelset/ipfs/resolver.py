@@ -75,6 +75,10 @@ _CAR_OVERHEAD = 1 << 20  # bytes a path's CAR may hold beyond its file (director
 FILE_BLOCK_TIMEOUT = 1.0  # seconds a node may take to give a block of a file (NodeBlocks)
 _CHUNK_SIZE = 262_144  # bytes of file data per leaf block (Kubo's default chunker)
 _KEPT_BYTES = 4 << 20  # bytes of verified blocks a resolver keeps in memory
+# bytes: a DAG its directory says is no larger comes from a node in one `dag/export` (a
+# project of a few small wheels: one request instead of one per block and one per wheel)
+WHOLE_DAG_SIZE = 1 << 20
+_HELD_BYTES = 16 << 20  # bytes of a node's blocks held for a fetch still to come
 
 
 class SourceFailure(Exception):
@@ -162,13 +166,76 @@ class GatewayBlocks:
 
 class NodeBlocks:
     """A local node's RPC API (``block/get``), connected when a block is first asked for
-    (a root read wholly from the block cache never loads the RPC client)."""
+    (a root read wholly from the block cache never loads the RPC client).
+
+    For a command that goes on to fetch the files below the paths it reads (install:
+    export_small_dags()), a small DAG on a path (dag_blocks(): a project's directory) comes
+    in one `dag/export`; the blocks the path does not use (its wheels) are held (hold()) and
+    handed out by file_block() without another request, up to _HELD_BYTES, oldest dropped
+    first. Like anything a node sends, each is checked against its CID by whoever uses it.
+    """
 
     def __init__(self, api_url: str, http: httpx.Client, *, timeout: float = 30.0):
         self.name = api_url.rstrip("/")
         self._http = http
         self._timeout = timeout
         self._rpc: KuboRpc | None = None
+        self._whole_dag_size = 0  # bytes; 0: every path block by block
+        self._held: dict[tuple[int, bytes], bytes] = {}
+        self._held_size = 0
+        self._held_lock = threading.Lock()
+
+    def export_small_dags(self) -> None:
+        """From now on, a DAG on a path that is at most WHOLE_DAG_SIZE comes whole
+        (dag_blocks()): for a command that fetches what lies below the paths it reads."""
+        self._whole_dag_size = WHOLE_DAG_SIZE
+
+    def dag_blocks(self, cid: CID, dag_size: int | None) -> dict[tuple[int, bytes], bytes]:
+        """Every block below ``cid`` (by codec and multihash, each checked against its own
+        CID) in one `dag/export` asked offline, when export_small_dags() was asked for and
+        ``dag_size`` (the DAG's size as its verified parent states it) is at most
+        WHOLE_DAG_SIZE; else none. A node that fails gives the blocks it sent before: the
+        rest is asked for block by block.
+        """
+        if dag_size is None or dag_size > self._whole_dag_size:
+            return {}
+        from wheelset.httpbody import ChunkReader, TooLong
+        from wheelset.ipfs.rpc import RpcError
+
+        got: dict[tuple[int, bytes], bytes] = {}
+        timeout = min(self._timeout, FILE_BLOCK_TIMEOUT * (2 + dag_size // _CHUNK_SIZE))
+        try:
+            with self._client().dag_export(
+                cid, max_size=dag_size + _CAR_OVERHEAD, timeout=timeout, offline=True
+            ) as chunks:
+                _, sections = iter_car(io.BufferedReader(ChunkReader(chunks), 1 << 16))
+                for block_cid, block in sections:
+                    got[block_cid.codec, block_cid.multihash] = block
+        except (RpcError, InvalidCAR, TooLong):
+            pass
+        return got
+
+    def hold(self, blocks: Mapping[tuple[int, bytes], bytes]) -> None:
+        """Keep ``blocks`` (by codec and multihash) for file_block()."""
+        with self._held_lock:
+            for key, block in blocks.items():
+                if key not in self._held:
+                    self._held[key] = block
+                    self._held_size += len(block)
+            while self._held_size > _HELD_BYTES:
+                self._held_size -= len(self._held.pop(next(iter(self._held))))
+
+    def holds(self, cid: CID) -> bool:
+        """Whether the block ``cid`` is held (a file whose root block is held is read block
+        by block, without a request for what is held)."""
+        return (cid.codec, cid.multihash) in self._held
+
+    def _take(self, cid: CID) -> bytes | None:
+        with self._held_lock:
+            block = self._held.pop((cid.codec, cid.multihash), None)
+            if block is not None:
+                self._held_size -= len(block)
+            return block
 
     def block(self, cid: CID) -> bytes:
         from wheelset.ipfs.rpc import RpcError
@@ -224,6 +291,9 @@ class NodeBlocks:
         Raises:
             FetchError: the node did not give it.
         """
+        held = self._take(cid)
+        if held is not None:
+            return held
         from wheelset.ipfs.rpc import RpcError
 
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT)
@@ -427,13 +497,14 @@ def _directory(cid: CID, block: bytes, where: str) -> tuple[PBNode, UnixFSData]:
     return node, meta
 
 
-def _child(get: Getter, directory: CID, name: str, where: str) -> CID:
-    """The CID ``name`` links to in the verified directory ``directory``."""
+def _child(get: Getter, directory: CID, name: str, where: str) -> PBLink:
+    """The link ``name`` in the verified directory ``directory`` (its CID, and the size of
+    the DAG below it as the directory states it)."""
     node, meta = _directory(directory, get(directory), where)
     if meta.type == DIRECTORY:
         for link in node.links:
             if link.name == name:
-                return link.cid
+                return link
         raise NoSuchPath(f"{where} has no entry {name!r}")
     digest = hamt_hash(name.encode("utf-8"))
     for depth in range(len(digest)):
@@ -446,7 +517,7 @@ def _child(get: Getter, directory: CID, name: str, where: str) -> CID:
         if found is None:
             raise NoSuchPath(f"{where} has no entry {name!r}")
         if found.name == prefix + name:
-            return found.cid
+            return found
         if found.name != prefix:
             raise NoSuchPath(f"{where} has no entry {name!r}")
         node, meta = _directory(found.cid, get(found.cid), where)
@@ -601,11 +672,25 @@ class PathResolver:
         self._keep(cid, block)
         return block
 
-    def _from_cache_then(self, source: BlockSource | None, got: dict[CID, bytes]) -> Getter:
+    def _from_cache_then(
+        self,
+        source: BlockSource | None,
+        got: dict[CID, bytes],
+        offered: dict[tuple[int, bytes], bytes] | None = None,
+    ) -> Getter:
+        """Blocks from ``got``, else ``offered`` (by codec and multihash; a block used is
+        taken out), else the cache, else ``source``; each one fetched is checked and put in
+        ``got``."""
+
         def get(cid: CID) -> bytes:
             block = got.get(cid)
             if block is not None:
                 return block
+            if offered:
+                block = offered.pop((cid.codec, cid.multihash), None)
+                if block is not None:
+                    got[cid] = _check(cid, block)
+                    return block
             try:
                 return self._cached(cid)
             except _Missing:
@@ -630,13 +715,14 @@ class PathResolver:
         names: Sequence[str],
         source: BlockSource | None = None,
         got: dict[CID, bytes] | None = None,
-    ) -> tuple[CID, int]:
-        """The deepest entry of the path reachable through cached blocks, and how many names
-        lead to it (a CAR is asked from there: a gateway cannot start inside a shard). Inside
+    ) -> tuple[CID, int, int | None]:
+        """The deepest entry of the path reachable through cached blocks, how many names
+        lead to it and the size of its DAG as its directory states it (None for ``root``)
+        (a CAR is asked from there: a gateway cannot start inside a shard). Inside
         a sharded directory whose top block is cached, the missing inner shards on the path
         are fetched one by one from ``source`` (into ``got``): the CAR then starts below the
         directory instead of sending its top shard again for every name."""
-        cid, depth = root, 0
+        cid, depth, size = root, 0, None
 
         def get(block: CID) -> bytes:
             try:
@@ -649,11 +735,12 @@ class PathResolver:
 
         try:
             for depth, name in enumerate(names):  # noqa: B007 - depth is the result
-                cid = _child(get, cid, name, "")
+                link = _child(get, cid, name, "")
+                cid, size = link.cid, link.tsize
             depth = len(names)
         except (_Missing, SourceFailure, NoSuchPath):
             pass
-        return cid, depth
+        return cid, depth, size
 
     def _attempt(
         self,
@@ -664,7 +751,15 @@ class PathResolver:
         max_size: int,
     ) -> tuple[object, dict[CID, bytes]]:
         shards: dict[CID, bytes] = {}
-        start, depth = self._start(root, names, source, shards)
+        start, depth, dag_size = self._start(root, names, source, shards)
+        if isinstance(source, NodeBlocks):
+            # A small DAG (a project's directory: its files and wheels) in one request; its
+            # blocks off the path (the wheels) are held for the wheel fetch.
+            offered = source.dag_blocks(start, dag_size)
+            got = dict(shards)
+            value = read(self._from_cache_then(source, got, offered))
+            source.hold(offered)
+            return value, got
         try:
             sent = source.path_blocks(start, names[depth:], max_size)
         except SourceFailure as e:
@@ -747,7 +842,7 @@ class PathResolver:
         def read(get: Getter) -> bytes:
             cid = root
             for depth, name in enumerate(names):
-                cid = _child(get, cid, name, "/" + "/".join(names[:depth]))
+                cid = _child(get, cid, name, "/" + "/".join(names[:depth])).cid
             return _file(get, cid, max_size, where)
 
         return self._path(root, names, read, f"{where} of {root}", max_size)  # type: ignore[return-value]
