@@ -17,14 +17,18 @@ Steps 2 and 3 run for the --incremental-sizes only (by default up to 100,000):
    the same root.car and the same tree/, byte for byte.
 
 CPU seconds (user + system, workers included) are printed beside wall times: on a shared
-machine they tell the work apart from the waiting.
+machine they tell the work apart from the waiting. So do the bytes a build read from the
+disk: this machine drops file pages left unused for about a minute, so a collection not
+read just before is read from the disk, and a cold first pass waits on it (about 15,000
+random reads a second: at 500,000 declarations most of the pass).
 
     python scripts/bench_build.py --phases DIR
 
 instead runs one `build --car` of the collection DIR in this process and prints the
 stage's phases one by one: wall time, this process's CPU and the workers' CPU, and how
-many of the cores were busy (CPU / wall). The stage is timed from outside (its functions
-wrapped here), the workers' CPU read from /proc as each phase ends.
+many of the cores were busy (CPU / wall); then how much the build read from the disk.
+The stage is timed from outside (its functions wrapped here), the workers' CPU read from
+/proc as each phase ends.
 
     python scripts/bench_build.py --per-project N [--collection DIR] [--baseline SRC]
 
@@ -70,8 +74,9 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_build(*args: str) -> tuple[float, float, int, str]:
-    """(wall seconds, CPU seconds, peak RSS bytes, root) of one `wheelset build` process."""
+def run_build(*args: str) -> tuple[float, float, int, str, int]:
+    """(wall seconds, CPU seconds, peak RSS bytes, root, bytes read from the disk) of one
+    `wheelset build` process."""
     command = [sys.executable, "-m", "wheelset.cli", "build", *args]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -83,20 +88,25 @@ def run_build(*args: str) -> tuple[float, float, int, str]:
     out, err = process.communicate()
     if process.returncode != 0:
         raise SystemExit(f"build failed: {err.strip()}")
-    return wall, _children_cpu(), peak, out.strip().splitlines()[-1]
+    cpu, disk = _children_usage()
+    return wall, cpu, peak, out.strip().splitlines()[-1], disk
 
 
-_cpu_seen = 0.0
+_seen = (0.0, 0)
 
 
-def _children_cpu() -> float:
-    """CPU seconds of children finished since the previous call."""
-    global _cpu_seen
+def _children_usage() -> tuple[float, int]:
+    """CPU seconds and bytes read from the disk (not the page cache) of children finished
+    since the previous call. The disk bytes tell a cold run from a warm one: this machine
+    drops file pages unused for about a minute, and a cold first pass at 500,000 waits on
+    the disk for most of its time."""
+    global _seen
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = usage.ru_utime + usage.ru_stime
-    spent, _cpu_seen = total - _cpu_seen, total
+    total = (usage.ru_utime + usage.ru_stime, usage.ru_inblock * 512)
+    spent = (total[0] - _seen[0], total[1] - _seen[1])
+    _seen = total
     return spent
 
 
@@ -322,6 +332,12 @@ def _phases(collection: Path) -> None:
         print(f"  {label:<44}{wall:8.2f}{own:9.2f}{workers:9.2f}{busy:7.2f}")
     wall, own, workers = (sum(r[i] for r in rows) for i in (1, 2, 3))
     print(f"  {'total':<44}{wall:8.2f}{own:9.2f}{workers:9.2f}{(own + workers) / wall:7.2f}")
+    import resource
+
+    disk = sum(
+        resource.getrusage(w).ru_inblock for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    print(f"  read from the disk (not the page cache): {disk * 512 / 2**20:.0f} MB")
 
 
 def main() -> int:
@@ -366,23 +382,24 @@ def main() -> int:
                 generate(collection, size)
             car, out = base / f"{size}.car", base / f"out{size}"
             shutil.rmtree(out, ignore_errors=True)
-            wall, cpu, rss, root = run_build(str(collection), "--car", str(car))
+            wall, cpu, rss, root, disk = run_build(str(collection), "--car", str(car))
             times[size] = wall
             print(
                 f"{size:>7} declarations  build --car: {wall:6.1f} s ({cpu:6.1f} s CPU), "
-                f"peak RSS {rss / 2**20:6.0f} MB, CAR {car.stat().st_size / 2**20:.0f} MB"
+                f"peak RSS {rss / 2**20:6.0f} MB, CAR {car.stat().st_size / 2**20:.0f} MB, "
+                f"read from the disk {disk / 2**20:.0f} MB"
             )
             if size not in incremental:
                 car.unlink()
                 continue
-            wall, cpu, rss, out_root = run_build(str(collection), "--out", str(out))
+            wall, cpu, rss, out_root, _ = run_build(str(collection), "--out", str(out))
             assert out_root == root
             print(
                 f"{'':>7}               build --out: {wall:6.1f} s ({cpu:6.1f} s CPU), "
                 f"peak RSS {rss / 2**20:6.0f} MB"
             )
             _change_one(collection)
-            wall, cpu, rss, changed = run_build(str(collection), "--out", str(out))
+            wall, cpu, rss, changed, _ = run_build(str(collection), "--out", str(out))
             fresh_out = base / f"fresh{size}"
             shutil.rmtree(fresh_out, ignore_errors=True)
             fresh = run_build(str(collection), "--out", str(fresh_out))[3]
