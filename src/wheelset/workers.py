@@ -5,7 +5,8 @@ and independent checks run, in other processes. Workers are forked (Linux only, 
 is cheap and safe), so they share the modules and data already loaded without pickling
 them; what comes back is kept small (marshal records, a list of findings). Elsewhere
 everything runs in the calling process. A worker ignores Ctrl-C: the parent stops it.
-Entry points: can_fork(), usable_cores(), worker_signals(), run_in_child(), share_parts().
+Entry points: can_fork(), usable_cores(), worker_signals(), signals_to_main_thread() (for
+threads), run_in_child(), share_parts().
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
-__all__ = ["can_fork", "run_in_child", "share_parts", "usable_cores", "worker_signals"]
+__all__ = [
+    "can_fork",
+    "run_in_child",
+    "share_parts",
+    "signals_to_main_thread",
+    "usable_cores",
+    "worker_signals",
+]
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -54,6 +62,13 @@ def worker_signals() -> None:
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def signals_to_main_thread() -> None:
+    """In a worker thread (a pool's initializer): hold SIGINT and SIGTERM, so that the
+    kernel hands them to the main thread. One handed to a worker only sets a flag, which the
+    main thread sees when its blocking call returns: a wait for a fetch, a long sleep."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:

@@ -48,6 +48,7 @@ from wheelset.ipfs.cid import CID
 from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFetcher
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
+from wheelset.workers import signals_to_main_thread
 
 if TYPE_CHECKING:
     from wheelset.client.unpacked import UnpackedWheel
@@ -280,7 +281,7 @@ class WheelFetch:
             # threads than cores only slow down, contending for the interpreter lock.
             workers = min(workers, usable_cores())
         self._pool = ThreadPoolExecutor(
-            max_workers=max(1, workers), initializer=journal.signals_to_main_thread
+            max_workers=max(1, workers), initializer=signals_to_main_thread
         )
         self._cancel = threading.Event()
         self._futures: dict[CID, Future[UnpackedWheel]] = {}

@@ -57,7 +57,6 @@ __all__ = [
     "pending",
     "recover",
     "signals_deferred",
-    "signals_to_main_thread",
 ]
 
 STATE_DIR = ".wheelset-transaction"
@@ -110,13 +109,6 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         _signal.pthread_sigmask(_signal.SIG_SETMASK, old)
-
-
-def signals_to_main_thread() -> None:
-    """In a worker thread (a pool's initializer): hold SIGINT and SIGTERM, so that the
-    kernel hands them to the main thread. One handed to a worker only sets a flag, which the
-    main thread sees when its blocking call returns: a wait for a fetch, a long sleep."""
-    _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGINT, _signal.SIGTERM})
 
 
 @contextlib.contextmanager

@@ -424,7 +424,7 @@ class ProjectReads:
     """
 
     def __init__(self, root: Root):
-        from wheelset.client.journal import signals_to_main_thread
+        from wheelset.workers import signals_to_main_thread
 
         self._root = root
         self._pool = ThreadPoolExecutor(_PARALLEL_READS, initializer=signals_to_main_thread)

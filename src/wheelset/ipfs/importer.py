@@ -215,7 +215,7 @@ def _get_hash_pool() -> ThreadPoolExecutor:
     if _hash_pool is None or _hash_pool[0] != os.getpid():
         # The pool outlives the call: its threads must not take a signal meant for the main
         # thread (an install's transaction, paused or waiting, would see it too late).
-        from wheelset.client.journal import signals_to_main_thread
+        from wheelset.workers import signals_to_main_thread
 
         pool = ThreadPoolExecutor(
             _HASH_THREADS, thread_name_prefix="wheelset-hash", initializer=signals_to_main_thread
