@@ -149,19 +149,14 @@ def test_the_node_is_asked_for_a_files_blocks_offline() -> None:
     assert [(q["arg"], q.get("offline")) for q in asked] == [([str(cid)], ["true"])]
 
 
-def test_a_small_project_comes_in_one_car_and_its_wheel_without_another_request(
-    ipfs_node, tmp_path: Path
-) -> None:
-    """A project whose directory is small comes from the node in one `dag/export` (its
-    directory, project file and wheel); the wheel's blocks it held are fetched, each
-    verified, without asking the node again."""
+@contextlib.contextmanager
+def _root_through_node(ipfs_node, tmp_path: Path, wheel: Path):
+    """The published root of ``wheel`` opened through the node, its requests' paths
+    recorded: (published, root, node, fetcher, asked)."""
     from tests.support.roots import publish_test_root
-    from tests.support.wheels import make_wheel
     from wheelset.client.root import open_root, parse_root_ref, root_resolver
 
-    wheel = make_wheel(tmp_path, "held", "1.0", files={"held/data.py": os.urandom(300_000)})
     published = publish_test_root(ipfs_node.api_url, [wheel])
-    decl = published.declarations[wheel.name]
     asked: list[str] = []
     with http_client(30, indexes=False) as http:
         http.event_hooks["request"].append(lambda request: asked.append(request.url.path))
@@ -170,6 +165,20 @@ def test_a_small_project_comes_in_one_car_and_its_wheel_without_another_request(
         root = open_root(parse_root_ref(str(published.cid)), resolver)
         node = root.node()
         assert node is not None
+        yield published, root, node, fetcher, asked
+
+
+def test_a_small_project_comes_in_one_car_and_its_wheel_without_another_request(
+    ipfs_node, tmp_path: Path
+) -> None:
+    """A project whose directory is small comes from the node in one `dag/export` (its
+    directory, project file and wheel); the wheel's blocks it held are fetched, each
+    verified, without asking the node again."""
+    from tests.support.wheels import make_wheel
+
+    wheel = make_wheel(tmp_path, "held", "1.0", files={"held/data.py": os.urandom(300_000)})
+    with _root_through_node(ipfs_node, tmp_path, wheel) as (published, root, node, fetcher, asked):
+        decl = published.declarations[wheel.name]
         node.export_small_dags()
         asked.clear()
         assert [e.declaration for e in root.project("held") or ()] == [decl]
@@ -189,23 +198,13 @@ def test_a_project_is_read_block_by_block(
 ) -> None:
     """A project larger than the bound, or read by a command that fetches no wheels (export,
     diff), comes block by block: its wheels are not sent."""
-    from tests.support.roots import publish_test_root
     from tests.support.wheels import make_wheel
-    from wheelset.client.root import open_root, parse_root_ref, root_resolver
     from wheelset.ipfs import resolver as resolver_module
 
     wheel = make_wheel(tmp_path, "large", "1.0", files={"large/data.py": os.urandom(30_000)})
-    published = publish_test_root(ipfs_node.api_url, [wheel])
     if case == "larger-than-the-bound":
         monkeypatch.setattr(resolver_module, "WHOLE_DAG_SIZE", 20_000)
-    asked: list[str] = []
-    with http_client(30, indexes=False) as http:
-        http.event_hooks["request"].append(lambda request: asked.append(request.url.path))
-        fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
-        resolver = root_resolver(fetcher, tmp_path / "cache", api=ipfs_node.api_url, http=http)
-        root = open_root(parse_root_ref(str(published.cid)), resolver)
-        node = root.node()
-        assert node is not None
+    with _root_through_node(ipfs_node, tmp_path, wheel) as (published, root, node, _, asked):
         if case == "larger-than-the-bound":
             node.export_small_dags()
         asked.clear()
