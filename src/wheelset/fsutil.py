@@ -27,6 +27,7 @@ __all__ = [
     "is_temp_name",
     "make_temp",
     "remove_stale_temps",
+    "replacing",
     "scratch_directory",
 ]
 
@@ -125,20 +126,29 @@ def _temp(directory: str | Path, name: str) -> tuple[int, str]:
             continue
 
 
-def atomic_write_bytes(target: str | Path, data: bytes) -> None:
-    """Write ``data`` so readers see the old file or the new one, never a part of it."""
+@contextlib.contextmanager
+def replacing(target: str | Path) -> Iterator[str]:
+    """The path of a new temp file beside ``target``, to write; when the block ends
+    without an error it replaces ``target`` (with the mode open() gives), else it is
+    removed. Readers see the old file or the new one, never a part of it."""
     parent, name = os.path.split(os.path.abspath(target))
     os.makedirs(parent, exist_ok=True)
     fd, tmp = _temp(parent, name)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give what open() gives
+        yield tmp
+        os.chmod(tmp, 0o666 & ~current_umask())  # made 0600, as mkstemp
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> None:
+    """Write ``data`` so readers see the old file or the new one, never a part of it."""
+    with replacing(target) as tmp, open(tmp, "wb") as f:
+        f.write(data)
 
 
 def atomic_write_text(target: str | Path, text: str) -> None:

@@ -345,3 +345,26 @@ def test_a_killed_builds_spools_are_removed_by_the_next_build(
     assert not dead.exists()
     assert running.exists() and other.exists()
     assert sorted(p.name for p in scratch.iterdir()) == sorted([running.name, other.name])
+
+
+def test_a_killed_builds_car_temp_is_removed_by_the_next_build(
+    collection: Path, tmp_path: Path
+) -> None:
+    """The CAR is written to a temp file beside FILE (then renamed): one that kill -9 left
+    there is removed by the next build that writes there; one of a running build stays."""
+    import subprocess
+    import sys
+
+    from wheelset.fsutil import is_temp_name
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = out / f".root.car.{ended.stdout.strip()}-k9.wheelset-tmp"
+    dead.write_bytes(b"half a CAR")
+    running = out / f".root.car.{os.getppid()}-live.wheelset-tmp"
+    running.write_bytes(b"being written")
+    result = build_collection(collection, car=out / "root.car")
+    assert (out / "root.car").stat().st_size > 0 and result.root is not None
+    assert sorted(p.name for p in out.iterdir() if is_temp_name(p.name)) == [running.name]

@@ -98,7 +98,7 @@ from wheelset.build.state import (
 from wheelset.build.sweep import sweep
 from wheelset.build.tree import METADATA_SUFFIX, BuildError, root_files, wheel_parts
 from wheelset.errors import WheelsetError
-from wheelset.fsutil import atomic_write_bytes, current_umask, scratch_directory
+from wheelset.fsutil import atomic_write_bytes, current_umask, replacing, scratch_directory
 from wheelset.gcpause import cycle_collection_paused, keep_until_exit
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
@@ -1438,12 +1438,8 @@ def _build(
                 _write_car(base / CAR_FILE, layout.pieces)
                 (base / CAR_FILE).chmod(0o666 & ~current_umask())
             if car is not None:
-                copy = car.with_name(f".{car.name}.tmp-{os.getpid()}")
-                try:
+                with replacing(car) as copy:
                     shutil.copyfile(base / CAR_FILE, copy)
-                    os.replace(copy, car)
-                finally:
-                    copy.unlink(missing_ok=True)
             _save_state(base, old, changes, made, root, layout, new, stamp, flags)
             atomic_write_bytes(base / ROOT_FILE, f"{_cid(root)}\n".encode())
             if staged is not None:
@@ -1574,13 +1570,8 @@ def _root_estimate(names: int, count: int, files: Mapping[str, bytes]) -> int:
 
 
 def _replace_with(target: Path, pieces: Sequence[_Piece]) -> None:
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    try:
-        _write_car(temporary, pieces)
-        temporary.chmod(0o666 & ~current_umask())
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with replacing(target) as temporary:
+        _write_car(Path(temporary), pieces)
 
 
 @dataclass

@@ -252,14 +252,11 @@ class StateWriter:
                 f.seek(0, os.SEEK_END)
                 f.write(b"".join(self._bytes()) + head + len(head).to_bytes(_LENGTH, "little"))
             return
-        temporary = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        try:
-            with temporary.open("wb") as f:
-                length = len(head).to_bytes(_LENGTH, "little")
-                f.write(b"".join([_MAGIC, *self._bytes(), head, length]))
-            os.replace(temporary, self.path)
-        finally:
-            temporary.unlink(missing_ok=True)
+        from wheelset.fsutil import replacing  # not at the top: see TYPE_CHECKING above
+
+        with replacing(self.path) as temporary, open(temporary, "wb") as f:
+            length = len(head).to_bytes(_LENGTH, "little")
+            f.write(b"".join([_MAGIC, *self._bytes(), head, length]))
 
     def _bytes(self) -> Iterator[bytes]:
         source = None if self.old is None else os.open(self.old.path, os.O_RDONLY)
