@@ -32,6 +32,7 @@ from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "ADDED",
@@ -196,7 +197,9 @@ def publish(
         progress.item(outcome.filename, outcome.status)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), initializer=signals_to_main_thread
+    ) as pool:
         outcomes = tuple(pool.map(provide, decls))
     complete = all(o.status != FAILED for o in outcomes)
     roots = rpc.dag_import(car, pin_roots=complete)

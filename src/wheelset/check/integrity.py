@@ -22,6 +22,7 @@ from wheelset.fetch.wheels import InspectedWheel
 from wheelset.model.collection import CollectionError, changed_paths
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
+from wheelset.workers import signals_to_main_thread
 
 __all__ = ["Fetcher", "check_integrity", "compare", "integrity_scope"]
 
@@ -95,7 +96,7 @@ def check_integrity(
     """Findings FETCH, NOT-WHEEL, RECORD, CID-/SHA256-/SIZE-/METADATA-MISMATCH."""
     decls = list(declarations)
     if jobs > 1 and len(decls) > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=jobs, initializer=signals_to_main_thread) as pool:
             outcomes = list(pool.map(lambda d: _inspect(fetcher, d), decls))
     else:
         outcomes = [_inspect(fetcher, d) for d in decls]

@@ -63,6 +63,7 @@ from wheelset.ipfs.resolver import (
     block_dir_of,
 )
 from wheelset.model.declarations import Declaration, DeclarationError, parse_declaration
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "Header",
@@ -334,7 +335,9 @@ class Root:
         wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
         if len(wanted) <= 1:
             return {n: self.project(n) for n in wanted}
-        with ThreadPoolExecutor(max_workers=min(_PARALLEL_READS, len(wanted))) as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(_PARALLEL_READS, len(wanted)), initializer=signals_to_main_thread
+        ) as pool:
             return dict(zip(wanted, pool.map(self.project, wanted), strict=True))
 
     def names(self) -> list[str]:
@@ -370,7 +373,9 @@ class Root:
         """Every project in name order, read a window at a time in parallel and not kept
         (memory bounded by the window, not the collection)."""
         names = self.names()
-        with ThreadPoolExecutor(max_workers=_PARALLEL_READS) as pool:
+        with ThreadPoolExecutor(
+            max_workers=_PARALLEL_READS, initializer=signals_to_main_thread
+        ) as pool:
             for start in range(0, len(names), _WINDOW):
                 window = names[start : start + _WINDOW]
                 for name, entries in zip(
@@ -424,8 +429,6 @@ class ProjectReads:
     """
 
     def __init__(self, root: Root):
-        from wheelset.workers import signals_to_main_thread
-
         self._root = root
         self._pool = ThreadPoolExecutor(_PARALLEL_READS, initializer=signals_to_main_thread)
         self._pending: dict[Future[tuple[WheelEntry, ...] | None], str] = {}

@@ -33,6 +33,7 @@ from wheelset.ipfs.resolver import PathResolver
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "FETCHED",
@@ -97,7 +98,7 @@ def root_blocks(
     skip = {same_cid(c) for c in wheels}
     seen: set[CID] = set()
     level = [root]
-    with ThreadPoolExecutor(max_workers=_BLOCK_READS) as pool:
+    with ThreadPoolExecutor(max_workers=_BLOCK_READS, initializer=signals_to_main_thread) as pool:
         while level:
             following: list[CID] = []
             for cid, block in zip(level, pool.map(resolver.block, level), strict=True):
@@ -175,7 +176,9 @@ def mirror_root(
         progress.item(outcome.filename, outcome.status)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), initializer=signals_to_main_thread
+    ) as pool:
         outcomes = held + tuple(pool.map(provide, missing))
     if any(o.status == FAILED for o in outcomes):
         return MirrorReport(root.cid, False, False, len(wheels), outcomes)

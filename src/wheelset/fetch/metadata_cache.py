@@ -27,6 +27,7 @@ from wheelset.fetch.wheels import MAX_METADATA_SIZE, WheelFetcher
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "MetadataError",
@@ -132,6 +133,8 @@ def collect_metadata(
         progress.item(decl.filename, "fetched")
         return decl.filename, data
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), initializer=signals_to_main_thread
+    ) as pool:
         found.update(pool.map(fill, missing))
     return found, len(missing)

@@ -47,6 +47,7 @@ from wheelset.ipfs.dagpb import (
 from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
 from wheelset.ipfs.varint import decode_varint
+from wheelset.workers import signals_to_main_thread
 
 if TYPE_CHECKING:
     # httpx (under the RPC client) is imported only when a node is used: a root read from
@@ -893,7 +894,10 @@ class PathResolver:
             if not missing:
                 break
             if len(missing) > 1 and not isinstance(source, CarBlocks):
-                with ThreadPoolExecutor(max_workers=min(_PARALLEL_BLOCKS, len(missing))) as pool:
+                with ThreadPoolExecutor(
+                    max_workers=min(_PARALLEL_BLOCKS, len(missing)),
+                    initializer=signals_to_main_thread,
+                ) as pool:
                     answers = list(pool.map(functools.partial(fetch, source), missing))
             else:
                 answers = [fetch(source, cid) for cid in missing]

@@ -47,6 +47,7 @@ from wheelset.maintain.outdated import covered_platforms, release_shortfalls
 from wheelset.model.declarations import INDEX_SOURCE_PREFIX, Declaration, parse_requirement
 from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import WheelMetadata, declaration_for, parse_metadata
+from wheelset.workers import signals_to_main_thread
 
 __all__ = ["ClosurePlan", "declare_closure", "resolve_closure"]
 
@@ -306,7 +307,7 @@ def resolve_closure(
         pin = SpecifierSet(f"=={spec.version}") if spec.version is not None else SpecifierSet()
         roots.append(_Req(spec.name, None, pin, every, "the command line"))
         roots += [_Req(spec.name, e, pin, every, "the command line") for e in spec.extras or ()]
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs), initializer=signals_to_main_thread) as pool:
         provider = _Provider(
             index=index,
             metadata=_Metadata(fetcher, cache_dir),

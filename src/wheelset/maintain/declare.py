@@ -43,6 +43,7 @@ from wheelset.model.declarations import (
 from wheelset.model.overlap import wheels_overlap
 from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import declaration_for, read_wheel
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "DeclareError",
@@ -451,7 +452,7 @@ def run_parallel(tasks: Sequence[Callable[[], Declaration]], jobs: int) -> list[
     """Run the tasks ``jobs`` at a time; the first failure cancels the rest."""
     if jobs <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    with ThreadPoolExecutor(max_workers=jobs, initializer=signals_to_main_thread) as pool:
         futures: list[Future[Declaration]] = [pool.submit(task) for task in tasks]
         try:
             return [f.result() for f in futures]

@@ -32,6 +32,7 @@ from wheelset.model.closure import ClosureIndex
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, DeclarationError, parse_wheel_name
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
+from wheelset.workers import signals_to_main_thread
 
 __all__ = [
     "OutdatedError",
@@ -303,7 +304,7 @@ def check_outdated(
         return find_update(name, declared[name], covered[name], files, platforms)
 
     names = sorted(declared)
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), initializer=signals_to_main_thread)
     try:
         futures = [pool.submit(one, name) for name in names]
         return [f.result() for f in futures]
