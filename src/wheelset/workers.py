@@ -5,8 +5,8 @@ and independent checks run, in other processes. Workers are forked (Linux only, 
 is cheap and safe), so they share the modules and data already loaded without pickling
 them; what comes back is kept small (marshal records, a list of findings). Elsewhere
 everything runs in the calling process. A worker ignores Ctrl-C: the parent stops it.
-Entry points: can_fork(), usable_cores(), worker_signals(), signals_to_main_thread() (for
-threads), run_in_child(), share_parts().
+Entry points: can_fork(), usable_cores(), worker_signals(), signals_to_main_thread() and
+thread_map() (for threads), run_in_child(), share_parts().
 """
 
 from __future__ import annotations
@@ -20,19 +20,21 @@ import struct
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 TYPE_CHECKING = False  # an incremental build forks its stat sweep before typing or pickle load
 if TYPE_CHECKING:
     from typing import TypeVar
 
     _T = TypeVar("_T")
+    _A = TypeVar("_A")
 
 __all__ = [
     "can_fork",
     "run_in_child",
     "share_parts",
     "signals_to_main_thread",
+    "thread_map",
     "usable_cores",
     "worker_signals",
 ]
@@ -69,6 +71,15 @@ def signals_to_main_thread() -> None:
     kernel hands them to the main thread. One handed to a worker only sets a flag, which the
     main thread sees when its blocking call returns: a wait for a fetch, a long sleep."""
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
+def thread_map(function: Callable[[_A], _T], items: Iterable[_A], workers: int) -> list[_T]:
+    """``function`` of each of ``items``, in order, on up to ``workers`` threads that hold
+    SIGINT and SIGTERM (signals_to_main_thread); the first exception raised is raised here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, workers), initializer=signals_to_main_thread) as pool:
+        return list(pool.map(function, items))
 
 
 def run_in_child(function: Callable[..., _T], *args: object) -> Callable[[], _T]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
-from wheelset.workers import signals_to_main_thread
+from wheelset.workers import thread_map
 
 __all__ = [
     "ADDED",
@@ -197,10 +196,7 @@ def publish(
         progress.item(outcome.filename, outcome.status)
         return outcome
 
-    with ThreadPoolExecutor(
-        max_workers=max(1, workers), initializer=signals_to_main_thread
-    ) as pool:
-        outcomes = tuple(pool.map(provide, decls))
+    outcomes = tuple(thread_map(provide, decls, workers))
     complete = all(o.status != FAILED for o in outcomes)
     roots = rpc.dag_import(car, pin_roots=complete)
     if complete:

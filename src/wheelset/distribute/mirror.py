@@ -33,7 +33,7 @@ from wheelset.ipfs.resolver import PathResolver
 from wheelset.ipfs.rpc import KuboRpc
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
-from wheelset.workers import signals_to_main_thread
+from wheelset.workers import signals_to_main_thread, thread_map
 
 __all__ = [
     "FETCHED",
@@ -176,10 +176,7 @@ def mirror_root(
         progress.item(outcome.filename, outcome.status)
         return outcome
 
-    with ThreadPoolExecutor(
-        max_workers=max(1, workers), initializer=signals_to_main_thread
-    ) as pool:
-        outcomes = held + tuple(pool.map(provide, missing))
+    outcomes = held + tuple(thread_map(provide, missing, workers))
     if any(o.status == FAILED for o in outcomes):
         return MirrorReport(root.cid, False, False, len(wheels), outcomes)
     with tempfile.TemporaryFile(prefix="wheelset-mirror-", suffix=".car") as car:
