@@ -933,19 +933,28 @@ def _pread(fd: int, length: int, offset: int, name: str) -> bytes:
     return data
 
 
+_MOVE_SIZE = 8 << 20  # bytes moved at a time inside a CAR updated in place
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
+
+
 def _copy(source: int, target: int, offset: int, length: int, name: str, to: int | None = None):
-    """Copy a range in the kernel (at the target's position, or at ``to``)."""
+    """Copy a range in the kernel (at the target's position, or at ``to``); through this
+    process where the kernel will not, as between two file systems (a spool in the
+    temporary directory, the CAR given elsewhere)."""
     while length:
-        n = os.copy_file_range(source, target, length, offset, to)
+        try:
+            n = os.copy_file_range(source, target, length, offset, to)
+        except OSError as e:
+            if e.errno not in _NO_KERNEL_COPY:
+                raise
+            data = _pread(source, min(length, _MOVE_SIZE), offset, name)
+            n = os.write(target, data) if to is None else os.pwrite(target, data, to)
         if n <= 0:
             raise BuildError(f"internal: {name} is shorter than recorded", code="BUILD")
         offset += n
         length -= n
         if to is not None:
             to += n
-
-
-_MOVE_SIZE = 8 << 20  # bytes moved at a time inside a CAR updated in place
 
 
 def _update_car(path: Path, pieces: Sequence[_Piece], size: int) -> bool:
