@@ -427,9 +427,11 @@ def _project_segment(
     then in the order directory_block() sorted ``links`` into), as nearly all are."""
     if sharded or len(held) != files + 1:
         return _segment(cid, held)
-    sections = [_section(cid, held[cid])]
-    sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
-    return b"".join(sections), len(sections)
+    parts = []  # the sections' parts, joined once
+    for raw in (cid, *[raw for _, raw, _ in links if raw in held]):
+        block = held[raw]
+        parts += (encode_varint(len(raw) + len(block)), raw, block)
+    return b"".join(parts), len(parts) // 3
 
 
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
@@ -703,8 +705,8 @@ def _spool_bucket(
     layout = _layout_car(link[1], shards.blocks, sources, header=False)
     view = memoryview(held)
     start = spool.tell()
-    for piece in layout.pieces:
-        spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
+    pieces = [p if type(p) is bytes else view[p[1] : p[1] + p[2]] for p in layout.pieces]
+    spool.write(b"".join(pieces))  # one write: a write a piece cost more than the join
     linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
     placed = layout.placed
     name = spool.name
