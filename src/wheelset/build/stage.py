@@ -705,8 +705,8 @@ def _spool_bucket(
     layout = _layout_car(link[1], shards.blocks, sources, header=False)
     view = memoryview(held)
     start = spool.tell()
-    pieces = [p if type(p) is bytes else view[p[1] : p[1] + p[2]] for p in layout.pieces]
-    spool.write(b"".join(pieces))  # one write: a write a piece cost more than the join
+    for piece in layout.pieces:
+        spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
     linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
     placed = layout.placed
     name = spool.name
