@@ -208,7 +208,9 @@ def _per_project(collection: Path, count: int, whole_only: bool = False) -> floa
         parts = {
             "page, row, index.json, links": run(
                 "parts",
-                lambda i, r: wheel_parts(r[0][3:], [(d, None) for d in r[3]], platforms=platforms),
+                lambda i, r: wheel_parts(
+                    r[0][3:], [(d, None) for d in r[3]], platforms=platforms, texts=r[6]
+                ),
             ),
             "page end": run("end", lambda i, r: project_page_end(job.dependents.get(r[0][3:], ()))),
             "root row": run("row", lambda i, r: root_row(made["parts"][i][1])),

@@ -87,3 +87,24 @@ def _depth_first(root: CID, blocks: dict[CID, bytes]) -> list[CID]:
         out.append(cid)
         stack.extend(reversed([link.cid for link in decode_node(blocks[cid]).links]))
     return out
+
+
+def test_a_car_on_another_file_system(tmp_path: Path) -> None:
+    """The spool's ranges reach a CAR on another file system than the temporary
+    directory's, where the kernel will not copy between files (EXDEV)."""
+    import os
+    import tempfile
+
+    elsewhere = Path("/dev/shm")
+    if not elsewhere.is_dir() or os.stat(elsewhere).st_dev == os.stat(tempfile.gettempdir()).st_dev:
+        pytest.skip("needs /dev/shm on another file system than the temporary directory")
+    collection = _collection(tmp_path / "declarations", 1300)
+    here = stage.build_collection(collection, car=tmp_path / "here.car", jobs=1)
+    target = Path(tempfile.mkdtemp(dir=elsewhere)) / "there.car"
+    try:
+        there = stage.build_collection(collection, car=target, jobs=1)
+        assert there.root == here.root
+        assert target.read_bytes() == (tmp_path / "here.car").read_bytes()
+    finally:
+        target.unlink(missing_ok=True)
+        target.parent.rmdir()

@@ -88,12 +88,14 @@ def _strings(values: Sequence[str], pad: str) -> str:
     return f"[\n{pad} {inner.join(map(encode_basestring, values))}\n{pad}]"
 
 
-def _file_entry(record: DeclarationRecord, meta: MetadataFile | None, filename: str) -> str:
+def _file_entry(
+    record: DeclarationRecord, meta: MetadataFile | None, filename: str, text: str | None
+) -> str:
     """One file entry at the indentation of ``files`` items, keys sorted; the same text
     _dump() gives of the entry's document (``wheelset``: the declaration's to_toml() and
     its path, and its METADATA file), spelt out in key order from the declaration's
     record in one template, the optional fields as lines or nothing, because a build
-    writes hundreds of thousands of them."""
+    writes hundreds of thousands of them. ``text``: the record's CID as text, if known."""
     rel, _, _, source, cid, extras, dependencies, python, sha256, size, license_ = record
     name = encode_basestring(filename)
     core = metadata = python_line = python_field = licence = ""
@@ -119,7 +121,7 @@ def _file_entry(record: DeclarationRecord, meta: MetadataFile | None, filename: 
     return (
         f'  {{\n{core}   "filename": {name},\n   "hashes": {hashes},\n'
         f'{python_line}   "size": {"null" if size is None else size},\n   "url": {name},\n'
-        f'   "wheelset": {{\n    "content-id": "{cid_text(cid)}",\n'
+        f'   "wheelset": {{\n    "content-id": "{text or cid_text(cid)}",\n'
         f'    "dependencies": {_strings(dependencies, "    ")},\n'
         f'    "extras": {_strings(extras, "    ")},\n{licence}{metadata}'
         f'    "path": {encode_basestring(rel)},\n{python_field}{sha256_field}{size_field}'
@@ -133,17 +135,24 @@ def format_project_file(project: str, entries: Sequence[WheelEntry]) -> bytes:
 
 
 def project_file_of(
-    project: str, wheels: Sequence[Wheel], names: Sequence[tuple[str, str, str]] | None = None
+    project: str,
+    wheels: Sequence[Wheel],
+    names: Sequence[tuple[str, str, str]] | None = None,
+    texts: Sequence[str] | None = None,
 ) -> bytes:
     """format_project_file() of wheels (pages.Wheel) sorted by file name; ``names``: their
-    wheel_name(), when the caller has them."""
+    wheel_name(), ``texts``: their CIDs as text, when the caller has them."""
     if names is None:
         names = [wheel_name(w[0]) for w in wheels]
+    if texts is None:
+        texts = [None] * len(wheels)  # type: ignore[list-item]
     if len(wheels) == 1:  # most projects
-        files = _file_entry(*wheels[0], names[0][0])
+        files = _file_entry(*wheels[0], names[0][0], texts[0])
         versions = _strings((shown_version(names[0][1]),), " ")
     else:
-        files = ",\n".join(_file_entry(*w, n[0]) for w, n in zip(wheels, names, strict=True))
+        files = ",\n".join(
+            _file_entry(*w, n[0], t) for w, n, t in zip(wheels, names, texts, strict=True)
+        )
         versions = _strings(sorted({shown_version(n[1]) for n in names}), " ")
     text = (
         f'{{\n "files": [\n{files}\n ],\n "meta": {{\n  "api-version": "{PEP691_API_VERSION}"\n'

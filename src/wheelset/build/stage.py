@@ -102,7 +102,7 @@ from wheelset.fsutil import atomic_write_bytes, current_umask, replacing, scratc
 from wheelset.gcpause import cycle_collection_paused, keep_until_exit
 from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import encode_car_header
-from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, decode_cid_bytes, parse_cid
+from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, cid_text, decode_cid_bytes, parse_cid
 from wheelset.ipfs.directory import (
     build_directory,
     directory_block,
@@ -254,18 +254,22 @@ def _stat_or_none(root: str, rel: str) -> Stats | None:
         return None
 
 
-def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[DeclarationRecord]]:
+def _read_project(
+    root: str, rel: str, stats: Stats
+) -> tuple[bytes, list[DeclarationRecord], tuple[str, ...]]:
     """(hash of the project's declaration files, their declarations as records, in the
-    order of their file names).
+    order of their file names, and the records' CIDs as text).
 
     A file in the form `wheelset declare` writes takes one match (written_record()); any
-    other is loaded the general way, which says what is wrong with it.
+    other is loaded the general way, which says what is wrong with it. The CID's text is
+    the file's: project files show it, and formatting it again cost a tenth of a build.
 
     Raises:
         WheelsetError: a file that does not load or is not where its wheel name puts it.
     """
     digest = hashlib.blake2b(rel.encode(), digest_size=16)
     records = []
+    texts = []
     prefix, project = rel.split("/", 1)
     if prefix_of(project) != prefix or canonicalize_name(project) != project:
         first = f"{rel}/{stats[1][0][0]}" if stats[1] else rel
@@ -280,10 +284,14 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
         digest.update(b"\0%d\0%s\0" % (len(name), name.encode()))
         digest.update(data)
         try:
-            record = written_record(data.decode("utf-8"), path)
+            text = data.decode("utf-8")
+            record = written_record(text, path)
         except UnicodeDecodeError:
             record = None  # the general way reports it
-        if record is None:
+        if record is not None:  # the written form: the CIDv0 (checked) on the second line
+            start = text.index(_CID_LINE) + len(_CID_LINE)
+            texts.append(text[start : start + _CID_V0_TEXT])
+        else:
             decl, findings = decode_declaration(data, PurePosixPath(path))
             if findings:
                 first = findings[0]
@@ -292,12 +300,18 @@ def _read_project(root: str, rel: str, stats: Stats) -> tuple[bytes, list[Declar
             if name != decl.filename[: -len(".whl")] + ".toml":
                 raise _layout_error(path, f"belongs at {relpath_for(decl.filename)}")
             record = decl.to_record()
+            texts.append(cid_text(record[4]))
         if record[1] != project:
             raise _layout_error(path, f"belongs at {relpath_for(record_filename(record))}")
         records.append(record)
     if len(records) > 1:
-        records.sort(key=record_filename)
-    return digest.digest(), records
+        order = sorted(range(len(records)), key=lambda i: record_filename(records[i]))
+        return digest.digest(), [records[i] for i in order], tuple(texts[i] for i in order)
+    return digest.digest(), records, tuple(texts)
+
+
+_CID_LINE = '\ncontent-id = "'
+_CID_V0_TEXT = 46  # characters of a CIDv0's text
 
 
 # --- building projects (in workers or here) ---------------------------------------------
@@ -413,9 +427,11 @@ def _project_segment(
     then in the order directory_block() sorted ``links`` into), as nearly all are."""
     if sharded or len(held) != files + 1:
         return _segment(cid, held)
-    sections = [_section(cid, held[cid])]
-    sections += [_section(raw, held[raw]) for _, raw, _ in links if raw in held]
-    return b"".join(sections), len(sections)
+    parts = []  # the sections' parts, joined once
+    for raw in (cid, *[raw for _, raw, _ in links if raw in held]):
+        block = held[raw]
+        parts += (encode_varint(len(raw) + len(block)), raw, block)
+    return b"".join(parts), len(parts) // 3
 
 
 def _write_pages(tree: str, name: str, files: Mapping[str, bytes]) -> Path:
@@ -456,9 +472,10 @@ class _Held:
 
 # A project read by the first pass, as stashed for the second (marshal): (rel, stats,
 # content hash, its declarations as records (Declaration.to_record()) sorted by file name,
-# their METADATA by file name, its dependency names); for a directory without
-# declarations, (rel, stats). Records, not pages: a tenth of the bytes, so the stash is
-# written as it is (compressing pages cost more CPU than making them from the records).
+# their METADATA by file name, its dependency names, the records' CIDs as text); for a
+# directory without declarations, (rel, stats). Records, not pages: a tenth of the bytes,
+# so the stash is written as it is (compressing pages cost more CPU than making them from
+# the records).
 _Stashed = tuple
 # Where a first pass stashed a chunk: (file, offset, length).
 _Place = tuple[str, int, int]
@@ -499,12 +516,12 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
     metadata: Mapping[str, bytes] = {}
     if job.metadata is not None or job.wheels is not None:
         from_record = Declaration.from_record
-        made = {rel: [from_record(r) for r in records] for rel, _, _, records in read}
+        made = {rel: [from_record(r) for r in records] for rel, _, _, records, _ in read}
         if job.wheels is not None:
             job.decls.update(made)
         if job.metadata is not None:
             metadata = job.metadata([d for decls in made.values() for d in decls])
-    for rel, stats, key, decls in read:
+    for rel, stats, key, decls, texts in read:
         name = rel.split("/", 1)[1]
         files: dict[str, bytes] = {}
         if job.metadata is not None:
@@ -517,7 +534,7 @@ def _read_projects(rels: Sequence[str]) -> tuple[_Place, list[tuple[str, tuple[s
         deps = dependency_names(
             name, decls[0][6] if len(decls) == 1 else [t for d in decls for t in d[6]]
         )
-        records.append((rel, stats, key, decls, files, deps))
+        records.append((rel, stats, key, decls, files, deps, texts))
         names.append((rel, deps))
     stash = job.file("stash")
     data = marshal.dumps(records)
@@ -546,7 +563,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         if len(record) == 2:
             built.append(_Project(*record, b"", b"", 0, 0, 0, ("", 0, 0), (), (), _NO_ROW))
             continue
-        rel, stats, key, decls, metadata, deps = record
+        rel, stats, key, decls, metadata, deps, texts = record
         name = rel.split("/", 1)[1]
         held = _Held()
         files: dict[str, bytes] = {}
@@ -566,7 +583,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         else:  # the pages are made from the records (sorted by file name), not declarations
             wheels = [(decl, None) for decl in decls]
         page, row, project_file, links = wheel_parts(
-            name, wheels, platforms=job.platforms, summary=summary
+            name, wheels, platforms=job.platforms, summary=summary, texts=texts
         )
         dependents = tuple(job.dependents.get(name, ()))
         generated = {INDEX_PAGE: page + project_page_end(dependents), PROJECT_FILE: project_file}
@@ -933,19 +950,28 @@ def _pread(fd: int, length: int, offset: int, name: str) -> bytes:
     return data
 
 
+_MOVE_SIZE = 8 << 20  # bytes moved at a time inside a CAR updated in place
+_NO_KERNEL_COPY = (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP)
+
+
 def _copy(source: int, target: int, offset: int, length: int, name: str, to: int | None = None):
-    """Copy a range in the kernel (at the target's position, or at ``to``)."""
+    """Copy a range in the kernel (at the target's position, or at ``to``); through this
+    process where the kernel will not, as between two file systems (a spool in the
+    temporary directory, the CAR given elsewhere)."""
     while length:
-        n = os.copy_file_range(source, target, length, offset, to)
+        try:
+            n = os.copy_file_range(source, target, length, offset, to)
+        except OSError as e:
+            if e.errno not in _NO_KERNEL_COPY:
+                raise
+            data = _pread(source, min(length, _MOVE_SIZE), offset, name)
+            n = os.write(target, data) if to is None else os.pwrite(target, data, to)
         if n <= 0:
             raise BuildError(f"internal: {name} is shorter than recorded", code="BUILD")
         offset += n
         length -= n
         if to is not None:
             to += n
-
-
-_MOVE_SIZE = 8 << 20  # bytes moved at a time inside a CAR updated in place
 
 
 def _update_car(path: Path, pieces: Sequence[_Piece], size: int) -> bool:

@@ -153,17 +153,19 @@ def wheel_parts(
     *,
     platforms: Sequence[Platform] = (),
     summary: str = "",
+    texts: Sequence[str] | None = None,
 ) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
     """What build_project() makes of these wheels (pages.Wheel, sorted by file name: a
     build's second pass has records) before it knows the project's dependents: its page
     but the end (project_page_end() gives that), its row, its project file and its wheel
     (and METADATA) links as directory_node() takes them: (name, binary CID, Tsize).
+    ``texts``: the wheels' CIDs as text, when the caller has them.
 
     Raises:
         BuildError: a declaration without `size`, or two wheels with one file name.
     """
     names = [wheel_name(w[0]) for w in wheels]
-    return _parts(project, wheels, names, _linked(wheels, names), platforms, summary)
+    return _parts(project, wheels, names, _linked(wheels, names), platforms, summary, texts)
 
 
 def _parts(
@@ -173,12 +175,13 @@ def _parts(
     linked: Iterable[tuple[str, bytes, int, int]],
     platforms: Sequence[Platform],
     summary: str,
+    texts: Sequence[str] | None = None,
 ) -> tuple[bytes, ProjectRow, bytes, list[tuple[bytes, bytes, int]]]:
     """wheel_parts() given the wheels' wheel_name() and _linked() (build_project() keeps
     the latter for its wheel links)."""
     links = [(name.encode(), raw, tsize) for name, raw, tsize, _ in linked]
     page, row = project_page(project, wheels, platforms=platforms, summary=summary, names=names)
-    return page, row, project_file_of(project, wheels, names), links
+    return page, row, project_file_of(project, wheels, names, texts), links
 
 
 def root_files(
