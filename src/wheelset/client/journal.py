@@ -218,7 +218,7 @@ class Transaction:
             with open(self._pause[1], "a"):
                 pass
             # In slices: a signal that lands after the sentinel is made but before a sleep
-            # starts is handled only when that sleep ends (the test waits 60 s, not 60 s more).
+            # starts is handled only when that sleep ends (one sleep of 60 s: a minute late).
             for _ in range(600):
                 time.sleep(0.1)
 
