@@ -11,7 +11,6 @@ Entry points: InstalledDist, installed_distributions(), broken_dependents(), ORI
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,6 +62,8 @@ class InstalledDist:
         allowed = [os.path.join(os.path.abspath(r), "") for r in roots]
         found: list[str] = []
         caches: set[str] = set()
+        import csv  # (only to replace or remove a distribution)
+
         for row in csv.reader(text.splitlines()):
             if not row or not row[0]:
                 continue

@@ -44,7 +44,6 @@ from wheelset.ipfs.dagpb import (
     decode_unixfs,
     file_parts,
 )
-from wheelset.ipfs.directory import HAMT_FANOUT, hamt_hash
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
 from wheelset.ipfs.varint import decode_varint
 from wheelset.workers import signals_to_main_thread
@@ -491,9 +490,13 @@ def _directory(cid: CID, block: bytes, where: str) -> tuple[PBNode, UnixFSData]:
         raise SourceFailure("invalid", f"{where}: block {cid}: {e}") from e
     if meta.type not in (DIRECTORY, HAMT_SHARD):
         raise NoSuchPath(f"{where} is not a directory")
-    if meta.type == HAMT_SHARD and (
-        meta.fanout != HAMT_FANOUT or meta.hash_type != _MURMUR3_X64_64
-    ):
+    if meta.type != HAMT_SHARD:
+        return node, meta
+    # The HAMT code (and its murmur3 module) only for a sharded directory: a root of a few
+    # thousand projects or fewer is one plain directory block.
+    from wheelset.ipfs.directory import HAMT_FANOUT
+
+    if meta.fanout != HAMT_FANOUT or meta.hash_type != _MURMUR3_X64_64:
         raise SourceFailure("invalid", f"{where}: HAMT shard {cid} with an unsupported layout")
     return node, meta
 
@@ -507,6 +510,8 @@ def _child(get: Getter, directory: CID, name: str, where: str) -> PBLink:
             if link.name == name:
                 return link
         raise NoSuchPath(f"{where} has no entry {name!r}")
+    from wheelset.ipfs.directory import hamt_hash
+
     digest = hamt_hash(name.encode("utf-8"))
     for depth in range(len(digest)):
         prefix = f"{digest[depth]:02X}"

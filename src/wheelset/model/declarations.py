@@ -19,8 +19,6 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
-import tomli_w
-from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -377,6 +375,10 @@ def written_record(text: str, rel: str) -> DeclarationRecord | None:
 
 @functools.lru_cache(maxsize=4096)
 def _canonical_license(text: str) -> bool:
+    # packaging.licenses (its SPDX tables) and tomli_w are imported where they are used:
+    # install reads declarations without either.
+    from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
     try:
         return canonicalize_license_expression(text) == text
     except InvalidLicenseExpression:
@@ -661,6 +663,8 @@ def validate_declaration(
         problems.add("VALUE", f"size must be between 0 and {MAX_FILE_SIZE}")
     license_text = problems.typed(table, "license", str) if "license" in table else None
     if isinstance(license_text, str):
+        from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+
         try:
             canonical = canonicalize_license_expression(license_text)
         except InvalidLicenseExpression as e:
@@ -706,6 +710,8 @@ def parse_declaration(table: Mapping[str, object], path: PurePosixPath) -> Decla
 
 def format_declaration(decl: Declaration) -> str:
     """The TOML text of a declaration (stable key order)."""
+    import tomli_w
+
     return tomli_w.dumps(decl.to_toml())
 
 
