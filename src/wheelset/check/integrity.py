@@ -12,7 +12,6 @@ Entry points: Fetcher, check_integrity(), integrity_scope().
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -22,7 +21,7 @@ from wheelset.fetch.wheels import InspectedWheel
 from wheelset.model.collection import CollectionError, changed_paths
 from wheelset.model.declarations import Declaration
 from wheelset.model.findings import Finding
-from wheelset.workers import signals_to_main_thread
+from wheelset.workers import thread_map
 
 __all__ = ["Fetcher", "check_integrity", "compare", "integrity_scope"]
 
@@ -96,8 +95,7 @@ def check_integrity(
     """Findings FETCH, NOT-WHEEL, RECORD, CID-/SHA256-/SIZE-/METADATA-MISMATCH."""
     decls = list(declarations)
     if jobs > 1 and len(decls) > 1:
-        with ThreadPoolExecutor(max_workers=jobs, initializer=signals_to_main_thread) as pool:
-            outcomes = list(pool.map(lambda d: _inspect(fetcher, d), decls))
+        outcomes = thread_map(lambda d: _inspect(fetcher, d), decls, jobs)
     else:
         outcomes = [_inspect(fetcher, d) for d in decls]
     for decl, outcome in zip(decls, outcomes, strict=True):
