@@ -25,7 +25,6 @@ import io
 import mmap
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -46,7 +45,7 @@ from wheelset.ipfs.dagpb import (
 )
 from wheelset.ipfs.gateway import MAX_BLOCK_SIZE, FetchError, GatewayFetcher
 from wheelset.ipfs.varint import decode_varint
-from wheelset.workers import signals_to_main_thread
+from wheelset.workers import thread_map
 
 if TYPE_CHECKING:
     # httpx (under the RPC client) is imported only when a node is used: a root read from
@@ -899,11 +898,8 @@ class PathResolver:
             if not missing:
                 break
             if len(missing) > 1 and not isinstance(source, CarBlocks):
-                with ThreadPoolExecutor(
-                    max_workers=min(_PARALLEL_BLOCKS, len(missing)),
-                    initializer=signals_to_main_thread,
-                ) as pool:
-                    answers = list(pool.map(functools.partial(fetch, source), missing))
+                fetch_one = functools.partial(fetch, source)
+                answers = thread_map(fetch_one, missing, min(_PARALLEL_BLOCKS, len(missing)))
             else:
                 answers = [fetch(source, cid) for cid in missing]
             fetched = {c: a for c, a in zip(missing, answers, strict=True) if isinstance(a, bytes)}
