@@ -122,7 +122,7 @@ def environment_lock(directory: str | Path) -> Iterator[None]:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise JournalError(f"cannot open {directory}: {e.strerror}") from e
+        raise JournalError(f"cannot open: {e.strerror}", path=directory) from e
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -132,7 +132,7 @@ def environment_lock(directory: str | Path) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise JournalError(
-                        f"{directory} is in use by another wheelset process"
+                        "in use by another wheelset process", path=directory
                     ) from None
                 time.sleep(0.05)
         yield
@@ -202,7 +202,7 @@ class Transaction:
             _write_journal(self.state_dir, self._doc("applying"))
         except OSError as e:
             _remove_tree(self.state_dir)
-            raise JournalError(f"cannot write the journal in {self.state_dir}: {e}") from e
+            raise JournalError(f"cannot write the journal: {e}", path=self.state_dir) from e
         return self
 
     def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
@@ -246,7 +246,7 @@ class Transaction:
                 try:
                     _write_journal(self.state_dir, self._doc("committed"))
                 except OSError as e:
-                    raise JournalError(f"cannot write the journal in {self.state_dir}: {e}") from e
+                    raise JournalError(f"cannot write the journal: {e}", path=self.state_dir) from e
             self._committed = True
             _finish(self.state_dir)
 
