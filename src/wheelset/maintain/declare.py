@@ -404,7 +404,7 @@ def declare_sources(
     for decl in declarations:
         previous = unique.setdefault(str(decl.path), decl)
         if previous != decl:
-            raise DeclareError(f"{decl.filename}: two sources give different wheels")
+            raise DeclareError("two sources give different wheels", path=decl.filename)
     return Declared(tuple(unique.values()), tuple(notes))
 
 
