@@ -355,7 +355,7 @@ def recover(state_parent: str | Path) -> Recovery | None:
         _finish(state_dir)
         return Recovery("cleaned", 0, 0)
     except OSError as e:
-        raise JournalError(f"cannot read {journal}: {e}") from e
+        raise JournalError(f"cannot read: {e.strerror or e}", path=journal) from e
     try:
         doc = fastjson.loads(text)
         if not isinstance(doc, dict) or doc.get("version") != 1:
@@ -364,7 +364,7 @@ def recover(state_parent: str | Path) -> Recovery | None:
             if not isinstance(doc.get(key), list):
                 raise ValueError(f"no list {key!r}")
     except ValueError as e:
-        raise JournalError(f"{journal} is not a wheelset journal ({e}); remove it by hand") from e
+        raise JournalError(f"not a wheelset journal ({e}); remove it by hand", path=journal) from e
     with signals_deferred():
         if doc.get("state") == "committed":
             _finish(state_dir)
@@ -372,5 +372,5 @@ def recover(state_parent: str | Path) -> Recovery | None:
         try:
             restored, removed = _roll_back(state_dir, doc)
         except OSError as e:
-            raise JournalError(f"cannot roll back the change journaled in {journal}: {e}") from e
+            raise JournalError(f"cannot roll back the change it journals: {e}", path=journal) from e
     return Recovery("rolled back", restored, removed)

@@ -531,7 +531,7 @@ class _TreeReader(_Reader):
             with os.scandir(self.tree) as entries:
                 return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
         except OSError as e:
-            raise RootError(f"cannot list {self.tree}: {e.strerror or e}") from e
+            raise RootError(f"cannot list: {e.strerror or e}", path=self.tree) from e
 
     def directories(self, root: CID) -> Mapping[str, CID]:
         return _ResolvedReader(root, self.resolver).directories(root)
