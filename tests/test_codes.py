@@ -27,13 +27,15 @@ def _strings(node: ast.AST | None) -> Iterator[ast.Constant]:
 
 
 def _code_nodes(tree: ast.AST) -> Iterator[ast.Constant]:
-    """String constants used as a code: ``code=`` arguments and defaults, assignments to
-    ``code``, comparisons with ``.code``, and the code argument of findings/problems."""
+    """String constants used as a code: ``code=`` arguments (of calls and of class
+    statements) and defaults, assignments to ``code``, comparisons with ``.code``, and the
+    code argument of findings/problems."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call | ast.ClassDef):
             for keyword in node.keywords:
                 if keyword.arg == "code":
                     yield from _strings(keyword.value)
+        if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if name == "add" and not (

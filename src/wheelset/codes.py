@@ -41,7 +41,11 @@ CODES: dict[str, tuple[str, str]] = {
     "MISSING": ("closure", "a dependency has no declared wheel for a platform"),
     "UNSATISFIED": ("closure", "the declared version of a dependency is outside its specifier"),
     "EXTRA": ("closure", "a dependency does not provide a requested extra"),
-    "PYTHON": ("closure", "a dependency's wheel excludes the platform's Python (requires-python)"),
+    "PYTHON": (
+        "closure",
+        "a dependency's wheel excludes the platform's Python (requires-python); as an error: "
+        "no usable target interpreter (--python, a virtual environment)",
+    ),
     "MARKER": ("closure", "a marker cannot be evaluated in a platform's environment"),
     "UNUSED": ("closure", "warning: the wheel installs on none of the supported platforms"),
     "NAME-CONFUSABLE": (

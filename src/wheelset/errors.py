@@ -89,12 +89,17 @@ def mask_credentials(text: str) -> str:
 class WheelsetError(Exception):
     """An error with a stable code (wheelset.codes), an optional location, and exit code 1.
 
-    A subclass names its code once, as the class attribute ``code``; ``code=`` at the
-    raise site overrides it for that error.
+    A subclass names its code once, in its class statement (``class CacheError(WheelsetError,
+    code="CACHE")``); ``code=`` at the raise site overrides it for that error.
     """
 
     exit_code = 1
     code = "ERROR"
+
+    def __init_subclass__(cls, *, code: str | None = None, **kwargs: object):
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
 
     def __init__(self, message: str, *, path: Path | str | None = None, code: str | None = None):
         super().__init__(message)
@@ -111,11 +116,10 @@ class WheelsetError(Exception):
         )
 
 
-class UsageError(WheelsetError):
+class UsageError(WheelsetError, code="USAGE"):
     """The command line asks for something that cannot be meant (exit code 2, as click's)."""
 
     exit_code = 2
-    code = "USAGE"
 
 
 # --- The IPFS core: CIDs, blocks, CARs, nodes, gateways, clusters, pinning services --------
@@ -123,34 +127,24 @@ class BlockNotFound(WheelsetError, KeyError):
     """The store does not hold the requested block."""
 
 
-class InvalidCAR(WheelsetError, ValueError):
+class InvalidCAR(WheelsetError, ValueError, code="CAR"):
     """Bytes are not a well-formed CARv1 stream whose blocks match their CIDs."""
 
-    code = "CAR"
 
-
-class InvalidCID(WheelsetError, ValueError):
+class InvalidCID(WheelsetError, ValueError, code="CID"):
     """Text or bytes are not a CIDv0/CIDv1 (see the multiformats CID spec)."""
 
-    code = "CID"
 
-
-class ClusterError(WheelsetError):
+class ClusterError(WheelsetError, code="CLUSTER"):
     """The cluster refused a pin, a peer failed to pin, or it did not finish in time."""
 
-    code = "CLUSTER"
 
-
-class InvalidNode(WheelsetError, ValueError):
+class InvalidNode(WheelsetError, ValueError, code="DAG-PB"):
     """Bytes are not a well-formed dag-pb node or UnixFS data message."""
 
-    code = "DAG-PB"
 
-
-class InvalidEntryName(WheelsetError, ValueError):
+class InvalidEntryName(WheelsetError, ValueError, code="NAME"):
     """A directory entry name that UnixFS cannot hold (empty, '.', '..', contains '/')."""
-
-    code = "NAME"
 
 
 class ImportPathError(WheelsetError):
@@ -159,11 +153,9 @@ class ImportPathError(WheelsetError):
     ``code`` is one of NOT-FOUND, UNREADABLE, SPECIAL-FILE, SYMLINK-LOOP, NAME."""
 
 
-class FetchError(WheelsetError):
+class FetchError(WheelsetError, code="FETCH"):
     """Bytes could not be fetched (and verified): a source, an index page, or content
     from every gateway given. ``failures`` says, per gateway, why it did not deliver."""
-
-    code = "FETCH"
 
     def __init__(
         self,
@@ -181,28 +173,20 @@ class FetchCancelled(FetchError):
     """The caller cancelled the fetch (another fetch of the same batch failed)."""
 
 
-class PinningServiceError(WheelsetError):
+class PinningServiceError(WheelsetError, code="PINNING"):
     """The pinning service refused a request, answered nonsense, or did not finish in time."""
 
-    code = "PINNING"
 
-
-class PathError(WheelsetError):
+class PathError(WheelsetError, code="PATH"):
     """A path could not be read and verified from any source (each source's failure named)."""
 
-    code = "PATH"
 
-
-class NoSuchPath(PathError):
+class NoSuchPath(PathError, code="NOT-FOUND"):
     """A verified directory on the path has no entry of that name."""
 
-    code = "NOT-FOUND"
 
-
-class RpcError(WheelsetError):
+class RpcError(WheelsetError, code="RPC"):
     """The node could not be reached, or answered a call with an error."""
-
-    code = "RPC"
 
 
 class InvalidVarint(WheelsetError, ValueError):
@@ -222,33 +206,25 @@ class InvalidLicensePolicy(WheelsetError, ValueError):
     """The collection's licence policy is malformed."""
 
 
-class UnknownPlatform(WheelsetError, LookupError):
+class UnknownPlatform(WheelsetError, LookupError, code="PLATFORM"):
     """A platform id that is not one of a platforms table's (python-versions × systems)."""
-
-    code = "PLATFORM"
 
 
 # --- Fetching wheels, index pages and METADATA; the cache ----------------------------------
-class NotAWheelError(WheelsetError):
+class NotAWheelError(WheelsetError, code="NOT-WHEEL"):
     """The bytes are not a wheel: not a zip, no METADATA, or METADATA/RECORD disagree."""
 
-    code = "NOT-WHEEL"
 
-
-class CacheError(WheelsetError):
+class CacheError(WheelsetError, code="CACHE"):
     """The cache directory cannot be read or written (permissions, full disk)."""
-
-    code = "CACHE"
 
 
 class IndexLookupError(FetchError):
     """The index has no such project or file, or its page cannot be understood."""
 
 
-class MetadataError(WheelsetError):
+class MetadataError(WheelsetError, code="METADATA"):
     """A wheel has no usable METADATA, or it disagrees with the declaration."""
-
-    code = "METADATA"
 
 
 class ContentMismatch(FetchError):
@@ -256,10 +232,8 @@ class ContentMismatch(FetchError):
 
 
 # --- Building and publishing a root --------------------------------------------------------
-class PublishError(WheelsetError):
+class PublishError(WheelsetError, code="PUBLISH"):
     """The node disagrees with the build (another root), or refused to pin it."""
-
-    code = "PUBLISH"
 
 
 class BuildError(WheelsetError):
@@ -267,45 +241,33 @@ class BuildError(WheelsetError):
 
 
 # --- Reading roots; resolving, installing, exporting, diffing ------------------------------
-class DiffError(WheelsetError):
+class DiffError(WheelsetError, code="DIFF"):
     """A ROOT that cannot be read or authenticated, or a platforms table diff cannot use."""
 
-    code = "DIFF"
 
-
-class ExportError(WheelsetError):
+class ExportError(WheelsetError, code="EXPORT"):
     """The closure cannot be exported (a wheel without sha256 cannot be hash-pinned)."""
 
-    code = "EXPORT"
 
-
-class ServeError(WheelsetError):
+class ServeError(WheelsetError, code="SERVE"):
     """`serve` cannot start: the address cannot be bound, or a config, htpasswd,
     certificate or key file is unusable."""
-
-    code = "SERVE"
 
 
 class InstallError(WheelsetError):
     """A wheel could not be fetched, verified or installed (the environment is unchanged)."""
 
 
-class InterpreterError(WheelsetError):
+class InterpreterError(WheelsetError, code="PYTHON"):
     """The interpreter given with --python cannot be run or described."""
 
-    code = "PYTHON"
 
-
-class JournalError(WheelsetError):
+class JournalError(WheelsetError, code="ENVIRONMENT"):
     """The environment cannot be changed or brought back (permissions, a broken journal)."""
 
-    code = "ENVIRONMENT"
 
-
-class RequirementsFileError(WheelsetError):
+class RequirementsFileError(WheelsetError, code="REQUIREMENTS"):
     """A requirements file cannot be read or has a line wheelset cannot act on."""
-
-    code = "REQUIREMENTS"
 
 
 class ResolutionError(WheelsetError):
@@ -313,50 +275,36 @@ class ResolutionError(WheelsetError):
     MARKER: a marker cannot be evaluated in the target's environment)."""
 
 
-class UnknownProject(ResolutionError):
+class UnknownProject(ResolutionError, code="UNKNOWN"):
     """A requested (or depended-on) project has no wheel at all in the set."""
 
-    code = "UNKNOWN"
 
-
-class NoWheelForPlatform(ResolutionError):
+class NoWheelForPlatform(ResolutionError, code="PLATFORM"):
     """The project exists, but none of its wheels fits the target's tags or Python."""
 
-    code = "PLATFORM"
 
-
-class VersionConflict(ResolutionError):
+class VersionConflict(ResolutionError, code="CONFLICT"):
     """A user specifier (``NAME>=X``) excludes the single available version."""
 
-    code = "CONFLICT"
 
-
-class UnsatisfiedDependency(ResolutionError):
+class UnsatisfiedDependency(ResolutionError, code="DEPENDENCY"):
     """A wheel's dependency specifier excludes the single available version."""
 
-    code = "DEPENDENCY"
 
-
-class UnknownExtra(ResolutionError):
+class UnknownExtra(ResolutionError, code="EXTRA"):
     """The user asked for an extra the project does not provide."""
 
-    code = "EXTRA"
 
-
-class RootError(WheelsetError):
+class RootError(WheelsetError, code="ROOT"):
     """A root cannot be opened or read (unreadable, of an old format, or unverifiable)."""
-
-    code = "ROOT"
 
 
 class InvalidRoot(RootError):
     """ROOT is none of the accepted forms."""
 
 
-class UnpackError(WheelsetError):
+class UnpackError(WheelsetError, code="WHEEL"):
     """A wheel's archive does not match its RECORD, or has a hostile member."""
-
-    code = "WHEEL"
 
 
 # --- Maintaining a collection: declare, outdated, bump, fork -------------------------------
@@ -364,16 +312,12 @@ class BumpError(WheelsetError):
     """A bump cannot be planned or written (project not declared, no usable release…)."""
 
 
-class DeclareError(WheelsetError):
+class DeclareError(WheelsetError, code="DECLARE"):
     """A source cannot be declared (not a wheel, no such release, no wheel fits…)."""
 
-    code = "DECLARE"
 
-
-class ForkError(WheelsetError):
+class ForkError(WheelsetError, code="FORK"):
     """A fork cannot be created or synchronised (non-empty target, missing upstream record…)."""
-
-    code = "FORK"
 
 
 class OutdatedError(WheelsetError):
@@ -381,13 +325,9 @@ class OutdatedError(WheelsetError):
 
 
 # --- Keeping roots served: mirrors and pin records -----------------------------------------
-class MirrorError(WheelsetError):
+class MirrorError(WheelsetError, code="MIRROR"):
     """The root's own blocks could not be read, or the node would not pin the root."""
 
-    code = "MIRROR"
 
-
-class PinRecordError(WheelsetError):
+class PinRecordError(WheelsetError, code="PIN-RECORD"):
     """The pin record cannot be read or written."""
-
-    code = "PIN-RECORD"

@@ -241,7 +241,7 @@ def test_no_platforms_file(collection: Path, tmp_path: Path) -> None:
     (collection / "platforms.toml").unlink()
     result = runner.invoke(app, ["build", str(collection), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: platforms.toml: PLATFORMS platforms.toml not found")
+    assert result.stderr == "error: platforms.toml: PLATFORMS not found\n"
     assert not (tmp_path / "out").exists()
 
 

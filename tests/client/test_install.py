@@ -245,9 +245,13 @@ def test_unreachable_sources_and_malformed_roots(
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert f"cannot read /wheelset.json of {published.cid}" in result.stderr
     assert DEAD + ":" in result.stderr and DEAD + "1:" in result.stderr
-    for root in ["QmNotACid", "/ipfs/", str(tmp_path)]:
+    for root, start in [
+        ("QmNotACid", "error: ROOT "),
+        ("/ipfs/", "error: ROOT "),
+        (str(tmp_path), f"error: {tmp_path}: ROOT "),
+    ]:
         bad = wheelset(["install", root, "app", "--gateway", DEAD], tmp_path / "cache")
-        assert bad.exit_code == 1 and bad.stderr.startswith("error: ROOT "), bad.stderr
+        assert bad.exit_code == 1 and bad.stderr.startswith(start), bad.stderr
         assert bad.stderr.count("\n") == 1
     # A path-only gateway (the js-ipfs node's) cannot hand out verifiable blocks.
     path_only = wheelset(

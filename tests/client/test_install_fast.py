@@ -288,7 +288,10 @@ def test_the_warm_path_steps_aside_whenever_the_outcome_could_differ(
     (site_packages(venv) / "lib_a").mkdir()
     (site_packages(venv) / "lib_a" / "__init__.py").write_text("stray\n")
     done = run(request, cache)
-    assert done.returncode == 1 and done.stderr.startswith("error: CONFLICT "), done.stderr
+    stray = site_packages(venv) / "lib_a" / "__init__.py"
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {stray}: CONFLICT "), (
+        done.stderr
+    )
     assert not list(site_packages(venv).glob("*.dist-info"))
 
     # An unpacked file changed in the cache: rehashed, found wrong, the entry dropped, and

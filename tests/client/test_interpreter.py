@@ -43,10 +43,13 @@ def test_an_interpreter_that_cannot_run(tmp_path: Path) -> None:
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho broken >&2\nexit 3\n")
     fake.chmod(0o755)
-    with pytest.raises(InterpreterError, match="could not describe itself: broken"):
+    with pytest.raises(InterpreterError) as info:
         inspect_interpreter(str(fake))
-    with pytest.raises(InterpreterError, match="cannot run"):
+    assert info.value.one_line() == f"{fake}: PYTHON could not describe itself: broken"
+    with pytest.raises(InterpreterError) as info:
         inspect_interpreter(str(tmp_path / "missing"))
+    missing = tmp_path / "missing"
+    assert info.value.one_line() == f"{missing}: PYTHON cannot run: No such file or directory"
 
 
 def test_an_interpreter_that_describes_no_usable_platform(tmp_path: Path) -> None:

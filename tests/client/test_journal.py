@@ -109,8 +109,9 @@ def test_a_journal_that_is_not_ours_is_one_clear_error(tmp_path: Path) -> None:
     env = _env(tmp_path)
     (env / STATE).mkdir()
     (env / STATE / "journal.json").write_text(json.dumps({"version": 9}))
-    with pytest.raises(JournalError, match="is not a wheelset journal"):
+    with pytest.raises(JournalError, match="not a wheelset journal") as info:
         recover(env)
+    assert info.value.path == os.path.join(env, STATE, "journal.json")
     os.unlink(env / STATE / "journal.json")
     done = recover(env)  # killed before the journal existed: nothing had changed
     assert done is not None and done.action == "cleaned" and not (env / STATE).exists()

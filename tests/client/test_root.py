@@ -84,12 +84,13 @@ def test_a_missing_path_is_named_as_missing(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(InvalidRoot, match="no such build directory or CAR file") as info:
         parse_root_ref(str(missing))
-    assert info.value.one_line().startswith(f"ROOT {missing}: ")
+    assert info.value.one_line().startswith(f"{missing}: ROOT no such build directory")
 
 
 def test_a_directory_that_is_no_build_directory(tmp_path: Path) -> None:
     with pytest.raises(InvalidRoot, match="not a build directory") as info:
         parse_root_ref(str(tmp_path))
+    assert info.value.one_line().startswith(f"{tmp_path}: ROOT a directory but not a build")
     assert "\n" not in info.value.one_line()
 
 

@@ -175,7 +175,7 @@ def test_declare_into_an_empty_directory_says_to_run_init(tmp_path: Path) -> Non
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"error: {empty / 'platforms.toml'}: PLATFORMS not found in {empty}: "
+        f"error: {empty / 'platforms.toml'}: PLATFORMS not found: "
         f"start a collection with `wheelset init {empty}`"
     ]
 

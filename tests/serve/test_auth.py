@@ -234,7 +234,7 @@ def test_refusals_are_one_line(published, ipfs_node, tmp_path: Path) -> None:
         (["--config", str(bad)], 1, "bad.toml"),
         ([root, "--config", str(bad)], 1, "not both"),
         ([], 2, "ROOT"),
-        ([root, "--certfile", str(bad)], 1, "certificate"),
+        ([root, "--certfile", str(bad)], 1, f"{bad}: SERVE cannot use this certificate"),
         ([root, "--keyfile", str(bad)], 2, "--certfile"),
         ([root, "--htpasswd", str(bad)], 1, "bad.toml"),
         ([root, "--port", "99999"], 2, "port"),

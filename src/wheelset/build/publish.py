@@ -123,7 +123,7 @@ def read_build_directory(out: Path) -> tuple[CID, bytes, list[Declaration]]:
     try:
         data = car.read_bytes()
     except OSError as e:
-        raise PublishError(f"cannot read {car}: {e.strerror or e}") from e
+        raise PublishError(f"cannot read: {e.strerror or e}", path=car) from e
     return root, data, declarations
 
 

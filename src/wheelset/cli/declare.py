@@ -73,7 +73,7 @@ def declare_command(
     if releases or with_deps:
         if not (into / PLATFORMS_FILE).is_file():
             raise PlatformError(
-                f"not found in {into}: start a collection with `wheelset init {into}`",
+                f"not found: start a collection with `wheelset init {into}`",
                 path=into / PLATFORMS_FILE,
             )
         platforms = load_platforms(into / PLATFORMS_FILE)[0]

@@ -129,17 +129,19 @@ def probe_interpreter(executable: str, prefix: str | None = None) -> Interpreter
             command, capture_output=True, text=True, timeout=_PROBE_TIMEOUT, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise InterpreterError(f"cannot run {executable}: {e}") from e
+        raise InterpreterError(
+            f"cannot run: {getattr(e, 'strerror', None) or e}", path=executable
+        ) from e
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise InterpreterError(f"{executable} could not describe itself: {last}")
+        raise InterpreterError(f"could not describe itself: {last}", path=executable)
     import json
 
     try:
         return _from_description(json.loads(done.stdout))
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         # PlatformError is a ValueError too: no usable python_full_version or no tags.
-        raise InterpreterError(f"{executable} gave an unreadable description: {e}") from e
+        raise InterpreterError(f"gave an unreadable description: {e}", path=executable) from e
 
 
 def _venv_python(venv: Path) -> Path | None:

@@ -122,7 +122,7 @@ def environment_lock(directory: str | Path) -> Iterator[None]:
     try:
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
-        raise JournalError(f"cannot open {directory}: {e.strerror}") from e
+        raise JournalError(f"cannot open: {e.strerror}", path=directory) from e
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -132,7 +132,7 @@ def environment_lock(directory: str | Path) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise JournalError(
-                        f"{directory} is in use by another wheelset process"
+                        "in use by another wheelset process", path=directory
                     ) from None
                 time.sleep(0.05)
         yield
@@ -202,7 +202,7 @@ class Transaction:
             _write_journal(self.state_dir, self._doc("applying"))
         except OSError as e:
             _remove_tree(self.state_dir)
-            raise JournalError(f"cannot write the journal in {self.state_dir}: {e}") from e
+            raise JournalError(f"cannot write the journal: {e}", path=self.state_dir) from e
         return self
 
     def __exit__(self, kind: object, error: BaseException | None, tb: object) -> None:
@@ -246,7 +246,7 @@ class Transaction:
                 try:
                     _write_journal(self.state_dir, self._doc("committed"))
                 except OSError as e:
-                    raise JournalError(f"cannot write the journal in {self.state_dir}: {e}") from e
+                    raise JournalError(f"cannot write the journal: {e}", path=self.state_dir) from e
             self._committed = True
             _finish(self.state_dir)
 
@@ -355,7 +355,7 @@ def recover(state_parent: str | Path) -> Recovery | None:
         _finish(state_dir)
         return Recovery("cleaned", 0, 0)
     except OSError as e:
-        raise JournalError(f"cannot read {journal}: {e}") from e
+        raise JournalError(f"cannot read: {e.strerror or e}", path=journal) from e
     try:
         doc = fastjson.loads(text)
         if not isinstance(doc, dict) or doc.get("version") != 1:
@@ -364,7 +364,7 @@ def recover(state_parent: str | Path) -> Recovery | None:
             if not isinstance(doc.get(key), list):
                 raise ValueError(f"no list {key!r}")
     except ValueError as e:
-        raise JournalError(f"{journal} is not a wheelset journal ({e}); remove it by hand") from e
+        raise JournalError(f"not a wheelset journal ({e}); remove it by hand", path=journal) from e
     with signals_deferred():
         if doc.get("state") == "committed":
             _finish(state_dir)
@@ -372,5 +372,5 @@ def recover(state_parent: str | Path) -> Recovery | None:
         try:
             restored, removed = _roll_back(state_dir, doc)
         except OSError as e:
-            raise JournalError(f"cannot roll back the change journaled in {journal}: {e}") from e
+            raise JournalError(f"cannot roll back the change it journals: {e}", path=journal) from e
     return Recovery("rolled back", restored, removed)

@@ -303,7 +303,7 @@ def apply(
     try:
         os.makedirs(purelib, exist_ok=True)
     except OSError as e:
-        raise InstallError(f"cannot create {purelib}: {e.strerror}", code="ENVIRONMENT") from e
+        raise InstallError(f"cannot create: {e.strerror}", path=purelib, code="ENVIRONMENT") from e
     state_parent = purelib
     with journal.environment_lock(state_parent):
         journal.recover(state_parent)
@@ -316,8 +316,9 @@ def apply(
             if target not in leaving and os.path.lexists(target):
                 # Refused before the transaction: a rollback would delete it as one of ours.
                 raise InstallError(
-                    f"{target} already exists and belongs to no distribution being replaced; "
+                    "already exists and belongs to no distribution being replaced; "
                     "nothing was installed",
+                    path=target,
                     code="CONFLICT",
                 )
         linker = _Linker()

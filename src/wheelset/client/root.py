@@ -131,8 +131,9 @@ def parse_root_ref(text: str) -> RootRef:
         if path.name == TREE_DIR and _is_build_dir(path.parent):
             return RootRef(text, directory=path.parent)
         raise InvalidRoot(
-            f"{text} is a directory but not a build directory (want OUT with {ROOT_FILE} and "
-            f"{TREE_DIR}/, or OUT/{TREE_DIR}, as `wheelset build --out OUT` writes)"
+            f"a directory but not a build directory (want OUT with {ROOT_FILE} and "
+            f"{TREE_DIR}/, or OUT/{TREE_DIR}, as `wheelset build --out OUT` writes)",
+            path=text,
         )
     if text and path.is_file():
         return RootRef(text, car=path)
@@ -145,8 +146,9 @@ def parse_root_ref(text: str) -> RootRef:
     body = body.rstrip("/")
     if "/" in body and not prefixed:
         raise InvalidRoot(
-            f"{text}: no such build directory or CAR file (ROOT is a CID, /ipfs/<cid>, "
-            "ipfs://<cid>, a build directory or a CAR file)"
+            "no such build directory or CAR file (ROOT is a CID, /ipfs/<cid>, "
+            "ipfs://<cid>, a build directory or a CAR file)",
+            path=text,
         )
     if "/" in body:
         raise InvalidRoot(f"root {text!r} must be a bare CID, not a path below one")
@@ -501,15 +503,15 @@ class _TreeReader(_Reader):
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise RootError(f"cannot read {path}: {e.strerror or e}") from e
+            raise RootError(f"cannot read: {e.strerror or e}", path=path) from e
         if len(data) > limit:
-            raise RootError(f"{path} is larger than {limit} bytes")
+            raise RootError(f"larger than {limit} bytes", path=path)
         return data
 
     def header(self) -> bytes:
         data = self._read(self.tree / HEADER_NAME, MAX_HEADER_SIZE)
         if data is None:
-            raise RootError(f"{self.tree} has no {HEADER_NAME} (not a build directory)")
+            raise RootError(f"has no {HEADER_NAME} (not a build directory)", path=self.tree)
         return data
 
     def policy(self) -> bytes | None:
@@ -529,7 +531,7 @@ class _TreeReader(_Reader):
             with os.scandir(self.tree) as entries:
                 return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
         except OSError as e:
-            raise RootError(f"cannot list {self.tree}: {e.strerror or e}") from e
+            raise RootError(f"cannot list: {e.strerror or e}", path=self.tree) from e
 
     def directories(self, root: CID) -> Mapping[str, CID]:
         return _ResolvedReader(root, self.resolver).directories(root)
@@ -627,7 +629,7 @@ def open_root(
         try:
             roots = car.roots()
         except SourceFailure as e:
-            raise RootError(f"{ref.car} is not a CAR file: {e}") from e
+            raise RootError(f"not a CAR file: {e}", path=ref.car) from e
         cache = resolver.cache if resolver is not None else None
         sources = (car, *(resolver.sources if resolver is not None else ()))
         if not named_gateways:

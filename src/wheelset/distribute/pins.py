@@ -40,7 +40,9 @@ class PinRecord:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             lock = os.open(self.path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise PinRecordError(f"cannot open the pin record {self.path}: {e}") from e
+            raise PinRecordError(
+                f"cannot open the pin record: {e.strerror or e}", path=self.path
+            ) from e
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
@@ -54,7 +56,9 @@ class PinRecord:
         except FileNotFoundError:
             return pins
         except OSError as e:
-            raise PinRecordError(f"cannot read the pin record {self.path}: {e}") from e
+            raise PinRecordError(
+                f"cannot read the pin record: {e.strerror or e}", path=self.path
+            ) from e
         for line in text.splitlines():
             op, _, rest = line.partition(" ")
             cid_text, _, why = rest.partition(" ")
@@ -84,7 +88,9 @@ class PinRecord:
                     f.flush()
                     os.fsync(f.fileno())
             except OSError as e:
-                raise PinRecordError(f"cannot write the pin record {self.path}: {e}") from e
+                raise PinRecordError(
+                    f"cannot write the pin record: {e.strerror or e}", path=self.path
+                ) from e
 
     def remove(self, cids: Iterable[CID]) -> None:
         """Forget ``cids`` and compact the file."""
@@ -94,7 +100,9 @@ class PinRecord:
             try:
                 atomic_write_text(self.path, "".join(f"pin {c} {w}\n" for c, w in kept.items()))
             except OSError as e:
-                raise PinRecordError(f"cannot write the pin record {self.path}: {e}") from e
+                raise PinRecordError(
+                    f"cannot write the pin record: {e.strerror or e}", path=self.path
+                ) from e
 
 
 def record_for(rpc: KuboRpc, cache_directory: Path) -> PinRecord:

@@ -453,7 +453,7 @@ def apply_bump(plan: BumpPlan, root: Path) -> list[tuple[str, Path]]:
                 if folder != root and folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
     except OSError as e:
-        raise BumpError(f"cannot remove old declarations under {root}: {e}", code="IO") from e
+        raise BumpError(f"cannot remove old declarations: {e}", path=root, code="IO") from e
     return report
 
 

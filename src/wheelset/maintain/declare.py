@@ -65,6 +65,7 @@ _RELEASE = re.compile(
     r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?(?:\s*==\s*(\S+))?"
 )
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
+_SDIST_REFUSED = "a source distribution; wheelset declares wheels only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ def parse_source(text: str) -> SourceSpec:
             raise DeclareError(f"{text}: only http(s):// and file:// URLs are supported")
         name = _url_filename(text)
         if name.endswith(_SDIST_SUFFIXES):
-            raise DeclareError(f"{name} is a source distribution; wheelset declares wheels only")
+            raise DeclareError(f"{name} is {_SDIST_REFUSED}")
         if not name.endswith(".whl"):
             raise DeclareError(f"{text}: not a wheel URL (must end in .whl)")
         parse_wheel_name(name)
@@ -102,13 +103,11 @@ def parse_source(text: str) -> SourceSpec:
     if text.endswith(".whl") or "/" in text or "\\" in text:
         if not text.endswith(".whl"):
             if text.endswith(_SDIST_SUFFIXES):
-                raise DeclareError(
-                    f"{text} is a source distribution; wheelset declares wheels only"
-                )
-            raise DeclareError(f"{text}: not a wheel file (must end in .whl)")
+                raise DeclareError(_SDIST_REFUSED, path=text)
+            raise DeclareError("not a wheel file (must end in .whl)", path=text)
         return SourceSpec("file", text)
     if text.endswith(_SDIST_SUFFIXES):
-        raise DeclareError(f"{text} is a source distribution; wheelset declares wheels only")
+        raise DeclareError(_SDIST_REFUSED, path=text)
     m = _RELEASE.fullmatch(text.strip())
     if not m:
         raise DeclareError(
@@ -332,9 +331,9 @@ def _declare_file(text: str, source: str | None, extras: Collection[str] | None)
         with path.open("rb") as f:
             digest = digest_stream(f)
     except FileNotFoundError as e:
-        raise DeclareError(f"{text}: no such file") from e
+        raise DeclareError("no such file", path=text) from e
     except OSError as e:
-        raise DeclareError(f"{text}: cannot read ({e.strerror or e})") from e
+        raise DeclareError(f"cannot read ({e.strerror or e})", path=text) from e
     metadata = read_wheel(path, filename)
     if source is None:
         source = path.resolve().as_uri()
@@ -405,7 +404,7 @@ def declare_sources(
     for decl in declarations:
         previous = unique.setdefault(str(decl.path), decl)
         if previous != decl:
-            raise DeclareError(f"{decl.filename}: two sources give different wheels")
+            raise DeclareError("two sources give different wheels", path=decl.filename)
     return Declared(tuple(unique.values()), tuple(notes))
 
 
@@ -469,7 +468,8 @@ def _refuse_links(root: Path, parts: Sequence[str]) -> None:
         path = path / part
         if path.is_symlink():
             raise DeclareError(
-                f"{path} is a symbolic link; declarations are written only inside {root}",
+                f"a symbolic link; declarations are written only inside {root}",
+                path=path,
                 code="IO",
             )
 
@@ -505,5 +505,5 @@ def write_declarations(
                         old.unlink()
                         report.append(("removed", old))
     except (OSError, UnicodeDecodeError) as e:
-        raise DeclareError(f"cannot write declarations under {root}: {e}", code="IO") from e
+        raise DeclareError(f"cannot write declarations: {e}", path=root, code="IO") from e
     return report

@@ -256,7 +256,7 @@ def load_platforms(path: Path) -> tuple[list[Platform], dict[str, object]]:
     try:
         table = tomllib.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError as e:
-        raise PlatformError(f"{path.name} not found in {path.parent}", path=path) from e
+        raise PlatformError("not found", path=path) from e
     except tomllib.TOMLDecodeError as e:
         raise PlatformError(f"malformed TOML: {e}", path=path) from e
     except (OSError, UnicodeDecodeError) as e:

@@ -118,7 +118,7 @@ def read_policy(path: Path) -> tuple[bytes, Policy] | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise PolicyError(f"cannot read: {e}") from e
+        raise PolicyError(f"cannot read: {e.strerror or e}", path=path) from e
     return data, parse_policy_bytes(data)
 
 

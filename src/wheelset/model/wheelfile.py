@@ -57,7 +57,7 @@ def _dist_info_file(names: list[str], leaf: str, filename: str) -> str:
     ]
     if len(found) != 1:
         what = "no" if not found else "more than one"
-        raise NotAWheelError(f"{filename}: {what} *.dist-info/{leaf} in the archive")
+        raise NotAWheelError(f"{what} *.dist-info/{leaf} in the archive", path=filename)
     return found[0]
 
 
@@ -67,25 +67,27 @@ def parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
         warnings.simplefilter("ignore")  # pkginfo warns about newer Metadata-Versions
         dist.parse(raw)
     if not dist.name or not dist.version:
-        raise NotAWheelError(f"{filename}: METADATA lacks Name or Version")
+        raise NotAWheelError("METADATA lacks Name or Version", path=filename)
     try:
         version = Version(dist.version)
     except InvalidVersion as e:
-        raise NotAWheelError(f"{filename}: METADATA Version {dist.version!r} is invalid") from e
+        raise NotAWheelError(f"METADATA Version {dist.version!r} is invalid", path=filename) from e
     requires_python = None
     if dist.requires_python:
         try:
             requires_python = SpecifierSet(dist.requires_python)
         except InvalidSpecifier as e:
             raise NotAWheelError(
-                f"{filename}: METADATA Requires-Python {dist.requires_python!r} is invalid"
+                f"METADATA Requires-Python {dist.requires_python!r} is invalid", path=filename
             ) from e
     dependencies = tuple(dist.requires_dist or ())
     for dependency in dependencies:
         try:
             parse_requirement(dependency)
         except InvalidRequirement as e:
-            raise NotAWheelError(f"{filename}: METADATA Requires-Dist {dependency!r}: {e}") from e
+            raise NotAWheelError(
+                f"METADATA Requires-Dist {dependency!r}: {e}", path=filename
+            ) from e
     extras = tuple(dict.fromkeys(canonicalize_name(e) for e in dist.provides_extras or ()))
     return WheelMetadata(
         name=canonicalize_name(dist.name),
@@ -109,7 +111,7 @@ def read_wheel(path: Path, filename: str) -> WheelMetadata:
             ZIP-BOMB, TAGS-MISMATCH, METADATA-MISMATCH, NOT-WHEEL).
     """
     if filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
-        raise NotAWheelError(f"{filename} is a source distribution; wheelset declares wheels")
+        raise NotAWheelError("a source distribution; wheelset declares wheels", path=filename)
     try:
         parse_wheel_name(filename)
     except DeclarationError as e:
@@ -117,16 +119,16 @@ def read_wheel(path: Path, filename: str) -> WheelMetadata:
     problems = validate_wheel(path, filename)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise NotAWheelError(f"{filename}: {problems[0].message}{more}", code=problems[0].code)
+        raise NotAWheelError(f"{problems[0].message}{more}", path=filename, code=problems[0].code)
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
             metadata_name = _dist_info_file(names, "METADATA", filename)
             metadata = parse_metadata(archive.read(metadata_name), filename)
     except (zipfile.BadZipFile, EOFError) as e:
-        raise NotAWheelError(f"{filename}: not a zip archive ({e})") from e
+        raise NotAWheelError(f"not a zip archive ({e})", path=filename) from e
     except (OSError, UnicodeDecodeError, zipfile.LargeZipFile, NotImplementedError) as e:
-        raise NotAWheelError(f"{filename}: cannot read the archive ({e})") from e
+        raise NotAWheelError(f"cannot read the archive ({e})", path=filename) from e
     return metadata
 
 
@@ -161,7 +163,8 @@ def declaration_for(
     if unknown:
         offered = ", ".join(metadata.extras) or "none"
         raise DeclarationError(
-            f"{filename}: no extra {', '.join(unknown)} (it provides: {offered})",
+            f"no extra {', '.join(unknown)} (it provides: {offered})",
+            path=filename,
             code="EXTRAS",
         )
     table["extras"] = [e for e in metadata.extras if wanted is None or e in wanted]

@@ -483,7 +483,7 @@ class IndexApp:
                 wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256
             )
         if f is None:
-            raise CacheError(f"{wanted.name}: the cached copy changed while it was being sent")
+            raise CacheError("the cached copy changed while it was being sent", path=wanted.name)
         return f
 
     def _count_failures(self, failures: Any) -> None:

@@ -63,9 +63,8 @@ def check_tls(certfile: Path, keyfile: Path | None) -> None:
     try:
         context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as e:
-        raise ServeError(
-            f"cannot use certificate {certfile} with key {keyfile or certfile}: {e}"
-        ) from e
+        with_key = f" with key {keyfile}" if keyfile is not None else ""
+        raise ServeError(f"cannot use this certificate{with_key}: {e}", path=certfile) from e
 
 
 def serve(
