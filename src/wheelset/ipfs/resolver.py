@@ -707,12 +707,16 @@ class PathResolver:
 
         return get
 
-    def _store(self, got: Mapping[CID, bytes]) -> None:
+    def _store(self, got: Mapping[CID, bytes], source: BlockSource) -> None:
         self.fetched_bytes += sum(len(b) for b in got.values())
+        # A node's blocks stay the node's: copying them into the block directory would cost
+        # a file each (most of a cold install's time goes to creating files) to save a
+        # later request to a node that holds them.
+        keep_on_disk = self.cache is not None and not isinstance(source, NodeBlocks)
         for cid, block in got.items():
             self._keep(cid, block)
-            if self.cache is not None:
-                self.cache.put(cid, block)
+            if keep_on_disk:
+                self.cache.put(cid, block)  # type: ignore[union-attr]
 
     def _start(
         self,
@@ -815,7 +819,7 @@ class PathResolver:
             except SourceFailure as e:
                 failures.append(f"{source.name}: {e.reason}")
                 continue
-            self._store(got)
+            self._store(got, source)
             return value
         if not failures:
             raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
@@ -903,7 +907,7 @@ class PathResolver:
             else:
                 answers = [fetch(source, cid) for cid in missing]
             fetched = {c: a for c, a in zip(missing, answers, strict=True) if isinstance(a, bytes)}
-            self._store(fetched)
+            self._store(fetched, source)
             got.update(fetched)
             failed = [a for a in answers if isinstance(a, SourceFailure)]
             if failed:
