@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -160,6 +161,30 @@ def test_what_a_node_gave_is_cached_only_unpacked(
     )  # fmt: skip
     assert done.exit_code == 0, done.stderr
     assert {p.parent.name for p in _cache_files(gateway_cache, "files")} == wheels
+
+
+def test_a_cold_install_from_a_local_node_does_not_load_httpx(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    """A node on this machine is called without httpx (LoopbackRpc): a tenth of a cold
+    install's time went to importing it."""
+    env = {
+        **os.environ,
+        "WHEELSET_LOCAL_GATEWAY": "off",
+        "WHEELSET_CACHE_DIR": str(tmp_path / "cache"),
+        "WHEELSET_GATEWAY": "",
+        "WHEELSET_API": ipfs_node.api_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "wheelset.cli", "install", str(published.cid),
+         "app[fast]", "--gateway", DEAD, "--python", str(make_venv(tmp_path / "venv"))],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert installed(tmp_path / "venv") == APP_FAST
+    loaded = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "wheelset.client.install" in loaded
+    assert [m for m in loaded if m.split(".")[0] in ("httpx", "httpcore", "h11")] == []
 
 
 def test_a_flipped_byte_is_refused_and_nothing_is_installed(
