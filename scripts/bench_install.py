@@ -167,9 +167,14 @@ def run_all(
     cpu: dict[str, tuple[float, float, float]] = {}
     runs: dict[str, list[tuple[tuple[float, float], ...]]] = {label: [] for label, _, _ in variants}
     # Interleaved: each round runs every tool once, so that a slow spell of the machine
-    # falls on all of them rather than on one tool's runs.
+    # falls on all of them rather than on one tool's runs; in another order each round, so
+    # that no tool always follows the same one. What runs just before matters on this disk:
+    # creating a file costs more for some 30 s after many were deleted (ext4 without a
+    # journal passes over the recently freed inodes), and every run starts by deleting the
+    # venv before it (a compiled one holds hundreds of files).
+    order = random.Random(2026)
     for i in range(repeat):
-        for label, runner, needs_pip in variants:
+        for label, runner, needs_pip in order.sample(variants, len(variants)):
             cache = work / "caches" / f"{label}-{i}"
             env = isolated_env()
             # Installed tools run from bytecode; a setting that forbids writing it would

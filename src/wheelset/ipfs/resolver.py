@@ -5,7 +5,8 @@ block (or the HAMT shard blocks that lead to the name), each directory below, th
 file's blocks — is hashed and compared with the CID its already verified parent links to
 before it is parsed. No other block is used. Blocks come from a local block directory
 (immutable, by CID) and then from each source in turn: a local node's RPC, trustless
-gateways, a CAR file. A gateway is asked for a whole path in one CAR response
+gateways, a CAR file; what a source other than a node gives enters the block directory. A
+gateway is asked for a whole path in one CAR response
 (``?format=car&dag-scope=entity``), starting from the deepest directory already cached;
 the response must hold exactly the blocks of the path (a missing, extra, truncated or
 foreign block refuses it); a gateway that answers no CAR is read block by block
@@ -165,7 +166,8 @@ class GatewayBlocks:
 
 class NodeBlocks:
     """A local node's RPC API (``block/get``), connected when a block is first asked for
-    (a root read wholly from the block cache never loads the RPC client).
+    (a root read wholly from the block cache never loads the RPC client); a node on this
+    machine through wheelset.ipfs.loopback, without httpx.
 
     For a command that goes on to fetch the files below the paths it reads (install:
     export_small_dags()), a small DAG on a path (dag_blocks(): a project's directory) comes
