@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
@@ -306,19 +306,9 @@ class GatewayFetcher:
             extensions={MAX_BODY_EXTENSION: max_body},
         )
 
-    def fetch_file(
-        self,
-        cid: CID,
-        dest: Path,
-        *,
-        size: int | None = None,
-        sha256: str | None = None,
-        label: str | None = None,
-        on_progress: Callable[[int], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Fetched:
+    def fetch_file(self, cid: CID, dest: Path, **options: Any) -> Fetched:
         """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified):
-        fetch_into() a temporary file beside it.
+        fetch_into() a temporary file beside it, with the same keyword ``options``.
 
         Raises:
             FetchError, FetchCancelled: as fetch_into().
@@ -327,15 +317,7 @@ class GatewayFetcher:
         fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "w+b") as out:
-                fetched = self.fetch_into(
-                    cid,
-                    out,
-                    size=size,
-                    sha256=sha256,
-                    label=label,
-                    on_progress=on_progress,
-                    cancel=cancel,
-                )
+                fetched = self.fetch_into(cid, out, **options)
                 out.flush()
             os.replace(tmp, dest)
             return fetched
