@@ -64,8 +64,9 @@ def test_blocks_and_cars_from_the_node(ipfs_node) -> None:
         stream.read()
 
 
-def _stand_in(answer: bytes, *, stall: float = 0.0):
-    """A server sending ``answer`` (head and body, as given) to every request."""
+def _stand_in(answer: bytes, *, stall: float = 0.0, close: bool = False):
+    """A server sending ``answer`` (head and body, as given) to every request, closing the
+    connection after it when ``close`` or when the answer says so."""
 
     class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
@@ -73,7 +74,7 @@ def _stand_in(answer: bytes, *, stall: float = 0.0):
         def do_POST(self) -> None:
             time.sleep(stall)
             self.wfile.write(answer)
-            self.close_connection = b"Connection: close" in answer
+            self.close_connection = close or b"Connection: close" in answer
 
     return serve_handler(Handler)
 
@@ -137,6 +138,14 @@ def test_a_wrong_answer_is_an_rpc_error(answer: bytes, message: str) -> None:
         assert rpc is not None
         with pytest.raises(RpcError, match=message):
             rpc.block_get(CID, max_size=1000)
+
+
+def test_a_kept_connection_the_node_closed_is_replaced() -> None:
+    """A node may close an idle kept-alive connection without saying so beforehand."""
+    with _stand_in(_answer("200 OK", b"block"), close=True) as url:
+        rpc = loopback_rpc(url, timeout=5)
+        assert rpc is not None
+        assert [rpc.block_get(CID) for _ in range(3)] == [b"block"] * 3
 
 
 def test_a_silent_node_times_out(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -110,15 +110,15 @@ class LoopbackRpc:
                 try:
                     connection = connection or self._connect(wait)
                     version, status, reason, headers = _ask(connection, request, wait)
-                except OSError:
-                    if reused is None:
+                except OSError as e:
+                    if reused is None or isinstance(e, TimeoutError):
                         raise
                     # A kept-alive connection the node closed meanwhile: once more, anew.
                     _close(reused)
                     connection = self._connect(wait)
                     version, status, reason, headers = _ask(connection, request, wait)
-                body = _Body(connection[1], headers, status, command, self.api_url)
-                body.limit = max_size if status == 200 else _MAX_LINE
+                limit = max_size if status == 200 else _MAX_LINE  # an error: its message
+                body = _Body(connection[1], headers, limit, command, self.api_url)
                 if status != 200:
                     raise RpcError(
                         f"{command}: {error_message(status, reason, body.read(), self.api_url)}"
@@ -181,7 +181,7 @@ def _line(reader: io.BufferedReader) -> bytes:
     if len(line) > _MAX_LINE:
         raise ValueError("a header line longer than 64 KiB")
     if not line:
-        raise ConnectionResetError("the connection closed before the answer")
+        raise ConnectionResetError("the node closed the connection")
     return line
 
 
@@ -206,12 +206,12 @@ class _Body(io.RawIOBase):
     refusing more than ``limit`` bytes and any content coding; every failure an RpcError."""
 
     def __init__(
-        self, reader: io.BufferedReader, headers: dict[str, str], status: int, what: str, url: str
+        self, reader: io.BufferedReader, headers: dict[str, str], limit: int, what: str, url: str
     ):
         if headers.get("content-encoding", "identity").lower() != "identity":
             raise RpcError(f"{what}: the node sent a content coding that was not asked for")
         self._reader = reader
-        self.limit = _MAX_LINE
+        self.limit = limit
         self._what = what
         self._url = url
         self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
