@@ -13,7 +13,9 @@ uv read the root as a PEP 503 index (``--index-url <gateway>/ipfs/<root>/``); wh
 reads the manifest and fetches by CID.
 Byte-compilation is compared like for like: uv and wheelset do not compile by default, pip
 does, so rows with and without compilation are both measured.
-Run: .venv/bin/python scripts/bench_install.py [--repeat 5]
+``--baseline WHEELSET`` adds the rows of another wheelset executable (e.g. main's
+``.venv/bin/wheelset``), interleaved with the rest: before and after a change, one window.
+Run: .venv/bin/python scripts/bench_install.py [--repeat 5] [--baseline PATH]
 """
 
 from __future__ import annotations
@@ -102,6 +104,12 @@ Runner = Callable[[Path, Path], list[str]]  # (venv python, cache dir) -> comman
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="WHEELSET",
+        help="another wheelset executable, measured beside this one (rows 'baseline ...')",
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="wheelset-bench-"))
     try:
@@ -112,21 +120,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             index = f"{node.gateway_url}/ipfs/{published.cid}/"
             print(f"root {published.cid}: {len(wheels)} wheels, {total / 1e6:.2f} MB")
             print(f"gateway {node.gateway_url} (js-ipfs test node); median of {args.repeat} runs")
-            run_all(work, node, index, str(published.cid), args.repeat)
+            run_all(work, node, index, str(published.cid), args.repeat, args.baseline)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
-def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) -> None:
+def run_all(
+    work: Path, node: IpfsTestNode, index: str, root: str, repeat: int, baseline: Path | None
+) -> None:
     # wheelset reads the root's blocks from the node's RPC (its gateway is path-only, so it
     # cannot serve verifiable blocks), and each wheel as one CAR (as it does whenever a
     # node is given); the gateway is its fallback for a wheel the node lacks.
     gateway, api = node.gateway_url, node.api_url
 
-    def wheelset(extra: list[str]) -> Runner:
+    def wheelset(extra: list[str], executable: Path = WHEELSET) -> Runner:
         return lambda python, cache: [
-            str(WHEELSET), "install", root, "bench-app", "--gateway", gateway, "--api", api,
+            str(executable), "install", root, "bench-app", "--gateway", gateway, "--api", api,
             "--python", str(python), *extra,
         ]  # fmt: skip
 
@@ -150,13 +160,21 @@ def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) 
         ("pip (compiles)", pip([]), True),
         ("uv --compile-bytecode", uv(["--compile-bytecode"]), False),
     ]
+    if baseline is not None:
+        variants[1:1] = [("baseline wheelset", wheelset([], baseline), False)]
+        variants[5:5] = [("baseline wheelset --compile", wheelset(["--compile"], baseline), False)]
     wall: dict[str, tuple[float, float, float]] = {}
     cpu: dict[str, tuple[float, float, float]] = {}
     runs: dict[str, list[tuple[tuple[float, float], ...]]] = {label: [] for label, _, _ in variants}
     # Interleaved: each round runs every tool once, so that a slow spell of the machine
-    # falls on all of them rather than on one tool's runs.
+    # falls on all of them rather than on one tool's runs; in another order each round, so
+    # that no tool always follows the same one. What runs just before matters on this disk:
+    # creating a file costs more for some 30 s after many were deleted (ext4 without a
+    # journal passes over the recently freed inodes), and every run starts by deleting the
+    # venv before it (a compiled one holds hundreds of files).
+    order = random.Random(2026)
     for i in range(repeat):
-        for label, runner, needs_pip in variants:
+        for label, runner, needs_pip in order.sample(variants, len(variants)):
             cache = work / "caches" / f"{label}-{i}"
             env = isolated_env()
             # Installed tools run from bytecode; a setting that forbids writing it would
@@ -182,16 +200,24 @@ def run_all(work: Path, node: IpfsTestNode, index: str, root: str, repeat: int) 
             f"{kind} {lo:.3f}-{hi:.3f}"
             for kind, (lo, hi) in zip(("cold", "warm", "no-op"), spans, strict=True)
         )
-        print(f"  {label:24} {text}")
+        print(f"  {label:28} {text}")
     for title, results in (("wall-clock", wall), ("CPU (user+sys, children included)", cpu)):
         print(f"\n{title}")
-        print(f"{'tool':24} {'cold (s)':>9} {'warm (s)':>9} {'no-op (s)':>9}")
+        print(f"{'tool':28} {'cold (s)':>9} {'warm (s)':>9} {'no-op (s)':>9}")
         for label, (c, w, n) in results.items():
-            print(f"{label:24} {c:9.3f} {w:9.3f} {n:9.3f}")
+            print(f"{label:28} {c:9.3f} {w:9.3f} {n:9.3f}")
     print("\nwall-clock ratios")
     for ours, pip_row, uv_row in [
         ("wheelset", "pip --no-compile", "uv"),
         ("wheelset --compile", "pip (compiles)", "uv --compile-bytecode"),
+        *(
+            [
+                ("baseline wheelset", "pip --no-compile", "uv"),
+                ("baseline wheelset --compile", "pip (compiles)", "uv --compile-bytecode"),
+            ]
+            if baseline is not None
+            else []
+        ),
     ]:
         for kind, k, uv_goal in (("cold", 0, 1.0), ("warm", 1, 1.5), ("no-op", 2, None)):
             a, p, u = wall[ours][k], wall[pip_row][k], wall[uv_row][k]

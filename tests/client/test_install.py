@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from tests.support.gateways import tampering_proxy
 from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.sample_set import APP_FAST, make_sample_set
+from tests.support.trustless import trustless_server
 from tests.support.venvs import installed, make_venv, run_pip, site_packages
 from tests.support.wheels import make_wheel
 from wheelset.cli import app
@@ -44,15 +46,18 @@ def wheelset(args: list[str], cache: Path):
 def gateways_only(
     published: PublishedRoot, requirement: str, python: Path, cache: Path, monkeypatch
 ) -> None:
-    """Read the root's blocks for ``requirement`` into ``cache`` from the node (a dry run),
-    then leave the node out: the wheels then come from the gateways alone (with a node, it
-    is asked first)."""
-    dry = wheelset(
-        ["install", published.cid, requirement, "--dry-run", "--gateway", DEAD, "--python", python],
-        cache,
-    )
-    assert dry.exit_code == 0, dry.stderr
+    """Leave the node out: the wheels then come from the gateways alone (with a node, it is
+    asked first). The root's blocks for ``requirement`` are read into ``cache`` first, by a
+    dry run through a trustless gateway (a node's blocks are not cached: they are the
+    node's), as the js-ipfs gateway is path-only."""
     monkeypatch.delenv("WHEELSET_API")
+    with trustless_server(published.blocks) as blocks:
+        dry = wheelset(
+            ["install", published.cid, requirement, "--dry-run", "--gateway", blocks.url,
+             "--python", python],
+            cache,
+        )  # fmt: skip
+    assert dry.exit_code == 0, dry.stderr
 
 
 def _cid_of(published: PublishedRoot, project: str) -> str:
@@ -111,6 +116,75 @@ def test_install_extras_and_markers_into_a_fresh_venv(published, ipfs_node, tmp_
         and "lib-b 0.5" in same.stdout
         and "Installed" not in same.stdout
     )
+
+
+def _cache_files(cache: Path, bucket: str) -> list[Path]:
+    return [p for p in (cache / bucket).rglob("*") if p.is_file()]
+
+
+def test_what_a_node_gave_is_cached_only_unpacked(
+    published, ipfs_node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a node, an install keeps no copy of the node's blocks or wheel files (one file
+    each, for content the node holds): only the unpacked wheels, which a later full install
+    of the same root into another venv uses without asking the node for a wheel."""
+    cache = tmp_path / "cache"
+    first = wheelset(
+        ["install", published.cid, "app[fast]", "--gateway", DEAD, "--python",
+         make_venv(tmp_path / "venv")],
+        cache,
+    )  # fmt: skip
+    assert first.exit_code == 0, first.stderr
+    wheels = {_cid_of(published, name) for name in APP_FAST}
+    assert {p.name for p in (cache / "unpacked").iterdir()} == wheels
+    assert [_cache_files(cache, b) for b in ("blocks", "files", "sha256")] == [[], [], []]
+
+    # Another request (so no recorded closure): the root read from the node again, every
+    # wheel from the unpacked cache.
+    second = wheelset(
+        ["install", published.cid, "app[fast]", "lib-b", "--gateway", DEAD, "--python",
+         make_venv(tmp_path / "venv2")],
+        cache,
+    )  # fmt: skip
+    assert second.exit_code == 0, second.stderr
+    assert "0 fetched, 5 from cache" in second.stdout
+    assert installed(tmp_path / "venv2") == APP_FAST
+
+    # Without a node, what a gateway gave is cached: the root's blocks and the wheel files.
+    gateway_cache = tmp_path / "gateway-cache"
+    gateways_only(published, "app[fast]", make_venv(tmp_path / "venv3"), gateway_cache, monkeypatch)
+    assert _cache_files(gateway_cache, "blocks")
+    done = wheelset(
+        ["install", published.cid, "app[fast]", "--gateway", ipfs_node.gateway_url, "--python",
+         tmp_path / "venv3" / "bin" / "python"],
+        gateway_cache,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    assert {p.parent.name for p in _cache_files(gateway_cache, "files")} == wheels
+
+
+def test_a_cold_install_from_a_local_node_does_not_load_httpx(
+    published, ipfs_node, tmp_path: Path
+) -> None:
+    """A node on this machine is called without httpx (LoopbackRpc): a tenth of a cold
+    install's time went to importing it."""
+    env = {
+        **os.environ,
+        "WHEELSET_LOCAL_GATEWAY": "off",
+        "WHEELSET_CACHE_DIR": str(tmp_path / "cache"),
+        "WHEELSET_GATEWAY": "",
+        "WHEELSET_API": ipfs_node.api_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "wheelset.cli", "install", str(published.cid),
+         "app[fast]", "--gateway", DEAD, "--python", str(make_venv(tmp_path / "venv"))],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert installed(tmp_path / "venv") == APP_FAST
+    loaded = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "wheelset.client.install" in loaded
+    assert [m for m in loaded if m.split(".")[0] in ("httpx", "httpcore", "h11")] == []
 
 
 def test_a_flipped_byte_is_refused_and_nothing_is_installed(

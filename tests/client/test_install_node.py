@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,6 +22,7 @@ from wheelset.ipfs.blockstore import MemoryBlockStore
 from wheelset.ipfs.car import write_car
 from wheelset.ipfs.gateway import FetchError, GatewayFetcher
 from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.loopback import LoopbackRpc
 from wheelset.ipfs.resolver import NodeBlocks
 from wheelset.ipfs.rpc import KuboRpc
 
@@ -158,7 +160,17 @@ def _root_through_node(ipfs_node, tmp_path: Path, wheel: Path):
 
     published = publish_test_root(ipfs_node.api_url, [wheel])
     asked: list[str] = []
-    with http_client(30, indexes=False) as http:
+    calling = LoopbackRpc._call
+
+    def recorded(rpc: LoopbackRpc, command: str, *args: object):
+        asked.append(f"/api/v0/{command}")
+        return calling(rpc, command, *args)
+
+    # The node is on this machine: its calls go through LoopbackRpc, not the HTTP client.
+    with (
+        http_client(30, indexes=False) as http,
+        mock.patch.object(LoopbackRpc, "_call", recorded),
+    ):
         http.event_hooks["request"].append(lambda request: asked.append(request.url.path))
         fetcher = GatewayFetcher([DEAD], http=http, timeout=5)
         resolver = root_resolver(fetcher, tmp_path / "cache", api=ipfs_node.api_url, http=http)

@@ -19,7 +19,6 @@ from tests.support.roots import PublishedRoot, publish_test_root
 from tests.support.wheels import make_wheel
 
 STATE = ".wheelset-transaction"
-DEAD = "http://127.0.0.1:9"  # discard port: nothing listens
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -311,21 +310,24 @@ def test_an_interrupted_fetch_leaves_no_empty_cache_directories(
     roots, ipfs_node, tmp_path: Path
 ) -> None:
     from tests.support.gateways import tampering_proxy
+    from tests.support.trustless import trustless_server
 
     _, new = roots
     cache = tmp_path / "cache"
     stalled = next(str(d.content_id) for d in new.declarations.values() if d.name == "pkg-z")
-    # The root's blocks from the node (a dry run), then the node left out: it would give the
-    # wheel first, and the fetch to interrupt is the stalling gateway's.
+    # The node left out (it would give the wheel first, and the fetch to interrupt is the
+    # stalling gateway's): the root's blocks come into the cache first by a dry run through
+    # a trustless gateway (a node's blocks are not cached).
     target = ["--target", str(tmp_path / "t")]
-    dry = subprocess.run(
-        [sys.executable, "-m", "wheelset.cli", "install", str(new.cid), "pkg-z", "--dry-run",
-         "--gateway", DEAD, *target],
-        capture_output=True, text=True, env=_env(cache, {}), timeout=120,
-    )  # fmt: skip
-    assert dry.returncode == 0, dry.stderr
     env = _env(cache, {})
     del env["WHEELSET_API"]
+    with trustless_server(new.blocks) as blocks:
+        dry = subprocess.run(
+            [sys.executable, "-m", "wheelset.cli", "install", str(new.cid), "pkg-z",
+             "--dry-run", "--gateway", blocks.url, *target],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
     with tampering_proxy(ipfs_node.gateway_url, "stall", only=stalled, stall_seconds=8) as slow:
         process = subprocess.Popen(
             [

@@ -22,13 +22,14 @@ target_scheme(), InstallPlan, InstallReport, InstallError.
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -68,6 +69,8 @@ __all__ = [
 ]
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
+# bytes: a wheel from a node up to this size is verified in memory, not through a cache file
+IN_MEMORY_WHEEL = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +265,8 @@ class WheelFetch:
     wheel already in the unpacked cache with its files unchanged is neither fetched nor
     rehashed. Leaving the block cancels what is still running (a failed resolution, Ctrl-C)
     and leaves no empty cache directory; a wheel fetched but not installed stays verified in
-    the cache.
+    the cache (unpacked; also as a file when it did not come through a node, or is larger
+    than IN_MEMORY_WHEEL).
     """
 
     def __init__(
@@ -311,25 +315,43 @@ class WheelFetch:
             progress.advance(decl.size or 0)
             progress.item(decl.filename, "cache")
             return entry
-        got = self._cache.obtain(
-            decl.content_id,
-            self._fetcher,
-            decl.filename,
-            size=decl.size,
-            sha256=decl.sha256,
-            label=decl.filename,
-            on_progress=progress.advance,
-            cancel=self._cancel,
-        )
-        for failure in got.failures:
+        wheel_file: Path | BinaryIO
+        if self._fetcher.reads_node and decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
+            # The node holds the wheel: verified in memory and unpacked from there, it
+            # costs no file in the cache (creating files is most of a cold install's time);
+            # the unpacked entry is what a later install uses.
+            wheel_file = io.BytesIO()
+            got = self._fetcher.fetch_into(
+                decl.content_id,
+                wheel_file,
+                size=decl.size,
+                sha256=decl.sha256,
+                label=decl.filename,
+                on_progress=progress.advance,
+                cancel=self._cancel,
+            )
+            source, failures = got.gateway, got.failures
+        else:
+            obtained = self._cache.obtain(
+                decl.content_id,
+                self._fetcher,
+                decl.filename,
+                size=decl.size,
+                sha256=decl.sha256,
+                label=decl.filename,
+                on_progress=progress.advance,
+                cancel=self._cancel,
+            )
+            if obtained.source == "cache":
+                progress.advance(obtained.size)
+            wheel_file, source, failures = obtained.path, obtained.source, obtained.failures
+        for failure in failures:
             progress.warn(f"{decl.filename}: {failure}")
-        if got.source == "cache":
-            progress.advance(got.size)
         try:
-            wheel = self._unpacked.unpack(str(decl.content_id), got.path, decl.filename)
+            wheel = self._unpacked.unpack(str(decl.content_id), wheel_file, decl.filename)
         except OSError as e:
             raise CacheError(f"cache {self._cache.directory}: {e}") from e
-        progress.item(decl.filename, got.source)
+        progress.item(decl.filename, source)
         return wheel
 
     def wait(

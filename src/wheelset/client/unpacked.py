@@ -32,6 +32,7 @@ TYPE_CHECKING = False  # typing and pathlib are not loaded on the warm install p
 if TYPE_CHECKING:
     import zipfile
     from pathlib import Path
+    from typing import BinaryIO
 
 __all__ = ["UnpackError", "UnpackedCache", "UnpackedFile", "UnpackedWheel"]
 
@@ -138,8 +139,9 @@ class UnpackedCache:
             os.unlink(os.path.join(entry, _ENTRY))
         _remove_tree(entry)
 
-    def unpack(self, cid: str, wheel_path: Path, filename: str) -> UnpackedWheel:
-        """Unpack the verified wheel file of ``cid``, checking every member against RECORD.
+    def unpack(self, cid: str, wheel: Path | BinaryIO, filename: str) -> UnpackedWheel:
+        """Unpack the verified wheel of ``cid`` (a file, or its bytes in a seekable stream),
+        checking every member against RECORD.
 
         Raises:
             UnpackError: the archive is not a valid wheel or does not match its RECORD.
@@ -152,8 +154,14 @@ class UnpackedCache:
         work = self.directory / f".tmp-{os.getpid()}-{cid}"
         _remove_tree(work)
         try:
-            wheel, identities = _extract(cid, wheel_path, filename, str(work / _TREE))
-            _write_entry(work, wheel, identities)
+            opened = (
+                open(wheel, "rb")  # noqa: SIM115 - closed by the with
+                if isinstance(wheel, os.PathLike)
+                else contextlib.nullcontext(wheel)
+            )
+            with opened as archive:
+                unpacked, identities = _extract(cid, archive, filename, str(work / _TREE))
+            _write_entry(work, unpacked, identities)
             final = self.directory / cid
             if final.exists():
                 self._discard(final)
@@ -165,8 +173,8 @@ class UnpackedCache:
                 if got is None:
                     raise
                 return got
-            return UnpackedWheel(cid, str(final / _TREE), wheel.dist_info,
-                                 wheel.root_is_purelib, wheel.files)  # fmt: skip
+            return UnpackedWheel(cid, str(final / _TREE), unpacked.dist_info,
+                                 unpacked.root_is_purelib, unpacked.files)  # fmt: skip
         except BaseException:
             _remove_tree(work)
             raise
@@ -298,13 +306,15 @@ def _dist_info(zf: zipfile.ZipFile, filename: str) -> str:
 
 
 def _extract(
-    cid: str, wheel_path: Path, filename: str, tree: str
+    cid: str, archive: BinaryIO, filename: str, tree: str
 ) -> tuple[UnpackedWheel, list[list[int]]]:
-    """The wheel unpacked into ``tree``, checked, and the identity of each file written."""
+    """The wheel (the seekable ``archive``) unpacked into ``tree``, checked, and the identity
+    of each file written."""
     import zipfile
 
     try:
-        zf = zipfile.ZipFile(wheel_path)
+        archive_size = archive.seek(0, os.SEEK_END)
+        zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
         raise UnpackError(f"{filename}: not a zip archive ({e})") from e
     with zf:
@@ -314,7 +324,7 @@ def _extract(
         members = [i for i in zf.infolist() if not i.is_dir()]
         if len(members) > _MAX_MEMBERS:
             raise UnpackError(f"{filename}: more than {_MAX_MEMBERS} members")
-        budget = _MAX_RATIO * wheel_path.stat().st_size + _MAX_EXTRA
+        budget = _MAX_RATIO * archive_size + _MAX_EXTRA
         files: list[UnpackedFile] = []
         identities: list[list[int]] = []
         seen: set[str] = set()

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
@@ -306,10 +306,28 @@ class GatewayFetcher:
             extensions={MAX_BODY_EXTENSION: max_body},
         )
 
-    def fetch_file(
+    def fetch_file(self, cid: CID, dest: Path, **options: Any) -> Fetched:
+        """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified):
+        fetch_into() a temporary file beside it, with the same keyword ``options``.
+
+        Raises:
+            FetchError, FetchCancelled: as fetch_into().
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = make_temp(dest.parent, dest.name)
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                fetched = self.fetch_into(cid, out, **options)
+                out.flush()
+            os.replace(tmp, dest)
+            return fetched
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def fetch_into(
         self,
         cid: CID,
-        dest: Path,
+        out: BinaryIO,
         *,
         size: int | None = None,
         sha256: str | None = None,
@@ -317,7 +335,9 @@ class GatewayFetcher:
         on_progress: Callable[[int], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Fetched:
-        """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified).
+        """Fetch the file ``cid`` into the empty, seekable ``out``; when this returns, ``out``
+        holds exactly the verified file (an abandoned try is truncated away), else its
+        content is unspecified.
 
         ``size``/``sha256`` are what the caller expects besides the CID; ``label`` names the
         content in errors; ``on_progress`` gets byte deltas (negative when an attempt is
@@ -331,44 +351,32 @@ class GatewayFetcher:
             raise FetchError(f"cannot verify {cid}: only sha2-256 CIDs are supported")
         what = f"{label} ({cid})" if label else str(cid)
         failures: list[GatewayFailure] = []
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = make_temp(dest.parent, dest.name)
-        try:
-            with os.fdopen(fd, "w+b") as out:
-                attempt = _Attempt(cid, out, size, on_progress, cancel)
-                sources: list[tuple[str, Callable[[], tuple[CID, int, str]]]] = [
-                    (gateway, functools.partial(self._attempt_any, gateway, attempt))
-                    for gateway in self.gateways
-                ]
-                if self._node is not None:
-                    sources.insert(
-                        0, (self._node[0], functools.partial(self._attempt_node, attempt))
-                    )
-                # The node not having a file is said only if no gateway has it either.
-                node_failure: list[GatewayFailure] = []
-                for gateway, attempt_one in sources:
-                    try:
-                        got_cid, got_size, digest = attempt_one()
-                    except _Failed as e:
-                        attempt.restart()
-                        failed = GatewayFailure(gateway, e.kind, e.reason)
-                        absent = e.kind == "not-found" and self._node is not None
-                        (node_failure if absent and gateway == self._node[0] else failures).append(
-                            failed
-                        )
-                        continue
-                    if got_cid != cid:
-                        attempt.restart()
-                        failures.append(
-                            GatewayFailure(gateway, "mismatch", f"content is {got_cid}, not {cid}")
-                        )
-                        continue
-                    _check_expected(what, got_size, digest, size, sha256)
-                    out.flush()
-                    os.replace(tmp, dest)
-                    return Fetched(cid, got_size, digest, gateway, tuple(failures))
-        finally:
-            tmp.unlink(missing_ok=True)
+        attempt = _Attempt(cid, out, size, on_progress, cancel)
+        sources: list[tuple[str, Callable[[], tuple[CID, int, str]]]] = [
+            (gateway, functools.partial(self._attempt_any, gateway, attempt))
+            for gateway in self.gateways
+        ]
+        if self._node is not None:
+            sources.insert(0, (self._node[0], functools.partial(self._attempt_node, attempt)))
+        # The node not having a file is said only if no gateway has it either.
+        node_failure: list[GatewayFailure] = []
+        for gateway, attempt_one in sources:
+            try:
+                got_cid, got_size, digest = attempt_one()
+            except _Failed as e:
+                attempt.restart()
+                failed = GatewayFailure(gateway, e.kind, e.reason)
+                absent = e.kind == "not-found" and self._node is not None
+                (node_failure if absent and gateway == self._node[0] else failures).append(failed)
+                continue
+            if got_cid != cid:
+                attempt.restart()
+                failures.append(
+                    GatewayFailure(gateway, "mismatch", f"content is {got_cid}, not {cid}")
+                )
+                continue
+            _check_expected(what, got_size, digest, size, sha256)
+            return Fetched(cid, got_size, digest, gateway, tuple(failures))
         failures = node_failure + failures
         raise FetchError(f"cannot fetch {what}: " + "; ".join(str(f) for f in failures), failures)
 
@@ -561,7 +569,7 @@ class _Attempt:
     def __init__(
         self,
         cid: CID,
-        out: io.BufferedRandom,
+        out: BinaryIO,
         size: int | None,
         on_progress: Callable[[int], None] | None,
         cancel: threading.Event | None,

@@ -5,7 +5,8 @@ block (or the HAMT shard blocks that lead to the name), each directory below, th
 file's blocks — is hashed and compared with the CID its already verified parent links to
 before it is parsed. No other block is used. Blocks come from a local block directory
 (immutable, by CID) and then from each source in turn: a local node's RPC, trustless
-gateways, a CAR file. A gateway is asked for a whole path in one CAR response
+gateways, a CAR file; what a source other than a node gives enters the block directory. A
+gateway is asked for a whole path in one CAR response
 (``?format=car&dag-scope=entity``), starting from the deepest directory already cached;
 the response must hold exactly the blocks of the path (a missing, extra, truncated or
 foreign block refuses it); a gateway that answers no CAR is read block by block
@@ -21,14 +22,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import mmap
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from wheelset.errors import InvalidVarint, NoSuchPath, PathError
+from wheelset.errors import InvalidVarint, NoSuchPath, PathError, RpcError
 from wheelset.fsutil import atomic_write_bytes
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256
@@ -48,10 +48,11 @@ from wheelset.ipfs.varint import decode_varint
 from wheelset.workers import thread_map
 
 if TYPE_CHECKING:
-    # httpx (under the RPC client) is imported only when a node is used: a root read from
-    # a build directory or the cache needs no network.
+    # httpx is imported only when a gateway or a node not on this machine is used: a root
+    # read from a build directory, the cache or a local node needs none.
     import httpx
 
+    from wheelset.ipfs.loopback import LoopbackRpc
     from wheelset.ipfs.rpc import KuboRpc
 
 __all__ = [
@@ -165,7 +166,8 @@ class GatewayBlocks:
 
 class NodeBlocks:
     """A local node's RPC API (``block/get``), connected when a block is first asked for
-    (a root read wholly from the block cache never loads the RPC client).
+    (a root read wholly from the block cache never loads the RPC client); a node on this
+    machine through wheelset.ipfs.loopback, without httpx.
 
     For a command that goes on to fetch the files below the paths it reads (install:
     export_small_dags()), a small DAG on a path (dag_blocks(): a project's directory) comes
@@ -178,7 +180,7 @@ class NodeBlocks:
         self.name = api_url.rstrip("/")
         self._http = http
         self._timeout = timeout
-        self._rpc: KuboRpc | None = None
+        self._rpc: KuboRpc | LoopbackRpc | None = None
         self._whole_dag_size = 0  # bytes; 0: every path block by block
         self._held: dict[tuple[int, bytes], bytes] = {}
         self._held_size = 0
@@ -198,19 +200,16 @@ class NodeBlocks:
         """
         if dag_size is None or dag_size > self._whole_dag_size:
             return {}
-        from wheelset.httpbody import ChunkReader, TooLong
-        from wheelset.ipfs.rpc import RpcError
-
         got: dict[tuple[int, bytes], bytes] = {}
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT * (2 + dag_size // _CHUNK_SIZE))
         try:
             with self._client().dag_export(
                 cid, max_size=dag_size + _CAR_OVERHEAD, timeout=timeout, offline=True
-            ) as chunks:
-                _, sections = iter_car(io.BufferedReader(ChunkReader(chunks), 1 << 16))
+            ) as stream:
+                _, sections = iter_car(stream)
                 for block_cid, block in sections:
                     got[block_cid.codec, block_cid.multihash] = block
-        except (RpcError, InvalidCAR, TooLong):
+        except (RpcError, InvalidCAR):
             pass
         return got
 
@@ -237,8 +236,6 @@ class NodeBlocks:
             return block
 
     def block(self, cid: CID) -> bytes:
-        from wheelset.ipfs.rpc import RpcError
-
         try:
             return self._client().block_get(cid, timeout=self._timeout, max_size=MAX_BLOCK_SIZE)
         except RpcError as e:
@@ -249,11 +246,17 @@ class NodeBlocks:
     ) -> list[tuple[CID, bytes]]:
         raise SourceFailure("unsupported", "node blocks are read one by one")
 
-    def _client(self) -> KuboRpc:
-        from wheelset.ipfs.rpc import KuboRpc
-
+    def _client(self) -> KuboRpc | LoopbackRpc:
         if self._rpc is None:
-            self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
+            from wheelset.ipfs.loopback import loopback_rpc
+
+            # A node on this machine without httpx (and its import time); any other node
+            # through the command's HTTP client, with what it brings (TLS, proxies, netrc).
+            self._rpc = loopback_rpc(self.name, timeout=self._timeout)
+            if self._rpc is None:
+                from wheelset.ipfs.rpc import KuboRpc
+
+                self._rpc = KuboRpc(self.name, http=self._http, timeout=self._timeout)
         return self._rpc
 
     @contextlib.contextmanager
@@ -267,17 +270,15 @@ class NodeBlocks:
         Raises:
             FetchError: the node refused or failed, before or while the CAR streams.
         """
-        from wheelset.httpbody import ChunkReader
         from wheelset.ipfs.gateway import MAX_FILE_BODY
-        from wheelset.ipfs.rpc import RpcError
 
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT * (2 + size // _CHUNK_SIZE))
         try:
             # No size bound here: the walk counts the file's blocks and bytes as it reads.
             with self._client().dag_export(
                 cid, max_size=MAX_FILE_BODY, timeout=timeout, offline=True
-            ) as chunks:
-                yield io.BufferedReader(ChunkReader(chunks), 1 << 16)
+            ) as stream:
+                yield stream
         except RpcError as e:
             raise FetchError(e.one_line()) from e
 
@@ -293,8 +294,6 @@ class NodeBlocks:
         held = self._take(cid)
         if held is not None:
             return held
-        from wheelset.ipfs.rpc import RpcError
-
         timeout = min(self._timeout, FILE_BLOCK_TIMEOUT)
         try:
             return self._client().block_get(
@@ -707,12 +706,16 @@ class PathResolver:
 
         return get
 
-    def _store(self, got: Mapping[CID, bytes]) -> None:
+    def _store(self, got: Mapping[CID, bytes], source: BlockSource) -> None:
         self.fetched_bytes += sum(len(b) for b in got.values())
+        # A node's blocks stay the node's: copying them into the block directory would cost
+        # a file each (most of a cold install's time goes to creating files) to save a
+        # later request to a node that holds them.
+        keep_on_disk = self.cache is not None and not isinstance(source, NodeBlocks)
         for cid, block in got.items():
             self._keep(cid, block)
-            if self.cache is not None:
-                self.cache.put(cid, block)
+            if keep_on_disk:
+                self.cache.put(cid, block)  # type: ignore[union-attr]
 
     def _start(
         self,
@@ -815,7 +818,7 @@ class PathResolver:
             except SourceFailure as e:
                 failures.append(f"{source.name}: {e.reason}")
                 continue
-            self._store(got)
+            self._store(got, source)
             return value
         if not failures:
             raise PathError(f"cannot read {what}: no source of blocks (give a gateway or a node)")
@@ -903,7 +906,7 @@ class PathResolver:
             else:
                 answers = [fetch(source, cid) for cid in missing]
             fetched = {c: a for c, a in zip(missing, answers, strict=True) if isinstance(a, bytes)}
-            self._store(fetched)
+            self._store(fetched, source)
             got.update(fetched)
             failed = [a for a in answers if isinstance(a, SourceFailure)]
             if failed:

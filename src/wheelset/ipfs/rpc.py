@@ -9,6 +9,7 @@ client is injected. Knows nothing about wheels. Entry points: KuboRpc, RpcError.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from wheelset.errors import RpcError
 from wheelset.httpbody import MAX_BODY_EXTENSION, MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import PBLink
+from wheelset.ipfs.loopback import error_message
 
 __all__ = ["ImportedRoot", "KuboRpc", "RpcError"]
 
@@ -243,15 +245,17 @@ class KuboRpc:
     @contextlib.contextmanager
     def dag_export(
         self, cid: CID, *, max_size: int, timeout: float | None = None, offline: bool = False
-    ) -> Iterator[Iterator[bytes]]:
-        """The CARv1 of the whole DAG below ``cid`` as the node streams it, in chunks
-        (unverified: the caller checks every block); at most ``max_size`` bytes are read,
-        within ``timeout`` seconds (the node ends the CAR then). ``offline`` as in
-        block_get().
+    ) -> Iterator[BinaryIO]:
+        """The CARv1 of the whole DAG below ``cid`` as the node streams it (unverified: the
+        caller checks every block); at most ``max_size`` bytes are read, within ``timeout``
+        seconds (the node ends the CAR then). ``offline`` as in block_get().
 
         Raises:
-            RpcError: the node refused or could not be reached, also while the body streams.
+            RpcError: the node refused or could not be reached, or sent more than
+                ``max_size`` bytes, also while the body streams.
         """
+        from wheelset.httpbody import ChunkReader, TooLong
+
         timeout = timeout or self.timeout
         params = {"arg": str(cid), "timeout": _seconds(timeout)}
         if offline:
@@ -268,7 +272,10 @@ class KuboRpc:
                 if response.status_code != 200:
                     response.read()
                     raise RpcError(f"dag/export: {_error_message(response, self.api_url)}")
-                yield response.iter_bytes(1 << 16)
+                chunks = response.iter_bytes(1 << 16)
+                yield io.BufferedReader(ChunkReader(chunks, max_size), 1 << 16)
+        except TooLong as e:
+            raise RpcError(f"dag/export: the node sent more than {max_size} bytes") from e
         except httpx.TimeoutException as e:
             raise RpcError(f"dag/export: the node at {self.api_url} did not answer in time") from e
         except httpx.HTTPError as e:
@@ -289,14 +296,4 @@ def _as_v0(cid: CID) -> CID:
 
 
 def _error_message(response: httpx.Response, api_url: str) -> str:
-    hint = ""
-    if response.status_code in (404, 405):
-        hint = f" (is {api_url} a node's RPC API address?)"
-    try:
-        doc = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        doc = None
-    if isinstance(doc, dict) and isinstance(doc.get("Message"), str):
-        return doc["Message"] + hint
-    text = " ".join(response.text.split())[:200]
-    return f"HTTP {response.status_code} {response.reason_phrase}: {text}{hint}"
+    return error_message(response.status_code, response.reason_phrase, response.content, api_url)
