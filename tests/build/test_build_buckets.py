@@ -108,3 +108,31 @@ def test_a_car_on_another_file_system(tmp_path: Path) -> None:
     finally:
         target.unlink(missing_ok=True)
         target.parent.rmdir()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_car_alone_and_a_build_directory_agree(tmp_path: Path, jobs: int) -> None:
+    """A CAR alone does not place the projects of the buckets the workers link (nothing
+    records them); a build directory does, for its state: both give one CAR and one
+    count, and the build directory's next build, with one project changed, equals a
+    fresh one."""
+    collection = _collection(tmp_path / "declarations", 1300)
+    alone = stage.build_collection(collection, car=tmp_path / "alone.car", jobs=jobs)
+    out = tmp_path / "out"
+    placed = stage.build_collection(collection, out=out, jobs=jobs)
+    assert (alone.root, alone.projects, alone.wheels, alone.blocks, alone.car_size) == (
+        placed.root,
+        placed.projects,
+        placed.wheels,
+        placed.blocks,
+        placed.car_size,
+    )
+    assert (out / "root.car").read_bytes() == (tmp_path / "alone.car").read_bytes()
+
+    name = f"q00007{PADDING}"
+    write_decl(collection, f"{name}-1.0-py3-none-any.whl", size=5, dependencies=[])
+    again = stage.build_collection(collection, out=out, jobs=jobs)
+    assert again.rebuilt < 10
+    fresh = stage.build_collection(collection, car=tmp_path / "fresh.car", jobs=jobs)
+    assert again.root == fresh.root != alone.root
+    assert (out / "root.car").read_bytes() == (tmp_path / "fresh.car").read_bytes()

@@ -417,9 +417,11 @@ def _requirement_item(text: str) -> str:
     m = _NAME_AT_START.match(text)
     if m is None:
         return f"<li>{escape(text)}"
+    # The name is of name characters only: nothing in it or its canonical form to escape
+    # (at 500,000 projects nearly every text is new to the cache, so each escape counts).
     name = m.group(1)
-    href = escape(canonicalize_name(name))
-    return f'<li><a href="../{href}/">{escape(name)}</a>{escape(text[m.end() :])}'
+    rest = _escape_row(text[m.end() :])
+    return f'<li><a href="../{canonicalize_name(name)}/">{name}</a>{rest}'
 
 
 @functools.lru_cache(maxsize=_TEXTS_CACHED)
@@ -428,9 +430,10 @@ def _by_name(text: str) -> tuple[str, str]:
     return (canonicalize_name(m.group(1)) if m else "", text)
 
 
-@functools.lru_cache(maxsize=_TEXTS_CACHED)
 def _dependent_item(name: str) -> str:
-    name = escape(name)
+    # Not cached: a large collection's pages name hundreds of thousands of projects, so
+    # nearly every call would miss, and a miss cost more than the item.
+    name = _escape_row(name)
     return f'<li><a href="../{name}/">{name}</a>'
 
 

@@ -635,7 +635,7 @@ def _finish_projects(place: _Place) -> list[_Project]:
         )
     if spool is not None:
         if job.bucketed:
-            built = _link_buckets(built, segments, job.reserved, spool)
+            built = _link_buckets(built, segments, job.reserved, spool, job.tree is not None)
         spool.flush()  # type: ignore[attr-defined]
     return built
 
@@ -656,13 +656,19 @@ class _Linked(NamedTuple):
 
 
 def _link_buckets(
-    built: list[_Project], segments: Sequence[bytes], reserved: frozenset[int], spool
+    built: list[_Project],
+    segments: Sequence[bytes],
+    reserved: frozenset[int],
+    spool,
+    placing: bool,
 ) -> list[_Project | _Linked]:
     """Link the buckets of the root that ``built`` (whole buckets, in bucket order, with
     the CAR sections of its projects in ``segments``) fills, but the ``reserved`` ones, and
     write each one's subtree to ``spool`` as the CAR will hold it, so that the CAR is laid
     out from a few long ranges; the projects of reserved buckets are spooled one by one.
-    The projects come back placed in the spool, followed by the buckets linked."""
+    The projects come back, followed by the buckets linked; placed in the spool, those of
+    linked buckets only with ``placing`` (for a build directory's state: a CAR alone is
+    laid out from the buckets' ranges)."""
     out: list[_Project | _Linked] = []
     linked: list[_Linked] = []
     group: list[tuple[_Project, bytes, bytes]] = []
@@ -682,17 +688,22 @@ def _link_buckets(
                 spool.write(segment)
                 out.append(member._replace(where=where))
         else:
-            out.extend(_spool_bucket(index, group, spool, linked))
+            out.extend(_spool_bucket(index, group, spool, linked, placing))
         group = []
     return out + linked
 
 
 def _spool_bucket(
-    index: int, group: Sequence[tuple[_Project, bytes, bytes]], spool, linked: list[_Linked]
+    index: int,
+    group: Sequence[tuple[_Project, bytes, bytes]],
+    spool,
+    linked: list[_Linked],
+    placing: bool,
 ) -> list[_Project]:
     """Link one bucket of the root (its projects, their CAR sections and the hamt_hash()
     of their names) and spool its subtree, laid out as _layout_car() lays out the root;
-    append it to ``linked`` and return its projects placed in the spool."""
+    append it to ``linked`` and return its projects, placed in the spool with
+    ``placing``."""
     shards = _Held()
     members = [(hashed, p.name.encode(), p.tsize, p.cid) for p, _, hashed in group]
     link = hamt_link(members, index, 0, 0, shards)  # type: ignore[arg-type]
@@ -708,6 +719,8 @@ def _spool_bucket(
     for piece in layout.pieces:
         spool.write(piece if type(piece) is bytes else view[piece[1] : piece[1] + piece[2]])
     linked.append(_Linked(index, link, (spool.name, start, layout.size, layout.blocks)))
+    if not placing:
+        return [p for p, _, _ in group]
     placed = layout.placed
     name = spool.name
     return [
@@ -1544,7 +1557,7 @@ def _passes(
             return [(place, chunk_dependents(read), *setting) for place, read in chunk]
 
         # The projects are entered under the new root here as the workers make them.
-        entered = _Entered(old)
+        entered = _Entered(old, job.reserved if job.bucketed and job.tree is None else None)
         made = _run(
             job,
             stashed,
@@ -1620,11 +1633,14 @@ _CID_LENGTH = 34  # bytes of a CIDv0, as every directory and page of a root has
 class _Entered:
     """The built projects entered in their buckets as they come (add()), for _assemble():
     their records, where their blocks are, their root page rows; and the buckets the
-    workers linked (a fresh build)."""
+    workers linked (a fresh build). With ``reserved`` (the buckets the workers do not
+    link, when they link the others for a CAR alone), the projects of the other buckets
+    are only counted and their rows kept: nothing places or records them."""
 
-    def __init__(self, old: _Old) -> None:
+    def __init__(self, old: _Old, reserved: frozenset[int] | None = None) -> None:
         header = old.header
         self.old = old
+        self.reserved = reserved
         self.count = header.get("projects", 0)
         self.wheels = header.get("wheels", 0)
         self.names = header.get("names", 0)
@@ -1641,7 +1657,7 @@ class _Entered:
         return found
 
     def add(self, made: Sequence[_Project | _Linked]) -> None:
-        sources, rows = self.sources, self.rows
+        sources, rows, reserved = self.sources, self.rows, self.reserved
         for project in made:
             if type(project) is _Linked:
                 self.linked[project.index] = project
@@ -1649,6 +1665,12 @@ class _Entered:
             if not project.cid:
                 continue
             name = project.name
+            if reserved is not None and _bucket_of(name) not in reserved:
+                self.count += 1
+                self.names += len(name)
+                self.wheels += project.wheels
+                rows[name] = project.row
+                continue
             b = self.bucket(name)
             record = b.projects.get(name)
             if record is None:
