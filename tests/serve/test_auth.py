@@ -170,6 +170,10 @@ def test_tls_with_a_test_certificate(published, ipfs_node, tmp_path: Path) -> No
                     env=env)  # fmt: skip
         assert uv.returncode == 0, uv.stdout + uv.stderr
         venv = make_venv(tmp_path / "pip")
+        # pip before 24.2 (requests) lets a machine's REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE
+        # override --cert: --cert alone must be what makes pip trust the server.
+        for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            env.pop(variable, None)
         pip = run_pip(venv, ["install", "--no-cache-dir", "--cert", str(ca), "--index-url",
                              url, "app[fast]"], env=env)  # fmt: skip
         assert pip.returncode == 0, pip.stdout + pip.stderr
