@@ -19,6 +19,7 @@ from tests.support.roots import build_test_root
 from wheelset.cli import app
 from wheelset.ipfs.cid import CID, parse_cid
 from wheelset.ipfs.rpc import KuboRpc
+from wheelset.model.declarations import Declaration
 
 
 def _cli(args: list[str], cache: Path):
@@ -141,6 +142,8 @@ def test_a_cluster_peer_that_fails_is_one_line(ipfs_node, tmp_path: Path) -> Non
 
 
 def test_install_seed_leaves_the_wheels_pinned(ipfs_node, tmp_path: Path) -> None:
+    """A wheel in the wheel cache is added from there; one the install read from the node
+    (not cached: the node holds it) is pinned by content-id, without being fetched again."""
     wheels = [unique_wheel(tmp_path / "w", n, "1.0") for n in ("s-one", "s-two")]
     published = build_test_root(wheels)
     with httpx.Client(timeout=60) as http:
@@ -151,6 +154,16 @@ def test_install_seed_leaves_the_wheels_pinned(ipfs_node, tmp_path: Path) -> Non
     cids = {d.content_id.to_v1() for d in published.declarations.values()}
     assert not (cids & _pins(ipfs_node.api_url))
     cache = tmp_path / "cache"
+    # s-one with the root from its CAR and the wheel through the gateway: the wheel file
+    # lands in the wheel cache.
+    car = tmp_path / "root.car"
+    car.write_bytes(published.car_bytes())
+    first = _cli(
+        ["install", car, "s-one", "--target", tmp_path / "first", "--gateway",
+         ipfs_node.gateway_url],
+        cache,
+    )  # fmt: skip
+    assert first.exit_code == 0, first.stderr
     result = _cli(
         [
             "install",
@@ -161,20 +174,53 @@ def test_install_seed_leaves_the_wheels_pinned(ipfs_node, tmp_path: Path) -> Non
             tmp_path / "target",
             "--api",
             ipfs_node.api_url,
-            "--gateway",
-            ipfs_node.gateway_url,
             "--seed",
         ],
         cache,
     )
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "target" / "s_one" / "__init__.py").is_file()
-    assert "2 added and pinned, 0 already pinned" in result.stderr
+    assert (
+        "1 added and pinned, 1 pinned from the node's own blocks, 0 already pinned" in result.stderr
+    )
     assert cids <= _pins(ipfs_node.api_url)
     # Recorded as wheelset's: gc keeping nothing of them would release them.
     other = build_test_root([unique_wheel(tmp_path / "o", "s-other", "1.0")])
-    car = tmp_path / "other.car"
-    car.write_bytes(other.car_bytes())
-    listed = _cli(["gc", "--api", ipfs_node.api_url, "--keep", car, "--dry-run"], cache)
+    other_car = tmp_path / "other.car"
+    other_car.write_bytes(other.car_bytes())
+    listed = _cli(["gc", "--api", ipfs_node.api_url, "--keep", other_car, "--dry-run"], cache)
     assert listed.exit_code == 0, listed.stderr
     assert {parse_cid(line.split()[2]).to_v1() for line in listed.stdout.splitlines()} == cids
+
+
+def test_seed_adds_a_wheel_the_node_cannot_pin(ipfs_node, tmp_path: Path) -> None:
+    """Neither in the wheel cache nor on the node: the pin by content-id fails (in time),
+    and the wheel is fetched and added instead."""
+    from wheelset.build.publish import ADDED
+    from wheelset.distribute.pins import PinRecord
+    from wheelset.distribute.seed import seed_wheels
+
+    wheel = unique_wheel(tmp_path / "w", "s-absent", "1.0")
+    decl = build_test_root([wheel]).declarations[wheel.name]
+    fetched: list[str] = []
+
+    def fetched_file(d: Declaration) -> Path:
+        fetched.append(d.filename)
+        return wheel
+
+    record = PinRecord(tmp_path / "pins.log")
+    with httpx.Client(timeout=60) as http:
+        rpc = KuboRpc(ipfs_node.api_url, http=http)
+        report = seed_wheels(
+            rpc,
+            record,
+            [decl],
+            cached_file=lambda d: None,
+            fetched_file=fetched_file,
+            why="test",
+            pin_timeout=1,
+        )
+    assert [o.status for o in report.outcomes] == [ADDED]
+    assert fetched == [wheel.name]
+    assert decl.content_id.to_v1() in _pins(ipfs_node.api_url)
+    assert record.pins() == {decl.content_id: "test"}

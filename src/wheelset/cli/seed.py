@@ -10,6 +10,8 @@ import typer
 from wheelset.fetch.http import http_client
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from wheelset.fetch.cache import Cache
     from wheelset.ipfs.cid import CID
     from wheelset.model.declarations import Declaration
@@ -25,15 +27,16 @@ def seed_installed(
     root: CID,
     installed: Sequence[Declaration],
 ) -> None:
-    """Add the installed wheels to the node at ``api`` (default: the local one), pinned and
-    recorded; print what was done. The wheel files come verified from the wheel cache (the
-    install just put them there; fetched again from ``gateways`` if it no longer has them).
+    """Pin the installed wheels on the node at ``api`` (default: the local one), recorded;
+    print what was done. A wheel in the wheel cache (the install verified it there) is added;
+    one the install read from the node is pinned by content-id; fetched again from
+    ``gateways`` only if the node cannot pin it.
 
     Raises:
         PublishError: the node computed another CID for a wheel.
         RpcError: the node cannot be reached or refuses to add.
     """
-    from wheelset.build.publish import ADDED, FAILED, PRESENT, PublishError, node_api
+    from wheelset.build.publish import ADDED, FAILED, PINNED, PRESENT, PublishError, node_api
     from wheelset.distribute.pins import record_for
     from wheelset.distribute.seed import seed_wheels
     from wheelset.fetch.wheels import wheel_fetcher
@@ -45,13 +48,27 @@ def seed_installed(
         rpc = KuboRpc(api, http=http, timeout=timeout)
         record = record_for(rpc, cache.directory)
         fetcher = wheel_fetcher(http, cache_dir=cache.directory, gateways=gateways, timeout=timeout)
-        wheels = [(d, fetcher.fetch(d).path) for d in installed]
-        report = seed_wheels(rpc, record, wheels, why=f"seed {root}")
+
+        def cached_file(decl: Declaration) -> Path | None:
+            if cache.cached(decl.content_id, decl.filename, size=decl.size, sha256=decl.sha256):
+                return cache.file_path(decl.content_id, decl.filename)
+            return None
+
+        report = seed_wheels(
+            rpc,
+            record,
+            installed,
+            cached_file=cached_file,
+            fetched_file=lambda decl: fetcher.fetch(decl).path,
+            why=f"seed {root}",
+            pin_timeout=timeout,
+        )
     for outcome in report.outcomes:
         if outcome.status == FAILED:
             typer.echo(f"failed: {outcome.filename}: {outcome.detail}", err=True)
     typer.echo(
         f"Seeding on {api}: {report.count(ADDED)} added and pinned, "
+        f"{report.count(PINNED)} pinned from the node's own blocks, "
         f"{report.count(PRESENT)} already pinned",
         err=True,
     )
