@@ -280,7 +280,7 @@ def test_a_wheel_with_a_bad_record_stops_everything(published, ipfs_node, tmp_pa
         tmp_path / "cache",
     )
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: WHEEL badrecord-1.0-py3-none-any.whl")
+    assert result.stderr.startswith("error: badrecord-1.0-py3-none-any.whl: WHEEL ")
     assert installed(tmp_path / "venv") == {}
 
 

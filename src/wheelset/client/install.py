@@ -410,7 +410,7 @@ def _fetch_failure(errors: Mapping[str, WheelsetError]) -> WheelsetError:
     more = f" (and {len(errors) - 1} more wheels failed)" if len(errors) > 1 else ""
     tampered = isinstance(error, FetchError) and any(f.kind == "mismatch" for f in error.failures)
     code = "VERIFY" if tampered else "FETCH" if isinstance(error, FetchError) else error.code
-    return InstallError(f"{error}{more}; nothing was installed", code=code)
+    return InstallError(f"{error}{more}; nothing was installed", path=error.path, code=code)
 
 
 def _removals(dists: Sequence[InstalledDist], roots: Sequence[str]) -> list[str]:

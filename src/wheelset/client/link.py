@@ -159,7 +159,7 @@ def layout(
             key, rest, base, check = "", file.path, root_dir, root_check
         target = os.path.join(base, rest)
         if not os.path.abspath(target).startswith(check):
-            raise InstallError(f"{filename}: {file.path} would be outside {base}")
+            raise InstallError(f"{file.path} would be outside {base}", path=filename)
         source = os.path.join(tree, file.path)
         if key == "scripts":
             with open(source, "rb") as f:
@@ -209,10 +209,10 @@ def _entry_point_scripts(
             script_name, content = Script(name, module, attr, section).generate(executable, kind)
             target = os.path.join(scheme["scripts"], script_name)
             if os.path.dirname(os.path.abspath(target)) != os.path.abspath(scheme["scripts"]):
-                raise InstallError(f"{filename}: bad script name {name!r}")
+                raise InstallError(f"bad script name {name!r}", path=filename)
             scripts.append((target, content))
     except (ValueError, AssertionError, UnicodeDecodeError) as e:
-        raise InstallError(f"{filename}: unusable entry_points.txt ({e})") from e
+        raise InstallError(f"unusable entry_points.txt ({e})", path=filename) from e
     return scripts
 
 

@@ -266,27 +266,31 @@ def _record(zf: zipfile.ZipFile, filename: str, dist_info: str) -> dict[str, tup
     try:
         text = zf.read(f"{dist_info}/RECORD").decode("utf-8")
     except (KeyError, UnicodeDecodeError) as e:
-        raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
+        raise UnpackError(f"unreadable RECORD ({e})", path=filename) from e
     record: dict[str, tuple[str, int]] = {}
     try:
         rows = list(csv.reader(text.splitlines(), delimiter=",", quotechar='"'))
     except csv.Error as e:
-        raise UnpackError(f"{filename}: unreadable RECORD ({e})") from e
+        raise UnpackError(f"unreadable RECORD ({e})", path=filename) from e
     for number, row in enumerate(rows, 1):
         if len(row) != 3 or not row[0]:
-            raise UnpackError(f"{filename}: unreadable RECORD (row {number} is not path,hash,size)")
+            raise UnpackError(
+                f"unreadable RECORD (row {number} is not path,hash,size)", path=filename
+            )
         path, hash_, size = row[0].replace("\\", "/"), row[1], row[2]
         if path == f"{dist_info}/RECORD":
             continue
         algorithm, eq, digest = hash_.partition("=")
         if not eq or not digest or not size:
-            raise UnpackError(f"{filename}: RECORD gives no hash or size for {path}")
+            raise UnpackError(f"RECORD gives no hash or size for {path}", path=filename)
         if algorithm not in hashlib.algorithms_guaranteed or algorithm in ("md5", "sha1"):
-            raise UnpackError(f"{filename}: RECORD uses {algorithm} for {path}")
+            raise UnpackError(f"RECORD uses {algorithm} for {path}", path=filename)
         try:
             record[path] = (hash_, int(size))
         except ValueError:
-            raise UnpackError(f"{filename}: unreadable RECORD (size {size!r} of {path})") from None
+            raise UnpackError(
+                f"unreadable RECORD (size {size!r} of {path})", path=filename
+            ) from None
     return record
 
 
@@ -294,14 +298,16 @@ def _dist_info(zf: zipfile.ZipFile, filename: str) -> str:
     tops = {name.split("/", 1)[0] for name in zf.namelist()}
     found = [t for t in tops if t.endswith(".dist-info")]
     if len(found) != 1:
-        raise UnpackError(f"{filename}: not exactly one .dist-info directory")
+        raise UnpackError("not exactly one .dist-info directory", path=filename)
     from packaging.utils import canonicalize_name
 
     project = filename.split("-", 1)[0]
     if canonicalize_name(found[0][: -len(".dist-info")].rsplit("-", 1)[0]) != canonicalize_name(
         project
     ):
-        raise UnpackError(f"{filename}: its .dist-info directory {found[0]} names another project")
+        raise UnpackError(
+            f"its .dist-info directory {found[0]} names another project", path=filename
+        )
     return found[0]
 
 
@@ -316,14 +322,14 @@ def _extract(
         archive_size = archive.seek(0, os.SEEK_END)
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as e:
-        raise UnpackError(f"{filename}: not a zip archive ({e})") from e
+        raise UnpackError(f"not a zip archive ({e})", path=filename) from e
     with zf:
         dist_info = _dist_info(zf, filename)
         record = _record(zf, filename, dist_info)
         data_dir = dist_info[: -len(".dist-info")] + ".data"
         members = [i for i in zf.infolist() if not i.is_dir()]
         if len(members) > _MAX_MEMBERS:
-            raise UnpackError(f"{filename}: more than {_MAX_MEMBERS} members")
+            raise UnpackError(f"more than {_MAX_MEMBERS} members", path=filename)
         budget = _MAX_RATIO * archive_size + _MAX_EXTRA
         files: list[UnpackedFile] = []
         identities: list[list[int]] = []
@@ -339,14 +345,14 @@ def _extract(
                 continue  # RECORD is written anew at install; signatures sign the old one
             problem = _member_problem(info, name, seen, record, data_dir)
             if problem:
-                raise UnpackError(f"{filename}: member {name!r} {problem}")
+                raise UnpackError(f"member {name!r} {problem}", path=filename)
             seen.add(name)
             if "__pycache__" in name.split("/")[:-1]:
                 continue  # as installers do: never install bytecode shipped in a wheel
             expected_hash, size = record[name]
             budget -= size
             if budget < 0:
-                raise UnpackError(f"{filename}: unpacks to more than {_MAX_RATIO}x its size")
+                raise UnpackError(f"unpacks to more than {_MAX_RATIO}x its size", path=filename)
             target = f"{tree}/{name}"
             parent = os.path.dirname(target)
             if parent not in made:
@@ -359,20 +365,22 @@ def _extract(
                 zf, info, target, algorithm, size, 0o755 if executable else 0o644
             )
             if got_size != size or got_hash != expected_hash:
-                raise UnpackError(f"{filename}: {name} does not match its RECORD entry")
+                raise UnpackError(f"{name} does not match its RECORD entry", path=filename)
             files.append(UnpackedFile(name, expected_hash, size, executable))
             identities.append(identity)
         missing = sorted(set(record) - seen)
         if missing:
-            raise UnpackError(f"{filename}: RECORD lists {missing[0]}, which is not in the wheel")
+            raise UnpackError(
+                f"RECORD lists {missing[0]}, which is not in the wheel", path=filename
+            )
         try:
             wheel_meta = zf.read(f"{dist_info}/WHEEL").decode("utf-8")
         except (KeyError, UnicodeDecodeError) as e:
-            raise UnpackError(f"{filename}: no readable {dist_info}/WHEEL") from e
+            raise UnpackError(f"no readable {dist_info}/WHEEL", path=filename) from e
     fields = dict(line.split(":", 1) for line in wheel_meta.splitlines() if ":" in line)
     version = fields.get("Wheel-Version", "").strip()
     if not version.startswith("1."):
-        raise UnpackError(f"{filename}: Wheel-Version {version or '?'} is not 1.x")
+        raise UnpackError(f"Wheel-Version {version or '?'} is not 1.x", path=filename)
     purelib = fields.get("Root-Is-Purelib", "").strip().lower() == "true"
     return UnpackedWheel(cid, tree, dist_info, purelib, tuple(files)), identities
 
