@@ -204,9 +204,10 @@ def run_install(
     if not (requirement or exact or force or system or seed):
         _remember(root, names, python, target, prefix, plan)
     if seed:
-        from wheelset.cli.seed import seed_installed
+        from wheelset.cli.seed import print_seeded
+        from wheelset.distribute.seed import seed_installed
 
-        seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted)
+        print_seeded(*seed_installed(api, timeout, cache, fetcher.gateways, opened.cid, wanted))
 
 
 def _remember_closure(cache_dir: Path, root: str, names: Sequence[str], plan: InstallPlan) -> None:
