@@ -711,11 +711,11 @@ class PathResolver:
         # A node's blocks stay the node's: copying them into the block directory would cost
         # a file each (most of a cold install's time goes to creating files) to save a
         # later request to a node that holds them.
-        keep_on_disk = self.cache is not None and not isinstance(source, NodeBlocks)
+        cache = None if isinstance(source, NodeBlocks) else self.cache
         for cid, block in got.items():
             self._keep(cid, block)
-            if keep_on_disk:
-                self.cache.put(cid, block)  # type: ignore[union-attr]
+            if cache is not None:
+                cache.put(cid, block)
 
     def _start(
         self,
