@@ -36,11 +36,18 @@ def _terminate(signum: int, frame: object) -> None:
 def main() -> None:
     """Console-script entry point."""
     _signal.signal(_signal.SIGTERM, _terminate)
-    from wheelset.cli.fast import run_fast
+    try:
+        from wheelset.cli.fast import run_fast
 
-    code = run_fast(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
-    from wheelset.cli.application import app
+        code = run_fast(sys.argv[1:])
+        if code is None:
+            from wheelset.cli.application import app
 
-    app(prog_name="wheelset")
+            app(prog_name="wheelset")
+    except KeyboardInterrupt as e:
+        # Ctrl-C while the command's modules load, before any command handles it: the
+        # same one line and exit code as a command's, not an import traceback.
+        from wheelset.cli.errors import failure_code
+
+        code = failure_code(e)
+    sys.exit(code)
