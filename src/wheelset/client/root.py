@@ -408,6 +408,12 @@ class Root:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
 
+    @property
+    def tree(self) -> Path | None:
+        """A build directory's ``tree/`` (which holds the wheels when it was built
+        ``--with-wheels``: ``<tree>/<project>/<wheel>``), else None."""
+        return self._reader.tree if isinstance(self._reader, _TreeReader) else None
+
     def node(self) -> NodeBlocks | None:
         """The node (``--api``) the root's blocks come from, if any: a wheel fetch reading
         from this very one takes the wheels' blocks it sent with their projects."""
