@@ -173,7 +173,7 @@ def run_install(
                 if not dry_run:
                     node.export_small_dags()  # a small project comes with its wheels
                 fetcher.use_node(node.name, node.file_block, node.file_car, node.holds)
-            with WheelFetch(cache, fetcher, workers=jobs, tree=opened.tree) as fetch:
+            with WheelFetch(cache, fetcher, workers=jobs, root=opened) as fetch:
                 with opened.reads() as reads:
                     plan = plan_install(
                         reads,

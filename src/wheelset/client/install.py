@@ -44,16 +44,16 @@ from wheelset.client.environment import (
 )
 from wheelset.client.interpreter import Interpreter
 from wheelset.client.resolve import ProjectLookup, resolve_lazily
-from wheelset.errors import ContentMismatch, InstallError, WheelsetError
+from wheelset.errors import ContentMismatch, InstallError, RootError, WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFailure, GatewayFetcher
-from wheelset.ipfs.importer import ImportParams, digest_stream
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
 from wheelset.workers import signals_to_main_thread
 
 if TYPE_CHECKING:
+    from wheelset.client.root import Root
     from wheelset.client.unpacked import UnpackedWheel
 
 __all__ = [
@@ -263,9 +263,9 @@ class WheelFetch:
     """Obtain wheels verified and unpacked (RECORD checked), in parallel, starting as soon as
     the resolution selects them; use as a context manager around planning and fetching.
 
-    A ROOT that is a build directory gives its ``tree`` (`Root.tree`): a wheel it holds
-    (``build --with-wheels``) is read from there, verified like any other, before the node
-    and the gateways; a copy that fails verification is a warning, and they are next.
+    When ``root`` is a build directory, a wheel its tree holds (``build --with-wheels``) is
+    read from there (Root.copy_file), verified like any other, before the node and the
+    gateways; a copy that fails verification is a warning, and they are next.
     `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
     the background (``workers`` at a time; no more than the cores when the wheels come from
     a node) — so the downloads overlap the reading of the root's next projects —
@@ -283,13 +283,13 @@ class WheelFetch:
         fetcher: GatewayFetcher,
         *,
         workers: int = DEFAULT_WORKERS,
-        tree: Path | None = None,
+        root: Root | None = None,
     ) -> None:
         from wheelset.client.unpacked import UnpackedCache
 
         self._cache = cache
         self._fetcher = fetcher
-        self._tree = tree
+        self._root = root
         self._unpacked = UnpackedCache(cache.directory)
         if fetcher.reads_node:
             from wheelset.workers import usable_cores
@@ -330,7 +330,7 @@ class WheelFetch:
             progress.item(decl.filename, "cache")
             return entry
         refused = None
-        if self._tree is not None:
+        if self._root is not None and self._root.tree is not None:
             from_tree, refused = self._from_tree(decl)
             if from_tree is not None:
                 return self._unpack(decl, from_tree, FROM_BUILD)
@@ -383,60 +383,52 @@ class WheelFetch:
         return wheel_file, source
 
     def _from_tree(self, decl: Declaration) -> tuple[Path | BinaryIO | None, GatewayFailure | None]:
-        """The wheel as the build directory's tree holds it, verified (CID, size and sha256)
-        in the one pass that reads it: into memory up to IN_MEMORY_WHEEL (the tree is the
-        user's own disk, like a node: no cache file), else into the cache. What is unpacked
-        is then what was verified, whatever happens to the tree's file meanwhile.
-        (None, None) when the tree lacks the wheel; (None, why) when its copy is unreadable,
-        stale or damaged.
+        """The wheel as the root's build directory holds it (Root.copy_file), verified in the
+        one pass that reads it: into memory up to IN_MEMORY_WHEEL (the tree is the user's own
+        disk, like a node: no cache file), else into the cache. What is unpacked is then
+        what was verified, whatever happens to the tree's file meanwhile. (None, None) when
+        the tree lacks the wheel; (None, why) when its copy is unreadable, stale or damaged.
 
         Raises:
             FetchCancelled: another wheel failed meanwhile.
             CacheError: the cache cannot be written.
         """
-        assert self._tree is not None
-        path = self._tree / decl.name / decl.filename
-        cid, size, progress = decl.content_id, decl.size, self._progress
-        read = 0
+        assert self._root is not None
+        progress, read = self._progress, 0
 
         def take(chunk: memoryview) -> None:
             nonlocal read
             if self._cancel.is_set():
                 raise FetchCancelled("cancelled")
-            read += len(chunk)
-            if size is not None and read > size:  # a longer file is not read to its end
-                raise ContentMismatch(f"more than the declared {size} bytes")
             try:
                 sink.write(chunk)
             except OSError as e:
                 raise CacheError(f"cache {self._cache.directory}: {e.strerror or e}") from e
+            read += len(chunk)
             progress.advance(len(chunk))
 
         tmp = None
-        kind = "mismatch"
         try:
             with contextlib.ExitStack() as stack:
-                f = stack.enter_context(path.open("rb"))
-                if size is not None and size <= IN_MEMORY_WHEEL:
+                if decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
                     sink: BinaryIO = io.BytesIO()
                 else:
                     fd, tmp = self._cache.temp_file(decl.filename)
                     sink = stack.enter_context(os.fdopen(fd, "wb"))
-                digest = digest_stream(f, ImportParams(cid_version=cid.version), on_chunk=take)
-            problem = digest.mismatch(cid, size, decl.sha256)
-            if problem is None:
-                return (sink if tmp is None else self._cache.put_file(digest, path.name, tmp)), None
-        except FileNotFoundError:
-            return None, None
-        except ContentMismatch as e:
-            problem = str(e)
-        except OSError as e:  # the tree's file (take() says when the cache fails)
-            kind, problem = "transport", f"cannot read ({e.strerror or e})"
+                digest = self._root.copy_file(
+                    decl.name, decl.filename, decl.content_id, size=decl.size,
+                    sha256=decl.sha256, on_chunk=take,
+                )  # fmt: skip
+            if digest is None:
+                return None, None
+            return (sink if tmp is None else self._cache.put_file(digest, decl.filename, tmp)), None
+        except (ContentMismatch, RootError) as e:
+            progress.advance(-read)
+            kind = "mismatch" if isinstance(e, ContentMismatch) else "transport"
+            return None, GatewayFailure(str(e.path), kind, str(e))
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
-        progress.advance(-read)
-        return None, GatewayFailure(str(path), kind, problem)
 
     def _unpack(self, decl: Declaration, wheel_file: Path | BinaryIO, source: str) -> UnpackedWheel:
         try:

@@ -1,5 +1,6 @@
-"""`wheelset install OUT …` where OUT was built `--with-wheels`: the wheels come from OUT's tree,
-verified, with no node and no gateway reachable; a damaged copy falls back to the gateways."""
+"""`wheelset install OUT …` and `wheelset serve OUT` where OUT was built `--with-wheels`: the
+wheels come from OUT's tree, verified, with no node and no gateway reachable; a damaged copy
+falls back to the gateways."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from tests.support.collection import write_collection
 from tests.support.node import add_directory
 from tests.support.sample_set import APP_FAST, make_sample_set
+from tests.support.serving import running
 from tests.support.venvs import installed, make_venv
 from wheelset.cli import app
 from wheelset.client import install
 from wheelset.ipfs.importer import import_bytes
+from wheelset.serve.app import IndexApp
+from wheelset.serve.config import RootSpec, Settings
 
 DEAD = "http://127.0.0.1:9"  # nothing listens there: every gateway request is refused
 LIB_A = "lib_a-1.2-py3-none-any.whl"
@@ -46,12 +51,12 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def out(wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`wheelset build DECLARATIONS --out OUT --with-wheels` of the sample set (sources are
-    file: URLs), with a cache of its own."""
+    """`wheelset build DECLARATIONS --out OUT --with-wheels --with-metadata` of the sample set
+    (sources are file: URLs), with a cache of its own."""
     base = tmp_path_factory.mktemp("build")
     write_collection(base / "declarations", sorted(wheels.iterdir()), source_of=Path.as_uri)
     built = wheelset(
-        ["build", base / "declarations", "--out", base / "out", "--with-wheels"],
+        ["build", base / "declarations", "--out", base / "out", "--with-wheels", "--with-metadata"],
         base / "build-cache",
     )
     assert built.exit_code == 0, built.stderr
@@ -168,3 +173,31 @@ def test_a_damaged_or_missing_copy_comes_from_a_gateway(
     assert warning.startswith(f"warning: {LIB_A}: {damaged / 'tree' / 'lib-a' / LIB_A}: ")
     good = (wheels / LIB_A).read_bytes()
     assert {p.name: p.read_bytes() for p in _cache_files(tmp_path / "cache")}[LIB_A] == good
+
+
+def _serving(root: Path, cache: Path) -> IndexApp:
+    return IndexApp(Settings(roots=(RootSpec("", str(root)),), gateways=(DEAD,), cache_dir=cache))
+
+
+def test_serve_sends_the_build_directory_files_with_no_gateway(
+    out: Path, wheels: Path, tmp_path: Path
+) -> None:
+    with running(_serving(out, tmp_path / "cache")) as origin, httpx.Client() as http:
+        wheel = http.get(f"{origin}/simple/lib-a/{LIB_A}")
+        metadata = http.get(f"{origin}/simple/lib-a/{LIB_A}.metadata")
+    assert wheel.status_code == 200, wheel.text
+    assert wheel.content == (wheels / LIB_A).read_bytes()
+    assert metadata.status_code == 200, metadata.text
+    assert metadata.content == (out / "tree" / "lib-a" / f"{LIB_A}.metadata").read_bytes()
+    assert b"Name: lib-a" in metadata.content
+
+
+def test_serve_never_sends_a_damaged_copy(out: Path, tmp_path: Path) -> None:
+    damaged = _damaged_copy(out, tmp_path / "out")
+    with running(_serving(damaged, tmp_path / "cache")) as origin, httpx.Client() as http:
+        wheel = http.get(f"{origin}/simple/lib-a/{LIB_A}")
+        metrics = http.get(f"{origin}/metrics").text
+    assert wheel.status_code == 502
+    assert LIB_A in wheel.text and "127.0.0.1:9" in wheel.text
+    assert "wheelset_serve_verification_failures_total 1" in metrics
+    assert _cache_files(tmp_path / "cache") == []
