@@ -19,9 +19,11 @@ from tests.support.node import add_directory
 from tests.support.sample_set import APP_FAST, make_sample_set
 from tests.support.serving import running
 from tests.support.venvs import installed, make_venv
+from tests.support.wheels import make_wheel
 from wheelset.cli import app
 from wheelset.client import install
 from wheelset.ipfs.importer import import_bytes
+from wheelset.ipfs.rpc import KuboRpc
 from wheelset.serve.app import IndexApp
 from wheelset.serve.config import RootSpec, Settings
 
@@ -173,6 +175,30 @@ def test_a_damaged_or_missing_copy_comes_from_a_gateway(
     assert warning.startswith(f"warning: {LIB_A}: {damaged / 'tree' / 'lib-a' / LIB_A}: ")
     good = (wheels / LIB_A).read_bytes()
     assert {p.name: p.read_bytes() for p in _cache_files(tmp_path / "cache")}[LIB_A] == good
+
+
+def test_seed_adds_the_build_directory_wheels(ipfs_node, tmp_path: Path) -> None:
+    """install --seed from a build directory adds its wheels to the node from the cache: the
+    node does not hold them, and their declared source is gone (air-gapped)."""
+    # Bytes of this run only: the session's node holds no copy of them.
+    unique = {"seeded/__init__.py": f"RUN = {os.urandom(8).hex()!r}\n".encode()}
+    wheel = make_wheel(tmp_path / "w", "seeded", "1.0", files=unique)
+    write_collection(tmp_path / "declarations", [wheel], source_of=Path.as_uri)
+    build = ["build", tmp_path / "declarations", "--out", tmp_path / "out", "--with-wheels"]
+    assert wheelset(build, tmp_path / "build-cache").exit_code == 0
+    wheel.unlink()
+    done = wheelset(
+        ["install", tmp_path / "out", "seeded", "--target", tmp_path / "t", "--gateway", DEAD,
+         "--api", ipfs_node.api_url, "--seed", "--timeout", "2"],
+        tmp_path / "cache",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    assert (tmp_path / "t" / "seeded" / "__init__.py").is_file()
+    assert "1 added and pinned, 0 pinned from the node's own blocks" in done.stderr
+    with httpx.Client() as http:
+        pins = {c.to_v1() for c in KuboRpc(ipfs_node.api_url, http=http).pin_ls()}
+    built = (tmp_path / "out" / "tree" / "seeded" / wheel.name).read_bytes()
+    assert import_bytes(built).cid.to_v1() in pins
 
 
 def _serving(root: Path, cache: Path) -> IndexApp:

@@ -173,7 +173,9 @@ def run_install(
                 if not dry_run:
                     node.export_small_dags()  # a small project comes with its wheels
                 fetcher.use_node(node.name, node.file_block, node.file_car, node.holds)
-            with WheelFetch(cache, fetcher, workers=jobs, root=opened) as fetch:
+            # --seed adds the wheels it finds in the cache and pins the others by content-id:
+            # a build directory's wheels, which the node need not hold, must be in the cache.
+            with WheelFetch(cache, fetcher, workers=jobs, root=opened, keep_files=seed) as fetch:
                 with opened.reads() as reads:
                     plan = plan_install(
                         reads,

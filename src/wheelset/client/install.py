@@ -265,7 +265,9 @@ class WheelFetch:
 
     When ``root`` is a build directory, a wheel its tree holds (``build --with-wheels``) is
     read from there (Root.copy_file), verified like any other, before the node and the
-    gateways; a copy that fails verification is a warning, and they are next.
+    gateways; a copy that fails verification is a warning, and they are next. With
+    ``keep_files`` (install --seed, which adds such wheels to a node from the cache) it is
+    kept as a cache file whatever its size.
     `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
     the background (``workers`` at a time; no more than the cores when the wheels come from
     a node) — so the downloads overlap the reading of the root's next projects —
@@ -284,12 +286,14 @@ class WheelFetch:
         *,
         workers: int = DEFAULT_WORKERS,
         root: Root | None = None,
+        keep_files: bool = False,
     ) -> None:
         from wheelset.client.unpacked import UnpackedCache
 
         self._cache = cache
         self._fetcher = fetcher
         self._root = root
+        self._keep_files = keep_files
         self._unpacked = UnpackedCache(cache.directory)
         if fetcher.reads_node:
             from wheelset.workers import usable_cores
@@ -410,7 +414,7 @@ class WheelFetch:
         tmp = None
         try:
             with contextlib.ExitStack() as stack:
-                if decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
+                if not self._keep_files and decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
                     sink: BinaryIO = io.BytesIO()
                 else:
                     fd, tmp = self._cache.temp_file(decl.filename)
