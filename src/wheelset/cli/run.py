@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_JOBS",
     "DEFAULT_TIMEOUT",
+    "counted",
     "environment_of",
     "installed_report",
     "noop_report",
@@ -260,7 +261,8 @@ def _remember(
     )
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 wheel``, ``2 wheels``: a count as the summaries print it."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
@@ -304,7 +306,7 @@ def installed_report(
     """What install prints about the wheels it installed: ``installed`` as (name, version,
     the version it replaced or None), ``fetched`` of them not from the cache."""
     lines = [
-        f"Installed {_count(len(installed), 'wheel')} into {purelib} (root {root}; "
+        f"Installed {counted(len(installed), 'wheel')} into {purelib} (root {root}; "
         f"{fetched} fetched, {len(installed) - fetched} from cache):"
     ]
     for name, version, was in installed:
