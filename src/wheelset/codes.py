@@ -26,7 +26,7 @@ _BY_FAMILY: dict[str, dict[str, str]] = {
     },
     "schema": {
         "IO": "a file cannot be read or written",
-        "TOML": "malformed TOML (or not UTF-8)",
+        "TOML": "malformed TOML, not UTF-8, or UTF-8 with a byte-order mark",
         "PLATFORMS": "platforms.toml is missing or invalid",
         "MISSING-KEY": "a required key is absent",
         "UNKNOWN-KEY": "a key that the format does not define (typo?)",
