@@ -105,3 +105,11 @@ def test_the_readme_table_is_the_code_table() -> None:
     rows = re.findall(r"^\| `([A-Z0-9-]+)` \| (\S+) \| (.+) \|$", readme, re.M)
     assert {code: (family, meaning) for code, family, meaning in rows} == CODES
     assert len(rows) == len(CODES)
+
+
+def test_each_code_is_listed_in_one_family_only() -> None:
+    # The table is written family by family; a code listed twice would silently keep
+    # only its last meaning.
+    source = (ROOT / "src/wheelset/codes.py").read_text(encoding="utf-8")
+    listed = re.findall(r'^\s+"([A-Z][A-Z0-9-]*)": ', source, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(CODES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import socket
 import time
 
 import httpx
@@ -15,6 +16,7 @@ from wheelset.httpbody import (
     BodyLimits,
     BodyRejected,
     SlowBody,
+    describe_http_error,
 )
 
 
@@ -104,3 +106,22 @@ def test_the_one_client_factory_bounds_every_body() -> None:
         assert http.headers["Accept-Encoding"] == "gzip, deflate"
         with pytest.raises(BodyRejected, match="more than one content coding"):
             http.get(server.url + "/x")
+
+
+def test_transport_errors_read_as_one_line_without_credentials() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    with pytest.raises(httpx.ConnectError) as refused:
+        httpx.get(f"http://me:secret@127.0.0.1:{port}/simple/")
+    described = describe_http_error(refused.value)
+    assert described.startswith("ConnectError: ") and "secret" not in described
+    assert "\n" not in described
+
+    with socket.socket() as silent:  # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        with pytest.raises(httpx.ReadTimeout) as slow:
+            httpx.get(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.2)
+    assert describe_http_error(slow.value).startswith("timed out (ReadTimeout")
+    assert describe_http_error(httpx.RemoteProtocolError("")) == "RemoteProtocolError"

@@ -28,6 +28,7 @@ FORMATS: dict[str, dict[str, str]] = {
     "diff": {
         "text": "wheelset.client.diff:format_text",
         "json": "wheelset.client.diff:format_json",
+        "markdown": "wheelset.client.diff:format_markdown",
     },
     "outdated": {
         "text": "wheelset.maintain.outdated:format_table",

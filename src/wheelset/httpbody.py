@@ -16,10 +16,12 @@ before any caller sees a byte:
   body takes longer than the grace period plus its limit at that rate.
 
 Errors are httpx transport errors (BodyRejected; SlowBody is a read timeout), so callers'
-ordinary HTTP error handling reports them on one line and moves on to the next source.
+ordinary HTTP error handling reports them on one line (describe_http_error(), the one
+wording every client uses) and moves on to the next source.
 ChunkReader turns a body's chunks into the readable stream a verifier reads, with the
 caller's own limit (e.g. a file's expected size).
-Entry points: BodyLimits, BodyRejected, SlowBody, ChunkReader, TooLong, MAX_BODY_EXTENSION.
+Entry points: BodyLimits, BodyRejected, SlowBody, ChunkReader, TooLong, MAX_BODY_EXTENSION,
+describe_http_error.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
+
+from wheelset.errors import mask_credentials
 
 __all__ = [
     "ACCEPT_ENCODING",
@@ -46,6 +50,7 @@ __all__ = [
     "ChunkReader",
     "SlowBody",
     "TooLong",
+    "describe_http_error",
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: exactly what it decodes
@@ -251,3 +256,11 @@ class BodyLimits:
             self._grace_of(request),
             request.extensions.get(MIN_RATE_EXTENSION, self.min_rate),
         )
+
+
+def describe_http_error(error: httpx.HTTPError) -> str:
+    """A transport error on one line: ``ConnectError: [Errno 111] Connection refused``, or
+    ``timed out (ReadTimeout: …)``, with any ``user:password@`` in a URL hidden."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    what = f"{type(error).__name__}: {mask_credentials(text)}" if text else type(error).__name__
+    return f"timed out ({what})" if isinstance(error, httpx.TimeoutException) else what

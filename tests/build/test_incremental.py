@@ -568,3 +568,24 @@ def test_a_plain_build_runs_without_the_app(tmp_path: Path) -> None:
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("error: ") and bad.name in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_a_prefix_directory_left_empty_builds_fresh_and_incrementally(tmp_path: Path) -> None:
+    # `rm -r` of a project leaves its prefix directory behind when no other project
+    # shares the prefix: a fresh build failed on it while recording its state.
+    collection = _collection(tmp_path / "declarations", 30)
+    reference = build_collection(collection, car=tmp_path / "reference.car").root
+    solo = _write(collection, 99999, dependencies=[])
+    prefix = solo.parent.parent
+    assert [p.name for p in prefix.iterdir()] == [solo.parent.name]
+    for p in solo.parent.iterdir():
+        p.unlink()
+    solo.parent.rmdir()
+    out = tmp_path / "out"
+    fresh = build_collection(collection, out=out)
+    assert fresh.root == reference and prefix.is_dir()
+    assert build_collection(collection, out=out).rebuilt == 0
+    _write(collection, 99999, dependencies=[])  # back into the empty prefix
+    back = build_collection(collection, out=out)
+    assert back.rebuilt == 1 and back.root != reference
+    assert _assert_same_as_fresh(collection, out, tmp_path).root == back.root

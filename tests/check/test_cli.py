@@ -26,7 +26,7 @@ def _break(sound: Path) -> str:
 def test_clean_collection_exits_zero(sound: Path) -> None:
     result = _run("check", str(sound))
     assert (result.exit_code, result.stdout) == (0, "")
-    assert "0 error(s), 0 warning(s)" in result.stderr
+    assert "0 errors, 0 warnings" in result.stderr
 
 
 def test_text_format(sound: Path) -> None:

@@ -81,6 +81,19 @@ def test_wrong_types_and_malformed_toml(sound: Path) -> None:
     ]
 
 
+def test_a_byte_order_mark_is_named_in_every_toml_file(sound: Path) -> None:
+    # Editors on Windows may save UTF-8 with a BOM, which TOML parsers refuse at "line 1,
+    # column 1": the finding says what to do instead.
+    rel = write_decl(sound, "tomli-2.0.1-py3-none-any.whl")
+    for path in (sound / rel, sound / "platforms.toml"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    findings = _check(sound, ("schema",))
+    assert _codes(findings) == [(str(rel), "TOML"), ("platforms.toml", "PLATFORMS")]
+    assert all("byte-order mark (BOM)" in f.message for f in findings)
+    (sound / rel).write_bytes(b"size = \xff\n")
+    assert "not UTF-8" in _check(sound, ("schema",))[0].message
+
+
 def test_bad_platforms_file(sound: Path) -> None:
     write_platforms(sound, extra={"arch": "x86_64"})
     findings = _check(sound)

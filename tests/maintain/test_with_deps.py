@@ -104,7 +104,7 @@ def test_init_then_declare_with_deps_then_check_is_green(real_index: str, tmp_pa
     )
     result = _run("check", str(acme), env=env)
     assert result.exit_code == 0, result.output
-    assert "0 error(s), 0 warning(s)" in result.output
+    assert "0 errors, 0 warnings" in result.output
 
     # Declaring again changes nothing: every project is now fixed at its declared version.
     result = _run("declare", "--with-deps", *WORKLOAD, "--into", str(acme), env=env)
@@ -190,7 +190,7 @@ def test_init_makes_a_checked_collection_and_refuses_a_non_empty_directory(tmp_p
         ".github",
     }
     result = _run("check", str(acme), env={})
-    assert result.exit_code == 0 and "16 platforms: 0 error(s)" in result.output, result.output
+    assert result.exit_code == 0 and "16 platforms: 0 errors" in result.output, result.output
     result = _run("init", str(acme), env={})
     assert result.exit_code == 1
     assert result.output.strip() == f"error: {acme}: FORK target directory is not empty"

@@ -83,7 +83,7 @@ def test_sigterm_lets_a_running_download_finish(ipfs_node, tmp_path: Path) -> No
         ('[roots.a]\nroot = "x"\npublic = true\n', "unknown key"),
         ('[tokens]\nci = "plain-token"\n[roots.a]\nroot = "x"\n', "sha256"),
         ('refresh = -1\n[roots.a]\nroot = "x"\n', "refresh"),
-        ("[roots\n", "not valid TOML"),
+        ("[roots\n", "malformed TOML"),
         ('listen = 1\n[roots.a]\nroot = "x"\n', "unknown key"),
     ],
 )

@@ -1963,7 +1963,13 @@ def _state_pieces(
             own = known[0]
         if own == (0, 0):
             continue  # the prefix directory is gone
-        where = writer.add(stats[prefix] if prefix in stats else known[1])
+        if prefix in stats:
+            piece = stats[prefix]
+        elif known is not None:
+            piece = known[1]
+        else:  # a prefix directory without projects (one removed, its directory left)
+            piece = pack_stats([], racy_from)
+        where = writer.add(piece)
         racy = own[0] >= racy_from or own[1] >= racy_from
         prefixes[prefix] = ((-1, -1) if racy else own, where)
     return {"prefixes": prefixes, "buckets": buckets}

@@ -64,28 +64,30 @@ def _root(
     set_debug(debug)
 
 
+# In the pipeline's order, as the help lists them: curate a collection, build and publish
+# its root, use a root; then the tools.
 for _name, _command in (
-    ("cid", cid.cid_command),
-    ("build", build.build_command),
-    ("publish", build.publish_command),
-    ("diff", diff.diff_command),
-    ("prefix", prefix_module.prefix_command),
+    ("init", fork.init_command),
     ("declare", declare.declare_command),
     ("check", check.check_command),
+    ("outdated", outdated.outdated_command),
+    ("bump", bump.bump_command),
+    ("prune", fork.prune_command),
+    ("sync", fork.sync_command),
+    ("build", build.build_command),
+    ("publish", build.publish_command),
+    ("mirror", mirror.mirror_command),
+    ("announce", announce.announce_command),
+    ("gc", gc.gc_command),
+    ("diff", diff.diff_command),
     ("install", install.install_command),
     ("uninstall", environment_module.uninstall_command),
     ("list", environment_module.list_command),
     ("freeze", environment_module.freeze_command),
     ("export", export.export_command),
     ("serve", serve_module.serve_command),
-    ("init", fork.init_command),
-    ("prune", fork.prune_command),
-    ("sync", fork.sync_command),
-    ("outdated", outdated.outdated_command),
-    ("bump", bump.bump_command),
-    ("mirror", mirror.mirror_command),
-    ("gc", gc.gc_command),
-    ("announce", announce.announce_command),
+    ("cid", cid.cid_command),
+    ("prefix", prefix_module.prefix_command),
 ):
     app.command(_name, cls=WheelsetCommand)(_command)
 app.add_typer(cache_app, name="cache")

@@ -15,6 +15,7 @@ from wheelset.cli.options import (
     IndexAccess,
     with_option_groups,
 )
+from wheelset.cli.run import counted
 from wheelset.cli.wiring import wheel_fetching
 from wheelset.errors import UsageError
 
@@ -111,8 +112,9 @@ def check_command(
     errors = sum(f.severity is Severity.ERROR for f in findings)
     keep_until_exit(collection)  # freeing it would only delay the exit
     typer.echo(
-        f"{len(collection.declarations)} declarations, {len(collection.platforms)} platforms: "
-        f"{errors} error(s), {len(findings) - errors} warning(s)",
+        f"{counted(len(collection.declarations), 'declaration')}, "
+        f"{counted(len(collection.platforms), 'platform')}: "
+        f"{counted(errors, 'error')}, {counted(len(findings) - errors, 'warning')}",
         err=True,
     )
     if errors:

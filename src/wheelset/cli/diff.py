@@ -24,7 +24,9 @@ def diff_command(
         ),
     ],
     root_b: Annotated[str, typer.Argument(metavar="ROOT_B", help="Another root.")],
-    output_format: Annotated[str, FormatOption("text or json")] = "text",
+    output_format: Annotated[
+        str, FormatOption("text, json or markdown (for a pull request)")
+    ] = "text",
     *,
     sources: RootSources,
 ) -> None:

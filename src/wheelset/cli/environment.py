@@ -10,16 +10,12 @@ import typer
 
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import Environment, with_option_groups
-from wheelset.cli.run import environment_of, repair_environment, sigterm_rolls_back
+from wheelset.cli.run import counted, environment_of, repair_environment, sigterm_rolls_back
 
 if TYPE_CHECKING:
     from wheelset.client.environment import InstalledDist
 
 __all__ = ["freeze_command", "list_command", "uninstall_command"]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @handles_errors
@@ -36,7 +32,7 @@ def uninstall_command(
         _, scheme = environment_of(**environment.options())
         repair_environment(scheme, quiet_when_clean=True)
         removed = uninstall(scheme, names)
-    typer.echo(f"Removed {_count(len(removed), 'distribution')} from {scheme['purelib']}:")
+    typer.echo(f"Removed {counted(len(removed), 'distribution')} from {scheme['purelib']}:")
     for dist in removed:
         typer.echo(f"  {dist.name} {dist.version}")
 

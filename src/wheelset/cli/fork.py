@@ -15,6 +15,7 @@ from wheelset.cli.options import (
     RootSources,
     with_option_groups,
 )
+from wheelset.cli.run import counted
 from wheelset.cli.wiring import open_root
 from wheelset.fetch.http import http_client
 
@@ -159,8 +160,8 @@ def sync_command(
     else:
         summary = f"synced to {opened.cid}"
     typer.echo(
-        f"{summary}: {len(result.changes)} change(s), "
-        f"{len(result.conflicts)} conflict(s), {len(errors)} error(s)"
+        f"{summary}: {counted(len(result.changes), 'change')}, "
+        f"{counted(len(result.conflicts), 'conflict')}, {counted(len(errors), 'error')}"
     )
     if result.conflicts or errors:
         raise typer.Exit(1)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_JOBS",
     "DEFAULT_TIMEOUT",
+    "counted",
     "environment_of",
     "installed_report",
     "noop_report",
@@ -262,7 +263,8 @@ def _remember(
     )
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``1 wheel``, ``2 wheels``: a count as the summaries print it."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
@@ -319,7 +321,7 @@ def installed_report(
     cached = len(installed) - fetched - from_build
     built = f", {from_build} from the build directory" if from_build else ""
     lines = [
-        f"Installed {_count(len(installed), 'wheel')} into {purelib} (root {root}; "
+        f"Installed {counted(len(installed), 'wheel')} into {purelib} (root {root}; "
         f"{fetched} fetched, {cached} from cache{built}):"
     ]
     for name, version, was in installed:

@@ -7,7 +7,8 @@ the collection. An
 unchanged project has the same wheels on every platform the two roots share, so it
 cannot change a platform's wheel set. A wheel is "on" a platform when one of its tags is
 in the platform's compatible tags.
-Entry points: diff_roots(), RootDiff, format_text(), format_json(), platform_tags().
+Entry points: diff_roots(), RootDiff, format_text(), format_markdown(), format_json(),
+platform_tags().
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "WheelReplaced",
     "diff_roots",
     "format_json",
+    "format_markdown",
     "format_text",
     "platform_tags",
 ]
@@ -218,19 +220,10 @@ def format_text(diff: RootDiff) -> str:
     lines += [f"  - {c.name} {c.old}" for c in diff.removed]
     lines += [f"  ^ {c.name} {c.old} -> {c.new}" for c in diff.upgraded]
     lines += [f"  v {c.name} {c.old} -> {c.new}" for c in diff.downgraded]
-    # A wheel once, with the platforms it arrives on or leaves (summarised), not per platform.
-    moved: dict[tuple[str, str], list[str]] = {}
-    for change in diff.platforms:
-        for name in change.added:
-            moved.setdefault(("+", name), []).append(change.platform)
-        for name in change.removed:
-            moved.setdefault(("-", name), []).append(change.platform)
+    moved = _moved_wheels(diff)
     if moved:
-        lines.append(
-            f"wheels: {sum(k[0] == '+' for k in moved)} in, {sum(k[0] == '-' for k in moved)} out"
-        )
-    for (sign, name), ids in sorted(moved.items(), key=lambda item: (item[0][1], item[0][0])):
-        lines.append(f"  {sign} {name} (on {describe_platforms(ids, diff.shared)})")
+        lines.append(f"wheels: {_count_moved(moved)}")
+    lines += [f"  {sign} {name} (on {platforms})" for sign, name, platforms in moved]
     if diff.replaced:
         lines.append(f"wheels with other bytes under the same name: {len(diff.replaced)}")
         lines += [f"  ! {r.filename} {r.old} -> {r.new}" for r in diff.replaced]
@@ -239,6 +232,65 @@ def format_text(diff: RootDiff) -> str:
     if diff.platforms_removed:
         lines.append(f"platforms removed: {', '.join(diff.platforms_removed)}")
     return "\n".join(lines) + "\n"
+
+
+def _moved_wheels(diff: RootDiff) -> list[tuple[str, str, str]]:
+    """(``+``/``-``, wheel, the platforms it arrives on or leaves, summarised): a wheel
+    once, not once per platform."""
+    moved: dict[tuple[str, str], list[str]] = {}
+    for change in diff.platforms:
+        for name in change.added:
+            moved.setdefault(("+", name), []).append(change.platform)
+        for name in change.removed:
+            moved.setdefault(("-", name), []).append(change.platform)
+    return [
+        (sign, name, describe_platforms(ids, diff.shared))
+        for (sign, name), ids in sorted(moved.items(), key=lambda item: (item[0][1], item[0][0]))
+    ]
+
+
+def _count_moved(moved: Sequence[tuple[str, str, str]]) -> str:
+    arriving = sum(sign == "+" for sign, _, _ in moved)
+    return f"{arriving} in, {len(moved) - arriving} out"
+
+
+def format_markdown(diff: RootDiff) -> str:
+    """The diff for a pull request's summary or comment: a table of project changes, then
+    the wheels that arrive or leave and any replaced bytes (names in code spans, so that
+    ``_`` in a wheel name is not read as emphasis)."""
+    lines = [f"Root `{diff.a}` → `{diff.b}`", ""]
+    if diff.is_empty:
+        return "\n".join([*lines, "No differences."]) + "\n"
+    rows = [
+        *(("added", c.name, "", c.new) for c in diff.added),
+        *(("removed", c.name, c.old, "") for c in diff.removed),
+        *(("upgraded", c.name, c.old, c.new) for c in diff.upgraded),
+        *(("downgraded", c.name, c.old, c.new) for c in diff.downgraded),
+    ]
+    if rows:
+        lines += ["| change | project | from | to |", "|---|---|---|---|"]
+        lines += [
+            f"| {change} | `{name}` | {old or ''} | {new or ''} |"
+            for change, name, old, new in rows
+        ]
+        lines.append("")
+    moved = _moved_wheels(diff)
+    if moved:
+        lines += [f"**Wheels:** {_count_moved(moved)}", ""]
+        lines += [
+            f"- {'in' if sign == '+' else 'out'}: `{name}` (on {platforms})"
+            for sign, name, platforms in moved
+        ]
+        lines.append("")
+    if diff.replaced:
+        lines += ["**Wheels with other bytes under the same name:**", ""]
+        lines += [f"- `{r.filename}` `{r.old}` → `{r.new}`" for r in diff.replaced]
+        lines.append("")
+    if diff.platforms_added:
+        lines.append(f"**Platforms added:** {', '.join(diff.platforms_added)}")
+    if diff.platforms_removed:
+        lines.append(f"**Platforms removed:** {', '.join(diff.platforms_removed)}")
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def format_json(diff: RootDiff) -> str:

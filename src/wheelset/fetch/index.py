@@ -32,6 +32,7 @@ from packaging.utils import canonicalize_name
 
 from wheelset.errors import IndexLookupError, WheelsetError
 from wheelset.fetch import FetchError
+from wheelset.httpbody import describe_http_error
 
 __all__ = [
     "IndexClient",
@@ -275,10 +276,8 @@ class IndexClient:
             return files
         try:
             response = self._http.get(url, headers={"Accept": _ACCEPT}, follow_redirects=True)
-        except httpx.TimeoutException as e:
-            raise FetchError(f"{url}: timed out ({type(e).__name__})") from e
         except httpx.HTTPError as e:
-            raise FetchError(f"{url}: {e or type(e).__name__}") from e
+            raise FetchError(f"{url}: {describe_http_error(e)}") from e
         if response.status_code == 404:
             raise IndexLookupError(f"project {name!r} not found on the index {self.base_url}")
         if response.status_code != 200:

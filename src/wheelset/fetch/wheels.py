@@ -41,7 +41,7 @@ from wheelset.fetch import FetchError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.fetch.index import IndexClient, IndexFile, configured_index_url
 from wheelset.fsutil import make_temp
-from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong
+from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong, describe_http_error
 from wheelset.ipfs.gateway import DEFAULT_TIMEOUT, GatewayFetcher
 from wheelset.ipfs.gateway import FetchError as GatewayFetchError
 from wheelset.ipfs.importer import Digest, digest_stream
@@ -348,10 +348,8 @@ class WheelFetcher:
                 return self._digest(response.iter_bytes(_CHUNK), sink, limit, label)
         except TooLong as e:
             raise ContentMismatch(f"{shown}: {e}") from None
-        except httpx.TimeoutException as e:
-            raise FetchError(f"{shown}: timed out ({_describe(e)})") from e
         except httpx.HTTPError as e:
-            raise FetchError(f"{shown}: {_describe(e)}") from e
+            raise FetchError(f"{shown}: {describe_http_error(e)}") from e
         except FileNotFoundError as e:
             raise FetchError(f"{shown}: no such file") from e
         except OSError as e:
@@ -387,8 +385,3 @@ def wheel_fetcher(
         trees=trees,
         progress=progress,
     )
-
-
-def _describe(error: httpx.HTTPError) -> str:
-    text = str(error).splitlines()[0] if str(error) else ""
-    return mask_credentials(text) if text else type(error).__name__

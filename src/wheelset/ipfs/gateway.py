@@ -113,6 +113,15 @@ class _Failed(Exception):
         self.reason = reason
         self.status = status
 
+    @classmethod
+    def transport(cls, error: httpx.HTTPError) -> _Failed:
+        import httpx
+
+        from wheelset.httpbody import describe_http_error
+
+        kind = "timeout" if isinstance(error, httpx.TimeoutException) else "transport"
+        return cls(kind, describe_http_error(error))
+
 
 def normalise_gateway(url: str) -> str:
     """``http://host:port/`` or ``…/ipfs/`` -> ``http://host:port`` (the gateway's base URL).
@@ -494,10 +503,8 @@ class GatewayFetcher:
             raise _Failed("oversized", f"CAR longer than {max_size} bytes") from None
         except InvalidCAR as e:
             raise _Failed("invalid", f"bad CAR for {url_path}: {e}") from e
-        except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
-            raise _Failed("transport", _describe_http_error(e)) from e
+            raise _Failed.transport(e) from e
 
     def _fetch_block(self, gateway: str, cid: CID) -> bytes:
         """One raw block from a trustless gateway (``?format=raw``), checked against its CID."""
@@ -537,10 +544,8 @@ class GatewayFetcher:
                 )
         except TooLong:
             raise _Failed("oversized", f"body longer than the expected {size} bytes") from None
-        except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
-            raise _Failed("transport", _describe_http_error(e)) from e
+            raise _Failed.transport(e) from e
         if size is not None and digest.size < size:
             raise _Failed("truncated", f"body ended after {digest.size} of {size} bytes")
         return digest.content_id, digest.size, digest.sha256
@@ -556,10 +561,8 @@ class GatewayFetcher:
                     buffer += chunk
                     if len(buffer) > max_size:
                         raise _Failed("oversized", f"body longer than {max_size} bytes")
-        except httpx.TimeoutException as e:
-            raise _Failed("timeout", f"timed out ({_describe_http_error(e)})") from e
         except httpx.HTTPError as e:
-            raise _Failed("transport", _describe_http_error(e)) from e
+            raise _Failed.transport(e) from e
         return bytes(buffer)
 
 
@@ -644,8 +647,3 @@ def _check_expected(
         raise FetchError(f"{what} has the expected CID but {size} bytes, not {want_size}")
     if want_sha256 is not None and digest != want_sha256.lower():
         raise FetchError(f"{what} has the expected CID but sha256 {digest}, not {want_sha256}")
-
-
-def _describe_http_error(error: httpx.HTTPError) -> str:
-    text = str(error).splitlines()[0] if str(error) else ""
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -355,10 +355,9 @@ def import_bytes(
     params: ImportParams = ImportParams(),
     *,
     store: BlockStore | None = None,
-    on_chunk: Callable[[memoryview], None] | None = None,
 ) -> Imported:
     """import_file() over an in-memory buffer."""
-    if len(data) <= params.chunk_size and on_chunk is None:
+    if len(data) <= params.chunk_size:
         # One chunk: the leaf is the whole file (a build imports ~2 such pages per project).
         block = one_block(data) if params == _DEFAULT_PARAMS else None
         if block is not None:
@@ -370,7 +369,7 @@ def import_bytes(
         return _leaf(_leaf_digest(view, params), view, params, store)
     import io
 
-    return import_file(io.BytesIO(data), params, store=store, on_chunk=on_chunk)
+    return import_file(io.BytesIO(data), params, store=store)
 
 
 def one_block(data: bytes) -> bytes | None:

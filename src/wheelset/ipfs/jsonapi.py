@@ -13,6 +13,7 @@ from typing import ClassVar
 import httpx
 
 from wheelset.errors import WheelsetError
+from wheelset.httpbody import describe_http_error
 
 __all__ = ["JsonApi"]
 
@@ -57,7 +58,9 @@ class JsonApi:
                 timeout=self._timeout,
             )
         except httpx.HTTPError as e:
-            raise self.error(f"cannot reach {self.service} at {self.base_url}: {e}") from e
+            raise self.error(
+                f"cannot reach {self.service} at {self.base_url}: {describe_http_error(e)}"
+            ) from e
         try:
             doc = response.json()
         except ValueError:

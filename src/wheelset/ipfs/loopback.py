@@ -25,7 +25,7 @@ from wheelset import __version__
 from wheelset.errors import RpcError
 from wheelset.ipfs.cid import CID
 
-__all__ = ["LoopbackRpc", "error_message", "loopback_rpc"]
+__all__ = ["LoopbackRpc", "call_failure", "error_message", "loopback_rpc"]
 
 _MAX_LINE = 65_536  # bytes of a status or header line
 _MAX_HEADERS = 128
@@ -124,7 +124,7 @@ class LoopbackRpc:
                         f"{command}: {error_message(status, reason, body.read(), self.api_url)}"
                     )
             except (OSError, ValueError) as e:
-                raise _failure(e, command, self.api_url) from e
+                raise call_failure(e, command, self.api_url) from e
             yield body
             if (
                 body.framed_and_done()
@@ -154,12 +154,17 @@ class LoopbackRpc:
 _Connection = tuple[socket.socket, io.BufferedReader]
 
 
-def _failure(error: Exception, command: str, api_url: str) -> RpcError:
-    if isinstance(error, TimeoutError):
+def call_failure(
+    error: Exception, command: str, api_url: str, *, timed_out: bool = False
+) -> RpcError:
+    """The one wording of a call that failed on the way, for KuboRpc (``error`` an httpx
+    error, ``timed_out`` said) and LoopbackRpc (an OSError, or a ValueError: a bad answer)."""
+    if timed_out or isinstance(error, TimeoutError):
         return RpcError(f"{command}: the node at {api_url} did not answer in time")
-    if isinstance(error, OSError):
-        return RpcError(f"cannot reach the IPFS node at {api_url}: {error}")
-    return RpcError(f"{command}: the node at {api_url} sent a bad answer: {error}")
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if isinstance(error, ValueError):
+        return RpcError(f"{command}: the node at {api_url} sent a bad answer: {text}")
+    return RpcError(f"cannot reach the IPFS node at {api_url}: {text}")
 
 
 def _ask(
@@ -234,7 +239,7 @@ class _Body(io.RawIOBase):
         try:
             got = self._next(buffer)
         except (OSError, ValueError) as e:
-            raise _failure(e, self._what, self._url) from e
+            raise call_failure(e, self._what, self._url) from e
         self._read += got
         if self._read > self.limit:
             raise RpcError(f"{self._what}: the node sent more than {self.limit} bytes")

@@ -21,7 +21,7 @@ from wheelset.errors import RpcError
 from wheelset.httpbody import MAX_BODY_EXTENSION, MIN_RATE_EXTENSION
 from wheelset.ipfs.cid import CID, DAG_PB, SHA2_256, InvalidCID, parse_cid
 from wheelset.ipfs.dagpb import PBLink
-from wheelset.ipfs.loopback import error_message
+from wheelset.ipfs.loopback import call_failure, error_message
 
 __all__ = ["ImportedRoot", "KuboRpc", "RpcError"]
 
@@ -70,10 +70,8 @@ class KuboRpc:
                 timeout=timeout or self.timeout,
                 extensions={MIN_RATE_EXTENSION: 0},
             )
-        except httpx.TimeoutException as e:
-            raise RpcError(f"{command}: the node at {self.api_url} did not answer in time") from e
         except httpx.HTTPError as e:
-            raise RpcError(f"cannot reach the IPFS node at {self.api_url}: {e}") from e
+            raise _call_failure(e, command, self.api_url) from e
         if response.status_code != 200:
             raise RpcError(f"{command}: {_error_message(response, self.api_url)}")
         return response
@@ -276,10 +274,8 @@ class KuboRpc:
                 yield io.BufferedReader(ChunkReader(chunks, max_size), 1 << 16)
         except TooLong as e:
             raise RpcError(f"dag/export: the node sent more than {max_size} bytes") from e
-        except httpx.TimeoutException as e:
-            raise RpcError(f"dag/export: the node at {self.api_url} did not answer in time") from e
         except httpx.HTTPError as e:
-            raise RpcError(f"dag/export from the IPFS node at {self.api_url}: {e}") from e
+            raise _call_failure(e, "dag/export", self.api_url) from e
 
     def _cid(self, text: object, command: str) -> CID:
         try:
@@ -293,6 +289,11 @@ def _as_v0(cid: CID) -> CID:
     if cid.version == 1 and cid.codec == DAG_PB and cid.hash_code == SHA2_256:
         return CID(0, DAG_PB, cid.digest)
     return cid
+
+
+def _call_failure(error: httpx.HTTPError, command: str, api_url: str) -> RpcError:
+    timed_out = isinstance(error, httpx.TimeoutException)
+    return call_failure(error, command, api_url, timed_out=timed_out)
 
 
 def _error_message(response: httpx.Response, api_url: str) -> str:

@@ -35,6 +35,7 @@ from wheelset.errors import ForkError
 from wheelset.fsutil import atomic_write_bytes, atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.maintain.template import staged_directory
+from wheelset.model.canonical_toml import NotToml, read_toml
 from wheelset.model.closure import ClosureIndex, Selected, iter_closure
 from wheelset.model.declarations import (
     Declaration,
@@ -44,11 +45,6 @@ from wheelset.model.declarations import (
 )
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, PlatformError, parse_platforms
 from wheelset.model.policy import POLICY_FILE, PolicyError, parse_policy_bytes
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "UPSTREAM_BASE",
@@ -184,7 +180,7 @@ def read_upstream(collection: Path) -> tuple[CID, Upstream]:
     """
     record = collection / UPSTREAM_FILE
     try:
-        table = tomllib.loads(record.read_text("utf-8"))
+        table = read_toml(record.read_bytes())
         root = parse_cid(str(table["root"]))
         text = (collection / UPSTREAM_BASE).read_text("utf-8")
     except FileNotFoundError as e:
@@ -193,7 +189,7 @@ def read_upstream(collection: Path) -> tuple[CID, Upstream]:
             path=collection,
             code="FORK",
         ) from e
-    except (tomllib.TOMLDecodeError, KeyError, InvalidCID, OSError, UnicodeDecodeError) as e:
+    except (NotToml, KeyError, InvalidCID, OSError) as e:
         raise ForkError(f"malformed upstream record: {e}", path=record, code="FORK") from e
     return root, _parse_base(text, collection / UPSTREAM_BASE)
 
@@ -225,10 +221,10 @@ def upstream_of(root: Root, base: Upstream) -> Upstream:
 def read_prune(collection: Path) -> tuple[Requirement, ...]:
     """What `prune` kept in this fork (empty: never pruned, or not a fork)."""
     try:
-        table = tomllib.loads((collection / UPSTREAM_FILE).read_text("utf-8"))
+        table = read_toml((collection / UPSTREAM_FILE).read_bytes())
     except FileNotFoundError:
         return ()
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as e:
+    except (NotToml, OSError) as e:
         raise ForkError(f"malformed upstream record: {e}", path=UPSTREAM_FILE, code="FORK") from e
     prune = table.get("prune", {})
     keep = prune.get("keep", []) if isinstance(prune, dict) else None
@@ -504,9 +500,8 @@ def _remove_declaration(collection: Path, decl: Declaration) -> None:
 def _write_platforms_if_changed(collection: Path, table: Mapping[str, object]) -> None:
     platforms_file = collection / PLATFORMS_FILE
     try:
-        with platforms_file.open("rb") as f:
-            unchanged = tomllib.load(f) == dict(table)
-    except (OSError, tomllib.TOMLDecodeError):
+        unchanged = read_toml(platforms_file.read_bytes()) == dict(table)
+    except (OSError, NotToml):
         unchanged = False
     if not unchanged:
         atomic_write_text(platforms_file, tomli_w.dumps(dict(table)))

@@ -7,7 +7,9 @@ parser, which matters when `check` loads tens of thousands of files. Anything ou
 the subset — comments, blank lines, other escapes, literal strings, dotted keys,
 duplicate keys, CRLF — returns None and the caller uses tomllib, so errors are always
 tomllib's. The tests hold this reader to tomllib's results with Hypothesis.
-Entry point: parse_canonical(), loads().
+read_toml() is the one way a collection's TOML files (declarations, platforms.toml,
+policy.toml) are decoded, so each says alike why a file is not TOML.
+Entry points: parse_canonical(), loads(), read_toml(), NotToml.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["CHARS", "loads", "parse_canonical", "unescape"]
+__all__ = ["CHARS", "NotToml", "loads", "parse_canonical", "read_toml", "unescape"]
 
 # A basic string whose only escapes are \" and \\ (TOML forbids raw control characters
 # other than tab), written unrolled so the regex engine scans runs of plain characters.
@@ -69,3 +71,26 @@ def loads(text: str) -> dict[str, object]:
     """parse_canonical(), else tomllib.loads() (which raises TOMLDecodeError)."""
     table = parse_canonical(text)
     return tomllib.loads(text) if table is None else table
+
+
+class NotToml(ValueError):
+    """A file's bytes are not a TOML document; the message says why, on one line."""
+
+
+def read_toml(data: bytes) -> dict[str, object]:
+    """The table in a TOML file's bytes.
+
+    Raises:
+        NotToml: a byte-order mark (which editors on Windows add and tomllib refuses at
+            "line 1, column 1"), bytes that are not UTF-8, or malformed TOML.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise NotToml("starts with a byte-order mark (BOM): save it as UTF-8 without BOM")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NotToml(f"not UTF-8: {e}") from None
+    try:
+        return loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise NotToml(f"malformed TOML: {e}") from None

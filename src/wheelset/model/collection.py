@@ -42,10 +42,6 @@ from wheelset.workers import can_fork, share_parts, usable_cores
 # and a fork's record of its upstream root.
 RESERVED_FILES = frozenset({PLATFORMS_FILE, POLICY_FILE, "upstream.toml"})
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "RESERVED_FILES",
@@ -276,11 +272,9 @@ def _table(
     if isinstance(data, tuple):
         return data
     try:
-        return canonical_toml.loads(data.decode("utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        return "TOML", f"malformed TOML: {e}"
-    except UnicodeDecodeError as e:
-        return "TOML", f"not UTF-8: {e}"
+        return canonical_toml.read_toml(data)
+    except canonical_toml.NotToml as e:
+        return "TOML", str(e)
 
 
 def decode_declaration(

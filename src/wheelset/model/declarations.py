@@ -37,11 +37,6 @@ from wheelset.fsutil import atomic_write_text
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.model import canonical_toml
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
 __all__ = [
     "INDEX_SOURCE_PREFIX",
     "KEY_ORDER",
@@ -723,12 +718,9 @@ def load_declaration(file: Path, root: Path) -> Declaration:
     """
     rel = PurePosixPath(file.relative_to(root).as_posix())
     try:
-        with file.open("rb") as f:
-            table = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise DeclarationError(f"malformed TOML: {e}", path=rel, code="TOML") from e
-    except UnicodeDecodeError as e:
-        raise DeclarationError(f"not UTF-8: {e}", path=rel, code="TOML") from e
+        table = canonical_toml.read_toml(file.read_bytes())
+    except canonical_toml.NotToml as e:
+        raise DeclarationError(str(e), path=rel, code="TOML") from e
     except OSError as e:
         raise DeclarationError(f"cannot read: {e.strerror or e}", path=rel, code="IO") from e
     return parse_declaration(table, rel)

@@ -29,13 +29,9 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from wheelset.errors import UnknownPlatform, WheelsetError
+from wheelset.model.canonical_toml import NotToml, read_toml
 from wheelset.model.declarations import Declaration
 from wheelset.model.safe_read import read_regular
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "PLATFORMS_FILE",
@@ -254,13 +250,13 @@ def load_platforms(path: Path) -> tuple[list[Platform], dict[str, object]]:
         PlatformError: unreadable, malformed TOML, or invalid content.
     """
     try:
-        table = tomllib.loads(read_regular(path).decode("utf-8"))
+        table = read_toml(read_regular(path))
     except FileNotFoundError as e:
         raise PlatformError("not found", path=path) from e
-    except tomllib.TOMLDecodeError as e:
-        raise PlatformError(f"malformed TOML: {e}", path=path) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise PlatformError(f"cannot read: {e}", path=path) from e
+    except NotToml as e:
+        raise PlatformError(str(e), path=path) from e
+    except OSError as e:
+        raise PlatformError(f"cannot read: {e.strerror or e}", path=path) from e
     try:
         return parse_platforms(table), table
     except PlatformError as e:

@@ -24,13 +24,9 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from packaging.utils import canonicalize_name
 
 from wheelset.errors import WheelsetError
+from wheelset.model.canonical_toml import NotToml, read_toml
 from wheelset.model.licenses import LicensePolicy
 from wheelset.model.safe_read import read_regular
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 __all__ = [
     "POLICY_FILE",
@@ -104,9 +100,9 @@ def parse_policy(table: Mapping[str, object]) -> Policy:
 def parse_policy_bytes(data: bytes) -> Policy:
     """Validate the bytes of a policy file. Raises PolicyError."""
     try:
-        table = tomllib.loads(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise PolicyError(f"cannot read: {e}") from e
+        table = read_toml(data)
+    except NotToml as e:
+        raise PolicyError(str(e)) from e
     return parse_policy(table)
 
 

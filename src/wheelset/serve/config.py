@@ -30,11 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wheelset.errors import ServeError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from wheelset.model.canonical_toml import NotToml, read_toml
 
 __all__ = [
     "ANYONE_AUTHENTICATED",
@@ -154,11 +150,11 @@ def read_config(path: Path, base: Settings) -> Settings:
         return ServeError(message, path=path)
 
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = read_toml(path.read_bytes())
     except OSError as e:
         raise fail(f"cannot read: {e.strerror or e}") from e
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise fail(f"not valid TOML: {e}") from e
+    except NotToml as e:
+        raise fail(str(e)) from e
     if unknown := set(data) - _TOP_KEYS:
         raise fail(
             f"unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_TOP_KEYS))})"
