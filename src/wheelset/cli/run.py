@@ -174,7 +174,9 @@ def run_install(
                 if not dry_run:
                     node.export_small_dags()  # a small project comes with its wheels
                 fetcher.use_node(node.name, node.file_block, node.file_car, node.holds)
-            with WheelFetch(cache, fetcher, workers=jobs) as fetch:
+            # --seed adds the wheels it finds in the cache and pins the others by content-id:
+            # a build directory's wheels, which the node need not hold, must be in the cache.
+            with WheelFetch(cache, fetcher, workers=jobs, root=opened, keep_files=seed) as fetch:
                 with opened.reads() as reads:
                     plan = plan_install(
                         reads,
@@ -287,11 +289,16 @@ def _print_plan(plan: InstallPlan) -> None:
 def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, str]) -> None:
     old = {decl.name: version for decl, version in report.replaced}
     if report.installed:
-        fetched = sum(1 for d in report.installed if sources.get(d.filename) != "cache")
+        from wheelset.client.install import FROM_BUILD
+
+        came = [sources.get(d.filename) for d in report.installed]
+        built = came.count(FROM_BUILD)
+        fetched = len(came) - came.count("cache") - built
         installed = [(d.name, str(d.version), old.get(d.name)) for d in report.installed]
-        _echo(
-            installed_report(plan.scheme["purelib"], str(plan.root), installed, fetched), nl=False
+        report_text = installed_report(
+            plan.scheme["purelib"], str(plan.root), installed, fetched, from_build=built
         )
+        _echo(report_text, nl=False)
     if report.skipped:
         _echo(noop_report([(d.name, str(d.version)) for d in report.skipped]), nl=False)
     if report.removed:
@@ -301,13 +308,21 @@ def _print_report(plan: InstallPlan, report: InstallReport, sources: dict[str, s
 
 
 def installed_report(
-    purelib: str, root: str, installed: Sequence[tuple[str, str, str | None]], fetched: int
+    purelib: str,
+    root: str,
+    installed: Sequence[tuple[str, str, str | None]],
+    fetched: int,
+    *,
+    from_build: int = 0,
 ) -> str:
     """What install prints about the wheels it installed: ``installed`` as (name, version,
-    the version it replaced or None), ``fetched`` of them not from the cache."""
+    the version it replaced or None), ``fetched`` of them from a node or gateways and
+    ``from_build`` from the ROOT's build directory; the rest from the cache."""
+    cached = len(installed) - fetched - from_build
+    built = f", {from_build} from the build directory" if from_build else ""
     lines = [
         f"Installed {counted(len(installed), 'wheel')} into {purelib} (root {root}; "
-        f"{fetched} fetched, {len(installed) - fetched} from cache):"
+        f"{fetched} fetched, {cached} from cache{built}):"
     ]
     for name, version, was in installed:
         lines.append(f"  {name} {version}" + (f" (replaced {was})" if was is not None else ""))

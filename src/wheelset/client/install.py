@@ -22,6 +22,7 @@ target_scheme(), InstallPlan, InstallReport, InstallError.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -43,19 +44,21 @@ from wheelset.client.environment import (
 )
 from wheelset.client.interpreter import Interpreter
 from wheelset.client.resolve import ProjectLookup, resolve_lazily
-from wheelset.errors import InstallError, WheelsetError
+from wheelset.errors import ContentMismatch, InstallError, RootError, WheelsetError
 from wheelset.fetch.cache import Cache, CacheError
 from wheelset.ipfs.cid import CID
-from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFetcher
+from wheelset.ipfs.gateway import FetchCancelled, FetchError, GatewayFailure, GatewayFetcher
 from wheelset.model.declarations import Declaration
 from wheelset.progress import NO_PROGRESS, Progress
 from wheelset.workers import signals_to_main_thread
 
 if TYPE_CHECKING:
+    from wheelset.client.root import Root
     from wheelset.client.unpacked import UnpackedWheel
 
 __all__ = [
     "DEFAULT_WORKERS",
+    "FROM_BUILD",
     "InstallError",
     "InstallPlan",
     "InstallReport",
@@ -69,8 +72,10 @@ __all__ = [
 ]
 
 DEFAULT_WORKERS = 8  # parallel wheel downloads; gateways serve many streams at once
-# bytes: a wheel from a node up to this size is verified in memory, not through a cache file
+# bytes: a wheel from a node or a build directory up to this size is verified in memory, not
+# through a cache file
 IN_MEMORY_WHEEL = 64 << 20
+FROM_BUILD = "build directory"  # the source of a wheel read from the ROOT's build directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +263,11 @@ class WheelFetch:
     """Obtain wheels verified and unpacked (RECORD checked), in parallel, starting as soon as
     the resolution selects them; use as a context manager around planning and fetching.
 
+    When ``root`` is a build directory, a wheel its tree holds (``build --with-wheels``) is
+    read from there (Root.copy_file), verified like any other, before the node and the
+    gateways; a copy that fails verification is a warning, and they are next. With
+    ``keep_files`` (install --seed, which adds such wheels to a node from the cache) it is
+    kept as a cache file whatever its size.
     `start(decl)` (given to plan_install as ``on_selected``) fetches and unpacks a wheel in
     the background (``workers`` at a time; no more than the cores when the wheels come from
     a node) — so the downloads overlap the reading of the root's next projects —
@@ -265,17 +275,25 @@ class WheelFetch:
     wheel already in the unpacked cache with its files unchanged is neither fetched nor
     rehashed. Leaving the block cancels what is still running (a failed resolution, Ctrl-C)
     and leaves no empty cache directory; a wheel fetched but not installed stays verified in
-    the cache (unpacked; also as a file when it did not come through a node, or is larger
-    than IN_MEMORY_WHEEL).
+    the cache (unpacked; also as a file when it came from a gateway, or is larger than
+    IN_MEMORY_WHEEL).
     """
 
     def __init__(
-        self, cache: Cache, fetcher: GatewayFetcher, *, workers: int = DEFAULT_WORKERS
+        self,
+        cache: Cache,
+        fetcher: GatewayFetcher,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        root: Root | None = None,
+        keep_files: bool = False,
     ) -> None:
         from wheelset.client.unpacked import UnpackedCache
 
         self._cache = cache
         self._fetcher = fetcher
+        self._root = root
+        self._keep_files = keep_files
         self._unpacked = UnpackedCache(cache.directory)
         if fetcher.reads_node:
             from wheelset.workers import usable_cores
@@ -315,6 +333,25 @@ class WheelFetch:
             progress.advance(decl.size or 0)
             progress.item(decl.filename, "cache")
             return entry
+        refused = None
+        if self._root is not None and self._root.tree is not None:
+            from_tree, refused = self._from_tree(decl)
+            if from_tree is not None:
+                return self._unpack(decl, from_tree, FROM_BUILD)
+            if refused is not None:
+                progress.warn(f"{decl.filename}: {refused}")
+        try:
+            wheel_file, source = self._fetch(decl)
+        except FetchError as e:
+            if refused is None or isinstance(e, FetchCancelled):
+                raise
+            raise FetchError(f"{e}; {refused}", (refused, *e.failures)) from e
+        return self._unpack(decl, wheel_file, source)
+
+    def _fetch(self, decl: Declaration) -> tuple[Path | BinaryIO, str]:
+        """The verified wheel from the node or the gateways (through the cache), and where it
+        came from."""
+        progress = self._progress
         wheel_file: Path | BinaryIO
         if self._fetcher.reads_node and decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
             # The node holds the wheel: verified in memory and unpacked from there, it
@@ -347,11 +384,62 @@ class WheelFetch:
             wheel_file, source, failures = obtained.path, obtained.source, obtained.failures
         for failure in failures:
             progress.warn(f"{decl.filename}: {failure}")
+        return wheel_file, source
+
+    def _from_tree(self, decl: Declaration) -> tuple[Path | BinaryIO | None, GatewayFailure | None]:
+        """The wheel as the root's build directory holds it (Root.copy_file), verified in the
+        one pass that reads it: into memory up to IN_MEMORY_WHEEL (the tree is the user's own
+        disk, like a node: no cache file), else into the cache. What is unpacked is then
+        what was verified, whatever happens to the tree's file meanwhile. (None, None) when
+        the tree lacks the wheel; (None, why) when its copy is unreadable, stale or damaged.
+
+        Raises:
+            FetchCancelled: another wheel failed meanwhile.
+            CacheError: the cache cannot be written.
+        """
+        assert self._root is not None
+        progress, read = self._progress, 0
+
+        def take(chunk: memoryview) -> None:
+            nonlocal read
+            if self._cancel.is_set():
+                raise FetchCancelled("cancelled")
+            try:
+                sink.write(chunk)
+            except OSError as e:
+                raise CacheError(f"cache {self._cache.directory}: {e.strerror or e}") from e
+            read += len(chunk)
+            progress.advance(len(chunk))
+
+        tmp = None
+        try:
+            with contextlib.ExitStack() as stack:
+                if not self._keep_files and decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
+                    sink: BinaryIO = io.BytesIO()
+                else:
+                    fd, tmp = self._cache.temp_file(decl.filename)
+                    sink = stack.enter_context(os.fdopen(fd, "wb"))
+                digest = self._root.copy_file(
+                    decl.name, decl.filename, decl.content_id, size=decl.size,
+                    sha256=decl.sha256, on_chunk=take,
+                )  # fmt: skip
+            if digest is None:
+                return None, None
+            return (sink if tmp is None else self._cache.put_file(digest, decl.filename, tmp)), None
+        except (ContentMismatch, RootError) as e:
+            progress.advance(-read)
+            kind = "mismatch" if isinstance(e, ContentMismatch) else "transport"
+            return None, GatewayFailure(str(e.path), kind, str(e))
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+    def _unpack(self, decl: Declaration, wheel_file: Path | BinaryIO, source: str) -> UnpackedWheel:
         try:
             wheel = self._unpacked.unpack(str(decl.content_id), wheel_file, decl.filename)
         except OSError as e:
             raise CacheError(f"cache {self._cache.directory}: {e}") from e
-        progress.item(decl.filename, source)
+        self._progress.item(decl.filename, source)
         return wheel
 
     def wait(

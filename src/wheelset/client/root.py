@@ -8,11 +8,12 @@ and the optional ``/policy.toml`` are fetched block by block from the root CID d
 block checked against the CID its parent names, from the block cache, a local node,
 trustless gateways or the CAR file.
 A build directory is the user's own disk: its tree is read as it is, with the root CID of
-OUT/ROOT; the root's blocks, when a command needs them (diff compares two roots' directories
-from their CIDs, whatever their form), come from its root.car, verified likewise. A project
-is read the first time it is asked for, never before. Format:
-docs/root-format.md. Version 1 roots (a ``wheelset-manifest`` header) are refused with
-one line saying how to rebuild them.
+OUT/ROOT (and the wheels it holds, built ``--with-wheels``, are handed out verified by
+Root.copy_file: install and serve read them before any gateway); the root's blocks, when
+a command needs them (diff compares two roots' directories from their CIDs, whatever their
+form), come from its root.car, verified likewise. A project is read the first time it is
+asked for, never before. Format: docs/root-format.md. Version 1 roots (a
+``wheelset-manifest`` header) are refused with one line saying how to rebuild them.
 A mutable name (``/ipns/…``, ``ipns://…``, a DNSLink domain) is resolved first, by a
 node (resolve_name()), and the CID it gives is opened as any other.
 Entry points: resolve_name(), parse_root_ref(), open_root(), Root, RootRef, RootError,
@@ -25,7 +26,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -49,8 +50,9 @@ from wheelset.build.rootfiles import (
     POLICY_NAME,
     PROJECT_FILE,
 )
-from wheelset.errors import BuildError, InvalidRoot, RootError
+from wheelset.errors import BuildError, ContentMismatch, InvalidRoot, RootError
 from wheelset.ipfs.cid import CID, DAG_PB, InvalidCID, parse_cid
+from wheelset.ipfs.importer import Digest, ImportParams, digest_stream
 from wheelset.ipfs.resolver import (
     BlockSource,
     CarBlocks,
@@ -407,6 +409,58 @@ class Root:
     def declarations(self, names: Iterable[str]) -> list[Declaration]:
         """The declarations of the named projects that the root has."""
         return [e.declaration for entries in self.projects(names).values() for e in entries or ()]
+
+    @property
+    def tree(self) -> Path | None:
+        """A build directory's ``tree/`` (which holds the wheels when it was built
+        ``--with-wheels``: ``<tree>/<project>/<wheel>``), else None."""
+        return self._reader.tree if isinstance(self._reader, _TreeReader) else None
+
+    def copy_file(
+        self,
+        project: str,
+        name: str,
+        cid: CID,
+        *,
+        size: int | None,
+        sha256: str | None,
+        on_chunk: Callable[[memoryview], None],
+    ) -> Digest | None:
+        """Hand the build directory's copy of ``<project>/<name>`` — a wheel (built
+        ``--with-wheels``) or its METADATA (``--with-metadata``) — to ``on_chunk``, verified
+        as the content ``cid`` (and ``size``, ``sha256``) in the one pass that reads it: the
+        bytes handed over are that content once this returns its digest. None when the root
+        is no build directory or its tree lacks the file (the user's own disk: nothing to
+        trust, nothing to fetch).
+
+        Raises:
+            ContentMismatch: the copy is other bytes (stale or damaged; a longer file is not
+                read to its end).
+            RootError: the copy cannot be read.
+        """
+        tree = self.tree
+        if tree is None:
+            return None
+        path = tree / project / name
+        read = 0
+
+        def take(chunk: memoryview) -> None:
+            nonlocal read
+            read += len(chunk)
+            if size is not None and read > size:
+                raise ContentMismatch(f"more than the declared {size} bytes", path=path)
+            on_chunk(chunk)
+
+        try:
+            with path.open("rb") as f:
+                digest = digest_stream(f, ImportParams(cid_version=cid.version), on_chunk=take)
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise RootError(f"cannot read: {e.strerror or e}", path=path) from e
+        if problem := digest.mismatch(cid, size, sha256):
+            raise ContentMismatch(problem, path=path)
+        return digest
 
     def node(self) -> NodeBlocks | None:
         """The node (``--api``) the root's blocks come from, if any: a wheel fetch reading

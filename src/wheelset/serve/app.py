@@ -6,11 +6,13 @@ Routes, per root (``/simple/…`` for the one root of ``wheelset serve ROOT``,
 files of that root's projects: no open proxy). ``/healthz`` says whether every root is
 open; ``/metrics`` is Prometheus text. Pages are rendered once per project and root.
 
-A file is sent only once its CID, size and sha256 are verified: fetched through the
-gateways into the one cache, or found there and hashed, the first time this process sends
-it; after that the cache recognises the very same file (open_verified()) and it goes out
-without hashing. Blocking work (reading a root, fetching, hashing, bcrypt) runs on a
-thread pool; the event loop only routes and sends.
+A file is sent only once its CID, size and sha256 are verified: found in the one cache and
+hashed, else copied in from a build directory's tree when the root is one (``build
+--with-wheels`` and ``--with-metadata`` put its wheels and METADATA files there), else
+fetched through the gateways into it, the first time this process sends it; after that
+the cache recognises the very same file (open_verified()) and it goes out without hashing.
+Blocking work (reading a root, fetching, hashing, bcrypt) runs on a thread pool; the event
+loop only routes and sends.
 
 Roots given as mutable names or build directories are looked at again every ``refresh``
 seconds and on reload (SIGHUP, which also re-reads the config and htpasswd files): a root
@@ -44,10 +46,10 @@ from wheelset.client.root import (
     resolve_name,
     root_resolver,
 )
-from wheelset.errors import CacheError, WheelsetError
+from wheelset.errors import CacheError, ContentMismatch, RootError, WheelsetError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
-from wheelset.ipfs.gateway import FetchError, GatewayFetcher, gateway_urls
+from wheelset.ipfs.gateway import FetchError, GatewayFailure, GatewayFetcher, gateway_urls
 from wheelset.serve.auth import Credentials, read_htpasswd
 from wheelset.serve.config import (
     ANYONE_AUTHENTICATED,
@@ -83,6 +85,7 @@ class _File:
     size: int | None
     sha256: str | None
     name: str
+    project: str
 
 
 @dataclass(slots=True)
@@ -139,10 +142,10 @@ class _Served:
             if decl.content_id != cid or decl.filename != wheel:
                 continue
             if name == wheel:
-                found = _File(decl.content_id, decl.size, decl.sha256, decl.filename)
+                found = _File(decl.content_id, decl.size, decl.sha256, decl.filename, decl.name)
             elif entry.metadata is not None:
                 meta = entry.metadata
-                found = _File(meta.content_id, meta.size, meta.sha256, name)
+                found = _File(meta.content_id, meta.size, meta.sha256, name, decl.name)
         self.files[(cid_text, name)] = found
         return found
 
@@ -426,7 +429,7 @@ class IndexApp:
             wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256
         )
         if f is None:
-            f = await self._in_thread(self._obtain, wanted)
+            f = await self._in_thread(self._obtain, wanted, served.root)
         else:
             self.metrics.add("wheelset_serve_cache_hits_total")
         with f:
@@ -456,8 +459,11 @@ class IndexApp:
             await send({"type": "http.response.body", "body": b""})
             return 200, sent
 
-    def _obtain(self, wanted: _File) -> BinaryIO:
-        """The verified file, open: hashed in the cache, or fetched (blocking)."""
+    def _obtain(self, wanted: _File, root: Root) -> BinaryIO:
+        """The verified file, open: hashed in the cache, or copied from the root's build
+        directory, or fetched (blocking)."""
+        if root.tree is not None:
+            self._copy_from_tree(wanted, root)
         started = time.perf_counter()
         try:
             got = self._cache.obtain(
@@ -485,6 +491,27 @@ class IndexApp:
         if f is None:
             raise CacheError("the cached copy changed while it was being sent", path=wanted.name)
         return f
+
+    def _copy_from_tree(self, wanted: _File, root: Root) -> None:
+        """Put the build directory's copy of the file in the cache, verified in the one pass
+        that copies it (Root.copy_file); a copy that fails verification is logged and
+        counted, and the gateways are next."""
+        if self._cache.cached(wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256):
+            return
+        fd, tmp = self._cache.temp_file(wanted.name)
+        try:
+            with os.fdopen(fd, "wb") as sink:
+                digest = root.copy_file(
+                    wanted.project, wanted.name, wanted.cid, size=wanted.size,
+                    sha256=wanted.sha256, on_chunk=sink.write,
+                )  # fmt: skip
+            if digest is not None:
+                self._cache.put_file(digest, wanted.name, tmp)
+        except (ContentMismatch, RootError) as e:
+            kind = "mismatch" if isinstance(e, ContentMismatch) else "transport"
+            self._count_failures([GatewayFailure(str(e.path), kind, str(e))])
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _count_failures(self, failures: Any) -> None:
         for failure in failures:
