@@ -119,7 +119,7 @@ _BY_FAMILY: dict[str, dict[str, str]] = {
         "PLATFORM": "no such platform, or no wheel of a project for it",
         "CONFLICT": "two requirements want versions the root does not both offer",
         "DEPENDENCY": "a dependency of a requested project cannot be met",
-        "VERIFY": "`install`: a gateway or a build directory's copy gave bytes that are not the CID's",
+        "VERIFY": "`install`: a gateway's or a build directory's bytes are not the CID's",
         "ENVIRONMENT": "`install`: the target environment cannot be written",
         "BREAKS": (
             "`install`: the change would break installed distributions (--force installs anyway)"
