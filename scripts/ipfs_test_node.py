@@ -7,6 +7,7 @@ Needs `npm ci` in scripts/ipfs-node first (.ci/run does it).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -130,7 +131,13 @@ class IpfsTestNode:
         self.stop()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Start a js-ipfs node offline on 127.0.0.1 in a fresh repository, print "
+        "its API and gateway URLs, and run until Ctrl-C (the repository is then removed).",
+        epilog=f"Needs `npm ci` in {NODE_DIR} first.",
+    )
+    parser.parse_args(argv)
     with IpfsTestNode() as node:
         print(f"API      {node.api_url}\nGateway  {node.gateway_url}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

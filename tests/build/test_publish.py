@@ -302,6 +302,44 @@ def test_publish_a_build_directory_as_it_is(
     assert again.stdout.strip() == root and "3 already there" in again.stderr
 
 
+def test_publishing_wheels_the_node_lacks_says_what_from_sources_would_do(
+    collection: Path, wheels: list[Path], tmp_path: Path, ipfs_node
+) -> None:
+    out, tree = tmp_path / "out", tmp_path / "out" / "tree"
+    with serve_index(tmp_path / "site", wheels) as index:
+        built = _build(str(collection), "--out", str(out), "--with-wheels", "--index-url", index)
+    assert built.exit_code == 0, built.stderr
+    # The node has never seen these wheels (their bytes are unique to this run): pinning
+    # them by content-id times out, and the error says what --from-sources would do.
+    lacking = [str(out), "--api", ipfs_node.api_url, "--timeout", "2"]
+    from_tree = _publish(*lacking)
+    assert from_tree.exit_code == 1 and from_tree.stdout == ""
+    assert from_tree.stderr.splitlines()[-1] == (
+        "error: PUBLISH 3 of 3 wheels failed: pinning by content-id needs each wheel on the "
+        f"node or found by it in time; --from-sources adds them from {tree} (verified against "
+        "their content-ids); run publish again (done work is kept)"
+    )
+    (tree / "gamma" / wheels[2].name).unlink()
+    partly = _publish(*lacking).stderr.splitlines()[-1]
+    assert f"--from-sources adds the 2 in {tree} from there and fetches the other 1 from " in partly
+    from_collection = _publish(str(collection), "--api", ipfs_node.api_url, "--timeout", "2")
+    assert from_collection.stderr.splitlines()[-1] == (
+        "error: PUBLISH 3 of 3 wheels failed: pinning by content-id needs each wheel on the "
+        "node or found by it in time; --from-sources fetches them from their declared sources "
+        "and adds them (verified against their content-ids); run publish again (done work is "
+        "kept)"
+    )
+
+    # What the hint says is what happens: with no index and an empty cache, OUT/tree is
+    # the only place the two wheels left there can come from.
+    (tree / "gamma" / wheels[2].name).write_bytes(wheels[2].read_bytes())
+    for wheel in wheels:
+        wheel.unlink()
+    done = _publish(*lacking, "--from-sources", "--cache-dir", str(tmp_path / "empty-cache"))
+    assert done.exit_code == 0, done.stderr
+    assert "3 added, 0 pinned, 0 already there, 0 failed" in done.stderr
+
+
 def test_publish_refuses_a_broken_build_directory(
     collection: Path, wheels: list[Path], tmp_path: Path, ipfs_node
 ) -> None:

@@ -57,6 +57,19 @@ def test_option_groups_give_each_option_once_and_own_defaults_win(
     assert {"--gateway", "--cache-dir", "--api"} <= options.keys()
 
 
+def test_serve_shows_the_refresh_its_settings_use_without_loading_them() -> None:
+    from wheelset.serve.config import Settings
+
+    assert _options_of("serve")["--refresh"] == Settings(roots=()).refresh
+    # The app, which every command's help loads, leaves serve.config (and tomllib) unloaded.
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom wheelset.cli import app\n"
+         "print(sorted({'wheelset.serve.config', 'tomllib'} & set(sys.modules)))"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout == "[]\n", done.stderr
+
+
 def test_a_group_reaches_the_command_as_one_object(tmp_path: Path) -> None:
     # `list` takes only the Environment group: a --target directory is what it lists.
     (tmp_path / "demo-1.0.dist-info").mkdir()

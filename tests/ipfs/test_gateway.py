@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import tempfile
 import threading
@@ -136,6 +137,20 @@ def test_cancel_stops_the_fetch(tmp_path: Path, http) -> None:
     cancel.set()
     with content_gateway(FILES) as good, pytest.raises(FetchCancelled):
         _fetch([good.url], http, tmp_path / "out", cancel=cancel)
+
+
+def test_fetch_file_takes_fetch_intos_keywords_and_refuses_others(tmp_path: Path, http) -> None:
+    def keywords(method) -> list[inspect.Parameter]:
+        return [
+            p
+            for p in inspect.signature(method).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+
+    assert keywords(GatewayFetcher.fetch_file) == keywords(GatewayFetcher.fetch_into)
+    with pytest.raises(TypeError, match="sha"):
+        _fetch(["http://127.0.0.1:1"], http, tmp_path / "d" / "out", sha="0" * 64)
+    assert not (tmp_path / "d").exists()  # refused before anything was written
 
 
 def test_cidv1_raw_leaves_content_is_verified(tmp_path: Path, http) -> None:

@@ -159,6 +159,22 @@ def test_parse_source_refuses(text: str) -> None:
     assert info.value.one_line()  # a WheelsetError: one line for the user
 
 
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("demo-1.0.tar.gz", "pip wheel --no-deps demo-1.0.tar.gz"),
+        ("dist/demo-1.0.tar.xz", "pip wheel --no-deps dist/demo-1.0.tar.xz"),
+        ("https://127.0.0.1/demo-1.0.zip", "pip wheel --no-deps https://127.0.0.1/demo-1.0.zip"),
+        ("file:///tmp/demo-1.0-py3.8.egg", "wheel convert demo-1.0-py3.8.egg"),
+    ],
+)
+def test_parse_source_refuses_other_formats_saying_what_to_do(text: str, command: str) -> None:
+    with pytest.raises(DeclareError) as info:
+        parse_source(text)
+    line = info.value.one_line()
+    assert line.startswith(f"{text}: DECLARE ") and f"`{command}`" in line
+
+
 # End to end: real wheels on a real index on 127.0.0.1, through the CLI.
 
 ABI3 = (
@@ -357,7 +373,11 @@ def test_replace_removes_other_versions(world: tuple[str, Path, Path], tmp_path:
             "fake-1.0-py3-none-any.whl: NOT-WHEEL not a readable zip",
         ),
         (["{tmp}/bad-1.0-py3-none-any.whl"], "bad-1.0-py3-none-any.whl: METADATA-MISMATCH"),
-        (["{tmp}/demo-1.0.tar.gz"], "{tmp}/demo-1.0.tar.gz: DECLARE a source distribution"),
+        (
+            ["{tmp}/demo-1.0.tar.gz"],
+            "{tmp}/demo-1.0.tar.gz: DECLARE a source distribution, not a wheel; wheelset "
+            "declares wheels only: build one (`pip wheel --no-deps {tmp}/demo-1.0.tar.gz`",
+        ),
         (["../x-1.0-py3-none-any.whl"], "error: ../x-1.0-py3-none-any.whl: DECLARE no such file"),
         (["{url}/files/..%2Fx-1.0-py3-none-any.whl"], "FILENAME"),
     ],

@@ -11,7 +11,7 @@ import pytest
 from tests.support.wheels import make_metadata, make_wheel
 from wheelset.fetch import NotAWheelError
 from wheelset.ipfs.importer import digest_stream, import_bytes
-from wheelset.model.wheelfile import declaration_for, read_wheel
+from wheelset.model.wheelfile import declaration_for, not_a_wheel_format, read_wheel
 
 
 def test_digest_is_cid_sha256_and_size(tmp_path: Path) -> None:
@@ -83,6 +83,8 @@ def test_record_hashes_are_checked(tmp_path: Path) -> None:
     [
         ("demo-1.0-py3-none-any.whl", b"<html>not found</html>", "not a zip"),
         ("demo-1.0.tar.gz", b"", "source distribution"),
+        ("demo-1.0.tar.xz", b"", "source distribution"),
+        ("demo-1.0-py3.8.egg", b"", "an egg"),
         ("demo-1.0.whl", b"", "invalid wheel file name"),
     ],
 )
@@ -91,6 +93,50 @@ def test_not_a_wheel(tmp_path: Path, name: str, content: bytes, fragment: str) -
     path.write_bytes(content)
     with pytest.raises(NotAWheelError, match=fragment):
         read_wheel(path, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        (
+            "demo-1.0.tar.gz",
+            None,
+            "a source distribution, not a wheel; wheelset declares wheels only: build one "
+            "(`pip wheel --no-deps demo-1.0.tar.gz`, or `python -m build --wheel` in its source "
+            "tree) and declare the .whl",
+        ),
+        ("demo-1.0.zip", "https://127.0.0.1/x/demo-1.0.zip", "pip wheel --no-deps https://"),
+        ("demo-1.0.tgz", "dist/demo-1.0.tgz", "`pip wheel --no-deps dist/demo-1.0.tgz`"),
+        ("demo-1.0.tar.bz2", None, "a source distribution, not a wheel"),
+        ("demo-1.0.tar", None, "a source distribution, not a wheel"),
+        ("demo-1.0-py3.8.egg", "https://127.0.0.1/demo-1.0-py3.8.egg", "`wheel convert demo-1"),
+        (
+            "demo-1.0-py3.8.egg",
+            None,
+            "an egg, not a wheel; wheelset declares wheels only: convert it "
+            "(`wheel convert demo-1.0-py3.8.egg`) and declare the .whl",
+        ),
+    ],
+)
+def test_other_formats_are_refused_saying_what_to_do(
+    name: str, source: str | None, expected: str
+) -> None:
+    assert expected in (not_a_wheel_format(name, source) or "")
+
+
+@pytest.mark.parametrize("name", ["demo-1.0-py3-none-any.whl", "demo-1.0.whl", "demo", "x.toml"])
+def test_other_names_are_not_refused_as_other_formats(name: str) -> None:
+    assert not_a_wheel_format(name) is None
+
+
+def test_read_wheel_names_the_file_it_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0.tar.gz"
+    path.write_bytes(b"")
+    with pytest.raises(NotAWheelError) as info:
+        read_wheel(path, path.name)
+    assert info.value.one_line() == (
+        "demo-1.0.tar.gz: NOT-WHEEL " + (not_a_wheel_format("demo-1.0.tar.gz") or "")
+    )
 
 
 def test_no_metadata(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ If a wheel fails, the CAR is still imported (unpinned) and the failures are repo
 running publish again retries only what is missing, since pinned wheels are skipped.
 read_build_directory() gives what publishing an existing build directory needs, nothing
 rebuilt. request_remote_pin() asks a Pinning Service API endpoint to pin the root as well.
+failed_wheels_error() is the error a publish with failed wheels ends with, saying what would
+get them onto the node.
 Entry points: node_api(), publish(), add_wheel_file(), read_build_directory(),
-PublishReport, WheelOutcome, request_remote_pin().
+failed_wheels_error(), PublishReport, WheelOutcome, request_remote_pin().
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID
 from wheelset.ipfs.pinning import PinningService, PinningServiceError, PinStatus
 from wheelset.ipfs.rpc import KuboRpc
-from wheelset.model.declarations import Declaration
+from wheelset.model.declarations import Declaration, parse_wheel_name
 from wheelset.progress import NO_PROGRESS, Progress
 from wheelset.workers import thread_map
 
@@ -42,6 +44,7 @@ __all__ = [
     "PublishReport",
     "WheelOutcome",
     "add_wheel_file",
+    "failed_wheels_error",
     "node_api",
     "publish",
     "read_build_directory",
@@ -207,6 +210,41 @@ def publish(
         if reported[root]:
             raise PublishError(f"the node could not pin {root}: {reported[root]}")
     return PublishReport(root, blocks, len(car), complete, outcomes)
+
+
+def failed_wheels_error(
+    report: PublishReport, *, from_sources: bool, tree: Path | None = None
+) -> PublishError:
+    """The error ending a publish some of whose wheels failed (``report.failures``).
+
+    Added with ``from_sources``, they failed for the reasons in their details. Pinned by
+    content-id, the node had to hold or find each; the error says what --from-sources does
+    instead: add the wheels found in ``tree`` (a build directory's OUT/tree, which the
+    fetcher tries before any download) and fetch the others from their declared sources.
+    """
+    failed = report.failures
+    head = f"{len(failed)} of {len(report.wheels)} wheels failed"
+    again = "run publish again (done work is kept)"
+    if from_sources:
+        return PublishError(f"{head}; fix them and {again}")
+    in_tree = sum(
+        1
+        for w in failed
+        if tree is not None and (tree / parse_wheel_name(w.filename)[0] / w.filename).is_file()
+    )
+    if in_tree == len(failed):
+        how = f"adds them from {tree}"
+    elif in_tree:
+        how = (
+            f"adds the {in_tree} in {tree} from there and fetches the other "
+            f"{len(failed) - in_tree} from their declared sources"
+        )
+    else:
+        how = "fetches them from their declared sources and adds them"
+    return PublishError(
+        f"{head}: pinning by content-id needs each wheel on the node or found by it in time; "
+        f"--from-sources {how} (verified against their content-ids); {again}"
+    )
 
 
 def request_remote_pin(

@@ -138,9 +138,10 @@ http://127.0.0.1:5001, unless only --pinning-service is given). Safe to re-run: 
 node already pins are skipped. --timeout bounds each node call and pin (default 300 s). \
 Pins are recorded so that `wheelset gc` can release them.
     """
+    from wheelset.build.layout import TREE_DIR
     from wheelset.build.publish import (
         FAILED,
-        PublishError,
+        failed_wheels_error,
         node_api,
         publish,
         read_build_directory,
@@ -200,10 +201,8 @@ Pins are recorded so that `wheelset gc` can release them.
                 f"{report.count(FAILED)} failed",
             )
             if report.failures:
-                raise PublishError(
-                    f"{len(report.failures)} of {len(report.wheels)} wheels failed; "
-                    "fix them and run publish again (done work is kept)"
-                )
+                tree = out / TREE_DIR if out is not None else None
+                raise failed_wheels_error(report, from_sources=from_sources, tree=tree)
             origins = [str(a) for a in rpc.id().get("Addresses") or []]
             record_publish(rpc, cache_dir, report)
         if cluster:

@@ -18,6 +18,7 @@ import typer
 from wheelset.cli.errors import handles_errors
 from wheelset.cli.options import RootSources, with_option_groups
 from wheelset.errors import UsageError
+from wheelset.serve.defaults import DEFAULT_REFRESH
 
 __all__ = ["serve_command"]
 
@@ -114,7 +115,7 @@ def serve_command(
             min=0.1,
             help="How often names and build directories are looked at again.",
         ),
-    ] = 60.0,
+    ] = DEFAULT_REFRESH,
     insecure: Annotated[
         bool,
         typer.Option("--insecure", help="Allow listening beyond loopback without users or tokens."),

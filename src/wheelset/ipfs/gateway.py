@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
@@ -315,9 +315,19 @@ class GatewayFetcher:
             extensions={MAX_BODY_EXTENSION: max_body},
         )
 
-    def fetch_file(self, cid: CID, dest: Path, **options: Any) -> Fetched:
+    def fetch_file(
+        self,
+        cid: CID,
+        dest: Path,
+        *,
+        size: int | None = None,
+        sha256: str | None = None,
+        label: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Fetched:
         """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified):
-        fetch_into() a temporary file beside it, with the same keyword ``options``.
+        fetch_into() a temporary file beside it, the keywords meaning what they do there.
 
         Raises:
             FetchError, FetchCancelled: as fetch_into().
@@ -326,7 +336,15 @@ class GatewayFetcher:
         fd, tmp = make_temp(dest.parent, dest.name)
         try:
             with os.fdopen(fd, "w+b") as out:
-                fetched = self.fetch_into(cid, out, **options)
+                fetched = self.fetch_into(
+                    cid,
+                    out,
+                    size=size,
+                    sha256=sha256,
+                    label=label,
+                    on_progress=on_progress,
+                    cancel=cancel,
+                )
                 out.flush()
             os.replace(tmp, dest)
             return fetched

@@ -42,7 +42,12 @@ from wheelset.model.declarations import (
 )
 from wheelset.model.overlap import wheels_overlap
 from wheelset.model.platforms import Platform, describe_platforms
-from wheelset.model.wheelfile import declaration_for, read_wheel
+from wheelset.model.wheelfile import (
+    SDIST_SUFFIXES,
+    declaration_for,
+    not_a_wheel_format,
+    read_wheel,
+)
 from wheelset.workers import signals_to_main_thread
 
 __all__ = [
@@ -64,8 +69,6 @@ __all__ = [
 _RELEASE = re.compile(
     r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?(?:\s*==\s*(\S+))?"
 )
-_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".egg")
-_SDIST_REFUSED = "a source distribution; wheelset declares wheels only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +97,18 @@ def parse_source(text: str) -> SourceSpec:
         if scheme not in ("http", "https", "file"):
             raise DeclareError(f"{text}: only http(s):// and file:// URLs are supported")
         name = _url_filename(text)
-        if name.endswith(_SDIST_SUFFIXES):
-            raise DeclareError(f"{name} is {_SDIST_REFUSED}")
+        if (refused := not_a_wheel_format(name, text)) is not None:
+            raise DeclareError(refused, path=text)
         if not name.endswith(".whl"):
             raise DeclareError(f"{text}: not a wheel URL (must end in .whl)")
         parse_wheel_name(name)
         return SourceSpec("url", text)
+    if (refused := not_a_wheel_format(text)) is not None:
+        raise DeclareError(refused, path=text)
     if text.endswith(".whl") or "/" in text or "\\" in text:
         if not text.endswith(".whl"):
-            if text.endswith(_SDIST_SUFFIXES):
-                raise DeclareError(_SDIST_REFUSED, path=text)
             raise DeclareError("not a wheel file (must end in .whl)", path=text)
         return SourceSpec("file", text)
-    if text.endswith(_SDIST_SUFFIXES):
-        raise DeclareError(_SDIST_REFUSED, path=text)
     m = _RELEASE.fullmatch(text.strip())
     if not m:
         raise DeclareError(
@@ -305,7 +306,7 @@ def _newest_wheels(candidates: Sequence[WheelCandidate]) -> str:
 
 
 def _is_sdist_of(filename: str, project: NormalizedName, version: Version) -> bool:
-    for suffix in _SDIST_SUFFIXES:
+    for suffix in SDIST_SUFFIXES:
         if filename.endswith(suffix):
             stem = filename[: -len(suffix)]
             name, _, text = stem.rpartition("-")

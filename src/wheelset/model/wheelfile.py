@@ -35,7 +35,22 @@ from wheelset.model.declarations import (
 from wheelset.model.licenses import license_from_fields
 from wheelset.model.wheel_validity import validate_wheel
 
-__all__ = ["WheelMetadata", "declaration_for", "read_wheel"]
+__all__ = ["SDIST_SUFFIXES", "WheelMetadata", "declaration_for", "not_a_wheel_format", "read_wheel"]
+
+# Every archive format pip builds a wheel from: an index lists old releases' sdists in any.
+SDIST_SUFFIXES = (
+    ".tar.gz",
+    ".tgz",
+    ".zip",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+    ".tar",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +117,37 @@ def parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
     )
 
 
+def not_a_wheel_format(filename: str, source: str | None = None) -> str | None:
+    """Why ``filename`` is refused if it names a source distribution or an egg: what it is
+    and how to get the wheel wheelset needs (built from ``source``, its path or URL when
+    known). None for other names. The caller raises it with its own code.
+    """
+    if filename.endswith(SDIST_SUFFIXES):
+        return (
+            "a source distribution, not a wheel; wheelset declares wheels only: build one "
+            f"(`pip wheel --no-deps {source or filename}`, or `python -m build --wheel` in its "
+            "source tree) and declare the .whl"
+        )
+    if filename.endswith(".egg"):
+        # `wheel convert` reads a local file only, not a URL as pip does
+        return (
+            "an egg, not a wheel; wheelset declares wheels only: convert it "
+            f"(`wheel convert {filename}`) and declare the .whl"
+        )
+    return None
+
+
 def read_wheel(path: Path, filename: str) -> WheelMetadata:
     """Open the wheel at ``path`` (named ``filename``) and return its checked METADATA.
 
     Raises:
-        NotAWheelError: bad file name, not a zip, no METADATA, or the first problem
-            validate_wheel() finds, with its code (RECORD, UNSAFE-PATH, UNSAFE-LINK,
-            ZIP-BOMB, TAGS-MISMATCH, METADATA-MISMATCH, NOT-WHEEL).
+        NotAWheelError: a source distribution or egg, bad file name, not a zip, no
+            METADATA, or the first problem validate_wheel() finds, with its code (RECORD,
+            UNSAFE-PATH, UNSAFE-LINK, ZIP-BOMB, TAGS-MISMATCH, METADATA-MISMATCH, NOT-WHEEL).
     """
-    if filename.endswith((".tar.gz", ".zip", ".tar.bz2", ".tgz")):
-        raise NotAWheelError("a source distribution; wheelset declares wheels", path=filename)
+    refused = not_a_wheel_format(filename)
+    if refused is not None:
+        raise NotAWheelError(refused, path=filename)
     try:
         parse_wheel_name(filename)
     except DeclarationError as e:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from wheelset.errors import ServeError
 from wheelset.model.canonical_toml import NotToml, read_toml
+from wheelset.serve.defaults import DEFAULT_REFRESH
 
 __all__ = [
     "ANYONE_AUTHENTICATED",
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 ANYONE_AUTHENTICATED = "*"
-DEFAULT_REFRESH = 60.0  # seconds
 DEFAULT_TIMEOUT = 30.0  # seconds, as every command's --timeout
 _ROOT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
 _RESERVED = frozenset({"simple", "files", "healthz", "metrics"})
