@@ -23,6 +23,7 @@ from wheelset.ipfs.gateway import (
     DEFAULT_GATEWAYS,
     FetchCancelled,
     FetchError,
+    FetchOptions,
     GatewayFetcher,
     configured_gateways,
     gateway_urls,
@@ -139,18 +140,16 @@ def test_cancel_stops_the_fetch(tmp_path: Path, http) -> None:
         _fetch([good.url], http, tmp_path / "out", cancel=cancel)
 
 
-def test_fetch_file_takes_fetch_intos_keywords_and_refuses_others(tmp_path: Path, http) -> None:
-    def keywords(method) -> list[inspect.Parameter]:
-        return [
-            p
-            for p in inspect.signature(method).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY
-        ]
-
-    assert keywords(GatewayFetcher.fetch_file) == keywords(GatewayFetcher.fetch_into)
+def test_fetch_file_forwards_exactly_fetch_intos_keywords(tmp_path: Path, http) -> None:
+    keywords = [
+        p.name
+        for p in inspect.signature(GatewayFetcher.fetch_into).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    assert keywords == list(FetchOptions.__annotations__)
     with pytest.raises(TypeError, match="sha"):
-        _fetch(["http://127.0.0.1:1"], http, tmp_path / "d" / "out", sha="0" * 64)
-    assert not (tmp_path / "d").exists()  # refused before anything was written
+        _fetch(["http://127.0.0.1:1"], http, tmp_path / "out", sha="0" * 64)
+    assert list(tmp_path.iterdir()) == []  # no file, no temporary file left
 
 
 def test_cidv1_raw_leaves_content_is_verified(tmp_path: Path, http) -> None:

@@ -26,11 +26,11 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypedDict
 from urllib.parse import urlsplit
 
 from wheelset.errors import FetchCancelled, FetchError, WheelsetError, mask_credentials
-from wheelset.fsutil import make_temp
+from wheelset.fsutil import replacing
 from wheelset.ipfs.car import InvalidCAR, iter_car
 from wheelset.ipfs.cid import CID, SHA2_256
 from wheelset.ipfs.dagpb import InvalidNode, file_parts
@@ -38,6 +38,8 @@ from wheelset.ipfs.dagpb import InvalidNode, file_parts
 if TYPE_CHECKING:
     # httpx is loaded by wheelset.fetch.http only for a request that needs it: it costs
     # ~70 ms at start-up, and a local node's requests do without it.
+    from typing import Unpack
+
     import httpx
 
     from wheelset.ipfs.importer import ImportParams
@@ -49,6 +51,7 @@ __all__ = [
     "MAX_BLOCK_SIZE",
     "FetchCancelled",
     "FetchError",
+    "FetchOptions",
     "Fetched",
     "GatewayFailure",
     "GatewayFetcher",
@@ -210,6 +213,16 @@ def _import_params(cid: CID) -> ImportParams:
     return ImportParams(cid_version=cid.version)
 
 
+class FetchOptions(TypedDict, total=False):
+    """The keywords of GatewayFetcher.fetch_into(), which fetch_file() forwards."""
+
+    size: int | None
+    sha256: str | None
+    label: str | None
+    on_progress: Callable[[int], None] | None
+    cancel: threading.Event | None
+
+
 class GatewayFetcher:
     """Fetches from ``gateways`` (base URLs, in order) through an injected httpx client;
     from a local node first once `use_node` gave one."""
@@ -315,41 +328,15 @@ class GatewayFetcher:
             extensions={MAX_BODY_EXTENSION: max_body},
         )
 
-    def fetch_file(
-        self,
-        cid: CID,
-        dest: Path,
-        *,
-        size: int | None = None,
-        sha256: str | None = None,
-        label: str | None = None,
-        on_progress: Callable[[int], None] | None = None,
-        cancel: threading.Event | None = None,
-    ) -> Fetched:
-        """Fetch the file ``cid`` into ``dest`` (replaced atomically, only once verified):
-        fetch_into() a temporary file beside it, the keywords meaning what they do there.
+    def fetch_file(self, cid: CID, dest: Path, **options: Unpack[FetchOptions]) -> Fetched:
+        """Fetch the file ``cid`` into ``dest``, which it replaces only once verified:
+        fetch_into() a temporary file beside it, with the same keywords.
 
         Raises:
             FetchError, FetchCancelled: as fetch_into().
         """
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = make_temp(dest.parent, dest.name)
-        try:
-            with os.fdopen(fd, "w+b") as out:
-                fetched = self.fetch_into(
-                    cid,
-                    out,
-                    size=size,
-                    sha256=sha256,
-                    label=label,
-                    on_progress=on_progress,
-                    cancel=cancel,
-                )
-                out.flush()
-            os.replace(tmp, dest)
-            return fetched
-        finally:
-            tmp.unlink(missing_ok=True)
+        with replacing(dest) as tmp, open(tmp, "w+b") as out:
+            return self.fetch_into(cid, out, **options)
 
     def fetch_into(
         self,
