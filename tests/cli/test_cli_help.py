@@ -70,6 +70,15 @@ def test_serve_shows_the_refresh_its_settings_use_without_loading_them() -> None
     assert done.stdout == "[]\n", done.stderr
 
 
+def test_every_timeout_default_is_the_gateways() -> None:
+    from wheelset.cli.run import DEFAULT_TIMEOUT
+    from wheelset.ipfs.gateway import DEFAULT_TIMEOUT as GATEWAYS
+    from wheelset.serve.config import Settings
+
+    assert DEFAULT_TIMEOUT == GATEWAYS == Settings(roots=()).timeout
+    assert _options_of("install")["--timeout"] == GATEWAYS
+
+
 def test_a_group_reaches_the_command_as_one_object(tmp_path: Path) -> None:
     # `list` takes only the Environment group: a --target directory is what it lists.
     (tmp_path / "demo-1.0.dist-info").mkdir()

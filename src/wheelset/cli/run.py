@@ -41,7 +41,10 @@ __all__ = [
 ]
 
 DEFAULT_JOBS = 8  # network transfers at a time
-DEFAULT_TIMEOUT = 30.0  # seconds: to connect, and between two reads of a body
+# seconds: to connect, and between two reads of a body; the gateways' own default
+# (ipfs.gateway.DEFAULT_TIMEOUT, which a test holds equal), not imported: the warm install
+# path does not load the gateway code
+DEFAULT_TIMEOUT = 30.0
 
 
 def _echo(text: str = "", *, err: bool = False, nl: bool = True) -> None:

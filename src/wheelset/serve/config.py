@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wheelset.errors import ServeError
+from wheelset.ipfs.gateway import DEFAULT_TIMEOUT
 from wheelset.model.canonical_toml import NotToml, read_toml
 from wheelset.serve.defaults import DEFAULT_REFRESH
 
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 ANYONE_AUTHENTICATED = "*"
-DEFAULT_TIMEOUT = 30.0  # seconds, as every command's --timeout
 _ROOT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
 _RESERVED = frozenset({"simple", "files", "healthz", "metrics"})
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
