@@ -11,6 +11,7 @@ Needs `npm ci` in scripts/ipfs-node first (.ci/run does it).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -118,7 +119,14 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Start a trustless gateway (Helia) offline on 127.0.0.1 with an empty "
+        "blockstore, print its URL, and run until Ctrl-C or SIGTERM (the blockstore is then "
+        "removed).",
+        epilog=f"Needs `npm ci` in {NODE_DIR} first.",
+    )
+    parser.parse_args(argv)
     # SIGTERM takes the same way out as Ctrl-C, so the temporary blockstore is removed.
     signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt), TrustlessGateway() as gateway:
