@@ -110,7 +110,12 @@ def test_requires_python_limits_coverage_and_newest_final_is_default() -> None:
     ("files", "version", "fragment"),
     [
         (["demo-1.0-py3-none-any.whl"], "2.0", "no release 2.0 on the index (newest: 1.0)"),
-        (["demo-2.0.tar.gz", "demo-1.0-py3-none-any.whl"], "2.0", "only source distributions"),
+        (
+            ["demo-2.0.tar.gz", "demo-1.0-py3-none-any.whl"],
+            "2.0",
+            "only source distributions; wheelset declares wheels: build one "
+            "(`pip wheel --no-deps 'demo==2.0'`)",
+        ),
         (["demo-1.0-cp310-cp310-win_amd64.whl"], "1.0", "installs on a supported platform"),
         (["other-1.0-py3-none-any.whl"], None, "no release has a wheel"),
     ],

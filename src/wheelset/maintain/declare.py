@@ -224,7 +224,9 @@ def plan_release(
     if not release:
         if any(_is_sdist_of(item.filename, project, version) for item in files):
             raise DeclareError(
-                f"{project} {version} has only source distributions; wheelset declares wheels"
+                f"{project} {version} has only source distributions; wheelset declares "
+                f"wheels: build one (`pip wheel --no-deps '{project}=={version}'`) and "
+                "declare the .whl file"
             )
         known = sorted({c.version for c in candidates})[-5:]
         raise DeclareError(
