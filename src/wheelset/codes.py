@@ -81,6 +81,7 @@ _BY_FAMILY: dict[str, dict[str, str]] = {
     ERROR_FAMILY: {
         "USAGE": "the command line asks for something impossible (exit code 2)",
         "ERROR": "an error without a more precise code",
+        "INTERNAL": "a bug in wheelset (the exception named; --debug shows the traceback)",
         "GIT": "git cannot say what changed (not a work tree, unknown ref)",
         "INDEX": "no package index is configured, or it is needed and missing",
         "METADATA": "a wheel's METADATA cannot be extracted or disagrees with it",

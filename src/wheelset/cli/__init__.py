@@ -44,9 +44,10 @@ def main() -> None:
             from wheelset.cli.application import app
 
             app(prog_name="wheelset")
-    except KeyboardInterrupt as e:
-        # Ctrl-C while the command's modules load, before any command handles it: the
-        # same one line and exit code as a command's, not an import traceback.
+    except (Exception, KeyboardInterrupt) as e:
+        # Ctrl-C while the command's modules load, before any command handles it, or a bug
+        # a command let through: one line and an exit code as for any error, no traceback
+        # (but with --debug).
         from wheelset.cli.errors import failure_code
 
         code = failure_code(e)

@@ -2,8 +2,9 @@
 
 A WheelsetError prints as ``error: path: CODE message`` and exits with its exit_code (1;
 2 for usage errors); an OSError a library call let through prints the same way (code IO);
-Ctrl-C exits 130 (143 for a SIGTERM raised as an interrupt). A traceback appears only
-with --debug, and never shows local variables (the app is built with pretty exceptions off).
+Ctrl-C exits 130 (143 for a SIGTERM raised as an interrupt); any other exception, a bug,
+prints as ``error: INTERNAL …`` (exit 1). A traceback appears only with --debug, and never
+shows local variables (the app is built with pretty exceptions off).
 Typer is imported only when a command raises (the fast path of wheelset.cli.fast runs
 without it and ends through failure_code()).
 Entry points: handles_errors(), failure_code(), print_error(), set_debug().
@@ -39,8 +40,8 @@ def print_error(error: WheelsetError) -> None:
 
 
 def failure_code(error: BaseException) -> int | None:
-    """Report an error a command raised as one stderr line; its exit code, or None when it
-    is not one of ours (it propagates)."""
+    """Report an error a command raised as one stderr line; its exit code, or None for a
+    BaseException that is no interrupt (SystemExit: it propagates)."""
     if isinstance(error, WheelsetError):
         print_error(error)
         return error.exit_code
@@ -53,6 +54,19 @@ def failure_code(error: BaseException) -> int | None:
         code = getattr(error, "exit_code", 130)  # 143 for a SIGTERM raised as an interrupt
         print("terminated" if code == 143 else "interrupted", file=sys.stderr, flush=True)
         return code
+    if isinstance(error, Exception):
+        # An exception no library call should let through is a bug: one line all the same,
+        # saying so; the traceback, which a report needs, with --debug.
+        if _state["debug"]:
+            raise error
+        print_error(
+            WheelsetError(
+                f"{type(error).__name__}: {error} (a bug in wheelset: run the command again "
+                "with --debug for the traceback, and please report it)",
+                code="INTERNAL",
+            )
+        )
+        return 1
     return None
 
 
