@@ -7,11 +7,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from tests.support.wheels import make_metadata, make_wheel
 from wheelset.fetch import NotAWheelError
 from wheelset.ipfs.importer import digest_stream, import_bytes
-from wheelset.model.wheelfile import declaration_for, not_a_wheel_format, read_wheel
+from wheelset.model.wheelfile import declaration_for, not_a_wheel_format, read_wheel, sdist_version
 
 
 def test_digest_is_cid_sha256_and_size(tmp_path: Path) -> None:
@@ -145,3 +147,21 @@ def test_no_metadata(tmp_path: Path) -> None:
         zf.writestr("demo/__init__.py", "")
     with pytest.raises(NotAWheelError, match=r"no \*\.dist-info"):
         read_wheel(path, path.name)
+
+
+@pytest.mark.parametrize(
+    ("filename", "version"),
+    [
+        ("Demo_Pkg-1.0.tar.gz", "1.0"),
+        ("demo-pkg-2.0rc1.zip", "2.0rc1"),
+        ("demo.pkg-3.1.tar.bz2", "3.1"),  # any archive pip builds from, not only .tar.gz/.zip
+        ("demo-pkg-4.tgz", "4"),
+        ("demo-pkg-1.0-py3-none-any.whl", None),
+        ("other-1.0.tar.gz", None),
+        ("demo-pkg-notaversion.tar.gz", None),
+        ("demo-pkg.tar.gz", None),
+    ],
+)
+def test_sdist_version_reads_any_sdist_of_the_project(filename: str, version: str | None) -> None:
+    expected = Version(version) if version is not None else None
+    assert sdist_version(filename, canonicalize_name("demo-pkg")) == expected

@@ -43,10 +43,10 @@ from wheelset.model.declarations import (
 from wheelset.model.overlap import wheels_overlap
 from wheelset.model.platforms import Platform, describe_platforms
 from wheelset.model.wheelfile import (
-    SDIST_SUFFIXES,
     declaration_for,
     not_a_wheel_format,
     read_wheel,
+    sdist_version,
 )
 from wheelset.workers import signals_to_main_thread
 
@@ -222,7 +222,7 @@ def plan_release(
         version = max(c.version for c in (finals or usable))
     release = [c for c in candidates if c.version == version]
     if not release:
-        if any(_is_sdist_of(item.filename, project, version) for item in files):
+        if any(sdist_version(item.filename, project) == version for item in files):
             raise DeclareError(
                 f"{project} {version} has only source distributions; wheelset declares "
                 f"wheels: build one (`pip wheel --no-deps '{project}=={version}'`) and "
@@ -305,18 +305,6 @@ def _newest_wheels(candidates: Sequence[WheelCandidate]) -> str:
     )
     shown = ", ".join(tags[:3]) + (", …" if len(tags) > 3 else "")
     return f" (newest: {newest} for {shown})"
-
-
-def _is_sdist_of(filename: str, project: NormalizedName, version: Version) -> bool:
-    for suffix in SDIST_SUFFIXES:
-        if filename.endswith(suffix):
-            stem = filename[: -len(suffix)]
-            name, _, text = stem.rpartition("-")
-            try:
-                return canonicalize_name(name) == project and Version(text) == version
-            except InvalidVersion:
-                return False
-    return False
 
 
 @dataclass(frozen=True, slots=True)

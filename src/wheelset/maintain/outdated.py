@@ -17,12 +17,7 @@ from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    NormalizedName,
-    canonicalize_name,
-    parse_sdist_filename,
-)
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from wheelset.errors import OutdatedError
@@ -32,6 +27,7 @@ from wheelset.model.closure import ClosureIndex
 from wheelset.model.collection import Collection as LoadedCollection
 from wheelset.model.declarations import Declaration, DeclarationError, parse_wheel_name
 from wheelset.model.platforms import PLATFORMS_FILE, Platform, describe_platforms
+from wheelset.model.wheelfile import sdist_version
 from wheelset.workers import signals_to_main_thread
 
 __all__ = [
@@ -99,13 +95,10 @@ def _wheel_version(project: NormalizedName, filename: str) -> Version | None:
 def _final_versions_of_sdists(name: NormalizedName, files: Sequence[IndexFile]) -> set[Version]:
     found = set()
     for item in files:
-        if item.yanked or item.filename.endswith(".whl"):
+        if item.yanked:
             continue
-        try:
-            sdist_name, version = parse_sdist_filename(item.filename)
-        except InvalidSdistFilename:
-            continue
-        if sdist_name == name and not version.is_prerelease:
+        version = sdist_version(item.filename, name)
+        if version is not None and not version.is_prerelease:
             found.add(version)
     return found
 

@@ -35,7 +35,14 @@ from wheelset.model.declarations import (
 from wheelset.model.licenses import license_from_fields
 from wheelset.model.wheel_validity import validate_wheel
 
-__all__ = ["SDIST_SUFFIXES", "WheelMetadata", "declaration_for", "not_a_wheel_format", "read_wheel"]
+__all__ = [
+    "SDIST_SUFFIXES",
+    "WheelMetadata",
+    "declaration_for",
+    "not_a_wheel_format",
+    "read_wheel",
+    "sdist_version",
+]
 
 # Every archive format pip builds a wheel from: an index lists old releases' sdists in any.
 SDIST_SUFFIXES = (
@@ -115,6 +122,21 @@ def parse_metadata(raw: bytes, filename: str) -> WheelMetadata:
             getattr(dist, "license_expression", None), dist.classifiers or (), dist.license
         ),
     )
+
+
+def sdist_version(filename: str, project: NormalizedName) -> Version | None:
+    """The version of ``filename`` when it names a source distribution of ``project``
+    (``NAME-VERSION`` and one of SDIST_SUFFIXES), else None."""
+    suffix = next((s for s in SDIST_SUFFIXES if filename.endswith(s)), None)
+    if suffix is None:
+        return None
+    name, _, text = filename[: -len(suffix)].rpartition("-")
+    if canonicalize_name(name) != project:
+        return None
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def not_a_wheel_format(filename: str, source: str | None = None) -> str | None:
