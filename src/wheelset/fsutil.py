@@ -18,6 +18,7 @@ TYPE_CHECKING = False  # pathlib is not loaded on the no-op and warm install pat
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+    from typing import BinaryIO
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -29,6 +30,7 @@ __all__ = [
     "remove_stale_temps",
     "replacing",
     "scratch_directory",
+    "temp_writer",
 ]
 
 TEMP_SUFFIX = ".wheelset-tmp"
@@ -124,6 +126,19 @@ def _temp(directory: str | Path, name: str) -> tuple[int, str]:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:
             continue
+
+
+@contextlib.contextmanager
+def temp_writer(directory: Path, name: str) -> Iterator[tuple[BinaryIO, Path]]:
+    """A new temp file for ``directory/name`` (the directory made if need be), open for
+    writing, and its path; removed when the block ends unless it was moved away."""
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = make_temp(directory, name)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            yield sink, tmp
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -411,28 +411,28 @@ class WheelFetch:
             read += len(chunk)
             progress.advance(len(chunk))
 
-        tmp = None
         try:
             with contextlib.ExitStack() as stack:
+                tmp = None
                 if not self._keep_files and decl.size is not None and decl.size <= IN_MEMORY_WHEEL:
                     sink: BinaryIO = io.BytesIO()
                 else:
-                    fd, tmp = self._cache.temp_file(decl.filename)
-                    sink = stack.enter_context(os.fdopen(fd, "wb"))
+                    sink, tmp = stack.enter_context(self._cache.temp_writer(decl.filename))
                 digest = self._root.copy_file(
                     decl.name, decl.filename, decl.content_id, size=decl.size,
                     sha256=decl.sha256, on_chunk=take,
                 )  # fmt: skip
-            if digest is None:
-                return None, None
-            return (sink if tmp is None else self._cache.put_file(digest, decl.filename, tmp)), None
+                if digest is None:
+                    return None, None
+                if tmp is None:
+                    return sink, None
+                sink.close()
+                return self._cache.put_file(digest, decl.filename, tmp), None
         except (ContentMismatch, RootError) as e:
+            from wheelset.client.root import tree_copy_failure
+
             progress.advance(-read)
-            kind = "mismatch" if isinstance(e, ContentMismatch) else "transport"
-            return None, GatewayFailure(str(e.path), kind, str(e))
-        finally:
-            if tmp is not None:
-                tmp.unlink(missing_ok=True)
+            return None, tree_copy_failure(e)
 
     def _unpack(self, decl: Declaration, wheel_file: Path | BinaryIO, source: str) -> UnpackedWheel:
         try:

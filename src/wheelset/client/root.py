@@ -37,7 +37,7 @@ from packaging.utils import canonicalize_name
 if TYPE_CHECKING:
     import httpx
 
-    from wheelset.ipfs.gateway import GatewayFetcher
+    from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
     from wheelset.ipfs.rpc import KuboRpc
 
 from wheelset.build.layout import CAR_FILE, INCOMPLETE_MARKER, ROOT_FILE, TREE_DIR, read_build_root
@@ -203,6 +203,15 @@ def resolve_name(text: str, rpc: KuboRpc | None) -> str | None:
         return rpc.name_resolve(path)
     except RpcError as e:
         raise RootError(f"cannot resolve {text}: {e.one_line()}", code="RESOLVE") from e
+
+
+def tree_copy_failure(error: ContentMismatch | RootError) -> GatewayFailure:
+    """Why Root.copy_file() refused a build directory's copy, as a source's failure is
+    reported beside the gateways' (mismatch: other bytes; transport: unreadable)."""
+    from wheelset.ipfs.gateway import GatewayFailure
+
+    kind = "mismatch" if isinstance(error, ContentMismatch) else "transport"
+    return GatewayFailure(str(error.path), kind, str(error))
 
 
 def _json(data: bytes, where: str) -> object:

@@ -30,14 +30,14 @@ import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from wheelset.errors import CacheError
 from wheelset.fetch.cachedir import BUCKETS, default_cache_dir
-from wheelset.fsutil import atomic_write_bytes, make_temp
+from wheelset.fsutil import atomic_write_bytes, temp_writer
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
 from wheelset.ipfs.gateway import GatewayFailure, GatewayFetcher
 from wheelset.ipfs.importer import Digest, ImportParams, digest_stream
@@ -138,18 +138,20 @@ class Cache:
             return None
         return path, digest
 
-    def temp_file(self, name: str) -> tuple[int, Path]:
-        """A temp file (fd, path) in the cache, to be moved in with put_file() once verified.
+    @contextlib.contextmanager
+    def temp_writer(self, name: str) -> Iterator[tuple[BinaryIO, Path]]:
+        """A temp file in the cache, open for writing, and its path (fsutil.temp_writer()):
+        put_file() moves it in once verified, else it is removed when the block ends.
 
         Raises:
             CacheError: the cache cannot be written.
         """
-        directory = self.directory / "files"
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            return make_temp(directory, name)
-        except OSError as e:
-            raise self._fail(e) from e
+        with contextlib.ExitStack() as stack:
+            try:
+                written = stack.enter_context(temp_writer(self.directory / "files", name))
+            except OSError as e:
+                raise self._fail(e) from e
+            yield written
 
     def metadata_path(self, wheel: CID) -> Path:
         return self.directory / "metadata" / str(wheel)

@@ -40,7 +40,7 @@ from wheelset.errors import ContentMismatch, mask_credentials
 from wheelset.fetch import FetchError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.fetch.index import IndexClient, IndexFile, configured_index_url
-from wheelset.fsutil import make_temp
+from wheelset.fsutil import make_temp, temp_writer
 from wheelset.httpbody import MAX_BODY_EXTENSION, ChunkReader, TooLong, describe_http_error
 from wheelset.ipfs.gateway import DEFAULT_TIMEOUT, GatewayFetcher
 from wheelset.ipfs.gateway import FetchError as GatewayFetchError
@@ -242,22 +242,14 @@ class WheelFetcher:
             os.replace(tmp, into / decl.filename)
             return into / decl.filename
 
-    @contextlib.contextmanager
     def _temp(
         self, name: str, into: Path | None, cache: Cache | None
-    ) -> Iterator[tuple[BinaryIO, Path]]:
+    ) -> contextlib.AbstractContextManager[tuple[BinaryIO, Path]]:
         """A temp file in ``cache`` (else in ``into``), removed unless moved away."""
         if cache is not None:
-            fd, tmp = cache.temp_file(name)
-        else:
-            assert into is not None
-            into.mkdir(parents=True, exist_ok=True)
-            fd, tmp = make_temp(into, name)
-        try:
-            with os.fdopen(fd, "wb") as sink:
-                yield sink, tmp
-        finally:
-            tmp.unlink(missing_ok=True)
+            return cache.temp_writer(name)
+        assert into is not None
+        return temp_writer(into, name)
 
     def inspect(self, decl: Declaration) -> InspectedWheel:
         """Read a declaration's source afresh (the cache neither read nor filled); the

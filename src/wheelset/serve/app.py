@@ -45,11 +45,12 @@ from wheelset.client.root import (
     parse_root_ref,
     resolve_name,
     root_resolver,
+    tree_copy_failure,
 )
 from wheelset.errors import CacheError, ContentMismatch, RootError, WheelsetError
 from wheelset.fetch.cache import Cache, default_cache_dir
 from wheelset.ipfs.cid import CID, InvalidCID, parse_cid
-from wheelset.ipfs.gateway import FetchError, GatewayFailure, GatewayFetcher, gateway_urls
+from wheelset.ipfs.gateway import FetchError, GatewayFetcher, gateway_urls
 from wheelset.serve.auth import Credentials, read_htpasswd
 from wheelset.serve.config import (
     ANYONE_AUTHENTICATED,
@@ -498,20 +499,17 @@ class IndexApp:
         counted, and the gateways are next."""
         if self._cache.cached(wanted.cid, wanted.name, size=wanted.size, sha256=wanted.sha256):
             return
-        fd, tmp = self._cache.temp_file(wanted.name)
         try:
-            with os.fdopen(fd, "wb") as sink:
+            with self._cache.temp_writer(wanted.name) as (sink, tmp):
                 digest = root.copy_file(
                     wanted.project, wanted.name, wanted.cid, size=wanted.size,
                     sha256=wanted.sha256, on_chunk=sink.write,
                 )  # fmt: skip
-            if digest is not None:
-                self._cache.put_file(digest, wanted.name, tmp)
+                sink.close()
+                if digest is not None:
+                    self._cache.put_file(digest, wanted.name, tmp)
         except (ContentMismatch, RootError) as e:
-            kind = "mismatch" if isinstance(e, ContentMismatch) else "transport"
-            self._count_failures([GatewayFailure(str(e.path), kind, str(e))])
-        finally:
-            tmp.unlink(missing_ok=True)
+            self._count_failures([tree_copy_failure(e)])
 
     def _count_failures(self, failures: Any) -> None:
         for failure in failures:
